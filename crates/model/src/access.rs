@@ -1,0 +1,119 @@
+//! Small typed readers and writers over Automerge maps.
+//!
+//! Readers are lenient: a field that is missing or holds the wrong type (a document written by a buggy
+//! or foreign peer) reads as absent rather than failing, so one bad field never makes a thread unreadable.
+
+use automerge::transaction::Transactable;
+use automerge::{AutoCommit, ObjId, ObjType, ReadDoc, ScalarValue, Value};
+
+use crate::ModelError;
+
+fn scalar(doc: &impl ReadDoc, obj: &ObjId, key: &str) -> Option<ScalarValue> {
+    match doc.get(obj, key) {
+        Ok(Some((Value::Scalar(s), _))) => Some(s.into_owned()),
+        _ => None,
+    }
+}
+
+/// A string field.
+pub(crate) fn get_str(doc: &impl ReadDoc, obj: &ObjId, key: &str) -> Option<String> {
+    match scalar(doc, obj, key)? {
+        ScalarValue::Str(s) => Some(s.to_string()),
+        _ => None,
+    }
+}
+
+/// A non-negative integer field (times in ms, counts, tokens).
+pub(crate) fn get_u64(doc: &impl ReadDoc, obj: &ObjId, key: &str) -> Option<u64> {
+    match scalar(doc, obj, key)? {
+        ScalarValue::Uint(n) => Some(n),
+        ScalarValue::Int(n) | ScalarValue::Timestamp(n) => u64::try_from(n).ok(),
+        ScalarValue::Counter(c) => u64::try_from(i64::from(&c)).ok(),
+        _ => None,
+    }
+}
+
+/// A signed integer field (priorities, counters).
+pub(crate) fn get_i64(doc: &impl ReadDoc, obj: &ObjId, key: &str) -> Option<i64> {
+    match scalar(doc, obj, key)? {
+        ScalarValue::Int(n) | ScalarValue::Timestamp(n) => Some(n),
+        ScalarValue::Uint(n) => i64::try_from(n).ok(),
+        ScalarValue::Counter(c) => Some(i64::from(&c)),
+        _ => None,
+    }
+}
+
+/// A floating-point field.
+pub(crate) fn get_f64(doc: &impl ReadDoc, obj: &ObjId, key: &str) -> Option<f64> {
+    scalar(doc, obj, key)?.as_f64().filter(|f| f.is_finite())
+}
+
+/// A boolean field.
+pub(crate) fn get_bool(doc: &impl ReadDoc, obj: &ObjId, key: &str) -> Option<bool> {
+    scalar(doc, obj, key)?.as_bool()
+}
+
+/// A nested object of the given type.
+pub(crate) fn get_obj(doc: &impl ReadDoc, obj: &ObjId, key: &str, ty: ObjType) -> Option<ObjId> {
+    match doc.get(obj, key) {
+        Ok(Some((Value::Object(found), id))) if found == ty => Some(id),
+        _ => None,
+    }
+}
+
+/// The content of a nested `Text` object.
+pub(crate) fn get_text(doc: &impl ReadDoc, obj: &ObjId, key: &str) -> Option<String> {
+    let text = get_obj(doc, obj, key, ObjType::Text)?;
+    doc.text(&text).ok()
+}
+
+/// Puts `value`, or deletes the key when it is `None`.
+pub(crate) fn put_opt<V: Into<ScalarValue>>(
+    doc: &mut AutoCommit,
+    obj: &ObjId,
+    key: &str,
+    value: Option<V>,
+) -> Result<(), ModelError> {
+    match value {
+        Some(v) => doc.put(obj, key, v)?,
+        None => {
+            if doc.get(obj, key)?.is_some() {
+                doc.delete(obj, key)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Puts `value` unless the key already holds exactly it: keeps no-op writes out of the history.
+pub(crate) fn put_if_changed<V: Into<ScalarValue>>(
+    doc: &mut AutoCommit,
+    obj: &ObjId,
+    key: &str,
+    value: V,
+) -> Result<(), ModelError> {
+    let value = value.into();
+    if scalar(doc, obj, key).as_ref() != Some(&value) {
+        doc.put(obj, key, value)?;
+    }
+    Ok(())
+}
+
+/// Creates a `Text` object under `key` holding `content`.
+pub(crate) fn put_text(
+    doc: &mut AutoCommit,
+    obj: &ObjId,
+    key: &str,
+    content: &str,
+) -> Result<ObjId, ModelError> {
+    let text = doc.put_object(obj, key, ObjType::Text)?;
+    if !content.is_empty() {
+        doc.splice_text(&text, 0, 0, content)?;
+    }
+    Ok(text)
+}
+
+/// Milliseconds as Automerge's signed commit time.
+pub(crate) fn commit_time(now_ms: u64) -> i64 {
+    i64::try_from(now_ms).unwrap_or(i64::MAX)
+}

@@ -1,0 +1,296 @@
+//! [`Index`]: one document per user listing every thread, so a thread list never opens a thread.
+//!
+//! Every field of every summary is its own key at the document root — `"<threadId>/title"`,
+//! `"<threadId>/status"`, … — holding a plain value. There are no nested objects, so two devices that
+//! each start the index offline, before they ever met, merge without one hiding the other's threads
+//! (Automerge keeps only one of two objects created concurrently under the same key). Each field is
+//! last-writer-wins on its own, and deletion is a flag that is never cleared, so delete beats a
+//! concurrent rename or archive.
+
+use std::collections::BTreeMap;
+
+use automerge::transaction::{CommitOptions, Transactable};
+use automerge::{ActorId, AutoCommit, ChangeHash, ROOT, ReadDoc, ScalarValue};
+
+use crate::view::ThreadSummary;
+use crate::{ModelError, ThreadId, ThreadStatus, access};
+
+/// The index-document schema this build writes.
+pub const INDEX_SCHEMA_VERSION: u64 = 1;
+
+const SCHEMA: &str = "schema";
+const FIELDS: &[&str] = &[
+    "title",
+    "status",
+    "createdAt",
+    "lastActivityAt",
+    "messageCount",
+    "preview",
+    "projectId",
+    "deleted",
+];
+
+fn field_key(id: &ThreadId, field: &str) -> String {
+    format!("{id}/{field}")
+}
+
+/// Which threads [`Index::list`] returns.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ListOptions {
+    /// Include archived threads (deleted ones are never listed).
+    pub include_archived: bool,
+}
+
+/// A user's thread list. See the [module docs](self).
+#[derive(Debug)]
+pub struct Index {
+    doc: AutoCommit,
+    newer_schema: Option<u64>,
+    last_now_ms: u64,
+}
+
+impl Index {
+    /// An empty index. Nothing is written until the first summary, so two fresh devices share no
+    /// history they could conflict on.
+    pub fn new(actor: ActorId) -> Self {
+        Self::wrap(AutoCommit::new().with_actor(actor))
+    }
+
+    /// Opens a saved index. One from a newer schema opens read-only.
+    pub fn load(bytes: &[u8], actor: ActorId) -> Result<Self, ModelError> {
+        Ok(Self::wrap(AutoCommit::load(bytes)?.with_actor(actor)))
+    }
+
+    fn wrap(doc: AutoCommit) -> Self {
+        let mut index = Self {
+            doc,
+            newer_schema: None,
+            last_now_ms: 0,
+        };
+        index.refresh();
+        index
+    }
+
+    fn refresh(&mut self) {
+        let version = access::get_u64(&self.doc, &ROOT, SCHEMA).unwrap_or(0);
+        self.newer_schema = (version > INDEX_SCHEMA_VERSION).then_some(version);
+    }
+
+    /// Whether the index comes from a newer schema (every write is refused).
+    pub fn read_only(&self) -> bool {
+        self.newer_schema.is_some()
+    }
+
+    fn begin_write(&mut self, now_ms: u64) -> Result<(), ModelError> {
+        if let Some(found) = self.newer_schema {
+            return Err(ModelError::ReadOnlySchema {
+                found,
+                supported: INDEX_SCHEMA_VERSION,
+            });
+        }
+        self.last_now_ms = self.last_now_ms.max(now_ms);
+        access::put_if_changed(&mut self.doc, &ROOT, SCHEMA, INDEX_SCHEMA_VERSION)
+    }
+
+    /// Records a thread's summary, writing only the fields that changed. A deleted thread stays deleted.
+    pub fn upsert(&mut self, summary: &ThreadSummary, now_ms: u64) -> Result<(), ModelError> {
+        self.begin_write(now_ms)?;
+        let id = &summary.id;
+        let doc = &mut self.doc;
+        access::put_if_changed(doc, &ROOT, &field_key(id, "title"), summary.title.as_str())?;
+        access::put_if_changed(doc, &ROOT, &field_key(id, "createdAt"), summary.created_at)?;
+        access::put_if_changed(
+            doc,
+            &ROOT,
+            &field_key(id, "lastActivityAt"),
+            summary.last_activity_at,
+        )?;
+        access::put_if_changed(
+            doc,
+            &ROOT,
+            &field_key(id, "messageCount"),
+            summary.message_count,
+        )?;
+        access::put_if_changed(
+            doc,
+            &ROOT,
+            &field_key(id, "preview"),
+            summary.preview.as_str(),
+        )?;
+        match &summary.project_id {
+            Some(p) => access::put_if_changed(doc, &ROOT, &field_key(id, "projectId"), p.as_str())?,
+            None => access::put_opt::<String>(doc, &ROOT, &field_key(id, "projectId"), None)?,
+        }
+        self.write_status(id, summary.status)
+    }
+
+    /// Archives, restores or deletes a listed thread. Deleting is final.
+    pub fn set_status(
+        &mut self,
+        id: &ThreadId,
+        status: ThreadStatus,
+        now_ms: u64,
+    ) -> Result<(), ModelError> {
+        let current = self.get(id).ok_or_else(|| ModelError::NotFound {
+            kind: "thread",
+            id: id.to_string(),
+        })?;
+        if current.status == ThreadStatus::Deleted && status != ThreadStatus::Deleted {
+            return Err(ModelError::InvalidTransition {
+                kind: "thread",
+                id: id.to_string(),
+                state: "deleted".into(),
+                action: "change the status of",
+            });
+        }
+        self.begin_write(now_ms)?;
+        access::put_if_changed(
+            &mut self.doc,
+            &ROOT,
+            &field_key(id, "lastActivityAt"),
+            now_ms.max(current.last_activity_at),
+        )?;
+        self.write_status(id, status)
+    }
+
+    fn write_status(&mut self, id: &ThreadId, status: ThreadStatus) -> Result<(), ModelError> {
+        if self.is_deleted(id) {
+            return Ok(());
+        }
+        if status == ThreadStatus::Deleted {
+            self.doc.put(ROOT, field_key(id, "deleted"), true)?;
+            // Drop the text: a deleted thread's title and preview should not linger in the index.
+            access::put_if_changed(&mut self.doc, &ROOT, &field_key(id, "title"), "")?;
+            access::put_if_changed(&mut self.doc, &ROOT, &field_key(id, "preview"), "")?;
+        }
+        access::put_if_changed(
+            &mut self.doc,
+            &ROOT,
+            &field_key(id, "status"),
+            status.as_str(),
+        )
+    }
+
+    fn is_deleted(&self, id: &ThreadId) -> bool {
+        access::get_bool(&self.doc, &ROOT, &field_key(id, "deleted")) == Some(true)
+    }
+
+    /// One thread's summary (deleted ones too), if the index has it.
+    pub fn get(&self, id: &ThreadId) -> Option<ThreadSummary> {
+        let fields: BTreeMap<String, ScalarValue> = FIELDS
+            .iter()
+            .filter_map(|f| {
+                let value = match self.doc.get(ROOT, field_key(id, f)) {
+                    Ok(Some((automerge::Value::Scalar(s), _))) => s.into_owned(),
+                    _ => return None,
+                };
+                Some(((*f).to_owned(), value))
+            })
+            .collect();
+        summary_from(id.clone(), &fields)
+    }
+
+    /// The threads, latest activity first (ties by id). Deleted threads are never listed.
+    pub fn list(&self, options: ListOptions) -> Vec<ThreadSummary> {
+        let mut by_thread: BTreeMap<String, BTreeMap<String, ScalarValue>> = BTreeMap::new();
+        for key in self.doc.keys(ROOT) {
+            let Some((id, field)) = key.split_once('/') else {
+                continue;
+            };
+            if let Ok(Some((automerge::Value::Scalar(s), _))) = self.doc.get(ROOT, key.as_str()) {
+                by_thread
+                    .entry(id.to_owned())
+                    .or_default()
+                    .insert(field.to_owned(), s.into_owned());
+            }
+        }
+        let mut out: Vec<ThreadSummary> = by_thread
+            .into_iter()
+            .filter_map(|(id, fields)| summary_from(ThreadId::new(id).ok()?, &fields))
+            .filter(|s| match s.status {
+                ThreadStatus::Active => true,
+                ThreadStatus::Archived => options.include_archived,
+                _ => false,
+            })
+            .collect();
+        out.sort_by(|a, b| {
+            b.last_activity_at
+                .cmp(&a.last_activity_at)
+                .then_with(|| a.id.cmp(&b.id))
+        });
+        out
+    }
+
+    /// Turns pending writes into one change. Returns its hash, or `None` when nothing was pending.
+    pub fn commit(&mut self) -> Option<ChangeHash> {
+        if self.doc.pending_ops() == 0 {
+            return None;
+        }
+        self.doc
+            .commit_with(CommitOptions::default().with_time(access::commit_time(self.last_now_ms)))
+    }
+
+    /// The whole document, compacted. Refused for a read-only index.
+    pub fn save(&mut self) -> Result<Vec<u8>, ModelError> {
+        if let Some(found) = self.newer_schema {
+            return Err(ModelError::ReadOnlySchema {
+                found,
+                supported: INDEX_SCHEMA_VERSION,
+            });
+        }
+        self.commit();
+        Ok(self.doc.save())
+    }
+
+    /// The changes since the last save, to append to storage.
+    pub fn save_incremental(&mut self) -> Vec<u8> {
+        self.commit();
+        self.doc.save_incremental()
+    }
+
+    /// The document's heads.
+    pub fn heads(&mut self) -> Vec<ChangeHash> {
+        self.commit();
+        self.doc.get_heads()
+    }
+
+    /// Merges another replica of this user's index.
+    pub fn merge(&mut self, other: &mut Index) -> Result<(), ModelError> {
+        self.commit();
+        other.commit();
+        self.doc.merge(&mut other.doc)?;
+        self.refresh();
+        Ok(())
+    }
+
+    /// Gives `f` the Automerge document, for the sync protocol; re-reads the schema afterwards.
+    pub fn with_automerge<R>(&mut self, f: impl FnOnce(&mut AutoCommit) -> R) -> R {
+        self.commit();
+        let result = f(&mut self.doc);
+        self.refresh();
+        result
+    }
+}
+
+fn summary_from(id: ThreadId, fields: &BTreeMap<String, ScalarValue>) -> Option<ThreadSummary> {
+    let str_of = |k: &str| match fields.get(k) {
+        Some(ScalarValue::Str(s)) => Some(s.to_string()),
+        _ => None,
+    };
+    let u64_of = |k: &str| fields.get(k).and_then(|v| v.as_u64()).unwrap_or(0);
+    // A thread is listed once its status is known; stray keys from a foreign writer are ignored.
+    let mut status: ThreadStatus = str_of("status")?.parse().ok()?;
+    if matches!(fields.get("deleted"), Some(ScalarValue::Boolean(true))) {
+        status = ThreadStatus::Deleted;
+    }
+    Some(ThreadSummary {
+        title: str_of("title").unwrap_or_default(),
+        status,
+        created_at: u64_of("createdAt"),
+        last_activity_at: u64_of("lastActivityAt"),
+        message_count: u64_of("messageCount"),
+        preview: str_of("preview").unwrap_or_default(),
+        project_id: str_of("projectId"),
+        id,
+    })
+}

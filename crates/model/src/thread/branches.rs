@@ -1,0 +1,201 @@
+//! Which messages are on the active path.
+//!
+//! Messages form a tree by `parentId`. Editing or regenerating message `m` adds a *variant* of it: a new
+//! message with the same parent, whose `variantOf` names the group's first message. Of each variant group
+//! exactly one member is on the path — the one `selected` names, or else the newest. Plain appends that
+//! share a parent (two devices appending at once) are not variants of each other, so both stay on the
+//! path, in `order`'s order, which Automerge makes the same on every replica.
+
+use std::collections::{HashMap, HashSet};
+
+use crate::MessageId;
+
+/// What the path computation needs of a message.
+#[derive(Clone, Debug)]
+pub(crate) struct Node {
+    pub id: MessageId,
+    pub parent: Option<MessageId>,
+    pub variant_of: Option<MessageId>,
+}
+
+impl Node {
+    /// The variant group this message belongs to: named after its first member.
+    pub fn group(&self) -> &MessageId {
+        self.variant_of.as_ref().unwrap_or(&self.id)
+    }
+}
+
+/// The message tree in `order`, with the variant selection.
+pub(crate) struct Tree {
+    /// Every message once, in `order`.
+    nodes: Vec<Node>,
+    index: HashMap<MessageId, usize>,
+    /// Group id → members, in order.
+    groups: HashMap<MessageId, Vec<usize>>,
+    selected: HashMap<MessageId, MessageId>,
+}
+
+impl Tree {
+    /// `nodes` in document order; duplicates (the same id listed twice) keep their first place.
+    pub fn new(nodes: Vec<Node>, selected: HashMap<MessageId, MessageId>) -> Self {
+        let mut seen = HashSet::new();
+        let nodes: Vec<Node> = nodes
+            .into_iter()
+            .filter(|n| seen.insert(n.id.clone()))
+            .collect();
+        let index: HashMap<MessageId, usize> = nodes
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (n.id.clone(), i))
+            .collect();
+        let mut groups: HashMap<MessageId, Vec<usize>> = HashMap::new();
+        for (i, node) in nodes.iter().enumerate() {
+            groups.entry(node.group().clone()).or_default().push(i);
+        }
+        Self {
+            nodes,
+            index,
+            groups,
+            selected,
+        }
+    }
+
+    pub fn get(&self, id: &MessageId) -> Option<&Node> {
+        self.index.get(id).map(|&i| &self.nodes[i])
+    }
+
+    /// The members of `id`'s variant group, in order (just `id` when it has no variants).
+    pub fn variants(&self, id: &MessageId) -> Vec<MessageId> {
+        let Some(node) = self.get(id) else {
+            return Vec::new();
+        };
+        self.groups
+            .get(node.group())
+            .map(|members| members.iter().map(|&i| self.nodes[i].id.clone()).collect())
+            .unwrap_or_default()
+    }
+
+    /// The member of `group` on the path: the selected one if it is a member, else the newest.
+    fn chosen(&self, group: &MessageId) -> Option<&MessageId> {
+        let members = self.groups.get(group)?;
+        let selected = self.selected.get(group).filter(|s| {
+            self.index
+                .get(*s)
+                .is_some_and(|&i| self.nodes[i].group() == group)
+        });
+        selected.or_else(|| members.last().map(|&i| &self.nodes[i].id))
+    }
+
+    /// The active path, in order.
+    pub fn active_path(&self) -> Vec<&Node> {
+        let mut on_path: HashSet<&MessageId> = HashSet::new();
+        let mut path = Vec::new();
+        for node in &self.nodes {
+            // A parent this document does not know (a foreign writer) counts as the root, so the message
+            // is not silently hidden.
+            let parent_ok = match &node.parent {
+                None => true,
+                Some(p) => on_path.contains(p) || !self.index.contains_key(p),
+            };
+            if parent_ok && self.chosen(node.group()) == Some(&node.id) {
+                on_path.insert(&node.id);
+                path.push(node);
+            }
+        }
+        path
+    }
+
+    /// Selections that make `id` visible: `id` in its group, and each ancestor in its own.
+    pub fn selections_to_show(&self, id: &MessageId) -> Vec<(MessageId, MessageId)> {
+        let mut out = Vec::new();
+        let mut next = self.get(id);
+        let mut guard = 0;
+        while let Some(node) = next {
+            if self.groups.get(node.group()).is_some_and(|m| m.len() > 1)
+                && self.chosen(node.group()) != Some(&node.id)
+            {
+                out.push((node.group().clone(), node.id.clone()));
+            }
+            next = node.parent.as_ref().and_then(|p| self.get(p));
+            guard += 1;
+            if guard > self.nodes.len() {
+                break; // a parent cycle written by a foreign peer
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+
+    fn id(s: &str) -> MessageId {
+        MessageId::new(s).unwrap()
+    }
+
+    fn node(i: &str, parent: Option<&str>, variant_of: Option<&str>) -> Node {
+        Node {
+            id: id(i),
+            parent: parent.map(id),
+            variant_of: variant_of.map(id),
+        }
+    }
+
+    fn path(tree: &Tree) -> Vec<&str> {
+        tree.active_path().iter().map(|n| n.id.as_str()).collect()
+    }
+
+    #[test]
+    fn concurrent_appends_with_one_parent_both_stay_on_the_path() {
+        let tree = Tree::new(
+            vec![
+                node("u1", None, None),
+                node("a", Some("u1"), None),
+                node("b", Some("u1"), None),
+            ],
+            HashMap::new(),
+        );
+        assert_eq!(path(&tree), ["u1", "a", "b"]);
+    }
+
+    #[test]
+    fn newest_variant_wins_unless_one_is_selected() {
+        let nodes = vec![
+            node("u1", None, None),
+            node("a1", Some("u1"), None),
+            node("a2", Some("u1"), Some("a1")),
+            node("u2", Some("a1"), None),
+        ];
+        let tree = Tree::new(nodes.clone(), HashMap::new());
+        assert_eq!(path(&tree), ["u1", "a2"]);
+        let tree = Tree::new(nodes, HashMap::from([(id("a1"), id("a1"))]));
+        assert_eq!(path(&tree), ["u1", "a1", "u2"]);
+    }
+
+    #[test]
+    fn selecting_a_deep_message_selects_its_ancestors() {
+        let nodes = vec![
+            node("u1", None, None),
+            node("a1", Some("u1"), None),
+            node("u2", Some("a1"), None),
+            node("a2", Some("u1"), Some("a1")),
+        ];
+        let tree = Tree::new(nodes, HashMap::new());
+        assert_eq!(tree.selections_to_show(&id("u2")), [(id("a1"), id("a1"))]);
+    }
+
+    #[test]
+    fn parent_cycles_and_duplicates_do_not_hang_or_panic() {
+        let nodes = vec![
+            node("x", Some("y"), None),
+            node("y", Some("x"), None),
+            node("x", None, None),
+        ];
+        let tree = Tree::new(nodes, HashMap::new());
+        assert!(path(&tree).is_empty());
+        assert!(tree.selections_to_show(&id("x")).is_empty());
+    }
+}

@@ -1,0 +1,461 @@
+//! Messages: append, stream, finish, edit, regenerate, branch selection, feedback.
+
+use automerge::transaction::Transactable;
+use automerge::{ObjType, ReadDoc};
+use serde::{Deserialize, Serialize};
+
+use super::branches::Tree;
+use super::{ContentHandle, Thread};
+use crate::schema::key;
+use crate::{MessageId, MessageStatus, ModelError, Role, access, json};
+
+/// A message to append.
+#[derive(Clone, Debug)]
+pub struct NewMessage {
+    /// Its id, new in this thread.
+    pub id: MessageId,
+    /// Who wrote it.
+    pub role: Role,
+    /// Initial content (often empty for an assistant reply about to stream).
+    pub content: String,
+    /// Initial status. Default: `pending` for an assistant message with no content yet, else `complete`.
+    pub status: Option<MessageStatus>,
+    /// The message it answers. Default: the last message on the active path. A parent that already has
+    /// children does not make a branch: branches come from [`Thread::edit_message`] and
+    /// [`Thread::regenerate_message`].
+    pub parent_id: Option<MessageId>,
+    /// Provider that produced it.
+    pub provider: Option<String>,
+    /// Model that produced it.
+    pub model: Option<String>,
+    /// Application data: a JSON object.
+    pub metadata: Option<serde_json::Value>,
+}
+
+impl NewMessage {
+    /// A message with default status and parent, and no provider, model or metadata.
+    pub fn new(id: MessageId, role: Role, content: impl Into<String>) -> Self {
+        Self {
+            id,
+            role,
+            content: content.into(),
+            status: None,
+            parent_id: None,
+            provider: None,
+            model: None,
+            metadata: None,
+        }
+    }
+}
+
+/// Token usage of a reply.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Usage {
+    /// Prompt tokens.
+    pub input_tokens: u64,
+    /// Completion tokens.
+    pub output_tokens: u64,
+}
+
+/// How a streaming message ends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MessageEnd {
+    /// `complete`, `error` or `cancelled`.
+    pub status: MessageStatus,
+    /// Token usage, when the provider reported it.
+    pub usage: Option<Usage>,
+}
+
+/// A person's rating of a message.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Feedback {
+    /// 1 (worst) to 5 (best); thumbs map to 1 and 5.
+    pub rating: u8,
+    /// An optional comment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+}
+
+/// A new reply to replace an assistant message, as a sibling branch.
+#[derive(Clone, Debug)]
+pub struct Regenerate {
+    /// The new message's id.
+    pub new_id: MessageId,
+    /// Provider of the new reply.
+    pub provider: Option<String>,
+    /// Model of the new reply.
+    pub model: Option<String>,
+}
+
+/// A validated message, ready to write.
+struct Insert {
+    message: NewMessage,
+    status: MessageStatus,
+    parent: Option<MessageId>,
+    variant_of: Option<MessageId>,
+    metadata: Option<String>,
+}
+
+impl Thread {
+    /// Appends a message.
+    pub fn append_message(&mut self, message: NewMessage, now_ms: u64) -> Result<(), ModelError> {
+        self.ensure_writable()?;
+        let tree = self.tree();
+        let parent = match &message.parent_id {
+            Some(p) => {
+                self.entry(key::MESSAGES, "message", p.as_str())?;
+                Some(p.clone())
+            }
+            None => tree.active_path().last().map(|n| n.id.clone()),
+        };
+        let insert = self.validate_new(message, parent, None)?;
+        self.insert_message(insert, now_ms)
+    }
+
+    /// Appends a token delta to a `pending` or `streaming` message's content, making it `streaming`.
+    /// Costs O(delta): nothing is committed (see [`Thread::commit`]) and the timestamps are written at
+    /// commit.
+    pub fn append_delta(
+        &mut self,
+        id: &MessageId,
+        delta: &str,
+        now_ms: u64,
+    ) -> Result<(), ModelError> {
+        self.ensure_writable()?;
+        let message = self.entry(key::MESSAGES, "message", id.as_str())?;
+        let status = self.stored_status(&message);
+        if !status.is_open() {
+            return Err(ModelError::InvalidTransition {
+                kind: "message",
+                id: id.to_string(),
+                state: status.to_string(),
+                action: "stream into",
+            });
+        }
+        let handle = self.content_handle(id, &message)?;
+        let new_len = handle.bytes + delta.len();
+        self.limits.content("message content", new_len)?;
+        if delta.is_empty() {
+            return Ok(());
+        }
+        if status == MessageStatus::Pending {
+            self.doc
+                .put(&message, "status", MessageStatus::Streaming.as_str())?;
+        }
+        let end = self.doc.length(&handle.text);
+        self.doc.splice_text(&handle.text, end, 0, delta)?;
+        if let Some(cached) = self.content.get_mut(id) {
+            cached.bytes = new_len;
+        }
+        self.touch_deferred(id, now_ms);
+        Ok(())
+    }
+
+    /// Ends a `pending` or `streaming` message.
+    pub fn finish_message(
+        &mut self,
+        id: &MessageId,
+        end: MessageEnd,
+        now_ms: u64,
+    ) -> Result<(), ModelError> {
+        self.ensure_writable()?;
+        if !matches!(
+            end.status,
+            MessageStatus::Complete | MessageStatus::Error | MessageStatus::Cancelled
+        ) {
+            return Err(ModelError::InvalidValue {
+                field: "final status",
+                value: end.status.to_string(),
+                expected: "complete, error or cancelled",
+            });
+        }
+        let message = self.entry(key::MESSAGES, "message", id.as_str())?;
+        let status = self.stored_status(&message);
+        if !status.is_open() {
+            return Err(ModelError::InvalidTransition {
+                kind: "message",
+                id: id.to_string(),
+                state: status.to_string(),
+                action: "finish",
+            });
+        }
+        self.touch(now_ms)?;
+        self.touched.remove(id);
+        self.doc.put(&message, "status", end.status.as_str())?;
+        self.doc.put(&message, "updatedAt", now_ms)?;
+        if let Some(usage) = end.usage {
+            self.doc.put(&message, "inputTokens", usage.input_tokens)?;
+            self.doc
+                .put(&message, "outputTokens", usage.output_tokens)?;
+        }
+        Ok(())
+    }
+
+    /// Edits a message by adding a sibling branch with the new content (the original stays, one
+    /// `‹ 1 / 2 ›` away) and selects it.
+    pub fn edit_message(
+        &mut self,
+        id: &MessageId,
+        new_id: MessageId,
+        content: impl Into<String>,
+        now_ms: u64,
+    ) -> Result<(), ModelError> {
+        self.ensure_writable()?;
+        let tree = self.tree();
+        let original = tree.get(id).cloned().ok_or_else(|| ModelError::NotFound {
+            kind: "message",
+            id: id.to_string(),
+        })?;
+        let message = self.entry(key::MESSAGES, "message", id.as_str())?;
+        let role = self.stored_role(&message, id)?;
+        let mut new = NewMessage::new(new_id, role, content);
+        new.status = Some(MessageStatus::Complete);
+        let insert =
+            self.validate_new(new, original.parent.clone(), Some(original.group().clone()))?;
+        self.insert_message(insert, now_ms)
+    }
+
+    /// Starts a new reply in place of an assistant message, as a sibling branch, and selects it. The new
+    /// message is `pending`, ready for [`Thread::append_delta`].
+    pub fn regenerate_message(
+        &mut self,
+        id: &MessageId,
+        regenerate: Regenerate,
+        now_ms: u64,
+    ) -> Result<(), ModelError> {
+        self.ensure_writable()?;
+        let tree = self.tree();
+        let original = tree.get(id).cloned().ok_or_else(|| ModelError::NotFound {
+            kind: "message",
+            id: id.to_string(),
+        })?;
+        let message = self.entry(key::MESSAGES, "message", id.as_str())?;
+        let role = self.stored_role(&message, id)?;
+        if role != Role::Assistant {
+            return Err(ModelError::InvalidValue {
+                field: "role of the regenerated message",
+                value: role.to_string(),
+                expected: "assistant",
+            });
+        }
+        let mut new = NewMessage::new(regenerate.new_id, Role::Assistant, "");
+        new.provider = regenerate.provider;
+        new.model = regenerate.model;
+        let insert =
+            self.validate_new(new, original.parent.clone(), Some(original.group().clone()))?;
+        self.insert_message(insert, now_ms)
+    }
+
+    /// Puts `id` on the active path: selects it among its siblings, and each of its ancestors among
+    /// theirs. Syncs like any other write.
+    pub fn select_branch(&mut self, id: &MessageId, now_ms: u64) -> Result<(), ModelError> {
+        self.ensure_writable()?;
+        self.entry(key::MESSAGES, "message", id.as_str())?;
+        let selections = self.tree().selections_to_show(id);
+        if selections.is_empty() {
+            return Ok(());
+        }
+        let selected = self.container(key::SELECTED, ObjType::Map)?;
+        self.touch(now_ms)?;
+        for (group, member) in selections {
+            self.doc.put(&selected, group.as_str(), member.as_str())?;
+        }
+        Ok(())
+    }
+
+    /// Records a person's rating of a message, replacing an earlier one.
+    pub fn set_feedback(
+        &mut self,
+        id: &MessageId,
+        feedback: Feedback,
+        now_ms: u64,
+    ) -> Result<(), ModelError> {
+        self.ensure_writable()?;
+        if !(1..=5).contains(&feedback.rating) {
+            return Err(ModelError::InvalidValue {
+                field: "rating",
+                value: feedback.rating.to_string(),
+                expected: "1 to 5",
+            });
+        }
+        if let Some(text) = &feedback.text {
+            self.limits.short("feedback text", text)?;
+        }
+        let message = self.entry(key::MESSAGES, "message", id.as_str())?;
+        self.touch(now_ms)?;
+        self.doc
+            .put(&message, "feedbackRating", u64::from(feedback.rating))?;
+        access::put_opt(&mut self.doc, &message, "feedbackText", feedback.text)
+    }
+
+    fn validate_new(
+        &self,
+        message: NewMessage,
+        parent: Option<MessageId>,
+        variant_of: Option<MessageId>,
+    ) -> Result<Insert, ModelError> {
+        if self
+            .entry(key::MESSAGES, "message", message.id.as_str())
+            .is_ok()
+        {
+            return Err(ModelError::AlreadyExists {
+                kind: "message",
+                id: message.id.to_string(),
+            });
+        }
+        let status = match message.status {
+            Some(MessageStatus::Interrupted) => {
+                return Err(ModelError::InvalidValue {
+                    field: "message status",
+                    value: "interrupted".into(),
+                    expected: "pending, streaming, complete, error or cancelled",
+                });
+            }
+            Some(status) => status,
+            None if message.role == Role::Assistant && message.content.is_empty() => {
+                MessageStatus::Pending
+            }
+            None => MessageStatus::Complete,
+        };
+        self.limits
+            .content("message content", message.content.len())?;
+        for field in [&message.provider, &message.model].into_iter().flatten() {
+            self.limits.short("provider or model", field)?;
+        }
+        let metadata = message
+            .metadata
+            .as_ref()
+            .map(|m| json::encode_object("metadata", m, &self.limits))
+            .transpose()?;
+        Ok(Insert {
+            message,
+            status,
+            parent,
+            variant_of,
+            metadata,
+        })
+    }
+
+    fn insert_message(&mut self, insert: Insert, now_ms: u64) -> Result<(), ModelError> {
+        let messages = self.container(key::MESSAGES, ObjType::Map)?;
+        let order = self.container(key::ORDER, ObjType::List)?;
+        let meta = self.container(key::META, ObjType::Map)?;
+        self.touch(now_ms)?;
+        let Insert {
+            message,
+            status,
+            parent,
+            variant_of,
+            metadata,
+        } = insert;
+        let obj = self
+            .doc
+            .put_object(&messages, message.id.as_str(), ObjType::Map)?;
+        self.doc.put(&obj, "role", message.role.as_str())?;
+        let text = access::put_text(&mut self.doc, &obj, "content", &message.content)?;
+        self.doc.put(&obj, "status", status.as_str())?;
+        self.doc.put(&obj, "createdAt", now_ms)?;
+        self.doc.put(&obj, "updatedAt", now_ms)?;
+        access::put_opt(&mut self.doc, &obj, "parentId", parent.map(String::from))?;
+        access::put_opt(&mut self.doc, &obj, "provider", message.provider)?;
+        access::put_opt(&mut self.doc, &obj, "model", message.model)?;
+        access::put_opt(&mut self.doc, &obj, "metadata", metadata)?;
+        if let Some(group) = &variant_of {
+            self.doc.put(&obj, "variantOf", group.as_str())?;
+            let selected = self.container(key::SELECTED, ObjType::Map)?;
+            self.doc
+                .put(&selected, group.as_str(), message.id.as_str())?;
+        }
+        let end = self.doc.length(&order);
+        self.doc.insert(&order, end, message.id.as_str())?;
+        self.doc.put(&meta, "lastMessageAt", now_ms)?;
+        self.content.insert(
+            message.id,
+            ContentHandle {
+                text,
+                bytes: message.content.len(),
+            },
+        );
+        Ok(())
+    }
+
+    fn content_handle(
+        &mut self,
+        id: &MessageId,
+        message: &automerge::ObjId,
+    ) -> Result<ContentHandle, ModelError> {
+        if let Some(handle) = self.content.get(id) {
+            return Ok(handle.clone());
+        }
+        let text = match access::get_obj(&self.doc, message, "content", ObjType::Text) {
+            Some(text) => text,
+            // A foreign writer stored content as a plain string: it cannot be streamed into.
+            None => {
+                return Err(ModelError::InvalidTransition {
+                    kind: "message",
+                    id: id.to_string(),
+                    state: "without streamable content".into(),
+                    action: "stream into",
+                });
+            }
+        };
+        let bytes = self.doc.text(&text)?.len();
+        let handle = ContentHandle { text, bytes };
+        self.content.insert(id.clone(), handle.clone());
+        Ok(handle)
+    }
+
+    pub(super) fn stored_status(&self, message: &automerge::ObjId) -> MessageStatus {
+        access::get_str(&self.doc, message, "status")
+            .and_then(|s| s.parse().ok())
+            .filter(|s| *s != MessageStatus::Interrupted)
+            .unwrap_or(MessageStatus::Complete)
+    }
+
+    fn stored_role(&self, message: &automerge::ObjId, id: &MessageId) -> Result<Role, ModelError> {
+        let role = access::get_str(&self.doc, message, "role").unwrap_or_default();
+        role.parse().map_err(|_| ModelError::InvalidValue {
+            field: "stored role",
+            value: format!("{role} (message {id})"),
+            expected: "user, assistant, system or tool",
+        })
+    }
+
+    /// The message tree as stored.
+    pub(super) fn tree(&self) -> Tree {
+        let (Ok(order), Ok(messages), Ok(selected_obj)) = (
+            self.container(key::ORDER, ObjType::List),
+            self.container(key::MESSAGES, ObjType::Map),
+            self.container(key::SELECTED, ObjType::Map),
+        ) else {
+            return Tree::new(Vec::new(), Default::default());
+        };
+        let doc = &self.doc;
+        let nodes = doc
+            .values(&order)
+            .filter_map(|(value, _)| MessageId::new(value.as_str()?).ok())
+            .filter_map(|id| {
+                let obj = access::get_obj(doc, &messages, id.as_str(), ObjType::Map)?;
+                let parent =
+                    access::get_str(doc, &obj, "parentId").and_then(|p| MessageId::new(p).ok());
+                let variant_of =
+                    access::get_str(doc, &obj, "variantOf").and_then(|v| MessageId::new(v).ok());
+                Some(super::branches::Node {
+                    id,
+                    parent,
+                    variant_of,
+                })
+            })
+            .collect();
+        let selected = doc
+            .keys(&selected_obj)
+            .filter_map(|group| {
+                let member = access::get_str(doc, &selected_obj, &group)?;
+                Some((MessageId::new(group).ok()?, MessageId::new(member).ok()?))
+            })
+            .collect();
+        Tree::new(nodes, selected)
+    }
+}

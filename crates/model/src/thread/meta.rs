@@ -1,0 +1,162 @@
+//! Thread metadata: title, status, project, settings.
+
+use automerge::ObjType;
+use automerge::transaction::Transactable;
+
+use super::Thread;
+use crate::schema::key;
+use crate::{ModelError, ThreadSettings, ThreadStatus, TitleSource, access};
+
+impl Thread {
+    pub(super) fn write_genesis_meta(
+        &mut self,
+        now_ms: u64,
+        title: Option<String>,
+        settings: &ThreadSettings,
+        project_id: Option<String>,
+    ) -> Result<(), ModelError> {
+        let title = title.map(|t| self.checked_title(t)).transpose()?;
+        settings.validate(&self.limits)?;
+        if let Some(project) = &project_id {
+            self.limits.short("project id", project)?;
+        }
+        let meta = self.container(key::META, ObjType::Map)?;
+        self.doc.put(&meta, "createdAt", now_ms)?;
+        self.doc
+            .put(&meta, "status", ThreadStatus::Active.as_str())?;
+        access::put_opt(&mut self.doc, &meta, "projectId", project_id)?;
+        if let Some(title) = title {
+            self.doc.put(&meta, "title", title)?;
+            self.doc
+                .put(&meta, "titleSource", TitleSource::Person.as_str())?;
+        }
+        self.touch(now_ms)?;
+        self.write_settings(settings)
+    }
+
+    fn checked_title(&self, title: String) -> Result<String, ModelError> {
+        let title = title.trim().to_owned();
+        if title.is_empty() {
+            return Err(ModelError::InvalidValue {
+                field: "title",
+                value: title,
+                expected: "a non-blank title",
+            });
+        }
+        self.limits.short("title", &title)?;
+        Ok(title)
+    }
+
+    /// Sets the title as a person's choice: it is never replaced by a derived one.
+    pub fn set_title(&mut self, title: impl Into<String>, now_ms: u64) -> Result<(), ModelError> {
+        self.ensure_writable()?;
+        let title = self.checked_title(title.into())?;
+        let meta = self.container(key::META, ObjType::Map)?;
+        self.touch(now_ms)?;
+        access::put_if_changed(&mut self.doc, &meta, "title", title)?;
+        access::put_if_changed(
+            &mut self.doc,
+            &meta,
+            "titleSource",
+            TitleSource::Person.as_str(),
+        )
+    }
+
+    /// Forgets a person's title: the title is derived from the first user message again.
+    pub fn clear_title(&mut self, now_ms: u64) -> Result<(), ModelError> {
+        self.ensure_writable()?;
+        let meta = self.container(key::META, ObjType::Map)?;
+        self.touch(now_ms)?;
+        access::put_opt::<String>(&mut self.doc, &meta, "title", None)?;
+        access::put_opt::<String>(&mut self.doc, &meta, "titleSource", None)
+    }
+
+    /// Archives, restores or deletes the thread. Deleting is final: a deleted thread cannot change status.
+    pub fn set_status(&mut self, status: ThreadStatus, now_ms: u64) -> Result<(), ModelError> {
+        self.ensure_writable()?;
+        let current = self.status();
+        if current == ThreadStatus::Deleted && status != ThreadStatus::Deleted {
+            return Err(ModelError::InvalidTransition {
+                kind: "thread",
+                id: self.id.to_string(),
+                state: current.to_string(),
+                action: "change the status of",
+            });
+        }
+        let meta = self.container(key::META, ObjType::Map)?;
+        self.touch(now_ms)?;
+        access::put_if_changed(&mut self.doc, &meta, "status", status.as_str())
+    }
+
+    /// Moves the thread into a project, or out of any with `None`.
+    pub fn set_project(
+        &mut self,
+        project_id: Option<String>,
+        now_ms: u64,
+    ) -> Result<(), ModelError> {
+        self.ensure_writable()?;
+        if let Some(project) = &project_id {
+            self.limits.short("project id", project)?;
+        }
+        let meta = self.container(key::META, ObjType::Map)?;
+        self.touch(now_ms)?;
+        access::put_opt(&mut self.doc, &meta, "projectId", project_id)
+    }
+
+    /// Sets the settings that are `Some` in `update`; leaves the others.
+    pub fn update_settings(
+        &mut self,
+        update: &ThreadSettings,
+        now_ms: u64,
+    ) -> Result<(), ModelError> {
+        self.ensure_writable()?;
+        update.validate(&self.limits)?;
+        self.touch(now_ms)?;
+        self.write_settings(update)
+    }
+
+    fn write_settings(&mut self, s: &ThreadSettings) -> Result<(), ModelError> {
+        let obj = self.container(key::SETTINGS, ObjType::Map)?;
+        let doc = &mut self.doc;
+        if let Some(v) = &s.provider {
+            access::put_if_changed(doc, &obj, "provider", v.as_str())?;
+        }
+        if let Some(v) = &s.model {
+            access::put_if_changed(doc, &obj, "model", v.as_str())?;
+        }
+        if let Some(v) = &s.system_prompt {
+            access::put_if_changed(doc, &obj, "systemPrompt", v.as_str())?;
+        }
+        if let Some(v) = s.temperature {
+            access::put_if_changed(doc, &obj, "temperature", v)?;
+        }
+        if let Some(v) = s.context_window {
+            access::put_if_changed(doc, &obj, "contextWindow", v)?;
+        }
+        Ok(())
+    }
+
+    /// The thread's stored status (`active` when missing or unreadable).
+    pub fn status(&self) -> ThreadStatus {
+        self.container(key::META, ObjType::Map)
+            .ok()
+            .and_then(|meta| access::get_str(&self.doc, &meta, "status"))
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(ThreadStatus::Active)
+    }
+
+    /// The current settings.
+    pub fn settings(&self) -> ThreadSettings {
+        let Ok(obj) = self.container(key::SETTINGS, ObjType::Map) else {
+            return ThreadSettings::default();
+        };
+        let doc = &self.doc;
+        ThreadSettings {
+            provider: access::get_str(doc, &obj, "provider"),
+            model: access::get_str(doc, &obj, "model"),
+            system_prompt: access::get_str(doc, &obj, "systemPrompt"),
+            temperature: access::get_f64(doc, &obj, "temperature"),
+            context_window: access::get_u64(doc, &obj, "contextWindow"),
+        }
+    }
+}

@@ -1,0 +1,303 @@
+//! [`Thread`]: one conversation as an Automerge document, and every operation on it.
+//!
+//! Writes open (or extend) a pending Automerge transaction and do not commit it: the caller decides when a
+//! batch of operations — typically the token deltas of up to 100 ms of streaming — becomes one change, with
+//! [`Thread::commit`]. Every write validates its input and the document's state first, so a refused write
+//! leaves the document exactly as it was.
+
+mod approvals;
+mod artifacts;
+mod branches;
+mod context;
+mod messages;
+mod meta;
+mod read;
+mod session;
+mod tool_calls;
+
+use std::collections::{BTreeMap, HashMap};
+
+use automerge::transaction::{CommitOptions, Transactable};
+use automerge::{ActorId, AutoCommit, ChangeHash, ObjId, ObjType, ROOT};
+
+use crate::schema::{self, THREAD_SCHEMA_VERSION, key};
+use crate::{Limits, MessageId, ModelError, ThreadId, ThreadSettings, access};
+
+pub use approvals::{ApprovalDecision, ApprovalRequest};
+pub use artifacts::ArtifactUpsert;
+pub use context::ContextEntry;
+pub use messages::{Feedback, MessageEnd, NewMessage, Regenerate, Usage};
+pub use session::SessionState;
+pub use tool_calls::{ToolCallOutcome, ToolCallStart};
+
+/// How a new thread starts.
+#[derive(Clone, Debug)]
+pub struct ThreadInit {
+    /// The thread's id (its document id).
+    pub id: ThreadId,
+    /// This device's Automerge actor.
+    pub actor: ActorId,
+    /// Creation time, ms since the Unix epoch.
+    pub now_ms: u64,
+    /// A title set by a person; without one the title is derived from the first user message.
+    pub title: Option<String>,
+    /// Model settings.
+    pub settings: ThreadSettings,
+    /// The project the thread belongs to.
+    pub project_id: Option<String>,
+}
+
+impl ThreadInit {
+    /// A thread with default settings and no title.
+    pub fn new(id: ThreadId, actor: ActorId, now_ms: u64) -> Self {
+        Self {
+            id,
+            actor,
+            now_ms,
+            title: None,
+            settings: ThreadSettings::default(),
+            project_id: None,
+        }
+    }
+}
+
+/// One conversation. See the [module docs](self).
+#[derive(Debug)]
+pub struct Thread {
+    id: ThreadId,
+    doc: AutoCommit,
+    limits: Limits,
+    /// The schema version found, when it is newer than this build's: every write is refused.
+    newer_schema: Option<u64>,
+    /// The latest time any write was made at; the commit time of the pending change.
+    last_now_ms: u64,
+    /// Messages streamed into since the last commit, with the time of their latest delta. Their
+    /// `updatedAt` (and the thread's) is written once per commit rather than once per token delta.
+    touched: BTreeMap<MessageId, u64>,
+    /// Content objects and their length in bytes, so a delta costs O(delta) and no lookups.
+    content: HashMap<MessageId, ContentHandle>,
+}
+
+#[derive(Clone, Debug)]
+struct ContentHandle {
+    text: ObjId,
+    bytes: usize,
+}
+
+impl Thread {
+    /// Creates a new, empty thread.
+    pub fn create(init: ThreadInit, limits: Limits) -> Result<Self, ModelError> {
+        let mut doc = AutoCommit::new().with_actor(init.actor);
+        schema::create_missing_containers(&mut doc)?;
+        let mut thread = Self::wrap(init.id, doc, limits);
+        thread.write_genesis_meta(init.now_ms, init.title, &init.settings, init.project_id)?;
+        thread.commit();
+        Ok(thread)
+    }
+
+    /// Opens a saved document, migrating an older schema. A document from a newer schema opens
+    /// read-only (see [`Thread::read_only`]) and is left byte-for-byte as it was.
+    pub fn load(
+        id: ThreadId,
+        bytes: &[u8],
+        actor: ActorId,
+        limits: Limits,
+    ) -> Result<Self, ModelError> {
+        let doc = AutoCommit::load(bytes)?.with_actor(actor);
+        let mut thread = Self::wrap(id, doc, limits);
+        thread.migrate_if_needed()?;
+        Ok(thread)
+    }
+
+    fn wrap(id: ThreadId, doc: AutoCommit, limits: Limits) -> Self {
+        let mut thread = Self {
+            id,
+            doc,
+            limits,
+            newer_schema: None,
+            last_now_ms: 0,
+            touched: BTreeMap::new(),
+            content: HashMap::new(),
+        };
+        thread.refresh();
+        thread
+    }
+
+    fn migrate_if_needed(&mut self) -> Result<(), ModelError> {
+        if self.newer_schema.is_none() && schema::needs_migration(&self.doc) {
+            let actor = self.doc.get_actor().clone();
+            schema::migrate(&mut self.doc, &actor)?;
+        }
+        Ok(())
+    }
+
+    /// Re-reads what remote changes may have altered: the schema version and cached handles.
+    fn refresh(&mut self) {
+        let version = schema::version_of(&self.doc);
+        self.newer_schema = (version > THREAD_SCHEMA_VERSION).then_some(version);
+        self.content.clear();
+    }
+
+    /// The thread's id.
+    pub fn id(&self) -> &ThreadId {
+        &self.id
+    }
+
+    /// The configured limits.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// The document's schema version.
+    pub fn schema_version(&self) -> u64 {
+        schema::version_of(&self.doc)
+    }
+
+    /// Whether the document comes from a newer schema: it can be read and can receive remote changes, but
+    /// every local write is refused with [`ModelError::ReadOnlySchema`].
+    pub fn read_only(&self) -> bool {
+        self.newer_schema.is_some()
+    }
+
+    /// Turns the operations since the last commit into one Automerge change, timed at the latest write.
+    /// Returns its hash, or `None` when nothing was pending.
+    pub fn commit(&mut self) -> Option<ChangeHash> {
+        self.flush_touched();
+        if self.doc.pending_ops() == 0 {
+            return None;
+        }
+        self.doc
+            .commit_with(CommitOptions::default().with_time(access::commit_time(self.last_now_ms)))
+    }
+
+    /// Writes the `updatedAt` times that streaming deferred.
+    fn flush_touched(&mut self) {
+        if self.touched.is_empty() {
+            return;
+        }
+        let touched = std::mem::take(&mut self.touched);
+        if let Ok(meta) = self.container(key::META, ObjType::Map) {
+            let _ = access::put_if_changed(&mut self.doc, &meta, "updatedAt", self.last_now_ms);
+        }
+        if let Some(messages) = access::get_obj(&self.doc, &ROOT, key::MESSAGES, ObjType::Map) {
+            for (id, at) in touched {
+                if let Some(message) =
+                    access::get_obj(&self.doc, &messages, id.as_str(), ObjType::Map)
+                {
+                    // A failure here would be automerge refusing a plain put on a live map; the content
+                    // itself is already written, so a missed timestamp is the lesser loss.
+                    let _ = self.doc.put(&message, "updatedAt", at);
+                }
+            }
+        }
+    }
+
+    /// The number of operations waiting for [`Thread::commit`].
+    pub fn pending_ops(&self) -> usize {
+        self.doc.pending_ops()
+    }
+
+    /// The whole document, compacted. Commits first. Refused for a read-only document, whose bytes must
+    /// never be rewritten: keep the bytes it was loaded from, plus [`Thread::save_incremental`] chunks.
+    pub fn save(&mut self) -> Result<Vec<u8>, ModelError> {
+        self.ensure_writable()?;
+        self.commit();
+        Ok(self.doc.save())
+    }
+
+    /// The changes since the last save (or load), to append to storage. Commits first.
+    pub fn save_incremental(&mut self) -> Vec<u8> {
+        self.commit();
+        self.doc.save_incremental()
+    }
+
+    /// The document's heads. Commits first.
+    pub fn heads(&mut self) -> Vec<ChangeHash> {
+        self.commit();
+        self.doc.get_heads()
+    }
+
+    /// Merges another replica of this thread into this one.
+    pub fn merge(&mut self, other: &mut Thread) -> Result<(), ModelError> {
+        self.commit();
+        other.commit();
+        self.doc.merge(&mut other.doc)?;
+        self.after_remote_changes()
+    }
+
+    /// Applies saved bytes (a snapshot or incremental chunks) received from elsewhere.
+    pub fn load_incremental(&mut self, bytes: &[u8]) -> Result<(), ModelError> {
+        self.commit();
+        self.doc.load_incremental(bytes)?;
+        self.after_remote_changes()
+    }
+
+    /// Gives `f` the Automerge document, for the sync protocol. Pending local operations are committed
+    /// first; afterwards the thread re-reads whatever remote changes `f` applied.
+    pub fn with_automerge<R>(&mut self, f: impl FnOnce(&mut AutoCommit) -> R) -> R {
+        self.commit();
+        let result = f(&mut self.doc);
+        // Remote changes cannot make a current document older, so this never writes; and a document
+        // that became newer is only re-flagged.
+        let _ = self.after_remote_changes();
+        result
+    }
+
+    /// Read access to the Automerge document.
+    pub fn automerge(&self) -> &AutoCommit {
+        &self.doc
+    }
+
+    fn after_remote_changes(&mut self) -> Result<(), ModelError> {
+        self.refresh();
+        self.migrate_if_needed()
+    }
+
+    /// Refuses writes to a newer-schema document.
+    fn ensure_writable(&self) -> Result<(), ModelError> {
+        match self.newer_schema {
+            Some(found) => Err(ModelError::ReadOnlySchema {
+                found,
+                supported: THREAD_SCHEMA_VERSION,
+            }),
+            None => Ok(()),
+        }
+    }
+
+    /// Records the time of a write that is about to happen: the thread's `updatedAt` and the pending
+    /// change's commit time. Call after validation, right before writing.
+    fn touch(&mut self, now_ms: u64) -> Result<(), ModelError> {
+        self.last_now_ms = self.last_now_ms.max(now_ms);
+        let meta = self.container(key::META, ObjType::Map)?;
+        access::put_if_changed(&mut self.doc, &meta, "updatedAt", self.last_now_ms)
+    }
+
+    /// Like [`Thread::touch`] for a token delta: the timestamps are written at the next commit.
+    fn touch_deferred(&mut self, message: &MessageId, now_ms: u64) {
+        self.last_now_ms = self.last_now_ms.max(now_ms);
+        let at = self.touched.entry(message.clone()).or_insert(now_ms);
+        *at = (*at).max(now_ms);
+    }
+
+    /// A top-level container, which every current document has.
+    fn container(&self, name: &'static str, ty: ObjType) -> Result<ObjId, ModelError> {
+        access::get_obj(&self.doc, &ROOT, name, ty).ok_or(ModelError::Malformed {
+            what: "thread",
+            missing: name,
+        })
+    }
+
+    /// A map entry of a container (a message, an artifact, …), or `NotFound`.
+    fn entry(
+        &self,
+        container: &'static str,
+        kind: &'static str,
+        id: &str,
+    ) -> Result<ObjId, ModelError> {
+        let parent = self.container(container, ObjType::Map)?;
+        access::get_obj(&self.doc, &parent, id, ObjType::Map).ok_or_else(|| ModelError::NotFound {
+            kind,
+            id: id.to_owned(),
+        })
+    }
+}

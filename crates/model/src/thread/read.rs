@@ -1,0 +1,305 @@
+//! Reading a thread into views.
+
+use automerge::{ObjId, ObjType, ReadDoc};
+
+use super::Thread;
+use super::branches::{Node, Tree};
+use crate::schema::key;
+use crate::title::{DEFAULT_TITLE, derive_title, preview};
+use crate::view::{
+    ApprovalView, ArtifactView, ContextEntryView, MessageView, ReadAt, SessionView, ThreadSummary,
+    ThreadView, ToolCallView,
+};
+use crate::{
+    ApprovalId, ApprovalStatus, ArtifactId, Feedback, MessageId, MessageStatus, Role, TitleSource,
+    ToolCallId, Usage, access, json,
+};
+
+impl Thread {
+    /// The whole thread as a UI renders it.
+    pub fn view(&self, at: ReadAt) -> ThreadView {
+        let messages = self.messages(at);
+        let (title, title_source) = self.title_of(&messages);
+        let meta = self.container(key::META, ObjType::Map).ok();
+        let meta_u64 = |k| meta.as_ref().and_then(|m| access::get_u64(&self.doc, m, k));
+        ThreadView {
+            id: self.id.clone(),
+            schema_version: self.schema_version(),
+            read_only: self.read_only(),
+            title,
+            title_source,
+            status: self.status(),
+            project_id: meta
+                .as_ref()
+                .and_then(|m| access::get_str(&self.doc, m, "projectId")),
+            created_at: meta_u64("createdAt").unwrap_or(0),
+            updated_at: meta_u64("updatedAt").unwrap_or(0),
+            last_message_at: meta_u64("lastMessageAt"),
+            settings: self.settings(),
+            messages,
+            artifacts: self.artifacts(),
+            tool_calls: self.tool_calls(),
+            pending_approvals: self
+                .approvals()
+                .into_iter()
+                .filter(|a| a.status == ApprovalStatus::Pending)
+                .collect(),
+            session: self.session(),
+            context: self.context(at.now_ms),
+        }
+    }
+
+    /// What the thread list shows for this thread.
+    pub fn summary(&self, at: ReadAt) -> ThreadSummary {
+        let view = self.view(at);
+        ThreadSummary {
+            preview: view
+                .messages
+                .last()
+                .map(|m| preview(&m.content))
+                .unwrap_or_default(),
+            message_count: view.messages.len() as u64,
+            last_activity_at: view
+                .last_message_at
+                .unwrap_or(view.created_at)
+                .max(view.updated_at),
+            id: view.id,
+            title: view.title,
+            status: view.status,
+            created_at: view.created_at,
+            project_id: view.project_id,
+        }
+    }
+
+    /// The messages on the active path, in order.
+    pub fn messages(&self, at: ReadAt) -> Vec<MessageView> {
+        let Ok(messages) = self.container(key::MESSAGES, ObjType::Map) else {
+            return Vec::new();
+        };
+        let tree = self.tree();
+        tree.active_path()
+            .into_iter()
+            .filter_map(|node| self.message_view(&messages, node, &tree, at))
+            .collect()
+    }
+
+    /// One message, on the active path or not.
+    pub fn message(&self, id: &MessageId, at: ReadAt) -> Option<MessageView> {
+        let messages = self.container(key::MESSAGES, ObjType::Map).ok()?;
+        let tree = self.tree();
+        self.message_view(&messages, tree.get(id)?, &tree, at)
+    }
+
+    fn message_view(
+        &self,
+        messages: &ObjId,
+        node: &Node,
+        tree: &Tree,
+        at: ReadAt,
+    ) -> Option<MessageView> {
+        let doc = &self.doc;
+        let obj = access::get_obj(doc, messages, node.id.as_str(), ObjType::Map)?;
+        let role: Role = access::get_str(doc, &obj, "role")?.parse().ok()?;
+        let created_at = access::get_u64(doc, &obj, "createdAt").unwrap_or(0);
+        let updated_at = self
+            .touched
+            .get(&node.id)
+            .copied()
+            .or_else(|| access::get_u64(doc, &obj, "updatedAt"))
+            .unwrap_or(created_at);
+        let mut status = self.stored_status(&obj);
+        if status.is_open() && at.now_ms.saturating_sub(updated_at) > at.stale_after_ms {
+            status = MessageStatus::Interrupted;
+        }
+        let usage = match (
+            access::get_u64(doc, &obj, "inputTokens"),
+            access::get_u64(doc, &obj, "outputTokens"),
+        ) {
+            (None, None) => None,
+            (input, output) => Some(Usage {
+                input_tokens: input.unwrap_or(0),
+                output_tokens: output.unwrap_or(0),
+            }),
+        };
+        let feedback = access::get_u64(doc, &obj, "feedbackRating")
+            .and_then(|r| u8::try_from(r).ok())
+            .map(|rating| Feedback {
+                rating,
+                text: access::get_str(doc, &obj, "feedbackText"),
+            });
+        let siblings = tree.variants(&node.id);
+        Some(MessageView {
+            id: node.id.clone(),
+            role,
+            content: access::get_text(doc, &obj, "content")
+                .or_else(|| access::get_str(doc, &obj, "content"))
+                .unwrap_or_default(),
+            status,
+            parent_id: node.parent.clone(),
+            created_at,
+            updated_at,
+            provider: access::get_str(doc, &obj, "provider"),
+            model: access::get_str(doc, &obj, "model"),
+            usage,
+            metadata: access::get_str(doc, &obj, "metadata").map(json::decode),
+            feedback,
+            sibling_index: siblings.iter().position(|s| *s == node.id).unwrap_or(0),
+            siblings,
+        })
+    }
+
+    /// The title to show: a person's, else derived from the first user message on the active path, else
+    /// "New conversation".
+    pub fn title(&self) -> (String, TitleSource) {
+        self.title_of(&self.messages(ReadAt::new(0)))
+    }
+
+    fn title_of(&self, messages: &[MessageView]) -> (String, TitleSource) {
+        let meta = self.container(key::META, ObjType::Map).ok();
+        let person = meta.as_ref().and_then(|m| {
+            let source = access::get_str(&self.doc, m, "titleSource")?;
+            (source == TitleSource::Person.as_str())
+                .then(|| access::get_str(&self.doc, m, "title"))?
+        });
+        if let Some(title) = person {
+            return (title, TitleSource::Person);
+        }
+        messages
+            .iter()
+            .find(|m| m.role == Role::User)
+            .and_then(|m| derive_title(&m.content))
+            .map(|t| (t, TitleSource::Derived))
+            .unwrap_or_else(|| (DEFAULT_TITLE.to_owned(), TitleSource::Default))
+    }
+
+    /// Every artifact, oldest first.
+    pub fn artifacts(&self) -> Vec<ArtifactView> {
+        let mut out: Vec<ArtifactView> = self
+            .entries(key::ARTIFACTS)
+            .filter_map(|(id, obj)| {
+                let doc = &self.doc;
+                let created_at = access::get_u64(doc, &obj, "createdAt").unwrap_or(0);
+                Some(ArtifactView {
+                    id: ArtifactId::new(id).ok()?,
+                    kind: access::get_str(doc, &obj, "kind").unwrap_or_default(),
+                    title: access::get_str(doc, &obj, "title").unwrap_or_default(),
+                    content: access::get_text(doc, &obj, "content").unwrap_or_default(),
+                    status: access::get_str(doc, &obj, "status")
+                        .and_then(|s| s.parse().ok())
+                        .unwrap_or(crate::ArtifactStatus::Draft),
+                    version: access::get_u64(doc, &obj, "version").unwrap_or(1),
+                    created_at,
+                    updated_at: access::get_u64(doc, &obj, "updatedAt").unwrap_or(created_at),
+                    message_id: access::get_str(doc, &obj, "messageId")
+                        .and_then(|m| MessageId::new(m).ok()),
+                })
+            })
+            .collect();
+        out.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+        out
+    }
+
+    /// Every tool call, oldest first.
+    pub fn tool_calls(&self) -> Vec<ToolCallView> {
+        let mut out: Vec<ToolCallView> = self
+            .entries(key::TOOL_CALLS)
+            .filter_map(|(id, obj)| {
+                let doc = &self.doc;
+                Some(ToolCallView {
+                    id: ToolCallId::new(id).ok()?,
+                    message_id: MessageId::new(access::get_str(doc, &obj, "messageId")?).ok()?,
+                    tool_name: access::get_str(doc, &obj, "toolName").unwrap_or_default(),
+                    provider_call_id: access::get_str(doc, &obj, "providerCallId"),
+                    input: access::get_str(doc, &obj, "input")
+                        .map(json::decode)
+                        .unwrap_or_default(),
+                    output: access::get_str(doc, &obj, "output").map(json::decode),
+                    status: self.tool_call_status(&obj),
+                    started_at: access::get_u64(doc, &obj, "startedAt").unwrap_or(0),
+                    completed_at: access::get_u64(doc, &obj, "completedAt"),
+                    duration_ms: access::get_u64(doc, &obj, "durationMs"),
+                    error: access::get_str(doc, &obj, "error"),
+                })
+            })
+            .collect();
+        out.sort_by(|a, b| (a.started_at, &a.id).cmp(&(b.started_at, &b.id)));
+        out
+    }
+
+    /// Every approval request, decided or not, oldest first.
+    pub fn approvals(&self) -> Vec<ApprovalView> {
+        let mut out: Vec<ApprovalView> = self
+            .entries(key::APPROVALS)
+            .filter_map(|(id, obj)| {
+                let doc = &self.doc;
+                Some(ApprovalView {
+                    id: ApprovalId::new(id).ok()?,
+                    kind: access::get_str(doc, &obj, "kind").unwrap_or_default(),
+                    subject: access::get_text(doc, &obj, "subject").unwrap_or_default(),
+                    status: self.approval_status(&obj),
+                    message_id: access::get_str(doc, &obj, "messageId")
+                        .and_then(|m| MessageId::new(m).ok()),
+                    requested_at: access::get_u64(doc, &obj, "requestedAt").unwrap_or(0),
+                    decided_by: access::get_str(doc, &obj, "decidedBy"),
+                    decided_at: access::get_u64(doc, &obj, "decidedAt"),
+                    reason: access::get_str(doc, &obj, "reason"),
+                })
+            })
+            .collect();
+        out.sort_by(|a, b| (a.requested_at, &a.id).cmp(&(b.requested_at, &b.id)));
+        out
+    }
+
+    /// The agent session state, if one was stored.
+    pub fn session(&self) -> Option<SessionView> {
+        let obj = self.container(key::SESSION, ObjType::Map).ok()?;
+        let doc = &self.doc;
+        Some(SessionView {
+            external_id: access::get_str(doc, &obj, "externalId"),
+            phase: access::get_str(doc, &obj, "phase")?,
+            plan: access::get_str(doc, &obj, "plan"),
+            updated_at: access::get_u64(doc, &obj, "updatedAt").unwrap_or(0),
+        })
+    }
+
+    /// Context entries that have not expired at `now_ms`, highest priority first.
+    pub fn context(&self, now_ms: u64) -> Vec<ContextEntryView> {
+        let mut out: Vec<ContextEntryView> = self
+            .entries(key::CONTEXT)
+            .filter_map(|(_, obj)| {
+                let doc = &self.doc;
+                let expires_at = access::get_u64(doc, &obj, "expiresAt");
+                if expires_at.is_some_and(|e| e <= now_ms) {
+                    return None;
+                }
+                Some(ContextEntryView {
+                    entry_type: access::get_str(doc, &obj, "type")?,
+                    key: access::get_str(doc, &obj, "key")?,
+                    value: access::get_str(doc, &obj, "value")
+                        .map(json::decode)
+                        .unwrap_or_default(),
+                    priority: access::get_i64(doc, &obj, "priority").unwrap_or(0),
+                    expires_at,
+                })
+            })
+            .collect();
+        out.sort_by(|a, b| {
+            (b.priority, &a.entry_type, &a.key).cmp(&(a.priority, &b.entry_type, &b.key))
+        });
+        out
+    }
+
+    /// The (key, map object) entries of a top-level map container.
+    fn entries(&self, container: &'static str) -> impl Iterator<Item = (String, ObjId)> + '_ {
+        let obj = self.container(container, ObjType::Map).ok();
+        obj.into_iter().flat_map(move |obj| {
+            self.doc
+                .keys(&obj)
+                .filter_map(move |k| {
+                    let entry = access::get_obj(&self.doc, &obj, &k, ObjType::Map)?;
+                    Some((k, entry))
+                })
+                .collect::<Vec<_>>()
+        })
+    }
+}
