@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs what building and testing chatsync needs, skipping whatever is already there.
+# Sourced by scripts/run.sh and scripts/test.sh; safe to run on its own.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+say() { printf '\033[1m[setup]\033[0m %s\n' "$*" >&2; }
+
+# Rust components and the wasm target (rustup is the machine's toolchain manager).
+if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+  say "adding the wasm32-unknown-unknown target"
+  rustup target add wasm32-unknown-unknown
+fi
+for component in rustfmt clippy; do
+  if ! rustup component list --installed | grep -q "^$component"; then
+    say "adding $component"
+    rustup component add "$component"
+  fi
+done
+
+# The wasm-bindgen CLI (also the wasm test runner) must match the wasm-bindgen crate in Cargo.lock
+# exactly. Not --locked: one of its locked dependencies is missing from the registry here.
+wanted=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/[^0-9.]/, ""); print; exit }' Cargo.lock)
+have=$(wasm-bindgen --version 2>/dev/null | awk '{print $2}' || true)
+if [ -n "$wanted" ] && [ "$have" != "$wanted" ]; then
+  say "installing wasm-bindgen-cli $wanted (found: ${have:-none}); a few minutes the first time"
+  cargo install wasm-bindgen-cli --version "$wanted" --force
+fi
+
+# Node runs the wasm tests outside a browser.
+if ! command -v node >/dev/null 2>&1; then
+  say "installing nodejs"
+  apt-get update -qq && apt-get install -y -qq nodejs npm
+fi

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Runs every test of chatsync: native (unit, integration, property, doc tests) and the same tests
+# compiled to wasm32, run in Node. Installs what is missing first.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+source scripts/setup.sh
+
+step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+
+step "native tests"
+cargo test --workspace --all-targets
+cargo test --workspace --doc
+
+step "wasm32 tests (Node)"
+# Per package: a whole-workspace wasm build would pull in native-only crates later on.
+cargo test -p chatsync-model --target wasm32-unknown-unknown
