@@ -43,11 +43,6 @@ pub(crate) fn get_i64(doc: &impl ReadDoc, obj: &ObjId, key: &str) -> Option<i64>
     }
 }
 
-/// A floating-point field.
-pub(crate) fn get_f64(doc: &impl ReadDoc, obj: &ObjId, key: &str) -> Option<f64> {
-    scalar(doc, obj, key)?.as_f64().filter(|f| f.is_finite())
-}
-
 /// A boolean field.
 pub(crate) fn get_bool(doc: &impl ReadDoc, obj: &ObjId, key: &str) -> Option<bool> {
     scalar(doc, obj, key)?.as_bool()
@@ -116,4 +111,86 @@ pub(crate) fn put_text(
 /// Milliseconds as Automerge's signed commit time.
 pub(crate) fn commit_time(now_ms: u64) -> i64 {
     i64::try_from(now_ms).unwrap_or(i64::MAX)
+}
+
+/// All fields of a map, read in one pass: much cheaper than one `get` per field when most are needed
+/// (rendering a message reads a dozen).
+pub(crate) struct Fields(Vec<(String, Value<'static>, ObjId)>);
+
+impl Fields {
+    pub(crate) fn of(doc: &impl ReadDoc, obj: &ObjId) -> Self {
+        Self(
+            doc.map_range(obj, ..)
+                .map(|item| {
+                    let id = item.id();
+                    (item.key.into_owned(), item.value.into_value(), id)
+                })
+                .collect(),
+        )
+    }
+
+    fn scalar(&self, key: &str) -> Option<&ScalarValue> {
+        self.0
+            .iter()
+            .find(|(k, _, _)| k == key)
+            .and_then(|(_, v, _)| match v {
+                Value::Scalar(s) => Some(s.as_ref()),
+                Value::Object(_) => None,
+            })
+    }
+
+    pub(crate) fn str(&self, key: &str) -> Option<String> {
+        match self.scalar(key)? {
+            ScalarValue::Str(s) => Some(s.to_string()),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn u64(&self, key: &str) -> Option<u64> {
+        match self.scalar(key)? {
+            ScalarValue::Uint(n) => Some(*n),
+            ScalarValue::Int(n) | ScalarValue::Timestamp(n) => u64::try_from(*n).ok(),
+            ScalarValue::Counter(c) => u64::try_from(i64::from(c)).ok(),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn i64(&self, key: &str) -> Option<i64> {
+        match self.scalar(key)? {
+            ScalarValue::Int(n) | ScalarValue::Timestamp(n) => Some(*n),
+            ScalarValue::Uint(n) => i64::try_from(*n).ok(),
+            ScalarValue::Counter(c) => Some(i64::from(c)),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn f64(&self, key: &str) -> Option<f64> {
+        self.scalar(key)?.as_f64().filter(|f| f.is_finite())
+    }
+
+    pub(crate) fn obj(&self, key: &str, ty: ObjType) -> Option<&ObjId> {
+        self.0
+            .iter()
+            .find(|(k, _, _)| k == key)
+            .and_then(|(_, v, id)| match v {
+                Value::Object(found) if *found == ty => Some(id),
+                _ => None,
+            })
+    }
+
+    /// The fields holding objects of type `ty`, with their keys.
+    pub(crate) fn objects(&self, ty: ObjType) -> impl Iterator<Item = (&str, &ObjId)> {
+        self.0.iter().filter_map(move |(k, v, id)| match v {
+            Value::Object(found) if *found == ty => Some((k.as_str(), id)),
+            _ => None,
+        })
+    }
+
+    /// A `Text` field's content, or a plain string field (as a foreign writer might store it).
+    pub(crate) fn text(&self, doc: &impl ReadDoc, key: &str) -> Option<String> {
+        match self.obj(key, ObjType::Text) {
+            Some(text) => doc.text(text).ok(),
+            None => self.str(key),
+        }
+    }
 }

@@ -26,31 +26,29 @@ impl Node {
 }
 
 /// The message tree in `order`, with the variant selection.
-pub(crate) struct Tree {
+pub(crate) struct Tree<'a> {
     /// Every message once, in `order`.
-    nodes: Vec<Node>,
-    index: HashMap<MessageId, usize>,
+    nodes: Vec<&'a Node>,
+    index: HashMap<&'a MessageId, usize>,
     /// Group id → members, in order.
-    groups: HashMap<MessageId, Vec<usize>>,
+    groups: HashMap<&'a MessageId, Vec<usize>>,
     selected: HashMap<MessageId, MessageId>,
 }
 
-impl Tree {
+impl<'a> Tree<'a> {
     /// `nodes` in document order; duplicates (the same id listed twice) keep their first place.
-    pub fn new(nodes: Vec<Node>, selected: HashMap<MessageId, MessageId>) -> Self {
-        let mut seen = HashSet::new();
-        let nodes: Vec<Node> = nodes
-            .into_iter()
-            .filter(|n| seen.insert(n.id.clone()))
-            .collect();
-        let index: HashMap<MessageId, usize> = nodes
-            .iter()
-            .enumerate()
-            .map(|(i, n)| (n.id.clone(), i))
-            .collect();
-        let mut groups: HashMap<MessageId, Vec<usize>> = HashMap::new();
+    pub fn new(all: &'a [Node], selected: HashMap<MessageId, MessageId>) -> Self {
+        let mut index = HashMap::with_capacity(all.len());
+        let mut nodes = Vec::with_capacity(all.len());
+        for node in all {
+            if !index.contains_key(&node.id) {
+                index.insert(&node.id, nodes.len());
+                nodes.push(node);
+            }
+        }
+        let mut groups: HashMap<&MessageId, Vec<usize>> = HashMap::new();
         for (i, node) in nodes.iter().enumerate() {
-            groups.entry(node.group().clone()).or_default().push(i);
+            groups.entry(node.group()).or_default().push(i);
         }
         Self {
             nodes,
@@ -60,8 +58,8 @@ impl Tree {
         }
     }
 
-    pub fn get(&self, id: &MessageId) -> Option<&Node> {
-        self.index.get(id).map(|&i| &self.nodes[i])
+    pub fn get(&self, id: &MessageId) -> Option<&'a Node> {
+        self.index.get(id).map(|&i| self.nodes[i])
     }
 
     /// The members of `id`'s variant group, in order (just `id` when it has no variants).
@@ -87,10 +85,10 @@ impl Tree {
     }
 
     /// The active path, in order.
-    pub fn active_path(&self) -> Vec<&Node> {
+    pub fn active_path(&self) -> Vec<&'a Node> {
         let mut on_path: HashSet<&MessageId> = HashSet::new();
         let mut path = Vec::new();
-        for node in &self.nodes {
+        for &node in &self.nodes {
             // A parent this document does not know (a foreign writer) counts as the root, so the message
             // is not silently hidden.
             let parent_ok = match &node.parent {
@@ -144,20 +142,21 @@ mod tests {
         }
     }
 
-    fn path(tree: &Tree) -> Vec<&str> {
-        tree.active_path().iter().map(|n| n.id.as_str()).collect()
+    fn path<'a>(tree: &Tree<'a>) -> Vec<&'a str> {
+        tree.active_path()
+            .into_iter()
+            .map(|n| n.id.as_str())
+            .collect()
     }
 
     #[test]
     fn concurrent_appends_with_one_parent_both_stay_on_the_path() {
-        let tree = Tree::new(
-            vec![
-                node("u1", None, None),
-                node("a", Some("u1"), None),
-                node("b", Some("u1"), None),
-            ],
-            HashMap::new(),
-        );
+        let nodes = [
+            node("u1", None, None),
+            node("a", Some("u1"), None),
+            node("b", Some("u1"), None),
+        ];
+        let tree = Tree::new(&nodes, HashMap::new());
         assert_eq!(path(&tree), ["u1", "a", "b"]);
     }
 
@@ -169,9 +168,9 @@ mod tests {
             node("a2", Some("u1"), Some("a1")),
             node("u2", Some("a1"), None),
         ];
-        let tree = Tree::new(nodes.clone(), HashMap::new());
+        let tree = Tree::new(&nodes, HashMap::new());
         assert_eq!(path(&tree), ["u1", "a2"]);
-        let tree = Tree::new(nodes, HashMap::from([(id("a1"), id("a1"))]));
+        let tree = Tree::new(&nodes, HashMap::from([(id("a1"), id("a1"))]));
         assert_eq!(path(&tree), ["u1", "a1", "u2"]);
     }
 
@@ -183,7 +182,7 @@ mod tests {
             node("u2", Some("a1"), None),
             node("a2", Some("u1"), Some("a1")),
         ];
-        let tree = Tree::new(nodes, HashMap::new());
+        let tree = Tree::new(&nodes, HashMap::new());
         assert_eq!(tree.selections_to_show(&id("u2")), [(id("a1"), id("a1"))]);
     }
 
@@ -194,7 +193,7 @@ mod tests {
             node("y", Some("x"), None),
             node("x", None, None),
         ];
-        let tree = Tree::new(nodes, HashMap::new());
+        let tree = Tree::new(&nodes, HashMap::new());
         assert!(path(&tree).is_empty());
         assert!(tree.selections_to_show(&id("x")).is_empty());
     }

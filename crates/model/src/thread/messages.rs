@@ -4,8 +4,8 @@ use automerge::transaction::Transactable;
 use automerge::{ObjType, ReadDoc};
 use serde::{Deserialize, Serialize};
 
-use super::branches::Tree;
-use super::{ContentHandle, Thread};
+use super::branches::{Node, Tree};
+use super::{StreamHandle, Thread};
 use crate::schema::key;
 use crate::{MessageId, MessageStatus, ModelError, Role, access, json};
 
@@ -124,8 +124,9 @@ impl Thread {
         now_ms: u64,
     ) -> Result<(), ModelError> {
         self.ensure_writable()?;
-        let message = self.entry(key::MESSAGES, "message", id.as_str())?;
-        let status = self.stored_status(&message);
+        let handle = self.stream_handle(id)?;
+        let (status, bytes) = (handle.status, handle.bytes);
+        let (message, text) = (handle.message.clone(), handle.text.clone());
         if !status.is_open() {
             return Err(ModelError::InvalidTransition {
                 kind: "message",
@@ -134,8 +135,14 @@ impl Thread {
                 action: "stream into",
             });
         }
-        let handle = self.content_handle(id, &message)?;
-        let new_len = handle.bytes + delta.len();
+        let text = text.ok_or_else(|| ModelError::InvalidTransition {
+            kind: "message",
+            id: id.to_string(),
+            // A foreign writer stored the content as a plain string: it cannot be streamed into.
+            state: "without streamable content".into(),
+            action: "stream into",
+        })?;
+        let new_len = bytes + delta.len();
         self.limits.content("message content", new_len)?;
         if delta.is_empty() {
             return Ok(());
@@ -144,10 +151,11 @@ impl Thread {
             self.doc
                 .put(&message, "status", MessageStatus::Streaming.as_str())?;
         }
-        let end = self.doc.length(&handle.text);
-        self.doc.splice_text(&handle.text, end, 0, delta)?;
-        if let Some(cached) = self.content.get_mut(id) {
+        let end = self.doc.length(&text);
+        self.doc.splice_text(&text, end, 0, delta)?;
+        if let Some(cached) = self.streams.get_mut(id) {
             cached.bytes = new_len;
+            cached.status = MessageStatus::Streaming;
         }
         self.touch_deferred(id, now_ms);
         Ok(())
@@ -171,15 +179,18 @@ impl Thread {
                 expected: "complete, error or cancelled",
             });
         }
-        let message = self.entry(key::MESSAGES, "message", id.as_str())?;
-        let status = self.stored_status(&message);
-        if !status.is_open() {
+        let handle = self.stream_handle(id)?;
+        if !handle.status.is_open() {
             return Err(ModelError::InvalidTransition {
                 kind: "message",
                 id: id.to_string(),
-                state: status.to_string(),
+                state: handle.status.to_string(),
                 action: "finish",
             });
+        }
+        let message = handle.message.clone();
+        if let Some(cached) = self.streams.get_mut(id) {
+            cached.status = end.status;
         }
         self.touch(now_ms)?;
         self.touched.remove(id);
@@ -358,7 +369,12 @@ impl Thread {
         self.doc.put(&obj, "status", status.as_str())?;
         self.doc.put(&obj, "createdAt", now_ms)?;
         self.doc.put(&obj, "updatedAt", now_ms)?;
-        access::put_opt(&mut self.doc, &obj, "parentId", parent.map(String::from))?;
+        access::put_opt(
+            &mut self.doc,
+            &obj,
+            "parentId",
+            parent.as_ref().map(|p| p.as_str()),
+        )?;
         access::put_opt(&mut self.doc, &obj, "provider", message.provider)?;
         access::put_opt(&mut self.doc, &obj, "model", message.model)?;
         access::put_opt(&mut self.doc, &obj, "metadata", metadata)?;
@@ -370,41 +386,45 @@ impl Thread {
         }
         let end = self.doc.length(&order);
         self.doc.insert(&order, end, message.id.as_str())?;
+        if let Some(nodes) = self.nodes.get_mut() {
+            nodes.push(Node {
+                id: message.id.clone(),
+                parent,
+                variant_of,
+            });
+        }
         self.doc.put(&meta, "lastMessageAt", now_ms)?;
-        self.content.insert(
+        self.streams.insert(
             message.id,
-            ContentHandle {
-                text,
+            StreamHandle {
+                message: obj,
+                text: Some(text),
                 bytes: message.content.len(),
+                status,
             },
         );
         Ok(())
     }
 
-    fn content_handle(
-        &mut self,
-        id: &MessageId,
-        message: &automerge::ObjId,
-    ) -> Result<ContentHandle, ModelError> {
-        if let Some(handle) = self.content.get(id) {
-            return Ok(handle.clone());
+    /// The cached handle of a message that may be streamed into or finished.
+    fn stream_handle(&mut self, id: &MessageId) -> Result<&StreamHandle, ModelError> {
+        if !self.streams.contains_key(id) {
+            let message = self.entry(key::MESSAGES, "message", id.as_str())?;
+            let status = self.stored_status(&message);
+            let text = access::get_obj(&self.doc, &message, "content", ObjType::Text);
+            let bytes = match &text {
+                Some(text) => self.doc.text(text)?.len(),
+                None => 0,
+            };
+            let handle = StreamHandle {
+                message,
+                text,
+                bytes,
+                status,
+            };
+            self.streams.insert(id.clone(), handle);
         }
-        let text = match access::get_obj(&self.doc, message, "content", ObjType::Text) {
-            Some(text) => text,
-            // A foreign writer stored content as a plain string: it cannot be streamed into.
-            None => {
-                return Err(ModelError::InvalidTransition {
-                    kind: "message",
-                    id: id.to_string(),
-                    state: "without streamable content".into(),
-                    action: "stream into",
-                });
-            }
-        };
-        let bytes = self.doc.text(&text)?.len();
-        let handle = ContentHandle { text, bytes };
-        self.content.insert(id.clone(), handle.clone());
-        Ok(handle)
+        Ok(&self.streams[id])
     }
 
     pub(super) fn stored_status(&self, message: &automerge::ObjId) -> MessageStatus {
@@ -423,39 +443,48 @@ impl Thread {
         })
     }
 
-    /// The message tree as stored.
-    pub(super) fn tree(&self) -> Tree {
-        let (Ok(order), Ok(messages), Ok(selected_obj)) = (
-            self.container(key::ORDER, ObjType::List),
-            self.container(key::MESSAGES, ObjType::Map),
-            self.container(key::SELECTED, ObjType::Map),
-        ) else {
-            return Tree::new(Vec::new(), Default::default());
-        };
-        let doc = &self.doc;
-        let nodes = doc
-            .values(&order)
-            .filter_map(|(value, _)| MessageId::new(value.as_str()?).ok())
-            .filter_map(|id| {
-                let obj = access::get_obj(doc, &messages, id.as_str(), ObjType::Map)?;
-                let parent =
-                    access::get_str(doc, &obj, "parentId").and_then(|p| MessageId::new(p).ok());
-                let variant_of =
-                    access::get_str(doc, &obj, "variantOf").and_then(|v| MessageId::new(v).ok());
-                Some(super::branches::Node {
-                    id,
-                    parent,
-                    variant_of,
+    /// The messages in `order`, read once and then kept up to date by local inserts; remote changes
+    /// drop the cache (see `Thread::refresh`). Parent and variant never change after insertion.
+    fn nodes(&self) -> &[Node] {
+        self.nodes.get_or_init(|| {
+            let (Ok(order), Ok(messages)) = (
+                self.container(key::ORDER, ObjType::List),
+                self.container(key::MESSAGES, ObjType::Map),
+            ) else {
+                return Vec::new();
+            };
+            let doc = &self.doc;
+            doc.values(&order)
+                .filter_map(|(value, _)| MessageId::new(value.as_str()?).ok())
+                .filter_map(|id| {
+                    let obj = access::get_obj(doc, &messages, id.as_str(), ObjType::Map)?;
+                    let fields = access::Fields::of(doc, &obj);
+                    let parent = fields.str("parentId").and_then(|p| MessageId::new(p).ok());
+                    let variant_of = fields.str("variantOf").and_then(|v| MessageId::new(v).ok());
+                    Some(Node {
+                        id,
+                        parent,
+                        variant_of,
+                    })
                 })
-            })
-            .collect();
-        let selected = doc
-            .keys(&selected_obj)
-            .filter_map(|group| {
-                let member = access::get_str(doc, &selected_obj, &group)?;
-                Some((MessageId::new(group).ok()?, MessageId::new(member).ok()?))
-            })
-            .collect();
-        Tree::new(nodes, selected)
+                .collect()
+        })
+    }
+
+    /// The message tree as stored.
+    pub(super) fn tree(&self) -> Tree<'_> {
+        let selected = match self.container(key::SELECTED, ObjType::Map) {
+            Ok(obj) => self
+                .doc
+                .map_range(&obj, ..)
+                .filter_map(|item| {
+                    let member = item.value.into_value();
+                    let member = MessageId::new(member.as_str()?).ok()?;
+                    Some((MessageId::new(item.key.as_ref()).ok()?, member))
+                })
+                .collect(),
+            Err(_) => Default::default(),
+        };
+        Tree::new(self.nodes(), selected)
     }
 }

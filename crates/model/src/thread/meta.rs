@@ -150,13 +150,13 @@ impl Thread {
         let Ok(obj) = self.container(key::SETTINGS, ObjType::Map) else {
             return ThreadSettings::default();
         };
-        let doc = &self.doc;
+        let f = access::Fields::of(&self.doc, &obj);
         ThreadSettings {
-            provider: access::get_str(doc, &obj, "provider"),
-            model: access::get_str(doc, &obj, "model"),
-            system_prompt: access::get_str(doc, &obj, "systemPrompt"),
-            temperature: access::get_f64(doc, &obj, "temperature"),
-            context_window: access::get_u64(doc, &obj, "contextWindow"),
+            provider: f.str("provider"),
+            model: f.str("model"),
+            system_prompt: f.str("systemPrompt"),
+            temperature: f.f64("temperature"),
+            context_window: f.u64("contextWindow"),
         }
     }
 }

@@ -15,6 +15,7 @@ mod read;
 mod session;
 mod tool_calls;
 
+use std::cell::OnceCell;
 use std::collections::{BTreeMap, HashMap};
 
 use automerge::transaction::{CommitOptions, Transactable};
@@ -74,14 +75,24 @@ pub struct Thread {
     /// Messages streamed into since the last commit, with the time of their latest delta. Their
     /// `updatedAt` (and the thread's) is written once per commit rather than once per token delta.
     touched: BTreeMap<MessageId, u64>,
-    /// Content objects and their length in bytes, so a delta costs O(delta) and no lookups.
-    content: HashMap<MessageId, ContentHandle>,
+    /// Messages written or streamed into by this replica: a delta costs O(delta) and no lookups.
+    streams: HashMap<MessageId, StreamHandle>,
+    /// The message tree's nodes in order, read on first use (see `Thread::nodes`).
+    nodes: OnceCell<Vec<branches::Node>>,
+    /// The heads that storage already holds (from the last save, or the bytes loaded):
+    /// [`Thread::save_incremental`] returns the changes after them. Automerge's own cursor starts
+    /// empty after a load, which would make the first chunk repeat the whole loaded document.
+    saved_heads: Vec<ChangeHash>,
 }
 
 #[derive(Clone, Debug)]
-struct ContentHandle {
-    text: ObjId,
+struct StreamHandle {
+    message: ObjId,
+    /// The content `Text`; `None` when a foreign writer stored a plain string.
+    text: Option<ObjId>,
+    /// The content's length in bytes, for the size limit.
     bytes: usize,
+    status: crate::MessageStatus,
 }
 
 impl Thread {
@@ -103,8 +114,10 @@ impl Thread {
         actor: ActorId,
         limits: Limits,
     ) -> Result<Self, ModelError> {
-        let doc = AutoCommit::load(bytes)?.with_actor(actor);
+        let mut doc = AutoCommit::load(bytes)?.with_actor(actor);
+        let saved_heads = doc.get_heads();
         let mut thread = Self::wrap(id, doc, limits);
+        thread.saved_heads = saved_heads;
         thread.migrate_if_needed()?;
         Ok(thread)
     }
@@ -117,7 +130,9 @@ impl Thread {
             newer_schema: None,
             last_now_ms: 0,
             touched: BTreeMap::new(),
-            content: HashMap::new(),
+            streams: HashMap::new(),
+            nodes: OnceCell::new(),
+            saved_heads: Vec::new(),
         };
         thread.refresh();
         thread
@@ -135,7 +150,8 @@ impl Thread {
     fn refresh(&mut self) {
         let version = schema::version_of(&self.doc);
         self.newer_schema = (version > THREAD_SCHEMA_VERSION).then_some(version);
-        self.content.clear();
+        self.streams.clear();
+        self.nodes = OnceCell::new();
     }
 
     /// The thread's id.
@@ -202,13 +218,17 @@ impl Thread {
     pub fn save(&mut self) -> Result<Vec<u8>, ModelError> {
         self.ensure_writable()?;
         self.commit();
-        Ok(self.doc.save())
+        let bytes = self.doc.save();
+        self.saved_heads = self.doc.get_heads();
+        Ok(bytes)
     }
 
     /// The changes since the last save (or load), to append to storage. Commits first.
     pub fn save_incremental(&mut self) -> Vec<u8> {
         self.commit();
-        self.doc.save_incremental()
+        let bytes = self.doc.save_after(&self.saved_heads);
+        self.saved_heads = self.doc.get_heads();
+        bytes
     }
 
     /// The document's heads. Commits first.

@@ -1,9 +1,10 @@
 //! Reading a thread into views.
 
-use automerge::{ObjId, ObjType, ReadDoc};
+use automerge::{ObjId, ObjType};
 
 use super::Thread;
 use super::branches::{Node, Tree};
+use crate::access::Fields;
 use crate::schema::key;
 use crate::title::{DEFAULT_TITLE, derive_title, preview};
 use crate::view::{
@@ -12,7 +13,7 @@ use crate::view::{
 };
 use crate::{
     ApprovalId, ApprovalStatus, ArtifactId, Feedback, MessageId, MessageStatus, Role, TitleSource,
-    ToolCallId, Usage, access, json,
+    ToolCallId, ToolCallStatus, Usage, access, json,
 };
 
 impl Thread {
@@ -99,49 +100,50 @@ impl Thread {
     ) -> Option<MessageView> {
         let doc = &self.doc;
         let obj = access::get_obj(doc, messages, node.id.as_str(), ObjType::Map)?;
-        let role: Role = access::get_str(doc, &obj, "role")?.parse().ok()?;
-        let created_at = access::get_u64(doc, &obj, "createdAt").unwrap_or(0);
+        let f = Fields::of(doc, &obj);
+        let role: Role = f.str("role")?.parse().ok()?;
+        let created_at = f.u64("createdAt").unwrap_or(0);
         let updated_at = self
             .touched
             .get(&node.id)
             .copied()
-            .or_else(|| access::get_u64(doc, &obj, "updatedAt"))
+            .or_else(|| f.u64("updatedAt"))
             .unwrap_or(created_at);
-        let mut status = self.stored_status(&obj);
+        let mut status = f
+            .str("status")
+            .and_then(|s| s.parse().ok())
+            .filter(|s| *s != MessageStatus::Interrupted)
+            .unwrap_or(MessageStatus::Complete);
         if status.is_open() && at.now_ms.saturating_sub(updated_at) > at.stale_after_ms {
             status = MessageStatus::Interrupted;
         }
-        let usage = match (
-            access::get_u64(doc, &obj, "inputTokens"),
-            access::get_u64(doc, &obj, "outputTokens"),
-        ) {
+        let usage = match (f.u64("inputTokens"), f.u64("outputTokens")) {
             (None, None) => None,
             (input, output) => Some(Usage {
                 input_tokens: input.unwrap_or(0),
                 output_tokens: output.unwrap_or(0),
             }),
         };
-        let feedback = access::get_u64(doc, &obj, "feedbackRating")
+        let feedback = f
+            .u64("feedbackRating")
             .and_then(|r| u8::try_from(r).ok())
             .map(|rating| Feedback {
                 rating,
-                text: access::get_str(doc, &obj, "feedbackText"),
+                text: f.str("feedbackText"),
             });
         let siblings = tree.variants(&node.id);
         Some(MessageView {
             id: node.id.clone(),
             role,
-            content: access::get_text(doc, &obj, "content")
-                .or_else(|| access::get_str(doc, &obj, "content"))
-                .unwrap_or_default(),
+            content: f.text(doc, "content").unwrap_or_default(),
             status,
             parent_id: node.parent.clone(),
             created_at,
             updated_at,
-            provider: access::get_str(doc, &obj, "provider"),
-            model: access::get_str(doc, &obj, "model"),
+            provider: f.str("provider"),
+            model: f.str("model"),
             usage,
-            metadata: access::get_str(doc, &obj, "metadata").map(json::decode),
+            metadata: f.str("metadata").map(json::decode),
             feedback,
             sibling_index: siblings.iter().position(|s| *s == node.id).unwrap_or(0),
             siblings,
@@ -176,22 +178,22 @@ impl Thread {
     pub fn artifacts(&self) -> Vec<ArtifactView> {
         let mut out: Vec<ArtifactView> = self
             .entries(key::ARTIFACTS)
-            .filter_map(|(id, obj)| {
-                let doc = &self.doc;
-                let created_at = access::get_u64(doc, &obj, "createdAt").unwrap_or(0);
+            .into_iter()
+            .filter_map(|(id, f)| {
+                let created_at = f.u64("createdAt").unwrap_or(0);
                 Some(ArtifactView {
                     id: ArtifactId::new(id).ok()?,
-                    kind: access::get_str(doc, &obj, "kind").unwrap_or_default(),
-                    title: access::get_str(doc, &obj, "title").unwrap_or_default(),
-                    content: access::get_text(doc, &obj, "content").unwrap_or_default(),
-                    status: access::get_str(doc, &obj, "status")
+                    kind: f.str("kind").unwrap_or_default(),
+                    title: f.str("title").unwrap_or_default(),
+                    content: f.text(&self.doc, "content").unwrap_or_default(),
+                    status: f
+                        .str("status")
                         .and_then(|s| s.parse().ok())
                         .unwrap_or(crate::ArtifactStatus::Draft),
-                    version: access::get_u64(doc, &obj, "version").unwrap_or(1),
+                    version: f.u64("version").unwrap_or(1),
                     created_at,
-                    updated_at: access::get_u64(doc, &obj, "updatedAt").unwrap_or(created_at),
-                    message_id: access::get_str(doc, &obj, "messageId")
-                        .and_then(|m| MessageId::new(m).ok()),
+                    updated_at: f.u64("updatedAt").unwrap_or(created_at),
+                    message_id: f.str("messageId").and_then(|m| MessageId::new(m).ok()),
                 })
             })
             .collect();
@@ -203,22 +205,23 @@ impl Thread {
     pub fn tool_calls(&self) -> Vec<ToolCallView> {
         let mut out: Vec<ToolCallView> = self
             .entries(key::TOOL_CALLS)
-            .filter_map(|(id, obj)| {
-                let doc = &self.doc;
+            .into_iter()
+            .filter_map(|(id, f)| {
                 Some(ToolCallView {
                     id: ToolCallId::new(id).ok()?,
-                    message_id: MessageId::new(access::get_str(doc, &obj, "messageId")?).ok()?,
-                    tool_name: access::get_str(doc, &obj, "toolName").unwrap_or_default(),
-                    provider_call_id: access::get_str(doc, &obj, "providerCallId"),
-                    input: access::get_str(doc, &obj, "input")
-                        .map(json::decode)
-                        .unwrap_or_default(),
-                    output: access::get_str(doc, &obj, "output").map(json::decode),
-                    status: self.tool_call_status(&obj),
-                    started_at: access::get_u64(doc, &obj, "startedAt").unwrap_or(0),
-                    completed_at: access::get_u64(doc, &obj, "completedAt"),
-                    duration_ms: access::get_u64(doc, &obj, "durationMs"),
-                    error: access::get_str(doc, &obj, "error"),
+                    message_id: MessageId::new(f.str("messageId")?).ok()?,
+                    tool_name: f.str("toolName").unwrap_or_default(),
+                    provider_call_id: f.str("providerCallId"),
+                    input: f.str("input").map(json::decode).unwrap_or_default(),
+                    output: f.str("output").map(json::decode),
+                    status: f
+                        .str("status")
+                        .and_then(|s| s.parse().ok())
+                        .unwrap_or(ToolCallStatus::Failed),
+                    started_at: f.u64("startedAt").unwrap_or(0),
+                    completed_at: f.u64("completedAt"),
+                    duration_ms: f.u64("durationMs"),
+                    error: f.str("error"),
                 })
             })
             .collect();
@@ -230,19 +233,21 @@ impl Thread {
     pub fn approvals(&self) -> Vec<ApprovalView> {
         let mut out: Vec<ApprovalView> = self
             .entries(key::APPROVALS)
-            .filter_map(|(id, obj)| {
-                let doc = &self.doc;
+            .into_iter()
+            .filter_map(|(id, f)| {
                 Some(ApprovalView {
                     id: ApprovalId::new(id).ok()?,
-                    kind: access::get_str(doc, &obj, "kind").unwrap_or_default(),
-                    subject: access::get_text(doc, &obj, "subject").unwrap_or_default(),
-                    status: self.approval_status(&obj),
-                    message_id: access::get_str(doc, &obj, "messageId")
-                        .and_then(|m| MessageId::new(m).ok()),
-                    requested_at: access::get_u64(doc, &obj, "requestedAt").unwrap_or(0),
-                    decided_by: access::get_str(doc, &obj, "decidedBy"),
-                    decided_at: access::get_u64(doc, &obj, "decidedAt"),
-                    reason: access::get_str(doc, &obj, "reason"),
+                    kind: f.str("kind").unwrap_or_default(),
+                    subject: f.text(&self.doc, "subject").unwrap_or_default(),
+                    status: f
+                        .str("status")
+                        .and_then(|s| s.parse().ok())
+                        .unwrap_or(ApprovalStatus::Pending),
+                    message_id: f.str("messageId").and_then(|m| MessageId::new(m).ok()),
+                    requested_at: f.u64("requestedAt").unwrap_or(0),
+                    decided_by: f.str("decidedBy"),
+                    decided_at: f.u64("decidedAt"),
+                    reason: f.str("reason"),
                 })
             })
             .collect();
@@ -266,19 +271,17 @@ impl Thread {
     pub fn context(&self, now_ms: u64) -> Vec<ContextEntryView> {
         let mut out: Vec<ContextEntryView> = self
             .entries(key::CONTEXT)
-            .filter_map(|(_, obj)| {
-                let doc = &self.doc;
-                let expires_at = access::get_u64(doc, &obj, "expiresAt");
+            .into_iter()
+            .filter_map(|(_, f)| {
+                let expires_at = f.u64("expiresAt");
                 if expires_at.is_some_and(|e| e <= now_ms) {
                     return None;
                 }
                 Some(ContextEntryView {
-                    entry_type: access::get_str(doc, &obj, "type")?,
-                    key: access::get_str(doc, &obj, "key")?,
-                    value: access::get_str(doc, &obj, "value")
-                        .map(json::decode)
-                        .unwrap_or_default(),
-                    priority: access::get_i64(doc, &obj, "priority").unwrap_or(0),
+                    entry_type: f.str("type")?,
+                    key: f.str("key")?,
+                    value: f.str("value").map(json::decode).unwrap_or_default(),
+                    priority: f.i64("priority").unwrap_or(0),
                     expires_at,
                 })
             })
@@ -289,17 +292,14 @@ impl Thread {
         out
     }
 
-    /// The (key, map object) entries of a top-level map container.
-    fn entries(&self, container: &'static str) -> impl Iterator<Item = (String, ObjId)> + '_ {
-        let obj = self.container(container, ObjType::Map).ok();
-        obj.into_iter().flat_map(move |obj| {
-            self.doc
-                .keys(&obj)
-                .filter_map(move |k| {
-                    let entry = access::get_obj(&self.doc, &obj, &k, ObjType::Map)?;
-                    Some((k, entry))
-                })
-                .collect::<Vec<_>>()
-        })
+    /// The entries of a top-level map container (artifacts, tool calls, …): key and fields.
+    fn entries(&self, container: &'static str) -> Vec<(String, Fields)> {
+        let Ok(obj) = self.container(container, ObjType::Map) else {
+            return Vec::new();
+        };
+        Fields::of(&self.doc, &obj)
+            .objects(ObjType::Map)
+            .map(|(key, entry)| (key.to_owned(), Fields::of(&self.doc, entry)))
+            .collect()
     }
 }
