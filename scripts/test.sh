@@ -8,8 +8,9 @@ source scripts/setup.sh
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
 step "native tests"
-cargo test --workspace --all-targets
-cargo test --workspace --doc
+# Lib, integration and doc tests; examples are built. (Not --all-targets: that would run the benchmark
+# binaries, whose figures are for `cargo bench`.)
+cargo test --workspace
 
 step "wasm32 tests (Node)"
 # Per package: a whole-workspace wasm build would pull in native-only crates later on.
