@@ -1,11 +1,12 @@
 //! Property tests: random operation sequences on 2–4 replicas, merged in random orders, converge to
-//! identical views, lose nothing, and never panic.
+//! identical views, lose nothing, and never panic; damaged bytes never panic either.
 //!
 //! Cases: `PROPTEST_CASES` (default 64 here; CI runs the default).
 
 #[cfg(target_arch = "wasm32")]
 use wasm_bindgen_test::wasm_bindgen_test as test;
 
+mod corrupt;
 mod index;
 mod thread;
 
