@@ -355,7 +355,10 @@ mod tests {
         b.upsert(&summary("tb", "from b", 11), 11).unwrap();
         sync(&mut a, &mut b);
         assert_eq!(titles(&a, false), ["from b", "from a"]);
-        assert_eq!(a.list(ListOptions::default()), b.list(ListOptions::default()));
+        assert_eq!(
+            a.list(ListOptions::default()),
+            b.list(ListOptions::default())
+        );
     }
 
     #[test]
@@ -384,7 +387,13 @@ mod tests {
         sync(&mut a, &mut c);
         sync(&mut b, &mut c);
         for index in [&a, &b, &c] {
-            assert!(index.list(ListOptions { include_archived: true }).is_empty());
+            assert!(
+                index
+                    .list(ListOptions {
+                        include_archived: true
+                    })
+                    .is_empty()
+            );
             assert_eq!(index.get(&id).unwrap().status, ThreadStatus::Deleted);
             assert_eq!(index.get(&id).unwrap().title, "", "a deleted title lingers");
         }
@@ -401,8 +410,13 @@ mod tests {
         assert!(matches!(err, ModelError::InvalidTransition { .. }), "{err}");
         assert_eq!(index.heads(), heads, "a refused write changed the index");
         let unknown = ThreadId::new("nope").unwrap();
-        let err = index.set_status(&unknown, ThreadStatus::Archived, 12).unwrap_err();
-        assert!(matches!(err, ModelError::NotFound { kind: "thread", .. }), "{err}");
+        let err = index
+            .set_status(&unknown, ThreadStatus::Archived, 12)
+            .unwrap_err();
+        assert!(
+            matches!(err, ModelError::NotFound { kind: "thread", .. }),
+            "{err}"
+        );
     }
 
     #[test]
@@ -437,7 +451,13 @@ mod tests {
         doc.put(ROOT, "bad id!/status", "active").unwrap();
         doc.put(ROOT, "t/status", "weird").unwrap();
         let index = Index::load(&doc.save(), ActorId::random()).unwrap();
-        assert!(index.list(ListOptions { include_archived: true }).is_empty());
+        assert!(
+            index
+                .list(ListOptions {
+                    include_archived: true
+                })
+                .is_empty()
+        );
         assert!(Index::load(b"not automerge", ActorId::random()).is_err());
     }
 }
