@@ -214,13 +214,7 @@ impl Thread {
         now_ms: u64,
     ) -> Result<(), ModelError> {
         self.ensure_writable()?;
-        let tree = self.tree();
-        let original = tree.get(id).cloned().ok_or_else(|| ModelError::NotFound {
-            kind: "message",
-            id: id.to_string(),
-        })?;
-        let message = self.entry(key::MESSAGES, "message", id.as_str())?;
-        let role = self.stored_role(&message, id)?;
+        let (original, role) = self.variant_source(id)?;
         let mut new = NewMessage::new(new_id, role, content);
         new.status = Some(MessageStatus::Complete);
         let insert =
@@ -237,13 +231,7 @@ impl Thread {
         now_ms: u64,
     ) -> Result<(), ModelError> {
         self.ensure_writable()?;
-        let tree = self.tree();
-        let original = tree.get(id).cloned().ok_or_else(|| ModelError::NotFound {
-            kind: "message",
-            id: id.to_string(),
-        })?;
-        let message = self.entry(key::MESSAGES, "message", id.as_str())?;
-        let role = self.stored_role(&message, id)?;
+        let (original, role) = self.variant_source(id)?;
         if role != Role::Assistant {
             return Err(ModelError::InvalidValue {
                 field: "role of the regenerated message",
@@ -425,6 +413,20 @@ impl Thread {
             self.streams.insert(id.clone(), handle);
         }
         Ok(&self.streams[id])
+    }
+
+    /// The message a new variant (edit or regeneration) will stand beside, and its role.
+    fn variant_source(&self, id: &MessageId) -> Result<(Node, Role), ModelError> {
+        let original = self
+            .tree()
+            .get(id)
+            .cloned()
+            .ok_or_else(|| ModelError::NotFound {
+                kind: "message",
+                id: id.to_string(),
+            })?;
+        let message = self.entry(key::MESSAGES, "message", id.as_str())?;
+        Ok((original, self.stored_role(&message, id)?))
     }
 
     pub(super) fn stored_status(&self, message: &automerge::ObjId) -> MessageStatus {
