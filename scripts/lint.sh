@@ -7,13 +7,15 @@ source scripts/setup.sh
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets -- -D warnings
 
-# chatsync-model must stay free of IO on every target: no async runtime, browser, database or HTTP crates
-# among its normal dependencies.
+# The core crates must stay free of IO on every target: no async runtime, browser, database or HTTP
+# crates among their normal dependencies.
 io='^(tokio|mio|web-sys|js-sys|wasm-bindgen|sqlx|rusqlite|reqwest|hyper|axum)$'
-found=$(cargo tree -p chatsync-model -e normal --target all --prefix none --format '{p}' \
-  | awk '{print $1}' | sort -u | grep -E "$io" || true)
-if [ -n "$found" ]; then
-  echo "chatsync-model depends on IO crates: $found" >&2
-  exit 1
-fi
-echo "chatsync-model: no IO crates among its normal dependencies"
+for crate in chatsync-model chatsync-protocol; do
+  found=$(cargo tree -p "$crate" -e normal --target all --prefix none --format '{p}' \
+    | awk '{print $1}' | sort -u | grep -E "$io" || true)
+  if [ -n "$found" ]; then
+    echo "$crate depends on IO crates: $found" >&2
+    exit 1
+  fi
+  echo "$crate: no IO crates among its normal dependencies"
+done

@@ -15,3 +15,4 @@ cargo test --workspace
 step "wasm32 tests (Node)"
 # Per package: a whole-workspace wasm build would pull in native-only crates later on.
 cargo test -p chatsync-model --target wasm32-unknown-unknown
+cargo test -p chatsync-protocol --target wasm32-unknown-unknown

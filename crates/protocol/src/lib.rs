@@ -1,0 +1,26 @@
+//! # chatsync-protocol
+//!
+//! automerge-repo's wire protocol, without IO: [`Message`] (one CBOR map per binary WebSocket frame)
+//! and [`DocumentId`] (base58check of 16 bytes). A JS automerge-repo peer and chatsync's relay and
+//! clients speak it to each other. Sans-IO sync sessions over these messages come next.
+//!
+//! ```
+//! use chatsync_protocol::{DocumentId, Message};
+//!
+//! let document_id: DocumentId = "bQsq314HiQ6Sk4sLcK1zrchCxv7".parse()?;
+//! let frame = Message::DocUnavailable {
+//!     sender_id: "relay".into(),
+//!     target_id: "deviceA".into(),
+//!     document_id,
+//! }
+//! .encode();
+//! assert_eq!(Message::decode(&frame)?.type_name(), "doc-unavailable");
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+#![warn(missing_docs)]
+
+mod document_id;
+mod message;
+
+pub use document_id::{DocumentId, DocumentIdError};
+pub use message::{DecodeError, Message, PeerMetadata};

@@ -1,0 +1,491 @@
+//! automerge-repo wire messages: one CBOR map per binary WebSocket frame.
+//!
+//! Decoding goes through a generic CBOR value first, so every refusal names the field at fault. CBOR
+//! `undefined` (which the JS side sends for an absent `storageId`) reads as absent.
+
+use ciborium::Value;
+
+use crate::{DocumentId, DocumentIdError};
+
+/// A peer's self-description in `join` and `peer`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PeerMetadata {
+    /// The peer's storage id, when it persists documents.
+    pub storage_id: Option<String>,
+    /// Whether the peer keeps nothing (a browser tab without storage); absent means not said.
+    pub is_ephemeral: Option<bool>,
+}
+
+/// One wire message. Field names follow the JS side; peer ids are free-form strings.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum Message {
+    /// Client → server: the first message on a socket.
+    Join {
+        /// The joining peer.
+        sender_id: String,
+        /// Its metadata.
+        peer_metadata: PeerMetadata,
+        /// Protocol versions it speaks (`["1"]` when absent).
+        supported_protocol_versions: Vec<String>,
+    },
+    /// Server → client: the answer to `join`.
+    Peer {
+        /// The server's peer id.
+        sender_id: String,
+        /// The client's peer id.
+        target_id: String,
+        /// The server's metadata.
+        peer_metadata: PeerMetadata,
+        /// The version both speak.
+        selected_protocol_version: String,
+    },
+    /// A refusal; the socket closes after it.
+    Error {
+        /// Who refuses.
+        sender_id: String,
+        /// Who is refused.
+        target_id: String,
+        /// Why, for people.
+        message: String,
+    },
+    /// "I want this document": an Automerge sync message for a document the sender lacks.
+    Request {
+        /// Sender.
+        sender_id: String,
+        /// Receiver.
+        target_id: String,
+        /// The document.
+        document_id: DocumentId,
+        /// An Automerge sync message.
+        data: Vec<u8>,
+    },
+    /// An Automerge sync message for a document.
+    Sync {
+        /// Sender.
+        sender_id: String,
+        /// Receiver.
+        target_id: String,
+        /// The document.
+        document_id: DocumentId,
+        /// An Automerge sync message.
+        data: Vec<u8>,
+    },
+    /// The sender does not have the document (or will not say it has).
+    DocUnavailable {
+        /// Sender.
+        sender_id: String,
+        /// Receiver.
+        target_id: String,
+        /// The document.
+        document_id: DocumentId,
+    },
+    /// Presence and the like, forwarded to the document's other peers; deduped on (session, count).
+    Ephemeral {
+        /// The original sender (kept when forwarded).
+        sender_id: String,
+        /// Receiver.
+        target_id: String,
+        /// The document.
+        document_id: DocumentId,
+        /// The sender's session.
+        session_id: String,
+        /// Increases per message within a session.
+        count: u64,
+        /// CBOR-encoded application data.
+        data: Vec<u8>,
+    },
+    /// Heads gossip subscription; kept as raw CBOR fields this relay does not act on yet.
+    RemoteSubscriptionChange {
+        /// Sender.
+        sender_id: String,
+        /// Receiver.
+        target_id: String,
+        /// The whole message as CBOR, re-encoded unchanged.
+        raw: Vec<u8>,
+    },
+    /// Heads gossip: a storage's new heads for a document.
+    RemoteHeadsChanged {
+        /// Sender.
+        sender_id: String,
+        /// Receiver.
+        target_id: String,
+        /// The document.
+        document_id: DocumentId,
+        /// The whole message as CBOR, re-encoded unchanged.
+        raw: Vec<u8>,
+    },
+    /// The sender is going away.
+    Leave {
+        /// Sender.
+        sender_id: String,
+    },
+}
+
+/// Why a frame is not a wire message.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum DecodeError {
+    /// Not one well-formed CBOR item.
+    #[error("malformed CBOR: {0}")]
+    Cbor(String),
+    /// Bytes follow the message.
+    #[error("{0} bytes follow the CBOR message")]
+    TrailingBytes(usize),
+    /// The item is not a map.
+    #[error("a message must be a CBOR map")]
+    NotAMap,
+    /// `type` names no message this protocol knows.
+    #[error("unknown message type {0:?}")]
+    UnknownType(String),
+    /// A required field is absent.
+    #[error("{message_type} message lacks `{field}`")]
+    MissingField {
+        /// The message type.
+        message_type: &'static str,
+        /// The field.
+        field: &'static str,
+    },
+    /// A field has the wrong CBOR type.
+    #[error("`{field}` must be {expected}")]
+    WrongType {
+        /// The field.
+        field: &'static str,
+        /// What it must be.
+        expected: &'static str,
+    },
+    /// `documentId` is not a document id.
+    #[error("bad documentId: {0}")]
+    DocumentId(#[from] DocumentIdError),
+}
+
+impl Message {
+    /// The message's `type` string.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Self::Join { .. } => "join",
+            Self::Peer { .. } => "peer",
+            Self::Error { .. } => "error",
+            Self::Request { .. } => "request",
+            Self::Sync { .. } => "sync",
+            Self::DocUnavailable { .. } => "doc-unavailable",
+            Self::Ephemeral { .. } => "ephemeral",
+            Self::RemoteSubscriptionChange { .. } => "remote-subscription-change",
+            Self::RemoteHeadsChanged { .. } => "remote-heads-changed",
+            Self::Leave { .. } => "leave",
+        }
+    }
+
+    /// Decodes one frame.
+    pub fn decode(frame: &[u8]) -> Result<Self, DecodeError> {
+        let mut reader = frame;
+        let value: Value =
+            ciborium::from_reader(&mut reader).map_err(|e| DecodeError::Cbor(e.to_string()))?;
+        if !reader.is_empty() {
+            return Err(DecodeError::TrailingBytes(reader.len()));
+        }
+        let Value::Map(entries) = value else {
+            return Err(DecodeError::NotAMap);
+        };
+        let fields = Fields {
+            entries: &entries,
+            message_type: "unknown",
+        };
+        let kind = fields.string("type")?;
+        let message_type = KNOWN_TYPES
+            .iter()
+            .find(|t| **t == kind)
+            .ok_or_else(|| DecodeError::UnknownType(kind.chars().take(64).collect()))?;
+        let f = Fields {
+            entries: &entries,
+            message_type,
+        };
+        let sender_id = f.string("senderId")?;
+        Ok(match *message_type {
+            "join" => Self::Join {
+                sender_id,
+                peer_metadata: f.peer_metadata()?,
+                supported_protocol_versions: match f.get("supportedProtocolVersions") {
+                    None => vec!["1".to_owned()],
+                    Some(Value::Array(items)) => items
+                        .iter()
+                        .map(|v| v.as_text().map(str::to_owned))
+                        .collect::<Option<_>>()
+                        .ok_or(DecodeError::WrongType {
+                            field: "supportedProtocolVersions",
+                            expected: "an array of strings",
+                        })?,
+                    Some(_) => {
+                        return Err(DecodeError::WrongType {
+                            field: "supportedProtocolVersions",
+                            expected: "an array of strings",
+                        });
+                    }
+                },
+            },
+            "peer" => Self::Peer {
+                sender_id,
+                target_id: f.string("targetId")?,
+                peer_metadata: f.peer_metadata()?,
+                selected_protocol_version: f.string("selectedProtocolVersion")?,
+            },
+            "error" => Self::Error {
+                sender_id,
+                target_id: f.string("targetId")?,
+                message: f.string("message")?,
+            },
+            "request" => Self::Request {
+                sender_id,
+                target_id: f.string("targetId")?,
+                document_id: f.document_id()?,
+                data: f.bytes("data")?,
+            },
+            "sync" => Self::Sync {
+                sender_id,
+                target_id: f.string("targetId")?,
+                document_id: f.document_id()?,
+                data: f.bytes("data")?,
+            },
+            "doc-unavailable" => Self::DocUnavailable {
+                sender_id,
+                target_id: f.string("targetId")?,
+                document_id: f.document_id()?,
+            },
+            "ephemeral" => Self::Ephemeral {
+                sender_id,
+                target_id: f.string("targetId")?,
+                document_id: f.document_id()?,
+                session_id: f.string("sessionId")?,
+                count: f.uint("count")?,
+                data: f.bytes("data")?,
+            },
+            "remote-subscription-change" => Self::RemoteSubscriptionChange {
+                sender_id,
+                target_id: f.string("targetId")?,
+                raw: frame.to_vec(),
+            },
+            "remote-heads-changed" => Self::RemoteHeadsChanged {
+                sender_id,
+                target_id: f.string("targetId")?,
+                document_id: f.document_id()?,
+                raw: frame.to_vec(),
+            },
+            _ => Self::Leave { sender_id },
+        })
+    }
+
+    /// Encodes the message as one CBOR map, keys in the JS side's order.
+    pub fn encode(&self) -> Vec<u8> {
+        if let Self::RemoteSubscriptionChange { raw, .. } | Self::RemoteHeadsChanged { raw, .. } =
+            self
+        {
+            return raw.clone();
+        }
+        let text = |s: &str| Value::Text(s.to_owned());
+        let mut map = vec![(text("type"), text(self.type_name()))];
+        let mut put = |k: &str, v: Value| map.push((text(k), v));
+        match self {
+            Self::Join {
+                sender_id,
+                peer_metadata,
+                supported_protocol_versions,
+            } => {
+                put("senderId", text(sender_id));
+                put("peerMetadata", metadata_value(peer_metadata));
+                put(
+                    "supportedProtocolVersions",
+                    Value::Array(
+                        supported_protocol_versions
+                            .iter()
+                            .map(|v| text(v))
+                            .collect(),
+                    ),
+                );
+            }
+            Self::Peer {
+                sender_id,
+                target_id,
+                peer_metadata,
+                selected_protocol_version,
+            } => {
+                put("senderId", text(sender_id));
+                put("peerMetadata", metadata_value(peer_metadata));
+                put("selectedProtocolVersion", text(selected_protocol_version));
+                put("targetId", text(target_id));
+            }
+            Self::Error {
+                sender_id,
+                target_id,
+                message,
+            } => {
+                put("senderId", text(sender_id));
+                put("message", text(message));
+                put("targetId", text(target_id));
+            }
+            Self::Request {
+                sender_id,
+                target_id,
+                document_id,
+                data,
+            }
+            | Self::Sync {
+                sender_id,
+                target_id,
+                document_id,
+                data,
+            } => {
+                put("targetId", text(target_id));
+                put("documentId", text(&document_id.to_string()));
+                put("data", Value::Bytes(data.clone()));
+                put("senderId", text(sender_id));
+            }
+            Self::DocUnavailable {
+                sender_id,
+                target_id,
+                document_id,
+            } => {
+                put("documentId", text(&document_id.to_string()));
+                put("targetId", text(target_id));
+                put("senderId", text(sender_id));
+            }
+            Self::Ephemeral {
+                sender_id,
+                target_id,
+                document_id,
+                session_id,
+                count,
+                data,
+            } => {
+                put("targetId", text(target_id));
+                put("documentId", text(&document_id.to_string()));
+                put("data", Value::Bytes(data.clone()));
+                put("count", Value::Integer((*count).into()));
+                put("sessionId", text(session_id));
+                put("senderId", text(sender_id));
+            }
+            Self::Leave { sender_id } => put("senderId", text(sender_id)),
+            Self::RemoteSubscriptionChange { .. } | Self::RemoteHeadsChanged { .. } => {}
+        }
+        let mut out = Vec::new();
+        // Writing to a Vec cannot fail, and every value above is encodable.
+        ciborium::into_writer(&Value::Map(map), &mut out).expect("CBOR into a Vec");
+        out
+    }
+}
+
+const KNOWN_TYPES: &[&str] = &[
+    "join",
+    "peer",
+    "error",
+    "request",
+    "sync",
+    "doc-unavailable",
+    "ephemeral",
+    "remote-subscription-change",
+    "remote-heads-changed",
+    "leave",
+];
+
+fn metadata_value(m: &PeerMetadata) -> Value {
+    let mut map = Vec::new();
+    if let Some(id) = &m.storage_id {
+        map.push((Value::Text("storageId".into()), Value::Text(id.clone())));
+    }
+    if let Some(ephemeral) = m.is_ephemeral {
+        map.push((Value::Text("isEphemeral".into()), Value::Bool(ephemeral)));
+    }
+    Value::Map(map)
+}
+
+struct Fields<'a> {
+    entries: &'a [(Value, Value)],
+    message_type: &'static str,
+}
+
+impl Fields<'_> {
+    /// A field's value; `null` and `undefined` count as absent.
+    fn get(&self, field: &str) -> Option<&Value> {
+        self.entries
+            .iter()
+            .find(|(k, _)| k.as_text() == Some(field))
+            .map(|(_, v)| v)
+            .filter(|v| !v.is_null())
+    }
+
+    fn required(&self, field: &'static str) -> Result<&Value, DecodeError> {
+        self.get(field).ok_or(DecodeError::MissingField {
+            message_type: self.message_type,
+            field,
+        })
+    }
+
+    fn string(&self, field: &'static str) -> Result<String, DecodeError> {
+        self.required(field)?
+            .as_text()
+            .map(str::to_owned)
+            .ok_or(DecodeError::WrongType {
+                field,
+                expected: "a string",
+            })
+    }
+
+    fn bytes(&self, field: &'static str) -> Result<Vec<u8>, DecodeError> {
+        self.required(field)?
+            .as_bytes()
+            .cloned()
+            .ok_or(DecodeError::WrongType {
+                field,
+                expected: "a byte string",
+            })
+    }
+
+    fn uint(&self, field: &'static str) -> Result<u64, DecodeError> {
+        self.required(field)?
+            .as_integer()
+            .and_then(|i| u64::try_from(i).ok())
+            .ok_or(DecodeError::WrongType {
+                field,
+                expected: "a non-negative integer",
+            })
+    }
+
+    fn document_id(&self) -> Result<DocumentId, DecodeError> {
+        Ok(self.string("documentId")?.parse()?)
+    }
+
+    fn peer_metadata(&self) -> Result<PeerMetadata, DecodeError> {
+        let Some(value) = self.get("peerMetadata") else {
+            return Ok(PeerMetadata::default());
+        };
+        let Value::Map(entries) = value else {
+            return Err(DecodeError::WrongType {
+                field: "peerMetadata",
+                expected: "a map",
+            });
+        };
+        let f = Fields {
+            entries,
+            message_type: self.message_type,
+        };
+        Ok(PeerMetadata {
+            storage_id: match f.get("storageId") {
+                None => None,
+                Some(v) => Some(
+                    v.as_text()
+                        .map(str::to_owned)
+                        .ok_or(DecodeError::WrongType {
+                            field: "peerMetadata.storageId",
+                            expected: "a string",
+                        })?,
+                ),
+            },
+            is_ephemeral: match f.get("isEphemeral") {
+                None => None,
+                Some(v) => Some(v.as_bool().ok_or(DecodeError::WrongType {
+                    field: "peerMetadata.isEphemeral",
+                    expected: "a boolean",
+                })?),
+            },
+        })
+    }
+}
