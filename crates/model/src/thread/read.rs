@@ -16,13 +16,21 @@ use crate::{
     ToolCallId, ToolCallStatus, Usage, access, json,
 };
 
+/// The thread metadata both views show.
+#[derive(Default)]
+struct Meta {
+    project_id: Option<String>,
+    created_at: u64,
+    updated_at: u64,
+    last_message_at: Option<u64>,
+}
+
 impl Thread {
     /// The whole thread as a UI renders it.
     pub fn view(&self, at: ReadAt) -> ThreadView {
         let messages = self.messages(at);
         let (title, title_source) = self.title_of(&messages);
-        let meta = self.container(key::META, ObjType::Map).ok();
-        let meta_u64 = |k| meta.as_ref().and_then(|m| access::get_u64(&self.doc, m, k));
+        let meta = self.meta();
         ThreadView {
             id: self.id.clone(),
             schema_version: self.schema_version(),
@@ -30,12 +38,10 @@ impl Thread {
             title,
             title_source,
             status: self.status(),
-            project_id: meta
-                .as_ref()
-                .and_then(|m| access::get_str(&self.doc, m, "projectId")),
-            created_at: meta_u64("createdAt").unwrap_or(0),
-            updated_at: meta_u64("updatedAt").unwrap_or(0),
-            last_message_at: meta_u64("lastMessageAt"),
+            project_id: meta.project_id,
+            created_at: meta.created_at,
+            updated_at: meta.updated_at,
+            last_message_at: meta.last_message_at,
             settings: self.settings(),
             messages,
             artifacts: self.artifacts(),
@@ -50,25 +56,40 @@ impl Thread {
         }
     }
 
-    /// What the thread list shows for this thread.
+    /// What the thread list shows for this thread. Reads only the messages and metadata, not the
+    /// artifacts, tool calls and the rest a full view needs.
     pub fn summary(&self, at: ReadAt) -> ThreadSummary {
-        let view = self.view(at);
+        let messages = self.messages(at);
+        let (title, _) = self.title_of(&messages);
+        let meta = self.meta();
         ThreadSummary {
-            preview: view
-                .messages
+            preview: messages
                 .last()
                 .map(|m| preview(&m.content))
                 .unwrap_or_default(),
-            message_count: view.messages.len() as u64,
-            last_activity_at: view
+            message_count: messages.len() as u64,
+            last_activity_at: meta
                 .last_message_at
-                .unwrap_or(view.created_at)
-                .max(view.updated_at),
-            id: view.id,
-            title: view.title,
-            status: view.status,
-            created_at: view.created_at,
-            project_id: view.project_id,
+                .unwrap_or(meta.created_at)
+                .max(meta.updated_at),
+            id: self.id.clone(),
+            title,
+            status: self.status(),
+            created_at: meta.created_at,
+            project_id: meta.project_id,
+        }
+    }
+
+    fn meta(&self) -> Meta {
+        let Ok(obj) = self.container(key::META, ObjType::Map) else {
+            return Meta::default();
+        };
+        let f = Fields::of(&self.doc, &obj);
+        Meta {
+            project_id: f.str("projectId"),
+            created_at: f.u64("createdAt").unwrap_or(0),
+            updated_at: f.u64("updatedAt").unwrap_or(0),
+            last_message_at: f.u64("lastMessageAt"),
         }
     }
 
