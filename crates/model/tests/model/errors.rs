@@ -11,7 +11,9 @@ use chatsync_model::{
 };
 use serde_json::json;
 
-use crate::support::{Write, append, at, mid, new_thread_with, refused};
+use crate::support::{
+    Write, append, at, mid, new_thread_with, plan_approval, refused, search_call,
+};
 
 /// Small limits, so oversized input is cheap to write.
 const SMALL: Limits = Limits {
@@ -27,28 +29,10 @@ fn populated(limits: Limits) -> Thread {
     append(&mut thread, "a1", Role::Assistant, "Hello", at(2));
     append(&mut thread, "a2", Role::Assistant, "", at(3));
     thread
-        .start_tool_call(
-            ToolCallStart {
-                id: ToolCallId::new("tc1").unwrap(),
-                message_id: mid("a1"),
-                tool_name: "search".into(),
-                provider_call_id: None,
-                input: json!({}),
-                status: ToolCallStatus::Running,
-            },
-            at(4),
-        )
+        .start_tool_call(search_call("tc1", "a1", ToolCallStatus::Running), at(4))
         .unwrap();
     thread
-        .request_approval(
-            ApprovalRequest {
-                id: ApprovalId::new("ap1").unwrap(),
-                kind: "plan".into(),
-                subject: "go".into(),
-                message_id: None,
-            },
-            at(5),
-        )
+        .request_approval(plan_approval("ap1"), at(5))
         .unwrap();
     thread
 }

@@ -13,7 +13,8 @@ use chatsync_model::{
 use serde_json::json;
 
 use crate::support::{
-    Write, actor, append, at, mid, new_thread, path, refused, thread_id, view_at,
+    Write, actor, append, at, mid, new_thread, path, plan_approval, refused, search_call,
+    thread_id, view_at,
 };
 
 fn load(bytes: &[u8], device: &str) -> Result<Thread, ModelError> {
@@ -26,28 +27,10 @@ fn newer_schema_bytes() -> Vec<u8> {
     append(&mut thread, "u1", Role::User, "From the future", at(1));
     append(&mut thread, "a1", Role::Assistant, "", at(2));
     thread
-        .start_tool_call(
-            ToolCallStart {
-                id: ToolCallId::new("tc1").unwrap(),
-                message_id: mid("a1"),
-                tool_name: "search".into(),
-                provider_call_id: None,
-                input: json!({}),
-                status: ToolCallStatus::Pending,
-            },
-            at(3),
-        )
+        .start_tool_call(search_call("tc1", "a1", ToolCallStatus::Pending), at(3))
         .unwrap();
     thread
-        .request_approval(
-            ApprovalRequest {
-                id: ApprovalId::new("ap1").unwrap(),
-                kind: "plan".into(),
-                subject: "go".into(),
-                message_id: None,
-            },
-            at(4),
-        )
+        .request_approval(plan_approval("ap1"), at(4))
         .unwrap();
     thread
         .upsert_context(

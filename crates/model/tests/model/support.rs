@@ -8,7 +8,8 @@ use wasm_bindgen_test::wasm_bindgen_test as test;
 use chatsync_model::automerge::{ActorId, ChangeHash};
 use chatsync_model::view::ThreadView;
 use chatsync_model::{
-    Limits, MessageId, ModelError, NewMessage, ReadAt, Role, Thread, ThreadId, ThreadInit,
+    ApprovalId, ApprovalRequest, Limits, MessageId, ModelError, NewMessage, ReadAt, Role, Thread,
+    ThreadId, ThreadInit, ToolCallId, ToolCallStart, ToolCallStatus,
 };
 
 /// A fixed "now": every time in these tests is an offset from it.
@@ -58,6 +59,28 @@ pub fn append(thread: &mut Thread, id: &str, role: Role, content: &str, now_ms: 
 }
 
 /// The view at `now_ms` with the default staleness window.
+/// A `search` tool call with empty input, made by message `message`.
+pub fn search_call(id: &str, message: &str, status: ToolCallStatus) -> ToolCallStart {
+    ToolCallStart {
+        id: ToolCallId::new(id).unwrap(),
+        message_id: mid(message),
+        tool_name: "search".into(),
+        provider_call_id: None,
+        input: serde_json::json!({}),
+        status,
+    }
+}
+
+/// A request to approve a plan ("go"), tied to no message.
+pub fn plan_approval(id: &str) -> ApprovalRequest {
+    ApprovalRequest {
+        id: ApprovalId::new(id).unwrap(),
+        kind: "plan".into(),
+        subject: "go".into(),
+        message_id: None,
+    }
+}
+
 pub fn view_at(thread: &Thread, now_ms: u64) -> ThreadView {
     thread.view(ReadAt::new(now_ms))
 }
