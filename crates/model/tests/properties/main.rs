@@ -3,9 +3,6 @@
 //!
 //! Cases: `PROPTEST_CASES` (default 64 here; CI runs the default).
 
-#[cfg(target_arch = "wasm32")]
-use wasm_bindgen_test::wasm_bindgen_test as test;
-
 mod corrupt;
 mod index;
 mod thread;
