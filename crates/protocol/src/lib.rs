@@ -2,7 +2,8 @@
 //!
 //! automerge-repo's wire protocol, without IO: [`Message`] (one CBOR map per binary WebSocket frame)
 //! and [`DocumentId`] (base58check of 16 bytes). A JS automerge-repo peer and chatsync's relay and
-//! clients speak it to each other. Sans-IO sync sessions over these messages come next.
+//! clients speak it to each other. [`DocSession`] runs Automerge's sync protocol for one document
+//! with one peer, without IO.
 //!
 //! ```
 //! use chatsync_protocol::{DocumentId, Message};
@@ -21,6 +22,11 @@
 
 mod document_id;
 mod message;
+mod session;
 
 pub use document_id::{DocumentId, DocumentIdError};
 pub use message::{DecodeError, Message, PeerMetadata};
+pub use session::{DocSession, SyncError};
+
+/// Re-exported so callers name the same Automerge types as this crate.
+pub use automerge;
