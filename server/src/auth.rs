@@ -1,0 +1,158 @@
+//! Who is connecting: HS256 JWTs whose `sub` is the user id, or — for local development only — a token
+//! that simply is the user id.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+
+/// The longest user id accepted (it is stored with every document).
+const MAX_USER_LEN: usize = 256;
+
+/// How tokens are checked.
+#[derive(Clone)]
+pub enum Auth {
+    /// HS256 with this secret; `exp` enforced.
+    Jwt {
+        /// Signs tokens.
+        encoding: EncodingKey,
+        /// Checks them.
+        decoding: DecodingKey,
+    },
+    /// The token is the user id. Only for a relay bound to loopback.
+    InsecureDev,
+}
+
+impl std::fmt::Debug for Auth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never print the secret.
+        f.write_str(match self {
+            Self::Jwt { .. } => "Auth::Jwt",
+            Self::InsecureDev => "Auth::InsecureDev",
+        })
+    }
+}
+
+/// Why a token was refused. Clients get only "unauthorized"; the reason is logged.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum AuthError {
+    /// No token was given.
+    #[error("no token")]
+    Missing,
+    /// The token is not a valid, unexpired HS256 JWT signed with our secret.
+    #[error("invalid token: {0}")]
+    Invalid(String),
+    /// The user id is empty or too long.
+    #[error("unusable user id")]
+    BadUser,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Claims {
+    sub: String,
+    exp: u64,
+}
+
+impl Auth {
+    /// JWT auth with `secret`.
+    pub fn jwt(secret: &[u8]) -> Self {
+        Self::Jwt {
+            encoding: EncodingKey::from_secret(secret),
+            decoding: DecodingKey::from_secret(secret),
+        }
+    }
+
+    /// The user a token names.
+    pub fn verify(&self, token: Option<&str>) -> Result<String, AuthError> {
+        let token = token.filter(|t| !t.is_empty()).ok_or(AuthError::Missing)?;
+        let user = match self {
+            Self::InsecureDev => token.to_owned(),
+            Self::Jwt { decoding, .. } => {
+                let mut validation = Validation::new(Algorithm::HS256);
+                validation.leeway = 0;
+                validation.set_required_spec_claims(&["exp", "sub"]);
+                jsonwebtoken::decode::<Claims>(token, decoding, &validation)
+                    .map_err(|e| AuthError::Invalid(e.to_string()))?
+                    .claims
+                    .sub
+            }
+        };
+        if user.is_empty() || user.len() > MAX_USER_LEN {
+            return Err(AuthError::BadUser);
+        }
+        Ok(user)
+    }
+
+    /// A token for `user`, valid for `ttl` from `now`. With dev auth, the user id itself.
+    pub fn issue(&self, user: &str, ttl: Duration, now: SystemTime) -> String {
+        match self {
+            Self::InsecureDev => user.to_owned(),
+            Self::Jwt { encoding, .. } => {
+                let exp = now
+                    .checked_add(ttl)
+                    .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+                    .map_or(u64::MAX, |d| d.as_secs());
+                let claims = Claims {
+                    sub: user.to_owned(),
+                    exp,
+                };
+                // HS256 over a small JSON object cannot fail.
+                jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, encoding)
+                    .expect("HS256 signing")
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HOUR: Duration = Duration::from_secs(3600);
+
+    #[test]
+    fn a_token_issued_with_the_secret_names_its_user() {
+        let auth = Auth::jwt(b"secret");
+        let token = auth.issue("alice", HOUR, SystemTime::now());
+        assert_eq!(auth.verify(Some(&token)).unwrap(), "alice");
+    }
+
+    #[test]
+    fn expired_forged_unsigned_and_missing_tokens_are_refused() {
+        let auth = Auth::jwt(b"secret");
+        let expired = auth.issue("alice", HOUR, SystemTime::now() - 2 * HOUR);
+        assert!(matches!(
+            auth.verify(Some(&expired)),
+            Err(AuthError::Invalid(_))
+        ));
+        let forged = Auth::jwt(b"other").issue("alice", HOUR, SystemTime::now());
+        assert!(matches!(
+            auth.verify(Some(&forged)),
+            Err(AuthError::Invalid(_))
+        ));
+        // {"alg":"none"} . {"sub":"alice","exp":<far future>} . (no signature)
+        let none =
+            "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.eyJzdWIiOiJhbGljZSIsImV4cCI6NDEwMjQ0NDgwMH0.";
+        assert!(matches!(
+            auth.verify(Some(none)),
+            Err(AuthError::Invalid(_))
+        ));
+        assert_eq!(auth.verify(None), Err(AuthError::Missing));
+        assert_eq!(auth.verify(Some("")), Err(AuthError::Missing));
+        assert!(matches!(
+            auth.verify(Some("garbage")),
+            Err(AuthError::Invalid(_))
+        ));
+    }
+
+    #[test]
+    fn dev_auth_takes_the_token_as_the_user() {
+        assert_eq!(Auth::InsecureDev.verify(Some("bob")).unwrap(), "bob");
+        let long = "x".repeat(MAX_USER_LEN + 1);
+        assert_eq!(
+            Auth::InsecureDev.verify(Some(&long)),
+            Err(AuthError::BadUser)
+        );
+    }
+}

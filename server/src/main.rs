@@ -1,0 +1,3 @@
+//! `chatsync-relay`: see the library docs.
+
+fn main() {}

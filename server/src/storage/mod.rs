@@ -1,0 +1,72 @@
+//! Durable document storage behind one trait, so the sync code never knows which database it talks to.
+//!
+//! A document is a compacted snapshot plus incremental chunks appended after it. Loading reads the
+//! snapshot and its chunks; once the chunks outgrow the snapshot they are compacted into a new one.
+
+mod sqlite;
+
+use std::future::Future;
+
+use chatsync_protocol::DocumentId;
+
+pub use sqlite::SqliteStorage;
+
+/// A stored document as loaded: enough to rebuild it with `load` + `load_incremental`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredDocument {
+    /// The user who stored it first.
+    pub owner: String,
+    /// The compacted document (empty before the first compaction).
+    pub snapshot: Vec<u8>,
+    /// Changes appended since, in order.
+    pub chunks: Vec<Vec<u8>>,
+}
+
+/// Why storage failed. Details are logged; clients see only that storage is unavailable.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StorageError {
+    /// The database refused or failed.
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+    /// The schema could not be created or migrated.
+    #[error("migration: {0}")]
+    Migration(#[from] sqlx::migrate::MigrateError),
+    /// A document is owned by someone else (a race between two users creating one id).
+    #[error("document {0} belongs to another user")]
+    NotOwner(DocumentId),
+}
+
+/// Where documents live. Every write has returned only once it is durable.
+pub trait Storage: Send + Sync + 'static {
+    /// The document, if stored.
+    fn load(
+        &self,
+        id: &DocumentId,
+    ) -> impl Future<Output = Result<Option<StoredDocument>, StorageError>> + Send;
+
+    /// The owner of a document, if stored.
+    fn owner(
+        &self,
+        id: &DocumentId,
+    ) -> impl Future<Output = Result<Option<String>, StorageError>> + Send;
+
+    /// Appends changes. The first append creates the document with `owner`; a later one by another
+    /// user fails with [`StorageError::NotOwner`]. Returns the total size of the chunks now stored.
+    fn append(
+        &self,
+        id: &DocumentId,
+        owner: &str,
+        chunk: &[u8],
+    ) -> impl Future<Output = Result<u64, StorageError>> + Send;
+
+    /// Replaces the snapshot and every chunk up to now with `snapshot`, in one transaction.
+    fn compact(
+        &self,
+        id: &DocumentId,
+        snapshot: &[u8],
+    ) -> impl Future<Output = Result<(), StorageError>> + Send;
+
+    /// Total bytes stored, for metrics.
+    fn bytes_stored(&self) -> impl Future<Output = Result<u64, StorageError>> + Send;
+}

@@ -1,0 +1,199 @@
+//! The embedded default: one SQLite file in the data directory, in WAL mode with `synchronous=FULL`, so
+//! a committed append survives `kill -9` and power loss.
+
+use std::path::Path;
+use std::str::FromStr;
+
+use chatsync_protocol::DocumentId;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Row, SqlitePool};
+
+use super::{Storage, StorageError, StoredDocument};
+
+/// SQLite storage. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct SqliteStorage {
+    pool: SqlitePool,
+}
+
+impl SqliteStorage {
+    /// Opens (creating if needed) `chatsync.sqlite3` in `dir`, and brings its schema up to date.
+    pub async fn open(dir: &Path) -> Result<Self, StorageError> {
+        let path = dir.join("chatsync.sqlite3");
+        let options = SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true);
+        // One writer at a time is what SQLite does anyway; readers share the rest.
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options)
+            .await?;
+        sqlx::migrate!("./migrations").run(&pool).await?;
+        Ok(Self { pool })
+    }
+}
+
+impl Storage for SqliteStorage {
+    async fn load(&self, id: &DocumentId) -> Result<Option<StoredDocument>, StorageError> {
+        let key = id.to_string();
+        let mut tx = self.pool.begin().await?;
+        let Some(row) = sqlx::query("SELECT owner, snapshot FROM documents WHERE id = ?")
+            .bind(&key)
+            .fetch_optional(&mut *tx)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let chunks = sqlx::query("SELECT data FROM chunks WHERE document_id = ? ORDER BY seq")
+            .bind(&key)
+            .fetch_all(&mut *tx)
+            .await?
+            .into_iter()
+            .map(|r| r.get::<Vec<u8>, _>("data"))
+            .collect();
+        tx.commit().await?;
+        Ok(Some(StoredDocument {
+            owner: row.get("owner"),
+            snapshot: row.get("snapshot"),
+            chunks,
+        }))
+    }
+
+    async fn owner(&self, id: &DocumentId) -> Result<Option<String>, StorageError> {
+        Ok(
+            sqlx::query_scalar("SELECT owner FROM documents WHERE id = ?")
+                .bind(id.to_string())
+                .fetch_optional(&self.pool)
+                .await?,
+        )
+    }
+
+    async fn append(
+        &self,
+        id: &DocumentId,
+        owner: &str,
+        chunk: &[u8],
+    ) -> Result<u64, StorageError> {
+        let key = id.to_string();
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO documents (id, owner, snapshot, snapshot_bytes, chunk_bytes) \
+             VALUES (?, ?, x'', 0, 0) ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(&key)
+        .bind(owner)
+        .execute(&mut *tx)
+        .await?;
+        let stored_owner: String = sqlx::query_scalar("SELECT owner FROM documents WHERE id = ?")
+            .bind(&key)
+            .fetch_one(&mut *tx)
+            .await?;
+        if stored_owner != owner {
+            return Err(StorageError::NotOwner(*id));
+        }
+        sqlx::query(
+            "INSERT INTO chunks (document_id, seq, data) VALUES \
+             (?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM chunks WHERE document_id = ?), ?)",
+        )
+        .bind(&key)
+        .bind(&key)
+        .bind(chunk)
+        .execute(&mut *tx)
+        .await?;
+        let total: i64 = sqlx::query_scalar(
+            "UPDATE documents SET chunk_bytes = chunk_bytes + ? WHERE id = ? RETURNING chunk_bytes",
+        )
+        .bind(chunk.len() as i64)
+        .bind(&key)
+        .fetch_one(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(total.max(0) as u64)
+    }
+
+    async fn compact(&self, id: &DocumentId, snapshot: &[u8]) -> Result<(), StorageError> {
+        let key = id.to_string();
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("DELETE FROM chunks WHERE document_id = ?")
+            .bind(&key)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "UPDATE documents SET snapshot = ?, snapshot_bytes = ?, chunk_bytes = 0 WHERE id = ?",
+        )
+        .bind(snapshot)
+        .bind(snapshot.len() as i64)
+        .bind(&key)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn bytes_stored(&self) -> Result<u64, StorageError> {
+        let total: i64 = sqlx::query_scalar(
+            "SELECT COALESCE(SUM(snapshot_bytes + chunk_bytes), 0) FROM documents",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(total.max(0) as u64)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn id(n: u8) -> DocumentId {
+        DocumentId::from_bytes([n; 16])
+    }
+
+    #[tokio::test]
+    async fn appends_load_in_order_and_compaction_replaces_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let storage = SqliteStorage::open(dir.path()).await.unwrap();
+        assert_eq!(storage.load(&id(1)).await.unwrap(), None);
+        storage.append(&id(1), "alice", b"one").await.unwrap();
+        let total = storage.append(&id(1), "alice", b"two").await.unwrap();
+        assert_eq!(total, 6);
+        let doc = storage.load(&id(1)).await.unwrap().unwrap();
+        assert_eq!(doc.owner, "alice");
+        assert_eq!(doc.chunks, [b"one".to_vec(), b"two".to_vec()]);
+        storage.compact(&id(1), b"snap").await.unwrap();
+        storage.append(&id(1), "alice", b"three").await.unwrap();
+        let doc = storage.load(&id(1)).await.unwrap().unwrap();
+        assert_eq!(doc.snapshot, b"snap");
+        assert_eq!(doc.chunks, [b"three".to_vec()]);
+        assert_eq!(storage.bytes_stored().await.unwrap(), 9);
+    }
+
+    #[tokio::test]
+    async fn the_first_writer_owns_the_document() {
+        let dir = tempfile::tempdir().unwrap();
+        let storage = SqliteStorage::open(dir.path()).await.unwrap();
+        storage.append(&id(2), "alice", b"x").await.unwrap();
+        let err = storage.append(&id(2), "mallory", b"y").await.unwrap_err();
+        assert!(matches!(err, StorageError::NotOwner(_)));
+        assert_eq!(
+            storage.owner(&id(2)).await.unwrap().as_deref(),
+            Some("alice")
+        );
+        assert_eq!(storage.load(&id(2)).await.unwrap().unwrap().chunks.len(), 1);
+    }
+
+    #[tokio::test]
+    async fn data_survives_reopening() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let storage = SqliteStorage::open(dir.path()).await.unwrap();
+            storage.append(&id(3), "alice", b"kept").await.unwrap();
+        }
+        let storage = SqliteStorage::open(dir.path()).await.unwrap();
+        assert_eq!(
+            storage.load(&id(3)).await.unwrap().unwrap().chunks,
+            [b"kept".to_vec()]
+        );
+    }
+}
