@@ -1,8 +1,18 @@
 //! # chatsync-relay
 //!
-//! The relay: it speaks automerge-repo's sync protocol over WebSocket, stores every document durably
-//! before it acknowledges a change, and lets each user reach only the documents they own.
+//! The relay: it speaks automerge-repo's sync protocol over WebSocket (`GET /sync`), stores every
+//! document durably before it acknowledges a change, and lets each user reach only the documents they
+//! own — another user's document is answered exactly like a missing one.
+//!
+//! - [`storage`]: the `Storage` trait and its embedded SQLite implementation.
+//! - [`auth`]: HS256 JWTs (or, on loopback during development, the user id as the token).
+//! - [`relay`]: documents in memory, sync sessions, fan-out, eviction, limits, metrics.
+//! - [`http`]: the routes; [`server::run`] serves them until shutdown.
 #![warn(missing_docs)]
 
 pub mod auth;
+pub mod config;
+pub mod http;
+pub mod relay;
+pub mod server;
 pub mod storage;

@@ -1,3 +1,76 @@
-//! `chatsync-relay`: see the library docs.
+//! `chatsync-relay serve` and `chatsync-relay token`: see the library docs.
 
-fn main() {}
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use anyhow::Context;
+use chatsync_relay::config::{Cli, Command, ServeArgs};
+use chatsync_relay::relay::Relay;
+use chatsync_relay::storage::SqliteStorage;
+use clap::Parser;
+use tokio_util::sync::CancellationToken;
+use tracing_subscriber::EnvFilter;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .init();
+    match Cli::parse().command {
+        Command::Serve(args) => serve(args).await,
+        Command::Token(args) => {
+            let auth = args.auth.auth(None)?;
+            println!("{}", auth.issue(&args.user, args.ttl, SystemTime::now()));
+            Ok(())
+        }
+    }
+}
+
+async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let auth = args.auth.auth(Some(args.listen))?;
+    if matches!(auth, chatsync_relay::auth::Auth::InsecureDev) {
+        tracing::warn!(
+            "INSECURE DEVELOPMENT AUTH: any token is taken as the user id. Never expose this relay."
+        );
+    }
+    std::fs::create_dir_all(&args.data_dir)
+        .with_context(|| format!("creating the data directory {}", args.data_dir.display()))?;
+    let storage = SqliteStorage::open(&args.data_dir)
+        .await
+        .context("opening storage")?;
+    let storage_id =
+        chatsync_relay::storage::storage_id(&args.data_dir).context("reading the storage id")?;
+    let relay = Arc::new(Relay::new(storage, auth, args.limits(), storage_id));
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("listening on {}", args.listen))?;
+    tracing::info!(addr = %listener.local_addr()?, data_dir = %args.data_dir.display(), "relay listening");
+    let shutdown = CancellationToken::new();
+    tokio::spawn(signal_shutdown(shutdown.clone()));
+    chatsync_relay::server::run(listener, relay, shutdown).await?;
+    tracing::info!("relay stopped");
+    Ok(())
+}
+
+/// Cancels `shutdown` on SIGINT or SIGTERM.
+async fn signal_shutdown(shutdown: CancellationToken) {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    let terminate = async {
+        if let Ok(mut term) =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            term.recv().await;
+        } else {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        () = terminate => {}
+    }
+    tracing::info!("shutting down: closing connections, finishing writes");
+    shutdown.cancel();
+}

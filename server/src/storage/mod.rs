@@ -70,3 +70,17 @@ pub trait Storage: Send + Sync + 'static {
     /// Total bytes stored, for metrics.
     fn bytes_stored(&self) -> impl Future<Output = Result<u64, StorageError>> + Send;
 }
+
+/// This data directory's storage id (automerge-repo's `storageId`): made once, kept in a file.
+pub fn storage_id(data_dir: &std::path::Path) -> std::io::Result<String> {
+    let path = data_dir.join("storage-id");
+    match std::fs::read_to_string(&path) {
+        Ok(id) if !id.trim().is_empty() => Ok(id.trim().to_owned()),
+        _ => {
+            // Automerge's random actor id is 16 random bytes from the OS, which is all an id needs.
+            let id = automerge::ActorId::random().to_hex_string();
+            std::fs::write(&path, &id)?;
+            Ok(id)
+        }
+    }
+}

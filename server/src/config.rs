@@ -1,0 +1,197 @@
+//! Command-line configuration. Every flag also reads a `CHATSYNC_…` environment variable.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::auth::Auth;
+use crate::relay::Limits;
+
+/// The chatsync relay.
+#[derive(Debug, Parser)]
+#[command(name = "chatsync-relay", version)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The relay's commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve sync over WebSocket, with embedded storage.
+    Serve(ServeArgs),
+    /// Print a token for a user, signed with the configured secret.
+    Token(TokenArgs),
+}
+
+/// How tokens are checked.
+#[derive(Debug, Args)]
+pub struct AuthArgs {
+    /// HS256 secret for the app backend's tokens (their `sub` is the user id).
+    #[arg(long, env = "CHATSYNC_JWT_SECRET", hide_env_values = true)]
+    pub jwt_secret: Option<String>,
+    /// Development only: the token is the user id. Refused unless listening on loopback.
+    #[arg(long, env = "CHATSYNC_INSECURE_DEV_AUTH")]
+    pub insecure_dev_auth: bool,
+}
+
+/// `serve`'s flags.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "CHATSYNC_LISTEN", default_value = "127.0.0.1:8787")]
+    pub listen: SocketAddr,
+    /// Where the SQLite file lives.
+    #[arg(long, env = "CHATSYNC_DATA_DIR", default_value = "./data")]
+    pub data_dir: PathBuf,
+    /// Token checking.
+    #[command(flatten)]
+    pub auth: AuthArgs,
+    /// Largest WebSocket message, bytes (cold loads of long threads are several MB).
+    #[arg(long, env = "CHATSYNC_MAX_FRAME_BYTES", default_value_t = 16 << 20)]
+    pub max_frame_bytes: usize,
+    /// Largest stored document, bytes.
+    #[arg(long, env = "CHATSYNC_MAX_DOCUMENT_BYTES", default_value_t = 256 << 20)]
+    pub max_document_bytes: u64,
+    /// Most messages one connection may send per second.
+    #[arg(long, env = "CHATSYNC_MAX_FRAMES_PER_SECOND", default_value_t = 2_000)]
+    pub max_frames_per_second: u32,
+    /// Bytes of documents to keep in memory once nobody is connected to them.
+    #[arg(long, env = "CHATSYNC_MEMORY_BUDGET_BYTES", default_value_t = 512 << 20)]
+    pub memory_budget_bytes: u64,
+    /// Seconds before an unused document is evicted from memory.
+    #[arg(long, env = "CHATSYNC_IDLE_EVICTION_SECS", default_value_t = 60)]
+    pub idle_eviction_secs: u64,
+}
+
+/// `token`'s flags.
+#[derive(Debug, Args)]
+pub struct TokenArgs {
+    /// Token checking (the secret signs the token).
+    #[command(flatten)]
+    pub auth: AuthArgs,
+    /// The user id (the token's `sub`).
+    #[arg(long)]
+    pub user: String,
+    /// How long the token is valid: a number with s, m, h or d.
+    #[arg(long, default_value = "1h", value_parser = parse_ttl)]
+    pub ttl: Duration,
+}
+
+/// Why the configuration cannot start a relay.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// No way to check tokens was configured.
+    #[error(
+        "no --jwt-secret (CHATSYNC_JWT_SECRET) given; for local development only, pass --insecure-dev-auth"
+    )]
+    NoAuth,
+    /// Dev auth on a reachable address.
+    #[error("--insecure-dev-auth is only allowed on a loopback address, not {0}")]
+    DevAuthNotLoopback(SocketAddr),
+    /// Both were given.
+    #[error("give either --jwt-secret or --insecure-dev-auth, not both")]
+    BothAuth,
+    /// A secret too short to resist guessing.
+    #[error("the JWT secret must be at least 16 bytes")]
+    WeakSecret,
+}
+
+impl AuthArgs {
+    /// The validated auth mode; `listen` is where the relay will be reachable, if serving.
+    pub fn auth(&self, listen: Option<SocketAddr>) -> Result<Auth, ConfigError> {
+        match (&self.jwt_secret, self.insecure_dev_auth) {
+            (Some(_), true) => Err(ConfigError::BothAuth),
+            (Some(secret), false) if secret.len() < 16 => Err(ConfigError::WeakSecret),
+            (Some(secret), false) => Ok(Auth::jwt(secret.as_bytes())),
+            (None, true) => match listen {
+                Some(addr) if !addr.ip().is_loopback() => {
+                    Err(ConfigError::DevAuthNotLoopback(addr))
+                }
+                _ => Ok(Auth::InsecureDev),
+            },
+            (None, false) => Err(ConfigError::NoAuth),
+        }
+    }
+}
+
+impl ServeArgs {
+    /// The limits these flags set.
+    pub fn limits(&self) -> Limits {
+        Limits {
+            max_frame_bytes: self.max_frame_bytes,
+            max_document_bytes: self.max_document_bytes,
+            max_frames_per_second: self.max_frames_per_second,
+            memory_budget_bytes: self.memory_budget_bytes,
+            idle_eviction: Duration::from_secs(self.idle_eviction_secs),
+        }
+    }
+}
+
+/// "90s", "15m", "1h", "7d".
+fn parse_ttl(text: &str) -> Result<Duration, String> {
+    let (number, unit) = text.split_at(text.len().saturating_sub(1));
+    let n: u64 = number
+        .parse()
+        .map_err(|_| format!("{text:?}: expected a number followed by s, m, h or d"))?;
+    let seconds = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3_600,
+        "d" => 86_400,
+        _ => return Err(format!("{text:?}: the unit must be s, m, h or d")),
+    };
+    Ok(Duration::from_secs(n.saturating_mul(seconds)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn auth_args(secret: Option<&str>, dev: bool) -> AuthArgs {
+        AuthArgs {
+            jwt_secret: secret.map(str::to_owned),
+            insecure_dev_auth: dev,
+        }
+    }
+
+    #[test]
+    fn the_relay_refuses_to_start_without_a_way_to_check_tokens() {
+        let loopback: SocketAddr = "127.0.0.1:1".parse().unwrap();
+        let public: SocketAddr = "0.0.0.0:1".parse().unwrap();
+        assert!(matches!(
+            auth_args(None, false).auth(Some(loopback)),
+            Err(ConfigError::NoAuth)
+        ));
+        assert!(matches!(
+            auth_args(None, true).auth(Some(public)),
+            Err(ConfigError::DevAuthNotLoopback(_))
+        ));
+        assert!(matches!(
+            auth_args(None, true).auth(Some(loopback)),
+            Ok(Auth::InsecureDev)
+        ));
+        assert!(matches!(
+            auth_args(Some("short"), false).auth(None),
+            Err(ConfigError::WeakSecret)
+        ));
+        assert!(matches!(
+            auth_args(Some("0123456789abcdef"), true).auth(None),
+            Err(ConfigError::BothAuth)
+        ));
+    }
+
+    #[test]
+    fn ttls_read_with_their_unit() {
+        assert_eq!(parse_ttl("90s").unwrap(), Duration::from_secs(90));
+        assert_eq!(parse_ttl("1h").unwrap(), Duration::from_secs(3600));
+        assert_eq!(parse_ttl("2d").unwrap(), Duration::from_secs(172_800));
+        assert!(parse_ttl("1w").is_err());
+        assert!(parse_ttl("h").is_err());
+        assert!(parse_ttl("").is_err());
+    }
+}

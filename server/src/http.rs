@@ -1,0 +1,149 @@
+//! The HTTP surface: `GET /sync` (the WebSocket), `/healthz`, `/metrics`. The router is a function of
+//! the state, so tests can call it without a socket.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::Router;
+use axum::extract::ws::{CloseFrame, Message as WsMessage, WebSocket, WebSocketUpgrade};
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use futures_util::{SinkExt, StreamExt};
+use serde::Deserialize;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::relay::{Frame, Inbound, Relay, serve_connection};
+use crate::storage::Storage;
+
+/// What every handler shares.
+pub struct AppState<S> {
+    /// The relay.
+    pub relay: Arc<Relay<S>>,
+    /// Fires on shutdown: connections close with 1001.
+    pub shutdown: CancellationToken,
+    /// Tracks connection tasks, so shutdown can wait for in-flight writes.
+    pub connections: TaskTracker,
+}
+
+impl<S> Clone for AppState<S> {
+    fn clone(&self) -> Self {
+        Self {
+            relay: self.relay.clone(),
+            shutdown: self.shutdown.clone(),
+            connections: self.connections.clone(),
+        }
+    }
+}
+
+/// The relay's routes.
+pub fn app<S: Storage>(state: AppState<S>) -> Router {
+    Router::new()
+        .route("/sync", get(sync::<S>))
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/metrics", get(metrics::<S>))
+        .with_state(state)
+}
+
+/// The one error shape of the HTTP API: a status, a stable code, a plain message.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = serde_json::json!({ "code": self.code, "message": self.message });
+        (self.status, Json(body)).into_response()
+    }
+}
+
+#[derive(Deserialize)]
+struct SyncQuery {
+    token: Option<String>,
+}
+
+async fn sync<S: Storage>(
+    State(state): State<AppState<S>>,
+    Query(query): Query<SyncQuery>,
+    upgrade: WebSocketUpgrade,
+) -> Result<Response, ApiError> {
+    let user = state
+        .relay
+        .auth()
+        .verify(query.token.as_deref())
+        .map_err(|e| {
+            tracing::warn!(error = %e, "refused a /sync connection");
+            ApiError {
+                status: StatusCode::UNAUTHORIZED,
+                code: "unauthorized",
+                message: "a valid token is required (the `token` query parameter)".into(),
+            }
+        })?;
+    let max = state.relay.limits().max_frame_bytes;
+    Ok(upgrade
+        .max_message_size(max)
+        .max_frame_size(max)
+        .on_upgrade(move |socket| {
+            let AppState {
+                relay,
+                shutdown,
+                connections,
+            } = state;
+            connections.track_future(run_socket(relay, user, socket, shutdown))
+        }))
+}
+
+async fn run_socket<S: Storage>(
+    relay: Arc<Relay<S>>,
+    user: String,
+    socket: WebSocket,
+    shutdown: CancellationToken,
+) {
+    let (sink, stream) = socket.split();
+    let inbound = Box::pin(stream.filter_map(|frame| async move {
+        match frame {
+            Ok(WsMessage::Binary(bytes)) => Some(Inbound::Binary(bytes.to_vec())),
+            Ok(WsMessage::Text(_)) => Some(Inbound::Text),
+            Ok(WsMessage::Close(_)) => Some(Inbound::Closed),
+            Ok(WsMessage::Ping(_) | WsMessage::Pong(_)) => None,
+            Err(e) => Some(Inbound::Error(e.to_string())),
+        }
+    }));
+    let outbound = Box::pin(sink.with(|frame: Frame| async move {
+        Ok::<_, axum::Error>(match frame {
+            Frame::Binary(bytes) => WsMessage::Binary(bytes.into()),
+            Frame::Close { code, reason } => WsMessage::Close(Some(CloseFrame {
+                code,
+                // A close reason may hold at most 123 bytes.
+                reason: truncate(&reason, 123).into(),
+            })),
+        })
+    }));
+    serve_connection(relay, user, inbound, outbound, shutdown).await;
+}
+
+fn truncate(text: &str, max: usize) -> &str {
+    let mut end = text.len().min(max);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}
+
+async fn metrics<S: Storage>(State(state): State<AppState<S>>) -> Result<String, ApiError> {
+    let bytes = state.relay.storage().bytes_stored().await.map_err(|e| {
+        tracing::error!(error = %e, "metrics: storage");
+        ApiError {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            code: "storage",
+            message: "storage unavailable".into(),
+        }
+    })?;
+    let loaded = state.relay.documents_loaded().await;
+    Ok(state.relay.metrics().render(loaded, bytes))
+}

@@ -1,0 +1,306 @@
+//! Documents in memory: loading on demand, the store-before-acknowledge rule, fan-out of sync messages
+//! to every connection on a document, and eviction.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+use automerge::{AutoCommit, ChangeHash};
+use chatsync_protocol::{DocSession, DocumentId, Message};
+use tokio::sync::{Mutex, mpsc};
+
+use super::connection::{Frame, Refusal};
+use super::{ConnId, Metrics, Relay};
+use crate::storage::{Storage, StorageError};
+
+/// A document held in memory with its sync sessions.
+pub(crate) struct LoadedDocument {
+    doc: AutoCommit,
+    /// The user who stored it first — or, before the first store, the user whose sync created it.
+    owner: String,
+    /// The heads of what storage holds. Never ahead of storage: replies advertise only stored changes.
+    stored_heads: Vec<ChangeHash>,
+    snapshot_bytes: u64,
+    chunk_bytes: u64,
+    peers: HashMap<ConnId, Peer>,
+    last_used: Instant,
+    /// The highest ephemeral `count` seen per session, to drop echoes and duplicates.
+    ephemeral_seen: HashMap<String, u64>,
+}
+
+/// One connection's view of a document.
+struct Peer {
+    session: DocSession,
+    peer_id: String,
+    outbox: mpsc::UnboundedSender<Frame>,
+}
+
+/// Who is speaking, as the document code needs to know it.
+pub(crate) struct Speaker<'a> {
+    pub conn: ConnId,
+    pub user: &'a str,
+    pub peer_id: &'a str,
+    pub outbox: &'a mpsc::UnboundedSender<Frame>,
+}
+
+impl LoadedDocument {
+    fn stored_bytes(&self) -> u64 {
+        self.snapshot_bytes + self.chunk_bytes
+    }
+}
+
+impl<S: Storage> Relay<S> {
+    /// The document, if it exists and `user` owns it; with `create`, a document nobody has stored yet
+    /// is made in memory for `user`. Another user's document is reported exactly like a missing one.
+    async fn open_document(
+        &self,
+        id: &DocumentId,
+        user: &str,
+        create: bool,
+    ) -> Result<Option<Arc<Mutex<LoadedDocument>>>, Refusal> {
+        if let Some(handle) = self.documents.lock().await.get(id).cloned() {
+            let owner_matches = handle.lock().await.owner == user;
+            return Ok(owner_matches.then_some(handle));
+        }
+        let loaded = match self.storage.load(id).await.map_err(Refusal::Storage)? {
+            Some(stored) => {
+                if stored.owner != user {
+                    return Ok(None);
+                }
+                let mut doc = if stored.snapshot.is_empty() {
+                    AutoCommit::new()
+                } else {
+                    AutoCommit::load(&stored.snapshot)
+                        .map_err(|e| Refusal::Corrupt(e.to_string()))?
+                };
+                let mut chunk_bytes = 0;
+                for chunk in &stored.chunks {
+                    doc.load_incremental(chunk)
+                        .map_err(|e| Refusal::Corrupt(e.to_string()))?;
+                    chunk_bytes += chunk.len() as u64;
+                }
+                LoadedDocument {
+                    stored_heads: doc.get_heads(),
+                    doc,
+                    owner: stored.owner,
+                    snapshot_bytes: stored.snapshot.len() as u64,
+                    chunk_bytes,
+                    peers: HashMap::new(),
+                    last_used: Instant::now(),
+                    ephemeral_seen: HashMap::new(),
+                }
+            }
+            None if create => LoadedDocument {
+                doc: AutoCommit::new(),
+                owner: user.to_owned(),
+                stored_heads: Vec::new(),
+                snapshot_bytes: 0,
+                chunk_bytes: 0,
+                peers: HashMap::new(),
+                last_used: Instant::now(),
+                ephemeral_seen: HashMap::new(),
+            },
+            None => return Ok(None),
+        };
+        // Another connection may have loaded it meanwhile: keep the first, so sessions share one copy.
+        let handle = self
+            .documents
+            .lock()
+            .await
+            .entry(*id)
+            .or_insert_with(|| Arc::new(Mutex::new(loaded)))
+            .clone();
+        let owner_matches = handle.lock().await.owner == user;
+        Ok(owner_matches.then_some(handle))
+    }
+
+    /// A `sync` or `request` from a connection: apply it, store what is new, then answer every peer.
+    pub(crate) async fn handle_sync(
+        &self,
+        from: &Speaker<'_>,
+        id: DocumentId,
+        data: &[u8],
+        is_request: bool,
+    ) -> Result<(), Refusal> {
+        Metrics::inc(&self.metrics.sync_in);
+        let Some(handle) = self.open_document(&id, from.user, !is_request).await? else {
+            Metrics::inc(&self.metrics.refusals);
+            tracing::info!(user = from.user, document = %id, "document unavailable to this user");
+            let _ = from.outbox.send(Frame::Binary(
+                Message::DocUnavailable {
+                    sender_id: self.peer_id.clone(),
+                    target_id: from.peer_id.to_owned(),
+                    document_id: id,
+                }
+                .encode(),
+            ));
+            return Ok(());
+        };
+        let mut guard = handle.lock().await;
+        let d = &mut *guard;
+        d.last_used = Instant::now();
+        let incoming = d.stored_bytes() + data.len() as u64;
+        if incoming > self.limits.max_document_bytes {
+            return Err(Refusal::DocumentTooLarge {
+                limit: self.limits.max_document_bytes,
+            });
+        }
+        let peer = d.peers.entry(from.conn).or_insert_with(|| Peer {
+            session: DocSession::new(),
+            peer_id: from.peer_id.to_owned(),
+            outbox: from.outbox.clone(),
+        });
+        peer.session
+            .receive(&mut d.doc, data)
+            .map_err(|e| Refusal::BadSync(e.to_string()))?;
+        if let Err(refusal) = self.store_new_changes(&id, d).await {
+            // What is in memory is now ahead of storage: drop it, so nothing unstored is ever
+            // advertised. Peers resync from storage on their next message.
+            drop(guard);
+            self.documents.lock().await.remove(&id);
+            return Err(refusal);
+        }
+        for peer in d.peers.values_mut() {
+            while let Some(data) = peer.session.poll_message(&mut d.doc) {
+                Metrics::inc(&self.metrics.sync_out);
+                let _ = peer.outbox.send(Frame::Binary(
+                    Message::Sync {
+                        sender_id: self.peer_id.clone(),
+                        target_id: peer.peer_id.clone(),
+                        document_id: id,
+                        data,
+                    }
+                    .encode(),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Appends the changes storage lacks, compacting once the chunks outgrow the snapshot.
+    async fn store_new_changes(
+        &self,
+        id: &DocumentId,
+        d: &mut LoadedDocument,
+    ) -> Result<(), Refusal> {
+        let heads = d.doc.get_heads();
+        if heads == d.stored_heads {
+            return Ok(());
+        }
+        let chunk = d.doc.save_after(&d.stored_heads);
+        let started = Instant::now();
+        let stored = self.storage.append(id, &d.owner, &chunk).await;
+        self.record_write(started);
+        d.chunk_bytes = stored.map_err(|e| match e {
+            StorageError::NotOwner(_) => Refusal::Unavailable,
+            e => Refusal::Storage(e),
+        })?;
+        d.stored_heads = heads;
+        // Compact when the chunks are bigger than the snapshot (and worth the rewrite).
+        if d.chunk_bytes > d.snapshot_bytes.max(64 << 10) {
+            let snapshot = d.doc.save();
+            let started = Instant::now();
+            self.storage
+                .compact(id, &snapshot)
+                .await
+                .map_err(Refusal::Storage)?;
+            self.record_write(started);
+            d.snapshot_bytes = snapshot.len() as u64;
+            d.chunk_bytes = 0;
+        }
+        Ok(())
+    }
+
+    fn record_write(&self, started: Instant) {
+        Metrics::inc(&self.metrics.storage_writes);
+        let micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+        self.metrics
+            .storage_write_micros
+            .fetch_add(micros, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// An `ephemeral` message: forwarded, once per (session, count), to the document's other
+    /// connections — all the owner's, since nobody else can open it.
+    pub(crate) async fn handle_ephemeral(&self, from: &Speaker<'_>, message: Message) {
+        let Message::Ephemeral {
+            sender_id,
+            document_id,
+            session_id,
+            count,
+            data,
+            ..
+        } = message
+        else {
+            return;
+        };
+        let handle = match self.open_document(&document_id, from.user, false).await {
+            Ok(Some(handle)) => handle,
+            _ => return,
+        };
+        let mut d = handle.lock().await;
+        let seen = d.ephemeral_seen.entry(session_id.clone()).or_insert(0);
+        if count <= *seen && *seen != 0 {
+            return;
+        }
+        *seen = count;
+        for (conn, peer) in &d.peers {
+            if *conn == from.conn {
+                continue;
+            }
+            let _ = peer.outbox.send(Frame::Binary(
+                Message::Ephemeral {
+                    sender_id: sender_id.clone(),
+                    target_id: peer.peer_id.clone(),
+                    document_id,
+                    session_id: session_id.clone(),
+                    count,
+                    data: data.clone(),
+                }
+                .encode(),
+            ));
+        }
+    }
+
+    /// Forgets a closed connection's sessions.
+    pub(crate) async fn remove_connection(
+        &self,
+        conn: ConnId,
+        documents: impl IntoIterator<Item = DocumentId>,
+    ) {
+        for id in documents {
+            let handle = self.documents.lock().await.get(&id).cloned();
+            if let Some(handle) = handle {
+                let mut d = handle.lock().await;
+                d.peers.remove(&conn);
+                d.last_used = Instant::now();
+            }
+        }
+    }
+
+    /// Evicts documents nobody is connected to: those idle too long, then the least recently used
+    /// until the loaded ones fit the memory budget. Returns how many were evicted.
+    pub async fn evict(&self, now: Instant) -> usize {
+        let mut documents = self.documents.lock().await;
+        let mut idle: Vec<(Instant, u64, DocumentId)> = Vec::new();
+        let mut total = 0;
+        for (id, handle) in documents.iter() {
+            // A document busy with a sync is in use: skip it rather than wait.
+            let Ok(d) = handle.try_lock() else { continue };
+            total += d.stored_bytes();
+            if d.peers.is_empty() {
+                idle.push((d.last_used, d.stored_bytes(), *id));
+            }
+        }
+        idle.sort();
+        let mut evicted = 0;
+        for (last_used, bytes, id) in idle {
+            let too_old = now.saturating_duration_since(last_used) >= self.limits.idle_eviction;
+            if too_old || total > self.limits.memory_budget_bytes {
+                documents.remove(&id);
+                total = total.saturating_sub(bytes);
+                evicted += 1;
+            }
+        }
+        evicted
+    }
+}

@@ -1,0 +1,46 @@
+//! Running the relay on a listener until shutdown, in a form tests can start and stop.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::http::{AppState, app};
+use crate::relay::Relay;
+use crate::storage::Storage;
+
+/// Serves `relay` on `listener` until `shutdown` fires, then closes every connection and waits for
+/// their in-flight writes.
+pub async fn run<S: Storage>(
+    listener: TcpListener,
+    relay: Arc<Relay<S>>,
+    shutdown: CancellationToken,
+) -> std::io::Result<()> {
+    let connections = TaskTracker::new();
+    let state = AppState {
+        relay: relay.clone(),
+        shutdown: shutdown.clone(),
+        connections: connections.clone(),
+    };
+    let evictor = tokio::spawn({
+        let (relay, shutdown) = (relay.clone(), shutdown.clone());
+        async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(1));
+            loop {
+                tokio::select! {
+                    _ = tick.tick() => { relay.evict(Instant::now()).await; }
+                    () = shutdown.cancelled() => break,
+                }
+            }
+        }
+    });
+    let served = axum::serve(listener, app(state))
+        .with_graceful_shutdown(shutdown.clone().cancelled_owned())
+        .await;
+    connections.close();
+    connections.wait().await;
+    let _ = evictor.await;
+    served
+}
