@@ -65,9 +65,9 @@ pub use limits::Limits;
 pub use schema::THREAD_SCHEMA_VERSION;
 pub use settings::ThreadSettings;
 pub use thread::{
-    ApprovalDecision, ApprovalRequest, ArtifactUpsert, ContextEntry, Feedback, MessageEnd,
-    NewMessage, Regenerate, SessionState, Thread, ThreadInit, ToolCallOutcome, ToolCallStart,
-    Usage,
+    ApprovalDecision, ApprovalRequest, ArtifactUpsert, ContextEntry, Feedback, FromAutomergeError,
+    MessageEnd, NewMessage, Regenerate, SessionState, Thread, ThreadInit, ToolCallOutcome,
+    ToolCallStart, Usage,
 };
 pub use view::{ReadAt, ThreadSummary, ThreadView};
 

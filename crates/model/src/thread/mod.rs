@@ -31,6 +31,16 @@ pub use messages::{Feedback, MessageEnd, NewMessage, Regenerate, Usage};
 pub use session::SessionState;
 pub use tool_calls::{ToolCallOutcome, ToolCallStart};
 
+/// [`Thread::from_automerge`] failed: why, and the document, untouched.
+#[derive(Debug, thiserror::Error)]
+#[error("{error}")]
+pub struct FromAutomergeError {
+    /// Why.
+    pub error: ModelError,
+    /// The document that was given.
+    pub doc: AutoCommit,
+}
+
 /// How a new thread starts.
 #[derive(Clone, Debug)]
 pub struct ThreadInit {
@@ -114,12 +124,33 @@ impl Thread {
         actor: ActorId,
         limits: Limits,
     ) -> Result<Self, ModelError> {
-        let mut doc = AutoCommit::load(bytes)?.with_actor(actor);
-        let saved_heads = doc.get_heads();
+        Self::from_automerge(id, AutoCommit::load(bytes)?.with_actor(actor), limits)
+            .map_err(|e| e.error)
+    }
+
+    /// Wraps a document already in memory (one a sync client holds), migrating an older schema like
+    /// [`Thread::load`]. The document keeps its actor. If migration fails the document comes back in
+    /// the error, unchanged, so nothing held in memory is lost.
+    pub fn from_automerge(
+        id: ThreadId,
+        doc: AutoCommit,
+        limits: Limits,
+    ) -> Result<Self, Box<FromAutomergeError>> {
         let mut thread = Self::wrap(id, doc, limits);
-        thread.saved_heads = saved_heads;
-        thread.migrate_if_needed()?;
-        Ok(thread)
+        thread.saved_heads = thread.doc.get_heads();
+        match thread.migrate_if_needed() {
+            Ok(()) => Ok(thread),
+            Err(error) => Err(Box::new(FromAutomergeError {
+                error,
+                doc: thread.doc,
+            })),
+        }
+    }
+
+    /// The document back, with pending operations committed.
+    pub fn into_automerge(mut self) -> AutoCommit {
+        self.commit();
+        self.doc
     }
 
     fn wrap(id: ThreadId, doc: AutoCommit, limits: Limits) -> Self {

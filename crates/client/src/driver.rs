@@ -1,0 +1,382 @@
+//! The driver task: the one owner of the socket and of every document the client holds.
+
+use std::collections::HashMap;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use automerge::{AutoCommit, ChangeHash};
+use chatsync_protocol::{DocSession, DocumentId, Message, PeerMetadata};
+use futures_util::{SinkExt, StreamExt};
+use tokio::net::TcpStream;
+use tokio::sync::{mpsc, oneshot};
+use tokio_tungstenite::tungstenite::Message as WsMessage;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+use crate::{ClientConfig, ClientError};
+
+type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// A document change run inside the driver.
+pub(crate) type ChangeFn = Box<dyn FnOnce(&mut AutoCommit) + Send>;
+
+/// What a [`Client`](crate::Client) asks of its driver.
+pub(crate) enum Command {
+    Insert {
+        id: DocumentId,
+        // Boxed: an AutoCommit is 4 KB, the other commands a few words.
+        doc: Box<AutoCommit>,
+        reply: oneshot::Sender<()>,
+    },
+    Find {
+        id: DocumentId,
+        reply: oneshot::Sender<Result<AutoCommit, ClientError>>,
+    },
+    Change {
+        id: DocumentId,
+        change: ChangeFn,
+        reply: oneshot::Sender<Result<Vec<ChangeHash>, ClientError>>,
+    },
+    Get {
+        id: DocumentId,
+        reply: oneshot::Sender<Result<AutoCommit, ClientError>>,
+    },
+    WaitAck {
+        id: DocumentId,
+        heads: Vec<ChangeHash>,
+        reply: oneshot::Sender<Result<(), ClientError>>,
+    },
+    Close,
+}
+
+struct Entry {
+    doc: AutoCommit,
+    session: DocSession,
+    /// Until the relay has shown us the document, our messages are `request`s and these wait.
+    finding: Option<Vec<oneshot::Sender<Result<AutoCommit, ClientError>>>>,
+}
+
+/// A wait for the relay to acknowledge some heads of a document.
+type PendingAck = (
+    DocumentId,
+    Vec<ChangeHash>,
+    oneshot::Sender<Result<(), ClientError>>,
+);
+
+pub(crate) struct Driver {
+    config: ClientConfig,
+    commands: mpsc::UnboundedReceiver<Command>,
+    socket: Option<Socket>,
+    relay_peer: String,
+    docs: HashMap<DocumentId, Entry>,
+    acks: Vec<PendingAck>,
+    backoff: Duration,
+}
+
+enum Event {
+    Command(Option<Command>),
+    Frame(Option<Result<WsMessage, tokio_tungstenite::tungstenite::Error>>),
+    Retry,
+}
+
+impl Driver {
+    pub(crate) async fn connect(
+        config: ClientConfig,
+        commands: mpsc::UnboundedReceiver<Command>,
+    ) -> Result<Self, ClientError> {
+        let (socket, relay_peer) = open(&config).await?;
+        Ok(Self {
+            backoff: config.min_backoff,
+            config,
+            commands,
+            socket: Some(socket),
+            relay_peer,
+            docs: HashMap::new(),
+            acks: Vec::new(),
+        })
+    }
+
+    pub(crate) async fn run(mut self) {
+        loop {
+            let event = match &mut self.socket {
+                Some(socket) => tokio::select! {
+                    command = self.commands.recv() => Event::Command(command),
+                    frame = socket.next() => Event::Frame(frame),
+                },
+                None => tokio::select! {
+                    command = self.commands.recv() => Event::Command(command),
+                    () = tokio::time::sleep(jittered(self.backoff)) => Event::Retry,
+                },
+            };
+            match event {
+                Event::Command(None | Some(Command::Close)) => {
+                    if let Some(mut socket) = self.socket.take() {
+                        let _ = socket.close(None).await;
+                    }
+                    return;
+                }
+                Event::Command(Some(command)) => self.handle_command(command),
+                Event::Frame(Some(Ok(WsMessage::Binary(bytes)))) => self.handle_frame(&bytes),
+                Event::Frame(Some(Ok(WsMessage::Close(frame)))) => {
+                    tracing::info!(?frame, "relay closed the connection");
+                    self.socket = None;
+                }
+                Event::Frame(None | Some(Err(_))) => {
+                    tracing::info!("connection to the relay lost; reconnecting");
+                    self.socket = None;
+                }
+                Event::Frame(Some(Ok(_))) => {}
+                Event::Retry => self.reconnect().await,
+            }
+            self.flush().await;
+        }
+    }
+
+    async fn reconnect(&mut self) {
+        match open(&self.config).await {
+            Ok((socket, relay_peer)) => {
+                tracing::info!("reconnected to the relay");
+                self.socket = Some(socket);
+                self.relay_peer = relay_peer;
+                self.backoff = self.config.min_backoff;
+                // A new connection starts every sync from scratch.
+                for entry in self.docs.values_mut() {
+                    entry.session = DocSession::new();
+                }
+            }
+            Err(e) => {
+                tracing::debug!(error = %e, "reconnect failed");
+                self.backoff = (self.backoff * 2).min(self.config.max_backoff);
+            }
+        }
+    }
+
+    fn handle_command(&mut self, command: Command) {
+        match command {
+            Command::Insert { id, doc, reply } => {
+                self.docs.insert(
+                    id,
+                    Entry {
+                        doc: *doc,
+                        session: DocSession::new(),
+                        finding: None,
+                    },
+                );
+                let _ = reply.send(());
+            }
+            Command::Find { id, reply } => match self.docs.get_mut(&id) {
+                Some(entry) => match &mut entry.finding {
+                    Some(waiting) => waiting.push(reply),
+                    None => {
+                        let _ = reply.send(Ok(entry.doc.clone()));
+                    }
+                },
+                None => {
+                    let entry = Entry {
+                        doc: AutoCommit::new(),
+                        session: DocSession::new(),
+                        finding: Some(vec![reply]),
+                    };
+                    self.docs.insert(id, entry);
+                }
+            },
+            Command::Change { id, change, reply } => {
+                let result = match self.docs.get_mut(&id) {
+                    Some(entry) => {
+                        change(&mut entry.doc);
+                        entry.doc.commit();
+                        Ok(entry.doc.get_heads())
+                    }
+                    None => Err(ClientError::NotOpen(id)),
+                };
+                let _ = reply.send(result);
+            }
+            Command::Get { id, reply } => {
+                let result = match self.docs.get_mut(&id) {
+                    Some(entry) => Ok(entry.doc.clone()),
+                    None => Err(ClientError::NotOpen(id)),
+                };
+                let _ = reply.send(result);
+            }
+            Command::WaitAck { id, heads, reply } => {
+                if !self.docs.contains_key(&id) {
+                    let _ = reply.send(Err(ClientError::NotOpen(id)));
+                    return;
+                }
+                self.acks.push((id, heads, reply));
+                self.resolve_acks();
+            }
+            Command::Close => {}
+        }
+    }
+
+    fn handle_frame(&mut self, bytes: &[u8]) {
+        let message = match Message::decode(bytes) {
+            Ok(message) => message,
+            Err(e) => {
+                tracing::warn!(error = %e, "ignoring a malformed frame from the relay");
+                return;
+            }
+        };
+        match message {
+            Message::Sync {
+                document_id, data, ..
+            }
+            | Message::Request {
+                document_id, data, ..
+            } => {
+                let Some(entry) = self.docs.get_mut(&document_id) else {
+                    return;
+                };
+                if let Err(e) = entry.session.receive(&mut entry.doc, &data) {
+                    tracing::warn!(error = %e, document = %document_id, "refused a sync message");
+                    return;
+                }
+                if entry.finding.is_some() && !entry.doc.get_heads().is_empty() {
+                    for waiting in entry.finding.take().unwrap_or_default() {
+                        let _ = waiting.send(Ok(entry.doc.clone()));
+                    }
+                }
+                self.resolve_acks();
+            }
+            Message::DocUnavailable { document_id, .. } => {
+                let finding = self
+                    .docs
+                    .get(&document_id)
+                    .is_some_and(|e| e.finding.is_some());
+                if finding && let Some(entry) = self.docs.remove(&document_id) {
+                    for waiting in entry.finding.unwrap_or_default() {
+                        let _ = waiting.send(Err(ClientError::Unavailable(document_id)));
+                    }
+                }
+            }
+            Message::Error { message, .. } => {
+                tracing::warn!(message, "the relay reported an error");
+            }
+            _ => {}
+        }
+    }
+
+    fn resolve_acks(&mut self) {
+        let docs = &mut self.docs;
+        let mut done = Vec::new();
+        for (i, (id, heads, _)) in self.acks.iter().enumerate() {
+            if let Some(entry) = docs.get_mut(id)
+                && entry.session.has_acknowledged(&mut entry.doc, heads)
+            {
+                done.push(i);
+            }
+        }
+        for i in done.into_iter().rev() {
+            let (_, _, reply) = self.acks.swap_remove(i);
+            let _ = reply.send(Ok(()));
+        }
+    }
+
+    /// Sends every sync message any session has ready.
+    async fn flush(&mut self) {
+        let Some(socket) = &mut self.socket else {
+            return;
+        };
+        let mut failed = false;
+        for (id, entry) in &mut self.docs {
+            while let Some(data) = entry.session.poll_message(&mut entry.doc) {
+                let (sender_id, target_id, document_id) =
+                    (self.config.peer_id.clone(), self.relay_peer.clone(), *id);
+                let message = if entry.finding.is_some() {
+                    Message::Request {
+                        sender_id,
+                        target_id,
+                        document_id,
+                        data,
+                    }
+                } else {
+                    Message::Sync {
+                        sender_id,
+                        target_id,
+                        document_id,
+                        data,
+                    }
+                };
+                if socket
+                    .send(WsMessage::Binary(message.encode().into()))
+                    .await
+                    .is_err()
+                {
+                    failed = true;
+                    break;
+                }
+            }
+            if failed {
+                break;
+            }
+        }
+        if failed {
+            self.socket = None;
+        }
+    }
+}
+
+/// Connects and joins; returns the socket and the relay's peer id.
+async fn open(config: &ClientConfig) -> Result<(Socket, String), ClientError> {
+    let separator = if config.url.contains('?') { '&' } else { '?' };
+    let url = format!(
+        "{}{separator}token={}",
+        config.url,
+        percent_encode(&config.token)
+    );
+    let mut ws_config = WebSocketConfig::default();
+    ws_config.max_message_size = Some(64 << 20);
+    ws_config.max_frame_size = Some(64 << 20);
+    let (mut socket, _) = tokio_tungstenite::connect_async_with_config(url, Some(ws_config), false)
+        .await
+        .map_err(|e| ClientError::Connect(e.to_string()))?;
+    let join = Message::Join {
+        sender_id: config.peer_id.clone(),
+        peer_metadata: PeerMetadata {
+            storage_id: None,
+            is_ephemeral: Some(true),
+        },
+        supported_protocol_versions: vec!["1".into()],
+    };
+    socket
+        .send(WsMessage::Binary(join.encode().into()))
+        .await
+        .map_err(|e| ClientError::Connect(e.to_string()))?;
+    loop {
+        match socket.next().await {
+            Some(Ok(WsMessage::Binary(bytes))) => match Message::decode(&bytes) {
+                Ok(Message::Peer { sender_id, .. }) => return Ok((socket, sender_id)),
+                Ok(Message::Error { message, .. }) => return Err(ClientError::Relay(message)),
+                _ => {}
+            },
+            Some(Ok(WsMessage::Close(frame))) => {
+                return Err(ClientError::Connect(format!(
+                    "closed during join: {frame:?}"
+                )));
+            }
+            Some(Ok(_)) => {}
+            Some(Err(e)) => return Err(ClientError::Connect(e.to_string())),
+            None => return Err(ClientError::Connect("closed during join".into())),
+        }
+    }
+}
+
+/// Up to 50% extra, so clients that lost the relay together do not return together.
+fn jittered(base: Duration) -> Duration {
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    base + base.mul_f64(f64::from(nanos % 1000) / 2000.0)
+}
+
+/// Tokens are URL-safe in practice (JWTs are base64url); escape anything else.
+fn percent_encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
