@@ -70,6 +70,9 @@ pub(crate) struct Driver {
     docs: HashMap<DocumentId, Entry>,
     acks: Vec<PendingAck>,
     backoff: Duration,
+    /// When to try reconnecting, while disconnected. A deadline, not a fresh sleep per loop, so a
+    /// stream of commands cannot postpone reconnection forever.
+    retry_at: tokio::time::Instant,
 }
 
 enum Event {
@@ -92,6 +95,7 @@ impl Driver {
             relay_peer,
             docs: HashMap::new(),
             acks: Vec::new(),
+            retry_at: tokio::time::Instant::now(),
         })
     }
 
@@ -104,7 +108,7 @@ impl Driver {
                 },
                 None => tokio::select! {
                     command = self.commands.recv() => Event::Command(command),
-                    () = tokio::time::sleep(jittered(self.backoff)) => Event::Retry,
+                    () = tokio::time::sleep_until(self.retry_at) => Event::Retry,
                 },
             };
             match event {
@@ -118,11 +122,11 @@ impl Driver {
                 Event::Frame(Some(Ok(WsMessage::Binary(bytes)))) => self.handle_frame(&bytes),
                 Event::Frame(Some(Ok(WsMessage::Close(frame)))) => {
                     tracing::info!(?frame, "relay closed the connection");
-                    self.socket = None;
+                    self.disconnected();
                 }
                 Event::Frame(None | Some(Err(_))) => {
                     tracing::info!("connection to the relay lost; reconnecting");
-                    self.socket = None;
+                    self.disconnected();
                 }
                 Event::Frame(Some(Ok(_))) => {}
                 Event::Retry => self.reconnect().await,
@@ -131,7 +135,13 @@ impl Driver {
         }
     }
 
+    fn disconnected(&mut self) {
+        self.socket = None;
+        self.retry_at = tokio::time::Instant::now() + jittered(self.backoff);
+    }
+
     async fn reconnect(&mut self) {
+        tracing::debug!(backoff = ?self.backoff, "reconnecting");
         match open(&self.config).await {
             Ok((socket, relay_peer)) => {
                 tracing::info!("reconnected to the relay");
@@ -146,6 +156,7 @@ impl Driver {
             Err(e) => {
                 tracing::debug!(error = %e, "reconnect failed");
                 self.backoff = (self.backoff * 2).min(self.config.max_backoff);
+                self.retry_at = tokio::time::Instant::now() + jittered(self.backoff);
             }
         }
     }
@@ -311,7 +322,7 @@ impl Driver {
             }
         }
         if failed {
-            self.socket = None;
+            self.disconnected();
         }
     }
 }
