@@ -3,6 +3,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -34,6 +35,12 @@ pub async fn run<S: Storage>(
                     () = shutdown.cancelled() => break,
                 }
             }
+        }
+    });
+    // Sync messages are small and latency-bound: send them at once rather than coalescing (Nagle).
+    let listener = listener.tap_io(|tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::warn!(error = %e, "could not set TCP_NODELAY");
         }
     });
     let served = axum::serve(listener, app(state))

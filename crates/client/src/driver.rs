@@ -338,7 +338,7 @@ async fn open(config: &ClientConfig) -> Result<(Socket, String), ClientError> {
     let mut ws_config = WebSocketConfig::default();
     ws_config.max_message_size = Some(64 << 20);
     ws_config.max_frame_size = Some(64 << 20);
-    let (mut socket, _) = tokio_tungstenite::connect_async_with_config(url, Some(ws_config), false)
+    let (mut socket, _) = tokio_tungstenite::connect_async_with_config(url, Some(ws_config), true)
         .await
         .map_err(|e| ClientError::Connect(e.to_string()))?;
     let join = Message::Join {
