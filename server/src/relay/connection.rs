@@ -110,9 +110,11 @@ pub async fn serve_connection<S, In, Out>(
         window: (Instant::now(), 0),
     };
     tracing::debug!(conn, user, "connection opened");
+    // Once refused, the connection reads nothing more: it only sends the error and the close.
+    let mut refused = false;
     loop {
         tokio::select! {
-            frame = inbound.next() => {
+            frame = inbound.next(), if !refused => {
                 let result = match frame {
                     None | Some(Inbound::Closed) => break,
                     Some(Inbound::Text) => Err(Refusal::Text),
@@ -121,6 +123,7 @@ pub async fn serve_connection<S, In, Out>(
                 };
                 if let Err(refusal) = result {
                     state.refuse(&refusal);
+                    refused = true;
                 }
             }
             Some(frame) = queued.recv() => {
