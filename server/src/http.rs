@@ -7,7 +7,8 @@ use axum::Json;
 use axum::Router;
 use axum::extract::ws::{CloseFrame, Message as WsMessage, WebSocket, WebSocketUpgrade};
 use axum::extract::{Query, State};
-use axum::http::StatusCode;
+use axum::http::header::AUTHORIZATION;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use futures_util::{SinkExt, StreamExt};
@@ -44,6 +45,7 @@ pub fn app<S: Storage>(state: AppState<S>) -> Router {
         .route("/sync", get(sync::<S>))
         .route("/healthz", get(|| async { "ok" }))
         .route("/metrics", get(metrics::<S>))
+        .route("/api/me", get(me::<S>))
         .with_state(state)
 }
 
@@ -133,6 +135,36 @@ fn truncate(text: &str, max: usize) -> &str {
         end -= 1;
     }
     &text[..end]
+}
+
+/// Who the token names, and where their thread list lives.
+async fn me<S: Storage>(
+    State(state): State<AppState<S>>,
+    Query(query): Query<SyncQuery>,
+    headers: HeaderMap,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let bearer = headers
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    let user = authenticate(&state, bearer.or(query.token.as_deref()))?;
+    Ok(Json(serde_json::json!({
+        "userId": user,
+        "indexDocumentId": state.relay.index_document_id(&user).to_string(),
+    })))
+}
+
+fn authenticate<S: Storage>(state: &AppState<S>, token: Option<&str>) -> Result<String, ApiError> {
+    state.relay.auth().verify(token).map_err(|e| {
+        tracing::warn!(error = %e, "refused a request");
+        ApiError {
+            status: StatusCode::UNAUTHORIZED,
+            code: "unauthorized",
+            message:
+                "a valid token is required (Authorization: Bearer, or the `token` query parameter)"
+                    .into(),
+        }
+    })
 }
 
 async fn metrics<S: Storage>(State(state): State<AppState<S>>) -> Result<String, ApiError> {

@@ -5,7 +5,7 @@ use std::time::SystemTime;
 
 use anyhow::Context;
 use chatsync_relay::config::{Cli, Command, ServeArgs};
-use chatsync_relay::relay::Relay;
+use chatsync_relay::relay::{Identity, Relay};
 use chatsync_relay::storage::SqliteStorage;
 use clap::Parser;
 use tokio_util::sync::CancellationToken;
@@ -38,9 +38,14 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let storage = SqliteStorage::open(&args.data_dir)
         .await
         .context("opening storage")?;
-    let storage_id =
-        chatsync_relay::storage::storage_id(&args.data_dir).context("reading the storage id")?;
-    let relay = Arc::new(Relay::new(storage, auth, args.limits(), storage_id));
+    let (storage_id, index_secret) = chatsync_relay::storage::relay_identity(&storage)
+        .await
+        .context("reading the relay's identity")?;
+    let identity = Identity {
+        storage_id,
+        index_secret,
+    };
+    let relay = Arc::new(Relay::new(storage, auth, args.limits(), identity));
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("listening on {}", args.listen))?;

@@ -8,7 +8,7 @@ use chatsync_protocol::automerge::transaction::Transactable;
 use chatsync_protocol::automerge::{AutoCommit, ROOT};
 use chatsync_protocol::{DocSession, DocumentId, Message, PeerMetadata};
 use chatsync_relay::auth::Auth;
-use chatsync_relay::relay::{Frame, Inbound, Limits, Relay, serve_connection};
+use chatsync_relay::relay::{Frame, Identity, Inbound, Limits, Relay, serve_connection};
 use chatsync_relay::storage::SqliteStorage;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -82,7 +82,7 @@ impl Harness {
             storage,
             Auth::InsecureDev,
             limits,
-            "test".into(),
+            test_identity(),
         ));
         Self {
             relay,
@@ -116,6 +116,13 @@ impl Harness {
             from_relay,
             peer: peer.to_owned(),
         }
+    }
+}
+
+fn test_identity() -> Identity {
+    Identity {
+        storage_id: "test".into(),
+        index_secret: b"index-secret".to_vec(),
     }
 }
 

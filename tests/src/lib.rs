@@ -11,8 +11,8 @@ use chatsync_model::automerge::ActorId;
 use chatsync_model::{Limits, Thread, ThreadId, ThreadInit};
 use chatsync_protocol::DocumentId;
 use chatsync_relay::auth::Auth;
-use chatsync_relay::relay::{Limits as RelayLimits, Relay};
-use chatsync_relay::storage::SqliteStorage;
+use chatsync_relay::relay::{Identity, Limits as RelayLimits, Relay};
+use chatsync_relay::storage::{SqliteStorage, relay_identity};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -42,11 +42,16 @@ impl TestRelay {
     pub async fn start_on(data_dir: &Path, addr: SocketAddr) -> Self {
         let auth = Auth::jwt(SECRET);
         let storage = SqliteStorage::open(data_dir).await.expect("storage");
+        let (storage_id, index_secret) = relay_identity(&storage).await.expect("identity");
+        let identity = Identity {
+            storage_id,
+            index_secret,
+        };
         let relay = Arc::new(Relay::new(
             storage,
             auth.clone(),
             RelayLimits::default(),
-            "test".into(),
+            identity,
         ));
         let listener = TcpListener::bind(addr).await.expect("bind");
         let addr = listener.local_addr().unwrap();
@@ -131,4 +136,28 @@ pub fn init_logging() {
             .with_test_writer()
             .try_init();
     }
+}
+
+/// A plain HTTP/1.1 GET (no client library needed for a few checks): the status and the body.
+pub async fn http_get(addr: SocketAddr, path: &str, headers: &[(&str, &str)]) -> (u16, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let mut request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+    for (name, value) in headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    request.push_str("\r\n");
+    stream.write_all(request.as_bytes()).await.expect("write");
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.expect("read");
+    let status = response
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
+    (status, body)
 }

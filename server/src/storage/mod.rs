@@ -67,20 +67,31 @@ pub trait Storage: Send + Sync + 'static {
         snapshot: &[u8],
     ) -> impl Future<Output = Result<(), StorageError>> + Send;
 
+    /// The setting `key`; if unset, sets it to `initial` first (atomically: concurrent relays on one
+    /// database agree on one value).
+    fn setting_or_init(
+        &self,
+        key: &str,
+        initial: &[u8],
+    ) -> impl Future<Output = Result<Vec<u8>, StorageError>> + Send;
+
     /// Total bytes stored, for metrics.
     fn bytes_stored(&self) -> impl Future<Output = Result<u64, StorageError>> + Send;
 }
 
-/// This data directory's storage id (automerge-repo's `storageId`): made once, kept in a file.
-pub fn storage_id(data_dir: &std::path::Path) -> std::io::Result<String> {
-    let path = data_dir.join("storage-id");
-    match std::fs::read_to_string(&path) {
-        Ok(id) if !id.trim().is_empty() => Ok(id.trim().to_owned()),
-        _ => {
-            // Automerge's random actor id is 16 random bytes from the OS, which is all an id needs.
-            let id = automerge::ActorId::random().to_hex_string();
-            std::fs::write(&path, &id)?;
-            Ok(id)
-        }
-    }
+/// The relay's identity in storage: its `storageId` and the secret that derives index document ids.
+/// Made once per database and shared by every relay on it.
+pub async fn relay_identity<S: Storage>(storage: &S) -> Result<(String, Vec<u8>), StorageError> {
+    // Automerge's random actor ids are 16 bytes from the OS random source, which is all these need.
+    let random = || automerge::ActorId::random().to_bytes().to_vec();
+    let storage_id = storage
+        .setting_or_init(
+            "storage_id",
+            automerge::ActorId::random().to_hex_string().as_bytes(),
+        )
+        .await?;
+    let mut secret = random();
+    secret.extend(random());
+    let secret = storage.setting_or_init("index_secret", &secret).await?;
+    Ok((String::from_utf8_lossy(&storage_id).into_owned(), secret))
 }

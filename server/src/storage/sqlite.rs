@@ -132,6 +132,20 @@ impl Storage for SqliteStorage {
         Ok(())
     }
 
+    async fn setting_or_init(&self, key: &str, initial: &[u8]) -> Result<Vec<u8>, StorageError> {
+        sqlx::query("INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING")
+            .bind(key)
+            .bind(initial)
+            .execute(&self.pool)
+            .await?;
+        Ok(
+            sqlx::query_scalar("SELECT value FROM settings WHERE key = ?")
+                .bind(key)
+                .fetch_one(&self.pool)
+                .await?,
+        )
+    }
+
     async fn bytes_stored(&self) -> Result<u64, StorageError> {
         let total: i64 = sqlx::query_scalar(
             "SELECT COALESCE(SUM(snapshot_bytes + chunk_bytes), 0) FROM documents",
@@ -181,6 +195,20 @@ mod tests {
             Some("alice")
         );
         assert_eq!(storage.load(&id(2)).await.unwrap().unwrap().chunks.len(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_setting_keeps_its_first_value() {
+        let dir = tempfile::tempdir().unwrap();
+        let storage = SqliteStorage::open(dir.path()).await.unwrap();
+        assert_eq!(
+            storage.setting_or_init("k", b"first").await.unwrap(),
+            b"first"
+        );
+        assert_eq!(
+            storage.setting_or_init("k", b"second").await.unwrap(),
+            b"first"
+        );
     }
 
     #[tokio::test]
