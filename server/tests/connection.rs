@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chatsync_protocol::automerge::transaction::Transactable;
-use chatsync_protocol::automerge::{AutoCommit, ROOT};
+use chatsync_protocol::automerge::{AutoCommit, ROOT, ReadDoc};
 use chatsync_protocol::{DocSession, DocumentId, Message, PeerMetadata};
 use chatsync_relay::auth::Auth;
 use chatsync_relay::relay::{Frame, Identity, Inbound, Limits, Relay, serve_connection};
@@ -412,5 +412,54 @@ async fn shutdown_closes_connections_with_going_away() {
     match c.next().await {
         Frame::Close { code, .. } => assert_eq!(code, 1001),
         other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn documents_beyond_the_memory_budget_are_evicted_and_still_served_from_storage() {
+    let h = Harness::new(Limits {
+        memory_budget_bytes: 1,
+        idle_eviction: Duration::from_secs(3600),
+        ..Limits::default()
+    })
+    .await;
+    let mut writer = h.connect("alice", "writer");
+    writer.join().await;
+    for n in 20..40 {
+        store_document(&mut writer, doc_id(n)).await;
+    }
+    assert_eq!(h.relay.documents_loaded().await, 20);
+    // Connected documents stay; once the connection is gone they are evicted to fit the budget.
+    assert_eq!(h.relay.evict(std::time::Instant::now()).await, 0);
+    drop(writer);
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while h.relay.evict(std::time::Instant::now()).await == 0
+        && h.relay.documents_loaded().await > 0
+    {
+        assert!(std::time::Instant::now() < deadline, "nothing was evicted");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(h.relay.documents_loaded().await, 0);
+
+    let mut reader = h.connect("alice", "reader");
+    reader.join().await;
+    for n in [20, 39] {
+        let mut doc = AutoCommit::new();
+        let mut session = DocSession::new();
+        let data = session.poll_message(&mut doc).unwrap();
+        reader
+            .send(Message::Request {
+                sender_id: "reader".into(),
+                target_id: "r".into(),
+                document_id: doc_id(n),
+                data,
+            })
+            .await;
+        let Message::Sync { data, .. } = reader.next_message().await else {
+            panic!("not served")
+        };
+        session.receive(&mut doc, &data).unwrap();
+        let title = doc.get(ROOT, "title").unwrap().map(|(v, _)| v.to_string());
+        assert_eq!(title.as_deref(), Some("\"hello\""));
     }
 }
