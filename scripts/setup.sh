@@ -32,3 +32,10 @@ if ! command -v node >/dev/null 2>&1; then
   say "installing nodejs"
   apt-get update -qq && apt-get install -y -qq nodejs npm
 fi
+
+# The JS automerge-repo peers of the interop tests, exactly as locked.
+js=tests/js
+if [ ! -f "$js/node_modules/.package-lock.json" ] || [ "$js/package-lock.json" -nt "$js/node_modules/.package-lock.json" ]; then
+  say "installing the JS interop peers (npm ci in $js)"
+  npm ci --prefix "$js" --no-audit --no-fund --loglevel=error
+fi

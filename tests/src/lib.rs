@@ -99,10 +99,15 @@ impl TestRelay {
     }
 }
 
+/// A fresh, random document id.
+pub fn new_document_id() -> DocumentId {
+    DocumentId::new_v4(ActorId::random().to_bytes().try_into().expect("16 bytes"))
+}
+
 /// A fresh thread id / document id pair.
 pub fn new_thread_id() -> (DocumentId, ThreadId) {
     let bytes: [u8; 16] = ActorId::random().to_bytes().try_into().expect("16 bytes");
-    let id = DocumentId::from_bytes(bytes);
+    let id = DocumentId::new_v4(bytes);
     (id, ThreadId::new(id.to_string()).unwrap())
 }
 

@@ -242,7 +242,14 @@ impl Driver {
                     tracing::warn!(error = %e, document = %document_id, "refused a sync message");
                     return;
                 }
-                if entry.finding.is_some() && !entry.doc.get_heads().is_empty() {
+                // Found once we hold everything the relay has advertised (not merely its first chunk).
+                let complete = entry.session.their_heads().is_some_and(|theirs| {
+                    !theirs.is_empty()
+                        && theirs
+                            .iter()
+                            .all(|h| entry.doc.get_change_by_hash(h).is_some())
+                });
+                if entry.finding.is_some() && complete {
                     for waiting in entry.finding.take().unwrap_or_default() {
                         let _ = waiting.send(Ok(entry.doc.clone()));
                     }
@@ -329,12 +336,7 @@ impl Driver {
 
 /// Connects and joins; returns the socket and the relay's peer id.
 async fn open(config: &ClientConfig) -> Result<(Socket, String), ClientError> {
-    let separator = if config.url.contains('?') { '&' } else { '?' };
-    let url = format!(
-        "{}{separator}token={}",
-        config.url,
-        percent_encode(&config.token)
-    );
+    let url = with_token(&config.url, &config.token);
     let mut ws_config = WebSocketConfig::default();
     ws_config.max_message_size = Some(64 << 20);
     ws_config.max_frame_size = Some(64 << 20);
@@ -358,7 +360,8 @@ async fn open(config: &ClientConfig) -> Result<(Socket, String), ClientError> {
             Some(Ok(WsMessage::Binary(bytes))) => match Message::decode(&bytes) {
                 Ok(Message::Peer { sender_id, .. }) => return Ok((socket, sender_id)),
                 Ok(Message::Error { message, .. }) => return Err(ClientError::Relay(message)),
-                _ => {}
+                Ok(other) => tracing::debug!(message = other.type_name(), "ignored before peer"),
+                Err(e) => tracing::warn!(error = %e, "malformed frame while joining"),
             },
             Some(Ok(WsMessage::Close(frame))) => {
                 return Err(ClientError::Connect(format!(
@@ -370,6 +373,22 @@ async fn open(config: &ClientConfig) -> Result<(Socket, String), ClientError> {
             None => return Err(ClientError::Connect("closed during join".into())),
         }
     }
+}
+
+/// The URL with `token` added to its query; a URL with no path gets `/` (a bare `?query` after the host
+/// is not a valid request target).
+fn with_token(url: &str, token: &str) -> String {
+    let (scheme, rest) = url.split_once("://").unwrap_or(("ws", url));
+    let (authority, path) = match rest.find(['/', '?']) {
+        Some(i) if rest[i..].starts_with('/') => (&rest[..i], rest[i..].to_owned()),
+        Some(i) => (&rest[..i], format!("/{}", &rest[i..])),
+        None => (rest, "/".to_owned()),
+    };
+    let separator = if path.contains('?') { '&' } else { '?' };
+    format!(
+        "{scheme}://{authority}{path}{separator}token={}",
+        percent_encode(token)
+    )
 }
 
 /// Up to 50% extra, so clients that lost the relay together do not return together.
@@ -390,4 +409,20 @@ fn percent_encode(text: &str) -> String {
             _ => format!("%{b:02X}"),
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::with_token;
+
+    #[test]
+    fn the_token_is_added_to_any_url_shape() {
+        assert_eq!(with_token("ws://h:1/sync", "t"), "ws://h:1/sync?token=t");
+        assert_eq!(with_token("ws://h:1", "t"), "ws://h:1/?token=t");
+        assert_eq!(with_token("ws://h:1?x=1", "t"), "ws://h:1/?x=1&token=t");
+        assert_eq!(
+            with_token("wss://h/sync?x=1", "a b"),
+            "wss://h/sync?x=1&token=a%20b"
+        );
+    }
 }

@@ -20,8 +20,17 @@ pub enum DocumentIdError {
 }
 
 impl DocumentId {
-    /// The id of these 16 bytes (callers bring the randomness: the protocol has none).
+    /// The id of exactly these 16 bytes.
     pub fn from_bytes(bytes: [u8; 16]) -> Self {
+        Self(bytes)
+    }
+
+    /// A new id from 16 random bytes (the caller brings the randomness: the protocol has none), shaped
+    /// as a UUIDv4 — automerge-repo refuses ids that are not, so every id we mint must be one.
+    pub fn new_v4(random: [u8; 16]) -> Self {
+        let mut bytes = random;
+        bytes[6] = (bytes[6] & 0x0f) | 0x40; // version 4
+        bytes[8] = (bytes[8] & 0x3f) | 0x80; // RFC 4122 variant
         Self(bytes)
     }
 
@@ -37,7 +46,7 @@ impl DocumentId {
             .finalize();
         let mut bytes = [0u8; 16];
         bytes.copy_from_slice(&digest[..16]);
-        Self(bytes)
+        Self::new_v4(bytes)
     }
 
     /// The raw bytes.
@@ -98,6 +107,15 @@ mod tests {
                 parsed
             );
         }
+    }
+
+    #[test]
+    fn new_ids_are_uuid_v4_shaped_as_automerge_repo_requires() {
+        let id = DocumentId::new_v4([0xff; 16]);
+        assert_eq!(id.as_bytes()[6] >> 4, 4);
+        assert_eq!(id.as_bytes()[8] >> 6, 0b10);
+        let derived = DocumentId::derive(b"s", "alice");
+        assert_eq!(derived.as_bytes()[6] >> 4, 4);
     }
 
     #[test]

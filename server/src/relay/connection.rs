@@ -78,8 +78,7 @@ impl Refusal {
             Self::UnsupportedVersion => 1002,
             Self::DocumentTooLarge { .. } => 1009,
             Self::Text => 1003,
-            Self::Socket(reason) if reason.contains("too long") || reason.contains("limit") => 1009,
-            Self::Socket(_) => 1002,
+            Self::Socket(_) => 1009,
             Self::Storage(_) | Self::Corrupt(_) => 1011,
         }
     }
@@ -118,7 +117,12 @@ pub async fn serve_connection<S, In, Out>(
                 let result = match frame {
                     None | Some(Inbound::Closed) => break,
                     Some(Inbound::Text) => Err(Refusal::Text),
-                    Some(Inbound::Error(e)) => Err(Refusal::Socket(e)),
+                    Some(Inbound::Error(e)) if is_size_error(&e) => Err(Refusal::Socket(e)),
+                    Some(Inbound::Error(e)) => {
+                        // A peer that vanishes without a closing handshake is a close, not an offence.
+                        tracing::info!(conn, user, error = %e, "connection lost");
+                        break;
+                    }
                     Some(Inbound::Binary(bytes)) => state.handle(&bytes).await,
                 };
                 if let Err(refusal) = result {
@@ -278,6 +282,12 @@ impl<S: Storage> Connection<'_, S> {
             reason: refusal.to_string(),
         });
     }
+}
+
+/// Whether the socket refused a frame for its size (tungstenite's "Space limit exceeded: Message too
+/// long") rather than failing.
+fn is_size_error(error: &str) -> bool {
+    error.contains("too long") || error.contains("Space limit")
 }
 
 fn sender_of(message: &Message) -> Option<&str> {
