@@ -33,9 +33,11 @@ if ! command -v node >/dev/null 2>&1; then
   apt-get update -qq && apt-get install -y -qq nodejs npm
 fi
 
-# The JS automerge-repo peers of the interop tests, exactly as locked.
+# The JS automerge-repo peers of the interop tests, at the versions in the lockfile. `npm install`
+# rather than `npm ci`: npm 11's ci refuses this lockfile over cbor-extract's optional per-platform
+# packages, which it does not record.
 js=tests/js
 if [ ! -f "$js/node_modules/.package-lock.json" ] || [ "$js/package-lock.json" -nt "$js/node_modules/.package-lock.json" ]; then
-  say "installing the JS interop peers (npm ci in $js)"
-  npm ci --prefix "$js" --no-audit --no-fund --loglevel=error
+  say "installing the JS interop peers (npm install in $js)"
+  npm install --prefix "$js" --no-audit --no-fund --loglevel=error
 fi
