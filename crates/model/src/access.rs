@@ -15,10 +15,15 @@ fn scalar(doc: &impl ReadDoc, obj: &ObjId, key: &str) -> Option<ScalarValue> {
     }
 }
 
-/// A string field.
+/// A string field — a plain string, or a `Text` object, which is how JS Automerge 3 stores every
+/// string by default, so documents written by a JS app read the same.
 pub(crate) fn get_str(doc: &impl ReadDoc, obj: &ObjId, key: &str) -> Option<String> {
-    match scalar(doc, obj, key)? {
-        ScalarValue::Str(s) => Some(s.to_string()),
+    match doc.get(obj, key) {
+        Ok(Some((Value::Scalar(s), _))) => match s.as_ref() {
+            ScalarValue::Str(s) => Some(s.to_string()),
+            _ => None,
+        },
+        Ok(Some((Value::Object(ObjType::Text), text))) => doc.text(&text).ok(),
         _ => None,
     }
 }
@@ -115,22 +120,27 @@ pub(crate) fn commit_time(now_ms: u64) -> i64 {
 
 /// All fields of a map, read in one pass: much cheaper than one `get` per field when most are needed
 /// (rendering a message reads a dozen).
-pub(crate) struct Fields(Vec<(String, Value<'static>, ObjId)>);
+pub(crate) struct Fields<'a> {
+    doc: &'a AutoCommit,
+    items: Vec<(String, Value<'static>, ObjId)>,
+}
 
-impl Fields {
-    pub(crate) fn of(doc: &impl ReadDoc, obj: &ObjId) -> Self {
-        Self(
-            doc.map_range(obj, ..)
+impl<'a> Fields<'a> {
+    pub(crate) fn of(doc: &'a AutoCommit, obj: &ObjId) -> Self {
+        Self {
+            doc,
+            items: doc
+                .map_range(obj, ..)
                 .map(|item| {
                     let id = item.id();
                     (item.key.into_owned(), item.value.into_value(), id)
                 })
                 .collect(),
-        )
+        }
     }
 
     fn scalar(&self, key: &str) -> Option<&ScalarValue> {
-        self.0
+        self.items
             .iter()
             .find(|(k, _, _)| k == key)
             .and_then(|(_, v, _)| match v {
@@ -139,7 +149,11 @@ impl Fields {
             })
     }
 
+    /// A plain string, or a `Text` (see [`get_str`]).
     pub(crate) fn str(&self, key: &str) -> Option<String> {
+        if let Some(text) = self.obj(key, ObjType::Text) {
+            return self.doc.text(text).ok();
+        }
         match self.scalar(key)? {
             ScalarValue::Str(s) => Some(s.to_string()),
             _ => None,
@@ -169,7 +183,7 @@ impl Fields {
     }
 
     pub(crate) fn obj(&self, key: &str, ty: ObjType) -> Option<&ObjId> {
-        self.0
+        self.items
             .iter()
             .find(|(k, _, _)| k == key)
             .and_then(|(_, v, id)| match v {
@@ -180,17 +194,14 @@ impl Fields {
 
     /// The fields holding objects of type `ty`, with their keys.
     pub(crate) fn objects(&self, ty: ObjType) -> impl Iterator<Item = (&str, &ObjId)> {
-        self.0.iter().filter_map(move |(k, v, id)| match v {
+        self.items.iter().filter_map(move |(k, v, id)| match v {
             Value::Object(found) if *found == ty => Some((k.as_str(), id)),
             _ => None,
         })
     }
 
     /// A `Text` field's content, or a plain string field (as a foreign writer might store it).
-    pub(crate) fn text(&self, doc: &impl ReadDoc, key: &str) -> Option<String> {
-        match self.obj(key, ObjType::Text) {
-            Some(text) => doc.text(text).ok(),
-            None => self.str(key),
-        }
+    pub(crate) fn text(&self, key: &str) -> Option<String> {
+        self.str(key)
     }
 }

@@ -156,7 +156,7 @@ impl Thread {
         Some(MessageView {
             id: node.id.clone(),
             role,
-            content: f.text(doc, "content").unwrap_or_default(),
+            content: f.text("content").unwrap_or_default(),
             status,
             parent_id: node.parent.clone(),
             created_at,
@@ -206,7 +206,7 @@ impl Thread {
                     id: ArtifactId::new(id).ok()?,
                     kind: f.str("kind").unwrap_or_default(),
                     title: f.str("title").unwrap_or_default(),
-                    content: f.text(&self.doc, "content").unwrap_or_default(),
+                    content: f.text("content").unwrap_or_default(),
                     status: f
                         .str("status")
                         .and_then(|s| s.parse().ok())
@@ -259,7 +259,7 @@ impl Thread {
                 Some(ApprovalView {
                     id: ApprovalId::new(id).ok()?,
                     kind: f.str("kind").unwrap_or_default(),
-                    subject: f.text(&self.doc, "subject").unwrap_or_default(),
+                    subject: f.text("subject").unwrap_or_default(),
                     status: f
                         .str("status")
                         .and_then(|s| s.parse().ok())
@@ -314,7 +314,7 @@ impl Thread {
     }
 
     /// The entries of a top-level map container (artifacts, tool calls, …): key and fields.
-    fn entries(&self, container: &'static str) -> Vec<(String, Fields)> {
+    fn entries(&self, container: &'static str) -> Vec<(String, Fields<'_>)> {
         let Ok(obj) = self.container(container, ObjType::Map) else {
             return Vec::new();
         };

@@ -3,7 +3,7 @@
 use wasm_bindgen_test::wasm_bindgen_test as test;
 
 use chatsync_model::automerge::transaction::Transactable;
-use chatsync_model::automerge::{AutoCommit, ROOT};
+use chatsync_model::automerge::{AutoCommit, ObjType, ROOT, ReadDoc};
 use chatsync_model::{
     ApprovalDecision, ApprovalId, ApprovalRequest, ArtifactId, ArtifactStatus, ArtifactUpsert,
     ContextEntry, Feedback, Limits, MessageEnd, MessageStatus, ModelError, NewMessage, ReadAt,
@@ -306,4 +306,31 @@ fn loading_bytes_that_are_not_a_document_is_an_error_not_a_panic() {
     let saved = thread.save().unwrap();
     let truncated = &saved[..saved.len() / 2];
     assert!(load(truncated, "device-a").is_err());
+}
+
+/// JS Automerge 3 stores every string as a `Text` object unless told otherwise: a thread whose plain
+/// fields a JS app wrote that way reads the same.
+#[test]
+fn strings_stored_as_text_objects_read_like_plain_strings() {
+    let mut thread = new_thread();
+    append(&mut thread, "u1", Role::User, "Hello from JS", at(1));
+    let bytes = thread.save().unwrap();
+    let mut doc = AutoCommit::load(&bytes).unwrap();
+    let (_, messages) = doc.get(ROOT, "messages").unwrap().unwrap();
+    let (_, message) = doc.get(&messages, "u1").unwrap().unwrap();
+    for (key, value) in [("role", "user"), ("status", "complete")] {
+        let text = doc.put_object(&message, key, ObjType::Text).unwrap();
+        doc.splice_text(&text, 0, 0, value).unwrap();
+    }
+    let (_, meta) = doc.get(ROOT, "meta").unwrap().unwrap();
+    for (key, value) in [("title", "Written in JS"), ("titleSource", "person")] {
+        let text = doc.put_object(&meta, key, ObjType::Text).unwrap();
+        doc.splice_text(&text, 0, 0, value).unwrap();
+    }
+    let thread = load(&doc.save(), "reader").unwrap();
+    let view = view_at(&thread, at(2));
+    assert_eq!(view.title, "Written in JS");
+    assert_eq!(view.messages.len(), 1);
+    assert_eq!(view.messages[0].role, Role::User);
+    assert_eq!(view.messages[0].content, "Hello from JS");
 }
