@@ -45,6 +45,11 @@ pub(crate) enum Command {
         heads: Vec<ChangeHash>,
         reply: oneshot::Sender<Result<(), ClientError>>,
     },
+    WaitHeads {
+        id: DocumentId,
+        heads: Vec<ChangeHash>,
+        reply: oneshot::Sender<Result<(), ClientError>>,
+    },
     Close,
 }
 
@@ -69,6 +74,8 @@ pub(crate) struct Driver {
     relay_peer: String,
     docs: HashMap<DocumentId, Entry>,
     acks: Vec<PendingAck>,
+    /// Waits for this client to hold some heads (changes made elsewhere).
+    arrivals: Vec<PendingAck>,
     backoff: Duration,
     /// When to try reconnecting, while disconnected. A deadline, not a fresh sleep per loop, so a
     /// stream of commands cannot postpone reconnection forever.
@@ -95,6 +102,7 @@ impl Driver {
             relay_peer,
             docs: HashMap::new(),
             acks: Vec::new(),
+            arrivals: Vec::new(),
             retry_at: tokio::time::Instant::now(),
         })
     }
@@ -216,6 +224,14 @@ impl Driver {
                 self.acks.push((id, heads, reply));
                 self.resolve_acks();
             }
+            Command::WaitHeads { id, heads, reply } => {
+                if !self.docs.contains_key(&id) {
+                    let _ = reply.send(Err(ClientError::NotOpen(id)));
+                    return;
+                }
+                self.arrivals.push((id, heads, reply));
+                self.resolve_arrivals();
+            }
             Command::Close => {}
         }
     }
@@ -255,6 +271,7 @@ impl Driver {
                     }
                 }
                 self.resolve_acks();
+                self.resolve_arrivals();
             }
             Message::DocUnavailable { document_id, .. } => {
                 let finding = self
@@ -275,19 +292,17 @@ impl Driver {
     }
 
     fn resolve_acks(&mut self) {
-        let docs = &mut self.docs;
-        let mut done = Vec::new();
-        for (i, (id, heads, _)) in self.acks.iter().enumerate() {
-            if let Some(entry) = docs.get_mut(id)
-                && entry.session.has_acknowledged(&mut entry.doc, heads)
-            {
-                done.push(i);
-            }
-        }
-        for i in done.into_iter().rev() {
-            let (_, _, reply) = self.acks.swap_remove(i);
-            let _ = reply.send(Ok(()));
-        }
+        resolve(&mut self.acks, &mut self.docs, |entry, heads| {
+            entry.session.has_acknowledged(&mut entry.doc, heads)
+        });
+    }
+
+    fn resolve_arrivals(&mut self) {
+        resolve(&mut self.arrivals, &mut self.docs, |entry, heads| {
+            heads
+                .iter()
+                .all(|h| entry.doc.get_change_by_hash(h).is_some())
+        });
     }
 
     /// Sends every sync message any session has ready.
@@ -330,6 +345,24 @@ impl Driver {
         }
         if failed {
             self.disconnected();
+        }
+    }
+}
+
+/// Answers (and removes) the waits whose condition now holds.
+fn resolve(
+    pending: &mut Vec<PendingAck>,
+    docs: &mut HashMap<DocumentId, Entry>,
+    holds: impl Fn(&mut Entry, &[ChangeHash]) -> bool,
+) {
+    let mut i = 0;
+    while i < pending.len() {
+        let (id, heads, _) = &pending[i];
+        if docs.get_mut(id).is_some_and(|entry| holds(entry, heads)) {
+            let (_, _, reply) = pending.swap_remove(i);
+            let _ = reply.send(Ok(()));
+        } else {
+            i += 1;
         }
     }
 }

@@ -159,6 +159,21 @@ impl Client {
         }
     }
 
+    /// Waits until this client holds `heads` of document `id` — changes another device made, arrived
+    /// through the relay.
+    pub async fn holds(
+        &self,
+        id: DocumentId,
+        heads: Vec<ChangeHash>,
+        timeout: Duration,
+    ) -> Result<(), ClientError> {
+        let arrived = self.call(|reply| Command::WaitHeads { id, heads, reply });
+        match tokio::time::timeout(timeout, arrived).await {
+            Ok(result) => result?,
+            Err(_) => Err(ClientError::Timeout(timeout)),
+        }
+    }
+
     /// A held document read as a thread.
     pub async fn thread(&self, id: DocumentId) -> Result<Thread, ClientError> {
         let mut doc = self.get(id).await?;
