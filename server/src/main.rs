@@ -6,7 +6,7 @@ use std::time::SystemTime;
 use anyhow::Context;
 use chatsync_relay::config::{Cli, Command, ServeArgs};
 use chatsync_relay::relay::{Identity, Relay};
-use chatsync_relay::storage::SqliteStorage;
+use chatsync_relay::storage::{SqliteStorage, Storage};
 use clap::Parser;
 use tokio_util::sync::CancellationToken;
 use tracing_subscriber::EnvFilter;
@@ -52,7 +52,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     tracing::info!(addr = %listener.local_addr()?, data_dir = %args.data_dir.display(), "relay listening");
     let shutdown = CancellationToken::new();
     tokio::spawn(signal_shutdown(shutdown.clone()));
-    chatsync_relay::server::run(listener, relay, shutdown).await?;
+    chatsync_relay::server::run(listener, relay.clone(), shutdown).await?;
+    relay.storage().close().await;
     tracing::info!("relay stopped");
     Ok(())
 }

@@ -75,6 +75,10 @@ pub trait Storage: Send + Sync + 'static {
         initial: &[u8],
     ) -> impl Future<Output = Result<Vec<u8>, StorageError>> + Send;
 
+    /// Flushes and releases the storage at shutdown (SQLite folds its write-ahead log into the
+    /// database file).
+    fn close(&self) -> impl Future<Output = ()> + Send;
+
     /// Total bytes stored, for metrics.
     fn bytes_stored(&self) -> impl Future<Output = Result<u64, StorageError>> + Send;
 }

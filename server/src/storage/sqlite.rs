@@ -146,6 +146,11 @@ impl Storage for SqliteStorage {
         )
     }
 
+    async fn close(&self) {
+        // The last connection to close checkpoints the WAL into the database and removes it.
+        self.pool.close().await;
+    }
+
     async fn bytes_stored(&self) -> Result<u64, StorageError> {
         let total: i64 = sqlx::query_scalar(
             "SELECT COALESCE(SUM(snapshot_bytes + chunk_bytes), 0) FROM documents",
