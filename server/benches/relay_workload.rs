@@ -307,10 +307,20 @@ async fn main() {
         "relay workload: {messages} messages × {DELTAS} deltas, a change per {DELTAS_PER_CHANGE} deltas; 2 cores, loopback\n"
     );
     let mut reports = Vec::new();
-    for (server, name) in [
-        (Server::Chatsync, "chatsync-relay"),
-        (Server::JsReference, "JS automerge-repo-sync-server 0.2.8"),
-    ] {
+    // BENCH_SERVERS=chatsync (or js) runs one side only, e.g. for profiling.
+    let only = std::env::var("BENCH_SERVERS").unwrap_or_default();
+    let servers = [
+        (Server::Chatsync, "chatsync-relay", "chatsync"),
+        (
+            Server::JsReference,
+            "JS automerge-repo-sync-server 0.2.8",
+            "js",
+        ),
+    ];
+    for (server, name, _) in servers
+        .into_iter()
+        .filter(|(_, _, key)| only.is_empty() || only == *key)
+    {
         let r = run(server, messages).await;
         let mb = |b: u64| format!("{:.1} MB", b as f64 / 1e6);
         println!("{name}:");
@@ -336,7 +346,7 @@ async fn main() {
         );
         reports.push(r);
     }
-    let (ours, js) = (&reports[0], &reports[1]);
+    let [ours, js] = &reports[..] else { return };
     println!(
         "chatsync vs JS: latency p50 {:.2}×, changes/s {:.2}×, peak RSS {:.2}×, disk {:.2}×, cold load (restarted) {:.2}×",
         percentile(&ours.latency, 0.5).as_secs_f64() / percentile(&js.latency, 0.5).as_secs_f64(),

@@ -137,7 +137,7 @@ async fn store_document(conn: &mut Conn, id: DocumentId) -> AutoCommit {
     doc.commit();
     let mut session = DocSession::new();
     for _ in 0..10 {
-        if let Some(data) = session.poll_message(&mut doc) {
+        if let Some(data) = session.poll_message(&mut doc, 0) {
             let peer = conn.peer.clone();
             conn.send(Message::Sync {
                 sender_id: peer,
@@ -260,7 +260,7 @@ async fn each_bad_input_is_refused_with_a_reason_and_a_close_code() {
         .collect();
     big.put(ROOT, "blob", noise).unwrap();
     let mut session = DocSession::new();
-    let data = session.poll_message(&mut big).unwrap();
+    let data = session.poll_message(&mut big, 0).unwrap();
     c.send(Message::Sync {
         sender_id: "p7".into(),
         target_id: "r".into(),
@@ -273,7 +273,7 @@ async fn each_bad_input_is_refused_with_a_reason_and_a_close_code() {
         panic!("expected the relay's sync reply");
     };
     session.receive(&mut big, &need).unwrap();
-    let data = session.poll_message(&mut big).expect("the changes");
+    let data = session.poll_message(&mut big, 0).expect("the changes");
     c.send(Message::Sync {
         sender_id: "p7".into(),
         target_id: "r".into(),
@@ -316,7 +316,7 @@ async fn ephemeral_messages_reach_the_owners_other_connections_once_and_nobody_e
     // B opens the document (a request), so the relay knows B is on it.
     let mut b_doc = AutoCommit::new();
     let mut b_session = DocSession::new();
-    let data = b_session.poll_message(&mut b_doc).unwrap();
+    let data = b_session.poll_message(&mut b_doc, 0).unwrap();
     b.send(Message::Request {
         sender_id: "alice-b".into(),
         target_id: "r".into(),
@@ -382,7 +382,7 @@ async fn another_users_document_is_reported_exactly_like_a_missing_one() {
     bob.join().await;
     for id in [doc_id(5), doc_id(6)] {
         let mut doc = AutoCommit::new();
-        let data = DocSession::new().poll_message(&mut doc).unwrap();
+        let data = DocSession::new().poll_message(&mut doc, 0).unwrap();
         bob.send(Message::Request {
             sender_id: "bob-a".into(),
             target_id: "r".into(),
@@ -446,7 +446,7 @@ async fn documents_beyond_the_memory_budget_are_evicted_and_still_served_from_st
     for n in [20, 39] {
         let mut doc = AutoCommit::new();
         let mut session = DocSession::new();
-        let data = session.poll_message(&mut doc).unwrap();
+        let data = session.poll_message(&mut doc, 0).unwrap();
         reader
             .send(Message::Request {
                 sender_id: "reader".into(),

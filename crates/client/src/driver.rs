@@ -16,6 +16,27 @@ use crate::{ClientConfig, ClientError};
 
 type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
+/// How long new local changes wait for the reply to the message in flight before going out anyway:
+/// streaming writes become one message per round trip.
+const BATCH_HOLD_MS: u64 = 50;
+
+/// Sleeps until `at`, or forever without one.
+async fn sleep_until_opt(at: Option<tokio::time::Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// The earliest time a held batch of any document must go out.
+fn next_wake(
+    docs: &HashMap<DocumentId, Entry>,
+    started: tokio::time::Instant,
+) -> Option<tokio::time::Instant> {
+    let wake_ms = docs.values().filter_map(|e| e.session.wake_at()).min()?;
+    Some(started + Duration::from_millis(wake_ms))
+}
+
 /// A document change run inside the driver.
 pub(crate) type ChangeFn = Box<dyn FnOnce(&mut AutoCommit) + Send>;
 
@@ -80,12 +101,16 @@ pub(crate) struct Driver {
     /// When to try reconnecting, while disconnected. A deadline, not a fresh sleep per loop, so a
     /// stream of commands cannot postpone reconnection forever.
     retry_at: tokio::time::Instant,
+    /// The sessions' clock starts here.
+    started: tokio::time::Instant,
 }
 
 enum Event {
     Command(Option<Command>),
     Frame(Option<Result<WsMessage, tokio_tungstenite::tungstenite::Error>>),
     Retry,
+    /// A held batch is due (see [`DocSession::batching`]).
+    Wake,
 }
 
 impl Driver {
@@ -104,16 +129,21 @@ impl Driver {
             acks: Vec::new(),
             arrivals: Vec::new(),
             retry_at: tokio::time::Instant::now(),
+            started: tokio::time::Instant::now(),
         })
     }
 
     pub(crate) async fn run(mut self) {
         loop {
             let event = match &mut self.socket {
-                Some(socket) => tokio::select! {
-                    command = self.commands.recv() => Event::Command(command),
-                    frame = socket.next() => Event::Frame(frame),
-                },
+                Some(socket) => {
+                    let wake = next_wake(&self.docs, self.started);
+                    tokio::select! {
+                        command = self.commands.recv() => Event::Command(command),
+                        frame = socket.next() => Event::Frame(frame),
+                        () = sleep_until_opt(wake) => Event::Wake,
+                    }
+                }
                 None => tokio::select! {
                     command = self.commands.recv() => Event::Command(command),
                     () = tokio::time::sleep_until(self.retry_at) => Event::Retry,
@@ -138,9 +168,15 @@ impl Driver {
                 }
                 Event::Frame(Some(Ok(_))) => {}
                 Event::Retry => self.reconnect().await,
+                Event::Wake => {}
             }
             self.flush().await;
         }
+    }
+
+    /// Milliseconds since this driver started: the sessions' clock.
+    fn clock_ms(&self) -> u64 {
+        u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX)
     }
 
     fn disconnected(&mut self) {
@@ -158,7 +194,7 @@ impl Driver {
                 self.backoff = self.config.min_backoff;
                 // A new connection starts every sync from scratch.
                 for entry in self.docs.values_mut() {
-                    entry.session = DocSession::new();
+                    entry.session = DocSession::batching(BATCH_HOLD_MS);
                 }
             }
             Err(e) => {
@@ -176,7 +212,7 @@ impl Driver {
                     id,
                     Entry {
                         doc: *doc,
-                        session: DocSession::new(),
+                        session: DocSession::batching(BATCH_HOLD_MS),
                         finding: None,
                     },
                 );
@@ -192,7 +228,7 @@ impl Driver {
                 None => {
                     let entry = Entry {
                         doc: AutoCommit::new(),
-                        session: DocSession::new(),
+                        session: DocSession::batching(BATCH_HOLD_MS),
                         finding: Some(vec![reply]),
                     };
                     self.docs.insert(id, entry);
@@ -263,7 +299,7 @@ impl Driver {
                     !theirs.is_empty()
                         && theirs
                             .iter()
-                            .all(|h| entry.doc.get_change_by_hash(h).is_some())
+                            .all(|h| entry.doc.get_change_meta_by_hash(h).is_some())
                 });
                 if entry.finding.is_some() && complete {
                     for waiting in entry.finding.take().unwrap_or_default() {
@@ -301,18 +337,19 @@ impl Driver {
         resolve(&mut self.arrivals, &mut self.docs, |entry, heads| {
             heads
                 .iter()
-                .all(|h| entry.doc.get_change_by_hash(h).is_some())
+                .all(|h| entry.doc.get_change_meta_by_hash(h).is_some())
         });
     }
 
     /// Sends every sync message any session has ready.
     async fn flush(&mut self) {
+        let now_ms = self.clock_ms();
         let Some(socket) = &mut self.socket else {
             return;
         };
         let mut failed = false;
         for (id, entry) in &mut self.docs {
-            while let Some(data) = entry.session.poll_message(&mut entry.doc) {
+            while let Some(data) = entry.session.poll_message(&mut entry.doc, now_ms) {
                 let (sender_id, target_id, document_id) =
                     (self.config.peer_id.clone(), self.relay_peer.clone(), *id);
                 let message = if entry.finding.is_some() {

@@ -26,26 +26,62 @@ pub enum SyncError {
 #[derive(Debug, Default)]
 pub struct DocSession {
     state: sync::State,
+    /// With batching: how long new changes wait for the reply to the message in flight.
+    hold_ms: Option<u64>,
+    /// When the message now in flight was sent.
+    in_flight_since: Option<u64>,
 }
 
 impl DocSession {
-    /// A session with a peer this document has never synced with (or whose state was lost).
+    /// A session with a peer this document has never synced with (or whose state was lost). Every
+    /// local change is sent as soon as it is polled.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Like [`DocSession::new`], but while a message is in flight, new local changes wait up to
+    /// `hold_ms` for its reply and then go out together: a writer streaming many small changes
+    /// sends one message per round trip instead of one per change. The caller polls again at
+    /// [`DocSession::wake_at`].
+    pub fn batching(hold_ms: u64) -> Self {
+        Self {
+            hold_ms: Some(hold_ms),
+            ..Self::default()
+        }
+    }
+
+    /// When a held batch should be sent even if no reply has come (ms, the clock of `poll_message`).
+    pub fn wake_at(&self) -> Option<u64> {
+        match (self.state.in_flight, self.in_flight_since, self.hold_ms) {
+            (true, Some(since), Some(hold)) => Some(since.saturating_add(hold)),
+            _ => None,
+        }
     }
 
     /// Applies a received sync payload to `doc`.
     pub fn receive(&mut self, doc: &mut AutoCommit, data: &[u8]) -> Result<(), SyncError> {
         let message = sync::Message::decode(data).map_err(|e| SyncError::Decode(e.to_string()))?;
         doc.sync().receive_sync_message(&mut self.state, message)?;
+        self.in_flight_since = None;
         Ok(())
     }
 
     /// The next payload to send the peer, or `None` when it is up to date or a reply is awaited.
-    pub fn poll_message(&mut self, doc: &mut AutoCommit) -> Option<Vec<u8>> {
-        doc.sync()
-            .generate_sync_message(&mut self.state)
-            .map(sync::Message::encode)
+    /// `now_ms` is any monotonic clock in milliseconds; it matters only for a batching session.
+    pub fn poll_message(&mut self, doc: &mut AutoCommit, now_ms: u64) -> Option<Vec<u8>> {
+        if self.state.in_flight && self.state.have_responded {
+            // Automerge answers `None` here anyway, but only after building a bloom filter and the
+            // list of changes to send: skip that work.
+            if self.state.last_sent_heads == doc.get_heads() {
+                return None;
+            }
+            if self.wake_at().is_some_and(|wake| now_ms < wake) {
+                return None;
+            }
+        }
+        let message = doc.sync().generate_sync_message(&mut self.state)?;
+        self.in_flight_since = Some(now_ms);
+        Some(message.encode())
     }
 
     /// The heads the peer last advertised, if it has spoken.
@@ -61,17 +97,31 @@ impl DocSession {
         let Some(theirs) = &self.state.their_heads else {
             return heads.is_empty();
         };
-        // Every change of ours that their heads do not cover; theirs may include changes we lack, which
-        // `get_changes` cannot use as a base, so start from the ones we know.
+        // Fast paths: the heads are theirs, or theirs are our whole document.
+        if heads.iter().all(|h| theirs.contains(h)) {
+            return true;
+        }
+        let ours = doc.get_heads();
+        if ours.iter().all(|h| theirs.contains(h)) {
+            return heads
+                .iter()
+                .all(|h| doc.get_change_meta_by_hash(h).is_some());
+        }
+        // Otherwise: every change of ours that their heads do not cover. Theirs may include changes we
+        // lack, which cannot serve as a base, so start from the ones we know. Metadata only: no change
+        // is encoded.
         let known: Vec<ChangeHash> = theirs
             .iter()
             .copied()
-            .filter(|h| doc.get_change_by_hash(h).is_some())
+            .filter(|h| doc.get_change_meta_by_hash(h).is_some())
             .collect();
-        let uncovered: HashSet<ChangeHash> =
-            doc.get_changes(&known).iter().map(|c| c.hash()).collect();
+        let uncovered: HashSet<ChangeHash> = doc
+            .get_changes_meta(&known)
+            .iter()
+            .map(|c| c.hash)
+            .collect();
         heads
             .iter()
-            .all(|h| doc.get_change_by_hash(h).is_some() && !uncovered.contains(h))
+            .all(|h| doc.get_change_meta_by_hash(h).is_some() && !uncovered.contains(h))
     }
 }

@@ -33,6 +33,8 @@ impl Link {
 }
 
 struct Net {
+    /// The virtual clock sessions are polled at, in ms.
+    now: u64,
     relay: AutoCommit,
     devices: Vec<AutoCommit>,
     links: Vec<Link>,
@@ -76,6 +78,7 @@ impl Net {
                 .with_actor(ActorId::from(name.into_bytes()))
         };
         Self {
+            now: 0,
             relay: load("relay".into()),
             devices: (0..devices).map(|d| load(format!("device-{d}"))).collect(),
             links: (0..devices).map(|_| Link::new()).collect(),
@@ -88,10 +91,7 @@ impl Net {
             Step::Edit { device, key, text } => {
                 let doc = &mut self.devices[device % n];
                 doc.put(ROOT, format!("k{key}"), text.as_str()).unwrap();
-                let (_, obj) = doc.get(ROOT, "text").unwrap().unwrap();
-                let end = doc.length(&obj);
-                doc.splice_text(&obj, end, 0, &text).unwrap();
-                doc.commit();
+                Self::edit(doc, &text);
             }
             Step::Poll { device } => self.poll(device % n),
             Step::Deliver { device, to_relay } => {
@@ -111,12 +111,23 @@ impl Net {
         }
     }
 
+    /// Appends `text` to the shared text, as one change.
+    fn edit(doc: &mut AutoCommit, text: &str) {
+        let (_, obj) = doc.get(ROOT, "text").unwrap().unwrap();
+        let end = doc.length(&obj);
+        doc.splice_text(&obj, end, 0, text).unwrap();
+        doc.commit();
+    }
+
     fn poll(&mut self, d: usize) {
         let link = &mut self.links[d];
-        while let Some(frame) = link.device_side.poll_message(&mut self.devices[d]) {
+        while let Some(frame) = link
+            .device_side
+            .poll_message(&mut self.devices[d], self.now)
+        {
             link.to_relay.push_back(frame);
         }
-        while let Some(frame) = link.relay_side.poll_message(&mut self.relay) {
+        while let Some(frame) = link.relay_side.poll_message(&mut self.relay, self.now) {
             link.to_device.push_back(frame);
         }
     }
@@ -222,4 +233,29 @@ fn garbage_payloads_are_refused_and_change_nothing() {
         assert!(session.receive(&mut doc, bad).is_err(), "{bad:?} accepted");
         assert_eq!(doc.get_heads(), heads);
     }
+}
+
+#[test]
+fn a_batching_session_holds_changes_while_a_message_is_in_flight() {
+    let mut net = Net::new(1);
+    net.links[0].device_side = DocSession::batching(50);
+    net.run_until_quiet();
+    let (link, device) = (&mut net.links[0], &mut net.devices[0]);
+    // First change: sent at once.
+    Net::edit(device, "a");
+    let first = link.device_side.poll_message(device, 1_000);
+    link.to_relay.push_back(first.expect("sent at once"));
+    // More changes while it is in flight: held until the reply, or until the hold runs out.
+    for text in ["b", "c", "d"] {
+        Net::edit(device, text);
+        assert!(link.device_side.poll_message(device, 1_010).is_none());
+    }
+    assert_eq!(link.device_side.wake_at(), Some(1_050));
+    let batch = link.device_side.poll_message(device, 1_050);
+    link.to_relay
+        .push_back(batch.expect("sent once the hold ran out"));
+    // Everything still converges.
+    net.now = 2_000;
+    net.run_until_quiet();
+    assert_eq!(text_of(&net.relay), "abcd");
 }

@@ -161,7 +161,7 @@ impl<S: Storage> Relay<S> {
             return Err(refusal);
         }
         for peer in d.peers.values_mut() {
-            while let Some(data) = peer.session.poll_message(&mut d.doc) {
+            while let Some(data) = peer.session.poll_message(&mut d.doc, 0) {
                 Metrics::inc(&self.metrics.sync_out);
                 let _ = peer.outbox.send(Frame::Binary(
                     Message::Sync {
