@@ -183,6 +183,8 @@ struct Report {
     changes: usize,
     write_time: Duration,
     latency: Vec<Duration>,
+    /// The local part of each latency sample: A's write through the model, before any network.
+    local: Vec<Duration>,
     rss: (u64, u64),
     disk: u64,
     cold_warm: Duration,
@@ -257,6 +259,7 @@ async fn run(server: Server, messages: usize) -> Report {
 
     // Latency: single changes, each timed until B holds it.
     let mut latency = Vec::with_capacity(LATENCY_SAMPLES);
+    let mut local = Vec::with_capacity(LATENCY_SAMPLES);
     for i in 0..LATENCY_SAMPLES {
         let message = NewMessage::new(MessageId::new(format!("l{i}")).unwrap(), Role::User, "ping");
         now += 1;
@@ -266,12 +269,14 @@ async fn run(server: Server, messages: usize) -> Report {
             .change_thread(id, move |t| t.append_message(message, at))
             .await
             .unwrap();
+        local.push(started.elapsed());
         b.holds(id, heads, WAIT)
             .await
             .expect("B receives the change");
         latency.push(started.elapsed());
     }
     latency.sort();
+    local.sort();
     let rss = running.rss();
     a.close();
     b.close();
@@ -290,6 +295,7 @@ async fn run(server: Server, messages: usize) -> Report {
         changes,
         write_time,
         latency,
+        local,
         rss,
         disk,
         cold_warm,
@@ -336,6 +342,10 @@ async fn main() {
             ms(percentile(&r.latency, 0.95)),
             ms(*r.latency.last().unwrap()),
             r.latency.len()
+        );
+        println!(
+            "    of which A's local write through the model: p50 {}",
+            ms(percentile(&r.local, 0.5))
         );
         println!("  server RSS: {} now, {} peak", mb(r.rss.0), mb(r.rss.1));
         println!("  bytes on disk: {} ({} bytes)", mb(r.disk), r.disk);

@@ -12,6 +12,8 @@ use tokio_tungstenite::tungstenite::Message as WsMessage;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
+use chatsync_model::{Limits, Thread, ThreadId};
+
 use crate::{ClientConfig, ClientError};
 
 type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
@@ -40,6 +42,9 @@ fn next_wake(
 /// A document change run inside the driver.
 pub(crate) type ChangeFn = Box<dyn FnOnce(&mut AutoCommit) + Send>;
 
+/// A write through the model, run inside the driver on the held thread.
+pub(crate) type ThreadWrite = Box<dyn FnOnce(&mut Thread) + Send>;
+
 /// What a [`Client`](crate::Client) asks of its driver.
 pub(crate) enum Command {
     Insert {
@@ -55,6 +60,11 @@ pub(crate) enum Command {
     Change {
         id: DocumentId,
         change: ChangeFn,
+        reply: oneshot::Sender<Result<Vec<ChangeHash>, ClientError>>,
+    },
+    ChangeThread {
+        id: DocumentId,
+        write: ThreadWrite,
         reply: oneshot::Sender<Result<Vec<ChangeHash>, ClientError>>,
     },
     Get {
@@ -74,8 +84,44 @@ pub(crate) enum Command {
     Close,
 }
 
+/// A held document: plain, or — once written through the model — a [`Thread`], kept wrapped so its
+/// caches (message tree, stream handles) stay warm between writes.
+enum Replica {
+    Doc(Box<AutoCommit>),
+    Thread(Box<Thread>),
+}
+
+impl Replica {
+    /// The Automerge document, for syncing or plain changes.
+    fn with_doc<R>(&mut self, f: impl FnOnce(&mut AutoCommit) -> R) -> R {
+        match self {
+            Self::Doc(doc) => f(doc),
+            Self::Thread(thread) => thread.with_automerge(f),
+        }
+    }
+
+    /// The document as a thread, wrapping it on first use. A document that cannot be a thread is
+    /// left as it was.
+    fn as_thread(&mut self, id: DocumentId) -> Result<&mut Thread, ClientError> {
+        if let Self::Doc(doc) = self {
+            let thread_id = ThreadId::new(id.to_string())?;
+            match Thread::from_automerge(thread_id, std::mem::take(&mut **doc), Limits::default()) {
+                Ok(thread) => *self = Self::Thread(Box::new(thread)),
+                Err(failed) => {
+                    **doc = failed.doc;
+                    return Err(failed.error.into());
+                }
+            }
+        }
+        match self {
+            Self::Thread(thread) => Ok(thread),
+            Self::Doc(_) => unreachable!("wrapped just above"),
+        }
+    }
+}
+
 struct Entry {
-    doc: AutoCommit,
+    doc: Replica,
     session: DocSession,
     /// Until the relay has shown us the document, our messages are `request`s and these wait.
     finding: Option<Vec<oneshot::Sender<Result<AutoCommit, ClientError>>>>,
@@ -211,7 +257,7 @@ impl Driver {
                 self.docs.insert(
                     id,
                     Entry {
-                        doc: *doc,
+                        doc: Replica::Doc(doc),
                         session: DocSession::batching(BATCH_HOLD_MS),
                         finding: None,
                     },
@@ -222,12 +268,12 @@ impl Driver {
                 Some(entry) => match &mut entry.finding {
                     Some(waiting) => waiting.push(reply),
                     None => {
-                        let _ = reply.send(Ok(entry.doc.clone()));
+                        let _ = reply.send(Ok(entry.doc.with_doc(|d| d.clone())));
                     }
                 },
                 None => {
                     let entry = Entry {
-                        doc: AutoCommit::new(),
+                        doc: Replica::Doc(Box::default()),
                         session: DocSession::batching(BATCH_HOLD_MS),
                         finding: Some(vec![reply]),
                     };
@@ -236,18 +282,28 @@ impl Driver {
             },
             Command::Change { id, change, reply } => {
                 let result = match self.docs.get_mut(&id) {
-                    Some(entry) => {
-                        change(&mut entry.doc);
-                        entry.doc.commit();
-                        Ok(entry.doc.get_heads())
-                    }
+                    Some(entry) => Ok(entry.doc.with_doc(|doc| {
+                        change(doc);
+                        doc.commit();
+                        doc.get_heads()
+                    })),
+                    None => Err(ClientError::NotOpen(id)),
+                };
+                let _ = reply.send(result);
+            }
+            Command::ChangeThread { id, write, reply } => {
+                let result = match self.docs.get_mut(&id) {
+                    Some(entry) => entry.doc.as_thread(id).map(|thread| {
+                        write(thread);
+                        thread.heads()
+                    }),
                     None => Err(ClientError::NotOpen(id)),
                 };
                 let _ = reply.send(result);
             }
             Command::Get { id, reply } => {
                 let result = match self.docs.get_mut(&id) {
-                    Some(entry) => Ok(entry.doc.clone()),
+                    Some(entry) => Ok(entry.doc.with_doc(|d| d.clone())),
                     None => Err(ClientError::NotOpen(id)),
                 };
                 let _ = reply.send(result);
@@ -290,20 +346,19 @@ impl Driver {
                 let Some(entry) = self.docs.get_mut(&document_id) else {
                     return;
                 };
-                if let Err(e) = entry.session.receive(&mut entry.doc, &data) {
+                let session = &mut entry.session;
+                if let Err(e) = entry.doc.with_doc(|doc| session.receive(doc, &data)) {
                     tracing::warn!(error = %e, document = %document_id, "refused a sync message");
                     return;
                 }
                 // Found once we hold everything the relay has advertised (not merely its first chunk).
-                let complete = entry.session.their_heads().is_some_and(|theirs| {
-                    !theirs.is_empty()
-                        && theirs
-                            .iter()
-                            .all(|h| entry.doc.get_change_meta_by_hash(h).is_some())
-                });
+                let theirs = entry.session.their_heads().unwrap_or_default().to_vec();
+                let complete =
+                    !theirs.is_empty() && entry.doc.with_doc(|doc| holds_all(doc, &theirs));
                 if entry.finding.is_some() && complete {
+                    let doc = entry.doc.with_doc(|d| d.clone());
                     for waiting in entry.finding.take().unwrap_or_default() {
-                        let _ = waiting.send(Ok(entry.doc.clone()));
+                        let _ = waiting.send(Ok(doc.clone()));
                     }
                 }
                 self.resolve_acks();
@@ -329,15 +384,16 @@ impl Driver {
 
     fn resolve_acks(&mut self) {
         resolve(&mut self.acks, &mut self.docs, |entry, heads| {
-            entry.session.has_acknowledged(&mut entry.doc, heads)
+            let session = &entry.session;
+            entry
+                .doc
+                .with_doc(|doc| session.has_acknowledged(doc, heads))
         });
     }
 
     fn resolve_arrivals(&mut self) {
         resolve(&mut self.arrivals, &mut self.docs, |entry, heads| {
-            heads
-                .iter()
-                .all(|h| entry.doc.get_change_meta_by_hash(h).is_some())
+            entry.doc.with_doc(|doc| holds_all(doc, heads))
         });
     }
 
@@ -349,7 +405,8 @@ impl Driver {
         };
         let mut failed = false;
         for (id, entry) in &mut self.docs {
-            while let Some(data) = entry.session.poll_message(&mut entry.doc, now_ms) {
+            let session = &mut entry.session;
+            while let Some(data) = entry.doc.with_doc(|doc| session.poll_message(doc, now_ms)) {
                 let (sender_id, target_id, document_id) =
                     (self.config.peer_id.clone(), self.relay_peer.clone(), *id);
                 let message = if entry.finding.is_some() {
@@ -384,6 +441,13 @@ impl Driver {
             self.disconnected();
         }
     }
+}
+
+/// Whether `doc` holds every change in `heads`.
+fn holds_all(doc: &mut AutoCommit, heads: &[ChangeHash]) -> bool {
+    heads
+        .iter()
+        .all(|h| doc.get_change_meta_by_hash(h).is_some())
 }
 
 /// Answers (and removes) the waits whose condition now holds.

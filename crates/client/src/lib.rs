@@ -193,31 +193,20 @@ impl Client {
     }
 
     /// Writes to a held thread through the model, and syncs the change. Returns what `write` returned
-    /// and the new heads; a refused write changes nothing.
+    /// and the new heads; a refused write changes nothing. The thread stays wrapped in the model
+    /// between writes, so its caches stay warm.
     pub async fn change_thread<R: Send + 'static>(
         &self,
         id: DocumentId,
         write: impl FnOnce(&mut Thread) -> Result<R, chatsync_model::ModelError> + Send + 'static,
     ) -> Result<(R, Vec<ChangeHash>), ClientError> {
-        let thread_id = ThreadId::new(id.to_string())?;
         let (result_tx, result_rx) = oneshot::channel();
+        let write: driver::ThreadWrite = Box::new(move |thread| {
+            let _ = result_tx.send(write(thread));
+        });
         let heads = self
-            .change(id, move |doc| {
-                let taken = std::mem::take(doc);
-                let result = match Thread::from_automerge(thread_id, taken, Limits::default()) {
-                    Ok(mut thread) => {
-                        let result = write(&mut thread);
-                        *doc = thread.into_automerge();
-                        result
-                    }
-                    Err(failed) => {
-                        *doc = failed.doc;
-                        Err(failed.error)
-                    }
-                };
-                let _ = result_tx.send(result);
-            })
-            .await?;
+            .call(|reply| Command::ChangeThread { id, write, reply })
+            .await??;
         let result = result_rx.await.map_err(|_| ClientError::Closed)??;
         Ok((result, heads))
     }

@@ -287,10 +287,15 @@ impl Thread {
     /// first; afterwards the thread re-reads whatever remote changes `f` applied.
     pub fn with_automerge<R>(&mut self, f: impl FnOnce(&mut AutoCommit) -> R) -> R {
         self.commit();
+        let before = self.doc.get_heads();
         let result = f(&mut self.doc);
-        // Remote changes cannot make a current document older, so this never writes; and a document
-        // that became newer is only re-flagged.
-        let _ = self.after_remote_changes();
+        // Only remote changes invalidate what the thread has cached; a sync message that brought none
+        // (an acknowledgement, a request) leaves the caches warm.
+        if self.doc.get_heads() != before {
+            // Remote changes cannot make a current document older, so this never writes; and a
+            // document that became newer is only re-flagged.
+            let _ = self.after_remote_changes();
+        }
         result
     }
 
