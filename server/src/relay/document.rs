@@ -73,11 +73,13 @@ impl<S: Storage> Relay<S> {
                     AutoCommit::load(&stored.snapshot)
                         .map_err(|e| Refusal::Corrupt(e.to_string()))?
                 };
-                let mut chunk_bytes = 0;
-                for chunk in &stored.chunks {
-                    doc.load_incremental(chunk)
+                // One call for all chunks: Automerge reads a concatenation of chunks, and applying them
+                // one by one re-indexes the document each time (seconds for thousands of chunks).
+                let chunks = stored.chunks.concat();
+                let chunk_bytes = chunks.len() as u64;
+                if !chunks.is_empty() {
+                    doc.load_incremental(&chunks)
                         .map_err(|e| Refusal::Corrupt(e.to_string()))?;
-                    chunk_bytes += chunk.len() as u64;
                 }
                 LoadedDocument {
                     stored_heads: doc.get_heads(),
