@@ -186,6 +186,8 @@ struct Report {
     /// The local part of each latency sample: A's write through the model, before any network.
     local: Vec<Duration>,
     rss: (u64, u64),
+    /// RSS after a restart and one cold load: the document loaded, none of the streaming's garbage.
+    rss_restarted: u64,
     disk: u64,
     cold_warm: Duration,
     cold_restarted: Duration,
@@ -289,6 +291,7 @@ async fn run(server: Server, messages: usize) -> Report {
     let running = start(server, data.path(), port);
     let d = connect(&running.url(server), "device-d").await;
     let cold_restarted = find(&d, id).await;
+    let rss_restarted = running.rss().0;
     d.close();
     running.stop();
     Report {
@@ -297,6 +300,7 @@ async fn run(server: Server, messages: usize) -> Report {
         latency,
         local,
         rss,
+        rss_restarted,
         disk,
         cold_warm,
         cold_restarted,
@@ -347,7 +351,12 @@ async fn main() {
             "    of which A's local write through the model: p50 {}",
             ms(percentile(&r.local, 0.5))
         );
-        println!("  server RSS: {} now, {} peak", mb(r.rss.0), mb(r.rss.1));
+        println!(
+            "  server RSS: {} now, {} peak; {} after a restart and one cold load",
+            mb(r.rss.0),
+            mb(r.rss.1),
+            mb(r.rss_restarted)
+        );
         println!("  bytes on disk: {} ({} bytes)", mb(r.disk), r.disk);
         println!(
             "  cold load by a third device: {} warm, {} after a server restart\n",
