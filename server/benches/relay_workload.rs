@@ -61,7 +61,10 @@ fn start(server: Server, data: &Path, port: u16) -> Running {
             .arg("--data-dir")
             .arg(data)
             .env("CHATSYNC_JWT_SECRET", SECRET)
-            .env("RUST_LOG", "warn")
+            .env(
+                "RUST_LOG",
+                std::env::var("RELAY_LOG").unwrap_or_else(|_| "warn".into()),
+            )
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())

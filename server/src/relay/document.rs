@@ -62,11 +62,13 @@ impl<S: Storage> Relay<S> {
             let owner_matches = handle.lock().await.owner == user;
             return Ok(owner_matches.then_some(handle));
         }
+        let started = Instant::now();
         let loaded = match self.storage.load(id).await.map_err(Refusal::Storage)? {
             Some(stored) => {
                 if stored.owner != user {
                     return Ok(None);
                 }
+                let read = started.elapsed();
                 let mut doc = if stored.snapshot.is_empty() {
                     AutoCommit::new()
                 } else {
@@ -81,6 +83,14 @@ impl<S: Storage> Relay<S> {
                     doc.load_incremental(&chunks)
                         .map_err(|e| Refusal::Corrupt(e.to_string()))?;
                 }
+                tracing::debug!(
+                    document = %id,
+                    snapshot_bytes = stored.snapshot.len(),
+                    chunks = stored.chunks.len(),
+                    read_ms = read.as_millis() as u64,
+                    total_ms = started.elapsed().as_millis() as u64,
+                    "loaded from storage"
+                );
                 LoadedDocument {
                     stored_heads: doc.get_heads(),
                     doc,
