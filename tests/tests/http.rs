@@ -92,11 +92,35 @@ async fn api_me_names_the_user_and_their_index_which_every_device_can_find() {
     a.acknowledged(alice_index, heads, WAIT).await.unwrap();
 
     let b = relay.client("alice", "alice-b").await;
-    let found = b.find(alice_index, WAIT).await.unwrap();
-    let listed = Index::load(&found.clone().save(), ActorId::random())
-        .unwrap()
-        .list(ListOptions::default());
-    assert_eq!(listed, [summary]);
+    b.find(alice_index, WAIT).await.unwrap();
+    let listed = b
+        .list_threads(alice_index, ListOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(listed, std::slice::from_ref(&summary));
+
+    // B archives it through the model; A's list follows.
+    let id = summary.id.clone();
+    let (_, heads) = b
+        .change_index(alice_index, move |index| {
+            index.set_status(&id, ThreadStatus::Archived, 2)
+        })
+        .await
+        .unwrap();
+    a.holds(alice_index, heads, WAIT).await.unwrap();
+    assert!(
+        a.list_threads(alice_index, ListOptions::default())
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let all = ListOptions {
+        include_archived: true,
+    };
+    assert_eq!(
+        a.list_threads(alice_index, all).await.unwrap()[0].status,
+        ThreadStatus::Archived
+    );
 
     let mallory = relay.client("bob", "bob-a").await;
     assert!(matches!(

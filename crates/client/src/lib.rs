@@ -14,7 +14,7 @@ mod driver;
 use std::time::Duration;
 
 use automerge::{AutoCommit, ChangeHash};
-use chatsync_model::{Limits, Thread, ThreadId};
+use chatsync_model::{Index, Limits, ListOptions, Thread, ThreadId, ThreadSummary};
 use chatsync_protocol::DocumentId;
 use tokio::sync::{mpsc, oneshot};
 
@@ -209,6 +209,34 @@ impl Client {
             .await??;
         let result = result_rx.await.map_err(|_| ClientError::Closed)??;
         Ok((result, heads))
+    }
+
+    /// Writes to a held index document (a user's thread list, whose id `/api/me` gives) through the
+    /// model, and syncs the change. A refused write changes nothing.
+    pub async fn change_index<R: Send + 'static>(
+        &self,
+        id: DocumentId,
+        write: impl FnOnce(&mut Index) -> Result<R, chatsync_model::ModelError> + Send + 'static,
+    ) -> Result<(R, Vec<ChangeHash>), ClientError> {
+        let (result_tx, result_rx) = oneshot::channel();
+        let heads = self
+            .change(id, move |doc| {
+                let mut index = Index::from_automerge(std::mem::take(doc));
+                let _ = result_tx.send(write(&mut index));
+                *doc = index.into_automerge();
+            })
+            .await?;
+        let result = result_rx.await.map_err(|_| ClientError::Closed)??;
+        Ok((result, heads))
+    }
+
+    /// The threads a held index document lists, latest activity first.
+    pub async fn list_threads(
+        &self,
+        id: DocumentId,
+        options: ListOptions,
+    ) -> Result<Vec<ThreadSummary>, ClientError> {
+        Ok(Index::from_automerge(self.get(id).await?).list(options))
     }
 
     /// Stops the driver; the connection closes.

@@ -61,6 +61,17 @@ impl Index {
         Ok(Self::wrap(AutoCommit::load(bytes)?.with_actor(actor)))
     }
 
+    /// Wraps an index document already in memory (one a sync client holds).
+    pub fn from_automerge(doc: AutoCommit) -> Self {
+        Self::wrap(doc)
+    }
+
+    /// The document back, with pending writes committed.
+    pub fn into_automerge(mut self) -> AutoCommit {
+        self.commit();
+        self.doc
+    }
+
     fn wrap(doc: AutoCommit) -> Self {
         let mut index = Self {
             doc,
