@@ -59,6 +59,12 @@ pub struct ServeArgs {
     /// Most messages one connection may send per second.
     #[arg(long, env = "CHATSYNC_MAX_FRAMES_PER_SECOND", default_value_t = 2_000)]
     pub max_frames_per_second: u32,
+    /// Most bytes one connection may send per second.
+    #[arg(long, env = "CHATSYNC_MAX_BYTES_PER_SECOND", default_value_t = 64 << 20)]
+    pub max_bytes_per_second: u64,
+    /// Frames queued for a connection before it counts as too slow and is closed.
+    #[arg(long, env = "CHATSYNC_MAX_QUEUED_FRAMES", default_value_t = 4_096)]
+    pub max_queued_frames: usize,
     /// Bytes of documents to keep in memory once nobody is connected to them.
     #[arg(long, env = "CHATSYNC_MEMORY_BUDGET_BYTES", default_value_t = 512 << 20)]
     pub memory_budget_bytes: u64,
@@ -126,6 +132,8 @@ impl ServeArgs {
             max_frame_bytes: self.max_frame_bytes,
             max_document_bytes: self.max_document_bytes,
             max_frames_per_second: self.max_frames_per_second,
+            max_bytes_per_second: self.max_bytes_per_second,
+            max_queued_frames: self.max_queued_frames,
             memory_budget_bytes: self.memory_budget_bytes,
             idle_eviction: Duration::from_secs(self.idle_eviction_secs),
         }

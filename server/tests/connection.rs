@@ -463,3 +463,123 @@ async fn documents_beyond_the_memory_budget_are_evicted_and_still_served_from_st
         assert_eq!(title.as_deref(), Some("\"hello\""));
     }
 }
+
+#[tokio::test]
+async fn a_byte_flood_is_refused() {
+    let h = Harness::new(Limits {
+        max_bytes_per_second: 1_000,
+        ..Limits::default()
+    })
+    .await;
+    let mut c = h.connect("alice", "p");
+    c.join().await;
+    // Well-formed and harmless on its own (presence for a document nobody has), but large.
+    let ephemeral = |count| Message::Ephemeral {
+        sender_id: "p".into(),
+        target_id: "r".into(),
+        document_id: doc_id(50),
+        session_id: "s".into(),
+        count,
+        data: vec![0xa0; 600],
+    };
+    c.send(ephemeral(1)).await;
+    c.send(ephemeral(2)).await;
+    let (message, code) = c.refusal().await;
+    assert_eq!(message, "more than 1000 bytes per second");
+    assert_eq!(code, 1008);
+}
+
+#[tokio::test]
+async fn a_connection_whose_socket_stops_taking_frames_is_dropped_not_buffered() {
+    let h = Harness::new(Limits {
+        max_queued_frames: 4,
+        ..Limits::default()
+    })
+    .await;
+    let mut writer = h.connect("alice", "writer");
+    writer.join().await;
+    let mut doc = store_document(&mut writer, doc_id(60)).await;
+
+    // A reader that joins and opens the document, then never reads again.
+    let (to_relay, inbound) = mpsc::unbounded_channel();
+    let inbound = Box::pin(futures_util::stream::unfold(inbound, |mut rx| async move {
+        rx.recv().await.map(|frame| (frame, rx))
+    }));
+    let delivered = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let count = delivered.clone();
+    let stuck = Box::pin(futures_util::sink::unfold((), move |(), _frame: Frame| {
+        let count = count.clone();
+        async move {
+            // The first two frames (peer, the document) go through; then the socket stalls.
+            if count.fetch_add(1, std::sync::atomic::Ordering::SeqCst) >= 2 {
+                std::future::pending::<()>().await;
+            }
+            Ok::<_, ()>(())
+        }
+    }));
+    let reader = tokio::spawn(serve_connection(
+        h.relay.clone(),
+        "alice".into(),
+        inbound,
+        stuck,
+        h.shutdown.clone(),
+    ));
+    to_relay
+        .send(Inbound::Binary(
+            Message::Join {
+                sender_id: "reader".into(),
+                peer_metadata: PeerMetadata::default(),
+                supported_protocol_versions: vec!["1".into()],
+            }
+            .encode(),
+        ))
+        .unwrap();
+    let mut empty = AutoCommit::new();
+    let data = DocSession::new().poll_message(&mut empty, 0).unwrap();
+    to_relay
+        .send(Inbound::Binary(
+            Message::Request {
+                sender_id: "reader".into(),
+                target_id: "r".into(),
+                document_id: doc_id(60),
+                data,
+            }
+            .encode(),
+        ))
+        .unwrap();
+
+    // The writer keeps changing the document; the reader's queue fills and the relay drops it.
+    let mut session = DocSession::new();
+    for i in 0..200 {
+        doc.put(ROOT, "n", i).unwrap();
+        doc.commit();
+        if let Some(data) = session.poll_message(&mut doc, 0) {
+            writer
+                .send(Message::Sync {
+                    sender_id: "writer".into(),
+                    target_id: "r".into(),
+                    document_id: doc_id(60),
+                    data,
+                })
+                .await;
+        }
+        while let Ok(Some(frame)) =
+            tokio::time::timeout(Duration::from_millis(5), writer.from_relay.recv()).await
+        {
+            if let Frame::Binary(bytes) = frame
+                && let Ok(Message::Sync { data, .. }) = Message::decode(&bytes)
+            {
+                session.receive(&mut doc, &data).unwrap();
+            }
+        }
+        if reader.is_finished() {
+            break;
+        }
+    }
+    tokio::time::timeout(Duration::from_secs(5), reader)
+        .await
+        .expect("the stuck reader was dropped")
+        .unwrap();
+    // The writer is unaffected.
+    assert!(!writer.to_relay.is_closed());
+}

@@ -9,10 +9,10 @@ use std::time::{Duration, Instant};
 
 use chatsync_protocol::{DocumentId, Message, PeerMetadata};
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
-use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::document::Speaker;
+use super::outbox::Outbox;
 use super::{Metrics, Relay};
 use crate::storage::{Storage, StorageError};
 
@@ -58,6 +58,8 @@ pub(crate) enum Refusal {
     DocumentTooLarge { limit: u64 },
     #[error("more than {0} messages per second")]
     Flood(u32),
+    #[error("more than {0} bytes per second")]
+    ByteFlood(u64),
     #[error("binary frames only")]
     Text,
     #[error("frame refused: {0}")]
@@ -74,7 +76,7 @@ impl Refusal {
     fn close_code(&self) -> u16 {
         match self {
             Self::Malformed(_) | Self::BadSync(_) => 1007,
-            Self::NotJoined | Self::Flood(_) | Self::Unavailable => 1008,
+            Self::NotJoined | Self::Flood(_) | Self::ByteFlood(_) | Self::Unavailable => 1008,
             Self::UnsupportedVersion => 1002,
             Self::DocumentTooLarge { .. } => 1009,
             Self::Text => 1003,
@@ -98,7 +100,7 @@ pub async fn serve_connection<S, In, Out>(
 {
     let conn = relay.next_conn_id();
     Metrics::inc(&relay.metrics.connections);
-    let (outbox, mut queued) = mpsc::unbounded_channel::<Frame>();
+    let (outbox, mut queued) = Outbox::new(relay.limits.max_queued_frames);
     let mut state = Connection {
         relay: &relay,
         conn,
@@ -106,7 +108,7 @@ pub async fn serve_connection<S, In, Out>(
         peer_id: None,
         outbox: &outbox,
         documents: HashSet::new(),
-        window: (Instant::now(), 0),
+        window: (Instant::now(), 0, 0),
     };
     tracing::debug!(conn, user, "connection opened");
     // Once refused, the connection reads nothing more: it only sends the error and the close.
@@ -132,9 +134,26 @@ pub async fn serve_connection<S, In, Out>(
             }
             Some(frame) = queued.recv() => {
                 let closing = matches!(frame, Frame::Close { .. });
-                if outbound.send(frame).await.is_err() || closing {
+                // A socket that stops taking frames must not hold the connection forever: give up
+                // when its queue overflows or the relay shuts down.
+                let sent = tokio::select! {
+                    sent = outbound.send(frame) => sent.is_ok(),
+                    () = outbox.overflowed() => {
+                        Metrics::inc(&relay.metrics.refusals);
+                        tracing::warn!(conn, user, "dropping a connection whose socket stopped taking frames");
+                        false
+                    }
+                    () = shutdown.cancelled() => false,
+                };
+                if !sent || closing {
                     break;
                 }
+            }
+            () = outbox.overflowed() => {
+                Metrics::inc(&relay.metrics.refusals);
+                tracing::warn!(conn, user, "closing connection: it cannot keep up with its documents");
+                let _ = outbound.send(Frame::Close { code: 1008, reason: "too slow to keep up; reconnect to resync".into() }).await;
+                break;
             }
             () = shutdown.cancelled() => {
                 let _ = outbound.send(Frame::Close { code: 1001, reason: "relay shutting down".into() }).await;
@@ -157,16 +176,16 @@ struct Connection<'a, S> {
     user: &'a str,
     /// The client's peer id, once it has joined.
     peer_id: Option<String>,
-    outbox: &'a mpsc::UnboundedSender<Frame>,
+    outbox: &'a Outbox,
     /// Documents this connection has a session on.
     documents: HashSet<DocumentId>,
-    /// Start of the current one-second window and frames seen in it.
-    window: (Instant, u32),
+    /// Start of the current one-second window, and the frames and bytes seen in it.
+    window: (Instant, u32, u64),
 }
 
 impl<S: Storage> Connection<'_, S> {
     async fn handle(&mut self, bytes: &[u8]) -> Result<(), Refusal> {
-        self.count_frame()?;
+        self.count_frame(bytes.len())?;
         let message = Message::decode(bytes).map_err(|e| Refusal::Malformed(e.to_string()))?;
         let Some(peer_id) = self.peer_id.clone() else {
             return self.join(message);
@@ -207,7 +226,7 @@ impl<S: Storage> Connection<'_, S> {
                 Ok(())
             }
             Message::Leave { .. } => {
-                let _ = self.outbox.send(Frame::Close {
+                self.outbox.send(Frame::Close {
                     code: 1000,
                     reason: "leave".into(),
                 });
@@ -230,7 +249,7 @@ impl<S: Storage> Connection<'_, S> {
         if !supported_protocol_versions.iter().any(|v| v == "1") {
             return Err(Refusal::UnsupportedVersion);
         }
-        let _ = self.outbox.send(Frame::Binary(
+        self.outbox.send(Frame::Binary(
             Message::Peer {
                 sender_id: self.relay.peer_id.clone(),
                 target_id: sender_id.clone(),
@@ -252,15 +271,19 @@ impl<S: Storage> Connection<'_, S> {
         Ok(())
     }
 
-    fn count_frame(&mut self) -> Result<(), Refusal> {
+    fn count_frame(&mut self, bytes: usize) -> Result<(), Refusal> {
         let now = Instant::now();
         if now.duration_since(self.window.0) >= Duration::from_secs(1) {
-            self.window = (now, 0);
+            self.window = (now, 0, 0);
         }
         self.window.1 += 1;
-        let limit = self.relay.limits.max_frames_per_second;
-        if self.window.1 > limit {
-            return Err(Refusal::Flood(limit));
+        self.window.2 += bytes as u64;
+        let limits = &self.relay.limits;
+        if self.window.1 > limits.max_frames_per_second {
+            return Err(Refusal::Flood(limits.max_frames_per_second));
+        }
+        if self.window.2 > limits.max_bytes_per_second {
+            return Err(Refusal::ByteFlood(limits.max_bytes_per_second));
         }
         Ok(())
     }
@@ -269,7 +292,7 @@ impl<S: Storage> Connection<'_, S> {
     fn refuse(&self, refusal: &Refusal) {
         Metrics::inc(&self.relay.metrics.refusals);
         tracing::warn!(conn = self.conn, user = self.user, error = ?refusal, "closing connection: {refusal}");
-        let _ = self.outbox.send(Frame::Binary(
+        self.outbox.send(Frame::Binary(
             Message::Error {
                 sender_id: self.relay.peer_id.clone(),
                 target_id: self.peer_id.clone().unwrap_or_default(),
@@ -277,7 +300,7 @@ impl<S: Storage> Connection<'_, S> {
             }
             .encode(),
         ));
-        let _ = self.outbox.send(Frame::Close {
+        self.outbox.send(Frame::Close {
             code: refusal.close_code(),
             reason: refusal.to_string(),
         });

@@ -7,9 +7,10 @@ use std::time::Instant;
 
 use automerge::{AutoCommit, ChangeHash};
 use chatsync_protocol::{DocSession, DocumentId, Message};
-use tokio::sync::{Mutex, mpsc};
+use tokio::sync::Mutex;
 
 use super::connection::{Frame, Refusal};
+use super::outbox::Outbox;
 use super::{ConnId, Metrics, Relay};
 use crate::storage::{Storage, StorageError};
 
@@ -32,7 +33,7 @@ pub(crate) struct LoadedDocument {
 struct Peer {
     session: DocSession,
     peer_id: String,
-    outbox: mpsc::UnboundedSender<Frame>,
+    outbox: Outbox,
 }
 
 /// Who is speaking, as the document code needs to know it.
@@ -40,7 +41,7 @@ pub(crate) struct Speaker<'a> {
     pub conn: ConnId,
     pub user: &'a str,
     pub peer_id: &'a str,
-    pub outbox: &'a mpsc::UnboundedSender<Frame>,
+    pub outbox: &'a Outbox,
 }
 
 impl LoadedDocument {
@@ -138,7 +139,7 @@ impl<S: Storage> Relay<S> {
         let Some(handle) = self.open_document(&id, from.user, !is_request).await? else {
             Metrics::inc(&self.metrics.refusals);
             tracing::info!(user = from.user, document = %id, "document unavailable to this user");
-            let _ = from.outbox.send(Frame::Binary(
+            from.outbox.send(Frame::Binary(
                 Message::DocUnavailable {
                     sender_id: self.peer_id.clone(),
                     target_id: from.peer_id.to_owned(),
@@ -175,7 +176,7 @@ impl<S: Storage> Relay<S> {
         for peer in d.peers.values_mut() {
             while let Some(data) = peer.session.poll_message(&mut d.doc, 0) {
                 Metrics::inc(&self.metrics.sync_out);
-                let _ = peer.outbox.send(Frame::Binary(
+                peer.outbox.send(Frame::Binary(
                     Message::Sync {
                         sender_id: self.peer_id.clone(),
                         target_id: peer.peer_id.clone(),
@@ -259,7 +260,7 @@ impl<S: Storage> Relay<S> {
             if *conn == from.conn {
                 continue;
             }
-            let _ = peer.outbox.send(Frame::Binary(
+            peer.outbox.send(Frame::Binary(
                 Message::Ephemeral {
                     sender_id: sender_id.clone(),
                     target_id: peer.peer_id.clone(),

@@ -11,6 +11,10 @@ pub struct Limits {
     pub max_document_bytes: u64,
     /// Most frames one connection may send per second before it is closed.
     pub max_frames_per_second: u32,
+    /// Most bytes one connection may send per second before it is closed.
+    pub max_bytes_per_second: u64,
+    /// Frames queued for one connection before it counts as too slow and is closed.
+    pub max_queued_frames: usize,
     /// Documents in memory are evicted, least recently used first, once their stored sizes add up to
     /// more than this and nobody is connected to them.
     pub memory_budget_bytes: u64,
@@ -24,6 +28,8 @@ impl Default for Limits {
             max_frame_bytes: 16 << 20,
             max_document_bytes: 256 << 20,
             max_frames_per_second: 2_000,
+            max_bytes_per_second: 64 << 20,
+            max_queued_frames: 4_096,
             memory_budget_bytes: 512 << 20,
             idle_eviction: Duration::from_secs(60),
         }

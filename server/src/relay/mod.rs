@@ -5,6 +5,7 @@ mod connection;
 mod document;
 mod limits;
 mod metrics;
+mod outbox;
 
 use std::collections::HashMap;
 use std::sync::Arc;
