@@ -84,6 +84,15 @@ impl DocSession {
         Some(message.encode())
     }
 
+    /// Makes the next poll advertise our heads even if Automerge thinks the peer need not hear them.
+    ///
+    /// Automerge stays silent towards a peer whose latest message showed it already holds our heads —
+    /// but then that peer never learns that *we* hold them, and cannot count its changes as
+    /// acknowledged. A relay calls this after storing new changes.
+    pub fn advertise_heads(&mut self) {
+        self.state.last_sent_heads.clear();
+    }
+
     /// The heads the peer last advertised, if it has spoken.
     pub fn their_heads(&self) -> Option<&[ChangeHash]> {
         self.state.their_heads.as_deref()

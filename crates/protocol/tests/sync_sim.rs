@@ -99,7 +99,7 @@ impl Net {
                 let link = &mut self.links[d];
                 if to_relay {
                     if let Some(frame) = link.to_relay.pop_front() {
-                        link.relay_side.receive(&mut self.relay, &frame).unwrap();
+                        self.relay_receives(d, &frame);
                     }
                 } else if let Some(frame) = link.to_device.pop_front() {
                     link.device_side
@@ -108,6 +108,28 @@ impl Net {
                 }
             }
             Step::Drop { device } => self.links[device % n] = Link::new(),
+        }
+    }
+
+    /// The relay applies a frame from device `d`. Like the real relay after it stores new changes, it
+    /// then advertises its heads to every device, so each can see its changes acknowledged, and it
+    /// answers before reading the next frame.
+    fn relay_receives(&mut self, d: usize, frame: &[u8]) {
+        let before = self.relay.get_heads();
+        self.links[d]
+            .relay_side
+            .receive(&mut self.relay, frame)
+            .unwrap();
+        if self.relay.get_heads() != before {
+            for link in &mut self.links {
+                link.relay_side.advertise_heads();
+            }
+        }
+        // Like the relay, answer at once: before the next frame is read.
+        for link in &mut self.links {
+            while let Some(frame) = link.relay_side.poll_message(&mut self.relay, self.now) {
+                link.to_device.push_back(frame);
+            }
         }
     }
 
@@ -147,10 +169,7 @@ impl Net {
             }
             for d in 0..self.devices.len() {
                 while let Some(frame) = self.links[d].to_relay.pop_front() {
-                    self.links[d]
-                        .relay_side
-                        .receive(&mut self.relay, &frame)
-                        .unwrap();
+                    self.relay_receives(d, &frame);
                 }
                 while let Some(frame) = self.links[d].to_device.pop_front() {
                     self.links[d]
@@ -258,4 +277,53 @@ fn a_batching_session_holds_changes_while_a_message_is_in_flight() {
     net.now = 2_000;
     net.run_until_quiet();
     assert_eq!(text_of(&net.relay), "abcd");
+}
+
+/// Found by the property test: the device's changes reach the relay, and the device's next message
+/// (no changes, its heads) arrives before the relay has spoken — Automerge then judges the device to
+/// know the relay's heads and never advertises them, so the device could not see its acknowledgement.
+#[test]
+fn regression_changes_polled_after_a_crossed_reply_are_acknowledged() {
+    let mut net = Net::new(2);
+    for step in [
+        Step::Edit {
+            device: 0,
+            key: 0,
+            text: "a".into(),
+        },
+        Step::Edit {
+            device: 0,
+            key: 0,
+            text: "a".into(),
+        },
+        Step::Edit {
+            device: 0,
+            key: 0,
+            text: "a".into(),
+        },
+        Step::Poll { device: 0 },
+        Step::Deliver {
+            device: 0,
+            to_relay: true,
+        },
+        Step::Deliver {
+            device: 0,
+            to_relay: false,
+        },
+        Step::Poll { device: 0 },
+        Step::Deliver {
+            device: 0,
+            to_relay: false,
+        },
+    ] {
+        net.apply(step);
+    }
+    net.run_until_quiet();
+    let heads = net.devices[0].get_heads();
+    assert_eq!(net.relay.get_heads(), heads);
+    assert!(
+        net.links[0]
+            .device_side
+            .has_acknowledged(&mut net.devices[0], &heads)
+    );
 }

@@ -166,6 +166,7 @@ impl<S: Storage> Relay<S> {
         peer.session
             .receive(&mut d.doc, data)
             .map_err(|e| Refusal::BadSync(e.to_string()))?;
+        let stored_before = d.stored_heads.clone();
         if let Err(refusal) = self.store_new_changes(&id, d).await {
             // What is in memory is now ahead of storage: drop it, so nothing unstored is ever
             // advertised. Peers resync from storage on their next message.
@@ -173,7 +174,13 @@ impl<S: Storage> Relay<S> {
             self.documents.lock().await.remove(&id);
             return Err(refusal);
         }
+        let stored_new = d.stored_heads != stored_before;
         for peer in d.peers.values_mut() {
+            if stored_new {
+                // Every peer hears the newly stored heads — its acknowledgement — even one Automerge
+                // would leave silent because it already holds them.
+                peer.session.advertise_heads();
+            }
             while let Some(data) = peer.session.poll_message(&mut d.doc, 0) {
                 Metrics::inc(&self.metrics.sync_out);
                 peer.outbox.send(Frame::Binary(
