@@ -143,6 +143,17 @@ async fn a_js_automerge_repo_client_creates_and_finds_documents_through_our_rela
         .unwrap();
     assert_eq!(json.unwrap(), r#"{"title":"from rust"}"#);
 
+    // After a relay restart the document is not in memory: the JS client's cold load is answered
+    // straight from storage (a whole-document sync message), which it must accept too.
+    let addr = relay.addr;
+    relay.stop().await;
+    let relay = TestRelay::start_on(dir.path(), addr).await;
+    let url = format!("{}?token={}", relay.url(), relay.token("alice"));
+    let json = tokio::task::spawn_blocking(move || js_find(&url, id))
+        .await
+        .unwrap();
+    assert_eq!(json.unwrap(), r#"{"title":"from rust"}"#);
+
     // Another user's JS client is told the document is unavailable.
     let bob_url = format!("{}?token={}", relay.url(), relay.token("bob"));
     let refused = tokio::task::spawn_blocking(move || js_find(&bob_url, id))

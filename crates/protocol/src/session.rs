@@ -134,3 +134,27 @@ impl DocSession {
             .all(|h| doc.get_change_meta_by_hash(h).is_some() && !uncovered.contains(h))
     }
 }
+
+/// Whether a sync payload comes from a peer that holds nothing of the document yet (its heads are
+/// empty): the usual first `request` of a device opening a thread it has never seen.
+pub fn is_from_empty_peer(data: &[u8]) -> bool {
+    sync::Message::decode(data).is_ok_and(|m| m.heads.is_empty())
+}
+
+/// A sync payload that hands a peer holding nothing the whole document at once: `stored` is saved
+/// document bytes (a snapshot and/or change chunks, concatenated) whose heads are `heads`. Lets a
+/// relay answer a cold load from storage without loading the document into memory first. The
+/// peer applies it like any Automerge sync message and carries on with a normal session.
+pub fn whole_document_message(heads: Vec<ChangeHash>, stored: Vec<u8>) -> Vec<u8> {
+    let mut flags = sync::MessageFlags::new();
+    flags.set(sync::MessageFlags::SUPPORTS_SYNC_RESET);
+    sync::Message {
+        heads,
+        need: Vec::new(),
+        have: Vec::new(),
+        changes: sync::ChunkList::from(vec![stored]),
+        flags: Some(flags),
+        version: sync::MessageVersion::V2,
+    }
+    .encode()
+}

@@ -327,3 +327,48 @@ fn regression_changes_polled_after_a_crossed_reply_are_acknowledged() {
             .has_acknowledged(&mut net.devices[0], &heads)
     );
 }
+
+#[test]
+fn a_peer_with_nothing_loads_a_whole_stored_document_then_syncs_normally() {
+    let mut source = AutoCommit::new();
+    source.put(ROOT, "title", "stored").unwrap();
+    source.commit();
+    let snapshot = source.save();
+    source.put(ROOT, "more", 1).unwrap();
+    source.commit();
+    let chunk = source.save_after(
+        &chatsync_protocol::automerge::AutoCommit::load(&snapshot)
+            .unwrap()
+            .get_heads(),
+    );
+    let heads = source.get_heads();
+
+    // The peer asks with empty heads; the answer is built from the stored bytes alone.
+    let mut peer = AutoCommit::new();
+    let mut peer_session = DocSession::new();
+    let request = peer_session.poll_message(&mut peer, 0).unwrap();
+    assert!(chatsync_protocol::is_from_empty_peer(&request));
+    let reply =
+        chatsync_protocol::whole_document_message(heads.clone(), [snapshot, chunk].concat());
+    peer_session.receive(&mut peer, &reply).unwrap();
+    assert_eq!(peer.get_heads(), heads);
+    assert!(peer_session.has_acknowledged(&mut peer, &heads));
+
+    // A fresh session on the source side (it never saw the request) then syncs without resending.
+    let mut source_session = DocSession::new();
+    for _ in 0..5 {
+        if let Some(m) = source_session.poll_message(&mut source, 0) {
+            peer_session.receive(&mut peer, &m).unwrap();
+        }
+        if let Some(m) = peer_session.poll_message(&mut peer, 0) {
+            source_session.receive(&mut source, &m).unwrap();
+        }
+    }
+    assert_eq!(peer.get_heads(), source.get_heads());
+    assert!(!chatsync_protocol::is_from_empty_peer(
+        &peer_session.poll_message(&mut peer, 0).unwrap_or_else(|| {
+            let mut s = DocSession::new();
+            s.poll_message(&mut peer, 0).unwrap()
+        })
+    ));
+}

@@ -136,6 +136,9 @@ impl<S: Storage> Relay<S> {
         is_request: bool,
     ) -> Result<(), Refusal> {
         Metrics::inc(&self.metrics.sync_in);
+        if is_request && self.serve_cold_load(from, id, data).await? {
+            return Ok(());
+        }
         let Some(handle) = self.open_document(&id, from.user, !is_request).await? else {
             Metrics::inc(&self.metrics.refusals);
             tracing::info!(user = from.user, document = %id, "document unavailable to this user");
@@ -197,6 +200,46 @@ impl<S: Storage> Relay<S> {
         Ok(())
     }
 
+    /// A device opening a thread it has none of, while the relay does not have it in memory: answer
+    /// with the stored bytes at once, instead of loading the document into Automerge first (which
+    /// for a long thread is most of a cold load). The device's next message starts a normal session,
+    /// which loads the document then. Returns whether it answered.
+    async fn serve_cold_load(
+        &self,
+        from: &Speaker<'_>,
+        id: DocumentId,
+        data: &[u8],
+    ) -> Result<bool, Refusal> {
+        if !chatsync_protocol::is_from_empty_peer(data)
+            || self.documents.lock().await.contains_key(&id)
+        {
+            return Ok(false);
+        }
+        let Some(stored) = self.storage.load(&id).await.map_err(Refusal::Storage)? else {
+            return Ok(false);
+        };
+        if stored.owner != from.user || stored.heads.is_empty() {
+            // Another user's (answered as unavailable on the normal path), or stored before heads were.
+            return Ok(false);
+        }
+        let mut bytes = stored.snapshot;
+        for chunk in &stored.chunks {
+            bytes.extend_from_slice(chunk);
+        }
+        Metrics::inc(&self.metrics.sync_out);
+        from.outbox.send(Frame::Binary(
+            Message::Sync {
+                sender_id: self.peer_id.clone(),
+                target_id: from.peer_id.to_owned(),
+                document_id: id,
+                data: chatsync_protocol::whole_document_message(stored.heads, bytes),
+            }
+            .encode(),
+        ));
+        tracing::debug!(document = %id, "cold load served from storage");
+        Ok(true)
+    }
+
     /// Appends the changes storage lacks, compacting once the chunks outgrow the snapshot.
     async fn store_new_changes(
         &self,
@@ -209,7 +252,7 @@ impl<S: Storage> Relay<S> {
         }
         let chunk = d.doc.save_after(&d.stored_heads);
         let started = Instant::now();
-        let stored = self.storage.append(id, &d.owner, &chunk).await;
+        let stored = self.storage.append(id, &d.owner, &chunk, &heads).await;
         self.record_write(started);
         d.chunk_bytes = stored.map_err(|e| match e {
             StorageError::NotOwner(_) => Refusal::Unavailable,

@@ -7,6 +7,7 @@ mod sqlite;
 
 use std::future::Future;
 
+use automerge::ChangeHash;
 use chatsync_protocol::DocumentId;
 
 pub use sqlite::SqliteStorage;
@@ -20,6 +21,24 @@ pub struct StoredDocument {
     pub snapshot: Vec<u8>,
     /// Changes appended since, in order.
     pub chunks: Vec<Vec<u8>>,
+    /// The heads of all of it (empty if written before heads were recorded).
+    pub heads: Vec<ChangeHash>,
+}
+
+/// Heads as stored: 32-byte hashes, concatenated.
+pub(crate) fn encode_heads(heads: &[ChangeHash]) -> Vec<u8> {
+    heads.iter().flat_map(|h| h.0).collect()
+}
+
+/// The inverse of [`encode_heads`]; malformed bytes read as no heads.
+pub(crate) fn decode_heads(bytes: &[u8]) -> Vec<ChangeHash> {
+    if !bytes.len().is_multiple_of(32) {
+        return Vec::new();
+    }
+    bytes
+        .chunks_exact(32)
+        .map(|c| ChangeHash(c.try_into().expect("32 bytes")))
+        .collect()
 }
 
 /// Why storage failed. Details are logged; clients see only that storage is unavailable.
@@ -51,13 +70,15 @@ pub trait Storage: Send + Sync + 'static {
         id: &DocumentId,
     ) -> impl Future<Output = Result<Option<String>, StorageError>> + Send;
 
-    /// Appends changes. The first append creates the document with `owner`; a later one by another
-    /// user fails with [`StorageError::NotOwner`]. Returns the total size of the chunks now stored.
+    /// Appends changes, after which the document's heads are `heads`. The first append creates the
+    /// document with `owner`; a later one by another user fails with [`StorageError::NotOwner`].
+    /// Returns the total size of the chunks now stored.
     fn append(
         &self,
         id: &DocumentId,
         owner: &str,
         chunk: &[u8],
+        heads: &[ChangeHash],
     ) -> impl Future<Output = Result<u64, StorageError>> + Send;
 
     /// Replaces the snapshot and every chunk up to now with `snapshot`, in one transaction.

@@ -8,7 +8,9 @@ use chatsync_protocol::DocumentId;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Row, SqlitePool};
 
-use super::{Storage, StorageError, StoredDocument};
+use automerge::ChangeHash;
+
+use super::{Storage, StorageError, StoredDocument, decode_heads, encode_heads};
 
 /// SQLite storage. Cheap to clone.
 #[derive(Clone, Debug)]
@@ -39,7 +41,7 @@ impl Storage for SqliteStorage {
     async fn load(&self, id: &DocumentId) -> Result<Option<StoredDocument>, StorageError> {
         let key = id.to_string();
         let mut tx = self.pool.begin().await?;
-        let Some(row) = sqlx::query("SELECT owner, snapshot FROM documents WHERE id = ?")
+        let Some(row) = sqlx::query("SELECT owner, snapshot, heads FROM documents WHERE id = ?")
             .bind(&key)
             .fetch_optional(&mut *tx)
             .await?
@@ -58,6 +60,7 @@ impl Storage for SqliteStorage {
             owner: row.get("owner"),
             snapshot: row.get("snapshot"),
             chunks,
+            heads: decode_heads(&row.get::<Vec<u8>, _>("heads")),
         }))
     }
 
@@ -75,6 +78,7 @@ impl Storage for SqliteStorage {
         id: &DocumentId,
         owner: &str,
         chunk: &[u8],
+        heads: &[ChangeHash],
     ) -> Result<u64, StorageError> {
         let key = id.to_string();
         let mut tx = self.pool.begin().await?;
@@ -103,9 +107,11 @@ impl Storage for SqliteStorage {
         .execute(&mut *tx)
         .await?;
         let total: i64 = sqlx::query_scalar(
-            "UPDATE documents SET chunk_bytes = chunk_bytes + ? WHERE id = ? RETURNING chunk_bytes",
+            "UPDATE documents SET chunk_bytes = chunk_bytes + ?, heads = ? WHERE id = ? \
+             RETURNING chunk_bytes",
         )
         .bind(chunk.len() as i64)
+        .bind(encode_heads(heads))
         .bind(&key)
         .fetch_one(&mut *tx)
         .await?;
@@ -174,14 +180,17 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let storage = SqliteStorage::open(dir.path()).await.unwrap();
         assert_eq!(storage.load(&id(1)).await.unwrap(), None);
-        storage.append(&id(1), "alice", b"one").await.unwrap();
-        let total = storage.append(&id(1), "alice", b"two").await.unwrap();
+        storage.append(&id(1), "alice", b"one", &[]).await.unwrap();
+        let total = storage.append(&id(1), "alice", b"two", &[]).await.unwrap();
         assert_eq!(total, 6);
         let doc = storage.load(&id(1)).await.unwrap().unwrap();
         assert_eq!(doc.owner, "alice");
         assert_eq!(doc.chunks, [b"one".to_vec(), b"two".to_vec()]);
         storage.compact(&id(1), b"snap").await.unwrap();
-        storage.append(&id(1), "alice", b"three").await.unwrap();
+        storage
+            .append(&id(1), "alice", b"three", &[])
+            .await
+            .unwrap();
         let doc = storage.load(&id(1)).await.unwrap().unwrap();
         assert_eq!(doc.snapshot, b"snap");
         assert_eq!(doc.chunks, [b"three".to_vec()]);
@@ -192,8 +201,11 @@ mod tests {
     async fn the_first_writer_owns_the_document() {
         let dir = tempfile::tempdir().unwrap();
         let storage = SqliteStorage::open(dir.path()).await.unwrap();
-        storage.append(&id(2), "alice", b"x").await.unwrap();
-        let err = storage.append(&id(2), "mallory", b"y").await.unwrap_err();
+        storage.append(&id(2), "alice", b"x", &[]).await.unwrap();
+        let err = storage
+            .append(&id(2), "mallory", b"y", &[])
+            .await
+            .unwrap_err();
         assert!(matches!(err, StorageError::NotOwner(_)));
         assert_eq!(
             storage.owner(&id(2)).await.unwrap().as_deref(),
@@ -221,7 +233,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         {
             let storage = SqliteStorage::open(dir.path()).await.unwrap();
-            storage.append(&id(3), "alice", b"kept").await.unwrap();
+            storage.append(&id(3), "alice", b"kept", &[]).await.unwrap();
         }
         let storage = SqliteStorage::open(dir.path()).await.unwrap();
         assert_eq!(
