@@ -146,6 +146,7 @@ async fn a_js_automerge_repo_client_creates_and_finds_documents_through_our_rela
     // After a relay restart the document is not in memory: the JS client's cold load is answered
     // straight from storage (a whole-document sync message), which it must accept too.
     let addr = relay.addr;
+    rust.close(); // or it would reconnect and load the document into the relay first
     relay.stop().await;
     let relay = TestRelay::start_on(dir.path(), addr).await;
     let url = format!("{}?token={}", relay.url(), relay.token("alice"));
