@@ -48,6 +48,7 @@ pub async fn run<S: Storage>(
         .await;
     connections.close();
     connections.wait().await;
+    relay.compact_all().await;
     let _ = evictor.await;
     served
 }

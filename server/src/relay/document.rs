@@ -343,27 +343,68 @@ impl<S: Storage> Relay<S> {
     /// Evicts documents nobody is connected to: those idle too long, then the least recently used
     /// until the loaded ones fit the memory budget. Returns how many were evicted.
     pub async fn evict(&self, now: Instant) -> usize {
-        let mut documents = self.documents.lock().await;
-        let mut idle: Vec<(Instant, u64, DocumentId)> = Vec::new();
-        let mut total = 0;
-        for (id, handle) in documents.iter() {
-            // A document busy with a sync is in use: skip it rather than wait.
-            let Ok(d) = handle.try_lock() else { continue };
-            total += d.stored_bytes();
-            if d.peers.is_empty() {
-                idle.push((d.last_used, d.stored_bytes(), *id));
+        let mut evicted = Vec::new();
+        {
+            let mut documents = self.documents.lock().await;
+            let mut idle: Vec<(Instant, u64, DocumentId)> = Vec::new();
+            let mut total = 0;
+            for (id, handle) in documents.iter() {
+                // A document busy with a sync is in use: skip it rather than wait.
+                let Ok(d) = handle.try_lock() else { continue };
+                total += d.stored_bytes();
+                if d.peers.is_empty() {
+                    idle.push((d.last_used, d.stored_bytes(), *id));
+                }
+            }
+            idle.sort();
+            for (last_used, bytes, id) in idle {
+                let too_old = now.saturating_duration_since(last_used) >= self.limits.idle_eviction;
+                if too_old || total > self.limits.memory_budget_bytes {
+                    evicted.extend(documents.remove(&id).map(|handle| (id, handle)));
+                    total = total.saturating_sub(bytes);
+                }
             }
         }
-        idle.sort();
-        let mut evicted = 0;
-        for (last_used, bytes, id) in idle {
-            let too_old = now.saturating_duration_since(last_used) >= self.limits.idle_eviction;
-            if too_old || total > self.limits.memory_budget_bytes {
-                documents.remove(&id);
-                total = total.saturating_sub(bytes);
-                evicted += 1;
-            }
+        let count = evicted.len();
+        for (id, handle) in evicted {
+            self.compact_if_needed(&id, &handle).await;
         }
-        evicted
+        count
+    }
+
+    /// Compacts every document in memory that has chunks, so the next cold load reads one snapshot.
+    /// Run at shutdown, after the connections have closed.
+    pub async fn compact_all(&self) {
+        let documents: Vec<_> = self
+            .documents
+            .lock()
+            .await
+            .iter()
+            .map(|(id, handle)| (*id, handle.clone()))
+            .collect();
+        for (id, handle) in documents {
+            self.compact_if_needed(&id, &handle).await;
+        }
+    }
+
+    /// Folds a document's chunks into its snapshot: a snapshot loads several times faster than the
+    /// same history as chunks. Failure only costs speed, so it is logged, not raised.
+    async fn compact_if_needed(&self, id: &DocumentId, handle: &Arc<Mutex<LoadedDocument>>) {
+        let mut d = handle.lock().await;
+        let heads = d.doc.get_heads();
+        // Only what storage already holds may be compacted (never unstored changes).
+        if d.chunk_bytes == 0 || d.stored_heads != heads {
+            return;
+        }
+        let snapshot = d.doc.save();
+        let started = Instant::now();
+        match self.storage.compact(id, &snapshot).await {
+            Ok(()) => {
+                self.record_write(started);
+                d.snapshot_bytes = snapshot.len() as u64;
+                d.chunk_bytes = 0;
+            }
+            Err(e) => tracing::warn!(document = %id, error = %e, "compaction failed"),
+        }
     }
 }
