@@ -26,6 +26,30 @@ impl Conn {
             .unwrap();
     }
 
+    /// A `sync` from this connection's peer.
+    async fn sync(&mut self, document_id: DocumentId, data: Vec<u8>) {
+        let sender_id = self.peer.clone();
+        self.send(Message::Sync {
+            sender_id,
+            target_id: "r".into(),
+            document_id,
+            data,
+        })
+        .await;
+    }
+
+    /// A `request` from this connection's peer.
+    async fn request(&mut self, document_id: DocumentId, data: Vec<u8>) {
+        let sender_id = self.peer.clone();
+        self.send(Message::Request {
+            sender_id,
+            target_id: "r".into(),
+            document_id,
+            data,
+        })
+        .await;
+    }
+
     async fn send_raw(&mut self, inbound: Inbound) {
         self.to_relay.send(inbound).unwrap();
     }
@@ -138,14 +162,7 @@ async fn store_document(conn: &mut Conn, id: DocumentId) -> AutoCommit {
     let mut session = DocSession::new();
     for _ in 0..10 {
         if let Some(data) = session.poll_message(&mut doc, 0) {
-            let peer = conn.peer.clone();
-            conn.send(Message::Sync {
-                sender_id: peer,
-                target_id: "relay".into(),
-                document_id: id,
-                data,
-            })
-            .await;
+            conn.sync(id, data).await;
         }
         match conn.next_message().await {
             Message::Sync { data, .. } => session.receive(&mut doc, &data).unwrap(),
@@ -234,13 +251,7 @@ async fn each_bad_input_is_refused_with_a_reason_and_a_close_code() {
 
     let mut c = h.connect("alice", "p6");
     c.join().await;
-    c.send(Message::Sync {
-        sender_id: "p6".into(),
-        target_id: "r".into(),
-        document_id: doc_id(1),
-        data: b"junk".to_vec(),
-    })
-    .await;
+    c.sync(doc_id(1), b"junk".to_vec()).await;
     let (message, code) = c.refusal().await;
     assert!(message.starts_with("invalid sync message"), "{message}");
     assert_eq!(code, 1007);
@@ -261,26 +272,14 @@ async fn each_bad_input_is_refused_with_a_reason_and_a_close_code() {
     big.put(ROOT, "blob", noise).unwrap();
     let mut session = DocSession::new();
     let data = session.poll_message(&mut big, 0).unwrap();
-    c.send(Message::Sync {
-        sender_id: "p7".into(),
-        target_id: "r".into(),
-        document_id: doc_id(2),
-        data,
-    })
-    .await;
+    c.sync(doc_id(2), data).await;
     // The relay asks for the changes; sending them puts the document over the limit.
     let Message::Sync { data: need, .. } = c.next_message().await else {
         panic!("expected the relay's sync reply");
     };
     session.receive(&mut big, &need).unwrap();
     let data = session.poll_message(&mut big, 0).expect("the changes");
-    c.send(Message::Sync {
-        sender_id: "p7".into(),
-        target_id: "r".into(),
-        document_id: doc_id(2),
-        data,
-    })
-    .await;
+    c.sync(doc_id(2), data).await;
     let (message, code) = c.refusal().await;
     assert!(message.contains("size limit"), "{message}");
     assert_eq!(code, 1009);
@@ -317,13 +316,7 @@ async fn ephemeral_messages_reach_the_owners_other_connections_once_and_nobody_e
     let mut b_doc = AutoCommit::new();
     let mut b_session = DocSession::new();
     let data = b_session.poll_message(&mut b_doc, 0).unwrap();
-    b.send(Message::Request {
-        sender_id: "alice-b".into(),
-        target_id: "r".into(),
-        document_id: doc_id(9),
-        data,
-    })
-    .await;
+    b.request(doc_id(9), data).await;
     assert!(matches!(b.next_message().await, Message::Sync { .. }));
     let mut mallory = h.connect("mallory", "mallory");
     mallory.join().await;
@@ -383,13 +376,7 @@ async fn another_users_document_is_reported_exactly_like_a_missing_one() {
     for id in [doc_id(5), doc_id(6)] {
         let mut doc = AutoCommit::new();
         let data = DocSession::new().poll_message(&mut doc, 0).unwrap();
-        bob.send(Message::Request {
-            sender_id: "bob-a".into(),
-            target_id: "r".into(),
-            document_id: id,
-            data,
-        })
-        .await;
+        bob.request(id, data).await;
         match bob.next_message().await {
             Message::DocUnavailable {
                 document_id,
@@ -447,14 +434,7 @@ async fn documents_beyond_the_memory_budget_are_evicted_and_still_served_from_st
         let mut doc = AutoCommit::new();
         let mut session = DocSession::new();
         let data = session.poll_message(&mut doc, 0).unwrap();
-        reader
-            .send(Message::Request {
-                sender_id: "reader".into(),
-                target_id: "r".into(),
-                document_id: doc_id(n),
-                data,
-            })
-            .await;
+        reader.request(doc_id(n), data).await;
         let Message::Sync { data, .. } = reader.next_message().await else {
             panic!("not served")
         };
@@ -554,14 +534,7 @@ async fn a_connection_whose_socket_stops_taking_frames_is_dropped_not_buffered()
         doc.put(ROOT, "n", i).unwrap();
         doc.commit();
         if let Some(data) = session.poll_message(&mut doc, 0) {
-            writer
-                .send(Message::Sync {
-                    sender_id: "writer".into(),
-                    target_id: "r".into(),
-                    document_id: doc_id(60),
-                    data,
-                })
-                .await;
+            writer.sync(doc_id(60), data).await;
         }
         while let Ok(Some(frame)) =
             tokio::time::timeout(Duration::from_millis(5), writer.from_relay.recv()).await
