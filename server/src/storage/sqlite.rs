@@ -153,7 +153,16 @@ impl Storage for SqliteStorage {
     }
 
     async fn close(&self) {
-        // The last connection to close checkpoints the WAL into the database and removes it.
+        // Fold the WAL into the database file while we still wait for it: the checkpoint SQLite runs
+        // when the last connection closes happens on sqlx's worker thread, which the process may exit
+        // before, leaving a WAL of several MB behind (seen as 4.3 MB on disk instead of 0.2 MB in the
+        // benchmark, one run in four).
+        if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+            .execute(&self.pool)
+            .await
+        {
+            tracing::warn!(error = %e, "could not checkpoint the write-ahead log at shutdown");
+        }
         self.pool.close().await;
     }
 
