@@ -27,10 +27,24 @@ if [ -n "$wanted" ] && [ "$have" != "$wanted" ]; then
   cargo install wasm-bindgen-cli --version "$wanted" --force
 fi
 
+# Debian's apt, as root or through sudo.
+apt_install() {
+  local sudo=""
+  [ "$(id -u)" = 0 ] || sudo="sudo"
+  $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$@"
+}
+
+# Headless Chromium and its driver run the browser tests (Debian's: test tools' own browser
+# downloads are refused by this network).
+if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then
+  say "installing chromium and chromium-driver"
+  apt_install chromium chromium-driver
+fi
+
 # Node runs the wasm tests outside a browser.
 if ! command -v node >/dev/null 2>&1; then
   say "installing nodejs"
-  apt-get update -qq && apt-get install -y -qq nodejs npm
+  apt_install nodejs npm
 fi
 
 # The JS automerge-repo peers of the interop tests, at the versions in the lockfile. `npm install`

@@ -16,3 +16,7 @@ step "wasm32 tests (Node)"
 # Per package: a whole-workspace wasm build would pull in native-only crates later on.
 cargo test -p chatsync-model --target wasm32-unknown-unknown
 cargo test -p chatsync-protocol --target wasm32-unknown-unknown
+
+step "browser tests (headless Chromium, against a relay started here)"
+source scripts/test-relay.sh
+CHROMEDRIVER=$(command -v chromedriver) cargo test -p chatsync-web --target wasm32-unknown-unknown

@@ -8,13 +8,14 @@ use axum::Router;
 use axum::extract::ws::{CloseFrame, Message as WsMessage, WebSocket, WebSocketUpgrade};
 use axum::extract::{Query, State};
 use axum::http::header::AUTHORIZATION;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use futures_util::{SinkExt, StreamExt};
 use serde::Deserialize;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
+use tower_http::cors::{Any, CorsLayer};
 
 use crate::relay::{Frame, Inbound, Relay, serve_connection};
 use crate::storage::Storage;
@@ -45,7 +46,18 @@ pub fn app<S: Storage>(state: AppState<S>) -> Router {
         .route("/sync", get(sync::<S>))
         .route("/healthz", get(|| async { "ok" }))
         .route("/metrics", get(metrics::<S>))
-        .route("/api/me", get(me::<S>))
+        // Browsers call this one from the app's own origin, which need not be the relay's (a dev
+        // server, a test page). It is authenticated by bearer token, never by cookie, so any origin
+        // may read it.
+        .route(
+            "/api/me",
+            get(me::<S>).layer(
+                CorsLayer::new()
+                    .allow_origin(Any)
+                    .allow_methods([Method::GET])
+                    .allow_headers([AUTHORIZATION]),
+            ),
+        )
         .with_state(state)
 }
 

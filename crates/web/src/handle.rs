@@ -1,0 +1,201 @@
+//! [`ThreadHandle`]: one thread held in memory by a store — its document (loaded lazily), its storage
+//! bookkeeping, its cached view and its subscribers. Every JS `Thread` object of that thread in this
+//! tab shares one handle.
+
+use std::cell::{Cell, RefCell};
+
+use chatsync_model::{Limits, ReadAt, Thread, ThreadId};
+use js_sys::Function;
+use wasm_bindgen::JsValue;
+
+use crate::error::{Result, StoreError};
+use crate::idb::StoredDoc;
+use crate::persist::Persisted;
+use crate::util::now_ms;
+
+/// The document of a handle: still the stored bytes (the UI paints the materialized view first), or
+/// loaded into Automerge.
+enum Doc {
+    Stored(StoredDoc),
+    Loaded(Box<Thread>),
+}
+
+/// One thread in memory.
+pub(crate) struct ThreadHandle {
+    pub id: ThreadId,
+    actor: automerge::ActorId,
+    doc: RefCell<Doc>,
+    pub persisted: RefCell<Persisted>,
+    /// Changes not yet written to IndexedDB.
+    pub dirty: Cell<bool>,
+    /// Uncommitted streamed deltas are waiting for the commit timer.
+    pub commit_armed: Cell<bool>,
+    /// The view as last handed to JavaScript; `None` once the document changed.
+    view: RefCell<Option<JsValue>>,
+    subscribers: RefCell<Vec<(u32, Function)>>,
+    next_subscriber: Cell<u32>,
+    /// A repaint of the subscribers is scheduled for the next frame.
+    pub repaint_armed: Cell<bool>,
+}
+
+impl ThreadHandle {
+    /// A thread created in this tab.
+    pub fn created(thread: Thread, actor: automerge::ActorId) -> Self {
+        Self::new(
+            thread.id().clone(),
+            actor,
+            Doc::Loaded(Box::new(thread)),
+            Persisted::default(),
+            None,
+        )
+    }
+
+    /// A thread read from storage. When the stored view is current it is shown at once and the
+    /// document is loaded later (or at the first write).
+    pub fn stored(id: ThreadId, actor: automerge::ActorId, mut stored: StoredDoc) -> Result<Self> {
+        let persisted = Persisted::loaded(&stored);
+        match stored.current_view.take() {
+            Some(view) => Ok(Self::new(
+                id,
+                actor,
+                Doc::Stored(stored),
+                persisted,
+                Some(view),
+            )),
+            None => {
+                let thread = load(&id, &actor, &stored)?;
+                Ok(Self::new(
+                    id,
+                    actor,
+                    Doc::Loaded(Box::new(thread)),
+                    persisted,
+                    None,
+                ))
+            }
+        }
+    }
+
+    fn new(
+        id: ThreadId,
+        actor: automerge::ActorId,
+        doc: Doc,
+        persisted: Persisted,
+        view: Option<JsValue>,
+    ) -> Self {
+        Self {
+            id,
+            actor,
+            doc: RefCell::new(doc),
+            persisted: RefCell::new(persisted),
+            dirty: Cell::new(false),
+            commit_armed: Cell::new(false),
+            view: RefCell::new(view),
+            subscribers: RefCell::new(Vec::new()),
+            next_subscriber: Cell::new(0),
+            repaint_armed: Cell::new(false),
+        }
+    }
+
+    /// Whether the Automerge document is in memory yet.
+    pub fn is_loaded(&self) -> bool {
+        matches!(&*self.doc.borrow(), Doc::Loaded(_))
+    }
+
+    /// Runs `f` on the loaded thread, loading it first if need be.
+    pub fn with_thread<R>(&self, f: impl FnOnce(&mut Thread) -> R) -> Result<R> {
+        let mut doc = self.doc.borrow_mut();
+        if let Doc::Stored(stored) = &*doc {
+            let thread = load(&self.id, &self.actor, stored)?;
+            *doc = Doc::Loaded(Box::new(thread));
+        }
+        match &mut *doc {
+            Doc::Loaded(thread) => Ok(f(thread)),
+            Doc::Stored(_) => unreachable!("loaded just above"),
+        }
+    }
+
+    /// A write through the model. The document is marked changed whether or not the write was
+    /// accepted: a refused write leaves it as it was, and a repaint of an unchanged view is harmless.
+    pub fn write<R>(
+        &self,
+        f: impl FnOnce(&mut Thread, u64) -> std::result::Result<R, chatsync_model::ModelError>,
+    ) -> Result<R> {
+        let now = now_ms();
+        let result = self.with_thread(|thread| f(thread, now))??;
+        self.changed();
+        Ok(result)
+    }
+
+    /// Records that the document changed (locally or from sync): the cached view is stale and the
+    /// document needs a flush.
+    pub fn changed(&self) {
+        self.view.replace(None);
+        self.dirty.set(true);
+    }
+
+    /// The current view as a JS object, built once per change.
+    pub fn view_js(&self) -> Result<JsValue> {
+        if let Some(view) = &*self.view.borrow() {
+            return Ok(view.clone());
+        }
+        let view = self.with_thread(|thread| thread.view(ReadAt::new(now_ms())))?;
+        let js = to_js(&view)?;
+        self.view.replace(Some(js.clone()));
+        Ok(js)
+    }
+
+    /// Adds a subscriber; returns its key.
+    pub fn subscribe(&self, callback: Function) -> u32 {
+        let key = self.next_subscriber.get();
+        self.next_subscriber.set(key.wrapping_add(1));
+        self.subscribers.borrow_mut().push((key, callback));
+        key
+    }
+
+    /// Removes a subscriber.
+    pub fn unsubscribe(&self, key: u32) {
+        self.subscribers.borrow_mut().retain(|(k, _)| *k != key);
+    }
+
+    /// Calls every subscriber with the current view. A subscriber that throws does not stop the others.
+    pub fn notify(&self) {
+        let subscribers: Vec<Function> = self
+            .subscribers
+            .borrow()
+            .iter()
+            .map(|(_, f)| f.clone())
+            .collect();
+        if subscribers.is_empty() {
+            return;
+        }
+        let Ok(view) = self.view_js() else {
+            return;
+        };
+        for callback in subscribers {
+            if let Err(e) = callback.call1(&JsValue::NULL, &view) {
+                web_sys::console::error_2(&"chatsync: a thread subscriber threw".into(), &e);
+            }
+        }
+    }
+}
+
+/// Serializes a view the way JavaScript expects: plain objects, numbers for times.
+pub(crate) fn to_js<T: serde::Serialize>(value: &T) -> Result<JsValue> {
+    value
+        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+        .map_err(|e| StoreError::Storage(format!("could not convert a view: {e}")))
+}
+
+/// Loads a stored thread into Automerge; bytes that do not load are reported as corrupt.
+fn load(id: &ThreadId, actor: &automerge::ActorId, stored: &StoredDoc) -> Result<Thread> {
+    Thread::load(
+        id.clone(),
+        &stored.concatenated(),
+        actor.clone(),
+        Limits::default(),
+    )
+    .map_err(|e| StoreError::Corrupt {
+        id: id.to_string(),
+        reason: e.to_string(),
+    })
+}

@@ -1,0 +1,368 @@
+//! The IndexedDB layout of a store, and every read and write of it.
+//!
+//! One database per store (`dbName`), at [`LAYOUT_VERSION`]:
+//! - `snapshots`: document id → `{ bytes: Uint8Array, sum: string, id: string }`, a compacted save;
+//!   `id` changes with every compaction, so a materialized view can tell which snapshot it was built on.
+//! - `chunks`: `"<document id>/<writer>-<seq>"` → `{ bytes, sum }`, incremental saves appended per
+//!   flush. Keys are unique per writing store instance, so two tabs never overwrite each other's chunks.
+//! - Every byte record carries `sum`, a SHA-256 prefix of its bytes, checked on read: a damaged record
+//!   is reported as a corrupt thread at open, before the stored view could hide it.
+//! - `views`: document id → `{ view, snapshotId, chunks }`, the thread as the UI renders it, and what it
+//!   was built from, so a thread switch can paint it before the CRDT is loaded — when it is current.
+//! - `meta`: store metadata (this device's actor id, the user's index document id).
+//!
+//! A flush is one read-write transaction ([`Db::write`]), so IndexedDB never holds half a flush.
+//! Layout 1 (one `documents` store of whole saves) is upgraded in place.
+
+use indexed_db_futures::database::Database;
+use indexed_db_futures::prelude::*;
+use indexed_db_futures::transaction::TransactionMode;
+use js_sys::{Object, Reflect, Uint8Array};
+use wasm_bindgen::{JsCast, JsValue};
+
+use crate::error::{Result, StoreError};
+
+/// The layout this build reads and writes.
+pub(crate) const LAYOUT_VERSION: u32 = 2;
+
+pub(crate) const SNAPSHOTS: &str = "snapshots";
+pub(crate) const CHUNKS: &str = "chunks";
+pub(crate) const VIEWS: &str = "views";
+pub(crate) const META: &str = "meta";
+/// Layout 1's only document store: document id → a whole save.
+pub(crate) const LEGACY_DOCUMENTS: &str = "documents";
+
+/// What storage holds of one document.
+#[derive(Default)]
+pub(crate) struct StoredDoc {
+    /// The compacted save and its id.
+    pub snapshot: Option<(Vec<u8>, String)>,
+    /// Incremental saves since, with their keys.
+    pub chunks: Vec<(String, Vec<u8>)>,
+    /// The materialized view, if one was stored and is built on exactly this snapshot and chunks.
+    pub current_view: Option<JsValue>,
+}
+
+impl StoredDoc {
+    /// Whether storage holds nothing of the document.
+    pub fn is_empty(&self) -> bool {
+        self.snapshot.is_none() && self.chunks.is_empty()
+    }
+
+    /// Every stored byte, as one buffer Automerge loads in one call.
+    pub fn concatenated(&self) -> Vec<u8> {
+        let mut all = self
+            .snapshot
+            .as_ref()
+            .map(|(bytes, _)| bytes.clone())
+            .unwrap_or_default();
+        for (_, chunk) in &self.chunks {
+            all.extend_from_slice(chunk);
+        }
+        all
+    }
+}
+
+/// One write of a flush.
+pub(crate) enum Write {
+    /// Appends an incremental save.
+    Chunk { key: String, bytes: Vec<u8> },
+    /// Replaces the snapshot and deletes the chunks it now contains.
+    Compact {
+        doc: String,
+        snapshot: Vec<u8>,
+        snapshot_id: String,
+        replaced: Vec<String>,
+    },
+    /// Stores the materialized view and what it was built from.
+    View {
+        doc: String,
+        view: JsValue,
+        snapshot_id: Option<String>,
+        chunks: Vec<String>,
+    },
+    /// Sets a metadata value.
+    Meta { key: &'static str, value: JsValue },
+}
+
+/// The key range of a document's chunks: `"<id>/"` up to, not including, `"<id>0"` (`'0'` follows `'/'`).
+fn chunk_range(doc: &str) -> std::ops::Range<String> {
+    format!("{doc}/")..format!("{doc}0")
+}
+
+/// The key of a chunk.
+pub(crate) fn chunk_key(doc: &str, writer: &str, seq: u64) -> String {
+    format!("{doc}/{writer}-{seq:012}")
+}
+
+/// An open store database.
+pub(crate) struct Db {
+    db: Database,
+}
+
+impl Db {
+    /// Opens (creating or upgrading) the database `name`.
+    pub async fn open(name: &str) -> Result<Self> {
+        let db = Database::open(name)
+            .with_version(LAYOUT_VERSION)
+            .with_on_upgrade_needed_fut(|event, db| async move {
+                let old = event.old_version() as u32;
+                upgrade(&db, old).await
+            })
+            .await?;
+        Ok(Self { db })
+    }
+
+    /// Closes the connection (other tabs may then upgrade the database).
+    pub fn close(&self) {
+        self.db.clone().close();
+    }
+
+    /// Reads a document's snapshot, chunks and view in one read-only transaction.
+    pub async fn read_doc(&self, doc: &str) -> Result<StoredDoc> {
+        let tx = self
+            .db
+            .transaction([SNAPSHOTS, CHUNKS, VIEWS])
+            .with_mode(TransactionMode::Readonly)
+            .build()?;
+        let snapshots = tx.object_store(SNAPSHOTS)?;
+        let chunks = tx.object_store(CHUNKS)?;
+        let views = tx.object_store(VIEWS)?;
+        let snapshot = snapshots.get::<JsValue, _, _>(doc).primitive()?;
+        let keys = chunks
+            .get_all_keys::<String>()
+            .with_query(chunk_range(doc))
+            .primitive()?;
+        let values = chunks
+            .get_all::<JsValue>()
+            .with_query(chunk_range(doc))
+            .primitive()?;
+        let view = views.get::<JsValue, _, _>(doc).primitive()?;
+
+        let snapshot = match snapshot.await? {
+            Some(record) => Some((
+                checked_bytes(&record).ok_or_else(|| corrupt(doc, "its snapshot"))?,
+                string_field(&record, "id").unwrap_or_default(),
+            )),
+            None => None,
+        };
+        let keys: Vec<String> = keys.await?.collect::<indexed_db_futures::Result<_>>()?;
+        let values: Vec<JsValue> = values.await?.collect::<indexed_db_futures::Result<_>>()?;
+        let chunks = keys
+            .into_iter()
+            .zip(values)
+            .map(|(key, value)| match checked_bytes(&value) {
+                Some(bytes) => Ok((key, bytes)),
+                None => Err(corrupt(doc, "a chunk")),
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let current_view = view
+            .await?
+            .and_then(|record| current_view(&record, snapshot.as_ref(), &chunks));
+        Ok(StoredDoc {
+            snapshot,
+            chunks,
+            current_view,
+        })
+    }
+
+    /// Applies a flush's writes in one read-write transaction: all of them, or none.
+    pub async fn write(&self, writes: Vec<Write>) -> Result<()> {
+        if writes.is_empty() {
+            return Ok(());
+        }
+        let tx = self
+            .db
+            .transaction([SNAPSHOTS, CHUNKS, VIEWS, META])
+            .with_mode(TransactionMode::Readwrite)
+            .build()?;
+        let snapshots = tx.object_store(SNAPSHOTS)?;
+        let chunks = tx.object_store(CHUNKS)?;
+        let views = tx.object_store(VIEWS)?;
+        let meta = tx.object_store(META)?;
+        for write in writes {
+            match write {
+                Write::Chunk { key, bytes } => {
+                    chunks
+                        .put(bytes_record(&bytes, &[]))
+                        .with_key(key)
+                        .primitive()?;
+                }
+                Write::Compact {
+                    doc,
+                    snapshot,
+                    snapshot_id,
+                    replaced,
+                } => {
+                    let record = bytes_record(&snapshot, &[("id", snapshot_id.into())]);
+                    snapshots.put(record).with_key(doc).primitive()?;
+                    for key in replaced {
+                        chunks.delete(key).primitive()?;
+                    }
+                }
+                Write::View {
+                    doc,
+                    view,
+                    snapshot_id,
+                    chunks: covered,
+                } => {
+                    let covered: js_sys::Array = covered.into_iter().map(JsValue::from).collect();
+                    let record = record(&[
+                        ("view", view),
+                        (
+                            "snapshotId",
+                            snapshot_id.map(JsValue::from).unwrap_or(JsValue::NULL),
+                        ),
+                        ("chunks", covered.into()),
+                    ]);
+                    views.put(record).with_key(doc).primitive()?;
+                }
+                Write::Meta { key, value } => {
+                    meta.put(value).with_key(key).primitive()?;
+                }
+            }
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// A metadata value.
+    pub async fn meta(&self, key: &str) -> Result<Option<JsValue>> {
+        let tx = self
+            .db
+            .transaction(META)
+            .with_mode(TransactionMode::Readonly)
+            .build()?;
+        let value = tx
+            .object_store(META)?
+            .get::<JsValue, _, _>(key)
+            .primitive()?
+            .await?;
+        Ok(value)
+    }
+}
+
+/// Brings a database at layout `old` (0: new) to [`LAYOUT_VERSION`], inside the upgrade transaction.
+async fn upgrade(db: &Database, old: u32) -> indexed_db_futures::Result<()> {
+    let snapshots = db.create_object_store(SNAPSHOTS).build()?;
+    db.create_object_store(CHUNKS).build()?;
+    db.create_object_store(VIEWS).build()?;
+    if old == 0 {
+        db.create_object_store(META).build()?;
+    }
+    if old == 1 {
+        // Layout 1 kept whole saves; each becomes a snapshot. Views are rebuilt on first open.
+        let tx = snapshots.transaction();
+        let legacy = tx.object_store(LEGACY_DOCUMENTS)?;
+        let keys: Vec<String> = legacy
+            .get_all_keys::<String>()
+            .primitive()?
+            .await?
+            .collect::<indexed_db_futures::Result<_>>()?;
+        let values: Vec<JsValue> = legacy
+            .get_all::<JsValue>()
+            .primitive()?
+            .await?
+            .collect::<indexed_db_futures::Result<_>>()?;
+        for (key, value) in keys.into_iter().zip(values) {
+            // A record that is not bytes is kept as it was, to be reported as corrupt on open.
+            let record = match to_bytes(&value) {
+                Some(bytes) => bytes_record(&bytes, &[("id", "layout-1".into())]),
+                None => record(&[("bytes", value), ("id", "layout-1".into())]),
+            };
+            snapshots.put(record).with_key(key).primitive()?;
+        }
+        db.delete_object_store(LEGACY_DOCUMENTS)?;
+    }
+    Ok(())
+}
+
+/// The stored view, if it was built on exactly the stored snapshot and (at least) the stored chunks.
+fn current_view(
+    record: &JsValue,
+    snapshot: Option<&(Vec<u8>, String)>,
+    chunks: &[(String, Vec<u8>)],
+) -> Option<JsValue> {
+    let built_on = string_field(record, "snapshotId");
+    if built_on.as_deref() != snapshot.map(|(_, id)| id.as_str()) {
+        return None;
+    }
+    let covered: Vec<String> = Reflect::get(record, &"chunks".into())
+        .ok()?
+        .dyn_into::<js_sys::Array>()
+        .ok()?
+        .iter()
+        .filter_map(|k| k.as_string())
+        .collect();
+    if !chunks.iter().all(|(key, _)| covered.contains(key)) {
+        return None;
+    }
+    let view = Reflect::get(record, &"view".into()).ok()?;
+    (view.is_object() && !has_open_message(&view)).then_some(view)
+}
+
+/// Whether a view shows a message still pending or streaming. Such a view is not shown from storage:
+/// whether that stream is still alive, or interrupted, is decided from the document at read time.
+fn has_open_message(view: &JsValue) -> bool {
+    let Ok(messages) = Reflect::get(view, &"messages".into()) else {
+        return true;
+    };
+    let Ok(messages) = messages.dyn_into::<js_sys::Array>() else {
+        return true;
+    };
+    messages.iter().any(|m| {
+        let status = string_field(&m, "status");
+        matches!(status.as_deref(), Some("pending" | "streaming") | None)
+    })
+}
+
+/// A plain object with these fields.
+fn record(fields: &[(&str, JsValue)]) -> JsValue {
+    let object = Object::new();
+    for (name, value) in fields {
+        // Defining a property on a fresh plain object cannot fail.
+        let _ = Reflect::set(&object, &(*name).into(), value);
+    }
+    object.into()
+}
+
+fn string_field(record: &JsValue, name: &str) -> Option<String> {
+    Reflect::get(record, &name.into()).ok()?.as_string()
+}
+
+/// A `{ bytes, sum, ...extra }` record.
+fn bytes_record(bytes: &[u8], extra: &[(&str, JsValue)]) -> JsValue {
+    let mut fields = vec![
+        ("bytes", JsValue::from(Uint8Array::from(bytes))),
+        ("sum", JsValue::from(sum(bytes))),
+    ];
+    fields.extend(extra.iter().cloned());
+    record(&fields)
+}
+
+/// The bytes of a `{ bytes, sum }` record, if they match their sum.
+fn checked_bytes(record: &JsValue) -> Option<Vec<u8>> {
+    let bytes = to_bytes(&Reflect::get(record, &"bytes".into()).ok()?)?;
+    (string_field(record, "sum")? == sum(&bytes)).then_some(bytes)
+}
+
+/// The first 8 bytes of the SHA-256 of `bytes`, in hex: enough to catch damage, not an authenticator.
+fn sum(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes)[..8]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// The bytes of a stored `Uint8Array`; `None` for anything else (a damaged record).
+fn to_bytes(value: &JsValue) -> Option<Vec<u8>> {
+    value.dyn_ref::<Uint8Array>().map(Uint8Array::to_vec)
+}
+
+fn corrupt(doc: &str, what: &str) -> StoreError {
+    StoreError::Corrupt {
+        id: doc.to_owned(),
+        reason: format!("{what} is damaged (not the bytes that were written)"),
+    }
+}

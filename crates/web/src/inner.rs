@@ -1,0 +1,311 @@
+//! [`StoreInner`]: the state one `ChatStore` shares with its threads, its timers and its sync task —
+//! the database, the user's index, the threads held in memory, and when each is next written.
+
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use automerge::ActorId;
+use chatsync_model::{Index, ReadAt, ThreadId, ThreadStatus};
+use chatsync_protocol::DocumentId;
+use futures_channel::mpsc;
+use gloo_timers::callback::Timeout;
+use js_sys::Function;
+use wasm_bindgen::JsValue;
+
+use crate::error::{Result, StoreError};
+use crate::handle::{ThreadHandle, to_js};
+use crate::idb::{Db, Write};
+use crate::persist::Persisted;
+use crate::sync::{Kick, SyncState, new_peer_id};
+use crate::util::{now_ms, random_hex};
+
+/// Streamed deltas are committed (one Automerge change) at most this often.
+pub(crate) const COMMIT_EVERY_MS: u32 = 100;
+/// IndexedDB is written at most this often while writes keep coming.
+pub(crate) const FLUSH_EVERY_MS: u32 = 250;
+
+/// The user's thread list and its storage bookkeeping.
+pub(crate) struct IndexDoc {
+    pub id: DocumentId,
+    pub index: Index,
+    pub persisted: Persisted,
+    pub dirty: bool,
+}
+
+/// Where and how to reach the relay.
+#[derive(Clone, Debug)]
+pub(crate) struct RelayConfig {
+    /// The sync URL, `ws://` or `wss://`.
+    pub url: String,
+    pub token: Option<String>,
+}
+
+impl RelayConfig {
+    /// Checks the URL's scheme: anything else would only fail later, on every reconnect.
+    pub fn new(url: String, token: Option<String>) -> Result<Self> {
+        if !(url.starts_with("ws://") || url.starts_with("wss://")) {
+            return Err(StoreError::InvalidInput(format!(
+                "relayUrl must start with ws:// or wss://, not {url:?}"
+            )));
+        }
+        Ok(Self { url, token })
+    }
+}
+
+/// Everything a store's parts share.
+pub(crate) struct StoreInner {
+    pub db: Db,
+    /// Distinguishes this store instance's chunk keys from other tabs'.
+    pub writer: String,
+    /// This tab's Automerge actor. Per instance, not per database: two tabs writing with one actor
+    /// would produce different changes with the same sequence numbers.
+    pub actor: ActorId,
+    pub index: RefCell<IndexDoc>,
+    pub threads: RefCell<HashMap<ThreadId, Rc<ThreadHandle>>>,
+    next_seq: Cell<u64>,
+    flush_armed: Cell<bool>,
+    listeners: RefCell<Vec<(u32, Function)>>,
+    next_listener: Cell<u32>,
+    pub closed: Cell<bool>,
+    /// `None` for a local-only store.
+    pub relay: Option<RelayConfig>,
+    /// This tab's peer id towards the relay.
+    pub peer_id: String,
+    pub sync: RefCell<SyncState>,
+    /// To the sync task; `None` for a local-only store.
+    pub kicks: Option<mpsc::UnboundedSender<Kick>>,
+    /// Browser event listeners (online, offline, pagehide), removed at close.
+    pub browser_listeners: RefCell<Vec<crate::browser::Listener>>,
+}
+
+impl StoreInner {
+    pub fn new(
+        db: Db,
+        index: IndexDoc,
+        relay: Option<RelayConfig>,
+        kicks: Option<mpsc::UnboundedSender<Kick>>,
+    ) -> Self {
+        Self {
+            db,
+            writer: random_hex(6),
+            actor: ActorId::from(crate::util::random_bytes::<16>().to_vec()),
+            index: RefCell::new(index),
+            threads: RefCell::new(HashMap::new()),
+            next_seq: Cell::new(0),
+            flush_armed: Cell::new(false),
+            listeners: RefCell::new(Vec::new()),
+            next_listener: Cell::new(0),
+            closed: Cell::new(false),
+            relay,
+            peer_id: new_peer_id(),
+            sync: RefCell::new(SyncState::default()),
+            kicks,
+            browser_listeners: RefCell::new(Vec::new()),
+        }
+    }
+
+    pub fn ensure_open(&self) -> Result<()> {
+        if self.closed.get() {
+            return Err(StoreError::Closed);
+        }
+        Ok(())
+    }
+
+    fn seq(&self) -> u64 {
+        let seq = self.next_seq.get();
+        self.next_seq.set(seq + 1);
+        seq
+    }
+
+    /// Arms the flush timer unless it is armed: writes reach IndexedDB at most every
+    /// [`FLUSH_EVERY_MS`].
+    pub fn schedule_flush(self: &Rc<Self>) {
+        if self.flush_armed.replace(true) {
+            return;
+        }
+        let store = Rc::clone(self);
+        Timeout::new(FLUSH_EVERY_MS, move || {
+            wasm_bindgen_futures::spawn_local(async move {
+                if let Err(e) = store.flush().await {
+                    store.emit_error(&e, None);
+                }
+            });
+        })
+        .forget();
+    }
+
+    /// Arms a thread's commit timer: its streamed deltas become one change per [`COMMIT_EVERY_MS`].
+    pub fn schedule_commit(self: &Rc<Self>, handle: &Rc<ThreadHandle>) {
+        if handle.commit_armed.replace(true) {
+            return;
+        }
+        let store = Rc::clone(self);
+        let handle = Rc::clone(handle);
+        Timeout::new(COMMIT_EVERY_MS, move || {
+            handle.commit_armed.set(false);
+            let _ = handle.with_thread(|thread| thread.commit());
+            store.schedule_flush();
+        })
+        .forget();
+    }
+
+    /// Schedules one repaint of a thread's subscribers for the next animation frame, however many
+    /// writes come before it.
+    pub fn schedule_repaint(self: &Rc<Self>, handle: &Rc<ThreadHandle>) {
+        if handle.repaint_armed.replace(true) {
+            return;
+        }
+        let handle = Rc::clone(handle);
+        crate::frame::next_frame(move || {
+            handle.repaint_armed.set(false);
+            handle.notify();
+        });
+    }
+
+    /// Writes every pending change to IndexedDB in one transaction: the threads' chunks (or
+    /// compactions) and views, then the index updated from their summaries. Resolves once the
+    /// transaction — and every earlier one — has committed.
+    pub async fn flush(self: &Rc<Self>) -> Result<()> {
+        self.flush_armed.set(false);
+        let now = now_ms();
+        let mut writes = Vec::new();
+        let mut flushed = Vec::new();
+        let handles: Vec<Rc<ThreadHandle>> = self.threads.borrow().values().cloned().collect();
+        for handle in &handles {
+            if !handle.dirty.replace(false) {
+                continue;
+            }
+            flushed.push(Rc::clone(handle));
+            let doc = handle.id.to_string();
+            let (write, summary) = handle.with_thread(|thread| {
+                thread.commit();
+                let incremental = thread.save_incremental();
+                let write = handle.persisted.borrow_mut().flush(
+                    &doc,
+                    &self.writer,
+                    self.seq(),
+                    incremental,
+                    || thread.save().ok(),
+                );
+                let summary = thread.summary(ReadAt::new(now));
+                (write, summary)
+            })?;
+            writes.extend(write);
+            let (snapshot_id, chunks) = handle.persisted.borrow().view_basis();
+            writes.push(Write::View {
+                doc,
+                view: handle.view_js()?,
+                snapshot_id,
+                chunks,
+            });
+            let mut index = self.index.borrow_mut();
+            index.index.upsert(&summary, now)?;
+            index.dirty = true;
+        }
+        let index_changed = {
+            let mut index = self.index.borrow_mut();
+            let IndexDoc {
+                id,
+                index: doc,
+                persisted,
+                dirty,
+            } = &mut *index;
+            if std::mem::take(dirty) {
+                doc.commit();
+                let incremental = doc.save_incremental();
+                let write = persisted.flush(
+                    &id.to_string(),
+                    &self.writer,
+                    self.seq(),
+                    incremental,
+                    || doc.save().ok(),
+                );
+                writes.extend(write);
+                true
+            } else {
+                false
+            }
+        };
+        // Always one write, even an empty flush: IndexedDB commits read-write transactions in order,
+        // so when this one is done every earlier flush is too.
+        writes.push(Write::Meta {
+            key: "flushedAt",
+            value: JsValue::from_f64(now as f64),
+        });
+        if let Err(e) = self.db.write(writes).await {
+            for handle in &flushed {
+                handle.persisted.borrow_mut().write_failed();
+                handle.dirty.set(true);
+            }
+            if index_changed {
+                let mut index = self.index.borrow_mut();
+                index.persisted.write_failed();
+                index.dirty = true;
+            }
+            return Err(e);
+        }
+        if index_changed {
+            self.emit_threads("local");
+        }
+        // Sync messages go out at the pace of flushes: batched like the writes to IndexedDB.
+        self.kick(Kick::Poll);
+        Ok(())
+    }
+
+    /// Sets a thread's status in the thread itself and in the index.
+    pub fn set_status(
+        self: &Rc<Self>,
+        handle: &Rc<ThreadHandle>,
+        status: ThreadStatus,
+    ) -> Result<()> {
+        handle.write(|thread, now| thread.set_status(status, now))?;
+        let mut index = self.index.borrow_mut();
+        index.index.set_status(&handle.id, status, now_ms())?;
+        index.dirty = true;
+        Ok(())
+    }
+
+    /// Adds a store listener; returns its key.
+    pub fn listen(&self, callback: Function) -> u32 {
+        let key = self.next_listener.get();
+        self.next_listener.set(key.wrapping_add(1));
+        self.listeners.borrow_mut().push((key, callback));
+        key
+    }
+
+    pub fn unlisten(&self, key: u32) {
+        self.listeners.borrow_mut().retain(|(k, _)| *k != key);
+    }
+
+    /// Tells listeners the thread list changed.
+    pub fn emit_threads(&self, source: &str) {
+        self.emit(&serde_json::json!({ "type": "threads", "source": source }));
+    }
+
+    /// Tells listeners about an error that no call could report (a background flush or sync).
+    pub fn emit_error(&self, error: &StoreError, thread: Option<&ThreadId>) {
+        let mut event = serde_json::json!({
+            "type": "error", "code": error.code(), "message": error.to_string(),
+        });
+        if let Some(id) = thread {
+            event["threadId"] = id.to_string().into();
+        }
+        self.emit(&event);
+    }
+
+    pub fn emit(&self, event: &serde_json::Value) {
+        let Ok(event) = to_js(event) else { return };
+        let listeners: Vec<Function> = self
+            .listeners
+            .borrow()
+            .iter()
+            .map(|(_, f)| f.clone())
+            .collect();
+        for callback in listeners {
+            if let Err(e) = callback.call1(&JsValue::NULL, &event) {
+                web_sys::console::error_2(&"chatsync: a store listener threw".into(), &e);
+            }
+        }
+    }
+}

@@ -1,0 +1,50 @@
+//! # chatsync-web
+//!
+//! The `chatsync` npm package: chat threads stored as Automerge documents in the browser's IndexedDB,
+//! usable fully offline and synced through a chatsync relay (or any automerge-repo sync server) when
+//! one is reachable.
+//!
+//! - [`ChatStore`] opens a store (one IndexedDB database), lists threads from the user's index
+//!   document, creates and opens threads.
+//! - [`Thread`] is one open conversation: writes go through `chatsync-model` and apply at once in
+//!   memory; streamed deltas are committed in batches; IndexedDB is written in batches too (see
+//!   `inner.rs` for the timings).
+//! - Storage layout, one transaction per flush: `idb.rs`. Errors reach JavaScript as `Error` objects
+//!   with a stable `code`: [`StoreError`].
+//!
+//! ```js
+//! import init, { ChatStore } from "chatsync";
+//! await init();
+//! const store = await ChatStore.open({ dbName: "chat" });
+//! const summary = await store.createThread({ title: "Trip" });
+//! const thread = await store.openThread(summary.id);
+//! thread.appendMessage({ role: "user", content: "Hi" });
+//! ```
+//!
+//! On any target but wasm32 this crate is empty.
+#![warn(missing_docs)]
+#![cfg(target_arch = "wasm32")]
+
+mod browser;
+mod error;
+mod frame;
+mod handle;
+mod idb;
+mod inner;
+mod input;
+mod me;
+mod persist;
+mod socket;
+mod store;
+mod sync;
+mod thread;
+mod util;
+
+pub use error::StoreError;
+pub use store::ChatStore;
+pub use thread::Thread;
+
+use wasm_bindgen::prelude::*;
+
+#[wasm_bindgen(typescript_custom_section)]
+const TYPES: &str = include_str!("types.ts");

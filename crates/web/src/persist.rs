@@ -1,0 +1,92 @@
+//! [`Persisted`]: what one in-memory document has written to IndexedDB, and what its next flush writes —
+//! an incremental chunk, or, once the chunks outgrow the snapshot, a compaction.
+
+use crate::idb::{StoredDoc, Write, chunk_key};
+use crate::util::random_hex;
+
+/// Chunks are compacted once they total more than the snapshot, and never below this many bytes (a
+/// fresh document has no snapshot yet).
+const MIN_COMPACTION_BYTES: usize = 64 * 1024;
+
+/// The storage bookkeeping of one document.
+#[derive(Debug, Default)]
+pub(crate) struct Persisted {
+    /// The stored snapshot's id and size.
+    snapshot: Option<(String, usize)>,
+    /// Chunk keys this document's memory contains (its own and those it loaded).
+    chunks: Vec<String>,
+    chunk_bytes: usize,
+    /// A write failed: the next flush rewrites the whole document, whatever it was missing.
+    needs_full_save: bool,
+}
+
+impl Persisted {
+    /// The bookkeeping of a document just loaded from `stored`.
+    pub fn loaded(stored: &StoredDoc) -> Self {
+        Self {
+            snapshot: stored
+                .snapshot
+                .as_ref()
+                .map(|(bytes, id)| (id.clone(), bytes.len())),
+            chunks: stored.chunks.iter().map(|(key, _)| key.clone()).collect(),
+            chunk_bytes: stored.chunks.iter().map(|(_, bytes)| bytes.len()).sum(),
+            needs_full_save: false,
+        }
+    }
+
+    /// The writes that bring storage up to date: `incremental` is the document's unsaved changes
+    /// (empty when there are none), `save` its whole save for a compaction — `None` when the document
+    /// must not be rewritten (a newer schema), and then it only ever gains chunks.
+    pub fn flush(
+        &mut self,
+        doc: &str,
+        writer: &str,
+        seq: u64,
+        incremental: Vec<u8>,
+        save: impl FnOnce() -> Option<Vec<u8>>,
+    ) -> Option<Write> {
+        if incremental.is_empty() && !self.needs_full_save {
+            return None;
+        }
+        let snapshot_len = self.snapshot.as_ref().map_or(0, |(_, len)| *len);
+        let outgrown =
+            self.chunk_bytes + incremental.len() > snapshot_len.max(MIN_COMPACTION_BYTES);
+        if (self.needs_full_save || outgrown)
+            && let Some(snapshot) = save()
+        {
+            let snapshot_id = random_hex(8);
+            self.snapshot = Some((snapshot_id.clone(), snapshot.len()));
+            self.chunk_bytes = 0;
+            self.needs_full_save = false;
+            return Some(Write::Compact {
+                doc: doc.to_owned(),
+                snapshot,
+                snapshot_id,
+                replaced: std::mem::take(&mut self.chunks),
+            });
+        }
+        if incremental.is_empty() {
+            return None;
+        }
+        let key = chunk_key(doc, writer, seq);
+        self.chunks.push(key.clone());
+        self.chunk_bytes += incremental.len();
+        Some(Write::Chunk {
+            key,
+            bytes: incremental,
+        })
+    }
+
+    /// A flush failed: its chunk may be missing, so the next flush saves the whole document.
+    pub fn write_failed(&mut self) {
+        self.needs_full_save = true;
+    }
+
+    /// What a materialized view written now is built on.
+    pub fn view_basis(&self) -> (Option<String>, Vec<String>) {
+        (
+            self.snapshot.as_ref().map(|(id, _)| id.clone()),
+            self.chunks.clone(),
+        )
+    }
+}

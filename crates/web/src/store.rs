@@ -1,0 +1,324 @@
+//! `ChatStore`, the package's entry point: opens a store, lists, creates and opens threads.
+
+use std::rc::Rc;
+
+use chatsync_model::{Index, Limits, ListOptions, ThreadId, ThreadInit, ThreadStatus};
+use chatsync_protocol::DocumentId;
+use js_sys::{Function, Promise};
+use wasm_bindgen::prelude::*;
+
+use crate::error::{Result, StoreError};
+use crate::handle::{ThreadHandle, to_js};
+use crate::idb::{Db, StoredDoc, Write};
+use crate::inner::{IndexDoc, RelayConfig, StoreInner};
+use crate::input::{self, StoreOptions};
+use crate::persist::Persisted;
+use crate::sync::Kick;
+use crate::thread::Thread;
+use crate::util::{now_ms, random_bytes};
+
+const DEFAULT_DB_NAME: &str = "chatsync";
+const META_INDEX_ID: &str = "indexId";
+
+/// A local-first store of chat threads: IndexedDB in this browser, synced through a relay when one is
+/// configured and reachable.
+#[wasm_bindgen]
+pub struct ChatStore {
+    inner: Rc<StoreInner>,
+}
+
+#[wasm_bindgen]
+impl ChatStore {
+    /// Opens (creating or upgrading) the store's database. Without `relayUrl` the store is local-only.
+    #[wasm_bindgen(unchecked_return_type = "Promise<ChatStore>")]
+    pub fn open(
+        #[wasm_bindgen(unchecked_param_type = "StoreOptions | undefined")] options: JsValue,
+    ) -> Promise {
+        promise(async move {
+            let options: StoreOptions = input::from_js_or_default(options)?;
+            let store = Self::open_with(options).await?;
+            Ok(JsValue::from(store))
+        })
+    }
+
+    /// The thread list, from the index alone: latest activity first, deleted threads never.
+    #[wasm_bindgen(js_name = listThreads, unchecked_return_type = "Promise<ThreadSummary[]>")]
+    pub fn list_threads(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "ListOptions | undefined")] options: JsValue,
+    ) -> Promise {
+        let inner = Rc::clone(&self.inner);
+        promise(async move {
+            inner.ensure_open()?;
+            let options: input::ListOptions = input::from_js_or_default(options)?;
+            let list = inner.index.borrow().index.list(ListOptions {
+                include_archived: options.include_archived,
+            });
+            to_js(&list)
+        })
+    }
+
+    /// Creates a thread; it is in the list (and stored) once this resolves.
+    #[wasm_bindgen(js_name = createThread, unchecked_return_type = "Promise<ThreadSummary>")]
+    pub fn create_thread(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "ThreadInit | undefined")] init: JsValue,
+    ) -> Promise {
+        let inner = Rc::clone(&self.inner);
+        promise(async move {
+            inner.ensure_open()?;
+            let init: input::ThreadInit = input::from_js_or_default(init)?;
+            let id = ThreadId::new(DocumentId::new_v4(random_bytes()).to_string())?;
+            let thread = chatsync_model::Thread::create(
+                ThreadInit {
+                    id: id.clone(),
+                    actor: inner.actor.clone(),
+                    now_ms: now_ms(),
+                    title: init.title,
+                    settings: init.settings,
+                    project_id: init.project_id,
+                },
+                Limits::default(),
+            )?;
+            let handle = Rc::new(ThreadHandle::created(thread, inner.actor.clone()));
+            handle.changed();
+            inner
+                .threads
+                .borrow_mut()
+                .insert(id.clone(), Rc::clone(&handle));
+            inner.flush().await?;
+            let summary = inner.index.borrow().index.get(&id);
+            to_js(&summary)
+        })
+    }
+
+    /// Opens a thread: one read of storage, and its first view at once when the stored view is current.
+    #[wasm_bindgen(js_name = openThread, unchecked_return_type = "Promise<Thread>")]
+    pub fn open_thread(&self, id: String) -> Promise {
+        let inner = Rc::clone(&self.inner);
+        promise(async move {
+            let handle = open_handle(&inner, &id).await?;
+            Ok(JsValue::from(Thread::new(handle, inner)))
+        })
+    }
+
+    /// Archives a thread: it leaves the default list but is kept.
+    #[wasm_bindgen(js_name = archiveThread, unchecked_return_type = "Promise<void>")]
+    pub fn archive_thread(&self, id: String) -> Promise {
+        self.set_status(id, ThreadStatus::Archived)
+    }
+
+    /// Deletes a thread: it leaves every list, on every device, for good.
+    #[wasm_bindgen(js_name = deleteThread, unchecked_return_type = "Promise<void>")]
+    pub fn delete_thread(&self, id: String) -> Promise {
+        self.set_status(id, ThreadStatus::Deleted)
+    }
+
+    /// Resolves once every write made so far is in IndexedDB.
+    #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
+    pub fn flush(&self) -> Promise {
+        let inner = Rc::clone(&self.inner);
+        promise(async move {
+            inner.ensure_open()?;
+            inner.flush().await?;
+            Ok(JsValue::UNDEFINED)
+        })
+    }
+
+    /// Resolves once the relay has acknowledged every local change (after flushing them); rejects with
+    /// `offline` when the relay is not reachable or does not answer in 15 s.
+    #[wasm_bindgen(unchecked_return_type = "Promise<SyncReport>")]
+    pub fn sync(&self) -> Promise {
+        let inner = Rc::clone(&self.inner);
+        promise(async move {
+            inner.ensure_open()?;
+            let documents = inner.wait_synced().await?;
+            to_js(&serde_json::json!({ "documents": documents, "syncedAt": now_ms() }))
+        })
+    }
+
+    /// Whether the relay is connected, how many documents have changes it has not acknowledged, and
+    /// when it last acknowledged everything.
+    #[wasm_bindgen(unchecked_return_type = "StoreStatus")]
+    pub fn status(&self) -> Result<JsValue, JsValue> {
+        Ok(to_js(&self.inner.status_json())?)
+    }
+
+    /// The app's offline switch: `false` disconnects from the relay and stays offline until `true`.
+    #[wasm_bindgen(js_name = setOnline)]
+    pub fn set_online(&self, online: bool) {
+        self.inner.kick(Kick::Online(online));
+    }
+
+    /// Calls `callback` when the thread list changes, here or on another device or tab. Returns the
+    /// function that unsubscribes.
+    #[wasm_bindgen(unchecked_return_type = "() => void")]
+    pub fn subscribe(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "(event: StoreEvent) => void")] callback: Function,
+    ) -> Function {
+        let key = self.inner.listen(callback);
+        let inner = Rc::downgrade(&self.inner);
+        Closure::once_into_js(move || {
+            if let Some(inner) = inner.upgrade() {
+                inner.unlisten(key);
+            }
+        })
+        .unchecked_into()
+    }
+
+    /// Flushes everything and closes the database. Threads of this store stop working.
+    #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
+    pub fn close(&self) -> Promise {
+        let inner = Rc::clone(&self.inner);
+        promise(async move {
+            if inner.closed.get() {
+                return Ok(JsValue::UNDEFINED);
+            }
+            inner.flush().await?;
+            inner.closed.set(true);
+            inner.kick(Kick::Close);
+            inner.browser_listeners.borrow_mut().clear();
+            inner.threads.borrow_mut().clear();
+            inner.db.close();
+            Ok(JsValue::UNDEFINED)
+        })
+    }
+}
+
+impl ChatStore {
+    async fn open_with(options: StoreOptions) -> Result<Self> {
+        let name = options
+            .db_name
+            .unwrap_or_else(|| DEFAULT_DB_NAME.to_owned());
+        let relay = match options.relay_url {
+            Some(url) => Some(RelayConfig::new(url, options.token)?),
+            None => None,
+        };
+        let relay_index = match &relay {
+            Some(relay) => crate::me::index_id(relay).await?,
+            None => None,
+        };
+        let db = Db::open(&name).await?;
+        let index = open_index(&db, relay_index).await?;
+        let (kicks, kicked) = match relay {
+            Some(_) => {
+                let (tx, rx) = futures_channel::mpsc::unbounded();
+                (Some(tx), Some(rx))
+            }
+            None => (None, None),
+        };
+        let inner = Rc::new(StoreInner::new(db, index, relay, kicks));
+        crate::browser::watch(&inner);
+        if let Some(kicked) = kicked {
+            wasm_bindgen_futures::spawn_local(crate::sync::run(Rc::clone(&inner), kicked));
+        }
+        Ok(Self { inner })
+    }
+
+    fn set_status(&self, id: String, status: ThreadStatus) -> Promise {
+        let inner = Rc::clone(&self.inner);
+        promise(async move {
+            let handle = open_handle(&inner, &id).await?;
+            inner.set_status(&handle, status)?;
+            inner.flush().await?;
+            Ok(JsValue::UNDEFINED)
+        })
+    }
+}
+
+/// A promise of an async store call, whose error reaches JavaScript as an `Error` with a `code`.
+pub(crate) fn promise(call: impl Future<Output = Result<JsValue>> + 'static) -> Promise {
+    wasm_bindgen_futures::future_to_promise(async move { call.await.map_err(JsValue::from) })
+}
+
+/// The handle of a thread: the one already in memory, or one read from storage.
+async fn open_handle(inner: &Rc<StoreInner>, id: &str) -> Result<Rc<ThreadHandle>> {
+    inner.ensure_open()?;
+    let id = ThreadId::new(id).map_err(|_| StoreError::NotFound(id.to_owned()))?;
+    if let Some(handle) = inner.threads.borrow().get(&id) {
+        return Ok(Rc::clone(handle));
+    }
+    let stored = inner.db.read_doc(id.as_str()).await?;
+    if stored.is_empty() {
+        // Not on this device: perhaps created on another one.
+        let document_id: DocumentId = id
+            .as_str()
+            .parse()
+            .map_err(|_| StoreError::NotFound(id.to_string()))?;
+        inner.fetch_thread(document_id).await?;
+        return inner
+            .threads
+            .borrow()
+            .get(&id)
+            .cloned()
+            .ok_or_else(|| StoreError::NotFound(id.to_string()));
+    }
+    // Another call may have opened it while storage was read.
+    if let Some(handle) = inner.threads.borrow().get(&id) {
+        return Ok(Rc::clone(handle));
+    }
+    let handle = Rc::new(ThreadHandle::stored(
+        id.clone(),
+        inner.actor.clone(),
+        stored,
+    )?);
+    inner.threads.borrow_mut().insert(id, Rc::clone(&handle));
+    if !handle.is_loaded() {
+        // The view was painted from storage; load the document after this turn, before any write
+        // needs it.
+        let later = Rc::clone(&handle);
+        gloo_timers::callback::Timeout::new(0, move || {
+            let _ = later.with_thread(|_| ());
+        })
+        .forget();
+    }
+    Ok(handle)
+}
+
+/// Reads the user's index. Its id is the relay's (`relay_index`) when the relay could say, else the one
+/// stored, else a new local one. A local index meeting the relay's for the first time is merged into
+/// it, so threads created before this device ever reached the relay stay listed.
+async fn open_index(db: &Db, relay_index: Option<DocumentId>) -> Result<IndexDoc> {
+    let stored_id = db
+        .meta(META_INDEX_ID)
+        .await?
+        .and_then(|v| v.as_string())
+        .and_then(|v| v.parse::<DocumentId>().ok());
+    let id = relay_index
+        .or(stored_id)
+        .unwrap_or_else(|| DocumentId::new_v4(random_bytes()));
+    let mut index = read_index(db, id).await?;
+    if let Some(old) = stored_id.filter(|old| *old != id) {
+        let mut local = read_index(db, old).await?;
+        index.index.merge(&mut local.index)?;
+        index.dirty = true;
+    }
+    if stored_id != Some(id) {
+        db.write(vec![Write::Meta {
+            key: META_INDEX_ID,
+            value: id.to_string().into(),
+        }])
+        .await?;
+    }
+    Ok(index)
+}
+
+async fn read_index(db: &Db, id: DocumentId) -> Result<IndexDoc> {
+    let actor = automerge::ActorId::from(random_bytes::<16>().to_vec());
+    let stored: StoredDoc = db.read_doc(&id.to_string()).await?;
+    let index = if stored.is_empty() {
+        Index::new(actor)
+    } else {
+        Index::load(&stored.concatenated(), actor).map_err(|e| StoreError::Corrupt {
+            id: id.to_string(),
+            reason: e.to_string(),
+        })?
+    };
+    Ok(IndexDoc {
+        id,
+        index,
+        persisted: Persisted::loaded(&stored),
+        dirty: false,
+    })
+}

@@ -1,0 +1,538 @@
+//! The connection to the relay: one task per store that owns the WebSocket, joins, runs a
+//! [`DocSession`] per document held in memory (the index and every open thread), fetches threads this
+//! device has never stored, and reconnects with backoff and jitter. The browser's `online` / `offline`
+//! events and the app's own switch ([`Kick::Online`]) start and stop it.
+
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use automerge::{AutoCommit, ChangeHash};
+use chatsync_model::{Limits, Thread, ThreadId};
+use chatsync_protocol::{DocSession, DocumentId, Message, PeerMetadata};
+use futures_channel::{mpsc, oneshot};
+use futures_util::{FutureExt, StreamExt, select};
+use gloo_timers::future::TimeoutFuture;
+
+use crate::error::{Result, StoreError};
+use crate::handle::ThreadHandle;
+use crate::inner::StoreInner;
+use crate::socket::{Socket, SocketEvent};
+use crate::util::{now_ms, random_hex};
+
+/// New local changes wait this long for the reply to the message in flight, then go together.
+const BATCH_HOLD_MS: u64 = 50;
+const MIN_BACKOFF_MS: u32 = 500;
+const MAX_BACKOFF_MS: u32 = 30_000;
+
+/// What the rest of the store tells the sync task.
+pub(crate) enum Kick {
+    /// Local changes are ready to send.
+    Poll,
+    /// The app's switch, or the browser's `online` / `offline` event.
+    Online(bool),
+    /// The store closed.
+    Close,
+}
+
+/// A wait for the relay to show a thread this device has never stored.
+struct Fetch {
+    doc: AutoCommit,
+    waiting: Vec<oneshot::Sender<Result<()>>>,
+}
+
+/// A `sync()` call waiting for the relay to acknowledge these heads.
+struct AckWait {
+    heads: Vec<(DocumentId, Vec<ChangeHash>)>,
+    reply: oneshot::Sender<Result<()>>,
+}
+
+/// The sync state of a store, shared with its calls.
+#[derive(Default)]
+pub(crate) struct SyncState {
+    /// Joined: the relay answered with `peer`.
+    pub online: bool,
+    pub last_synced_at: Option<u64>,
+    relay_peer: Option<String>,
+    sessions: HashMap<DocumentId, DocSession>,
+    fetching: HashMap<DocumentId, Fetch>,
+    acks: Vec<AckWait>,
+    socket: Option<Rc<Socket>>,
+}
+
+impl StoreInner {
+    /// Tells the sync task something (nothing for a local-only store).
+    pub fn kick(&self, kick: Kick) {
+        if let Some(tx) = &self.kicks {
+            let _ = tx.unbounded_send(kick);
+        }
+    }
+
+    /// Asks the relay for a thread this device does not store; resolves once it is held (and stored).
+    pub async fn fetch_thread(self: &Rc<Self>, id: DocumentId) -> Result<()> {
+        if self.relay.is_none() || !self.sync.borrow().online {
+            return Err(StoreError::NotFound(id.to_string()));
+        }
+        let (tx, rx) = oneshot::channel();
+        self.sync
+            .borrow_mut()
+            .fetching
+            .entry(id)
+            .or_insert_with(|| Fetch {
+                doc: AutoCommit::new(),
+                waiting: Vec::new(),
+            })
+            .waiting
+            .push(tx);
+        self.kick(Kick::Poll);
+        select! {
+            result = rx.fuse() => result.unwrap_or(Err(StoreError::Closed)),
+            () = TimeoutFuture::new(15_000).fuse() => {
+                self.sync.borrow_mut().fetching.remove(&id);
+                Err(StoreError::Offline(format!("the relay did not send thread {id} in 15 s")))
+            }
+        }
+    }
+
+    /// Resolves once the relay holds every document's current heads.
+    pub async fn wait_synced(self: &Rc<Self>) -> Result<usize> {
+        if self.relay.is_none() {
+            return Err(StoreError::Offline("this store has no relayUrl".into()));
+        }
+        if !self.sync.borrow().online {
+            return Err(StoreError::Offline("the relay is not reachable".into()));
+        }
+        self.flush().await?;
+        let heads = self.all_heads();
+        let count = heads.len();
+        let (tx, rx) = oneshot::channel();
+        self.sync
+            .borrow_mut()
+            .acks
+            .push(AckWait { heads, reply: tx });
+        self.resolve_acks();
+        self.kick(Kick::Poll);
+        select! {
+            result = rx.fuse() => result.unwrap_or(Err(StoreError::Closed)).map(|()| count),
+            () = TimeoutFuture::new(15_000).fuse() =>
+                Err(StoreError::Offline("the relay did not acknowledge within 15 s".into())),
+        }
+    }
+
+    /// Documents whose current heads the relay has not acknowledged.
+    pub fn pending_documents(&self) -> usize {
+        let heads = self.all_heads();
+        let state = self.sync.borrow();
+        heads
+            .into_iter()
+            .filter(|(id, heads)| {
+                !state.sessions.get(id).is_some_and(|s| {
+                    self.with_doc(*id, |doc| s.has_acknowledged(doc, heads))
+                        .unwrap_or(false)
+                })
+            })
+            .count()
+    }
+
+    /// Every synced document and its heads.
+    fn all_heads(&self) -> Vec<(DocumentId, Vec<ChangeHash>)> {
+        let mut heads = Vec::new();
+        let index_id = self.index.borrow().id;
+        heads.push((index_id, self.index.borrow_mut().index.heads()));
+        for handle in self.threads.borrow().values() {
+            if let (Ok(id), Ok(h)) = (
+                handle.id.as_str().parse::<DocumentId>(),
+                handle.with_thread(|t| t.heads()),
+            ) {
+                heads.push((id, h));
+            }
+        }
+        heads
+    }
+
+    /// Runs `f` on a document held in memory: the index or an open thread.
+    fn with_doc<R>(&self, id: DocumentId, f: impl FnOnce(&mut AutoCommit) -> R) -> Option<R> {
+        if self.index.borrow().id == id {
+            return Some(self.index.borrow_mut().index.with_automerge(f));
+        }
+        let handle = self.handle_of(id)?;
+        handle.with_thread(|t| t.with_automerge(f)).ok()
+    }
+
+    fn handle_of(&self, id: DocumentId) -> Option<Rc<ThreadHandle>> {
+        let thread_id = ThreadId::new(id.to_string()).ok()?;
+        self.threads.borrow().get(&thread_id).cloned()
+    }
+
+    fn resolve_acks(&self) {
+        let waits = std::mem::take(&mut self.sync.borrow_mut().acks);
+        let mut left = Vec::new();
+        for wait in waits {
+            let done = wait.heads.iter().all(|(id, heads)| {
+                let state = self.sync.borrow();
+                let Some(session) = state.sessions.get(id) else {
+                    return false;
+                };
+                self.with_doc(*id, |doc| session.has_acknowledged(doc, heads))
+                    .unwrap_or(true)
+            });
+            if done {
+                self.sync.borrow_mut().last_synced_at = Some(now_ms());
+                let _ = wait.reply.send(Ok(()));
+            } else {
+                left.push(wait);
+            }
+        }
+        self.sync.borrow_mut().acks.extend(left);
+    }
+
+    /// Sends what every session has ready.
+    fn poll_all(&self) {
+        let Some(socket) = self.sync.borrow().socket.clone() else {
+            return;
+        };
+        let Some(relay_peer) = self.sync.borrow().relay_peer.clone() else {
+            return;
+        };
+        let now = now_ms();
+        let mut ids: Vec<DocumentId> = vec![self.index.borrow().id];
+        ids.extend(
+            self.threads
+                .borrow()
+                .keys()
+                .filter_map(|id| id.as_str().parse::<DocumentId>().ok()),
+        );
+        let mut frames = Vec::new();
+        for id in ids {
+            let mut session = self
+                .sync
+                .borrow_mut()
+                .sessions
+                .remove(&id)
+                .unwrap_or_else(|| DocSession::batching(BATCH_HOLD_MS));
+            while let Some(data) = self
+                .with_doc(id, |doc| session.poll_message(doc, now))
+                .flatten()
+            {
+                frames.push(Message::Sync {
+                    sender_id: self.peer_id.clone(),
+                    target_id: relay_peer.clone(),
+                    document_id: id,
+                    data,
+                });
+            }
+            self.sync.borrow_mut().sessions.insert(id, session);
+        }
+        let mut state = self.sync.borrow_mut();
+        let fetching: Vec<DocumentId> = state.fetching.keys().copied().collect();
+        for id in fetching {
+            let mut session = state.sessions.remove(&id).unwrap_or_default();
+            if let Some(fetch) = state.fetching.get_mut(&id) {
+                while let Some(data) = session.poll_message(&mut fetch.doc, now) {
+                    frames.push(Message::Request {
+                        sender_id: self.peer_id.clone(),
+                        target_id: relay_peer.clone(),
+                        document_id: id,
+                        data,
+                    });
+                }
+            }
+            state.sessions.insert(id, session);
+        }
+        drop(state);
+        for frame in frames {
+            if !socket.send(&frame.encode()) {
+                break;
+            }
+        }
+    }
+
+    /// Handles one frame from the relay.
+    fn handle_frame(self: &Rc<Self>, bytes: &[u8]) {
+        let message = match Message::decode(bytes) {
+            Ok(message) => message,
+            Err(e) => {
+                web_sys::console::warn_1(
+                    &format!("chatsync: ignoring a malformed frame: {e}").into(),
+                );
+                return;
+            }
+        };
+        match message {
+            Message::Peer { sender_id, .. } => {
+                {
+                    let mut state = self.sync.borrow_mut();
+                    state.online = true;
+                    state.relay_peer = Some(sender_id);
+                    // A new connection starts every sync from scratch.
+                    state.sessions.clear();
+                }
+                self.emit_status();
+                self.poll_all();
+            }
+            Message::Sync {
+                document_id, data, ..
+            }
+            | Message::Request {
+                document_id, data, ..
+            } => {
+                self.receive(document_id, &data);
+                self.resolve_acks();
+                self.poll_all();
+            }
+            Message::DocUnavailable { document_id, .. } => {
+                let fetch = self.sync.borrow_mut().fetching.remove(&document_id);
+                if let Some(fetch) = fetch {
+                    for waiting in fetch.waiting {
+                        let _ = waiting.send(Err(StoreError::NotFound(document_id.to_string())));
+                    }
+                }
+            }
+            Message::Error { message, .. } => {
+                web_sys::console::warn_1(
+                    &format!("chatsync: the relay reported: {message}").into(),
+                );
+            }
+            _ => {}
+        }
+    }
+
+    /// Applies a sync message to the document it is for.
+    fn receive(self: &Rc<Self>, id: DocumentId, data: &[u8]) {
+        let mut session = self
+            .sync
+            .borrow_mut()
+            .sessions
+            .remove(&id)
+            .unwrap_or_default();
+        let index_id = self.index.borrow().id;
+        if id == index_id {
+            let changed = {
+                let mut index = self.index.borrow_mut();
+                let before = index.index.heads();
+                let result = index.index.with_automerge(|doc| session.receive(doc, data));
+                let changed = result.is_ok() && index.index.heads() != before;
+                if changed {
+                    index.dirty = true;
+                }
+                changed
+            };
+            if changed {
+                self.emit_threads("remote");
+                self.schedule_flush();
+            }
+        } else if let Some(handle) = self.handle_of(id) {
+            let changed = handle.with_thread(|thread| {
+                let before = thread.heads();
+                let ok = thread
+                    .with_automerge(|doc| session.receive(doc, data))
+                    .is_ok();
+                ok && thread.heads() != before
+            });
+            if changed.unwrap_or(false) {
+                handle.changed();
+                self.schedule_repaint(&handle);
+                self.schedule_flush();
+            }
+        } else {
+            self.receive_fetched(id, &mut session, data);
+        }
+        self.sync.borrow_mut().sessions.insert(id, session);
+    }
+
+    /// A sync message for a thread being fetched: once it holds all the relay has, it becomes an open
+    /// thread and is stored.
+    fn receive_fetched(self: &Rc<Self>, id: DocumentId, session: &mut DocSession, data: &[u8]) {
+        let mut state = self.sync.borrow_mut();
+        let Some(fetch) = state.fetching.get_mut(&id) else {
+            return;
+        };
+        if session.receive(&mut fetch.doc, data).is_err() {
+            return;
+        }
+        let theirs = session.their_heads().unwrap_or_default().to_vec();
+        let complete = !theirs.is_empty()
+            && theirs
+                .iter()
+                .all(|h| fetch.doc.get_change_meta_by_hash(h).is_some());
+        if !complete {
+            return;
+        }
+        let Some(fetch) = state.fetching.remove(&id) else {
+            return;
+        };
+        drop(state);
+        let result = ThreadId::new(id.to_string())
+            .map_err(StoreError::from)
+            .and_then(|thread_id| {
+                let doc = fetch.doc.with_actor(self.actor.clone());
+                Thread::from_automerge(thread_id, doc, Limits::default())
+                    .map_err(|e| StoreError::from(e.error))
+            })
+            .map(|thread| {
+                let handle = Rc::new(ThreadHandle::created(thread, self.actor.clone()));
+                handle.changed();
+                self.threads.borrow_mut().insert(handle.id.clone(), handle);
+                self.schedule_flush();
+            });
+        for waiting in fetch.waiting {
+            let _ = waiting.send(
+                result
+                    .as_ref()
+                    .map(|_| ())
+                    .map_err(|e| StoreError::NotFound(format!("{id}: {e}"))),
+            );
+        }
+    }
+
+    /// Tells listeners the connection status changed.
+    pub fn emit_status(&self) {
+        let status = self.status_json();
+        self.emit(&serde_json::json!({ "type": "status", "status": status }));
+    }
+
+    /// `{ online, pendingThreads, lastSyncedAt }`.
+    pub fn status_json(&self) -> serde_json::Value {
+        let (online, last) = {
+            let state = self.sync.borrow();
+            (state.online, state.last_synced_at)
+        };
+        let mut status = serde_json::json!({
+            "online": online,
+            "pendingThreads": self.pending_documents(),
+        });
+        if let Some(at) = last {
+            status["lastSyncedAt"] = at.into();
+        }
+        status
+    }
+
+    fn disconnected(&self) {
+        let was_online = {
+            let mut state = self.sync.borrow_mut();
+            state.socket = None;
+            state.relay_peer = None;
+            state.sessions.clear();
+            std::mem::replace(&mut state.online, false)
+        };
+        // Fetches cannot finish without the relay.
+        let fetching = std::mem::take(&mut self.sync.borrow_mut().fetching);
+        for (id, fetch) in fetching {
+            for waiting in fetch.waiting {
+                let _ = waiting.send(Err(StoreError::Offline(format!(
+                    "lost the relay while fetching {id}"
+                ))));
+            }
+        }
+        if was_online {
+            self.emit_status();
+        }
+    }
+}
+
+/// The peer id of a store instance: one per tab, like its actor.
+pub(crate) fn new_peer_id() -> String {
+    format!("chatsync-web-{}", random_hex(8))
+}
+
+/// The sync task of a store: connects, syncs, reconnects, until the store closes.
+pub(crate) async fn run(inner: Rc<StoreInner>, mut kicks: mpsc::UnboundedReceiver<Kick>) {
+    let Some(relay) = inner.relay.clone() else {
+        return;
+    };
+    let mut enabled = browser_online();
+    let mut backoff = MIN_BACKOFF_MS;
+    loop {
+        if inner.closed.get() {
+            return;
+        }
+        if !enabled {
+            match kicks.next().await {
+                Some(Kick::Online(on)) => enabled = on,
+                Some(Kick::Close) | None => return,
+                Some(Kick::Poll) => {}
+            }
+            continue;
+        }
+        let url = with_token(&relay.url, relay.token.as_deref());
+        let (socket, mut events) = match Socket::connect(&url) {
+            Ok(pair) => pair,
+            Err(e) => {
+                inner.emit_error(&e, None);
+                return;
+            }
+        };
+        let socket = Rc::new(socket);
+        inner.sync.borrow_mut().socket = Some(Rc::clone(&socket));
+        let mut joined = false;
+        loop {
+            select! {
+                event = events.next() => match event {
+                    Some(SocketEvent::Open) => {
+                        let join = Message::Join {
+                            sender_id: inner.peer_id.clone(),
+                            peer_metadata: PeerMetadata { storage_id: None, is_ephemeral: Some(false) },
+                            supported_protocol_versions: vec!["1".into()],
+                        };
+                        socket.send(&join.encode());
+                    }
+                    Some(SocketEvent::Frame(bytes)) => {
+                        inner.handle_frame(&bytes);
+                        if inner.sync.borrow().online && !joined {
+                            joined = true;
+                            backoff = MIN_BACKOFF_MS;
+                        }
+                    }
+                    Some(SocketEvent::Closed { code, reason }) => {
+                        if joined {
+                            web_sys::console::info_1(&format!("chatsync: relay connection closed ({code} {reason}); reconnecting").into());
+                        }
+                        break;
+                    }
+                    None => break,
+                },
+                kick = kicks.next() => match kick {
+                    Some(Kick::Poll) => inner.poll_all(),
+                    Some(Kick::Online(true)) => {}
+                    Some(Kick::Online(false)) => { enabled = false; break; }
+                    Some(Kick::Close) | None => { inner.disconnected(); return; }
+                },
+            }
+        }
+        drop(socket);
+        inner.disconnected();
+        if !enabled {
+            continue;
+        }
+        // Back off before the next attempt; an `online` event or the app's switch retries at once.
+        let delay = backoff + (f64::from(backoff) * 0.5 * js_sys::Math::random()) as u32;
+        backoff = (backoff * 2).min(MAX_BACKOFF_MS);
+        let mut sleep = TimeoutFuture::new(delay).fuse();
+        loop {
+            select! {
+                () = sleep => break,
+                kick = kicks.next() => match kick {
+                    Some(Kick::Online(on)) => { enabled = on; backoff = MIN_BACKOFF_MS; break; }
+                    Some(Kick::Close) | None => return,
+                    Some(Kick::Poll) => {}
+                },
+            }
+        }
+    }
+}
+
+/// Whether the browser thinks it is online (`navigator.onLine`; true where there is no window).
+fn browser_online() -> bool {
+    web_sys::window().is_none_or(|w| w.navigator().on_line())
+}
+
+/// The sync URL with the token as its `token` query parameter (browsers cannot set WebSocket headers).
+fn with_token(url: &str, token: Option<&str>) -> String {
+    match token {
+        None => url.to_owned(),
+        Some(token) => {
+            let separator = if url.contains('?') { '&' } else { '?' };
+            let token = js_sys::encode_uri_component(token);
+            format!("{url}{separator}token={token}")
+        }
+    }
+}

@@ -1,0 +1,291 @@
+//! `Thread`, one open conversation: its view, and every write a chat app makes to it.
+
+use std::rc::Rc;
+
+use chatsync_model::{ApprovalId, MessageId, ReadAt, Regenerate, ThreadSettings, ToolCallId};
+use js_sys::Function;
+use wasm_bindgen::prelude::*;
+
+use crate::error::Result;
+use crate::handle::{ThreadHandle, to_js};
+use crate::inner::StoreInner;
+use crate::input::{self, new_id};
+use crate::util::now_ms;
+
+/// An open thread. Writes apply at once in memory and reach IndexedDB (and the relay) in batches.
+#[wasm_bindgen]
+pub struct Thread {
+    handle: Rc<ThreadHandle>,
+    store: Rc<StoreInner>,
+}
+
+impl Thread {
+    pub(crate) fn new(handle: Rc<ThreadHandle>, store: Rc<StoreInner>) -> Self {
+        Self { handle, store }
+    }
+
+    /// After a write: repaint subscribers next frame and write IndexedDB soon.
+    fn wrote(&self) {
+        self.store.schedule_repaint(&self.handle);
+        self.store.schedule_flush();
+    }
+
+    /// A write committed at once (one change).
+    fn write<R>(
+        &self,
+        f: impl FnOnce(
+            &mut chatsync_model::Thread,
+            u64,
+        ) -> std::result::Result<R, chatsync_model::ModelError>,
+    ) -> Result<R> {
+        self.store.ensure_open()?;
+        let result = self.handle.write(|thread, now| {
+            let result = f(thread, now)?;
+            thread.commit();
+            Ok(result)
+        })?;
+        self.wrote();
+        Ok(result)
+    }
+
+    fn message_js(&self, id: &MessageId) -> Result<JsValue> {
+        let message = self
+            .handle
+            .with_thread(|thread| thread.message(id, ReadAt::new(now_ms())))?;
+        to_js(&message)
+    }
+}
+
+#[wasm_bindgen]
+impl Thread {
+    /// The thread's id (its document id).
+    #[wasm_bindgen(getter)]
+    pub fn id(&self) -> String {
+        self.handle.id.to_string()
+    }
+
+    /// The thread as the thread list shows it.
+    #[wasm_bindgen(unchecked_return_type = "ThreadSummary")]
+    pub fn summary(&self) -> Result<JsValue, JsValue> {
+        let summary = self
+            .handle
+            .with_thread(|thread| thread.summary(ReadAt::new(now_ms())))?;
+        Ok(to_js(&summary)?)
+    }
+
+    /// The whole thread as a UI renders it: the messages on the active branch, artifacts, tool calls,
+    /// pending approvals, session state, context.
+    #[wasm_bindgen(unchecked_return_type = "ThreadView")]
+    pub fn view(&self) -> Result<JsValue, JsValue> {
+        Ok(self.handle.view_js()?)
+    }
+
+    /// Appends a message and returns it. Its parent defaults to the last message on the active branch.
+    #[wasm_bindgen(js_name = appendMessage, unchecked_return_type = "Message")]
+    pub fn append_message(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "NewMessage")] message: JsValue,
+    ) -> Result<JsValue, JsValue> {
+        let message: input::JsNewMessage = input::from_js(message)?;
+        let id = MessageId::new(new_id()).map_err(crate::error::StoreError::from)?;
+        let message = message.into_model(id.clone())?;
+        self.write(|thread, now| thread.append_message(message, now))?;
+        Ok(self.message_js(&id)?)
+    }
+
+    /// Appends streamed text to a message. Synchronous and O(delta): deltas are committed together at
+    /// most every 100 ms and at finish.
+    #[wasm_bindgen(js_name = appendDelta)]
+    pub fn append_delta(&self, message_id: String, text: String) -> Result<(), JsValue> {
+        self.store.ensure_open()?;
+        let id = MessageId::new(message_id).map_err(crate::error::StoreError::from)?;
+        self.handle
+            .write(|thread, now| thread.append_delta(&id, &text, now))?;
+        self.store.schedule_commit(&self.handle);
+        self.store.schedule_repaint(&self.handle);
+        Ok(())
+    }
+
+    /// Ends a streaming message, and writes it to IndexedDB right away.
+    #[wasm_bindgen(js_name = finishMessage)]
+    pub fn finish_message(
+        &self,
+        message_id: String,
+        #[wasm_bindgen(unchecked_param_type = "MessageEnd")] end: JsValue,
+    ) -> Result<(), JsValue> {
+        let end: input::JsMessageEnd = input::from_js(end)?;
+        let id = MessageId::new(message_id).map_err(crate::error::StoreError::from)?;
+        self.write(|thread, now| thread.finish_message(&id, end.into_model(), now))?;
+        let store = Rc::clone(&self.store);
+        wasm_bindgen_futures::spawn_local(async move {
+            if let Err(e) = store.flush().await {
+                store.emit_error(&e, None);
+            }
+        });
+        Ok(())
+    }
+
+    /// Edits a message as a new sibling branch (the original is kept) and selects it.
+    #[wasm_bindgen(js_name = editMessage, unchecked_return_type = "Message")]
+    pub fn edit_message(&self, message_id: String, content: String) -> Result<JsValue, JsValue> {
+        let id = MessageId::new(message_id).map_err(crate::error::StoreError::from)?;
+        let new = MessageId::new(new_id()).map_err(crate::error::StoreError::from)?;
+        let created = new.clone();
+        self.write(|thread, now| thread.edit_message(&id, new, content, now))?;
+        Ok(self.message_js(&created)?)
+    }
+
+    /// Starts a new reply in place of an assistant message, as a sibling branch, and selects it. The
+    /// new message is pending; stream into it with `appendDelta`.
+    #[wasm_bindgen(js_name = regenerateMessage, unchecked_return_type = "Message")]
+    pub fn regenerate_message(
+        &self,
+        message_id: String,
+        provider: Option<String>,
+        model: Option<String>,
+    ) -> Result<JsValue, JsValue> {
+        let id = MessageId::new(message_id).map_err(crate::error::StoreError::from)?;
+        let new_id = MessageId::new(new_id()).map_err(crate::error::StoreError::from)?;
+        let regenerate = Regenerate {
+            new_id: new_id.clone(),
+            provider,
+            model,
+        };
+        self.write(|thread, now| thread.regenerate_message(&id, regenerate, now))?;
+        Ok(self.message_js(&new_id)?)
+    }
+
+    /// Shows this message's branch.
+    #[wasm_bindgen(js_name = selectBranch)]
+    pub fn select_branch(&self, message_id: String) -> Result<(), JsValue> {
+        let id = MessageId::new(message_id).map_err(crate::error::StoreError::from)?;
+        self.write(|thread, now| thread.select_branch(&id, now))?;
+        Ok(())
+    }
+
+    /// Sets the title (a person's title; it is no longer derived from the first message).
+    #[wasm_bindgen(js_name = setTitle)]
+    pub fn set_title(&self, title: String) -> Result<(), JsValue> {
+        self.write(|thread, now| thread.set_title(title, now))?;
+        Ok(())
+    }
+
+    /// Updates the fields of the model settings that are given.
+    #[wasm_bindgen(js_name = setSettings)]
+    pub fn set_settings(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "Partial<ThreadSettings>")] settings: JsValue,
+    ) -> Result<(), JsValue> {
+        let settings: ThreadSettings = input::from_js(settings)?;
+        self.write(|thread, now| thread.update_settings(&settings, now))?;
+        Ok(())
+    }
+
+    /// Rates a message (1 to 5; thumbs are 1 and 5), with an optional comment.
+    #[wasm_bindgen(js_name = setFeedback)]
+    pub fn set_feedback(
+        &self,
+        message_id: String,
+        #[wasm_bindgen(unchecked_param_type = "Feedback")] feedback: JsValue,
+    ) -> Result<(), JsValue> {
+        let feedback: input::JsFeedback = input::from_js(feedback)?;
+        let id = MessageId::new(message_id).map_err(crate::error::StoreError::from)?;
+        self.write(|thread, now| thread.set_feedback(&id, feedback, now))?;
+        Ok(())
+    }
+
+    /// Creates an artifact, or updates one (its version goes up by one). Returns its id.
+    #[wasm_bindgen(js_name = upsertArtifact)]
+    pub fn upsert_artifact(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "ArtifactUpsert")] artifact: JsValue,
+    ) -> Result<String, JsValue> {
+        let artifact = input::from_js::<input::JsArtifact>(artifact)?.into_model()?;
+        let id = artifact.id.to_string();
+        self.write(|thread, now| thread.upsert_artifact(artifact, now))?;
+        Ok(id)
+    }
+
+    /// Records a tool call the assistant made. Returns its id.
+    #[wasm_bindgen(js_name = startToolCall)]
+    pub fn start_tool_call(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "ToolCallStart")] call: JsValue,
+    ) -> Result<String, JsValue> {
+        let call = input::from_js::<input::JsToolCallStart>(call)?.into_model()?;
+        let id = call.id.to_string();
+        self.write(|thread, now| thread.start_tool_call(call, now))?;
+        Ok(id)
+    }
+
+    /// Records how a tool call ended; its duration is measured from its start.
+    #[wasm_bindgen(js_name = finishToolCall)]
+    pub fn finish_tool_call(
+        &self,
+        call_id: String,
+        #[wasm_bindgen(unchecked_param_type = "ToolCallEnd")] end: JsValue,
+    ) -> Result<(), JsValue> {
+        let end: input::JsToolCallEnd = input::from_js(end)?;
+        let id = ToolCallId::new(call_id).map_err(crate::error::StoreError::from)?;
+        self.write(|thread, now| thread.finish_tool_call(&id, end.into_model(), now))?;
+        Ok(())
+    }
+
+    /// Asks a person to approve something. Returns the request's id.
+    #[wasm_bindgen(js_name = requestApproval)]
+    pub fn request_approval(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "ApprovalRequest")] request: JsValue,
+    ) -> Result<String, JsValue> {
+        let request = input::from_js::<input::JsApprovalRequest>(request)?.into_model()?;
+        let id = request.id.to_string();
+        self.write(|thread, now| thread.request_approval(request, now))?;
+        Ok(id)
+    }
+
+    /// Approves or rejects a pending request (once; a second decision is refused).
+    #[wasm_bindgen(js_name = decideApproval)]
+    pub fn decide_approval(
+        &self,
+        approval_id: String,
+        #[wasm_bindgen(unchecked_param_type = "ApprovalDecision")] decision: JsValue,
+    ) -> Result<(), JsValue> {
+        let decision: input::JsApprovalDecision = input::from_js(decision)?;
+        let id = ApprovalId::new(approval_id).map_err(crate::error::StoreError::from)?;
+        self.write(|thread, now| thread.decide_approval(&id, decision.into_model(), now))?;
+        Ok(())
+    }
+
+    /// Replaces the agent's session state (what it needs to resume).
+    #[wasm_bindgen(js_name = setSessionState)]
+    pub fn set_session_state(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "SessionState")] state: JsValue,
+    ) -> Result<(), JsValue> {
+        let state: input::JsSessionState = input::from_js(state)?;
+        self.write(|thread, now| thread.set_session_state(state.into_model(), now))?;
+        Ok(())
+    }
+
+    /// Calls `callback` with the new view after changes, local or remote, at most once per frame.
+    /// Returns the function that unsubscribes.
+    #[wasm_bindgen(unchecked_return_type = "() => void")]
+    pub fn subscribe(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "(view: ThreadView) => void")] callback: Function,
+    ) -> Function {
+        let key = self.handle.subscribe(callback);
+        let handle = Rc::downgrade(&self.handle);
+        Closure::once_into_js(move || {
+            if let Some(handle) = handle.upgrade() {
+                handle.unsubscribe(key);
+            }
+        })
+        .unchecked_into()
+    }
+
+    /// Stops this object's use of the thread; pending writes still reach storage.
+    pub fn close(&self) {
+        self.store.schedule_flush();
+    }
+}

@@ -1,0 +1,232 @@
+// The types of the chatsync JS API, declared once and shipped in the package's .d.ts. The Rust side
+// produces and accepts exactly these shapes (chatsync-model's serde views, camelCase).
+
+export type Role = "user" | "assistant" | "system" | "tool";
+export type MessageStatus =
+  | "pending" | "streaming" | "complete" | "error" | "cancelled" | "interrupted";
+export type ThreadStatus = "active" | "archived" | "deleted";
+export type ToolCallStatus = "pending" | "running" | "completed" | "failed";
+export type ApprovalStatus = "pending" | "approved" | "rejected";
+export type ArtifactStatus = "draft" | "final";
+export type TitleSource = "default" | "derived" | "person";
+export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
+
+export interface StoreOptions {
+  /** The IndexedDB database; tabs that share it share the store. Default "chatsync". */
+  dbName?: string;
+  /** The relay's sync URL (ws:// or wss://). Without one the store is local-only. */
+  relayUrl?: string;
+  /** A token for the relay (a JWT; the user id with a development relay). */
+  token?: string;
+}
+
+export interface ThreadSettings {
+  provider?: string;
+  model?: string;
+  systemPrompt?: string;
+  temperature?: number;
+  contextWindow?: number;
+}
+
+export interface ThreadInit {
+  title?: string;
+  settings?: ThreadSettings;
+  projectId?: string;
+}
+
+export interface ListOptions {
+  includeArchived?: boolean;
+}
+
+export interface ThreadSummary {
+  id: string;
+  title: string;
+  status: ThreadStatus;
+  createdAt: number;
+  lastActivityAt: number;
+  messageCount: number;
+  preview: string;
+  projectId?: string;
+}
+
+export interface Usage {
+  inputTokens: number;
+  outputTokens: number;
+}
+
+export interface Feedback {
+  /** 1 (worst) to 5 (best); thumbs are 1 and 5. */
+  rating: number;
+  text?: string;
+}
+
+export interface Message {
+  id: string;
+  role: Role;
+  content: string;
+  status: MessageStatus;
+  parentId?: string;
+  createdAt: number;
+  updatedAt: number;
+  provider?: string;
+  model?: string;
+  usage?: Usage;
+  metadata?: { [key: string]: JsonValue };
+  feedback?: Feedback;
+  /** This message and its alternatives (edits, regenerations), in order. */
+  siblings: string[];
+  /** This message's place among `siblings`. */
+  siblingIndex: number;
+}
+
+export interface Artifact {
+  id: string;
+  kind: string;
+  title: string;
+  content: string;
+  status: ArtifactStatus;
+  version: number;
+  createdAt: number;
+  updatedAt: number;
+  messageId?: string;
+}
+
+export interface ToolCall {
+  id: string;
+  messageId: string;
+  toolName: string;
+  providerCallId?: string;
+  input: JsonValue;
+  output?: JsonValue;
+  status: ToolCallStatus;
+  startedAt: number;
+  completedAt?: number;
+  durationMs?: number;
+  error?: string;
+}
+
+export interface Approval {
+  id: string;
+  kind: string;
+  subject: string;
+  status: ApprovalStatus;
+  messageId?: string;
+  requestedAt: number;
+  decidedBy?: string;
+  decidedAt?: number;
+  reason?: string;
+}
+
+export interface SessionState {
+  externalId?: string;
+  phase: string;
+  plan?: string;
+}
+
+export interface ContextEntry {
+  type: string;
+  key: string;
+  value: JsonValue;
+  priority: number;
+  expiresAt?: number;
+}
+
+export interface ThreadView {
+  id: string;
+  schemaVersion: number;
+  readOnly: boolean;
+  title: string;
+  titleSource: TitleSource;
+  status: ThreadStatus;
+  projectId?: string;
+  createdAt: number;
+  updatedAt: number;
+  lastMessageAt?: number;
+  settings: ThreadSettings;
+  messages: Message[];
+  artifacts: Artifact[];
+  toolCalls: ToolCall[];
+  pendingApprovals: Approval[];
+  session?: SessionState & { updatedAt: number };
+  context: ContextEntry[];
+}
+
+export interface NewMessage {
+  role: Role;
+  content?: string;
+  status?: MessageStatus;
+  parentId?: string;
+  provider?: string;
+  model?: string;
+  metadata?: { [key: string]: JsonValue };
+}
+
+export interface MessageEnd {
+  status: "complete" | "error" | "cancelled";
+  usage?: Usage;
+}
+
+export interface ArtifactUpsert {
+  /** Omit to create a new artifact. */
+  id?: string;
+  kind: string;
+  title: string;
+  content: string;
+  status?: ArtifactStatus;
+  messageId?: string;
+}
+
+export interface ToolCallStart {
+  /** Omit for a generated id. */
+  id?: string;
+  messageId: string;
+  toolName: string;
+  providerCallId?: string;
+  input?: JsonValue;
+  status?: "pending" | "running";
+}
+
+export type ToolCallEnd =
+  | { status: "completed"; output?: JsonValue }
+  | { status: "failed"; error: string };
+
+export interface ApprovalRequest {
+  /** Omit for a generated id. */
+  id?: string;
+  kind: string;
+  subject: string;
+  messageId?: string;
+}
+
+export interface ApprovalDecision {
+  approve: boolean;
+  decidedBy: string;
+  reason?: string;
+}
+
+export interface SyncReport {
+  /** Threads (and the thread list) whose local heads the relay now holds. */
+  documents: number;
+  /** When the relay acknowledged them, ms since the epoch. */
+  syncedAt: number;
+}
+
+export interface StoreStatus {
+  online: boolean;
+  /** Documents with changes the relay has not acknowledged yet. */
+  pendingThreads: number;
+  lastSyncedAt?: number;
+}
+
+export type StoreEvent =
+  | { type: "threads"; source: "local" | "remote" }
+  | { type: "status"; status: StoreStatus }
+  | { type: "error"; code: string; message: string; threadId?: string };
+
+/** What every error thrown by chatsync carries. */
+export interface ChatsyncError extends Error {
+  code:
+    | "not_found" | "invalid_input" | "already_exists" | "invalid_transition"
+    | "read_only_schema" | "corrupt_document" | "corrupt" | "storage"
+    | "unauthorized" | "offline" | "closed";
+}

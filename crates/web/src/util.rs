@@ -1,0 +1,33 @@
+//! Small browser facts: the clock and randomness (both passed into the model, which has neither).
+
+/// Milliseconds since the Unix epoch.
+pub(crate) fn now_ms() -> u64 {
+    // Date.now() is a non-negative integer well inside f64's exact range.
+    js_sys::Date::now() as u64
+}
+
+/// `N` random bytes from the browser's CSPRNG.
+pub(crate) fn random_bytes<const N: usize>() -> [u8; N] {
+    let mut bytes = [0u8; N];
+    // getrandom's wasm_js backend (enabled through automerge's `wasm` feature) reads crypto.getRandomValues.
+    if getrandom::fill(&mut bytes).is_err() {
+        // No CSPRNG at all (not a browser): fall back to Math.random rather than fail every write.
+        for b in &mut bytes {
+            *b = (js_sys::Math::random() * 256.0) as u8;
+        }
+    }
+    bytes
+}
+
+/// `n` random bytes as lowercase hex.
+pub(crate) fn random_hex(n: usize) -> String {
+    let mut out = String::with_capacity(n * 2);
+    for chunk in 0..n.div_ceil(16) {
+        let bytes = random_bytes::<16>();
+        let take = (n - chunk * 16).min(16);
+        for b in &bytes[..take] {
+            out.push_str(&format!("{b:02x}"));
+        }
+    }
+    out
+}

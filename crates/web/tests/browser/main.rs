@@ -1,0 +1,13 @@
+//! The `chatsync` package in headless Chromium: `CHROMEDRIVER=/usr/bin/chromedriver cargo test -p
+//! chatsync-web --target wasm32-unknown-unknown` (scripts/test.sh does this). A module per area.
+#![cfg(target_arch = "wasm32")]
+
+wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
+
+mod support;
+
+mod corruption;
+mod errors;
+mod persistence;
+mod sync;
+mod upgrade;

@@ -1,0 +1,146 @@
+//! Calling the package the way JavaScript does, from Rust.
+
+use chatsync_web::{ChatStore, Thread};
+use js_sys::{Promise, Reflect};
+use serde::Serialize;
+use wasm_bindgen::JsValue;
+use wasm_bindgen::convert::TryFromJsValue;
+use wasm_bindgen_futures::JsFuture;
+
+/// A database name no other test uses.
+pub fn unique_db(name: &str) -> String {
+    format!("{name}-{}", js_sys::Math::random().to_bits())
+}
+
+/// A JS object from a serde value (plain objects, like a JS caller's).
+pub fn js(value: serde_json::Value) -> JsValue {
+    value
+        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+        .expect("a JSON value converts")
+}
+
+/// A JS value as a serde value, to assert on.
+pub fn json(value: &JsValue) -> serde_json::Value {
+    serde_wasm_bindgen::from_value(value.clone()).expect("a view is plain JSON")
+}
+
+/// Awaits a promise the package returned.
+pub async fn call(promise: Promise) -> Result<JsValue, JsValue> {
+    JsFuture::from(promise).await
+}
+
+/// Awaits a promise that must resolve.
+pub async fn ok(promise: Promise) -> JsValue {
+    call(promise)
+        .await
+        .unwrap_or_else(|e| panic!("rejected: {}", describe(&e)))
+}
+
+/// The `code` of a thrown chatsync error.
+pub fn code(error: &JsValue) -> String {
+    Reflect::get(error, &"code".into())
+        .ok()
+        .and_then(|c| c.as_string())
+        .unwrap_or_else(|| panic!("not a chatsync error: {}", describe(error)))
+}
+
+/// An error's message, for failure output.
+pub fn describe(error: &JsValue) -> String {
+    let message = Reflect::get(error, &"message".into())
+        .ok()
+        .and_then(|m| m.as_string());
+    message.unwrap_or_else(|| format!("{error:?}"))
+}
+
+pub async fn open_store(db: &str) -> ChatStore {
+    let store = ok(ChatStore::open(js(serde_json::json!({ "dbName": db })))).await;
+    ChatStore::try_from_js_value(store).expect("open resolves to a ChatStore")
+}
+
+pub async fn open_thread(store: &ChatStore, id: &str) -> Result<Thread, JsValue> {
+    let thread = call(store.open_thread(id.to_owned())).await?;
+    Ok(Thread::try_from_js_value(thread).expect("openThread resolves to a Thread"))
+}
+
+/// Creates a thread and returns its id.
+pub async fn create_thread(store: &ChatStore, title: Option<&str>) -> String {
+    let init = match title {
+        Some(t) => js(serde_json::json!({ "title": t })),
+        None => JsValue::UNDEFINED,
+    };
+    let summary = json(&ok(store.create_thread(init)).await);
+    summary["id"]
+        .as_str()
+        .expect("a summary has an id")
+        .to_owned()
+}
+
+/// Appends a message; returns it.
+pub fn append(thread: &Thread, role: &str, content: &str) -> serde_json::Value {
+    let message = thread
+        .append_message(js(serde_json::json!({ "role": role, "content": content })))
+        .unwrap_or_else(|e| panic!("appendMessage: {}", describe(&e)));
+    json(&message)
+}
+
+/// The view's messages as (role, content, status).
+pub fn messages(thread: &Thread) -> Vec<(String, String, String)> {
+    let view = json(&thread.view().expect("a view"));
+    view["messages"]
+        .as_array()
+        .expect("messages")
+        .iter()
+        .map(|m| {
+            (
+                m["role"].as_str().unwrap_or_default().to_owned(),
+                m["content"].as_str().unwrap_or_default().to_owned(),
+                m["status"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect()
+}
+
+/// Waits `ms` milliseconds of real time.
+pub async fn sleep(ms: u32) {
+    gloo_timers::future::TimeoutFuture::new(ms).await;
+}
+
+/// Raw IndexedDB access, to inspect or damage what a store wrote.
+pub mod raw {
+    use indexed_db_futures::database::Database;
+    use indexed_db_futures::prelude::*;
+    use indexed_db_futures::transaction::TransactionMode;
+    use wasm_bindgen::JsValue;
+
+    pub async fn open(db: &str) -> Database {
+        Database::open(db).await.expect("the database opens")
+    }
+
+    /// Every key of a store.
+    pub async fn keys(db: &Database, store: &str) -> Vec<String> {
+        let tx = db.transaction(store).build().unwrap();
+        let keys = tx
+            .object_store(store)
+            .unwrap()
+            .get_all_keys::<String>()
+            .primitive()
+            .unwrap();
+        keys.await.unwrap().map(Result::unwrap).collect()
+    }
+
+    /// Puts a value under a key.
+    pub async fn put(db: &Database, store: &str, key: &str, value: JsValue) {
+        let tx = db
+            .transaction(store)
+            .with_mode(TransactionMode::Readwrite)
+            .build()
+            .unwrap();
+        tx.object_store(store)
+            .unwrap()
+            .put(value)
+            .with_key(key)
+            .primitive()
+            .unwrap();
+        tx.commit().await.unwrap();
+    }
+}

@@ -1,0 +1,150 @@
+//! Stores syncing through a real relay (scripts/test.sh starts one and sets `CHATSYNC_TEST_RELAY` at
+//! build time).
+
+use chatsync_web::ChatStore;
+use wasm_bindgen::JsValue;
+use wasm_bindgen::convert::TryFromJsValue;
+use wasm_bindgen_test::wasm_bindgen_test;
+
+use crate::support::*;
+
+fn relay_url() -> &'static str {
+    match option_env!("CHATSYNC_TEST_RELAY") {
+        Some(url) => url,
+        None => {
+            panic!("CHATSYNC_TEST_RELAY is not set: run the browser tests through scripts/test.sh")
+        }
+    }
+}
+
+/// A unique user, so tests sharing the relay never see each other's threads.
+fn unique_user(name: &str) -> String {
+    format!("{name}-{}", js_sys::Math::random().to_bits())
+}
+
+async fn synced_store(db: &str, user: &str) -> ChatStore {
+    let options = js(serde_json::json!({ "dbName": db, "relayUrl": relay_url(), "token": user }));
+    let store = ok(ChatStore::open(options)).await;
+    let store = ChatStore::try_from_js_value(store).unwrap();
+    wait_until("the store connects", || online(&store)).await;
+    store
+}
+
+fn online(store: &ChatStore) -> bool {
+    json(&store.status().unwrap())["online"] == true
+}
+
+async fn list(store: &ChatStore) -> Vec<serde_json::Value> {
+    json(&ok(store.list_threads(JsValue::UNDEFINED)).await)
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+/// Polls `condition` every 50 ms for up to 10 s.
+async fn wait_until(what: &str, mut condition: impl FnMut() -> bool) {
+    for _ in 0..200 {
+        if condition() {
+            return;
+        }
+        sleep(50).await;
+    }
+    panic!("timed out waiting until {what}");
+}
+
+#[wasm_bindgen_test]
+async fn two_devices_of_one_user_converge() {
+    let user = unique_user("alice");
+    let a = synced_store(&unique_db("device-a"), &user).await;
+    let b = synced_store(&unique_db("device-b"), &user).await;
+
+    let id = create_thread(&a, Some("Shared")).await;
+    let thread = open_thread(&a, &id).await.unwrap();
+    append(&thread, "user", "hello from A");
+    ok(a.sync()).await;
+
+    // B learns of the thread through the index, then fetches it from the relay.
+    for _ in 0..200 {
+        if !list(&b).await.is_empty() {
+            break;
+        }
+        sleep(50).await;
+    }
+    let listed = list(&b).await;
+    assert_eq!(listed.len(), 1, "B's list: {listed:?}");
+    assert_eq!(listed[0]["title"], "Shared");
+    let on_b = open_thread(&b, &id).await.unwrap();
+    assert_eq!(messages(&on_b)[0].1, "hello from A");
+
+    // And back: B's reply reaches A's open thread.
+    append(&on_b, "assistant", "hello from B");
+    ok(b.sync()).await;
+    wait_until("A shows B's reply", || messages(&thread).len() == 2).await;
+    assert_eq!(messages(&thread)[1].1, "hello from B");
+}
+
+#[wasm_bindgen_test]
+async fn offline_edits_on_both_devices_merge() {
+    let user = unique_user("carol");
+    let a = synced_store(&unique_db("offline-a"), &user).await;
+    let b = synced_store(&unique_db("offline-b"), &user).await;
+    let id = create_thread(&a, None).await;
+    let on_a = open_thread(&a, &id).await.unwrap();
+    append(&on_a, "user", "before");
+    ok(a.sync()).await;
+    let on_b = open_thread(&b, &id).await.unwrap();
+
+    a.set_online(false);
+    wait_until("A is offline", || !online(&a)).await;
+    append(&on_a, "user", "offline on A");
+    let offline_thread = create_thread(&a, Some("made offline")).await;
+    let refused = call(a.sync()).await.unwrap_err();
+    assert_eq!(code(&refused), "offline");
+    assert!(
+        json(&a.status().unwrap())["pendingThreads"]
+            .as_u64()
+            .unwrap()
+            >= 1
+    );
+    append(&on_b, "user", "online on B");
+    ok(b.sync()).await;
+
+    a.set_online(true);
+    wait_until("A reconnects", || online(&a)).await;
+    ok(a.sync()).await;
+    ok(b.sync()).await;
+    wait_until("both see all three messages", || {
+        messages(&on_a).len() == 3 && messages(&on_b).len() == 3
+    })
+    .await;
+    assert_eq!(messages(&on_a), messages(&on_b));
+    assert_eq!(json(&a.status().unwrap())["pendingThreads"], 0);
+    // The thread made offline is listed on B and opens there.
+    for _ in 0..200 {
+        if list(&b).await.len() == 2 {
+            break;
+        }
+        sleep(50).await;
+    }
+    assert_eq!(list(&b).await.len(), 2);
+    assert!(open_thread(&b, &offline_thread).await.is_ok());
+}
+
+#[wasm_bindgen_test]
+async fn another_user_sees_nothing() {
+    let a = synced_store(&unique_db("owner"), &unique_user("dave")).await;
+    let id = create_thread(&a, Some("private")).await;
+    ok(a.sync()).await;
+
+    let other = synced_store(&unique_db("stranger"), &unique_user("eve")).await;
+    assert!(list(&other).await.is_empty());
+    let error = open_thread(&other, &id).await.err().unwrap();
+    assert_eq!(code(&error), "not_found");
+}
+
+#[wasm_bindgen_test]
+async fn a_bad_relay_url_is_invalid_input() {
+    let options = js(serde_json::json!({ "dbName": unique_db("bad-url"), "relayUrl": "http://x" }));
+    let error = call(ChatStore::open(options)).await.unwrap_err();
+    assert_eq!(code(&error), "invalid_input");
+}
