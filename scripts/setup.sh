@@ -47,11 +47,13 @@ if ! command -v node >/dev/null 2>&1; then
   apt_install nodejs npm
 fi
 
-# The JS automerge-repo peers of the interop tests, at the versions in the lockfile. `npm install`
-# rather than `npm ci`: npm 11's ci refuses this lockfile over cbor-extract's optional per-platform
-# packages, which it does not record.
-js=tests/js
-if [ ! -f "$js/node_modules/.package-lock.json" ] || [ "$js/package-lock.json" -nt "$js/node_modules/.package-lock.json" ]; then
-  say "installing the JS interop peers (npm install in $js)"
-  npm install --prefix "$js" --no-audit --no-fund --loglevel=error
-fi
+# npm packages at the versions in their lockfiles: the JS automerge-repo peers of the interop tests,
+# and the package's tools (TypeScript, binaryen's wasm-opt). `npm install` rather than `npm ci`: npm
+# 11's ci refuses the interop lockfile over cbor-extract's optional per-platform packages, which it
+# does not record.
+for js in tests/js crates/web/ts; do
+  if [ ! -f "$js/node_modules/.package-lock.json" ] || [ "$js/package-lock.json" -nt "$js/node_modules/.package-lock.json" ]; then
+    say "installing npm packages in $js"
+    npm install --prefix "$js" --no-audit --no-fund --loglevel=error
+  fi
+done

@@ -20,3 +20,8 @@ cargo test -p chatsync-protocol --target wasm32-unknown-unknown
 step "browser tests (headless Chromium, against a relay started here)"
 source scripts/test-relay.sh
 CHROMEDRIVER=$(command -v chromedriver) cargo test -p chatsync-web --target wasm32-unknown-unknown
+
+step "the npm package: build, and type-check its .d.ts against an example using every method"
+bash scripts/build-web.sh
+crates/web/ts/node_modules/.bin/tsc -p crates/web/ts/tsconfig.json
+echo "tsc --noEmit: ok"

@@ -32,10 +32,11 @@ impl ChatStore {
     /// Opens (creating or upgrading) the store's database. Without `relayUrl` the store is local-only.
     #[wasm_bindgen(unchecked_return_type = "Promise<ChatStore>")]
     pub fn open(
-        #[wasm_bindgen(unchecked_param_type = "StoreOptions | undefined")] options: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "StoreOptions")] options: Option<JsValue>,
     ) -> Promise {
         promise(async move {
-            let options: StoreOptions = input::from_js_or_default(options)?;
+            let options: StoreOptions =
+                input::from_js_or_default(options.unwrap_or(JsValue::UNDEFINED))?;
             let store = Self::open_with(options).await?;
             Ok(JsValue::from(store))
         })
@@ -45,12 +46,13 @@ impl ChatStore {
     #[wasm_bindgen(js_name = listThreads, unchecked_return_type = "Promise<ThreadSummary[]>")]
     pub fn list_threads(
         &self,
-        #[wasm_bindgen(unchecked_param_type = "ListOptions | undefined")] options: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "ListOptions")] options: Option<JsValue>,
     ) -> Promise {
         let inner = Rc::clone(&self.inner);
         promise(async move {
             inner.ensure_open()?;
-            let options: input::ListOptions = input::from_js_or_default(options)?;
+            let options: input::ListOptions =
+                input::from_js_or_default(options.unwrap_or(JsValue::UNDEFINED))?;
             let list = inner.index.borrow().index.list(ListOptions {
                 include_archived: options.include_archived,
             });
@@ -62,12 +64,13 @@ impl ChatStore {
     #[wasm_bindgen(js_name = createThread, unchecked_return_type = "Promise<ThreadSummary>")]
     pub fn create_thread(
         &self,
-        #[wasm_bindgen(unchecked_param_type = "ThreadInit | undefined")] init: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "ThreadInit")] init: Option<JsValue>,
     ) -> Promise {
         let inner = Rc::clone(&self.inner);
         promise(async move {
             inner.ensure_open()?;
-            let init: input::ThreadInit = input::from_js_or_default(init)?;
+            let init: input::ThreadInit =
+                input::from_js_or_default(init.unwrap_or(JsValue::UNDEFINED))?;
             let id = ThreadId::new(DocumentId::new_v4(random_bytes()).to_string())?;
             let thread = chatsync_model::Thread::create(
                 ThreadInit {

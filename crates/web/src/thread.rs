@@ -96,7 +96,11 @@ impl Thread {
     /// Appends streamed text to a message. Synchronous and O(delta): deltas are committed together at
     /// most every 100 ms and at finish.
     #[wasm_bindgen(js_name = appendDelta)]
-    pub fn append_delta(&self, message_id: String, text: String) -> Result<(), JsValue> {
+    pub fn append_delta(
+        &self,
+        #[wasm_bindgen(js_name = messageId)] message_id: String,
+        text: String,
+    ) -> Result<(), JsValue> {
         self.store.ensure_open()?;
         let id = MessageId::new(message_id).map_err(crate::error::StoreError::from)?;
         self.handle
@@ -110,7 +114,7 @@ impl Thread {
     #[wasm_bindgen(js_name = finishMessage)]
     pub fn finish_message(
         &self,
-        message_id: String,
+        #[wasm_bindgen(js_name = messageId)] message_id: String,
         #[wasm_bindgen(unchecked_param_type = "MessageEnd")] end: JsValue,
     ) -> Result<(), JsValue> {
         let end: input::JsMessageEnd = input::from_js(end)?;
@@ -127,7 +131,11 @@ impl Thread {
 
     /// Edits a message as a new sibling branch (the original is kept) and selects it.
     #[wasm_bindgen(js_name = editMessage, unchecked_return_type = "Message")]
-    pub fn edit_message(&self, message_id: String, content: String) -> Result<JsValue, JsValue> {
+    pub fn edit_message(
+        &self,
+        #[wasm_bindgen(js_name = messageId)] message_id: String,
+        content: String,
+    ) -> Result<JsValue, JsValue> {
         let id = MessageId::new(message_id).map_err(crate::error::StoreError::from)?;
         let new = MessageId::new(new_id()).map_err(crate::error::StoreError::from)?;
         let created = new.clone();
@@ -140,7 +148,7 @@ impl Thread {
     #[wasm_bindgen(js_name = regenerateMessage, unchecked_return_type = "Message")]
     pub fn regenerate_message(
         &self,
-        message_id: String,
+        #[wasm_bindgen(js_name = messageId)] message_id: String,
         provider: Option<String>,
         model: Option<String>,
     ) -> Result<JsValue, JsValue> {
@@ -157,7 +165,10 @@ impl Thread {
 
     /// Shows this message's branch.
     #[wasm_bindgen(js_name = selectBranch)]
-    pub fn select_branch(&self, message_id: String) -> Result<(), JsValue> {
+    pub fn select_branch(
+        &self,
+        #[wasm_bindgen(js_name = messageId)] message_id: String,
+    ) -> Result<(), JsValue> {
         let id = MessageId::new(message_id).map_err(crate::error::StoreError::from)?;
         self.write(|thread, now| thread.select_branch(&id, now))?;
         Ok(())
@@ -185,7 +196,7 @@ impl Thread {
     #[wasm_bindgen(js_name = setFeedback)]
     pub fn set_feedback(
         &self,
-        message_id: String,
+        #[wasm_bindgen(js_name = messageId)] message_id: String,
         #[wasm_bindgen(unchecked_param_type = "Feedback")] feedback: JsValue,
     ) -> Result<(), JsValue> {
         let feedback: input::JsFeedback = input::from_js(feedback)?;
@@ -222,7 +233,7 @@ impl Thread {
     #[wasm_bindgen(js_name = finishToolCall)]
     pub fn finish_tool_call(
         &self,
-        call_id: String,
+        #[wasm_bindgen(js_name = callId)] call_id: String,
         #[wasm_bindgen(unchecked_param_type = "ToolCallEnd")] end: JsValue,
     ) -> Result<(), JsValue> {
         let end: input::JsToolCallEnd = input::from_js(end)?;
@@ -247,7 +258,7 @@ impl Thread {
     #[wasm_bindgen(js_name = decideApproval)]
     pub fn decide_approval(
         &self,
-        approval_id: String,
+        #[wasm_bindgen(js_name = approvalId)] approval_id: String,
         #[wasm_bindgen(unchecked_param_type = "ApprovalDecision")] decision: JsValue,
     ) -> Result<(), JsValue> {
         let decision: input::JsApprovalDecision = input::from_js(decision)?;

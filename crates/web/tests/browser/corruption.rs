@@ -44,7 +44,7 @@ async fn a_garbage_chunk_fails_only_its_thread() {
         .expect("the other thread opens");
     assert_eq!(messages(&thread)[0].1, "hello");
     // The list still shows both.
-    let list = json(&ok(store.list_threads(wasm_bindgen::JsValue::UNDEFINED)).await);
+    let list = json(&ok(store.list_threads(None)).await);
     assert_eq!(list.as_array().unwrap().len(), 2);
 }
 

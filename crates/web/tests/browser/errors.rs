@@ -41,8 +41,6 @@ async fn bad_input_is_invalid_input() {
 async fn a_closed_store_refuses_calls() {
     let store = open_store(&unique_db("closed")).await;
     ok(store.close()).await;
-    let error = call(store.list_threads(wasm_bindgen::JsValue::UNDEFINED))
-        .await
-        .unwrap_err();
+    let error = call(store.list_threads(None)).await.unwrap_err();
     assert_eq!(code(&error), "closed");
 }

@@ -22,7 +22,7 @@ async fn threads_and_messages_survive_close_and_reopen() {
     ok(store.close()).await;
 
     let store = open_store(&db).await;
-    let list = json(&ok(store.list_threads(wasm_bindgen::JsValue::UNDEFINED)).await);
+    let list = json(&ok(store.list_threads(None)).await);
     assert_eq!(list.as_array().unwrap().len(), 1);
     assert_eq!(list[0]["title"], "Trip");
     assert_eq!(list[0]["messageCount"], 2);
@@ -82,12 +82,10 @@ async fn archive_and_delete_change_the_list() {
             .map(|s| s["id"].as_str().unwrap().to_owned())
             .collect()
     };
-    let active = listed(json(
-        &ok(store.list_threads(wasm_bindgen::JsValue::UNDEFINED)).await,
-    ));
+    let active = listed(json(&ok(store.list_threads(None)).await));
     assert_eq!(active, vec![c.clone()]);
     let with_archived = listed(json(
-        &ok(store.list_threads(js(serde_json::json!({ "includeArchived": true })))).await,
+        &ok(store.list_threads(Some(js(serde_json::json!({ "includeArchived": true }))))).await,
     ));
     assert!(
         with_archived.contains(&a) && with_archived.contains(&c) && !with_archived.contains(&b)

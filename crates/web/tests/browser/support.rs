@@ -53,7 +53,10 @@ pub fn describe(error: &JsValue) -> String {
 }
 
 pub async fn open_store(db: &str) -> ChatStore {
-    let store = ok(ChatStore::open(js(serde_json::json!({ "dbName": db })))).await;
+    let store = ok(ChatStore::open(Some(js(
+        serde_json::json!({ "dbName": db }),
+    ))))
+    .await;
     ChatStore::try_from_js_value(store).expect("open resolves to a ChatStore")
 }
 
@@ -64,10 +67,7 @@ pub async fn open_thread(store: &ChatStore, id: &str) -> Result<Thread, JsValue>
 
 /// Creates a thread and returns its id.
 pub async fn create_thread(store: &ChatStore, title: Option<&str>) -> String {
-    let init = match title {
-        Some(t) => js(serde_json::json!({ "title": t })),
-        None => JsValue::UNDEFINED,
-    };
+    let init = title.map(|t| js(serde_json::json!({ "title": t })));
     let summary = json(&ok(store.create_thread(init)).await);
     summary["id"]
         .as_str()

@@ -2,7 +2,6 @@
 //! build time).
 
 use chatsync_web::ChatStore;
-use wasm_bindgen::JsValue;
 use wasm_bindgen::convert::TryFromJsValue;
 use wasm_bindgen_test::wasm_bindgen_test;
 
@@ -24,7 +23,7 @@ fn unique_user(name: &str) -> String {
 
 async fn synced_store(db: &str, user: &str) -> ChatStore {
     let options = js(serde_json::json!({ "dbName": db, "relayUrl": relay_url(), "token": user }));
-    let store = ok(ChatStore::open(options)).await;
+    let store = ok(ChatStore::open(Some(options))).await;
     let store = ChatStore::try_from_js_value(store).unwrap();
     wait_until("the store connects", || online(&store)).await;
     store
@@ -35,7 +34,7 @@ fn online(store: &ChatStore) -> bool {
 }
 
 async fn list(store: &ChatStore) -> Vec<serde_json::Value> {
-    json(&ok(store.list_threads(JsValue::UNDEFINED)).await)
+    json(&ok(store.list_threads(None)).await)
         .as_array()
         .unwrap()
         .clone()
@@ -145,6 +144,6 @@ async fn another_user_sees_nothing() {
 #[wasm_bindgen_test]
 async fn a_bad_relay_url_is_invalid_input() {
     let options = js(serde_json::json!({ "dbName": unique_db("bad-url"), "relayUrl": "http://x" }));
-    let error = call(ChatStore::open(options)).await.unwrap_err();
+    let error = call(ChatStore::open(Some(options))).await.unwrap_err();
     assert_eq!(code(&error), "invalid_input");
 }

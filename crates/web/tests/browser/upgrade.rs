@@ -73,7 +73,7 @@ async fn layout_1_is_upgraded_with_its_threads() {
     write_layout_1(&db).await;
 
     let store = open_store(&db).await;
-    let list = json(&ok(store.list_threads(JsValue::UNDEFINED)).await);
+    let list = json(&ok(store.list_threads(None)).await);
     assert_eq!(list[0]["id"], THREAD);
     assert_eq!(list[0]["title"], "from layout 1");
     let thread = open_thread(&store, THREAD).await.unwrap();

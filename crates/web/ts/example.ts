@@ -1,0 +1,106 @@
+// Uses every method of the chatsync package, so `tsc --noEmit` checks the shipped .d.ts against the
+// API the package promises (scripts/test.sh runs it on a fresh build). Not run; type-checked only.
+import init, {
+  ChatStore,
+  type ChatsyncError,
+  type Message,
+  type StoreEvent,
+  type SyncReport,
+  type Thread,
+  type ThreadSummary,
+  type ThreadView,
+} from "chatsync";
+
+export async function tour(): Promise<void> {
+  await init();
+  const store: ChatStore = await ChatStore.open({
+    dbName: "chat",
+    relayUrl: "ws://127.0.0.1:8787/sync",
+    token: "alice",
+  });
+  const local = await ChatStore.open();
+  await local.close();
+
+  const unsubscribe = store.subscribe((event: StoreEvent) => {
+    if (event.type === "threads") console.log(event.source);
+    if (event.type === "status") console.log(event.status.online, event.status.pendingThreads);
+    if (event.type === "error") console.log(event.code, event.message, event.threadId);
+  });
+
+  const created: ThreadSummary = await store.createThread({
+    title: "Trip",
+    settings: { provider: "openai", model: "gpt-4o", temperature: 0.7 },
+    projectId: "p1",
+  });
+  await store.createThread();
+  const list: ThreadSummary[] = await store.listThreads({ includeArchived: true });
+  const active: ThreadSummary[] = await store.listThreads();
+  console.log(list.length, active[0]?.preview, active[0]?.messageCount, active[0]?.lastActivityAt);
+
+  const thread: Thread = await store.openThread(created.id);
+  const id: string = thread.id;
+  const summary: ThreadSummary = thread.summary();
+  const view: ThreadView = thread.view();
+  console.log(id, summary.title, view.messages.length, view.titleSource, view.settings.model);
+
+  const question: Message = thread.appendMessage({ role: "user", content: "Where to?" });
+  const reply: Message = thread.appendMessage({
+    role: "assistant",
+    parentId: question.id,
+    status: "pending",
+    provider: "openai",
+    model: "gpt-4o",
+    metadata: { requestId: "r1", retries: 0 },
+  });
+  thread.appendDelta(reply.id, "Lisbon");
+  thread.finishMessage(reply.id, { status: "complete", usage: { inputTokens: 10, outputTokens: 3 } });
+  const edited: Message = thread.editMessage(question.id, "Where to in May?");
+  const again: Message = thread.regenerateMessage(reply.id, "anthropic", "claude");
+  thread.finishMessage(again.id, { status: "cancelled" });
+  thread.selectBranch(edited.siblings[0] ?? edited.id);
+  thread.setTitle("Lisbon trip");
+  thread.setSettings({ temperature: 0.2 });
+  thread.setFeedback(reply.id, { rating: 5, text: "great" });
+
+  const artifact: string = thread.upsertArtifact({
+    kind: "plan",
+    title: "Itinerary",
+    content: "1. Fly",
+    status: "draft",
+    messageId: reply.id,
+  });
+  thread.upsertArtifact({ id: artifact, kind: "plan", title: "Itinerary", content: "1. Fly\n2. Eat", status: "final" });
+  const call: string = thread.startToolCall({ messageId: reply.id, toolName: "search", input: { q: "flights" } });
+  thread.finishToolCall(call, { status: "completed", output: { results: 3 } });
+  const failed: string = thread.startToolCall({ messageId: reply.id, toolName: "book", status: "pending" });
+  thread.finishToolCall(failed, { status: "failed", error: "sold out" });
+  const approval: string = thread.requestApproval({ kind: "plan", subject: "Book it?", messageId: reply.id });
+  thread.decideApproval(approval, { approve: true, decidedBy: "alice", reason: "fine" });
+  thread.setSessionState({ externalId: "s1", phase: "planning", plan: "fly, eat" });
+
+  const stop = thread.subscribe((v: ThreadView) => {
+    for (const m of v.messages) console.log(m.role, m.content, m.status, m.siblingIndex, m.usage?.outputTokens);
+    for (const a of v.artifacts) console.log(a.version, a.content);
+    for (const t of v.toolCalls) console.log(t.status, t.durationMs);
+    for (const p of v.pendingApprovals) console.log(p.subject);
+  });
+  stop();
+  thread.close();
+
+  await store.archiveThread(created.id);
+  await store.deleteThread(created.id);
+  await store.flush();
+  store.setOnline(false);
+  store.setOnline(true);
+  const status = store.status();
+  console.log(status.online, status.pendingThreads, status.lastSyncedAt);
+  try {
+    const report: SyncReport = await store.sync();
+    console.log(report.documents, report.syncedAt);
+  } catch (e) {
+    const error = e as ChatsyncError;
+    if (error.code === "offline" || error.code === "unauthorized") console.log(error.message);
+  }
+  unsubscribe();
+  await store.close();
+}
