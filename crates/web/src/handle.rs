@@ -3,8 +3,11 @@
 //! tab shares one handle.
 
 use std::cell::{Cell, RefCell};
+use std::collections::HashSet;
+use std::rc::{Rc, Weak};
 
-use chatsync_model::{Limits, ReadAt, Thread, ThreadId};
+use chatsync_model::{Limits, MessageId, MessageStatus, ReadAt, Thread, ThreadId};
+use gloo_timers::callback::Timeout;
 use js_sys::Function;
 use wasm_bindgen::JsValue;
 
@@ -36,7 +39,16 @@ pub(crate) struct ThreadHandle {
     next_subscriber: Cell<u32>,
     /// A repaint of the subscribers is scheduled for the next frame.
     pub repaint_armed: Cell<bool>,
+    /// Messages this store instance is streaming into and has not finished.
+    live_streams: RefCell<HashSet<MessageId>>,
+    /// A repaint is scheduled for when a silent stream in the view turns stale.
+    stale_check_armed: Cell<bool>,
 }
+
+/// A stream nobody here is writing, silent this long, shows as interrupted — its writer is gone (a tab
+/// closed mid-stream). Streams written by this store instance keep the model's longer window, so a
+/// model that pauses to think is not shown as interrupted to its own writer.
+pub(crate) const STALE_STREAM_MS: u64 = 5_000;
 
 impl ThreadHandle {
     /// A thread created in this tab.
@@ -93,7 +105,30 @@ impl ThreadHandle {
             subscribers: RefCell::new(Vec::new()),
             next_subscriber: Cell::new(0),
             repaint_armed: Cell::new(false),
+            live_streams: RefCell::new(HashSet::new()),
+            stale_check_armed: Cell::new(false),
         }
+    }
+
+    /// The moment views are read at: now, with the staleness window for this thread's streams.
+    pub fn read_at(&self) -> ReadAt {
+        if self.live_streams.borrow().is_empty() {
+            ReadAt {
+                now_ms: now_ms(),
+                stale_after_ms: STALE_STREAM_MS,
+            }
+        } else {
+            ReadAt::new(now_ms())
+        }
+    }
+
+    /// Records that this store instance streams into `id` (until [`ThreadHandle::stream_ended`]).
+    pub fn stream_started(&self, id: MessageId) {
+        self.live_streams.borrow_mut().insert(id);
+    }
+
+    pub fn stream_ended(&self, id: &MessageId) {
+        self.live_streams.borrow_mut().remove(id);
     }
 
     /// Whether the Automerge document is in memory yet.
@@ -134,14 +169,39 @@ impl ThreadHandle {
     }
 
     /// The current view as a JS object, built once per change.
-    pub fn view_js(&self) -> Result<JsValue> {
+    pub fn view_js(self: &Rc<Self>) -> Result<JsValue> {
         if let Some(view) = &*self.view.borrow() {
             return Ok(view.clone());
         }
-        let view = self.with_thread(|thread| thread.view(ReadAt::new(now_ms())))?;
+        let at = self.read_at();
+        let view = self.with_thread(|thread| thread.view(at))?;
+        let open = view
+            .messages
+            .iter()
+            .any(|m| matches!(m.status, MessageStatus::Pending | MessageStatus::Streaming));
+        if open {
+            self.check_staleness_later();
+        }
         let js = to_js(&view)?;
         self.view.replace(Some(js.clone()));
         Ok(js)
+    }
+
+    /// A view showing an open stream is rebuilt once the stream could have turned stale, so
+    /// subscribers see it become interrupted without any write.
+    fn check_staleness_later(self: &Rc<Self>) {
+        if self.stale_check_armed.replace(true) {
+            return;
+        }
+        let handle: Weak<Self> = Rc::downgrade(self);
+        Timeout::new(STALE_STREAM_MS as u32 + 100, move || {
+            if let Some(handle) = handle.upgrade() {
+                handle.stale_check_armed.set(false);
+                handle.view.replace(None);
+                handle.notify();
+            }
+        })
+        .forget();
     }
 
     /// Adds a subscriber; returns its key.
@@ -158,7 +218,7 @@ impl ThreadHandle {
     }
 
     /// Calls every subscriber with the current view. A subscriber that throws does not stop the others.
-    pub fn notify(&self) {
+    pub fn notify(self: &Rc<Self>) {
         let subscribers: Vec<Function> = self
             .subscribers
             .borrow()

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::rc::Rc;
 
 use automerge::ActorId;
-use chatsync_model::{Index, ReadAt, ThreadId, ThreadStatus};
+use chatsync_model::{Index, ThreadId, ThreadStatus};
 use chatsync_protocol::DocumentId;
 use futures_channel::mpsc;
 use gloo_timers::callback::Timeout;
@@ -188,7 +188,7 @@ impl StoreInner {
                     incremental,
                     || thread.save().ok(),
                 );
-                let summary = thread.summary(ReadAt::new(now));
+                let summary = thread.summary(handle.read_at());
                 (write, summary)
             })?;
             writes.extend(write);

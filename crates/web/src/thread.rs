@@ -2,7 +2,7 @@
 
 use std::rc::Rc;
 
-use chatsync_model::{ApprovalId, MessageId, ReadAt, Regenerate, ThreadSettings, ToolCallId};
+use chatsync_model::{ApprovalId, MessageId, Regenerate, ThreadSettings, ToolCallId};
 use js_sys::Function;
 use wasm_bindgen::prelude::*;
 
@@ -10,7 +10,6 @@ use crate::error::Result;
 use crate::handle::{ThreadHandle, to_js};
 use crate::inner::StoreInner;
 use crate::input::{self, new_id};
-use crate::util::now_ms;
 
 /// An open thread. Writes apply at once in memory and reach IndexedDB (and the relay) in batches.
 #[wasm_bindgen]
@@ -48,10 +47,14 @@ impl Thread {
         Ok(result)
     }
 
+    /// A message as JavaScript sees it. An open one (pending, streaming) is a stream this store
+    /// instance now writes.
     fn message_js(&self, id: &MessageId) -> Result<JsValue> {
-        let message = self
-            .handle
-            .with_thread(|thread| thread.message(id, ReadAt::new(now_ms())))?;
+        let at = self.handle.read_at();
+        let message = self.handle.with_thread(|thread| thread.message(id, at))?;
+        if message.as_ref().is_some_and(|m| m.status.is_open()) {
+            self.handle.stream_started(id.clone());
+        }
         to_js(&message)
     }
 }
@@ -69,7 +72,7 @@ impl Thread {
     pub fn summary(&self) -> Result<JsValue, JsValue> {
         let summary = self
             .handle
-            .with_thread(|thread| thread.summary(ReadAt::new(now_ms())))?;
+            .with_thread(|thread| thread.summary(self.handle.read_at()))?;
         Ok(to_js(&summary)?)
     }
 
@@ -105,6 +108,7 @@ impl Thread {
         let id = MessageId::new(message_id).map_err(crate::error::StoreError::from)?;
         self.handle
             .write(|thread, now| thread.append_delta(&id, &text, now))?;
+        self.handle.stream_started(id);
         self.store.schedule_commit(&self.handle);
         self.store.schedule_repaint(&self.handle);
         Ok(())
@@ -120,6 +124,7 @@ impl Thread {
         let end: input::JsMessageEnd = input::from_js(end)?;
         let id = MessageId::new(message_id).map_err(crate::error::StoreError::from)?;
         self.write(|thread, now| thread.finish_message(&id, end.into_model(), now))?;
+        self.handle.stream_ended(&id);
         let store = Rc::clone(&self.store);
         wasm_bindgen_futures::spawn_local(async move {
             if let Err(e) = store.flush().await {
