@@ -75,6 +75,8 @@ pub(crate) struct StoreInner {
     pub sync: RefCell<SyncState>,
     /// To the sync task; `None` for a local-only store.
     pub kicks: Option<mpsc::UnboundedSender<Kick>>,
+    /// The other tabs on this database; `None` once closed (or without BroadcastChannel).
+    pub tabs: RefCell<Option<crate::tabs::Tabs>>,
     /// Browser event listeners (online, offline, pagehide), removed at close.
     pub browser_listeners: RefCell<Vec<crate::browser::Listener>>,
 }
@@ -101,6 +103,7 @@ impl StoreInner {
             peer_id: new_peer_id(),
             sync: RefCell::new(SyncState::default()),
             kicks,
+            tabs: RefCell::new(None),
             browser_listeners: RefCell::new(Vec::new()),
         }
     }
@@ -171,6 +174,8 @@ impl StoreInner {
         let now = now_ms();
         let mut writes = Vec::new();
         let mut flushed = Vec::new();
+        // Documents whose bytes in storage change, for the other tabs.
+        let mut written = Vec::new();
         let handles: Vec<Rc<ThreadHandle>> = self.threads.borrow().values().cloned().collect();
         for handle in &handles {
             if !handle.dirty.replace(false) {
@@ -191,6 +196,9 @@ impl StoreInner {
                 let summary = thread.summary(handle.read_at());
                 (write, summary)
             })?;
+            if write.is_some() {
+                written.push(doc.clone());
+            }
             writes.extend(write);
             let (snapshot_id, chunks) = handle.persisted.borrow().view_basis();
             writes.push(Write::View {
@@ -221,6 +229,9 @@ impl StoreInner {
                     incremental,
                     || doc.save().ok(),
                 );
+                if write.is_some() {
+                    written.push(id.to_string());
+                }
                 writes.extend(write);
                 true
             } else {
@@ -244,6 +255,9 @@ impl StoreInner {
                 index.dirty = true;
             }
             return Err(e);
+        }
+        if let Some(tabs) = &*self.tabs.borrow() {
+            tabs.announce(&written);
         }
         if index_changed {
             self.emit_threads("local");

@@ -37,6 +37,7 @@ mod persist;
 mod socket;
 mod store;
 mod sync;
+mod tabs;
 mod thread;
 mod util;
 

@@ -34,6 +34,41 @@ impl Persisted {
         }
     }
 
+    /// The stored bytes this document does not hold yet: chunks written by other tabs, and the
+    /// snapshot if another tab replaced it.
+    pub fn unseen(&self, stored: &StoredDoc) -> Vec<Vec<u8>> {
+        let mut fresh = Vec::new();
+        if let Some((bytes, id)) = &stored.snapshot
+            && self.snapshot.as_ref().map(|(ours, _)| ours) != Some(id)
+        {
+            fresh.push(bytes.clone());
+        }
+        for (key, bytes) in &stored.chunks {
+            if !self.chunks.contains(key) {
+                fresh.push(bytes.clone());
+            }
+        }
+        fresh
+    }
+
+    /// Records that this document now holds everything in `stored`. Chunks of `writer` (this store
+    /// instance) not in `stored` are kept: their flush may still be in flight.
+    pub fn seen(&mut self, stored: &StoredDoc, writer: &str) {
+        let mine = format!("/{writer}-");
+        let in_flight: Vec<String> = self
+            .chunks
+            .drain(..)
+            .filter(|key| key.contains(&mine) && !stored.chunks.iter().any(|(k, _)| k == key))
+            .collect();
+        self.snapshot = stored
+            .snapshot
+            .as_ref()
+            .map(|(bytes, id)| (id.clone(), bytes.len()));
+        self.chunks = stored.chunks.iter().map(|(key, _)| key.clone()).collect();
+        self.chunks.extend(in_flight);
+        self.chunk_bytes = stored.chunks.iter().map(|(_, bytes)| bytes.len()).sum();
+    }
+
     /// The writes that bring storage up to date: `incremental` is the document's unsaved changes
     /// (empty when there are none), `save` its whole save for a compaction — `None` when the document
     /// must not be rewritten (a newer schema), and then it only ever gains chunks.

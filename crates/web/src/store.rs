@@ -182,6 +182,7 @@ impl ChatStore {
             inner.closed.set(true);
             inner.kick(Kick::Close);
             inner.browser_listeners.borrow_mut().clear();
+            inner.tabs.replace(None);
             inner.threads.borrow_mut().clear();
             inner.db.close();
             Ok(JsValue::UNDEFINED)
@@ -213,6 +214,9 @@ impl ChatStore {
         };
         let inner = Rc::new(StoreInner::new(db, index, relay, kicks));
         crate::browser::watch(&inner);
+        inner
+            .tabs
+            .replace(crate::tabs::Tabs::join(&name, Rc::downgrade(&inner)));
         if let Some(kicked) = kicked {
             wasm_bindgen_futures::spawn_local(crate::sync::run(Rc::clone(&inner), kicked));
         }

@@ -10,4 +10,5 @@ mod corruption;
 mod errors;
 mod persistence;
 mod sync;
+mod tabs;
 mod upgrade;
