@@ -242,6 +242,24 @@ impl Db {
     }
 }
 
+impl Db {
+    /// Removes everything stored of a document (damaged records, before a fresh copy is written).
+    pub async fn delete_doc(&self, doc: &str) -> Result<()> {
+        let tx = self
+            .db
+            .transaction([SNAPSHOTS, CHUNKS, VIEWS])
+            .with_mode(TransactionMode::Readwrite)
+            .build()?;
+        tx.object_store(SNAPSHOTS)?.delete(doc).primitive()?;
+        tx.object_store(CHUNKS)?
+            .delete(chunk_range(doc))
+            .primitive()?;
+        tx.object_store(VIEWS)?.delete(doc).primitive()?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
 /// Brings a database at layout `old` (0: new) to [`LAYOUT_VERSION`], inside the upgrade transaction.
 async fn upgrade(db: &Database, old: u32) -> indexed_db_futures::Result<()> {
     let snapshots = db.create_object_store(SNAPSHOTS).build()?;

@@ -2,7 +2,7 @@
 //! the database, the user's index, the threads held in memory, and when each is next written.
 
 use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::rc::Rc;
 
 use automerge::ActorId;
@@ -19,6 +19,9 @@ use crate::idb::{Db, Write};
 use crate::persist::Persisted;
 use crate::sync::{Kick, SyncState, new_peer_id};
 use crate::util::{now_ms, random_hex};
+
+/// The `meta` key of the unsynced thread ids.
+pub(crate) const META_UNSYNCED: &str = "unsynced";
 
 /// Streamed deltas are committed (one Automerge change) at most this often.
 pub(crate) const COMMIT_EVERY_MS: u32 = 100;
@@ -75,6 +78,11 @@ pub(crate) struct StoreInner {
     pub sync: RefCell<SyncState>,
     /// To the sync task; `None` for a local-only store.
     pub kicks: Option<mpsc::UnboundedSender<Kick>>,
+    /// Threads with changes the relay has not acknowledged, kept in `meta` so a reload still sends
+    /// them.
+    pub unsynced: RefCell<BTreeSet<String>>,
+    /// `unsynced` changed since it was last stored.
+    pub unsynced_changed: Cell<bool>,
     /// The other tabs on this database; `None` once closed (or without BroadcastChannel).
     pub tabs: RefCell<Option<crate::tabs::Tabs>>,
     /// Browser event listeners (online, offline, pagehide), removed at close.
@@ -87,6 +95,7 @@ impl StoreInner {
         index: IndexDoc,
         relay: Option<RelayConfig>,
         kicks: Option<mpsc::UnboundedSender<Kick>>,
+        unsynced: BTreeSet<String>,
     ) -> Self {
         Self {
             db,
@@ -103,6 +112,8 @@ impl StoreInner {
             peer_id: new_peer_id(),
             sync: RefCell::new(SyncState::default()),
             kicks,
+            unsynced: RefCell::new(unsynced),
+            unsynced_changed: Cell::new(false),
             tabs: RefCell::new(None),
             browser_listeners: RefCell::new(Vec::new()),
         }
@@ -198,6 +209,9 @@ impl StoreInner {
             })?;
             if write.is_some() {
                 written.push(doc.clone());
+                if self.relay.is_some() && self.unsynced.borrow_mut().insert(doc.clone()) {
+                    self.unsynced_changed.set(true);
+                }
             }
             writes.extend(write);
             let (snapshot_id, chunks) = handle.persisted.borrow().view_basis();
@@ -238,6 +252,18 @@ impl StoreInner {
                 false
             }
         };
+        if self.unsynced_changed.replace(false) {
+            let ids: js_sys::Array = self
+                .unsynced
+                .borrow()
+                .iter()
+                .map(|id| JsValue::from(id.as_str()))
+                .collect();
+            writes.push(Write::Meta {
+                key: META_UNSYNCED,
+                value: ids.into(),
+            });
+        }
         // Always one write, even an empty flush: IndexedDB commits read-write transactions in order,
         // so when this one is done every earlier flush is too.
         writes.push(Write::Meta {

@@ -212,7 +212,14 @@ impl ChatStore {
             }
             None => (None, None),
         };
-        let inner = Rc::new(StoreInner::new(db, index, relay, kicks));
+        let unsynced = match db.meta(crate::inner::META_UNSYNCED).await? {
+            Some(ids) if relay.is_some() => js_sys::Array::from(&ids)
+                .iter()
+                .filter_map(|id| id.as_string())
+                .collect(),
+            _ => Default::default(),
+        };
+        let inner = Rc::new(StoreInner::new(db, index, relay, kicks, unsynced));
         crate::browser::watch(&inner);
         inner
             .tabs
@@ -240,36 +247,30 @@ pub(crate) fn promise(call: impl Future<Output = Result<JsValue>> + 'static) -> 
 }
 
 /// The handle of a thread: the one already in memory, or one read from storage.
-async fn open_handle(inner: &Rc<StoreInner>, id: &str) -> Result<Rc<ThreadHandle>> {
+pub(crate) async fn open_handle(inner: &Rc<StoreInner>, id: &str) -> Result<Rc<ThreadHandle>> {
     inner.ensure_open()?;
     let id = ThreadId::new(id).map_err(|_| StoreError::NotFound(id.to_owned()))?;
     if let Some(handle) = inner.threads.borrow().get(&id) {
         return Ok(Rc::clone(handle));
     }
-    let stored = inner.db.read_doc(id.as_str()).await?;
-    if stored.is_empty() {
-        // Not on this device: perhaps created on another one.
-        let document_id: DocumentId = id
-            .as_str()
-            .parse()
-            .map_err(|_| StoreError::NotFound(id.to_string()))?;
-        inner.fetch_thread(document_id).await?;
-        return inner
-            .threads
-            .borrow()
-            .get(&id)
-            .cloned()
-            .ok_or_else(|| StoreError::NotFound(id.to_string()));
-    }
+    let stored = match inner.db.read_doc(id.as_str()).await {
+        Ok(stored) if stored.is_empty() => {
+            // Not on this device: perhaps created on another one.
+            return fetch(inner, &id).await;
+        }
+        Ok(stored) => stored,
+        Err(corrupt @ StoreError::Corrupt { .. }) => return refetch(inner, &id, corrupt).await,
+        Err(e) => return Err(e),
+    };
     // Another call may have opened it while storage was read.
     if let Some(handle) = inner.threads.borrow().get(&id) {
         return Ok(Rc::clone(handle));
     }
-    let handle = Rc::new(ThreadHandle::stored(
-        id.clone(),
-        inner.actor.clone(),
-        stored,
-    )?);
+    let handle = match ThreadHandle::stored(id.clone(), inner.actor.clone(), stored) {
+        Ok(handle) => Rc::new(handle),
+        Err(corrupt @ StoreError::Corrupt { .. }) => return refetch(inner, &id, corrupt).await,
+        Err(e) => return Err(e),
+    };
     inner.threads.borrow_mut().insert(id, Rc::clone(&handle));
     if !handle.is_loaded() {
         // The view was painted from storage; load the document after this turn, before any write
@@ -280,6 +281,39 @@ async fn open_handle(inner: &Rc<StoreInner>, id: &str) -> Result<Rc<ThreadHandle
         })
         .forget();
     }
+    Ok(handle)
+}
+
+/// A thread from the relay, held (and stored) once it arrives.
+async fn fetch(inner: &Rc<StoreInner>, id: &ThreadId) -> Result<Rc<ThreadHandle>> {
+    let document_id: DocumentId = id
+        .as_str()
+        .parse()
+        .map_err(|_| StoreError::NotFound(id.to_string()))?;
+    inner.fetch_thread(document_id).await?;
+    inner
+        .threads
+        .borrow()
+        .get(id)
+        .cloned()
+        .ok_or_else(|| StoreError::NotFound(id.to_string()))
+}
+
+/// A thread whose stored bytes are damaged, fetched whole from the relay when it has it: the damaged
+/// records are then replaced by a fresh snapshot. Without the relay the thread stays unreadable here
+/// and `corrupt` is the error.
+async fn refetch(
+    inner: &Rc<StoreInner>,
+    id: &ThreadId,
+    corrupt: StoreError,
+) -> Result<Rc<ThreadHandle>> {
+    let Ok(handle) = fetch(inner, id).await else {
+        return Err(corrupt);
+    };
+    inner.db.delete_doc(id.as_str()).await?;
+    handle.persisted.borrow_mut().write_failed();
+    handle.changed();
+    inner.flush().await?;
     Ok(handle)
 }
 

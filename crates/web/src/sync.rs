@@ -163,7 +163,47 @@ impl StoreInner {
         self.threads.borrow().get(&thread_id).cloned()
     }
 
+    /// Opens the threads with changes the relay has never acknowledged (written before a reload, say),
+    /// so this connection sends them.
+    fn open_unsynced(self: &Rc<Self>) {
+        let ids: Vec<String> = self.unsynced.borrow().iter().cloned().collect();
+        let store = Rc::clone(self);
+        wasm_bindgen_futures::spawn_local(async move {
+            for id in ids {
+                if let Err(e) = crate::store::open_handle(&store, &id).await {
+                    store.emit_error(&e, None);
+                }
+            }
+            store.kick(Kick::Poll);
+        });
+    }
+
+    /// Forgets the unsynced marks of threads whose current heads the relay has acknowledged.
+    fn clear_acknowledged(&self) {
+        let marked: Vec<String> = self.unsynced.borrow().iter().cloned().collect();
+        for id in marked {
+            let Ok(document_id) = id.parse::<DocumentId>() else {
+                continue;
+            };
+            let acknowledged = {
+                let state = self.sync.borrow();
+                state.sessions.get(&document_id).is_some_and(|session| {
+                    self.with_doc(document_id, |doc| {
+                        let heads = doc.get_heads();
+                        session.has_acknowledged(doc, &heads)
+                    })
+                    .unwrap_or(false)
+                })
+            };
+            if acknowledged {
+                self.unsynced.borrow_mut().remove(&id);
+                self.unsynced_changed.set(true);
+            }
+        }
+    }
+
     fn resolve_acks(&self) {
+        self.clear_acknowledged();
         let waits = std::mem::take(&mut self.sync.borrow_mut().acks);
         let mut left = Vec::new();
         for wait in waits {
@@ -268,6 +308,7 @@ impl StoreInner {
                 }
                 self.emit_status();
                 self.poll_all();
+                self.open_unsynced();
             }
             Message::Sync {
                 document_id, data, ..

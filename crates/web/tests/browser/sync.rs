@@ -147,3 +147,69 @@ async fn a_bad_relay_url_is_invalid_input() {
     let error = call(ChatStore::open(Some(options))).await.unwrap_err();
     assert_eq!(code(&error), "invalid_input");
 }
+
+#[wasm_bindgen_test]
+async fn changes_made_before_a_reload_are_sent_after_it() {
+    let user = unique_user("frank");
+    let db = unique_db("reload");
+    // First visit: the relay is unreachable (nothing listens on port 9).
+    let dead = js(serde_json::json!({
+        "dbName": db, "relayUrl": "ws://127.0.0.1:9/sync", "token": user,
+    }));
+    let offline = ChatStore::try_from_js_value(ok(ChatStore::open(Some(dead))).await).unwrap();
+    let id = create_thread(&offline, Some("written offline")).await;
+    let thread = open_thread(&offline, &id).await.unwrap();
+    append(&thread, "user", "before the reload");
+    assert!(!online(&offline));
+    ok(offline.close()).await;
+
+    // After the reload the relay is reachable: the thread is sent without being opened.
+    let reloaded = synced_store(&db, &user).await;
+    wait_until("the reloaded store has nothing pending", || {
+        json(&reloaded.status().unwrap())["pendingThreads"] == 0
+    })
+    .await;
+    ok(reloaded.sync()).await;
+
+    let other = synced_store(&unique_db("reload-other"), &user).await;
+    for _ in 0..200 {
+        if !list(&other).await.is_empty() {
+            break;
+        }
+        sleep(50).await;
+    }
+    assert_eq!(list(&other).await[0]["title"], "written offline");
+    let there = open_thread(&other, &id).await.unwrap();
+    assert_eq!(messages(&there)[0].1, "before the reload");
+}
+
+#[wasm_bindgen_test]
+async fn a_corrupt_thread_is_fetched_again_from_the_relay() {
+    let user = unique_user("grace");
+    let db = unique_db("refetch");
+    let store = synced_store(&db, &user).await;
+    let id = create_thread(&store, None).await;
+    let thread = open_thread(&store, &id).await.unwrap();
+    append(&thread, "user", "kept by the relay");
+    ok(store.sync()).await;
+    ok(store.close()).await;
+
+    let raw_db = raw::open(&db).await;
+    for key in raw::keys(&raw_db, "chunks").await {
+        if key.starts_with(&format!("{id}/")) {
+            raw::put(&raw_db, "chunks", &key, "damaged".into()).await;
+        }
+    }
+    raw_db.close();
+
+    let store = synced_store(&db, &user).await;
+    let thread = open_thread(&store, &id)
+        .await
+        .expect("re-fetched from the relay");
+    assert_eq!(messages(&thread)[0].1, "kept by the relay");
+    ok(store.close()).await;
+    // And repaired in storage: it now opens without the relay.
+    let local = open_store(&db).await;
+    let thread = open_thread(&local, &id).await.expect("repaired locally");
+    assert_eq!(messages(&thread)[0].1, "kept by the relay");
+}
