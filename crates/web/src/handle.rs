@@ -131,6 +131,11 @@ impl ThreadHandle {
         self.live_streams.borrow_mut().remove(id);
     }
 
+    /// Whether this store instance is streaming into the thread.
+    pub fn is_streaming(&self) -> bool {
+        !self.live_streams.borrow().is_empty()
+    }
+
     /// Whether the Automerge document is in memory yet.
     pub fn is_loaded(&self) -> bool {
         matches!(&*self.doc.borrow(), Doc::Loaded(_))

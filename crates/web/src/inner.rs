@@ -214,13 +214,18 @@ impl StoreInner {
                 }
             }
             writes.extend(write);
-            let (snapshot_id, chunks) = handle.persisted.borrow().view_basis();
-            writes.push(Write::View {
-                doc,
-                view: handle.view_js()?,
-                snapshot_id,
-                chunks,
-            });
+            // The materialized view is written when no stream of this tab is running: a view of an
+            // open stream is never shown from storage anyway, and rebuilding a long thread's view every
+            // 250 ms of a stream would cost more than it saves.
+            if !handle.is_streaming() {
+                let (snapshot_id, chunks) = handle.persisted.borrow().view_basis();
+                writes.push(Write::View {
+                    doc,
+                    view: handle.view_js()?,
+                    snapshot_id,
+                    chunks,
+                });
+            }
             let mut index = self.index.borrow_mut();
             index.index.upsert(&summary, now)?;
             index.dirty = true;

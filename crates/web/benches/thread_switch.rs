@@ -1,0 +1,178 @@
+//! Thread switch in headless Chromium: the time from `openThread` to its first `view()`, for threads
+//! of 10, 1,000 and 5,000 messages, over fresh store instances (as after a reload). Run with
+//! `scripts/bench-web.sh`; it prints p50 and p95 in ms.
+//!
+//! Each thread is written the way a chat app writes one: a user message, then an assistant reply
+//! streamed in 20 deltas, committed and flushed by the store's own timers' rules (here: a flush per
+//! reply). Two paths are measured: the usual one, where the stored view is current and paints before
+//! the Automerge document loads; and the fallback, where it is not (the view was deleted) and the
+//! document is loaded first.
+#![cfg(target_arch = "wasm32")]
+
+use chatsync_web::{ChatStore, Thread};
+use serde::Serialize;
+use wasm_bindgen::JsValue;
+use wasm_bindgen::convert::TryFromJsValue;
+use wasm_bindgen_futures::JsFuture;
+use wasm_bindgen_test::wasm_bindgen_test;
+
+wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
+
+const RUNS: usize = 20;
+
+fn js(value: serde_json::Value) -> JsValue {
+    value
+        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+        .unwrap()
+}
+
+async fn ok(promise: js_sys::Promise) -> JsValue {
+    JsFuture::from(promise).await.expect("the call resolves")
+}
+
+async fn store(db: &str) -> ChatStore {
+    let options = js(serde_json::json!({ "dbName": db }));
+    ChatStore::try_from_js_value(ok(ChatStore::open(Some(options))).await).unwrap()
+}
+
+async fn open(store: &ChatStore, id: &str) -> Thread {
+    Thread::try_from_js_value(ok(store.open_thread(id.to_owned())).await).unwrap()
+}
+
+fn now() -> f64 {
+    web_sys::window().unwrap().performance().unwrap().now()
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    let rank = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[rank]
+}
+
+/// Writes a thread of `messages` messages; returns its id.
+async fn write_thread(db: &str, messages: usize) -> String {
+    let store = store(db).await;
+    let summary = ok(store.create_thread(None)).await;
+    let id = js_sys::Reflect::get(&summary, &"id".into())
+        .unwrap()
+        .as_string()
+        .unwrap();
+    let thread = open(&store, &id).await;
+    let sentence = "The quick brown fox jumps over the lazy dog while we talk about CRDTs. ";
+    for turn in 0..messages / 2 {
+        let question = format!("Question {turn}: {}", &sentence[..40]);
+        thread
+            .append_message(js(
+                serde_json::json!({ "role": "user", "content": question }),
+            ))
+            .unwrap();
+        let reply = thread
+            .append_message(js(serde_json::json!({ "role": "assistant" })))
+            .unwrap();
+        let reply_id = js_sys::Reflect::get(&reply, &"id".into())
+            .unwrap()
+            .as_string()
+            .unwrap();
+        for _ in 0..20 {
+            thread
+                .append_delta(reply_id.clone(), sentence[..15].to_owned())
+                .unwrap();
+        }
+        thread
+            .finish_message(reply_id, js(serde_json::json!({ "status": "complete" })))
+            .unwrap();
+        if turn % 10 == 0 {
+            ok(store.flush()).await;
+        }
+    }
+    if messages % 2 == 1 {
+        thread
+            .append_message(js(
+                serde_json::json!({ "role": "user", "content": "one more" }),
+            ))
+            .unwrap();
+    }
+    ok(store.close()).await;
+    id
+}
+
+/// p50 and p95 of `openThread` + first `view()`, in ms, over fresh store instances.
+async fn switch_times(db: &str, id: &str) -> (f64, f64, usize) {
+    let mut times = Vec::new();
+    let mut shown = 0;
+    for _ in 0..RUNS {
+        let store = store(db).await;
+        let started = now();
+        let thread = open(&store, id).await;
+        let view = thread.view().unwrap();
+        times.push(now() - started);
+        let messages = js_sys::Reflect::get(&view, &"messages".into()).unwrap();
+        shown = js_sys::Array::from(&messages).length() as usize;
+        ok(store.close()).await;
+    }
+    times.sort_by(f64::total_cmp);
+    (percentile(&times, 0.5), percentile(&times, 0.95), shown)
+}
+
+/// Deletes every stored view, so the next opens load the document first.
+async fn forget_views(db: &str) {
+    use indexed_db_futures::database::Database;
+    use indexed_db_futures::prelude::*;
+    use indexed_db_futures::transaction::TransactionMode;
+    let db = Database::open(db).await.unwrap();
+    let tx = db
+        .transaction("views")
+        .with_mode(TransactionMode::Readwrite)
+        .build()
+        .unwrap();
+    tx.object_store("views").unwrap().clear().unwrap();
+    tx.commit().await.unwrap();
+    db.close();
+}
+
+#[wasm_bindgen_test]
+async fn thread_switch() {
+    let mut report =
+        String::from("thread switch: openThread + first view(), ms over 20 fresh stores\n");
+    report.push_str("messages | stored view p50 / p95 | document load p50 / p95\n");
+    for messages in [10, 1_000, 5_000] {
+        let db = format!(
+            "bench-switch-{messages}-{}",
+            js_sys::Math::random().to_bits()
+        );
+        let written = now();
+        let id = write_thread(&db, messages).await;
+        let write_ms = now() - written;
+        let (p50, p95, shown) = switch_times(&db, &id).await;
+        assert_eq!(shown, messages);
+        forget_views(&db).await;
+        // The first open after the views are gone rebuilds and stores the view again: measure the
+        // load path on every run by forgetting the views before each one.
+        let mut loads = Vec::new();
+        for _ in 0..5 {
+            forget_views(&db).await;
+            let (p50_load, _, _) = switch_times_once(&db, &id).await;
+            loads.push(p50_load);
+        }
+        loads.sort_by(f64::total_cmp);
+        report.push_str(&format!(
+            "{messages:>8} | {p50:>8.1} / {p95:>6.1} | {:>8.1} / {:>6.1}   (written in {:.0} ms)\n",
+            percentile(&loads, 0.5),
+            percentile(&loads, 0.95),
+            write_ms
+        ));
+    }
+    web_sys::console::log_1(&report.into());
+}
+
+/// One open on a fresh store, in ms.
+async fn switch_times_once(db: &str, id: &str) -> (f64, f64, usize) {
+    let store = store(db).await;
+    let started = now();
+    let thread = open(&store, id).await;
+    let view = thread.view().unwrap();
+    let ms = now() - started;
+    let messages = js_sys::Reflect::get(&view, &"messages".into()).unwrap();
+    let shown = js_sys::Array::from(&messages).length() as usize;
+    ok(store.close()).await;
+    (ms, ms, shown)
+}
