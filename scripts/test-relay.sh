@@ -5,7 +5,7 @@
 cargo build -q -p chatsync-relay
 relay_data=$(mktemp -d)
 relay_log="$relay_data/relay.log"
-NO_COLOR=1 target/debug/chatsync-relay serve --listen 127.0.0.1:0 --data-dir "$relay_data" \
+NO_COLOR=1 "${CARGO_TARGET_DIR:-target}/debug/chatsync-relay" serve --listen 127.0.0.1:0 --data-dir "$relay_data" \
   --insecure-dev-auth >"$relay_log" 2>&1 &
 relay_pid=$!
 trap 'kill "$relay_pid" 2>/dev/null; wait "$relay_pid" 2>/dev/null; rm -rf "$relay_data"' EXIT
