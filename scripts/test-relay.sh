@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Sourced by scripts/test.sh: starts a development relay on a free loopback port, with a throwaway data
-# dir, for the browser tests; exports its sync URL as CHATSYNC_TEST_RELAY; stops it when the test run
-# exits.
+# Sourced by scripts/test.sh: starts a development relay and the reference JS sync server on free
+# loopback ports, with throwaway data dirs, for the browser tests; exports their URLs as
+# CHATSYNC_TEST_RELAY and CHATSYNC_TEST_JS_SERVER; stops both when the test run exits.
 cargo build -q -p chatsync-relay
 relay_data=$(mktemp -d)
 relay_log="$relay_data/relay.log"
@@ -23,3 +23,23 @@ if [ -z "$relay_addr" ]; then
 fi
 export CHATSYNC_TEST_RELAY="ws://$relay_addr/sync"
 echo "test relay at $CHATSYNC_TEST_RELAY"
+
+# The reference JS sync server too (automerge-repo-sync-server, no auth): the package must work
+# against it. It runs until its stdin closes.
+js_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+js_log="$relay_data/js-server.log"
+mkdir -p "$relay_data/js"
+sleep infinity | node tests/js/peer.mjs server "$js_port" "$relay_data/js" >"$js_log" 2>&1 &
+js_pid=$!
+trap 'kill "$relay_pid" "$js_pid" 2>/dev/null; pkill -P "$js_pid" 2>/dev/null; wait "$relay_pid" 2>/dev/null; rm -rf "$relay_data"' EXIT
+for _ in $(seq 100); do
+  grep -q ready "$js_log" 2>/dev/null && break
+  sleep 0.1
+done
+if ! grep -q ready "$js_log"; then
+  echo "the JS sync server did not start:" >&2
+  cat "$js_log" >&2
+  exit 1
+fi
+export CHATSYNC_TEST_JS_SERVER="ws://127.0.0.1:$js_port"
+echo "JS sync server at $CHATSYNC_TEST_JS_SERVER"

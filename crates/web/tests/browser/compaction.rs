@@ -10,9 +10,9 @@ async fn chunks_are_compacted_into_a_snapshot() {
     let store = open_store(&db).await;
     let id = create_thread(&store, None).await;
     let thread = open_thread(&store, &id).await.unwrap();
-    // About 200 KB over 50 flushes: well past the 64 KB floor, so at least one compaction.
-    let text = "lorem ipsum dolor sit amet ".repeat(150);
-    for i in 0..50 {
+    // About 240 KB over 12 flushes: well past the 64 KB floor, so at least one compaction.
+    let text = "lorem ipsum dolor sit amet ".repeat(740);
+    for i in 0..12 {
         append(&thread, "user", &format!("{i} {text}"));
         ok(store.flush()).await;
     }
@@ -26,7 +26,7 @@ async fn chunks_are_compacted_into_a_snapshot() {
     raw_db.close();
     assert!(snapshots.contains(&id), "no snapshot: {snapshots:?}");
     assert!(
-        chunks.len() < 50,
+        chunks.len() < 12,
         "{} chunks were never compacted",
         chunks.len()
     );
@@ -35,6 +35,6 @@ async fn chunks_are_compacted_into_a_snapshot() {
     let reopened = open_store(&db).await;
     let thread = open_thread(&reopened, &id).await.unwrap();
     let contents: Vec<String> = messages(&thread).into_iter().map(|m| m.1).collect();
-    assert_eq!(contents.len(), 50);
-    assert!(contents[49].starts_with("49 lorem"));
+    assert_eq!(contents.len(), 12);
+    assert!(contents[11].starts_with("11 lorem"));
 }

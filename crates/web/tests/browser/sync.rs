@@ -213,3 +213,32 @@ async fn a_corrupt_thread_is_fetched_again_from_the_relay() {
     let thread = open_thread(&local, &id).await.expect("repaired locally");
     assert_eq!(messages(&thread)[0].1, "kept by the relay");
 }
+
+#[wasm_bindgen_test]
+async fn works_against_the_reference_js_sync_server() {
+    let Some(url) = option_env!("CHATSYNC_TEST_JS_SERVER") else {
+        panic!("CHATSYNC_TEST_JS_SERVER is not set: run the browser tests through scripts/test.sh");
+    };
+    let open = |db: String| async move {
+        let options = js(serde_json::json!({ "dbName": db, "relayUrl": url }));
+        let store = ChatStore::try_from_js_value(ok(ChatStore::open(Some(options))).await).unwrap();
+        wait_until("the store connects", || online(&store)).await;
+        store
+    };
+    let a = open(unique_db("js-a")).await;
+    let id = create_thread(&a, Some("via the JS server")).await;
+    let thread = open_thread(&a, &id).await.unwrap();
+    append(&thread, "user", "hello through automerge-repo");
+    ok(a.sync()).await;
+
+    // A plain sync server has no /api/me, so devices do not share a thread list; a thread id still
+    // opens anywhere.
+    let b = open(unique_db("js-b")).await;
+    let there = open_thread(&b, &id)
+        .await
+        .expect("fetched from the JS server");
+    assert_eq!(messages(&there)[0].1, "hello through automerge-repo");
+    append(&there, "assistant", "and back");
+    ok(b.sync()).await;
+    wait_until("A shows B's reply", || messages(&thread).len() == 2).await;
+}
