@@ -24,6 +24,22 @@ fi
 export CHATSYNC_TEST_RELAY="ws://$relay_addr/sync"
 echo "test relay at $CHATSYNC_TEST_RELAY"
 
+# A second relay with real JWT auth, and a token it accepts, for the token tests.
+jwt_secret=$(python3 -c 'import secrets; print(secrets.token_hex(32))')
+jwt_log="$relay_data/jwt-relay.log"
+NO_COLOR=1 CHATSYNC_JWT_SECRET="$jwt_secret" "${CARGO_TARGET_DIR:-target}/debug/chatsync-relay" serve \
+  --listen 127.0.0.1:0 --data-dir "$relay_data/jwt" >"$jwt_log" 2>&1 &
+jwt_pid=$!
+jwt_addr=""
+for _ in $(seq 100); do
+  jwt_addr=$(sed -n 's/.*relay listening addr=\([0-9.:]*\).*/\1/p' "$jwt_log" | head -n 1)
+  [ -n "$jwt_addr" ] && break
+  sleep 0.1
+done
+export CHATSYNC_TEST_JWT_RELAY="ws://$jwt_addr/sync"
+CHATSYNC_TEST_JWT_TOKEN=$(CHATSYNC_JWT_SECRET="$jwt_secret" "${CARGO_TARGET_DIR:-target}/debug/chatsync-relay" token --user "jwt-user-$RANDOM" --ttl 1h)
+export CHATSYNC_TEST_JWT_TOKEN
+
 # The reference JS sync server too (automerge-repo-sync-server, no auth): the package must work
 # against it. It runs until its stdin closes.
 js_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
@@ -31,7 +47,7 @@ js_log="$relay_data/js-server.log"
 mkdir -p "$relay_data/js"
 sleep infinity | node tests/js/peer.mjs server "$js_port" "$relay_data/js" >"$js_log" 2>&1 &
 js_pid=$!
-trap 'kill "$relay_pid" "$js_pid" 2>/dev/null; pkill -P "$js_pid" 2>/dev/null; wait "$relay_pid" 2>/dev/null; rm -rf "$relay_data"' EXIT
+trap 'kill "$relay_pid" "$jwt_pid" "$js_pid" 2>/dev/null; pkill -P "$js_pid" 2>/dev/null; wait "$relay_pid" 2>/dev/null; rm -rf "$relay_data"' EXIT
 for _ in $(seq 100); do
   grep -q ready "$js_log" 2>/dev/null && break
   sleep 0.1

@@ -544,6 +544,18 @@ pub(crate) async fn run(inner: Rc<StoreInner>, mut kicks: mpsc::UnboundedReceive
         if !enabled {
             continue;
         }
+        if !joined
+            && matches!(
+                crate::me::index_id(&relay).await,
+                Err(StoreError::Unauthorized)
+            )
+        {
+            // A browser sees a refused WebSocket only as a close; the HTTP API says why. Retrying a
+            // refused token cannot help: stay offline until the app switches sync on again.
+            inner.emit_error(&StoreError::Unauthorized, None);
+            enabled = false;
+            continue;
+        }
         // Back off before the next attempt; an `online` event or the app's switch retries at once.
         let delay = backoff + (f64::from(backoff) * 0.5 * js_sys::Math::random()) as u32;
         backoff = (backoff * 2).min(MAX_BACKOFF_MS);

@@ -242,3 +242,42 @@ async fn works_against_the_reference_js_sync_server() {
     ok(b.sync()).await;
     wait_until("A shows B's reply", || messages(&thread).len() == 2).await;
 }
+
+/// The relay with JWT auth that scripts/test.sh starts, and a token it signed.
+fn jwt_relay() -> (&'static str, &'static str) {
+    match (
+        option_env!("CHATSYNC_TEST_JWT_RELAY"),
+        option_env!("CHATSYNC_TEST_JWT_TOKEN"),
+    ) {
+        (Some(url), Some(token)) => (url, token),
+        _ => panic!(
+            "CHATSYNC_TEST_JWT_RELAY is not set: run the browser tests through scripts/test.sh"
+        ),
+    }
+}
+
+#[wasm_bindgen_test]
+async fn a_signed_token_syncs_and_a_forged_one_is_unauthorized() {
+    let (url, token) = jwt_relay();
+    let options =
+        js(serde_json::json!({ "dbName": unique_db("jwt"), "relayUrl": url, "token": token }));
+    let store = ChatStore::try_from_js_value(ok(ChatStore::open(Some(options))).await).unwrap();
+    wait_until("the store connects with its token", || online(&store)).await;
+    create_thread(&store, Some("signed")).await;
+    ok(store.sync()).await;
+
+    // The same token with its signature changed.
+    let last = if token.ends_with('A') { 'B' } else { 'A' };
+    let forged = format!("{}{last}{last}", &token[..token.len() - 2]);
+    for bad in [forged.as_str(), "not-a-jwt", ""] {
+        let options =
+            js(serde_json::json!({ "dbName": unique_db("forged"), "relayUrl": url, "token": bad }));
+        let error = call(ChatStore::open(Some(options))).await.unwrap_err();
+        assert_eq!(
+            code(&error),
+            "unauthorized",
+            "token {bad:?}: {}",
+            describe(&error)
+        );
+    }
+}
