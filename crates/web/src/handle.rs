@@ -8,9 +8,9 @@ use std::rc::{Rc, Weak};
 
 use chatsync_model::{Limits, MessageId, MessageStatus, ReadAt, Thread, ThreadId};
 use gloo_timers::callback::Timeout;
-use js_sys::Function;
 use wasm_bindgen::JsValue;
 
+use crate::callbacks::Callbacks;
 use crate::error::{Result, StoreError};
 use crate::idb::StoredDoc;
 use crate::persist::Persisted;
@@ -35,8 +35,7 @@ pub(crate) struct ThreadHandle {
     pub commit_armed: Cell<bool>,
     /// The view as last handed to JavaScript; `None` once the document changed.
     view: RefCell<Option<JsValue>>,
-    subscribers: RefCell<Vec<(u32, Function)>>,
-    next_subscriber: Cell<u32>,
+    pub subscribers: Callbacks,
     /// A repaint of the subscribers is scheduled for the next frame.
     pub repaint_armed: Cell<bool>,
     /// Messages this store instance is streaming into and has not finished.
@@ -102,8 +101,7 @@ impl ThreadHandle {
             dirty: Cell::new(false),
             commit_armed: Cell::new(false),
             view: RefCell::new(view),
-            subscribers: RefCell::new(Vec::new()),
-            next_subscriber: Cell::new(0),
+            subscribers: Callbacks::default(),
             repaint_armed: Cell::new(false),
             live_streams: RefCell::new(HashSet::new()),
             stale_check_armed: Cell::new(false),
@@ -209,38 +207,15 @@ impl ThreadHandle {
         .forget();
     }
 
-    /// Adds a subscriber; returns its key.
-    pub fn subscribe(&self, callback: Function) -> u32 {
-        let key = self.next_subscriber.get();
-        self.next_subscriber.set(key.wrapping_add(1));
-        self.subscribers.borrow_mut().push((key, callback));
-        key
-    }
-
-    /// Removes a subscriber.
-    pub fn unsubscribe(&self, key: u32) {
-        self.subscribers.borrow_mut().retain(|(k, _)| *k != key);
-    }
-
     /// Calls every subscriber with the current view. A subscriber that throws does not stop the others.
     pub fn notify(self: &Rc<Self>) {
-        let subscribers: Vec<Function> = self
-            .subscribers
-            .borrow()
-            .iter()
-            .map(|(_, f)| f.clone())
-            .collect();
-        if subscribers.is_empty() {
+        if self.subscribers.is_empty() {
             return;
         }
         let Ok(view) = self.view_js() else {
             return;
         };
-        for callback in subscribers {
-            if let Err(e) = callback.call1(&JsValue::NULL, &view) {
-                web_sys::console::error_2(&"chatsync: a thread subscriber threw".into(), &e);
-            }
-        }
+        self.subscribers.call(&view, "thread subscriber");
     }
 }
 

@@ -10,9 +10,9 @@ use chatsync_model::{Index, ThreadId, ThreadStatus};
 use chatsync_protocol::DocumentId;
 use futures_channel::mpsc;
 use gloo_timers::callback::Timeout;
-use js_sys::Function;
 use wasm_bindgen::JsValue;
 
+use crate::callbacks::Callbacks;
 use crate::error::{Result, StoreError};
 use crate::handle::{ThreadHandle, to_js};
 use crate::idb::{Db, Write};
@@ -68,8 +68,7 @@ pub(crate) struct StoreInner {
     pub threads: RefCell<HashMap<ThreadId, Rc<ThreadHandle>>>,
     next_seq: Cell<u64>,
     flush_armed: Cell<bool>,
-    listeners: RefCell<Vec<(u32, Function)>>,
-    next_listener: Cell<u32>,
+    pub listeners: Callbacks,
     pub closed: Cell<bool>,
     /// `None` for a local-only store.
     pub relay: Option<RelayConfig>,
@@ -105,8 +104,7 @@ impl StoreInner {
             threads: RefCell::new(HashMap::new()),
             next_seq: Cell::new(0),
             flush_armed: Cell::new(false),
-            listeners: RefCell::new(Vec::new()),
-            next_listener: Cell::new(0),
+            listeners: Callbacks::default(),
             closed: Cell::new(false),
             relay,
             peer_id: new_peer_id(),
@@ -311,18 +309,6 @@ impl StoreInner {
         Ok(())
     }
 
-    /// Adds a store listener; returns its key.
-    pub fn listen(&self, callback: Function) -> u32 {
-        let key = self.next_listener.get();
-        self.next_listener.set(key.wrapping_add(1));
-        self.listeners.borrow_mut().push((key, callback));
-        key
-    }
-
-    pub fn unlisten(&self, key: u32) {
-        self.listeners.borrow_mut().retain(|(k, _)| *k != key);
-    }
-
     /// Tells listeners the thread list changed.
     pub fn emit_threads(&self, source: &str) {
         self.emit(&serde_json::json!({ "type": "threads", "source": source }));
@@ -340,17 +326,8 @@ impl StoreInner {
     }
 
     pub fn emit(&self, event: &serde_json::Value) {
-        let Ok(event) = to_js(event) else { return };
-        let listeners: Vec<Function> = self
-            .listeners
-            .borrow()
-            .iter()
-            .map(|(_, f)| f.clone())
-            .collect();
-        for callback in listeners {
-            if let Err(e) = callback.call1(&JsValue::NULL, &event) {
-                web_sys::console::error_2(&"chatsync: a store listener threw".into(), &e);
-            }
+        if let Ok(event) = to_js(event) {
+            self.listeners.call(&event, "store listener");
         }
     }
 }

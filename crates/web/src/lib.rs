@@ -26,6 +26,7 @@
 #![cfg(target_arch = "wasm32")]
 
 mod browser;
+mod callbacks;
 mod error;
 mod frame;
 mod handle;

@@ -160,14 +160,7 @@ impl ChatStore {
         &self,
         #[wasm_bindgen(unchecked_param_type = "(event: StoreEvent) => void")] callback: Function,
     ) -> Function {
-        let key = self.inner.listen(callback);
-        let inner = Rc::downgrade(&self.inner);
-        Closure::once_into_js(move || {
-            if let Some(inner) = inner.upgrade() {
-                inner.unlisten(key);
-            }
-        })
-        .unchecked_into()
+        crate::callbacks::subscribe(&self.inner, |inner| &inner.listeners, callback)
     }
 
     /// Flushes everything and closes the database. Threads of this store stop working.

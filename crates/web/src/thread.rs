@@ -290,14 +290,7 @@ impl Thread {
         &self,
         #[wasm_bindgen(unchecked_param_type = "(view: ThreadView) => void")] callback: Function,
     ) -> Function {
-        let key = self.handle.subscribe(callback);
-        let handle = Rc::downgrade(&self.handle);
-        Closure::once_into_js(move || {
-            if let Some(handle) = handle.upgrade() {
-                handle.unsubscribe(key);
-            }
-        })
-        .unchecked_into()
+        crate::callbacks::subscribe(&self.handle, |handle| &handle.subscribers, callback)
     }
 
     /// Stops this object's use of the thread; pending writes still reach storage.

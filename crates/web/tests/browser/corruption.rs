@@ -18,19 +18,24 @@ async fn two_threads(db: &str) -> (String, String) {
     (good, bad)
 }
 
+/// Overwrites one of a thread's stored chunks with `value`.
+async fn replace_a_chunk(db: &str, thread: &str, value: wasm_bindgen::JsValue) {
+    let raw_db = raw::open(db).await;
+    let chunk = raw::keys(&raw_db, "chunks")
+        .await
+        .into_iter()
+        .find(|k| k.starts_with(&format!("{thread}/")))
+        .expect("the thread has a chunk");
+    raw::put(&raw_db, "chunks", &chunk, value).await;
+    raw_db.close();
+}
+
 #[wasm_bindgen_test]
 async fn a_garbage_chunk_fails_only_its_thread() {
     let db = unique_db("corrupt");
     let (good, bad) = two_threads(&db).await;
-    let raw_db = raw::open(&db).await;
-    let chunk = raw::keys(&raw_db, "chunks")
-        .await
-        .into_iter()
-        .find(|k| k.starts_with(&format!("{bad}/")))
-        .expect("the thread has a chunk");
     let garbage = Uint8Array::from(&[0x85, 0x6f, 0x4a, 0x83, 1, 2, 3, 4, 5][..]);
-    raw::put(&raw_db, "chunks", &chunk, garbage.into()).await;
-    raw_db.close();
+    replace_a_chunk(&db, &bad, garbage.into()).await;
 
     let store = open_store(&db).await;
     let error = open_thread(&store, &bad)
@@ -52,14 +57,7 @@ async fn a_garbage_chunk_fails_only_its_thread() {
 async fn a_chunk_that_is_not_bytes_fails_only_its_thread() {
     let db = unique_db("corrupt-shape");
     let (good, bad) = two_threads(&db).await;
-    let raw_db = raw::open(&db).await;
-    let chunk = raw::keys(&raw_db, "chunks")
-        .await
-        .into_iter()
-        .find(|k| k.starts_with(&format!("{bad}/")))
-        .unwrap();
-    raw::put(&raw_db, "chunks", &chunk, "not bytes".into()).await;
-    raw_db.close();
+    replace_a_chunk(&db, &bad, "not bytes".into()).await;
 
     let store = open_store(&db).await;
     assert_eq!(

@@ -100,6 +100,17 @@ pub fn messages(thread: &Thread) -> Vec<(String, String, String)> {
         .collect()
 }
 
+/// Polls `condition` every 50 ms for up to 10 s; panics naming `what` if it never holds.
+pub async fn eventually(what: &str, mut condition: impl AsyncFnMut() -> bool) {
+    for _ in 0..200 {
+        if condition().await {
+            return;
+        }
+        sleep(50).await;
+    }
+    panic!("timed out waiting until {what}");
+}
+
 /// Waits `ms` milliseconds of real time.
 pub async fn sleep(ms: u32) {
     gloo_timers::future::TimeoutFuture::new(ms).await;

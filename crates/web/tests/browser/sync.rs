@@ -25,7 +25,7 @@ async fn synced_store(db: &str, user: &str) -> ChatStore {
     let options = js(serde_json::json!({ "dbName": db, "relayUrl": relay_url(), "token": user }));
     let store = ok(ChatStore::open(Some(options))).await;
     let store = ChatStore::try_from_js_value(store).unwrap();
-    wait_until("the store connects", || online(&store)).await;
+    eventually("the store connects", async || online(&store)).await;
     store
 }
 
@@ -40,17 +40,6 @@ async fn list(store: &ChatStore) -> Vec<serde_json::Value> {
         .clone()
 }
 
-/// Polls `condition` every 50 ms for up to 10 s.
-async fn wait_until(what: &str, mut condition: impl FnMut() -> bool) {
-    for _ in 0..200 {
-        if condition() {
-            return;
-        }
-        sleep(50).await;
-    }
-    panic!("timed out waiting until {what}");
-}
-
 #[wasm_bindgen_test]
 async fn two_devices_of_one_user_converge() {
     let user = unique_user("alice");
@@ -63,12 +52,7 @@ async fn two_devices_of_one_user_converge() {
     ok(a.sync()).await;
 
     // B learns of the thread through the index, then fetches it from the relay.
-    for _ in 0..200 {
-        if !list(&b).await.is_empty() {
-            break;
-        }
-        sleep(50).await;
-    }
+    eventually("the thread is listed", async || !list(&b).await.is_empty()).await;
     let listed = list(&b).await;
     assert_eq!(listed.len(), 1, "B's list: {listed:?}");
     assert_eq!(listed[0]["title"], "Shared");
@@ -78,7 +62,7 @@ async fn two_devices_of_one_user_converge() {
     // And back: B's reply reaches A's open thread.
     append(&on_b, "assistant", "hello from B");
     ok(b.sync()).await;
-    wait_until("A shows B's reply", || messages(&thread).len() == 2).await;
+    eventually("A shows B's reply", async || messages(&thread).len() == 2).await;
     assert_eq!(messages(&thread)[1].1, "hello from B");
 }
 
@@ -94,7 +78,7 @@ async fn offline_edits_on_both_devices_merge() {
     let on_b = open_thread(&b, &id).await.unwrap();
 
     a.set_online(false);
-    wait_until("A is offline", || !online(&a)).await;
+    eventually("A is offline", async || !online(&a)).await;
     append(&on_a, "user", "offline on A");
     let offline_thread = create_thread(&a, Some("made offline")).await;
     let refused = call(a.sync()).await.unwrap_err();
@@ -109,22 +93,20 @@ async fn offline_edits_on_both_devices_merge() {
     ok(b.sync()).await;
 
     a.set_online(true);
-    wait_until("A reconnects", || online(&a)).await;
+    eventually("A reconnects", async || online(&a)).await;
     ok(a.sync()).await;
     ok(b.sync()).await;
-    wait_until("both see all three messages", || {
+    eventually("both see all three messages", async || {
         messages(&on_a).len() == 3 && messages(&on_b).len() == 3
     })
     .await;
     assert_eq!(messages(&on_a), messages(&on_b));
     assert_eq!(json(&a.status().unwrap())["pendingThreads"], 0);
     // The thread made offline is listed on B and opens there.
-    for _ in 0..200 {
-        if list(&b).await.len() == 2 {
-            break;
-        }
-        sleep(50).await;
-    }
+    eventually("both threads are listed", async || {
+        list(&b).await.len() == 2
+    })
+    .await;
     assert_eq!(list(&b).await.len(), 2);
     assert!(open_thread(&b, &offline_thread).await.is_ok());
 }
@@ -165,19 +147,17 @@ async fn changes_made_before_a_reload_are_sent_after_it() {
 
     // After the reload the relay is reachable: the thread is sent without being opened.
     let reloaded = synced_store(&db, &user).await;
-    wait_until("the reloaded store has nothing pending", || {
+    eventually("the reloaded store has nothing pending", async || {
         json(&reloaded.status().unwrap())["pendingThreads"] == 0
     })
     .await;
     ok(reloaded.sync()).await;
 
     let other = synced_store(&unique_db("reload-other"), &user).await;
-    for _ in 0..200 {
-        if !list(&other).await.is_empty() {
-            break;
-        }
-        sleep(50).await;
-    }
+    eventually("the thread is listed", async || {
+        !list(&other).await.is_empty()
+    })
+    .await;
     assert_eq!(list(&other).await[0]["title"], "written offline");
     let there = open_thread(&other, &id).await.unwrap();
     assert_eq!(messages(&there)[0].1, "before the reload");
@@ -222,7 +202,7 @@ async fn works_against_the_reference_js_sync_server() {
     let open = |db: String| async move {
         let options = js(serde_json::json!({ "dbName": db, "relayUrl": url }));
         let store = ChatStore::try_from_js_value(ok(ChatStore::open(Some(options))).await).unwrap();
-        wait_until("the store connects", || online(&store)).await;
+        eventually("the store connects", async || online(&store)).await;
         store
     };
     let a = open(unique_db("js-a")).await;
@@ -240,7 +220,7 @@ async fn works_against_the_reference_js_sync_server() {
     assert_eq!(messages(&there)[0].1, "hello through automerge-repo");
     append(&there, "assistant", "and back");
     ok(b.sync()).await;
-    wait_until("A shows B's reply", || messages(&thread).len() == 2).await;
+    eventually("A shows B's reply", async || messages(&thread).len() == 2).await;
 }
 
 /// The relay with JWT auth that scripts/test.sh starts, and a token it signed.
@@ -262,7 +242,7 @@ async fn a_signed_token_syncs_and_a_forged_one_is_unauthorized() {
     let options =
         js(serde_json::json!({ "dbName": unique_db("jwt"), "relayUrl": url, "token": token }));
     let store = ChatStore::try_from_js_value(ok(ChatStore::open(Some(options))).await).unwrap();
-    wait_until("the store connects with its token", || online(&store)).await;
+    eventually("the store connects with its token", async || online(&store)).await;
     create_thread(&store, Some("signed")).await;
     ok(store.sync()).await;
 

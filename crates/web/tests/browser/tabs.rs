@@ -5,16 +5,6 @@ use wasm_bindgen_test::wasm_bindgen_test;
 
 use crate::support::*;
 
-async fn wait_for(what: &str, mut condition: impl AsyncFnMut() -> bool) {
-    for _ in 0..100 {
-        if condition().await {
-            return;
-        }
-        sleep(50).await;
-    }
-    panic!("timed out waiting until {what}");
-}
-
 #[wasm_bindgen_test]
 async fn a_tab_sees_the_other_tabs_threads_and_messages() {
     let db = unique_db("tabs");
@@ -22,7 +12,7 @@ async fn a_tab_sees_the_other_tabs_threads_and_messages() {
     let second = open_store(&db).await;
 
     let id = create_thread(&first, Some("from the first tab")).await;
-    wait_for("the second tab lists it", async || {
+    eventually("the second tab lists it", async || {
         let list = json(&ok(second.list_threads(None)).await);
         list.as_array().unwrap().len() == 1
     })
@@ -32,7 +22,7 @@ async fn a_tab_sees_the_other_tabs_threads_and_messages() {
     let in_second = open_thread(&second, &id).await.unwrap();
     append(&in_first, "user", "typed in the first tab");
     ok(first.flush()).await;
-    wait_for("the second tab shows the message", async || {
+    eventually("the second tab shows the message", async || {
         messages(&in_second).len() == 1
     })
     .await;
