@@ -36,6 +36,8 @@ pub(crate) struct ThreadHandle {
     /// The view as last handed to JavaScript; `None` once the document changed.
     view: RefCell<Option<JsValue>>,
     pub subscribers: Callbacks,
+    /// JS `Thread` objects using this handle and not closed.
+    pub open_objects: Cell<u32>,
     /// A repaint of the subscribers is scheduled for the next frame.
     pub repaint_armed: Cell<bool>,
     /// Messages this store instance is streaming into and has not finished.
@@ -102,6 +104,7 @@ impl ThreadHandle {
             commit_armed: Cell::new(false),
             view: RefCell::new(view),
             subscribers: Callbacks::default(),
+            open_objects: Cell::new(0),
             repaint_armed: Cell::new(false),
             live_streams: RefCell::new(HashSet::new()),
             stale_check_armed: Cell::new(false),

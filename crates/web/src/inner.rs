@@ -293,7 +293,21 @@ impl StoreInner {
         }
         // Sync messages go out at the pace of flushes: batched like the writes to IndexedDB.
         self.kick(Kick::Poll);
+        self.release_closed_threads();
         Ok(())
+    }
+
+    /// Drops from memory the threads no open `Thread` object uses, once nothing of theirs is left to
+    /// write or to send: thread switches do not pile documents up in memory.
+    fn release_closed_threads(&self) {
+        let unsynced = self.unsynced.borrow();
+        self.threads.borrow_mut().retain(|id, handle| {
+            handle.open_objects.get() > 0
+                || handle.dirty.get()
+                || handle.commit_armed.get()
+                || handle.is_streaming()
+                || unsynced.contains(id.as_str())
+        });
     }
 
     /// Sets a thread's status in the thread itself and in the index.

@@ -1,5 +1,6 @@
 //! `Thread`, one open conversation: its view, and every write a chat app makes to it.
 
+use std::cell::Cell;
 use std::rc::Rc;
 
 use chatsync_model::{ApprovalId, MessageId, Regenerate, ThreadSettings, ToolCallId};
@@ -16,11 +17,25 @@ use crate::input::{self, new_id};
 pub struct Thread {
     handle: Rc<ThreadHandle>,
     store: Rc<StoreInner>,
+    closed: Cell<bool>,
 }
 
 impl Thread {
     pub(crate) fn new(handle: Rc<ThreadHandle>, store: Rc<StoreInner>) -> Self {
-        Self { handle, store }
+        handle.open_objects.set(handle.open_objects.get() + 1);
+        Self {
+            handle,
+            store,
+            closed: Cell::new(false),
+        }
+    }
+
+    /// Refuses calls on a closed thread object (its document may have left memory) or store.
+    fn ensure_open(&self) -> Result<()> {
+        if self.closed.get() {
+            return Err(crate::error::StoreError::Closed);
+        }
+        self.store.ensure_open()
     }
 
     /// After a write: repaint subscribers next frame and write IndexedDB soon.
@@ -37,7 +52,7 @@ impl Thread {
             u64,
         ) -> std::result::Result<R, chatsync_model::ModelError>,
     ) -> Result<R> {
-        self.store.ensure_open()?;
+        self.ensure_open()?;
         let result = self.handle.write(|thread, now| {
             let result = f(thread, now)?;
             thread.commit();
@@ -104,7 +119,7 @@ impl Thread {
         #[wasm_bindgen(js_name = messageId)] message_id: String,
         text: String,
     ) -> Result<(), JsValue> {
-        self.store.ensure_open()?;
+        self.ensure_open()?;
         let id = MessageId::new(message_id).map_err(crate::error::StoreError::from)?;
         self.handle
             .write(|thread, now| thread.append_delta(&id, &text, now))?;
@@ -293,8 +308,15 @@ impl Thread {
         crate::callbacks::subscribe(&self.handle, |handle| &handle.subscribers, callback)
     }
 
-    /// Stops this object's use of the thread; pending writes still reach storage.
+    /// Stops this object's use of the thread: pending writes still reach storage (and the relay), and
+    /// once no open object uses the thread its document leaves memory. Calling it again does nothing.
     pub fn close(&self) {
+        if self.closed.replace(true) {
+            return;
+        }
+        self.handle
+            .open_objects
+            .set(self.handle.open_objects.get().saturating_sub(1));
         self.store.schedule_flush();
     }
 }

@@ -139,3 +139,30 @@ async fn a_stored_view_paints_before_the_document_loads() {
     let reread = open_thread(&other, &id).await.unwrap();
     assert_eq!(messages(&reread).len(), 2);
 }
+
+#[wasm_bindgen_test]
+async fn a_closed_thread_leaves_memory_and_reopens_from_storage() {
+    let store = open_store(&unique_db("release")).await;
+    let id = create_thread(&store, None).await;
+    let thread = open_thread(&store, &id).await.unwrap();
+    append(&thread, "user", "written before close");
+    thread.close();
+    thread.close();
+    ok(store.flush()).await;
+    let refused =
+        thread.append_message(js(serde_json::json!({ "role": "user", "content": "late" })));
+    assert_eq!(code(&refused.unwrap_err()), "closed");
+
+    let again = open_thread(&store, &id).await.unwrap();
+    assert_eq!(
+        messages(&again),
+        vec![(
+            "user".into(),
+            "written before close".into(),
+            "complete".into()
+        )]
+    );
+    append(&again, "user", "after reopening");
+    ok(store.flush()).await;
+    assert_eq!(messages(&again).len(), 2);
+}
