@@ -48,10 +48,11 @@ if ! command -v node >/dev/null 2>&1; then
 fi
 
 # npm packages at the versions in their lockfiles: the JS automerge-repo peers of the interop tests,
-# and the package's tools (TypeScript, binaryen's wasm-opt). `npm install` rather than `npm ci`: npm
+# the package's tools (TypeScript, binaryen's wasm-opt), and playwright-core for the demo's end-to-end
+# tests (driving Debian's chromium: it never downloads a browser). `npm install` rather than `npm ci`: npm
 # 11's ci refuses the interop lockfile over cbor-extract's optional per-platform packages, which it
 # does not record.
-for js in tests/js crates/web/ts; do
+for js in tests/js crates/web/ts www; do
   if [ ! -f "$js/node_modules/.package-lock.json" ] || [ "$js/package-lock.json" -nt "$js/node_modules/.package-lock.json" ]; then
     say "installing npm packages in $js"
     npm install --prefix "$js" --no-audit --no-fund --loglevel=error

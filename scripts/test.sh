@@ -23,7 +23,11 @@ source scripts/test-relay.sh
 WASM_BINDGEN_TEST_TIMEOUT=60 CHROMEDRIVER=$(command -v chromedriver) \
   cargo test -p chatsync-web --target wasm32-unknown-unknown --test browser
 
-step "the npm package: build, and type-check its .d.ts against an example using every method"
-bash scripts/build-web.sh
+step "the npm package and the demo app: build, and type-check the .d.ts against an example using every method"
+bash scripts/build-app.sh
 crates/web/ts/node_modules/.bin/tsc -p crates/web/ts/tsconfig.json
 echo "tsc --noEmit: ok"
+
+step "the demo app end to end (playwright-core driving Debian's chromium; screenshots in target/e2e-artifacts)"
+CHATSYNC_RELAY_BIN="${CARGO_TARGET_DIR:-$PWD/target}/debug/chatsync-relay" \
+  node --test --test-concurrency=1 www/e2e/

@@ -71,6 +71,9 @@ pub struct ServeArgs {
     /// Seconds before an unused document is evicted from memory.
     #[arg(long, env = "CHATSYNC_IDLE_EVICTION_SECS", default_value_t = 60)]
     pub idle_eviction_secs: u64,
+    /// A folder of static files to serve at `/` (the demo app), beside the API.
+    #[arg(long, env = "CHATSYNC_WEB_DIR")]
+    pub web_dir: Option<PathBuf>,
 }
 
 /// `token`'s flags.

@@ -1,6 +1,8 @@
-//! The HTTP surface: `GET /sync` (the WebSocket), `/healthz`, `/metrics`. The router is a function of
-//! the state, so tests can call it without a socket.
+//! The HTTP surface: `GET /sync` (the WebSocket), `/healthz`, `/metrics`, `/api/*`, and optionally a
+//! folder of static files (the demo app). The router is a function of the state, so tests can call it
+//! without a socket.
 
+use std::path::Path;
 use std::sync::Arc;
 
 use axum::Json;
@@ -16,6 +18,9 @@ use serde::Deserialize;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tower_http::cors::{Any, CorsLayer};
+use tower_http::services::ServeDir;
+
+use crate::auth::Auth;
 
 use crate::relay::{Frame, Inbound, Relay, serve_connection};
 use crate::storage::Storage;
@@ -58,7 +63,58 @@ pub fn app<S: Storage>(state: AppState<S>) -> Router {
                     .allow_headers([AUTHORIZATION]),
             ),
         )
+        .route("/api/auth-mode", get(auth_mode::<S>))
+        .route("/api/dev-login", get(dev_login::<S>))
         .with_state(state)
+}
+
+/// [`app`], serving the files of `web_dir` at every path the API does not use.
+pub fn app_with_web<S: Storage>(state: AppState<S>, web_dir: Option<&Path>) -> Router {
+    let router = app(state);
+    match web_dir {
+        Some(dir) => router.fallback_service(ServeDir::new(dir)),
+        None => router,
+    }
+}
+
+/// How this relay checks tokens, so a sign-in page can offer the development login only where it works.
+async fn auth_mode<S: Storage>(State(state): State<AppState<S>>) -> Json<serde_json::Value> {
+    let mode = match state.relay.auth() {
+        Auth::InsecureDev => "development",
+        _ => "jwt",
+    };
+    Json(serde_json::json!({ "mode": mode }))
+}
+
+#[derive(Deserialize)]
+struct DevLoginQuery {
+    user: Option<String>,
+}
+
+/// With development auth only: the token for a user id (which is the user id). A relay with real auth
+/// answers 404, exactly as if the route did not exist.
+async fn dev_login<S: Storage>(
+    State(state): State<AppState<S>>,
+    Query(query): Query<DevLoginQuery>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    if !matches!(state.relay.auth(), Auth::InsecureDev) {
+        return Err(ApiError {
+            status: StatusCode::NOT_FOUND,
+            code: "not_found",
+            message: "no such route".into(),
+        });
+    }
+    let user = query.user.unwrap_or_default();
+    let user = user.trim();
+    if user.is_empty() || user.len() > 128 || user.chars().any(char::is_control) {
+        return Err(ApiError {
+            status: StatusCode::BAD_REQUEST,
+            code: "invalid_input",
+            message: "`user` must be 1 to 128 printable characters".into(),
+        });
+    }
+    tracing::info!(user, "development login");
+    Ok(Json(serde_json::json!({ "token": user, "userId": user })))
 }
 
 /// The one error shape of the HTTP API: a status, a stable code, a plain message.

@@ -52,7 +52,11 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     tracing::info!(addr = %listener.local_addr()?, data_dir = %args.data_dir.display(), "relay listening");
     let shutdown = CancellationToken::new();
     tokio::spawn(signal_shutdown(shutdown.clone()));
-    chatsync_relay::server::run(listener, relay.clone(), shutdown).await?;
+    if let Some(dir) = &args.web_dir {
+        tracing::info!(web_dir = %dir.display(), "serving static files at /");
+    }
+    chatsync_relay::server::run_with_web(listener, relay.clone(), shutdown, args.web_dir.clone())
+        .await?;
     relay.storage().close().await;
     tracing::info!("relay stopped");
     Ok(())

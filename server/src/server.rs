@@ -1,5 +1,6 @@
 //! Running the relay on a listener until shutdown, in a form tests can start and stop.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -8,7 +9,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::http::{AppState, app};
+use crate::http::{AppState, app_with_web};
 use crate::relay::Relay;
 use crate::storage::Storage;
 
@@ -18,6 +19,16 @@ pub async fn run<S: Storage>(
     listener: TcpListener,
     relay: Arc<Relay<S>>,
     shutdown: CancellationToken,
+) -> std::io::Result<()> {
+    run_with_web(listener, relay, shutdown, None).await
+}
+
+/// [`run`], also serving the static files of `web_dir` (the demo app) at `/`.
+pub async fn run_with_web<S: Storage>(
+    listener: TcpListener,
+    relay: Arc<Relay<S>>,
+    shutdown: CancellationToken,
+    web_dir: Option<PathBuf>,
 ) -> std::io::Result<()> {
     let connections = TaskTracker::new();
     let state = AppState {
@@ -43,7 +54,7 @@ pub async fn run<S: Storage>(
             tracing::warn!(error = %e, "could not set TCP_NODELAY");
         }
     });
-    let served = axum::serve(listener, app(state))
+    let served = axum::serve(listener, app_with_web(state, web_dir.as_deref()))
         .with_graceful_shutdown(shutdown.clone().cancelled_owned())
         .await;
     connections.close();

@@ -129,3 +129,16 @@ async fn api_me_names_the_user_and_their_index_which_every_device_can_find() {
     ));
     relay.stop().await;
 }
+
+#[tokio::test]
+async fn a_relay_with_real_auth_offers_no_development_login() {
+    init_logging();
+    let dir = tempfile::tempdir().unwrap();
+    let relay = TestRelay::start(dir.path()).await;
+    let (status, body) = http_get(relay.addr, "/api/auth-mode", &[]).await;
+    assert_eq!((status, body.as_str()), (200, r#"{"mode":"jwt"}"#));
+    let (status, body) = http_get(relay.addr, "/api/dev-login?user=alice", &[]).await;
+    assert_eq!(status, 404, "{body}");
+    assert!(!body.contains("token"), "{body}");
+    relay.stop().await;
+}

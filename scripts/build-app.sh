@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Builds the demo app into target/www: the files of www/ as they are (plain ES modules, no bundler)
+# and the freshly built `chatsync` package (pkg/web) under target/www/pkg — the same files a user's
+# app would import. The relay serves this folder at / (`serve --web-dir target/www`).
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+bash scripts/build-web.sh
+out=target/www
+rm -rf "$out"
+mkdir -p "$out/pkg"
+cp www/index.html www/app.js www/stand-in-model.js www/styles.css www/sw.js "$out/"
+cp pkg/web/chatsync.js pkg/web/chatsync_bg.wasm pkg/web/chatsync.d.ts "$out/pkg/"
+echo "demo app in $out"

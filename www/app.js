@@ -1,0 +1,421 @@
+// The chatsync demo app: it uses the `chatsync` package exactly as any app would (the built package,
+// plain ES modules), against the relay that serves this page.
+import init, { ChatStore } from "./pkg/chatsync.js";
+import { runReply, streamReply } from "./stand-in-model.js";
+
+const $ = (selector) => document.querySelector(selector);
+const SESSION_KEY = "chatsync-demo-session";
+
+const state = {
+  store: null,
+  user: null,
+  threadId: null,
+  thread: null, // the Thread object the UI shows
+  unsubscribeThread: null,
+  streams: new Map(), // reply id -> AbortController, for the stop button
+  editing: null, // message id being edited
+};
+
+// ---------- sign in ----------
+
+async function api(path, token) {
+  const url = token ? `${path}${path.includes("?") ? "&" : "?"}token=${encodeURIComponent(token)}` : path;
+  const response = await fetch(url);
+  const body = await response.json().catch(() => ({}));
+  if (!response.ok) throw new Error(body.message ?? `${path}: HTTP ${response.status}`);
+  return body;
+}
+
+async function showLogin(message = "") {
+  $("#app").hidden = true;
+  $("#login").hidden = false;
+  $("#login-error").textContent = message;
+  const mode = await api("/api/auth-mode").catch(() => ({ mode: "unknown" }));
+  $("#dev-login").hidden = mode.mode !== "development";
+}
+
+async function signIn(token) {
+  const me = await api("/api/me", token);
+  localStorage.setItem(SESSION_KEY, JSON.stringify({ token, user: me.userId }));
+  await start(token, me.userId);
+}
+
+$("#dev-login").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  try {
+    const user = $("#dev-user").value.trim();
+    const { token } = await api(`/api/dev-login?user=${encodeURIComponent(user)}`);
+    await signIn(token);
+  } catch (error) {
+    $("#login-error").textContent = error.message;
+  }
+});
+
+$("#token-login").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  try {
+    await signIn($("#token").value.trim());
+  } catch (error) {
+    $("#login-error").textContent = `That token was refused: ${error.message}`;
+  }
+});
+
+$("#sign-out").addEventListener("click", async () => {
+  localStorage.removeItem(SESSION_KEY);
+  await state.store?.close();
+  location.reload();
+});
+
+// ---------- the store ----------
+
+async function start(token, user) {
+  const relayUrl = `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/sync`;
+  state.user = user;
+  state.store = await ChatStore.open({ dbName: `chatsync-demo-${user}`, relayUrl, token });
+  $("#login").hidden = true;
+  $("#app").hidden = false;
+  $("#user-name").textContent = user;
+  state.store.subscribe((event) => {
+    if (event.type === "threads") renderThreads();
+    if (event.type === "status") renderStatus();
+    if (event.type === "error") console.warn("chatsync:", event.code, event.message);
+  });
+  setInterval(renderStatus, 1000);
+  renderStatus();
+  const threads = await renderThreads();
+  const wanted = new URLSearchParams(location.hash.slice(1)).get("thread");
+  const first = threads.find((t) => t.id === wanted) ?? threads[0];
+  if (first) await openThread(first.id);
+  $("#composer").focus();
+}
+
+function renderStatus() {
+  if (!state.store) return;
+  const status = state.store.status();
+  const offline = $("#offline-toggle").checked;
+  const el = $("#sync-status");
+  const stateName = offline ? "offline" : status.online ? (status.pendingThreads ? "pending" : "online") : "connecting";
+  el.dataset.state = stateName;
+  el.dataset.pending = String(status.pendingThreads);
+  el.textContent =
+    stateName === "online" ? "online · synced" :
+    stateName === "pending" ? `online · ${status.pendingThreads} pending` :
+    stateName === "offline" ? `offline${status.pendingThreads ? ` · ${status.pendingThreads} pending` : ""}` :
+    "connecting…";
+}
+
+$("#offline-toggle").addEventListener("change", (event) => {
+  state.store.setOnline(!event.target.checked);
+  renderStatus();
+});
+
+// ---------- thread list ----------
+
+function timeAgo(ms) {
+  const s = Math.round((Date.now() - ms) / 1000);
+  if (s < 60) return "just now";
+  if (s < 3600) return `${Math.floor(s / 60)} min ago`;
+  if (s < 86400) return `${Math.floor(s / 3600)} h ago`;
+  return new Date(ms).toLocaleDateString();
+}
+
+async function renderThreads() {
+  const threads = await state.store.listThreads();
+  const list = $("#threads");
+  list.replaceChildren(
+    ...threads.map((t) => {
+      const li = document.createElement("li");
+      li.className = "thread-item" + (t.id === state.threadId ? " active" : "");
+      li.dataset.threadId = t.id;
+      li.innerHTML = `
+        <button class="open">
+          <span class="title"></span>
+          <span class="meta"><span class="when"></span> · <span class="count"></span></span>
+          <span class="preview"></span>
+        </button>
+        <span class="actions">
+          <button class="archive link" title="Archive">Archive</button>
+          <button class="delete link" title="Delete on every device">Delete</button>
+        </span>`;
+      li.querySelector(".title").textContent = t.title;
+      li.querySelector(".when").textContent = timeAgo(t.lastActivityAt);
+      li.querySelector(".count").textContent = `${t.messageCount} messages`;
+      li.querySelector(".preview").textContent = t.preview;
+      li.querySelector(".open").addEventListener("click", () => openThread(t.id));
+      li.querySelector(".archive").addEventListener("click", async () => {
+        await state.store.archiveThread(t.id);
+        if (state.threadId === t.id) closeThread();
+      });
+      li.querySelector(".delete").addEventListener("click", async () => {
+        if (!confirm(`Delete “${t.title}” on every device?`)) return;
+        await state.store.deleteThread(t.id);
+        if (state.threadId === t.id) closeThread();
+      });
+      return li;
+    }),
+  );
+  return threads;
+}
+
+$("#new-thread").addEventListener("click", async () => {
+  const summary = await state.store.createThread();
+  await openThread(summary.id);
+  $("#composer").focus();
+});
+
+$("#open-sidebar").addEventListener("click", () => document.body.classList.add("sidebar-open"));
+$("#close-sidebar").addEventListener("click", () => document.body.classList.remove("sidebar-open"));
+
+// ---------- one thread ----------
+
+function closeThread() {
+  state.unsubscribeThread?.();
+  state.thread?.close();
+  state.thread = null;
+  state.threadId = null;
+  $("#messages").replaceChildren();
+  $("#approvals").replaceChildren();
+  $("#artifact-panel").hidden = true;
+  $("#thread-title").textContent = "New conversation";
+}
+
+async function openThread(id) {
+  if (state.threadId === id) return;
+  closeThread();
+  const thread = await state.store.openThread(id); // one load per switch
+  state.thread = thread;
+  state.threadId = id;
+  history.replaceState(null, "", `#thread=${id}`);
+  state.unsubscribeThread = thread.subscribe(renderThread);
+  renderThread(thread.view());
+  document.body.classList.remove("sidebar-open");
+  for (const li of document.querySelectorAll(".thread-item")) {
+    li.classList.toggle("active", li.dataset.threadId === id);
+  }
+}
+
+function renderThread(view) {
+  $("#thread-title").textContent = view.title;
+  const calls = new Map();
+  for (const call of view.toolCalls) {
+    if (!calls.has(call.messageId)) calls.set(call.messageId, []);
+    calls.get(call.messageId).push(call);
+  }
+  const container = $("#messages");
+  const atBottom = container.scrollHeight - container.scrollTop - container.clientHeight < 40;
+  container.replaceChildren(...view.messages.map((m) => renderMessage(m, calls.get(m.id) ?? [])));
+  if (atBottom) container.scrollTop = container.scrollHeight;
+  renderApprovals(view.pendingApprovals);
+  renderArtifact(view.artifacts);
+  const streaming = view.messages.some((m) => state.streams.has(m.id));
+  $("#send").textContent = streaming ? "Stop" : "Send";
+  $("#send").classList.toggle("stop", streaming);
+}
+
+function renderMessage(m, calls) {
+  const el = document.createElement("article");
+  el.className = `message ${m.role}`;
+  el.dataset.messageId = m.id;
+  el.dataset.role = m.role;
+  el.dataset.status = m.status;
+  for (const call of calls) {
+    const row = document.createElement("div");
+    row.className = `tool-call ${call.status}`;
+    row.dataset.toolCall = call.id;
+    const took = call.durationMs != null ? ` · ${call.durationMs} ms` : "";
+    row.textContent = `⚙ ${call.toolName} — ${call.status}${took}`;
+    el.append(row);
+  }
+  const body = document.createElement("div");
+  body.className = "content";
+  if (state.editing === m.id) {
+    body.innerHTML = `<textarea class="edit-box"></textarea><div class="row"><button class="save primary">Save &amp; submit</button><button class="cancel">Cancel</button></div>`;
+    const box = body.querySelector(".edit-box");
+    box.value = m.content;
+    body.querySelector(".save").addEventListener("click", () => submitEdit(m, box.value));
+    body.querySelector(".cancel").addEventListener("click", () => {
+      state.editing = null;
+      renderThread(state.thread.view());
+    });
+    queueMicrotask(() => box.focus());
+  } else {
+    body.textContent = m.content;
+  }
+  el.append(body);
+
+  const foot = document.createElement("footer");
+  foot.className = "message-foot";
+  if (m.siblings.length > 1) {
+    const nav = document.createElement("span");
+    nav.className = "branches";
+    nav.innerHTML = `<button class="prev icon" aria-label="Previous version">‹</button><span class="pos"></span><button class="next icon" aria-label="Next version">›</button>`;
+    nav.querySelector(".pos").textContent = `${m.siblingIndex + 1} / ${m.siblings.length}`;
+    const go = (delta) => {
+      const target = m.siblings[m.siblingIndex + delta];
+      if (target) state.thread.selectBranch(target);
+    };
+    nav.querySelector(".prev").disabled = m.siblingIndex === 0;
+    nav.querySelector(".next").disabled = m.siblingIndex === m.siblings.length - 1;
+    nav.querySelector(".prev").addEventListener("click", () => go(-1));
+    nav.querySelector(".next").addEventListener("click", () => go(1));
+    foot.append(nav);
+  }
+  const badge = { streaming: "streaming…", pending: "thinking…", interrupted: "interrupted", cancelled: "stopped", error: "failed" }[m.status];
+  if (badge) {
+    const b = document.createElement("span");
+    b.className = `badge status-${m.status}`;
+    b.textContent = badge;
+    foot.append(b);
+  }
+  if (m.role === "user" && m.status === "complete") {
+    foot.append(button("Edit", "edit", () => {
+      state.editing = m.id;
+      renderThread(state.thread.view());
+    }));
+  }
+  if (m.role === "assistant" && !["pending", "streaming"].includes(m.status)) {
+    foot.append(button("Regenerate", "regenerate", () => regenerate(m)));
+    const up = button("▲ Good", "thumb-up", () => state.thread.setFeedback(m.id, { rating: 5 }));
+    const down = button("▼ Bad", "thumb-down", () => state.thread.setFeedback(m.id, { rating: 1 }));
+    up.classList.toggle("chosen", m.feedback?.rating === 5);
+    down.classList.toggle("chosen", m.feedback?.rating === 1);
+    foot.append(up, down);
+  }
+  if (m.usage) {
+    const usage = document.createElement("span");
+    usage.className = "muted small";
+    usage.textContent = `${m.usage.outputTokens} tokens`;
+    foot.append(usage);
+  }
+  el.append(foot);
+  return el;
+}
+
+function button(label, cls, onClick) {
+  const b = document.createElement("button");
+  b.className = `link ${cls}`;
+  b.textContent = label;
+  b.addEventListener("click", onClick);
+  return b;
+}
+
+function renderApprovals(approvals) {
+  $("#approvals").replaceChildren(
+    ...approvals.map((a) => {
+      const card = document.createElement("div");
+      card.className = "approval";
+      card.dataset.approvalId = a.id;
+      card.innerHTML = `<p class="subject"></p><div class="row"><button class="approve primary">Approve</button><button class="reject">Reject</button></div>`;
+      card.querySelector(".subject").textContent = a.subject;
+      const decide = (approve) => state.thread.decideApproval(a.id, { approve, decidedBy: state.user });
+      card.querySelector(".approve").addEventListener("click", () => decide(true));
+      card.querySelector(".reject").addEventListener("click", () => decide(false));
+      return card;
+    }),
+  );
+}
+
+function renderArtifact(artifacts) {
+  const latest = [...artifacts].sort((a, b) => b.updatedAt - a.updatedAt)[0];
+  $("#artifact-panel").hidden = !latest;
+  if (!latest) return;
+  $("#artifact-title").textContent = latest.title;
+  $("#artifact-meta").textContent = `v${latest.version} · ${latest.status}`;
+  $("#artifact-content").textContent = latest.content;
+}
+
+// ---------- writing ----------
+
+/** Runs the stand-in model into `replyId` on its own Thread object, so switching threads does not stop it. */
+async function stream(threadId, run) {
+  const thread = await state.store.openThread(threadId);
+  const controller = new AbortController();
+  let replyId = null;
+  try {
+    await run(thread, controller.signal, (id) => {
+      replyId = id;
+      state.streams.set(id, controller);
+      if (state.thread) renderThread(state.thread.view());
+    });
+  } finally {
+    if (replyId) state.streams.delete(replyId);
+    thread.close();
+    if (state.thread) renderThread(state.thread.view());
+  }
+}
+
+async function send(text) {
+  if (!state.thread) {
+    const summary = await state.store.createThread();
+    await openThread(summary.id);
+  }
+  const question = state.thread.appendMessage({ role: "user", content: text });
+  const threadId = state.threadId;
+  await stream(threadId, async (thread, signal, started) => {
+    const reply = thread.appendMessage({ role: "assistant", parentId: question.id, provider: "stand-in", model: "scripted-1" });
+    started(reply.id);
+    await runReply(thread, reply.id, text, { signal });
+  });
+}
+
+async function submitEdit(m, content) {
+  state.editing = null;
+  const edited = state.thread.editMessage(m.id, content);
+  await stream(state.threadId, async (thread, signal, started) => {
+    const reply = thread.appendMessage({ role: "assistant", parentId: edited.id, provider: "stand-in", model: "scripted-1" });
+    started(reply.id);
+    await runReply(thread, reply.id, content, { signal });
+  });
+}
+
+async function regenerate(m) {
+  const view = state.thread.view();
+  const prompt = view.messages.find((x) => x.id === m.parentId)?.content ?? "";
+  const fresh = state.thread.regenerateMessage(m.id, "stand-in", "scripted-1");
+  await stream(state.threadId, async (thread, signal, started) => {
+    started(fresh.id);
+    await runReply(thread, fresh.id, prompt, { signal });
+  });
+}
+
+$("#composer-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  if (state.streams.size > 0 && $("#send").classList.contains("stop")) {
+    for (const controller of state.streams.values()) controller.abort();
+    return;
+  }
+  const text = $("#composer").value.trim();
+  if (!text) return;
+  $("#composer").value = "";
+  autosize();
+  send(text).catch((error) => console.error(error));
+});
+
+$("#composer").addEventListener("keydown", (event) => {
+  if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+    event.preventDefault();
+    $("#composer-form").requestSubmit();
+  }
+});
+
+function autosize() {
+  const box = $("#composer");
+  box.style.height = "auto";
+  box.style.height = `${Math.min(box.scrollHeight, 200)}px`;
+}
+$("#composer").addEventListener("input", autosize);
+
+// ---------- boot ----------
+
+if ("serviceWorker" in navigator) {
+  navigator.serviceWorker.register("./sw.js").catch((error) => console.warn("no offline shell:", error));
+}
+await init();
+const saved = JSON.parse(localStorage.getItem(SESSION_KEY) ?? "null");
+if (saved?.token) {
+  start(saved.token, saved.user).catch((error) => showLogin(`Could not open your store: ${error.message}`));
+} else {
+  showLogin();
+}
+// Exposed for the end-to-end tests and for poking around in the console.
+window.chatsyncDemo = { state, streamReply };
