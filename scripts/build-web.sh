@@ -23,13 +23,25 @@ package=$(cargo metadata --no-deps --format-version 1 \
 read -r crate_name version <<<"$package"
 
 cargo build -p "$crate_name" --target wasm32-unknown-unknown --profile "$profile"
-wasm="target/wasm32-unknown-unknown/$profile/${crate_name//-/_}.wasm"
+wasm="${CARGO_TARGET_DIR:-target}/wasm32-unknown-unknown/$profile/${crate_name//-/_}.wasm"
 
+# wasm-opt sorts the functions by their names, so wasm-bindgen keeps the name section for it and
+# wasm-opt strips it; without wasm-opt, wasm-bindgen strips it.
+wasm_opt=$(setting wasm-opt)
+[ "$wasm_opt" = False ] && wasm_opt=""
+strip_names=(--remove-name-section --remove-producers-section)
+[ -n "$wasm_opt" ] && strip_names=()
 rm -rf pkg
 for target in $targets; do
-  wasm-bindgen --target "$target" --out-dir "pkg/$target" --out-name "$name" \
-    --remove-name-section --remove-producers-section "$wasm"
+  wasm-bindgen --target "$target" --out-dir "pkg/$target" --out-name "$name" "${strip_names[@]}" "$wasm"
 done
+if [ -n "$wasm_opt" ]; then
+  for target in $targets; do
+    file="pkg/$target/${name}_bg.wasm"
+    # shellcheck disable=SC2086 # the arguments are split on purpose
+    crates/web/ts/node_modules/.bin/wasm-opt $wasm_opt "$file" -o "$file"
+  done
+fi
 
 python3 - "$name" "$version" <<'PY'
 import json, sys
