@@ -14,7 +14,7 @@ use tracing_subscriber::EnvFilter;
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .with_env_filter(log_filter())
         .init();
     match Cli::parse().command {
         Command::Serve(args) => serve(args).await,
@@ -23,6 +23,24 @@ async fn main() -> anyhow::Result<()> {
             println!("{}", auth.issue(&args.user, args.ttl, SystemTime::now()));
             Ok(())
         }
+    }
+}
+
+/// `RUST_LOG`, or `info` — but Automerge at `warn` unless `RUST_LOG` names it. Automerge's
+/// `#[instrument]` spans are at `info` and record their arguments with `Debug`: `load_changes` formats
+/// the document's whole change graph on every sync message that carries changes, which made applying
+/// one change to a 15,000-change thread take 14 ms instead of 3.5.
+fn log_filter() -> EnvFilter {
+    let configured = std::env::var(EnvFilter::DEFAULT_ENV).unwrap_or_default();
+    let filter = match EnvFilter::try_new(&configured) {
+        Ok(filter) if !configured.trim().is_empty() => filter,
+        _ => EnvFilter::new("info"),
+    };
+    match "automerge=warn".parse() {
+        Ok(quiet_automerge) if !configured.contains("automerge") => {
+            filter.add_directive(quiet_automerge)
+        }
+        _ => filter,
     }
 }
 
