@@ -14,6 +14,9 @@ use super::outbox::Outbox;
 use super::{ConnId, Metrics, Relay};
 use crate::storage::{Storage, StorageError};
 
+/// Chunks below this many bytes are never worth compacting while the document is in use.
+const COMPACT_AFTER_BYTES: u64 = 64 << 10;
+
 /// A document held in memory with its sync sessions.
 pub(crate) struct LoadedDocument {
     doc: AutoCommit,
@@ -201,6 +204,12 @@ impl<S: Storage> Relay<S> {
                 ));
             }
         }
+        // Compact once the chunks are bigger than the snapshot (and worth the rewrite) — after the
+        // replies have gone out: saving the whole document takes milliseconds that the change's
+        // acknowledgement and its delivery to the other devices need not wait for.
+        if d.chunk_bytes > d.snapshot_bytes.max(COMPACT_AFTER_BYTES) {
+            self.compact(&id, d).await;
+        }
         Ok(())
     }
 
@@ -244,7 +253,7 @@ impl<S: Storage> Relay<S> {
         Ok(true)
     }
 
-    /// Appends the changes storage lacks, compacting once the chunks outgrow the snapshot.
+    /// Appends the changes storage lacks.
     async fn store_new_changes(
         &self,
         id: &DocumentId,
@@ -263,18 +272,6 @@ impl<S: Storage> Relay<S> {
             e => Refusal::Storage(e),
         })?;
         d.stored_heads = heads;
-        // Compact when the chunks are bigger than the snapshot (and worth the rewrite).
-        if d.chunk_bytes > d.snapshot_bytes.max(64 << 10) {
-            let snapshot = d.doc.save();
-            let started = Instant::now();
-            self.storage
-                .compact(id, &snapshot)
-                .await
-                .map_err(Refusal::Storage)?;
-            self.record_write(started);
-            d.snapshot_bytes = snapshot.len() as u64;
-            d.chunk_bytes = 0;
-        }
         Ok(())
     }
 
@@ -392,9 +389,14 @@ impl<S: Storage> Relay<S> {
     }
 
     /// Folds a document's chunks into its snapshot: a snapshot loads several times faster than the
-    /// same history as chunks. Failure only costs speed, so it is logged, not raised.
+    /// same history as chunks.
     async fn compact_if_needed(&self, id: &DocumentId, handle: &Arc<Mutex<LoadedDocument>>) {
-        let mut d = handle.lock().await;
+        self.compact(id, &mut *handle.lock().await).await;
+    }
+
+    /// Compacts `d` if it has chunks and storage holds all of it. Failure only costs speed, so it
+    /// is logged, not raised.
+    async fn compact(&self, id: &DocumentId, d: &mut LoadedDocument) {
         let heads = d.doc.get_heads();
         // Only what storage already holds may be compacted (never unstored changes).
         if d.chunk_bytes == 0 || d.stored_heads != heads {
