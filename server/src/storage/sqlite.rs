@@ -81,22 +81,26 @@ impl Storage for SqliteStorage {
         heads: &[ChangeHash],
     ) -> Result<u64, StorageError> {
         let key = id.to_string();
+        // Every statement is a round trip to sqlx's SQLite thread, and an append is on the path of
+        // every acknowledgement: one upsert creates the row or, for its owner only, adds the chunk's
+        // size and the new heads (no row back means another user owns it), then one insert.
         let mut tx = self.pool.begin().await?;
-        sqlx::query(
-            "INSERT INTO documents (id, owner, snapshot, snapshot_bytes, chunk_bytes) \
-             VALUES (?, ?, x'', 0, 0) ON CONFLICT (id) DO NOTHING",
+        let total: Option<i64> = sqlx::query_scalar(
+            "INSERT INTO documents (id, owner, snapshot, snapshot_bytes, chunk_bytes, heads) \
+             VALUES (?, ?, x'', 0, ?, ?) \
+             ON CONFLICT (id) DO UPDATE SET chunk_bytes = chunk_bytes + excluded.chunk_bytes, \
+             heads = excluded.heads WHERE owner = excluded.owner \
+             RETURNING chunk_bytes",
         )
         .bind(&key)
         .bind(owner)
-        .execute(&mut *tx)
+        .bind(chunk.len() as i64)
+        .bind(encode_heads(heads))
+        .fetch_optional(&mut *tx)
         .await?;
-        let stored_owner: String = sqlx::query_scalar("SELECT owner FROM documents WHERE id = ?")
-            .bind(&key)
-            .fetch_one(&mut *tx)
-            .await?;
-        if stored_owner != owner {
+        let Some(total) = total else {
             return Err(StorageError::NotOwner(*id));
-        }
+        };
         sqlx::query(
             "INSERT INTO chunks (document_id, seq, data) VALUES \
              (?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM chunks WHERE document_id = ?), ?)",
@@ -105,15 +109,6 @@ impl Storage for SqliteStorage {
         .bind(&key)
         .bind(chunk)
         .execute(&mut *tx)
-        .await?;
-        let total: i64 = sqlx::query_scalar(
-            "UPDATE documents SET chunk_bytes = chunk_bytes + ?, heads = ? WHERE id = ? \
-             RETURNING chunk_bytes",
-        )
-        .bind(chunk.len() as i64)
-        .bind(encode_heads(heads))
-        .bind(&key)
-        .fetch_one(&mut *tx)
         .await?;
         tx.commit().await?;
         Ok(total.max(0) as u64)
