@@ -213,8 +213,14 @@ impl Thread {
         if self.doc.pending_ops() == 0 {
             return None;
         }
-        self.doc
-            .commit_with(CommitOptions::default().with_time(access::commit_time(self.last_now_ms)))
+        let hash = self
+            .doc
+            .commit_with(CommitOptions::default().with_time(access::commit_time(self.last_now_ms)));
+        // Automerge 0.12 records text splices in its patch log even while the log is inactive, and
+        // only a reset empties it; this crate never asks for patches, so a long stream would
+        // otherwise hold every delta twice.
+        self.doc.reset_diff_cursor();
+        hash
     }
 
     /// Writes the `updatedAt` times that streaming deferred.
@@ -305,6 +311,8 @@ impl Thread {
     }
 
     fn after_remote_changes(&mut self) -> Result<(), ModelError> {
+        // Applied changes fill the patch log too (see `commit`).
+        self.doc.reset_diff_cursor();
         self.refresh();
         self.migrate_if_needed()
     }
