@@ -8,7 +8,14 @@ relay_log="$relay_data/relay.log"
 NO_COLOR=1 "${CARGO_TARGET_DIR:-target}/debug/chatsync-relay" serve --listen 127.0.0.1:0 --data-dir "$relay_data" \
   --insecure-dev-auth >"$relay_log" 2>&1 &
 relay_pid=$!
-trap 'kill "$relay_pid" 2>/dev/null; wait "$relay_pid" 2>/dev/null; rm -rf "$relay_data"' EXIT
+stop_test_servers() {
+  # Under `set -e` a failing command in an EXIT trap becomes the script's exit status: every step
+  # here may fail harmlessly (a server already gone, one with no children).
+  kill "$relay_pid" ${jwt_pid:+"$jwt_pid"} ${js_pid:+"$js_pid"} 2>/dev/null || true
+  wait "$relay_pid" 2>/dev/null || true
+  rm -rf "$relay_data" || true
+}
+trap stop_test_servers EXIT
 relay_addr=""
 for _ in $(seq 100); do
   relay_addr=$(sed -n 's/.*relay listening addr=\([0-9.:]*\).*/\1/p' "$relay_log" | head -n 1)
@@ -45,9 +52,11 @@ export CHATSYNC_TEST_JWT_TOKEN
 js_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 js_log="$relay_data/js-server.log"
 mkdir -p "$relay_data/js"
-sleep infinity | node tests/js/peer.mjs server "$js_port" "$relay_data/js" >"$js_log" 2>&1 &
+# Its stdin is a FIFO whose write end this shell holds: when the test run ends, so does the server.
+mkfifo "$relay_data/js-stdin"
+node tests/js/peer.mjs server "$js_port" "$relay_data/js" <"$relay_data/js-stdin" >"$js_log" 2>&1 &
 js_pid=$!
-trap 'kill "$relay_pid" "$jwt_pid" "$js_pid" 2>/dev/null; pkill -P "$js_pid" 2>/dev/null; wait "$relay_pid" 2>/dev/null; rm -rf "$relay_data"' EXIT
+exec 7>"$relay_data/js-stdin"
 for _ in $(seq 100); do
   grep -q ready "$js_log" 2>/dev/null && break
   sleep 0.1
