@@ -192,7 +192,9 @@ impl StoreInner {
             }
             flushed.push(Rc::clone(handle));
             let doc = handle.id.to_string();
-            let (write, summary) = handle.with_thread(|thread| {
+            // A thread that cannot be read (damaged storage behind a lazily loaded view) cannot be
+            // saved either; it must not stop the other threads' writes, already taken from memory.
+            let taken = handle.with_thread(|thread| {
                 thread.commit();
                 let incremental = thread.save_incremental();
                 let write = handle.persisted.borrow_mut().flush(
@@ -204,7 +206,14 @@ impl StoreInner {
                 );
                 let summary = thread.summary(handle.read_at());
                 (write, summary)
-            })?;
+            });
+            let (write, summary) = match taken {
+                Ok(taken) => taken,
+                Err(e) => {
+                    self.emit_error(&e, Some(&handle.id));
+                    continue;
+                }
+            };
             if write.is_some() {
                 written.push(doc.clone());
                 if self.relay.is_some() && self.unsynced.borrow_mut().insert(doc.clone()) {
@@ -215,18 +224,23 @@ impl StoreInner {
             // The materialized view is written when no stream of this tab is running: a view of an
             // open stream is never shown from storage anyway, and rebuilding a long thread's view every
             // 250 ms of a stream would cost more than it saves.
-            if !handle.is_streaming() {
+            if !handle.is_streaming()
+                && let Ok(view) = handle.view_js()
+            {
                 let (snapshot_id, chunks) = handle.persisted.borrow().view_basis();
                 writes.push(Write::View {
                     doc,
-                    view: handle.view_js()?,
+                    view,
                     snapshot_id,
                     chunks,
                 });
             }
-            let mut index = self.index.borrow_mut();
-            index.index.upsert(&summary, now)?;
-            index.dirty = true;
+            let upserted = self.index.borrow_mut().index.upsert(&summary, now);
+            match upserted {
+                Ok(()) => self.index.borrow_mut().dirty = true,
+                // A read-only (newer-schema) index: the thread is saved, only the list lags.
+                Err(e) => self.emit_error(&e.into(), Some(&handle.id)),
+            }
         }
         let index_changed = {
             let mut index = self.index.borrow_mut();
