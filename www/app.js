@@ -92,7 +92,7 @@ async function start(token, user) {
 function renderStatus() {
   if (!state.store) return;
   const status = state.store.status();
-  const offline = $("#offline-toggle").checked;
+  const offline = $("#offline-toggle").checked || !navigator.onLine;
   const el = $("#sync-status");
   const stateName = offline ? "offline" : status.online ? (status.pendingThreads ? "pending" : "online") : "connecting";
   el.dataset.state = stateName;
@@ -103,6 +103,9 @@ function renderStatus() {
     stateName === "offline" ? `offline${status.pendingThreads ? ` · ${status.pendingThreads} pending` : ""}` :
     "connecting…";
 }
+
+addEventListener("online", renderStatus);
+addEventListener("offline", renderStatus);
 
 $("#offline-toggle").addEventListener("change", (event) => {
   state.store.setOnline(!event.target.checked);

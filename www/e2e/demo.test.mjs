@@ -35,18 +35,20 @@ const poll = async (what, check, timeout = 20_000) => {
 test("two devices of one user, both offline, converge when back online", async () => {
   const a = await device(browser, relay, "alice");
   const b = await device(browser, relay, "alice");
-  for (const { context, page } of [a, b]) {
-    await context.setOffline(true);
-    await page.check("#offline-toggle");
+  // A goes offline with the app's switch; B the way a phone does, by losing the network: the
+  // browser's `offline` event alone must stop its sync.
+  await a.page.check("#offline-toggle");
+  await b.context.setOffline(true);
+  for (const { page } of [a, b]) {
+    await poll("the device shows it is offline", async () =>
+      (await page.getAttribute("#sync-status", "data-state")) !== "online" || "still online");
   }
   await ask(a.page, "Offline question from the laptop");
   await ask(b.page, "Offline question from the phone");
   await screenshot(a.page, "offline-device-a");
 
-  for (const { context, page } of [a, b]) {
-    await context.setOffline(false);
-    await page.uncheck("#offline-toggle");
-  }
+  await a.page.uncheck("#offline-toggle");
+  await b.context.setOffline(false);
   const expected = ["Offline question from the laptop", "Offline question from the phone"];
   await poll("both devices list both threads", async () => {
     const [ta, tb] = [await threadTitles(a.page), await threadTitles(b.page)];
