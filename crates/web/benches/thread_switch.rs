@@ -1,4 +1,4 @@
-//! Thread switch in headless Chromium: the time from `openThread` to its first `view()`, for threads
+//! The browser store in headless Chromium. Thread switch: the time from `openThread` to its first `view()`, for threads
 //! of 10, 1,000 and 5,000 messages, over fresh store instances (as after a reload). Run with
 //! `scripts/bench-web.sh`; it prints p50 and p95 in ms.
 //!
@@ -175,4 +175,50 @@ async fn switch_times_once(db: &str, id: &str) -> (f64, f64, usize) {
     let shown = js_sys::Array::from(&messages).length() as usize;
     ok(store.close()).await;
     (ms, ms, shown)
+}
+
+/// What streaming costs on a long thread: `appendDelta` (synchronous, O(delta)), the 100 ms commit,
+/// and a flush to IndexedDB, for a reply streamed into a 1,000-message thread.
+#[wasm_bindgen_test]
+async fn streaming_into_a_long_thread() {
+    let db = format!("bench-stream-{}", js_sys::Math::random().to_bits());
+    let id = write_thread(&db, 1_000).await;
+    let store = store(&db).await;
+    let thread = open(&store, &id).await;
+    let reply = thread
+        .append_message(js(serde_json::json!({ "role": "assistant" })))
+        .unwrap();
+    let reply_id = js_sys::Reflect::get(&reply, &"id".into())
+        .unwrap()
+        .as_string()
+        .unwrap();
+    let mut deltas = Vec::new();
+    let mut flushes = Vec::new();
+    for batch in 0..20 {
+        for _ in 0..50 {
+            let started = now();
+            thread
+                .append_delta(reply_id.clone(), "token ".to_owned())
+                .unwrap();
+            deltas.push(now() - started);
+        }
+        let started = now();
+        ok(store.flush()).await;
+        flushes.push(now() - started);
+        let _ = batch;
+    }
+    deltas.sort_by(f64::total_cmp);
+    flushes.sort_by(f64::total_cmp);
+    let report = format!(
+        "streaming into a 1,000-message thread: appendDelta p50 {:.3} ms, p95 {:.3} ms, max {:.3} ms \
+         ({} deltas); flush (commit + one IndexedDB transaction) p50 {:.1} ms, p95 {:.1} ms",
+        percentile(&deltas, 0.5),
+        percentile(&deltas, 0.95),
+        deltas[deltas.len() - 1],
+        deltas.len(),
+        percentile(&flushes, 0.5),
+        percentile(&flushes, 0.95),
+    );
+    web_sys::console::log_1(&report.into());
+    ok(store.close()).await;
 }

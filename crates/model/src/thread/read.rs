@@ -29,7 +29,8 @@ impl Thread {
     /// The whole thread as a UI renders it.
     pub fn view(&self, at: ReadAt) -> ThreadView {
         let messages = self.messages(at);
-        let (title, title_source) = self.title_of(&messages);
+        let first_user = messages.iter().find(|m| m.role == Role::User);
+        let (title, title_source) = self.title_from(first_user.map(|m| m.content.as_str()));
         let meta = self.meta();
         ThreadView {
             id: self.id.clone(),
@@ -58,16 +59,16 @@ impl Thread {
 
     /// What the thread list shows for this thread. Reads only the messages and metadata, not the
     /// artifacts, tool calls and the rest a full view needs.
-    pub fn summary(&self, at: ReadAt) -> ThreadSummary {
-        let messages = self.messages(at);
-        let (title, _) = self.title_of(&messages);
+    pub fn summary(&self, _at: ReadAt) -> ThreadSummary {
+        let outline = self.outline();
+        let (title, _) = self.title_from(outline.first_user_content.as_deref());
         let meta = self.meta();
         ThreadSummary {
-            preview: messages
-                .last()
-                .map(|m| preview(&m.content))
+            preview: outline
+                .last_content
+                .map(|content| preview(&content))
                 .unwrap_or_default(),
-            message_count: messages.len() as u64,
+            message_count: outline.count,
             last_activity_at: meta
                 .last_message_at
                 .unwrap_or(meta.created_at)
@@ -174,10 +175,43 @@ impl Thread {
     /// The title to show: a person's, else derived from the first user message on the active path, else
     /// "New conversation".
     pub fn title(&self) -> (String, TitleSource) {
-        self.title_of(&self.messages(ReadAt::new(0)))
+        self.title_from(self.outline().first_user_content.as_deref())
     }
 
-    fn title_of(&self, messages: &[MessageView]) -> (String, TitleSource) {
+    /// What a summary needs of the active path, without reading every message's content: a stream
+    /// flushes a summary to the index every 250 ms, and a long thread's contents are most of its size.
+    fn outline(&self) -> Outline {
+        let mut outline = Outline::default();
+        let Ok(messages) = self.container(key::MESSAGES, ObjType::Map) else {
+            return outline;
+        };
+        let tree = self.tree();
+        let mut last = None;
+        for node in tree.active_path() {
+            let Some(obj) = access::get_obj(&self.doc, &messages, node.id.as_str(), ObjType::Map)
+            else {
+                continue;
+            };
+            let f = Fields::of(&self.doc, &obj);
+            // The same messages `messages()` shows: those with a role this build knows.
+            let Some(role) = f.str("role").and_then(|r| r.parse::<Role>().ok()) else {
+                continue;
+            };
+            outline.count += 1;
+            if role == Role::User && outline.first_user_content.is_none() {
+                outline.first_user_content = Some(f.text("content").unwrap_or_default());
+            }
+            last = Some(obj);
+        }
+        outline.last_content = last.map(|obj| {
+            Fields::of(&self.doc, &obj)
+                .text("content")
+                .unwrap_or_default()
+        });
+        outline
+    }
+
+    fn title_from(&self, first_user_content: Option<&str>) -> (String, TitleSource) {
         let meta = self.container(key::META, ObjType::Map).ok();
         let person = meta.as_ref().and_then(|m| {
             let source = access::get_str(&self.doc, m, "titleSource")?;
@@ -187,10 +221,8 @@ impl Thread {
         if let Some(title) = person {
             return (title, TitleSource::Person);
         }
-        messages
-            .iter()
-            .find(|m| m.role == Role::User)
-            .and_then(|m| derive_title(&m.content))
+        first_user_content
+            .and_then(derive_title)
             .map(|t| (t, TitleSource::Derived))
             .unwrap_or_else(|| (DEFAULT_TITLE.to_owned(), TitleSource::Default))
     }
@@ -323,4 +355,12 @@ impl Thread {
             .map(|(key, entry)| (key.to_owned(), Fields::of(&self.doc, entry)))
             .collect()
     }
+}
+
+/// The active path as a summary sees it.
+#[derive(Default)]
+struct Outline {
+    count: u64,
+    first_user_content: Option<String>,
+    last_content: Option<String>,
 }

@@ -419,6 +419,13 @@ proptest! {
             prop_assert_eq!(&replica.approvals(), &first_approvals);
             prop_assert_eq!(&replica.heads(), &first_heads);
         }
+        // The summary (read without materializing every message) agrees with the full view.
+        let summary = replicas[0].summary(at);
+        let view = replicas[0].view(at);
+        prop_assert_eq!(summary.message_count, view.messages.len() as u64);
+        prop_assert_eq!(&summary.title, &view.title);
+        let last = view.messages.last().map(|m| m.content.clone()).unwrap_or_default();
+        prop_assert_eq!(&summary.preview, &chatsync_model::title::preview(&last));
         // Nothing any replica wrote is lost.
         for id in &known.messages {
             prop_assert!(replicas[0].message(id, at).is_some(), "message {} lost", id);
