@@ -10,4 +10,7 @@ rm -rf "$out"
 mkdir -p "$out/pkg"
 cp www/index.html www/app.js www/stand-in-model.js www/styles.css www/sw.js "$out/"
 cp pkg/web/chatsync.js pkg/web/chatsync_bg.wasm pkg/web/chatsync.d.ts "$out/pkg/"
+# Precompressed copies: the relay serves the .gz to browsers that accept gzip (the wasm goes from
+# about 1.7 MB to 0.55 MB on the wire).
+gzip -9 -k -f "$out/pkg/chatsync_bg.wasm" "$out/pkg/chatsync.js" "$out/app.js" "$out/styles.css"
 echo "demo app in $out"

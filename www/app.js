@@ -208,7 +208,9 @@ function renderThread(view) {
   const atBottom = container.scrollHeight - container.scrollTop - container.clientHeight < 40;
   container.replaceChildren(...view.messages.map((m) => renderMessage(m, calls.get(m.id) ?? [])));
   if (atBottom) container.scrollTop = container.scrollHeight;
-  renderApprovals(view.pendingApprovals);
+  // Approvals asked by a reply on another branch wait there.
+  const shown = new Set(view.messages.map((m) => m.id));
+  renderApprovals(view.pendingApprovals.filter((a) => !a.messageId || shown.has(a.messageId)));
   renderArtifact(view.artifacts);
   const streaming = view.messages.some((m) => state.streams.has(m.id));
   $("#send").textContent = streaming ? "Stop" : "Send";

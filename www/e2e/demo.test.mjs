@@ -170,6 +170,8 @@ test("screenshots of the main screens, desktop and phone", async () => {
   await a.page.waitForSelector('.message.assistant[data-status="complete"]');
   await a.page.waitForFunction(() => !document.querySelector('.message.assistant[data-status="streaming"]'), null, { timeout: 30_000 });
   assert.equal(await a.page.textContent(".branches .pos"), "2 / 2");
+  await poll("the relay has every change", async () =>
+    (await a.page.getAttribute("#sync-status", "data-state")) === "online" || "pending");
   await screenshot(a.page, "desktop");
   const phone = await device(browser, relay, "heidi", { width: 390, height: 844 });
   await poll("the phone lists the thread", async () => (await threadTitles(phone.page)).length === 1 || "no");
