@@ -13,11 +13,12 @@ use gloo_timers::callback::Timeout;
 use wasm_bindgen::JsValue;
 
 use crate::callbacks::Callbacks;
+use crate::connection::new_peer_id;
 use crate::error::{Result, StoreError};
 use crate::handle::{ThreadHandle, to_js};
 use crate::idb::{Db, Write};
 use crate::persist::Persisted;
-use crate::sync::{Kick, SyncState, new_peer_id};
+use crate::sync::{Kick, SyncState};
 use crate::util::{now_ms, random_hex};
 
 /// The `meta` key of the unsynced thread ids.

@@ -27,6 +27,7 @@
 
 mod browser;
 mod callbacks;
+mod connection;
 mod error;
 mod frame;
 mod handle;

@@ -218,7 +218,7 @@ impl ChatStore {
             .tabs
             .replace(crate::tabs::Tabs::join(&name, Rc::downgrade(&inner)));
         if let Some(kicked) = kicked {
-            wasm_bindgen_futures::spawn_local(crate::sync::run(Rc::clone(&inner), kicked));
+            wasm_bindgen_futures::spawn_local(crate::connection::run(Rc::clone(&inner), kicked));
         }
         Ok(Self { inner })
     }

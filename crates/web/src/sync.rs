@@ -1,28 +1,26 @@
-//! The connection to the relay: one task per store that owns the WebSocket, joins, runs a
-//! [`DocSession`] per document held in memory (the index and every open thread), fetches threads this
-//! device has never stored, and reconnects with backoff and jitter. The browser's `online` / `offline`
-//! events and the app's own switch ([`Kick::Online`]) start and stop it.
+//! Sync with the relay: a [`DocSession`] per document held in memory (the index and every open
+//! thread), threads this device has never stored fetched with `request`, acknowledgements awaited by
+//! `sync()`, and the store's status. The socket and its reconnects are `connection.rs`; the browser's
+//! `online` / `offline` events and the app's own switch ([`Kick::Online`]) start and stop it.
 
 use std::collections::HashMap;
 use std::rc::Rc;
 
 use automerge::{AutoCommit, ChangeHash};
 use chatsync_model::{Limits, Thread, ThreadId};
-use chatsync_protocol::{DocSession, DocumentId, Message, PeerMetadata};
-use futures_channel::{mpsc, oneshot};
-use futures_util::{FutureExt, StreamExt, select};
+use chatsync_protocol::{DocSession, DocumentId, Message};
+use futures_channel::oneshot;
+use futures_util::{FutureExt, select};
 use gloo_timers::future::TimeoutFuture;
 
 use crate::error::{Result, StoreError};
 use crate::handle::ThreadHandle;
 use crate::inner::StoreInner;
-use crate::socket::{Socket, SocketEvent};
-use crate::util::{now_ms, random_hex};
+use crate::socket::Socket;
+use crate::util::now_ms;
 
 /// New local changes wait this long for the reply to the message in flight, then go together.
 const BATCH_HOLD_MS: u64 = 50;
-const MIN_BACKOFF_MS: u32 = 500;
-const MAX_BACKOFF_MS: u32 = 30_000;
 
 /// What the rest of the store tells the sync task.
 pub(crate) enum Kick {
@@ -56,7 +54,7 @@ pub(crate) struct SyncState {
     sessions: HashMap<DocumentId, DocSession>,
     fetching: HashMap<DocumentId, Fetch>,
     acks: Vec<AckWait>,
-    socket: Option<Rc<Socket>>,
+    pub(crate) socket: Option<Rc<Socket>>,
 }
 
 impl StoreInner {
@@ -226,7 +224,7 @@ impl StoreInner {
     }
 
     /// Sends what every session has ready.
-    fn poll_all(&self) {
+    pub(crate) fn poll_all(&self) {
         let Some(socket) = self.sync.borrow().socket.clone() else {
             return;
         };
@@ -287,7 +285,7 @@ impl StoreInner {
     }
 
     /// Handles one frame from the relay.
-    fn handle_frame(self: &Rc<Self>, bytes: &[u8]) {
+    pub(crate) fn handle_frame(self: &Rc<Self>, bytes: &[u8]) {
         let message = match Message::decode(bytes) {
             Ok(message) => message,
             Err(e) => {
@@ -447,7 +445,7 @@ impl StoreInner {
         status
     }
 
-    fn disconnected(&self) {
+    pub(crate) fn disconnected(&self) {
         let was_online = {
             let mut state = self.sync.borrow_mut();
             state.socket = None;
@@ -466,126 +464,6 @@ impl StoreInner {
         }
         if was_online {
             self.emit_status();
-        }
-    }
-}
-
-/// The peer id of a store instance: one per tab, like its actor.
-pub(crate) fn new_peer_id() -> String {
-    format!("chatsync-web-{}", random_hex(8))
-}
-
-/// The sync task of a store: connects, syncs, reconnects, until the store closes.
-pub(crate) async fn run(inner: Rc<StoreInner>, mut kicks: mpsc::UnboundedReceiver<Kick>) {
-    let Some(relay) = inner.relay.clone() else {
-        return;
-    };
-    let mut enabled = browser_online();
-    let mut backoff = MIN_BACKOFF_MS;
-    loop {
-        if inner.closed.get() {
-            return;
-        }
-        if !enabled {
-            match kicks.next().await {
-                Some(Kick::Online(on)) => enabled = on,
-                Some(Kick::Close) | None => return,
-                Some(Kick::Poll) => {}
-            }
-            continue;
-        }
-        let url = with_token(&relay.url, relay.token.as_deref());
-        let (socket, mut events) = match Socket::connect(&url) {
-            Ok(pair) => pair,
-            Err(e) => {
-                inner.emit_error(&e, None);
-                return;
-            }
-        };
-        let socket = Rc::new(socket);
-        inner.sync.borrow_mut().socket = Some(Rc::clone(&socket));
-        let mut joined = false;
-        loop {
-            select! {
-                event = events.next() => match event {
-                    Some(SocketEvent::Open) => {
-                        let join = Message::Join {
-                            sender_id: inner.peer_id.clone(),
-                            peer_metadata: PeerMetadata { storage_id: None, is_ephemeral: Some(false) },
-                            supported_protocol_versions: vec!["1".into()],
-                        };
-                        socket.send(&join.encode());
-                    }
-                    Some(SocketEvent::Frame(bytes)) => {
-                        inner.handle_frame(&bytes);
-                        if inner.sync.borrow().online && !joined {
-                            joined = true;
-                            backoff = MIN_BACKOFF_MS;
-                        }
-                    }
-                    Some(SocketEvent::Closed { code, reason }) => {
-                        if joined {
-                            web_sys::console::info_1(&format!("chatsync: relay connection closed ({code} {reason}); reconnecting").into());
-                        }
-                        break;
-                    }
-                    None => break,
-                },
-                kick = kicks.next() => match kick {
-                    Some(Kick::Poll) => inner.poll_all(),
-                    Some(Kick::Online(true)) => {}
-                    Some(Kick::Online(false)) => { enabled = false; break; }
-                    Some(Kick::Close) | None => { inner.disconnected(); return; }
-                },
-            }
-        }
-        drop(socket);
-        inner.disconnected();
-        if !enabled {
-            continue;
-        }
-        if !joined
-            && matches!(
-                crate::me::index_id(&relay).await,
-                Err(StoreError::Unauthorized)
-            )
-        {
-            // A browser sees a refused WebSocket only as a close; the HTTP API says why. Retrying a
-            // refused token cannot help: stay offline until the app switches sync on again.
-            inner.emit_error(&StoreError::Unauthorized, None);
-            enabled = false;
-            continue;
-        }
-        // Back off before the next attempt; an `online` event or the app's switch retries at once.
-        let delay = backoff + (f64::from(backoff) * 0.5 * js_sys::Math::random()) as u32;
-        backoff = (backoff * 2).min(MAX_BACKOFF_MS);
-        let mut sleep = TimeoutFuture::new(delay).fuse();
-        loop {
-            select! {
-                () = sleep => break,
-                kick = kicks.next() => match kick {
-                    Some(Kick::Online(on)) => { enabled = on; backoff = MIN_BACKOFF_MS; break; }
-                    Some(Kick::Close) | None => return,
-                    Some(Kick::Poll) => {}
-                },
-            }
-        }
-    }
-}
-
-/// Whether the browser thinks it is online (`navigator.onLine`; true where there is no window).
-fn browser_online() -> bool {
-    web_sys::window().is_none_or(|w| w.navigator().on_line())
-}
-
-/// The sync URL with the token as its `token` query parameter (browsers cannot set WebSocket headers).
-fn with_token(url: &str, token: Option<&str>) -> String {
-    match token {
-        None => url.to_owned(),
-        Some(token) => {
-            let separator = if url.contains('?') { '&' } else { '?' };
-            let token = js_sys::encode_uri_component(token);
-            format!("{url}{separator}token={token}")
         }
     }
 }
