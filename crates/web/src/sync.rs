@@ -50,6 +50,8 @@ pub(crate) struct SyncState {
     /// Joined: the relay answered with `peer`.
     pub online: bool,
     pub last_synced_at: Option<u64>,
+    /// The pending count listeners last heard.
+    last_pending: usize,
     relay_peer: Option<String>,
     sessions: HashMap<DocumentId, DocSession>,
     fetching: HashMap<DocumentId, Fetch>,
@@ -317,6 +319,7 @@ impl StoreInner {
                 self.receive(document_id, &data);
                 self.resolve_acks();
                 self.poll_all();
+                self.note_pending();
             }
             Message::DocUnavailable { document_id, .. } => {
                 let fetch = self.sync.borrow_mut().fetching.remove(&document_id);
@@ -420,6 +423,22 @@ impl StoreInner {
                     .map(|_| ())
                     .map_err(|e| StoreError::NotFound(format!("{id}: {e}"))),
             );
+        }
+    }
+
+    /// After the relay spoke: when nothing is left unacknowledged, that is the last sync time; and
+    /// listeners hear of every change in the pending count, so a status line needs no polling.
+    fn note_pending(&self) {
+        let pending = self.pending_documents();
+        let changed = {
+            let mut state = self.sync.borrow_mut();
+            if pending == 0 {
+                state.last_synced_at = Some(now_ms());
+            }
+            std::mem::replace(&mut state.last_pending, pending) != pending
+        };
+        if changed {
+            self.emit_status();
         }
     }
 

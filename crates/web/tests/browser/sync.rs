@@ -151,6 +151,11 @@ async fn changes_made_before_a_reload_are_sent_after_it() {
         json(&reloaded.status().unwrap())["pendingThreads"] == 0
     })
     .await;
+    // Acknowledged without any sync() call: the status says when.
+    eventually("the status has a last sync time", async || {
+        json(&reloaded.status().unwrap())["lastSyncedAt"].is_u64()
+    })
+    .await;
     ok(reloaded.sync()).await;
 
     let other = synced_store(&unique_db("reload-other"), &user).await;
