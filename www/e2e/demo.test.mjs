@@ -158,6 +158,38 @@ test("a second user sees none of the first user's threads", async () => {
   await bob.context.close();
 });
 
+test("stop, regenerate with branch navigation, feedback and an approval", async () => {
+  const a = await device(browser, relay, "ivan");
+  // Stop: the reply ends as cancelled with what had streamed.
+  await a.page.fill("#composer", "Tell me a long story");
+  await a.page.press("#composer", "Enter");
+  await a.page.locator('.message.assistant[data-status="streaming"]').waitFor();
+  await a.page.waitForTimeout(300);
+  await a.page.click("#send"); // the Stop button while streaming
+  await a.page.locator('.message.assistant[data-status="cancelled"]').waitFor();
+  assert.match(await a.page.textContent(".message.assistant .badge"), /stopped/);
+  assert.ok((await a.page.textContent(".message.assistant .content")).trim().length > 0);
+
+  // Regenerate: a second version, with ‹ 2 / 2 › to go back to the first.
+  await a.page.click(".message.assistant .regenerate");
+  await a.page.waitForFunction(() => document.querySelector(".message.assistant .branches .pos")?.textContent === "2 / 2");
+  await a.page.locator('.message.assistant[data-status="complete"]').waitFor({ timeout: 30_000 });
+  await a.page.click(".message.assistant .branches .prev");
+  await a.page.waitForFunction(() => document.querySelector(".message.assistant .branches .pos")?.textContent === "1 / 2");
+  assert.equal(await a.page.getAttribute(".message.assistant", "data-status"), "cancelled");
+  await a.page.click(".message.assistant .branches .next");
+  await a.page.waitForFunction(() => document.querySelector(".message.assistant")?.dataset.status === "complete");
+
+  // Feedback, and an approval the stand-in model asks for.
+  await a.page.click(".message.assistant .thumb-up");
+  await a.page.waitForSelector(".message.assistant .thumb-up.chosen");
+  await ask(a.page, "Please book the table");
+  await a.page.locator(".approval").waitFor();
+  await a.page.click(".approval .approve");
+  await a.page.locator(".approval").waitFor({ state: "detached" });
+  await a.context.close();
+});
+
 test("screenshots of the main screens, desktop and phone", async () => {
   const a = await device(browser, relay, "heidi");
   await ask(a.page, "Plan a weekend in Lisbon and book the flights");
