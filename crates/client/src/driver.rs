@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use automerge::{AutoCommit, ChangeHash};
-use chatsync_protocol::{DocSession, DocumentId, Message, PeerMetadata};
+use chatsync_protocol::{DocSession, DocumentId, Message, holds_all};
 use futures_util::{SinkExt, StreamExt};
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot};
@@ -352,9 +352,10 @@ impl Driver {
                     return;
                 }
                 // Found once we hold everything the relay has advertised (not merely its first chunk).
-                let theirs = entry.session.their_heads().unwrap_or_default().to_vec();
-                let complete =
-                    !theirs.is_empty() && entry.doc.with_doc(|doc| holds_all(doc, &theirs));
+                let session = &entry.session;
+                let complete = entry
+                    .doc
+                    .with_doc(|doc| session.holds_what_they_advertised(doc));
                 if entry.finding.is_some() && complete {
                     let doc = entry.doc.with_doc(|d| d.clone());
                     for waiting in entry.finding.take().unwrap_or_default() {
@@ -407,23 +408,13 @@ impl Driver {
         for (id, entry) in &mut self.docs {
             let session = &mut entry.session;
             while let Some(data) = entry.doc.with_doc(|doc| session.poll_message(doc, now_ms)) {
-                let (sender_id, target_id, document_id) =
-                    (self.config.peer_id.clone(), self.relay_peer.clone(), *id);
-                let message = if entry.finding.is_some() {
-                    Message::Request {
-                        sender_id,
-                        target_id,
-                        document_id,
-                        data,
-                    }
-                } else {
-                    Message::Sync {
-                        sender_id,
-                        target_id,
-                        document_id,
-                        data,
-                    }
-                };
+                let message = Message::for_document(
+                    entry.finding.is_some(),
+                    &self.config.peer_id,
+                    &self.relay_peer,
+                    *id,
+                    data,
+                );
                 if socket
                     .send(WsMessage::Binary(message.encode().into()))
                     .await
@@ -441,13 +432,6 @@ impl Driver {
             self.disconnected();
         }
     }
-}
-
-/// Whether `doc` holds every change in `heads`.
-fn holds_all(doc: &mut AutoCommit, heads: &[ChangeHash]) -> bool {
-    heads
-        .iter()
-        .all(|h| doc.get_change_meta_by_hash(h).is_some())
 }
 
 /// Answers (and removes) the waits whose condition now holds.
@@ -477,14 +461,7 @@ async fn open(config: &ClientConfig) -> Result<(Socket, String), ClientError> {
     let (mut socket, _) = tokio_tungstenite::connect_async_with_config(url, Some(ws_config), true)
         .await
         .map_err(|e| ClientError::Connect(e.to_string()))?;
-    let join = Message::Join {
-        sender_id: config.peer_id.clone(),
-        peer_metadata: PeerMetadata {
-            storage_id: None,
-            is_ephemeral: Some(true),
-        },
-        supported_protocol_versions: vec!["1".into()],
-    };
+    let join = Message::join(&config.peer_id, true);
     socket
         .send(WsMessage::Binary(join.encode().into()))
         .await

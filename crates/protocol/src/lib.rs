@@ -26,7 +26,7 @@ mod session;
 
 pub use document_id::{DocumentId, DocumentIdError};
 pub use message::{DecodeError, Message, PeerMetadata};
-pub use session::{DocSession, SyncError, is_from_empty_peer, whole_document_message};
+pub use session::{DocSession, SyncError, holds_all, is_from_empty_peer, whole_document_message};
 
 /// Re-exported so callers name the same Automerge types as this crate.
 pub use automerge;

@@ -160,6 +160,46 @@ pub enum DecodeError {
 }
 
 impl Message {
+    /// The `join` a client sends first: protocol version 1. `is_ephemeral` tells the server whether
+    /// this peer keeps what it syncs (a browser store does; a passing backend process does not).
+    pub fn join(sender_id: impl Into<String>, is_ephemeral: bool) -> Self {
+        Self::Join {
+            sender_id: sender_id.into(),
+            peer_metadata: PeerMetadata {
+                storage_id: None,
+                is_ephemeral: Some(is_ephemeral),
+            },
+            supported_protocol_versions: vec!["1".into()],
+        }
+    }
+
+    /// A client's sync payload for a document: a `request` while it is still asking for a document it
+    /// does not hold (so the server may answer `doc-unavailable`), a `sync` otherwise.
+    pub fn for_document(
+        requesting: bool,
+        sender_id: impl Into<String>,
+        target_id: impl Into<String>,
+        document_id: DocumentId,
+        data: Vec<u8>,
+    ) -> Self {
+        let (sender_id, target_id) = (sender_id.into(), target_id.into());
+        if requesting {
+            Self::Request {
+                sender_id,
+                target_id,
+                document_id,
+                data,
+            }
+        } else {
+            Self::Sync {
+                sender_id,
+                target_id,
+                document_id,
+                data,
+            }
+        }
+    }
+
     /// The message's `type` string.
     pub fn type_name(&self) -> &'static str {
         match self {

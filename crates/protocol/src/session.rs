@@ -98,6 +98,13 @@ impl DocSession {
         self.state.last_sent_heads.clear();
     }
 
+    /// Whether `doc` holds everything the peer has advertised — a document being fetched is complete
+    /// (not merely its first chunk). False until the peer has advertised some heads.
+    pub fn holds_what_they_advertised(&self, doc: &mut AutoCommit) -> bool {
+        self.their_heads()
+            .is_some_and(|theirs| !theirs.is_empty() && holds_all(doc, theirs))
+    }
+
     /// The heads the peer last advertised, if it has spoken.
     pub fn their_heads(&self) -> Option<&[ChangeHash]> {
         self.state.their_heads.as_deref()
@@ -138,6 +145,13 @@ impl DocSession {
             .iter()
             .all(|h| doc.get_change_meta_by_hash(h).is_some() && !uncovered.contains(h))
     }
+}
+
+/// Whether `doc` holds every change in `heads`.
+pub fn holds_all(doc: &mut AutoCommit, heads: &[ChangeHash]) -> bool {
+    heads
+        .iter()
+        .all(|h| doc.get_change_meta_by_hash(h).is_some())
 }
 
 /// Whether a sync payload comes from a peer that holds nothing of the document yet (its heads are

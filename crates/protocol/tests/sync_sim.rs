@@ -244,6 +244,32 @@ fn a_change_is_not_acknowledged_before_the_relay_has_it() {
 }
 
 #[test]
+fn a_fetching_peer_holds_what_was_advertised_only_once_all_of_it_arrived() {
+    let mut net = Net::new(2);
+    net.apply(Step::Edit {
+        device: 0,
+        key: 1,
+        text: "before".into(),
+    });
+    net.run_until_quiet();
+    // Device 1 has heard the relay's heads and holds them all.
+    assert!(
+        net.links[1]
+            .device_side
+            .holds_what_they_advertised(&mut net.devices[1])
+    );
+    // A fresh session has heard nothing yet.
+    assert!(!chatsync_protocol::DocSession::new().holds_what_they_advertised(&mut net.devices[1]));
+    // An empty document does not hold what a peer with changes advertised.
+    let mut empty = AutoCommit::new();
+    assert!(
+        !net.links[1]
+            .device_side
+            .holds_what_they_advertised(&mut empty)
+    );
+}
+
+#[test]
 fn garbage_payloads_are_refused_and_change_nothing() {
     let mut doc = AutoCommit::new();
     let heads = doc.get_heads();

@@ -182,3 +182,25 @@ fn malformed_frames_are_refused_with_the_reason() {
     ));
     assert!(matches!(Message::decode(&[]), Err(DecodeError::Cbor(_))));
 }
+
+#[test]
+fn a_clients_join_and_document_messages_are_built_as_automerge_repo_expects() {
+    let join = Message::decode(&Message::join("device-a", false).encode()).unwrap();
+    match join {
+        Message::Join {
+            sender_id,
+            peer_metadata,
+            supported_protocol_versions,
+        } => {
+            assert_eq!(sender_id, "device-a");
+            assert_eq!(peer_metadata.is_ephemeral, Some(false));
+            assert_eq!(supported_protocol_versions, vec!["1".to_owned()]);
+        }
+        other => panic!("not a join: {}", other.type_name()),
+    }
+    let id = DocumentId::from_bytes([3; 16]);
+    let request = Message::for_document(true, "a", "relay", id, vec![1]);
+    let sync = Message::for_document(false, "a", "relay", id, vec![1]);
+    assert_eq!(request.type_name(), "request");
+    assert_eq!(sync.type_name(), "sync");
+}

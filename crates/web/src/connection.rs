@@ -3,7 +3,7 @@
 
 use std::rc::Rc;
 
-use chatsync_protocol::{Message, PeerMetadata};
+use chatsync_protocol::Message;
 use futures_channel::mpsc;
 use futures_util::{FutureExt, StreamExt, select};
 use gloo_timers::future::TimeoutFuture;
@@ -56,12 +56,8 @@ pub(crate) async fn run(inner: Rc<StoreInner>, mut kicks: mpsc::UnboundedReceive
             select! {
                 event = events.next() => match event {
                     Some(SocketEvent::Open) => {
-                        let join = Message::Join {
-                            sender_id: inner.peer_id.clone(),
-                            peer_metadata: PeerMetadata { storage_id: None, is_ephemeral: Some(false) },
-                            supported_protocol_versions: vec!["1".into()],
-                        };
-                        socket.send(&join.encode());
+                        // Not ephemeral: this store keeps what it syncs.
+                        socket.send(&Message::join(&inner.peer_id, false).encode());
                     }
                     Some(SocketEvent::Frame(bytes)) => {
                         inner.handle_frame(&bytes);

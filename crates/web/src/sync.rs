@@ -253,12 +253,13 @@ impl StoreInner {
                 .with_doc(id, |doc| session.poll_message(doc, now))
                 .flatten()
             {
-                frames.push(Message::Sync {
-                    sender_id: self.peer_id.clone(),
-                    target_id: relay_peer.clone(),
-                    document_id: id,
+                frames.push(Message::for_document(
+                    false,
+                    &self.peer_id,
+                    &relay_peer,
+                    id,
                     data,
-                });
+                ));
             }
             self.sync.borrow_mut().sessions.insert(id, session);
         }
@@ -268,12 +269,13 @@ impl StoreInner {
             let mut session = state.sessions.remove(&id).unwrap_or_default();
             if let Some(fetch) = state.fetching.get_mut(&id) {
                 while let Some(data) = session.poll_message(&mut fetch.doc, now) {
-                    frames.push(Message::Request {
-                        sender_id: self.peer_id.clone(),
-                        target_id: relay_peer.clone(),
-                        document_id: id,
+                    frames.push(Message::for_document(
+                        true,
+                        &self.peer_id,
+                        &relay_peer,
+                        id,
                         data,
-                    });
+                    ));
                 }
             }
             state.sessions.insert(id, session);
@@ -391,12 +393,7 @@ impl StoreInner {
         if session.receive(&mut fetch.doc, data).is_err() {
             return;
         }
-        let theirs = session.their_heads().unwrap_or_default().to_vec();
-        let complete = !theirs.is_empty()
-            && theirs
-                .iter()
-                .all(|h| fetch.doc.get_change_meta_by_hash(h).is_some());
-        if !complete {
+        if !session.holds_what_they_advertised(&mut fetch.doc) {
             return;
         }
         let Some(fetch) = state.fetching.remove(&id) else {
