@@ -65,13 +65,7 @@ async fn write_thread(db: &str, messages: usize) -> String {
                 serde_json::json!({ "role": "user", "content": question }),
             ))
             .unwrap();
-        let reply = thread
-            .append_message(js(serde_json::json!({ "role": "assistant" })))
-            .unwrap();
-        let reply_id = js_sys::Reflect::get(&reply, &"id".into())
-            .unwrap()
-            .as_string()
-            .unwrap();
+        let reply_id = append_reply(&thread);
         for _ in 0..20 {
             thread
                 .append_delta(reply_id.clone(), sentence[..15].to_owned())
@@ -100,14 +94,9 @@ async fn switch_times(db: &str, id: &str) -> (f64, f64, usize) {
     let mut times = Vec::new();
     let mut shown = 0;
     for _ in 0..RUNS {
-        let store = store(db).await;
-        let started = now();
-        let thread = open(&store, id).await;
-        let view = thread.view().unwrap();
-        times.push(now() - started);
-        let messages = js_sys::Reflect::get(&view, &"messages".into()).unwrap();
-        shown = js_sys::Array::from(&messages).length() as usize;
-        ok(store.close()).await;
+        let (ms, messages) = open_once(db, id).await;
+        times.push(ms);
+        shown = messages;
     }
     times.sort_by(f64::total_cmp);
     (percentile(&times, 0.5), percentile(&times, 0.95), shown)
@@ -144,14 +133,13 @@ async fn thread_switch() {
         let write_ms = now() - written;
         let (p50, p95, shown) = switch_times(&db, &id).await;
         assert_eq!(shown, messages);
-        forget_views(&db).await;
-        // The first open after the views are gone rebuilds and stores the view again: measure the
-        // load path on every run by forgetting the views before each one.
+        // An open without a current view stores one again: forget the views before every run, so
+        // each measures the load path.
         let mut loads = Vec::new();
         for _ in 0..5 {
             forget_views(&db).await;
-            let (p50_load, _, _) = switch_times_once(&db, &id).await;
-            loads.push(p50_load);
+            let (ms, _) = open_once(&db, &id).await;
+            loads.push(ms);
         }
         loads.sort_by(f64::total_cmp);
         report.push_str(&format!(
@@ -164,8 +152,8 @@ async fn thread_switch() {
     web_sys::console::log_1(&report.into());
 }
 
-/// One open on a fresh store, in ms.
-async fn switch_times_once(db: &str, id: &str) -> (f64, f64, usize) {
+/// One `openThread` + first `view()` on a fresh store: ms, and the messages shown.
+async fn open_once(db: &str, id: &str) -> (f64, usize) {
     let store = store(db).await;
     let started = now();
     let thread = open(&store, id).await;
@@ -174,7 +162,18 @@ async fn switch_times_once(db: &str, id: &str) -> (f64, f64, usize) {
     let messages = js_sys::Reflect::get(&view, &"messages".into()).unwrap();
     let shown = js_sys::Array::from(&messages).length() as usize;
     ok(store.close()).await;
-    (ms, ms, shown)
+    (ms, shown)
+}
+
+/// Appends an empty assistant reply; returns its id.
+fn append_reply(thread: &Thread) -> String {
+    let reply = thread
+        .append_message(js(serde_json::json!({ "role": "assistant" })))
+        .unwrap();
+    js_sys::Reflect::get(&reply, &"id".into())
+        .unwrap()
+        .as_string()
+        .unwrap()
 }
 
 /// What streaming costs on a long thread: `appendDelta` (synchronous, O(delta)), the 100 ms commit,
@@ -185,16 +184,10 @@ async fn streaming_into_a_long_thread() {
     let id = write_thread(&db, 1_000).await;
     let store = store(&db).await;
     let thread = open(&store, &id).await;
-    let reply = thread
-        .append_message(js(serde_json::json!({ "role": "assistant" })))
-        .unwrap();
-    let reply_id = js_sys::Reflect::get(&reply, &"id".into())
-        .unwrap()
-        .as_string()
-        .unwrap();
+    let reply_id = append_reply(&thread);
     let mut deltas = Vec::new();
     let mut flushes = Vec::new();
-    for batch in 0..20 {
+    for _ in 0..20 {
         for _ in 0..50 {
             let started = now();
             thread
@@ -205,7 +198,6 @@ async fn streaming_into_a_long_thread() {
         let started = now();
         ok(store.flush()).await;
         flushes.push(now() - started);
-        let _ = batch;
     }
     deltas.sort_by(f64::total_cmp);
     flushes.sort_by(f64::total_cmp);
