@@ -113,6 +113,38 @@ pub(crate) fn put_text(
     Ok(text)
 }
 
+/// Makes a `Text` object hold `content` with one splice over the part that changed (between the
+/// common prefix and suffix, in code points, Automerge's text index here). Text that was kept keeps its
+/// identity, so a concurrent edit there survives. Automerge's `update_text` would find a finer,
+/// grapheme-level diff, at 2 KB of the gzipped browser package, for artifacts that are mostly
+/// rewritten at the end.
+pub(crate) fn replace_text(
+    doc: &mut AutoCommit,
+    text: &ObjId,
+    content: &str,
+) -> Result<(), ModelError> {
+    let old = doc.text(text)?;
+    let prefix = common_bytes(old.chars(), content.chars());
+    let (old_rest, new_rest) = (&old[prefix..], &content[prefix..]);
+    let suffix = common_bytes(old_rest.chars().rev(), new_rest.chars().rev());
+    let deleted = old_rest[..old_rest.len() - suffix].chars().count();
+    let inserted = &new_rest[..new_rest.len() - suffix];
+    if deleted > 0 || !inserted.is_empty() {
+        let at = old[..prefix].chars().count();
+        let deleted = isize::try_from(deleted).unwrap_or(isize::MAX);
+        doc.splice_text(text, at, deleted, inserted)?;
+    }
+    Ok(())
+}
+
+/// How many bytes the two character sequences share before they first differ.
+fn common_bytes(a: impl Iterator<Item = char>, b: impl Iterator<Item = char>) -> usize {
+    a.zip(b)
+        .take_while(|(x, y)| x == y)
+        .map(|(x, _)| x.len_utf8())
+        .sum()
+}
+
 /// Milliseconds as Automerge's signed commit time.
 pub(crate) fn commit_time(now_ms: u64) -> i64 {
     i64::try_from(now_ms).unwrap_or(i64::MAX)
@@ -203,5 +235,48 @@ impl<'a> Fields<'a> {
     /// A `Text` field's content, or a plain string field (as a foreign writer might store it).
     pub(crate) fn text(&self, key: &str) -> Option<String> {
         self.str(key)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use automerge::ROOT;
+
+    use super::*;
+
+    fn replaced(old: &str, new: &str) -> String {
+        let mut doc = AutoCommit::new();
+        let text = put_text(&mut doc, &ROOT, "t", old).unwrap();
+        replace_text(&mut doc, &text, new).unwrap();
+        doc.text(&text).unwrap()
+    }
+
+    #[test]
+    fn replace_text_reaches_the_new_content() {
+        for (old, new) in [
+            ("", ""),
+            ("", "new"),
+            ("old", ""),
+            ("héllo wörld", "héllo brave wörld"),
+            ("a🦀b🦀c", "a🦀c"),
+            ("aaaa", "aa"),
+            ("abc", "abcabc"),
+            ("plan: 1. fly", "plan: 1. fly 2. hotel"),
+            ("same", "same"),
+            ("日本語テキスト", "日本のテキスト"),
+        ] {
+            assert_eq!(replaced(old, new), new, "{old:?} -> {new:?}");
+        }
+    }
+
+    #[test]
+    fn replace_text_keeps_a_concurrent_edit_to_the_unchanged_part() {
+        let mut a = AutoCommit::new();
+        let text = put_text(&mut a, &ROOT, "t", "draft: intro. body.").unwrap();
+        let mut b = a.fork();
+        b.splice_text(&text, 0, 0, "[b] ").unwrap();
+        replace_text(&mut a, &text, "draft: intro. body. outro.").unwrap();
+        a.merge(&mut b).unwrap();
+        assert_eq!(a.text(&text).unwrap(), "[b] draft: intro. body. outro.");
     }
 }

@@ -12,6 +12,7 @@ use std::collections::BTreeMap;
 use automerge::transaction::{CommitOptions, Transactable};
 use automerge::{ActorId, AutoCommit, ChangeHash, ROOT, ReadDoc, ScalarValue};
 
+use crate::sorted::sorted;
 use crate::view::ThreadSummary;
 use crate::{ModelError, ThreadId, ThreadStatus, access};
 
@@ -215,7 +216,7 @@ impl Index {
                     .insert(field.to_owned(), s.into_owned());
             }
         }
-        let mut out: Vec<ThreadSummary> = by_thread
+        let out: Vec<ThreadSummary> = by_thread
             .into_iter()
             .filter_map(|(id, fields)| summary_from(ThreadId::new(id).ok()?, &fields))
             .filter(|s| match s.status {
@@ -224,12 +225,11 @@ impl Index {
                 _ => false,
             })
             .collect();
-        out.sort_by(|a, b| {
+        sorted(out, &|a, b| {
             b.last_activity_at
                 .cmp(&a.last_activity_at)
                 .then_with(|| a.id.cmp(&b.id))
-        });
-        out
+        })
     }
 
     /// Turns pending writes into one change. Returns its hash, or `None` when nothing was pending.

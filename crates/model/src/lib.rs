@@ -51,6 +51,7 @@ mod kinds;
 mod limits;
 mod schema;
 mod settings;
+mod sorted;
 mod thread;
 pub mod title;
 pub mod view;

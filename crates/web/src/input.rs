@@ -161,24 +161,34 @@ impl JsToolCallStart {
     }
 }
 
-/// `finishToolCall`'s argument.
+/// `finishToolCall`'s argument: `{ status: "completed", output? }` or `{ status: "failed", error }`.
+/// Read as one flat struct and checked here: serde's internally tagged enums buffer the whole input
+/// first, which costs 3.5 KB of the gzipped package.
 #[derive(Debug, Deserialize)]
-#[serde(tag = "status", rename_all = "camelCase", deny_unknown_fields)]
-pub(crate) enum JsToolCallEnd {
-    Completed {
-        #[serde(default)]
-        output: serde_json::Value,
-    },
-    Failed {
-        error: String,
-    },
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct JsToolCallEnd {
+    status: ToolCallStatus,
+    output: Option<serde_json::Value>,
+    error: Option<String>,
 }
 
 impl JsToolCallEnd {
-    pub fn into_model(self) -> ToolCallOutcome {
-        match self {
-            Self::Completed { output } => ToolCallOutcome::Completed { output },
-            Self::Failed { error } => ToolCallOutcome::Failed { error },
+    pub fn into_model(self) -> Result<ToolCallOutcome> {
+        match (self.status, self.output, self.error) {
+            (ToolCallStatus::Completed, output, None) => Ok(ToolCallOutcome::Completed {
+                output: output.unwrap_or_default(),
+            }),
+            (ToolCallStatus::Failed, None, Some(error)) => Ok(ToolCallOutcome::Failed { error }),
+            (ToolCallStatus::Completed, _, Some(_)) => Err(StoreError::InvalidInput(
+                "a completed tool call has `output`, not `error`".into(),
+            )),
+            (ToolCallStatus::Failed, _, _) => Err(StoreError::InvalidInput(
+                "a failed tool call has `error` and no `output`".into(),
+            )),
+            (other, _, _) => Err(StoreError::InvalidInput(format!(
+                "a tool call ends `completed` or `failed`, not `{}`",
+                other.as_str()
+            ))),
         }
     }
 }

@@ -256,9 +256,9 @@ impl Thread {
         #[wasm_bindgen(js_name = callId)] call_id: String,
         #[wasm_bindgen(unchecked_param_type = "ToolCallEnd")] end: JsValue,
     ) -> Result<(), JsValue> {
-        let end: input::JsToolCallEnd = input::from_js(end)?;
+        let end = input::from_js::<input::JsToolCallEnd>(end)?.into_model()?;
         let id = ToolCallId::new(call_id).map_err(crate::error::StoreError::from)?;
-        self.write(|thread, now| thread.finish_tool_call(&id, end.into_model(), now))?;
+        self.write(|thread, now| thread.finish_tool_call(&id, end, now))?;
         Ok(())
     }
 

@@ -73,7 +73,7 @@ impl Thread {
                 access::put_if_changed(&mut self.doc, &obj, "kind", a.kind)?;
                 access::put_if_changed(&mut self.doc, &obj, "title", a.title)?;
                 match access::get_obj(&self.doc, &obj, "content", ObjType::Text) {
-                    Some(text) => self.doc.update_text(&text, &a.content)?,
+                    Some(text) => access::replace_text(&mut self.doc, &text, &a.content)?,
                     None => {
                         access::put_text(&mut self.doc, &obj, "content", &a.content)?;
                     }

@@ -6,6 +6,7 @@ use super::Thread;
 use super::branches::{Node, Tree};
 use crate::access::Fields;
 use crate::schema::key;
+use crate::sorted::sorted;
 use crate::title::{DEFAULT_TITLE, derive_title, preview};
 use crate::view::{
     ApprovalView, ArtifactView, ContextEntryView, MessageView, ReadAt, SessionView, ThreadSummary,
@@ -229,7 +230,7 @@ impl Thread {
 
     /// Every artifact, oldest first.
     pub fn artifacts(&self) -> Vec<ArtifactView> {
-        let mut out: Vec<ArtifactView> = self
+        let out: Vec<ArtifactView> = self
             .entries(key::ARTIFACTS)
             .into_iter()
             .filter_map(|(id, f)| {
@@ -250,13 +251,14 @@ impl Thread {
                 })
             })
             .collect();
-        out.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
-        out
+        sorted(out, &|a, b| {
+            (a.created_at, &a.id).cmp(&(b.created_at, &b.id))
+        })
     }
 
     /// Every tool call, oldest first.
     pub fn tool_calls(&self) -> Vec<ToolCallView> {
-        let mut out: Vec<ToolCallView> = self
+        let out: Vec<ToolCallView> = self
             .entries(key::TOOL_CALLS)
             .into_iter()
             .filter_map(|(id, f)| {
@@ -278,13 +280,14 @@ impl Thread {
                 })
             })
             .collect();
-        out.sort_by(|a, b| (a.started_at, &a.id).cmp(&(b.started_at, &b.id)));
-        out
+        sorted(out, &|a, b| {
+            (a.started_at, &a.id).cmp(&(b.started_at, &b.id))
+        })
     }
 
     /// Every approval request, decided or not, oldest first.
     pub fn approvals(&self) -> Vec<ApprovalView> {
-        let mut out: Vec<ApprovalView> = self
+        let out: Vec<ApprovalView> = self
             .entries(key::APPROVALS)
             .into_iter()
             .filter_map(|(id, f)| {
@@ -304,8 +307,9 @@ impl Thread {
                 })
             })
             .collect();
-        out.sort_by(|a, b| (a.requested_at, &a.id).cmp(&(b.requested_at, &b.id)));
-        out
+        sorted(out, &|a, b| {
+            (a.requested_at, &a.id).cmp(&(b.requested_at, &b.id))
+        })
     }
 
     /// The agent session state, if one was stored.
@@ -322,7 +326,7 @@ impl Thread {
 
     /// Context entries that have not expired at `now_ms`, highest priority first.
     pub fn context(&self, now_ms: u64) -> Vec<ContextEntryView> {
-        let mut out: Vec<ContextEntryView> = self
+        let out: Vec<ContextEntryView> = self
             .entries(key::CONTEXT)
             .into_iter()
             .filter_map(|(_, f)| {
@@ -339,10 +343,9 @@ impl Thread {
                 })
             })
             .collect();
-        out.sort_by(|a, b| {
+        sorted(out, &|a, b| {
             (b.priority, &a.entry_type, &a.key).cmp(&(a.priority, &b.entry_type, &b.key))
-        });
-        out
+        })
     }
 
     /// The entries of a top-level map container (artifacts, tool calls, …): key and fields.
