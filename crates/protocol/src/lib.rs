@@ -20,6 +20,7 @@
 //! ```
 #![warn(missing_docs)]
 
+mod cbor;
 mod document_id;
 mod message;
 mod session;

@@ -1,10 +1,9 @@
 //! automerge-repo wire messages: one CBOR map per binary WebSocket frame.
 //!
-//! Decoding goes through a generic CBOR value first, so every refusal names the field at fault. CBOR
+//! Each field is read as the type it must have, so every refusal names the field at fault. CBOR
 //! `undefined` (which the JS side sends for an absent `storageId`) reads as absent.
 
-use ciborium::Value;
-
+use crate::cbor::{self, Map, Value};
 use crate::{DocumentId, DocumentIdError};
 
 /// A peer's self-description in `join` and `peer`.
@@ -218,17 +217,9 @@ impl Message {
 
     /// Decodes one frame.
     pub fn decode(frame: &[u8]) -> Result<Self, DecodeError> {
-        let mut reader = frame;
-        let value: Value =
-            ciborium::from_reader(&mut reader).map_err(|e| DecodeError::Cbor(e.to_string()))?;
-        if !reader.is_empty() {
-            return Err(DecodeError::TrailingBytes(reader.len()));
-        }
-        let Value::Map(entries) = value else {
-            return Err(DecodeError::NotAMap);
-        };
+        let map = Map::whole_frame(frame)?;
         let fields = Fields {
-            entries: &entries,
+            map: &map,
             message_type: "unknown",
         };
         let kind = fields.string("type")?;
@@ -237,7 +228,7 @@ impl Message {
             .find(|t| **t == kind)
             .ok_or_else(|| DecodeError::UnknownType(kind.chars().take(64).collect()))?;
         let f = Fields {
-            entries: &entries,
+            map: &map,
             message_type,
         };
         let sender_id = f.string("senderId")?;
@@ -245,22 +236,12 @@ impl Message {
             "join" => Self::Join {
                 sender_id,
                 peer_metadata: f.peer_metadata()?,
-                supported_protocol_versions: match f.get("supportedProtocolVersions") {
+                supported_protocol_versions: match f.map.get("supportedProtocolVersions") {
                     None => vec!["1".to_owned()],
-                    Some(Value::Array(items)) => items
-                        .iter()
-                        .map(|v| v.as_text().map(str::to_owned))
-                        .collect::<Option<_>>()
-                        .ok_or(DecodeError::WrongType {
-                            field: "supportedProtocolVersions",
-                            expected: "an array of strings",
-                        })?,
-                    Some(_) => {
-                        return Err(DecodeError::WrongType {
-                            field: "supportedProtocolVersions",
-                            expected: "an array of strings",
-                        });
-                    }
+                    Some(mut d) => cbor::texts(&mut d).ok_or(DecodeError::WrongType {
+                        field: "supportedProtocolVersions",
+                        expected: "an array of strings",
+                    })?,
                 },
             },
             "peer" => Self::Peer {
@@ -321,95 +302,93 @@ impl Message {
         {
             return raw.clone();
         }
-        let text = |s: &str| Value::Text(s.to_owned());
-        let mut map = vec![(text("type"), text(self.type_name()))];
-        let mut put = |k: &str, v: Value| map.push((text(k), v));
+        let document_id = match self {
+            Self::Request { document_id, .. }
+            | Self::Sync { document_id, .. }
+            | Self::DocUnavailable { document_id, .. }
+            | Self::Ephemeral { document_id, .. } => document_id.to_string(),
+            _ => String::new(),
+        };
+        let mut map = vec![("type", Value::Text(self.type_name()))];
+        let text = Value::Text;
         match self {
             Self::Join {
                 sender_id,
                 peer_metadata,
                 supported_protocol_versions,
-            } => {
-                put("senderId", text(sender_id));
-                put("peerMetadata", metadata_value(peer_metadata));
-                put(
+            } => map.extend([
+                ("senderId", text(sender_id)),
+                ("peerMetadata", metadata_value(peer_metadata)),
+                (
                     "supportedProtocolVersions",
-                    Value::Array(
-                        supported_protocol_versions
-                            .iter()
-                            .map(|v| text(v))
-                            .collect(),
-                    ),
-                );
-            }
+                    Value::Texts(supported_protocol_versions),
+                ),
+            ]),
             Self::Peer {
                 sender_id,
                 target_id,
                 peer_metadata,
                 selected_protocol_version,
-            } => {
-                put("senderId", text(sender_id));
-                put("peerMetadata", metadata_value(peer_metadata));
-                put("selectedProtocolVersion", text(selected_protocol_version));
-                put("targetId", text(target_id));
-            }
+            } => map.extend([
+                ("senderId", text(sender_id)),
+                ("peerMetadata", metadata_value(peer_metadata)),
+                ("selectedProtocolVersion", text(selected_protocol_version)),
+                ("targetId", text(target_id)),
+            ]),
             Self::Error {
                 sender_id,
                 target_id,
                 message,
-            } => {
-                put("senderId", text(sender_id));
-                put("message", text(message));
-                put("targetId", text(target_id));
-            }
+            } => map.extend([
+                ("senderId", text(sender_id)),
+                ("message", text(message)),
+                ("targetId", text(target_id)),
+            ]),
             Self::Request {
                 sender_id,
                 target_id,
-                document_id,
                 data,
+                ..
             }
             | Self::Sync {
                 sender_id,
                 target_id,
-                document_id,
                 data,
-            } => {
-                put("targetId", text(target_id));
-                put("documentId", text(&document_id.to_string()));
-                put("data", Value::Bytes(data.clone()));
-                put("senderId", text(sender_id));
-            }
+                ..
+            } => map.extend([
+                ("targetId", text(target_id)),
+                ("documentId", text(&document_id)),
+                ("data", Value::Bytes(data)),
+                ("senderId", text(sender_id)),
+            ]),
             Self::DocUnavailable {
                 sender_id,
                 target_id,
-                document_id,
-            } => {
-                put("documentId", text(&document_id.to_string()));
-                put("targetId", text(target_id));
-                put("senderId", text(sender_id));
-            }
+                ..
+            } => map.extend([
+                ("documentId", text(&document_id)),
+                ("targetId", text(target_id)),
+                ("senderId", text(sender_id)),
+            ]),
             Self::Ephemeral {
                 sender_id,
                 target_id,
-                document_id,
                 session_id,
                 count,
                 data,
-            } => {
-                put("targetId", text(target_id));
-                put("documentId", text(&document_id.to_string()));
-                put("data", Value::Bytes(data.clone()));
-                put("count", Value::Integer((*count).into()));
-                put("sessionId", text(session_id));
-                put("senderId", text(sender_id));
-            }
-            Self::Leave { sender_id } => put("senderId", text(sender_id)),
+                ..
+            } => map.extend([
+                ("targetId", text(target_id)),
+                ("documentId", text(&document_id)),
+                ("data", Value::Bytes(data)),
+                ("count", Value::Uint(*count)),
+                ("sessionId", text(session_id)),
+                ("senderId", text(sender_id)),
+            ]),
+            Self::Leave { sender_id } => map.push(("senderId", text(sender_id))),
             Self::RemoteSubscriptionChange { .. } | Self::RemoteHeadsChanged { .. } => {}
         }
-        let mut out = Vec::new();
-        // Writing to a Vec cannot fail, and every value above is encodable.
-        ciborium::into_writer(&Value::Map(map), &mut out).expect("CBOR into a Vec");
-        out
+        cbor::encode_map(&map)
     }
 }
 
@@ -426,64 +405,48 @@ const KNOWN_TYPES: &[&str] = &[
     "leave",
 ];
 
-fn metadata_value(m: &PeerMetadata) -> Value {
+fn metadata_value(m: &PeerMetadata) -> Value<'_> {
     let mut map = Vec::new();
     if let Some(id) = &m.storage_id {
-        map.push((Value::Text("storageId".into()), Value::Text(id.clone())));
+        map.push(("storageId", Value::Text(id)));
     }
     if let Some(ephemeral) = m.is_ephemeral {
-        map.push((Value::Text("isEphemeral".into()), Value::Bool(ephemeral)));
+        map.push(("isEphemeral", Value::Bool(ephemeral)));
     }
     Value::Map(map)
 }
 
 struct Fields<'a> {
-    entries: &'a [(Value, Value)],
+    map: &'a Map<'a>,
     message_type: &'static str,
 }
 
-impl Fields<'_> {
-    /// A field's value; `null` and `undefined` count as absent.
-    fn get(&self, field: &str) -> Option<&Value> {
-        self.entries
-            .iter()
-            .find(|(k, _)| k.as_text() == Some(field))
-            .map(|(_, v)| v)
-            .filter(|v| !v.is_null())
-    }
-
-    fn required(&self, field: &'static str) -> Result<&Value, DecodeError> {
-        self.get(field).ok_or(DecodeError::MissingField {
+impl<'a> Fields<'a> {
+    fn required(&self, field: &'static str) -> Result<minicbor::Decoder<'a>, DecodeError> {
+        self.map.get(field).ok_or(DecodeError::MissingField {
             message_type: self.message_type,
             field,
         })
     }
 
     fn string(&self, field: &'static str) -> Result<String, DecodeError> {
-        self.required(field)?
-            .as_text()
-            .map(str::to_owned)
-            .ok_or(DecodeError::WrongType {
-                field,
-                expected: "a string",
-            })
+        cbor::text(&mut self.required(field)?).ok_or(DecodeError::WrongType {
+            field,
+            expected: "a string",
+        })
     }
 
     fn bytes(&self, field: &'static str) -> Result<Vec<u8>, DecodeError> {
-        self.required(field)?
-            .as_bytes()
-            .cloned()
-            .ok_or(DecodeError::WrongType {
-                field,
-                expected: "a byte string",
-            })
+        cbor::bytes(&mut self.required(field)?).ok_or(DecodeError::WrongType {
+            field,
+            expected: "a byte string",
+        })
     }
 
     fn uint(&self, field: &'static str) -> Result<u64, DecodeError> {
         self.required(field)?
-            .as_integer()
-            .and_then(|i| u64::try_from(i).ok())
-            .ok_or(DecodeError::WrongType {
+            .u64()
+            .map_err(|_| DecodeError::WrongType {
                 field,
                 expected: "a non-negative integer",
             })
@@ -494,34 +457,27 @@ impl Fields<'_> {
     }
 
     fn peer_metadata(&self) -> Result<PeerMetadata, DecodeError> {
-        let Some(value) = self.get("peerMetadata") else {
-            return Ok(PeerMetadata::default());
-        };
-        let Value::Map(entries) = value else {
-            return Err(DecodeError::WrongType {
-                field: "peerMetadata",
-                expected: "a map",
-            });
-        };
-        let f = Fields {
-            entries,
-            message_type: self.message_type,
+        let map = match self.map.map("peerMetadata") {
+            None => return Ok(PeerMetadata::default()),
+            Some(Ok(map)) => map,
+            Some(Err(())) => {
+                return Err(DecodeError::WrongType {
+                    field: "peerMetadata",
+                    expected: "a map",
+                });
+            }
         };
         Ok(PeerMetadata {
-            storage_id: match f.get("storageId") {
+            storage_id: match map.get("storageId") {
                 None => None,
-                Some(v) => Some(
-                    v.as_text()
-                        .map(str::to_owned)
-                        .ok_or(DecodeError::WrongType {
-                            field: "peerMetadata.storageId",
-                            expected: "a string",
-                        })?,
-                ),
+                Some(mut d) => Some(cbor::text(&mut d).ok_or(DecodeError::WrongType {
+                    field: "peerMetadata.storageId",
+                    expected: "a string",
+                })?),
             },
-            is_ephemeral: match f.get("isEphemeral") {
+            is_ephemeral: match map.get("isEphemeral") {
                 None => None,
-                Some(v) => Some(v.as_bool().ok_or(DecodeError::WrongType {
+                Some(mut d) => Some(d.bool().map_err(|_| DecodeError::WrongType {
                     field: "peerMetadata.isEphemeral",
                     expected: "a boolean",
                 })?),

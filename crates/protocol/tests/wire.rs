@@ -204,3 +204,67 @@ fn a_clients_join_and_document_messages_are_built_as_automerge_repo_expects() {
     assert_eq!(request.type_name(), "request");
     assert_eq!(sync.type_name(), "sync");
 }
+
+/// CBOR that cbor-x or another peer may send and the JS side accepts: indefinite-length maps, text
+/// and byte strings, keys that are not text, repeated keys, and unknown fields of any shape.
+#[test]
+fn unusual_but_valid_cbor_decodes() {
+    let id = DocumentId::from_bytes([2; 16]);
+    let id_text = id.to_string();
+    let mut frame = vec![0xbf]; // an indefinite-length map
+    let text = |frame: &mut Vec<u8>, s: &str| {
+        frame.push(0x78);
+        frame.push(s.len() as u8);
+        frame.extend_from_slice(s.as_bytes());
+    };
+    text(&mut frame, "type");
+    text(&mut frame, "sync");
+    text(&mut frame, "senderId");
+    frame.push(0x7f); // an indefinite-length text: "a" "b"
+    frame.extend_from_slice(&[0x61, b'a', 0x61, b'b', 0xff]);
+    frame.extend_from_slice(&[0x01, 0x02]); // key 1 (not text), value 2: skipped
+    text(&mut frame, "targetId");
+    text(&mut frame, "server");
+    text(&mut frame, "targetId"); // a repeated key: the first one counts
+    text(&mut frame, "other");
+    text(&mut frame, "extra"); // an unknown field holding nested indefinite arrays and a tag
+    frame.extend_from_slice(&[0x9f, 0x9f, 0xc1, 0x01, 0xff, 0xf6, 0xff]);
+    text(&mut frame, "documentId");
+    text(&mut frame, &id_text);
+    text(&mut frame, "data");
+    frame.extend_from_slice(&[0x5f, 0x42, 1, 2, 0x41, 3, 0xff]); // indefinite bytes: [1,2] [3]
+    frame.push(0xff);
+    assert_eq!(
+        Message::decode(&frame),
+        Ok(Message::Sync {
+            sender_id: "ab".into(),
+            target_id: "server".into(),
+            document_id: id,
+            data: vec![1, 2, 3],
+        })
+    );
+}
+
+/// A frame nested far deeper than any message is refused or read without exhausting the stack.
+#[test]
+fn deeply_nested_frames_do_not_overflow() {
+    let depth = 200_000;
+    let mut frame = vec![0xa2, 0x64];
+    frame.extend_from_slice(b"type");
+    frame.extend(std::iter::repeat_n(0x81, depth)); // [[[[...]]]]
+    frame.push(0x00);
+    frame.extend_from_slice(&[0x61, b'x', 0x00]);
+    assert_eq!(
+        Message::decode(&frame),
+        Err(DecodeError::WrongType {
+            field: "type",
+            expected: "a string"
+        })
+    );
+    let mut unterminated = vec![0xbf];
+    unterminated.extend(std::iter::repeat_n(0x9f, depth));
+    assert!(matches!(
+        Message::decode(&unterminated),
+        Err(DecodeError::Cbor(_))
+    ));
+}
