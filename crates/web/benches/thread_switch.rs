@@ -10,7 +10,6 @@
 #![cfg(target_arch = "wasm32")]
 
 use chatsync_web::{ChatStore, Thread};
-use serde::Serialize;
 use wasm_bindgen::JsValue;
 use wasm_bindgen::convert::TryFromJsValue;
 use wasm_bindgen_futures::JsFuture;
@@ -21,9 +20,7 @@ wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
 const RUNS: usize = 20;
 
 fn js(value: serde_json::Value) -> JsValue {
-    value
-        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
-        .unwrap()
+    js_sys::JSON::parse(&value.to_string()).unwrap()
 }
 
 async fn ok(promise: js_sys::Promise) -> JsValue {

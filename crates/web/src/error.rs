@@ -73,12 +73,6 @@ impl From<indexed_db_futures::error::OpenDbError> for StoreError {
     }
 }
 
-impl From<serde_wasm_bindgen::Error> for StoreError {
-    fn from(e: serde_wasm_bindgen::Error) -> Self {
-        Self::InvalidInput(e.to_string())
-    }
-}
-
 impl From<StoreError> for JsValue {
     fn from(e: StoreError) -> Self {
         let error = js_sys::Error::new(&e.to_string());

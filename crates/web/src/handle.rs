@@ -222,11 +222,14 @@ impl ThreadHandle {
     }
 }
 
-/// Serializes a view the way JavaScript expects: plain objects, numbers for times.
+/// Serializes a view the way JavaScript expects: plain objects, numbers for times. It crosses as JSON
+/// text for the browser's own `JSON.parse`: one call instead of one per field, and the package's one
+/// serde format stays JSON, which the model already needs for the JSON values it stores as text.
 pub(crate) fn to_js<T: serde::Serialize>(value: &T) -> Result<JsValue> {
-    value
-        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
-        .map_err(|e| StoreError::Storage(format!("could not convert a view: {e}")))
+    let text = serde_json::to_string(value)
+        .map_err(|e| StoreError::Storage(format!("could not convert a view: {e}")))?;
+    js_sys::JSON::parse(&text)
+        .map_err(|_| StoreError::Storage("could not convert a view: JSON.parse refused it".into()))
 }
 
 /// Loads a stored thread into Automerge; bytes that do not load are reported as corrupt.

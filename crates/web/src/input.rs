@@ -1,33 +1,16 @@
-//! What JavaScript passes in, checked into the model's types. Each struct mirrors an interface of
-//! `types.ts`; unknown fields are refused so a typo is an `invalid_input` error, not a silent no-op.
+//! What JavaScript passes in, read into the model's types. Each shape mirrors an interface of
+//! `types.ts`; unknown fields are refused (see [`crate::fields`]).
 
 use chatsync_model::{
     ApprovalDecision, ApprovalId, ApprovalRequest, ArtifactId, ArtifactStatus, ArtifactUpsert,
     Feedback, MessageEnd, MessageId, MessageStatus, NewMessage, Role, SessionState, ThreadSettings,
     ToolCallId, ToolCallOutcome, ToolCallStart, ToolCallStatus, Usage,
 };
-use serde::Deserialize;
-use serde::de::DeserializeOwned;
-use wasm_bindgen::JsValue;
 
 use crate::error::{Result, StoreError};
+use crate::fields::{Fields, FromJs};
+pub(crate) use crate::fields::{from_js, from_js_or_default};
 use crate::util::random_hex;
-
-/// Reads a JS value as `T`; `undefined` and `null` read as `T::default()`.
-pub(crate) fn from_js_or_default<T: DeserializeOwned + Default>(value: JsValue) -> Result<T> {
-    if value.is_undefined() || value.is_null() {
-        return Ok(T::default());
-    }
-    from_js(value)
-}
-
-/// Reads a JS value as `T`. Through a JSON value first: serde-wasm-bindgen reads only the fields a
-/// struct names, so a misspelt field would otherwise be ignored rather than refused.
-pub(crate) fn from_js<T: DeserializeOwned>(value: JsValue) -> Result<T> {
-    let json: serde_json::Value = serde_wasm_bindgen::from_value(value)
-        .map_err(|e| StoreError::InvalidInput(e.to_string()))?;
-    serde_json::from_value(json).map_err(|e| StoreError::InvalidInput(e.to_string()))
-}
 
 /// A fresh id for a message, artifact, tool call or approval: 128 random bits.
 pub(crate) fn new_id() -> String {
@@ -35,8 +18,7 @@ pub(crate) fn new_id() -> String {
 }
 
 /// `ChatStore.open`'s options.
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[derive(Debug, Default)]
 pub(crate) struct StoreOptions {
     pub db_name: Option<String>,
     pub relay_url: Option<String>,
@@ -44,29 +26,23 @@ pub(crate) struct StoreOptions {
 }
 
 /// `createThread`'s argument.
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[derive(Debug, Default)]
 pub(crate) struct ThreadInit {
     pub title: Option<String>,
-    #[serde(default)]
     pub settings: ThreadSettings,
     pub project_id: Option<String>,
 }
 
 /// `listThreads`' argument.
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[derive(Debug, Default)]
 pub(crate) struct ListOptions {
-    #[serde(default)]
     pub include_archived: bool,
 }
 
 /// `appendMessage`'s argument.
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[derive(Debug)]
 pub(crate) struct JsNewMessage {
     role: Role,
-    #[serde(default)]
     content: String,
     status: Option<MessageStatus>,
     parent_id: Option<String>,
@@ -91,8 +67,7 @@ impl JsNewMessage {
 }
 
 /// `finishMessage`'s argument.
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[derive(Debug)]
 pub(crate) struct JsMessageEnd {
     status: MessageStatus,
     usage: Option<Usage>,
@@ -110,9 +85,19 @@ impl JsMessageEnd {
 /// `setFeedback`'s argument: the model's [`Feedback`], as is.
 pub(crate) type JsFeedback = Feedback;
 
+impl FromJs for Feedback {
+    fn read(f: &mut Fields) -> Result<Self> {
+        let rating = f.required_uint("rating")?;
+        Ok(Self {
+            // Past 255 is as out of range as 6: the model's 1-to-5 check refuses both.
+            rating: u8::try_from(rating).unwrap_or(u8::MAX),
+            text: f.string("text")?,
+        })
+    }
+}
+
 /// `upsertArtifact`'s argument.
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[derive(Debug)]
 pub(crate) struct JsArtifact {
     id: Option<String>,
     kind: String,
@@ -136,14 +121,12 @@ impl JsArtifact {
 }
 
 /// `startToolCall`'s argument.
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[derive(Debug)]
 pub(crate) struct JsToolCallStart {
     id: Option<String>,
     message_id: String,
     tool_name: String,
     provider_call_id: Option<String>,
-    #[serde(default)]
     input: serde_json::Value,
     status: Option<ToolCallStatus>,
 }
@@ -162,10 +145,8 @@ impl JsToolCallStart {
 }
 
 /// `finishToolCall`'s argument: `{ status: "completed", output? }` or `{ status: "failed", error }`.
-/// Read as one flat struct and checked here: serde's internally tagged enums buffer the whole input
-/// first, which costs 3.5 KB of the gzipped package.
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+/// Read as one flat shape and checked in `into_model`.
+#[derive(Debug)]
 pub(crate) struct JsToolCallEnd {
     status: ToolCallStatus,
     output: Option<serde_json::Value>,
@@ -194,8 +175,7 @@ impl JsToolCallEnd {
 }
 
 /// `requestApproval`'s argument.
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[derive(Debug)]
 pub(crate) struct JsApprovalRequest {
     id: Option<String>,
     kind: String,
@@ -215,8 +195,7 @@ impl JsApprovalRequest {
 }
 
 /// `decideApproval`'s argument.
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[derive(Debug)]
 pub(crate) struct JsApprovalDecision {
     approve: bool,
     decided_by: String,
@@ -234,8 +213,7 @@ impl JsApprovalDecision {
 }
 
 /// `setSessionState`'s argument.
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[derive(Debug)]
 pub(crate) struct JsSessionState {
     external_id: Option<String>,
     phase: String,
@@ -249,5 +227,146 @@ impl JsSessionState {
             phase: self.phase,
             plan: self.plan,
         }
+    }
+}
+
+impl FromJs for StoreOptions {
+    fn read(f: &mut Fields) -> Result<Self> {
+        Ok(Self {
+            db_name: f.string("dbName")?,
+            relay_url: f.string("relayUrl")?,
+            token: f.string("token")?,
+        })
+    }
+}
+
+impl FromJs for ThreadSettings {
+    fn read(f: &mut Fields) -> Result<Self> {
+        Ok(Self {
+            provider: f.string("provider")?,
+            model: f.string("model")?,
+            system_prompt: f.string("systemPrompt")?,
+            temperature: f.number("temperature")?,
+            context_window: f.uint("contextWindow")?,
+        })
+    }
+}
+
+impl FromJs for ThreadInit {
+    fn read(f: &mut Fields) -> Result<Self> {
+        Ok(Self {
+            title: f.string("title")?,
+            settings: f.nested("settings")?.unwrap_or_default(),
+            project_id: f.string("projectId")?,
+        })
+    }
+}
+
+impl FromJs for ListOptions {
+    fn read(f: &mut Fields) -> Result<Self> {
+        Ok(Self {
+            include_archived: f.bool("includeArchived")?.unwrap_or(false),
+        })
+    }
+}
+
+impl FromJs for JsNewMessage {
+    fn read(f: &mut Fields) -> Result<Self> {
+        Ok(Self {
+            role: f.required_parsed("role")?,
+            content: f.string("content")?.unwrap_or_default(),
+            status: f.parsed("status")?,
+            parent_id: f.string("parentId")?,
+            provider: f.string("provider")?,
+            model: f.string("model")?,
+            metadata: f.json("metadata")?,
+        })
+    }
+}
+
+impl FromJs for Usage {
+    fn read(f: &mut Fields) -> Result<Self> {
+        Ok(Self {
+            input_tokens: f.required_uint("inputTokens")?,
+            output_tokens: f.required_uint("outputTokens")?,
+        })
+    }
+}
+
+impl FromJs for JsMessageEnd {
+    fn read(f: &mut Fields) -> Result<Self> {
+        Ok(Self {
+            status: f.required_parsed("status")?,
+            usage: f.nested("usage")?,
+        })
+    }
+}
+
+impl FromJs for JsArtifact {
+    fn read(f: &mut Fields) -> Result<Self> {
+        Ok(Self {
+            id: f.string("id")?,
+            kind: f.required_string("kind")?,
+            title: f.required_string("title")?,
+            content: f.required_string("content")?,
+            status: f.parsed("status")?,
+            message_id: f.string("messageId")?,
+        })
+    }
+}
+
+impl FromJs for JsToolCallStart {
+    fn read(f: &mut Fields) -> Result<Self> {
+        Ok(Self {
+            id: f.string("id")?,
+            message_id: f.required_string("messageId")?,
+            tool_name: f.required_string("toolName")?,
+            provider_call_id: f.string("providerCallId")?,
+            input: f.json("input")?.unwrap_or_default(),
+            status: f.parsed("status")?,
+        })
+    }
+}
+
+impl FromJs for JsToolCallEnd {
+    fn read(f: &mut Fields) -> Result<Self> {
+        Ok(Self {
+            status: f.required_parsed("status")?,
+            output: f.json("output")?,
+            error: f.string("error")?,
+        })
+    }
+}
+
+impl FromJs for JsApprovalRequest {
+    fn read(f: &mut Fields) -> Result<Self> {
+        Ok(Self {
+            id: f.string("id")?,
+            kind: f.required_string("kind")?,
+            subject: f.required_string("subject")?,
+            message_id: f.string("messageId")?,
+        })
+    }
+}
+
+impl FromJs for JsApprovalDecision {
+    fn read(f: &mut Fields) -> Result<Self> {
+        Ok(Self {
+            approve: f
+                .bool("approve")?
+                .ok_or_else(|| StoreError::InvalidInput("missing field `approve`".into()))?,
+            decided_by: f.required_string("decidedBy")?,
+            reason: f.string("reason")?,
+        })
+    }
+}
+
+impl FromJs for JsSessionState {
+    fn read(f: &mut Fields) -> Result<Self> {
+        Ok(Self {
+            external_id: f.string("externalId")?,
+            phase: f.required_string("phase")?,
+            plan: f.string("plan")?,
+        })
     }
 }

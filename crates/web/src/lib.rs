@@ -29,6 +29,7 @@ mod browser;
 mod callbacks;
 mod connection;
 mod error;
+mod fields;
 mod frame;
 mod handle;
 mod idb;

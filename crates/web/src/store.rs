@@ -36,7 +36,7 @@ impl ChatStore {
     ) -> Promise {
         promise(async move {
             let options: StoreOptions =
-                input::from_js_or_default(options.unwrap_or(JsValue::UNDEFINED))?;
+                input::from_js_or_default(&options.unwrap_or(JsValue::UNDEFINED))?;
             let store = Self::open_with(options).await?;
             Ok(JsValue::from(store))
         })
@@ -52,7 +52,7 @@ impl ChatStore {
         promise(async move {
             inner.ensure_open()?;
             let options: input::ListOptions =
-                input::from_js_or_default(options.unwrap_or(JsValue::UNDEFINED))?;
+                input::from_js_or_default(&options.unwrap_or(JsValue::UNDEFINED))?;
             let list = inner.index.borrow().index.list(ListOptions {
                 include_archived: options.include_archived,
             });
@@ -70,7 +70,7 @@ impl ChatStore {
         promise(async move {
             inner.ensure_open()?;
             let init: input::ThreadInit =
-                input::from_js_or_default(init.unwrap_or(JsValue::UNDEFINED))?;
+                input::from_js_or_default(&init.unwrap_or(JsValue::UNDEFINED))?;
             let id = ThreadId::new(DocumentId::new_v4(random_bytes()).to_string())?;
             let thread = chatsync_model::Thread::create(
                 ThreadInit {

@@ -2,7 +2,6 @@
 
 use chatsync_web::{ChatStore, Thread};
 use js_sys::{Promise, Reflect};
-use serde::Serialize;
 use wasm_bindgen::JsValue;
 use wasm_bindgen::convert::TryFromJsValue;
 use wasm_bindgen_futures::JsFuture;
@@ -14,14 +13,13 @@ pub fn unique_db(name: &str) -> String {
 
 /// A JS object from a serde value (plain objects, like a JS caller's).
 pub fn js(value: serde_json::Value) -> JsValue {
-    value
-        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
-        .expect("a JSON value converts")
+    js_sys::JSON::parse(&value.to_string()).expect("a JSON value converts")
 }
 
 /// A JS value as a serde value, to assert on.
 pub fn json(value: &JsValue) -> serde_json::Value {
-    serde_wasm_bindgen::from_value(value.clone()).expect("a view is plain JSON")
+    let text = js_sys::JSON::stringify(value).expect("a view is plain JSON");
+    serde_json::from_str(&String::from(text)).expect("a view is plain JSON")
 }
 
 /// Awaits a promise the package returned.
