@@ -38,6 +38,8 @@ done
 if [ -n "$wasm_opt" ]; then
   for target in $targets; do
     file="pkg/$target/${name}_bg.wasm"
+    # Names for --reorder-functions-by-name that put similar code side by side (see the script).
+    python3 scripts/order-functions.py "$file"
     # shellcheck disable=SC2086 # the arguments are split on purpose
     crates/web/ts/node_modules/.bin/wasm-opt $wasm_opt "$file" -o "$file"
   done
