@@ -55,10 +55,12 @@ mod sorted;
 mod thread;
 pub mod title;
 pub mod view;
+pub mod view_json;
 
 pub use error::ModelError;
 pub use ids::{ApprovalId, ArtifactId, MAX_ID_LEN, MessageId, ThreadId, ToolCallId};
 pub use index::{INDEX_SCHEMA_VERSION, Index, ListOptions};
+pub use json::Json;
 pub use kinds::{
     ApprovalStatus, ArtifactStatus, MessageStatus, Role, ThreadStatus, TitleSource, ToolCallStatus,
 };

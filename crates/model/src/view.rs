@@ -4,8 +4,9 @@
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    ApprovalId, ApprovalStatus, ArtifactId, ArtifactStatus, Feedback, MessageId, MessageStatus,
-    Role, ThreadId, ThreadSettings, ThreadStatus, TitleSource, ToolCallId, ToolCallStatus, Usage,
+    ApprovalId, ApprovalStatus, ArtifactId, ArtifactStatus, Feedback, Json, MessageId,
+    MessageStatus, Role, ThreadId, ThreadSettings, ThreadStatus, TitleSource, ToolCallId,
+    ToolCallStatus, Usage,
 };
 
 /// The moment a view is taken at, which decides what counts as interrupted or expired.
@@ -103,7 +104,7 @@ pub struct MessageView {
     pub usage: Option<Usage>,
     /// Application metadata (a JSON object).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub metadata: Option<serde_json::Value>,
+    pub metadata: Option<Json>,
     /// A person's rating.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub feedback: Option<Feedback>,
@@ -152,10 +153,10 @@ pub struct ToolCallView {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub provider_call_id: Option<String>,
     /// Arguments.
-    pub input: serde_json::Value,
+    pub input: Json,
     /// Result, once completed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub output: Option<serde_json::Value>,
+    pub output: Option<Json>,
     /// Status.
     pub status: ToolCallStatus,
     /// Start, ms.
@@ -225,7 +226,7 @@ pub struct ContextEntryView {
     /// Its key.
     pub key: String,
     /// Its value.
-    pub value: serde_json::Value,
+    pub value: Json,
     /// Higher first.
     pub priority: i64,
     /// Expiry, ms.

@@ -7,7 +7,7 @@
 
 use std::str::FromStr;
 
-use chatsync_model::ModelError;
+use chatsync_model::{Json, ModelError};
 use js_sys::{Array, JSON, Object, Reflect};
 use wasm_bindgen::{JsCast, JsValue};
 
@@ -135,18 +135,16 @@ impl Fields {
         self.parsed(key)?.ok_or_else(|| missing(key))
     }
 
-    /// Any JSON value (metadata, tool input or output), through the browser's `JSON.stringify`.
-    pub fn json(&mut self, key: &'static str) -> Result<Option<serde_json::Value>> {
+    /// Any JSON value (metadata, tool input or output), as the browser's `JSON.stringify` writes it.
+    pub fn json(&mut self, key: &'static str) -> Result<Option<Json>> {
         let Some(value) = self.get(key) else {
             return Ok(None);
         };
-        let text = JSON::stringify(&value)
+        JSON::stringify(&value)
             .ok()
             .and_then(|text| text.as_string())
-            .ok_or_else(|| wrong_type(key, "plain JSON data"))?;
-        serde_json::from_str(&text)
-            .map(Some)
-            .map_err(|_| wrong_type(key, "plain JSON data"))
+            .map(|text| Some(Json::from_text(text)))
+            .ok_or_else(|| wrong_type(key, "plain JSON data"))
     }
 
     /// An optional nested object read as `T`, with no fields but `T`'s.

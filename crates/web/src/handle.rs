@@ -13,6 +13,7 @@ use wasm_bindgen::JsValue;
 use crate::callbacks::Callbacks;
 use crate::error::{Result, StoreError};
 use crate::idb::StoredDoc;
+use crate::output::to_js;
 use crate::persist::Persisted;
 use crate::util::now_ms;
 
@@ -220,16 +221,6 @@ impl ThreadHandle {
         };
         self.subscribers.call(&view, "thread subscriber");
     }
-}
-
-/// Serializes a view the way JavaScript expects: plain objects, numbers for times. It crosses as JSON
-/// text for the browser's own `JSON.parse`: one call instead of one per field, and the package's one
-/// serde format stays JSON, which the model already needs for the JSON values it stores as text.
-pub(crate) fn to_js<T: serde::Serialize>(value: &T) -> Result<JsValue> {
-    let text = serde_json::to_string(value)
-        .map_err(|e| StoreError::Storage(format!("could not convert a view: {e}")))?;
-    js_sys::JSON::parse(&text)
-        .map_err(|_| StoreError::Storage("could not convert a view: JSON.parse refused it".into()))
 }
 
 /// Loads a stored thread into Automerge; bytes that do not load are reported as corrupt.

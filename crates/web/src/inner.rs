@@ -15,8 +15,9 @@ use wasm_bindgen::JsValue;
 use crate::callbacks::Callbacks;
 use crate::connection::new_peer_id;
 use crate::error::{Result, StoreError};
-use crate::handle::{ThreadHandle, to_js};
+use crate::handle::ThreadHandle;
 use crate::idb::{Db, Write};
+use crate::output::js_object;
 use crate::persist::Persisted;
 use crate::sync::{Kick, SyncState};
 use crate::util::{now_ms, random_hex};
@@ -340,23 +341,26 @@ impl StoreInner {
 
     /// Tells listeners the thread list changed.
     pub fn emit_threads(&self, source: &str) {
-        self.emit(&serde_json::json!({ "type": "threads", "source": source }));
+        self.emit(&js_object(&[
+            ("type", "threads".into()),
+            ("source", source.into()),
+        ]));
     }
 
     /// Tells listeners about an error that no call could report (a background flush or sync).
     pub fn emit_error(&self, error: &StoreError, thread: Option<&ThreadId>) {
-        let mut event = serde_json::json!({
-            "type": "error", "code": error.code(), "message": error.to_string(),
-        });
+        let mut entries = vec![
+            ("type", "error".into()),
+            ("code", error.code().into()),
+            ("message", error.to_string().into()),
+        ];
         if let Some(id) = thread {
-            event["threadId"] = id.to_string().into();
+            entries.push(("threadId", id.as_str().into()));
         }
-        self.emit(&event);
+        self.emit(&js_object(&entries));
     }
 
-    pub fn emit(&self, event: &serde_json::Value) {
-        if let Ok(event) = to_js(event) {
-            self.listeners.call(&event, "store listener");
-        }
+    pub fn emit(&self, event: &JsValue) {
+        self.listeners.call(event, "store listener");
     }
 }

@@ -3,8 +3,8 @@
 
 use chatsync_model::{
     ApprovalDecision, ApprovalId, ApprovalRequest, ArtifactId, ArtifactStatus, ArtifactUpsert,
-    Feedback, MessageEnd, MessageId, MessageStatus, NewMessage, Role, SessionState, ThreadSettings,
-    ToolCallId, ToolCallOutcome, ToolCallStart, ToolCallStatus, Usage,
+    Feedback, Json, MessageEnd, MessageId, MessageStatus, NewMessage, Role, SessionState,
+    ThreadSettings, ToolCallId, ToolCallOutcome, ToolCallStart, ToolCallStatus, Usage,
 };
 
 use crate::error::{Result, StoreError};
@@ -48,7 +48,7 @@ pub(crate) struct JsNewMessage {
     parent_id: Option<String>,
     provider: Option<String>,
     model: Option<String>,
-    metadata: Option<serde_json::Value>,
+    metadata: Option<Json>,
 }
 
 impl JsNewMessage {
@@ -127,7 +127,7 @@ pub(crate) struct JsToolCallStart {
     message_id: String,
     tool_name: String,
     provider_call_id: Option<String>,
-    input: serde_json::Value,
+    input: Json,
     status: Option<ToolCallStatus>,
 }
 
@@ -149,7 +149,7 @@ impl JsToolCallStart {
 #[derive(Debug)]
 pub(crate) struct JsToolCallEnd {
     status: ToolCallStatus,
-    output: Option<serde_json::Value>,
+    output: Option<Json>,
     error: Option<String>,
 }
 

@@ -36,6 +36,7 @@ mod idb;
 mod inner;
 mod input;
 mod me;
+mod output;
 mod persist;
 mod socket;
 mod store;

@@ -8,10 +8,11 @@ use js_sys::{Function, Promise};
 use wasm_bindgen::prelude::*;
 
 use crate::error::{Result, StoreError};
-use crate::handle::{ThreadHandle, to_js};
+use crate::handle::ThreadHandle;
 use crate::idb::{Db, StoredDoc, Write};
 use crate::inner::{IndexDoc, RelayConfig, StoreInner};
 use crate::input::{self, StoreOptions};
+use crate::output::{js_object, number, to_js};
 use crate::persist::Persisted;
 use crate::sync::Kick;
 use crate::thread::Thread;
@@ -136,7 +137,10 @@ impl ChatStore {
         promise(async move {
             inner.ensure_open()?;
             let documents = inner.wait_synced().await?;
-            to_js(&serde_json::json!({ "documents": documents, "syncedAt": now_ms() }))
+            Ok(js_object(&[
+                ("documents", number(documents as u64)),
+                ("syncedAt", number(now_ms())),
+            ]))
         })
     }
 
@@ -144,7 +148,7 @@ impl ChatStore {
     /// when it last acknowledged everything.
     #[wasm_bindgen(unchecked_return_type = "StoreStatus")]
     pub fn status(&self) -> Result<JsValue, JsValue> {
-        Ok(to_js(&self.inner.status_json())?)
+        Ok(self.inner.status_js())
     }
 
     /// The app's offline switch: `false` disconnects from the relay and stays offline until `true`.

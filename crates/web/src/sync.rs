@@ -16,8 +16,10 @@ use gloo_timers::future::TimeoutFuture;
 use crate::error::{Result, StoreError};
 use crate::handle::ThreadHandle;
 use crate::inner::StoreInner;
+use crate::output::{js_object, number};
 use crate::socket::Socket;
 use crate::util::now_ms;
+use wasm_bindgen::JsValue;
 
 /// New local changes wait this long for the reply to the message in flight, then go together.
 const BATCH_HOLD_MS: u64 = 50;
@@ -441,24 +443,24 @@ impl StoreInner {
 
     /// Tells listeners the connection status changed.
     pub fn emit_status(&self) {
-        let status = self.status_json();
-        self.emit(&serde_json::json!({ "type": "status", "status": status }));
+        let status = self.status_js();
+        self.emit(&js_object(&[("type", "status".into()), ("status", status)]));
     }
 
     /// `{ online, pendingThreads, lastSyncedAt }`.
-    pub fn status_json(&self) -> serde_json::Value {
+    pub fn status_js(&self) -> JsValue {
         let (online, last) = {
             let state = self.sync.borrow();
             (state.online, state.last_synced_at)
         };
-        let mut status = serde_json::json!({
-            "online": online,
-            "pendingThreads": self.pending_documents(),
-        });
+        let mut entries = vec![
+            ("online", online.into()),
+            ("pendingThreads", number(self.pending_documents() as u64)),
+        ];
         if let Some(at) = last {
-            status["lastSyncedAt"] = at.into();
+            entries.push(("lastSyncedAt", number(at)));
         }
-        status
+        js_object(&entries)
     }
 
     pub(crate) fn disconnected(&self) {

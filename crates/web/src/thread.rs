@@ -8,9 +8,10 @@ use js_sys::Function;
 use wasm_bindgen::prelude::*;
 
 use crate::error::Result;
-use crate::handle::{ThreadHandle, to_js};
+use crate::handle::ThreadHandle;
 use crate::inner::StoreInner;
 use crate::input::{self, new_id};
+use crate::output::to_js;
 
 /// An open thread. Writes apply at once in memory and reach IndexedDB (and the relay) in batches.
 #[wasm_bindgen]

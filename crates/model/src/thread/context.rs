@@ -5,7 +5,7 @@ use automerge::transaction::Transactable;
 
 use super::Thread;
 use crate::schema::key;
-use crate::{ModelError, access, json};
+use crate::{Json, ModelError, access, json};
 
 /// Separates type and key in the map key; refused inside either.
 const SEPARATOR: char = '\u{1f}';
@@ -18,7 +18,7 @@ pub struct ContextEntry {
     /// Its key within the type.
     pub key: String,
     /// The value.
-    pub value: serde_json::Value,
+    pub value: Json,
     /// Higher comes first.
     pub priority: i64,
     /// When it stops being returned, ms since the epoch.

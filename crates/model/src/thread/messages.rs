@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use super::branches::{Node, Tree};
 use super::{StreamHandle, Thread};
 use crate::schema::key;
-use crate::{MessageId, MessageStatus, ModelError, Role, access, json};
+use crate::{Json, MessageId, MessageStatus, ModelError, Role, access, json};
 
 /// A message to append.
 #[derive(Clone, Debug)]
@@ -29,7 +29,7 @@ pub struct NewMessage {
     /// Model that produced it.
     pub model: Option<String>,
     /// Application data: a JSON object.
-    pub metadata: Option<serde_json::Value>,
+    pub metadata: Option<Json>,
 }
 
 impl NewMessage {

@@ -5,7 +5,7 @@ use automerge::transaction::Transactable;
 
 use super::Thread;
 use crate::schema::key;
-use crate::{MessageId, ModelError, ToolCallId, ToolCallStatus, access, json};
+use crate::{Json, MessageId, ModelError, ToolCallId, ToolCallStatus, access, json};
 
 /// A tool call the assistant made.
 #[derive(Clone, Debug)]
@@ -19,7 +19,7 @@ pub struct ToolCallStart {
     /// The provider's id for the call (e.g. OpenAI's `call_…`).
     pub provider_call_id: Option<String>,
     /// The arguments.
-    pub input: serde_json::Value,
+    pub input: Json,
     /// `pending` (requested, not started) or `running`.
     pub status: ToolCallStatus,
 }
@@ -30,7 +30,7 @@ pub enum ToolCallOutcome {
     /// It returned output.
     Completed {
         /// The result.
-        output: serde_json::Value,
+        output: Json,
     },
     /// It failed.
     Failed {

@@ -65,7 +65,7 @@ fn tool_call(id: &str, message_id: &str, input: serde_json::Value) -> ToolCallSt
         message_id: mid(message_id),
         tool_name: "search".into(),
         provider_call_id: None,
-        input,
+        input: input.into(),
         status: ToolCallStatus::Pending,
     }
 }
@@ -82,7 +82,7 @@ fn context(entry_type: &str, key: &str, value: serde_json::Value) -> ContextEntr
     ContextEntry {
         entry_type: entry_type.into(),
         key: key.into(),
-        value,
+        value: value.into(),
         priority: 0,
         expires_at: None,
     }
@@ -252,7 +252,9 @@ fn unknown_tool_call_approval_and_context_ids_are_not_found() {
         t.mark_tool_call_running(&ghost_call, at(10))
     });
     assert_not_found(&err, "tool call", "ghost");
-    let done = ToolCallOutcome::Completed { output: json!(1) };
+    let done = ToolCallOutcome::Completed {
+        output: json!(1).into(),
+    };
     let err = refused(&mut thread, |t| {
         t.finish_tool_call(&ghost_call, done, at(10))
     });
@@ -336,7 +338,7 @@ fn content_over_the_configured_limits_is_refused() {
     let err = refused(&mut thread, |t| t.append_message(named, at(10)));
     assert_too_large(&err, "provider or model", 8);
     let mut with_metadata = message("m9", Role::User, "ok");
-    with_metadata.metadata = Some(json!({"key": "a value that is long"}));
+    with_metadata.metadata = Some(json!({"key": "a value that is long"}).into());
     let err = refused(&mut thread, |t| t.append_message(with_metadata, at(10)));
     assert_too_large(&err, "metadata", 24);
 
@@ -373,7 +375,7 @@ fn content_over_the_configured_limits_is_refused() {
     });
     assert_too_large(&err, "tool input", 24);
     let output = ToolCallOutcome::Completed {
-        output: json!(["far too long an output"]),
+        output: json!(["far too long an output"]).into(),
     };
     let err = refused(&mut thread, |t| {
         t.finish_tool_call(&ToolCallId::new("tc1").unwrap(), output, at(10))
@@ -493,7 +495,7 @@ fn metadata_that_is_not_a_json_object_is_refused() {
     let mut thread = populated(Limits::default());
     for metadata in [json!([1, 2]), json!("text"), json!(null), json!(3)] {
         let mut m = message("m9", Role::User, "x");
-        m.metadata = Some(metadata);
+        m.metadata = Some(metadata.into());
         let err = refused(&mut thread, |t| t.append_message(m, at(10)));
         assert!(
             matches!(

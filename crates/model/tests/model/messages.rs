@@ -56,7 +56,7 @@ fn explicit_status_parent_provider_model_and_metadata_are_stored() {
     tool.parent_id = Some(mid("u1"));
     tool.provider = Some("openai".into());
     tool.model = Some("gpt-4o".into());
-    tool.metadata = Some(json!({"source": "search", "hits": [1, 2]}));
+    tool.metadata = Some(json!({"source": "search", "hits": [1, 2]}).into());
     thread.append_message(tool, at(3)).unwrap();
 
     let t1 = thread.message(&mid("t1"), ReadAt::new(at(3))).unwrap();
@@ -67,7 +67,7 @@ fn explicit_status_parent_provider_model_and_metadata_are_stored() {
     assert_eq!(t1.model.as_deref(), Some("gpt-4o"));
     assert_eq!(
         t1.metadata,
-        Some(json!({"source": "search", "hits": [1, 2]}))
+        Some(json!({"source": "search", "hits": [1, 2]}).into())
     );
     // A second child of u1 that is not an edit or a regeneration is no branch: both stay on the path.
     assert_eq!(path(&thread), ["u1", "a1", "t1"]);

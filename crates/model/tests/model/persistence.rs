@@ -60,7 +60,7 @@ fn everything() -> Thread {
         message_id: mid("a1b"),
         tool_name: "search".into(),
         provider_call_id: Some("call_1".into()),
-        input: json!({"q": "rome"}),
+        input: json!({"q": "rome"}).into(),
         status: ToolCallStatus::Running,
     };
     thread.start_tool_call(call, at(9)).unwrap();
@@ -80,7 +80,7 @@ fn everything() -> Thread {
     let entry = ContextEntry {
         entry_type: "memory".into(),
         key: "likes".into(),
-        value: json!(["pasta"]),
+        value: json!(["pasta"]).into(),
         priority: 3,
         expires_at: Some(at(1_000_000)),
     };

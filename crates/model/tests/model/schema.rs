@@ -37,7 +37,7 @@ fn newer_schema_bytes() -> Vec<u8> {
             ContextEntry {
                 entry_type: "memory".into(),
                 key: "k".into(),
-                value: json!(1),
+                value: json!(1).into(),
                 priority: 0,
                 expires_at: None,
             },
@@ -204,7 +204,7 @@ fn every_write_to_a_newer_schema_document_is_refused() {
                 message_id: mid("a1"),
                 tool_name: "search".into(),
                 provider_call_id: None,
-                input: json!({}),
+                input: json!({}).into(),
                 status: ToolCallStatus::Pending,
             };
             t.start_tool_call(call, at(10))
@@ -236,7 +236,7 @@ fn every_write_to_a_newer_schema_document_is_refused() {
             let entry = ContextEntry {
                 entry_type: "memory".into(),
                 key: "k2".into(),
-                value: json!(2),
+                value: json!(2).into(),
                 priority: 0,
                 expires_at: None,
             };

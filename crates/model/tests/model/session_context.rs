@@ -12,7 +12,7 @@ fn entry(entry_type: &str, key: &str, priority: i64, expires_at: Option<u64>) ->
     ContextEntry {
         entry_type: entry_type.into(),
         key: key.into(),
-        value: json!({"note": key}),
+        value: json!({"note": key}).into(),
         priority,
         expires_at,
     }
@@ -83,7 +83,7 @@ fn context_entries_come_highest_priority_first() {
     );
     let view = view_at(&thread, at(5));
     assert_eq!(view.context, thread.context(at(5)));
-    assert_eq!(view.context[0].value, json!({"note": "high"}));
+    assert_eq!(view.context[0].value, json!({"note": "high"}).into());
     assert_eq!(view.context[0].priority, 10);
 }
 
@@ -130,11 +130,11 @@ fn upserting_the_same_type_and_key_replaces_the_entry() {
         .upsert_context(entry("memory", "k", 1, Some(at(100))), at(1))
         .unwrap();
     let mut newer = entry("memory", "k", 7, None);
-    newer.value = json!("replaced");
+    newer.value = json!("replaced").into();
     thread.upsert_context(newer, at(2)).unwrap();
     let context = thread.context(at(1_000));
     assert_eq!(context.len(), 1);
-    assert_eq!(context[0].value, json!("replaced"));
+    assert_eq!(context[0].value, json!("replaced").into());
     assert_eq!((context[0].priority, context[0].expires_at), (7, None));
     // The same type with another key, and another type with the same key, are other entries.
     thread

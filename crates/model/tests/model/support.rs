@@ -66,7 +66,7 @@ pub fn search_call(id: &str, message: &str, status: ToolCallStatus) -> ToolCallS
         message_id: mid(message),
         tool_name: "search".into(),
         provider_call_id: None,
-        input: serde_json::json!({}),
+        input: serde_json::json!({}).into(),
         status,
     }
 }

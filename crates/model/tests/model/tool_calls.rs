@@ -20,7 +20,7 @@ fn start(id: &str, status: ToolCallStatus) -> ToolCallStart {
         message_id: mid("a1"),
         tool_name: "search".into(),
         provider_call_id: Some("call_abc".into()),
-        input: json!({"q": "rome"}),
+        input: json!({"q": "rome"}).into(),
         status,
     }
 }
@@ -52,7 +52,7 @@ fn a_call_runs_and_completes_with_its_output_and_duration() {
     assert_eq!(pending.message_id, mid("a1"));
     assert_eq!(pending.tool_name, "search");
     assert_eq!(pending.provider_call_id.as_deref(), Some("call_abc"));
-    assert_eq!(pending.input, json!({"q": "rome"}));
+    assert_eq!(pending.input, json!({"q": "rome"}).into());
     assert_eq!(
         (pending.output, pending.completed_at, pending.duration_ms),
         (None, None, None)
@@ -70,14 +70,14 @@ fn a_call_runs_and_completes_with_its_output_and_duration() {
         .finish_tool_call(
             &tool_id("tc1"),
             ToolCallOutcome::Completed {
-                output: output.clone(),
+                output: output.clone().into(),
             },
             at(270),
         )
         .unwrap();
     let done = call(&thread, "tc1");
     assert_eq!(done.status, ToolCallStatus::Completed);
-    assert_eq!(done.output, Some(output));
+    assert_eq!(done.output, Some(output.into()));
     assert_eq!(done.completed_at, Some(at(270)));
     assert_eq!(done.duration_ms, Some(250));
     assert_eq!(done.error, None);
@@ -137,7 +137,9 @@ fn transitions_out_of_order_are_refused() {
         "{err}"
     );
 
-    let done = ToolCallOutcome::Completed { output: json!(1) };
+    let done = ToolCallOutcome::Completed {
+        output: json!(1).into(),
+    };
     thread
         .finish_tool_call(&tool_id("tc1"), done.clone(), at(12))
         .unwrap();

@@ -269,7 +269,7 @@ fn apply(replicas: &mut [Thread], r: usize, op: Op, known: &mut Known, now: u64)
                 message_id,
                 tool_name: "search".into(),
                 provider_call_id: None,
-                input: serde_json::json!({ "q": "x" }),
+                input: serde_json::json!({ "q": "x" }).into(),
                 status: ToolCallStatus::Running,
             };
             let result = t.start_tool_call(start, now);
@@ -284,7 +284,7 @@ fn apply(replicas: &mut [Thread], r: usize, op: Op, known: &mut Known, now: u64)
             };
             let outcome = if ok {
                 ToolCallOutcome::Completed {
-                    output: serde_json::json!([1, 2]),
+                    output: serde_json::json!([1, 2]).into(),
                 }
             } else {
                 ToolCallOutcome::Failed {
@@ -334,7 +334,7 @@ fn apply(replicas: &mut [Thread], r: usize, op: Op, known: &mut Known, now: u64)
             ContextEntry {
                 entry_type: "memory".into(),
                 key: format!("k{key}"),
-                value: serde_json::json!({ "p": priority }),
+                value: serde_json::json!({ "p": priority }).into(),
                 priority: i64::from(priority),
                 expires_at: expires.map(|e| u64::from(e) * 10),
             },
@@ -419,6 +419,15 @@ proptest! {
             prop_assert_eq!(&replica.approvals(), &first_approvals);
             prop_assert_eq!(&replica.heads(), &first_heads);
         }
+        // The browser package's JSON text, written without serde, reads as serde's.
+        let is_json = |text: &str| serde_json::from_str::<serde::de::IgnoredAny>(text).is_ok();
+        let text = chatsync_model::view_json::to_json_text(&replicas[0].view(at), &is_json);
+        prop_assert_eq!(&serde_json::from_str::<serde_json::Value>(&text).unwrap(), &first_view);
+        let summary_text = chatsync_model::view_json::to_json_text(&replicas[0].summary(at), &is_json);
+        prop_assert_eq!(
+            serde_json::from_str::<serde_json::Value>(&summary_text).unwrap(),
+            serde_json::to_value(replicas[0].summary(at)).unwrap()
+        );
         // The summary (read without materializing every message) agrees with the full view.
         let summary = replicas[0].summary(at);
         let view = replicas[0].view(at);
