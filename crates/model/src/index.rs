@@ -7,8 +7,6 @@
 //! last-writer-wins on its own, and deletion is a flag that is never cleared, so delete beats a
 //! concurrent rename or archive.
 
-use std::collections::BTreeMap;
-
 use automerge::transaction::{CommitOptions, Transactable};
 use automerge::{ActorId, AutoCommit, ChangeHash, ROOT, ReadDoc, ScalarValue};
 
@@ -189,36 +187,40 @@ impl Index {
 
     /// One thread's summary (deleted ones too), if the index has it.
     pub fn get(&self, id: &ThreadId) -> Option<ThreadSummary> {
-        let fields: BTreeMap<String, ScalarValue> = FIELDS
+        let fields: Vec<(&str, ScalarValue)> = FIELDS
             .iter()
-            .filter_map(|f| {
-                let value = match self.doc.get(ROOT, field_key(id, f)) {
-                    Ok(Some((automerge::Value::Scalar(s), _))) => s.into_owned(),
-                    _ => return None,
-                };
-                Some(((*f).to_owned(), value))
+            .filter_map(|f| match self.doc.get(ROOT, field_key(id, f)) {
+                Ok(Some((automerge::Value::Scalar(s), _))) => Some((*f, s.into_owned())),
+                _ => None,
             })
             .collect();
-        summary_from(id.clone(), &fields)
+        summary_from(id.clone(), &|name| {
+            fields.iter().find(|(f, _)| *f == name).map(|(_, v)| v)
+        })
     }
 
     /// The threads, latest activity first (ties by id). Deleted threads are never listed.
     pub fn list(&self, options: ListOptions) -> Vec<ThreadSummary> {
-        let mut by_thread: BTreeMap<String, BTreeMap<String, ScalarValue>> = BTreeMap::new();
+        // Keys are `<thread id>/<field>`: grouped by id through the model's one sort, since a map
+        // type of its own would add its copy of the collection code to the browser package.
+        let mut entries: Vec<(String, String, ScalarValue)> = Vec::new();
         for key in self.doc.keys(ROOT) {
             let Some((id, field)) = key.split_once('/') else {
                 continue;
             };
             if let Ok(Some((automerge::Value::Scalar(s), _))) = self.doc.get(ROOT, key.as_str()) {
-                by_thread
-                    .entry(id.to_owned())
-                    .or_default()
-                    .insert(field.to_owned(), s.into_owned());
+                entries.push((id.to_owned(), field.to_owned(), s.into_owned()));
             }
         }
-        let out: Vec<ThreadSummary> = by_thread
-            .into_iter()
-            .filter_map(|(id, fields)| summary_from(ThreadId::new(id).ok()?, &fields))
+        let entries = sorted(entries, &|a, b| a.0.cmp(&b.0));
+        let out: Vec<ThreadSummary> = entries
+            .chunk_by(|a, b| a.0 == b.0)
+            .filter_map(|fields| {
+                let id = ThreadId::new(fields[0].0.as_str()).ok()?;
+                summary_from(id, &|name| {
+                    fields.iter().find(|(_, f, _)| f == name).map(|(_, _, v)| v)
+                })
+            })
             .filter(|s| match s.status {
                 ThreadStatus::Active => true,
                 ThreadStatus::Archived => options.include_archived,
@@ -283,15 +285,19 @@ impl Index {
     }
 }
 
-fn summary_from(id: ThreadId, fields: &BTreeMap<String, ScalarValue>) -> Option<ThreadSummary> {
-    let str_of = |k: &str| match fields.get(k) {
+/// A summary from a thread's index fields, looked up by name.
+fn summary_from<'a>(
+    id: ThreadId,
+    field: &dyn Fn(&str) -> Option<&'a ScalarValue>,
+) -> Option<ThreadSummary> {
+    let str_of = |k: &str| match field(k) {
         Some(ScalarValue::Str(s)) => Some(s.to_string()),
         _ => None,
     };
-    let u64_of = |k: &str| fields.get(k).and_then(|v| v.as_u64()).unwrap_or(0);
+    let u64_of = |k: &str| field(k).and_then(|v| v.as_u64()).unwrap_or(0);
     // A thread is listed once its status is known; stray keys from a foreign writer are ignored.
     let mut status: ThreadStatus = str_of("status")?.parse().ok()?;
-    if matches!(fields.get("deleted"), Some(ScalarValue::Boolean(true))) {
+    if matches!(field("deleted"), Some(ScalarValue::Boolean(true))) {
         status = ThreadStatus::Deleted;
     }
     Some(ThreadSummary {

@@ -3,7 +3,6 @@
 //! tab shares one handle.
 
 use std::cell::{Cell, RefCell};
-use std::collections::HashSet;
 use std::rc::{Rc, Weak};
 
 use chatsync_model::{Limits, MessageId, MessageStatus, ReadAt, Thread, ThreadId};
@@ -42,7 +41,7 @@ pub(crate) struct ThreadHandle {
     /// A repaint of the subscribers is scheduled for the next frame.
     pub repaint_armed: Cell<bool>,
     /// Messages this store instance is streaming into and has not finished.
-    live_streams: RefCell<HashSet<MessageId>>,
+    live_streams: RefCell<Vec<MessageId>>,
     /// A repaint is scheduled for when a silent stream in the view turns stale.
     stale_check_armed: Cell<bool>,
 }
@@ -107,7 +106,7 @@ impl ThreadHandle {
             subscribers: Callbacks::default(),
             open_objects: Cell::new(0),
             repaint_armed: Cell::new(false),
-            live_streams: RefCell::new(HashSet::new()),
+            live_streams: RefCell::new(Vec::new()),
             stale_check_armed: Cell::new(false),
         }
     }
@@ -126,11 +125,14 @@ impl ThreadHandle {
 
     /// Records that this store instance streams into `id` (until [`ThreadHandle::stream_ended`]).
     pub fn stream_started(&self, id: MessageId) {
-        self.live_streams.borrow_mut().insert(id);
+        let mut live = self.live_streams.borrow_mut();
+        if !live.contains(&id) {
+            live.push(id);
+        }
     }
 
     pub fn stream_ended(&self, id: &MessageId) {
-        self.live_streams.borrow_mut().remove(id);
+        self.live_streams.borrow_mut().retain(|live| live != id);
     }
 
     /// Whether this store instance is streaming into the thread.

@@ -2,7 +2,7 @@
 //! the database, the user's index, the threads held in memory, and when each is next written.
 
 use std::cell::{Cell, RefCell};
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 use std::rc::Rc;
 
 use automerge::ActorId;
@@ -81,7 +81,8 @@ pub(crate) struct StoreInner {
     pub kicks: Option<mpsc::UnboundedSender<Kick>>,
     /// Threads with changes the relay has not acknowledged, kept in `meta` so a reload still sends
     /// them.
-    pub unsynced: RefCell<BTreeSet<String>>,
+    /// A list (tens of ids at most): a set type would add its own collection code to the package.
+    pub unsynced: RefCell<Vec<String>>,
     /// `unsynced` changed since it was last stored.
     pub unsynced_changed: Cell<bool>,
     /// The other tabs on this database; `None` once closed (or without BroadcastChannel).
@@ -96,7 +97,7 @@ impl StoreInner {
         index: IndexDoc,
         relay: Option<RelayConfig>,
         kicks: Option<mpsc::UnboundedSender<Kick>>,
-        unsynced: BTreeSet<String>,
+        unsynced: Vec<String>,
     ) -> Self {
         Self {
             db,
@@ -218,7 +219,9 @@ impl StoreInner {
             };
             if write.is_some() {
                 written.push(doc.clone());
-                if self.relay.is_some() && self.unsynced.borrow_mut().insert(doc.clone()) {
+                let mut unsynced = self.unsynced.borrow_mut();
+                if self.relay.is_some() && !unsynced.contains(&doc) {
+                    unsynced.push(doc.clone());
                     self.unsynced_changed.set(true);
                 }
             }
@@ -322,7 +325,7 @@ impl StoreInner {
                 || handle.dirty.get()
                 || handle.commit_armed.get()
                 || handle.is_streaming()
-                || unsynced.contains(id.as_str())
+                || unsynced.iter().any(|u| u == id.as_str())
         });
     }
 

@@ -198,7 +198,7 @@ impl StoreInner {
                 })
             };
             if acknowledged {
-                self.unsynced.borrow_mut().remove(&id);
+                self.unsynced.borrow_mut().retain(|u| *u != id);
                 self.unsynced_changed.set(true);
             }
         }

@@ -6,7 +6,7 @@
 //! share a parent (two devices appending at once) are not variants of each other, so both stay on the
 //! path, in `order`'s order, which Automerge makes the same on every replica.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use crate::MessageId;
 
@@ -32,12 +32,14 @@ pub(crate) struct Tree<'a> {
     index: HashMap<&'a MessageId, usize>,
     /// Group id → members, in order.
     groups: HashMap<&'a MessageId, Vec<usize>>,
-    selected: HashMap<MessageId, MessageId>,
+    /// Group id → the selected member. A list: selections are few (one per edited message), and
+    /// a map type of its own would add its collection code to the browser package.
+    selected: Vec<(MessageId, MessageId)>,
 }
 
 impl<'a> Tree<'a> {
     /// `nodes` in document order; duplicates (the same id listed twice) keep their first place.
-    pub fn new(all: &'a [Node], selected: HashMap<MessageId, MessageId>) -> Self {
+    pub fn new(all: &'a [Node], selected: Vec<(MessageId, MessageId)>) -> Self {
         let mut index = HashMap::with_capacity(all.len());
         let mut nodes = Vec::with_capacity(all.len());
         for node in all {
@@ -76,27 +78,32 @@ impl<'a> Tree<'a> {
     /// The member of `group` on the path: the selected one if it is a member, else the newest.
     fn chosen(&self, group: &MessageId) -> Option<&MessageId> {
         let members = self.groups.get(group)?;
-        let selected = self.selected.get(group).filter(|s| {
-            self.index
-                .get(*s)
-                .is_some_and(|&i| self.nodes[i].group() == group)
-        });
+        let selected = self
+            .selected
+            .iter()
+            .find(|(g, _)| g == group)
+            .map(|(_, member)| member)
+            .filter(|s| {
+                self.index
+                    .get(*s)
+                    .is_some_and(|&i| self.nodes[i].group() == group)
+            });
         selected.or_else(|| members.last().map(|&i| &self.nodes[i].id))
     }
 
     /// The active path, in order.
     pub fn active_path(&self) -> Vec<&'a Node> {
-        let mut on_path: HashSet<&MessageId> = HashSet::new();
+        let mut on_path = vec![false; self.nodes.len()];
         let mut path = Vec::new();
-        for &node in &self.nodes {
+        for (i, &node) in self.nodes.iter().enumerate() {
             // A parent this document does not know (a foreign writer) counts as the root, so the message
             // is not silently hidden.
             let parent_ok = match &node.parent {
                 None => true,
-                Some(p) => on_path.contains(p) || !self.index.contains_key(p),
+                Some(p) => self.index.get(p).is_none_or(|&parent| on_path[parent]),
             };
             if parent_ok && self.chosen(node.group()) == Some(&node.id) {
-                on_path.insert(&node.id);
+                on_path[i] = true;
                 path.push(node);
             }
         }
@@ -156,7 +163,7 @@ mod tests {
             node("a", Some("u1"), None),
             node("b", Some("u1"), None),
         ];
-        let tree = Tree::new(&nodes, HashMap::new());
+        let tree = Tree::new(&nodes, Vec::new());
         assert_eq!(path(&tree), ["u1", "a", "b"]);
     }
 
@@ -168,9 +175,9 @@ mod tests {
             node("a2", Some("u1"), Some("a1")),
             node("u2", Some("a1"), None),
         ];
-        let tree = Tree::new(&nodes, HashMap::new());
+        let tree = Tree::new(&nodes, Vec::new());
         assert_eq!(path(&tree), ["u1", "a2"]);
-        let tree = Tree::new(&nodes, HashMap::from([(id("a1"), id("a1"))]));
+        let tree = Tree::new(&nodes, vec![(id("a1"), id("a1"))]);
         assert_eq!(path(&tree), ["u1", "a1", "u2"]);
     }
 
@@ -182,7 +189,7 @@ mod tests {
             node("u2", Some("a1"), None),
             node("a2", Some("u1"), Some("a1")),
         ];
-        let tree = Tree::new(&nodes, HashMap::new());
+        let tree = Tree::new(&nodes, Vec::new());
         assert_eq!(tree.selections_to_show(&id("u2")), [(id("a1"), id("a1"))]);
     }
 
@@ -193,7 +200,7 @@ mod tests {
             node("y", Some("x"), None),
             node("x", None, None),
         ];
-        let tree = Tree::new(&nodes, HashMap::new());
+        let tree = Tree::new(&nodes, Vec::new());
         assert!(path(&tree).is_empty());
         assert!(tree.selections_to_show(&id("x")).is_empty());
     }

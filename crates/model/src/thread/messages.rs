@@ -193,7 +193,7 @@ impl Thread {
             cached.status = end.status;
         }
         self.touch(now_ms)?;
-        self.touched.remove(id);
+        self.touched.retain(|(touched, _)| touched != id);
         self.doc.put(&message, "status", end.status.as_str())?;
         self.doc.put(&message, "updatedAt", now_ms)?;
         if let Some(usage) = end.usage {

@@ -16,7 +16,7 @@ mod session;
 mod tool_calls;
 
 use std::cell::OnceCell;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use automerge::transaction::{CommitOptions, Transactable};
 use automerge::{ActorId, AutoCommit, ChangeHash, ObjId, ObjType, ROOT};
@@ -84,7 +84,8 @@ pub struct Thread {
     last_now_ms: u64,
     /// Messages streamed into since the last commit, with the time of their latest delta. Their
     /// `updatedAt` (and the thread's) is written once per commit rather than once per token delta.
-    touched: BTreeMap<MessageId, u64>,
+    /// A list: a few streams at a time, and no map type of its own in the browser package.
+    touched: Vec<(MessageId, u64)>,
     /// Messages written or streamed into by this replica: a delta costs O(delta) and no lookups.
     streams: HashMap<MessageId, StreamHandle>,
     /// The message tree's nodes in order, read on first use (see `Thread::nodes`).
@@ -160,7 +161,7 @@ impl Thread {
             limits,
             newer_schema: None,
             last_now_ms: 0,
-            touched: BTreeMap::new(),
+            touched: Vec::new(),
             streams: HashMap::new(),
             nodes: OnceCell::new(),
             saved_heads: Vec::new(),
@@ -339,8 +340,10 @@ impl Thread {
     /// Like [`Thread::touch`] for a token delta: the timestamps are written at the next commit.
     fn touch_deferred(&mut self, message: &MessageId, now_ms: u64) {
         self.last_now_ms = self.last_now_ms.max(now_ms);
-        let at = self.touched.entry(message.clone()).or_insert(now_ms);
-        *at = (*at).max(now_ms);
+        match self.touched.iter_mut().find(|(id, _)| id == message) {
+            Some((_, at)) => *at = (*at).max(now_ms),
+            None => self.touched.push((message.clone(), now_ms)),
+        }
     }
 
     /// A top-level container, which every current document has.

@@ -128,8 +128,9 @@ impl Thread {
         let created_at = f.u64("createdAt").unwrap_or(0);
         let updated_at = self
             .touched
-            .get(&node.id)
-            .copied()
+            .iter()
+            .find(|(id, _)| *id == node.id)
+            .map(|(_, at)| *at)
             .or_else(|| f.u64("updatedAt"))
             .unwrap_or(created_at);
         let mut status = f
