@@ -83,7 +83,17 @@ pub(crate) enum Write {
     },
     /// Sets a metadata value.
     Meta { key: &'static str, value: JsValue },
+    /// Adds thread ids to the stored list of unsynced ones and removes others. The list is read
+    /// and written in the same transaction, since every tab on the database keeps its ids there.
+    Unsynced {
+        add: Vec<String>,
+        remove: Vec<String>,
+    },
 }
+
+/// The `meta` key of the ids of documents with changes the relay may not have: sent after a reload
+/// even if never reopened.
+pub(crate) const META_UNSYNCED: &str = "unsynced";
 
 /// The key range of a document's chunks: `"<id>/"` up to, not including, `"<id>0"` (`'0'` follows `'/'`).
 fn chunk_range(doc: &str) -> std::ops::Range<String> {
@@ -219,6 +229,26 @@ impl Db {
                 }
                 Write::Meta { key, value } => {
                     meta.put(value).with_key(key).primitive()?;
+                }
+                Write::Unsynced { add, remove } => {
+                    let stored = meta
+                        .get::<JsValue, _, _>(META_UNSYNCED)
+                        .primitive()?
+                        .await?;
+                    let stored = stored.map(|ids| js_sys::Array::from(&ids));
+                    let mut ids: Vec<String> = stored
+                        .iter()
+                        .flat_map(|ids| ids.iter())
+                        .filter_map(|id| id.as_string())
+                        .filter(|id| !remove.contains(id))
+                        .collect();
+                    for id in add {
+                        if !ids.contains(&id) {
+                            ids.push(id);
+                        }
+                    }
+                    let ids: js_sys::Array = ids.into_iter().map(JsValue::from).collect();
+                    meta.put(ids).with_key(META_UNSYNCED).primitive()?;
                 }
             }
         }

@@ -22,9 +22,6 @@ use crate::persist::Persisted;
 use crate::sync::{Kick, SyncState};
 use crate::util::{now_ms, random_hex};
 
-/// The `meta` key of the unsynced thread ids.
-pub(crate) const META_UNSYNCED: &str = "unsynced";
-
 /// Streamed deltas are committed (one Automerge change) at most this often.
 pub(crate) const COMMIT_EVERY_MS: u32 = 100;
 /// IndexedDB is written at most this often while writes keep coming.
@@ -83,8 +80,8 @@ pub(crate) struct StoreInner {
     /// them.
     /// A list (tens of ids at most): a set type would add its own collection code to the package.
     pub unsynced: RefCell<Vec<String>>,
-    /// `unsynced` changed since it was last stored.
-    pub unsynced_changed: Cell<bool>,
+    /// Ids taken off `unsynced` (acknowledged) since the last flush, to take off the stored list.
+    pub unsynced_removed: RefCell<Vec<String>>,
     /// The other tabs on this database; `None` once closed (or without BroadcastChannel).
     pub tabs: RefCell<Option<crate::tabs::Tabs>>,
     /// Browser event listeners (online, offline, pagehide), removed at close.
@@ -114,7 +111,7 @@ impl StoreInner {
             sync: RefCell::new(SyncState::default()),
             kicks,
             unsynced: RefCell::new(unsynced),
-            unsynced_changed: Cell::new(false),
+            unsynced_removed: RefCell::new(Vec::new()),
             tabs: RefCell::new(None),
             browser_listeners: RefCell::new(Vec::new()),
         }
@@ -222,7 +219,6 @@ impl StoreInner {
                 let mut unsynced = self.unsynced.borrow_mut();
                 if self.relay.is_some() && !unsynced.contains(&doc) {
                     unsynced.push(doc.clone());
-                    self.unsynced_changed.set(true);
                 }
             }
             writes.extend(write);
@@ -274,16 +270,12 @@ impl StoreInner {
                 false
             }
         };
-        if self.unsynced_changed.replace(false) {
-            let ids: js_sys::Array = self
-                .unsynced
-                .borrow()
-                .iter()
-                .map(|id| JsValue::from(id.as_str()))
-                .collect();
-            writes.push(Write::Meta {
-                key: META_UNSYNCED,
-                value: ids.into(),
+        // Every document written is marked again (another tab may have unmarked it meanwhile).
+        let removed = std::mem::take(&mut *self.unsynced_removed.borrow_mut());
+        if self.relay.is_some() && (!written.is_empty() || !removed.is_empty()) {
+            writes.push(Write::Unsynced {
+                add: written.clone(),
+                remove: removed,
             });
         }
         // Always one write, even an empty flush: IndexedDB commits read-write transactions in order,

@@ -209,7 +209,7 @@ impl ChatStore {
             }
             None => (None, None),
         };
-        let unsynced = match db.meta(crate::inner::META_UNSYNCED).await? {
+        let unsynced = match db.meta(crate::idb::META_UNSYNCED).await? {
             Some(ids) if relay.is_some() => js_sys::Array::from(&ids)
                 .iter()
                 .filter_map(|id| id.as_string())

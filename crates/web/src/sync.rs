@@ -199,7 +199,7 @@ impl StoreInner {
             };
             if acknowledged {
                 self.unsynced.borrow_mut().retain(|u| *u != id);
-                self.unsynced_changed.set(true);
+                self.unsynced_removed.borrow_mut().push(id);
             }
         }
     }

@@ -168,6 +168,43 @@ async fn changes_made_before_a_reload_are_sent_after_it() {
     assert_eq!(messages(&there)[0].1, "before the reload");
 }
 
+/// Two tabs on one database mark their own unsynced threads in one stored list, so neither tab's
+/// flush drops the other's: after a reload, both threads reach the relay unopened.
+#[wasm_bindgen_test]
+async fn two_tabs_unsynced_threads_are_all_sent_after_a_reload() {
+    let user = unique_user("grace");
+    let db = unique_db("reload-tabs");
+    let dead = || {
+        js(serde_json::json!({ "dbName": db, "relayUrl": "ws://127.0.0.1:9/sync", "token": user }))
+    };
+    let tab_a = ChatStore::try_from_js_value(ok(ChatStore::open(Some(dead()))).await).unwrap();
+    let tab_b = ChatStore::try_from_js_value(ok(ChatStore::open(Some(dead()))).await).unwrap();
+    let mut written = Vec::new();
+    for (tab, text) in [(&tab_a, "from tab A"), (&tab_b, "from tab B")] {
+        let id = create_thread(tab, Some(text)).await;
+        append(&open_thread(tab, &id).await.unwrap(), "user", text);
+        ok(tab.flush()).await;
+        written.push((id, text));
+    }
+    ok(tab_a.close()).await;
+    ok(tab_b.close()).await;
+
+    let reloaded = synced_store(&db, &user).await;
+    eventually("the reloaded store has nothing pending", async || {
+        json(&reloaded.status().unwrap())["pendingThreads"] == 0
+    })
+    .await;
+    let other = synced_store(&unique_db("reload-tabs-other"), &user).await;
+    eventually("both threads are listed", async || {
+        list(&other).await.len() == 2
+    })
+    .await;
+    for (id, text) in written {
+        let thread = open_thread(&other, &id).await.unwrap();
+        assert_eq!(messages(&thread)[0].1, text);
+    }
+}
+
 #[wasm_bindgen_test]
 async fn a_corrupt_thread_is_fetched_again_from_the_relay() {
     let user = unique_user("grace");
