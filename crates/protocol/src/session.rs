@@ -50,6 +50,27 @@ impl DocSession {
         }
     }
 
+    /// Resumes a session from [`DocSession::saved_state`], kept from an earlier connection to the same
+    /// peer: its first message then says which heads both sides already shared, and carries a bloom
+    /// filter of the changes since those rather than of the whole history. Bytes that do not decode,
+    /// or name heads `doc` does not hold (its storage lost a write the peer acknowledged), leave the
+    /// session fresh: the peer would otherwise never send those changes back. A peer that no longer
+    /// holds the saved heads (it lost data) answers with Automerge's sync reset.
+    pub fn resume(mut self, saved: &[u8], doc: &mut AutoCommit) -> Self {
+        if let Ok(state) = sync::State::decode(saved)
+            && holds_all(doc, &state.shared_heads)
+        {
+            self.state = state;
+        }
+        self
+    }
+
+    /// What is worth keeping of this session for the next connection to the same peer: the heads
+    /// both sides are known to share (a few dozen bytes).
+    pub fn saved_state(&self) -> Vec<u8> {
+        self.state.encode()
+    }
+
     /// When a held batch should be sent even if no reply has come (ms, the clock of `poll_message`).
     pub fn wake_at(&self) -> Option<u64> {
         match (self.state.in_flight, self.in_flight_since, self.hold_ms) {

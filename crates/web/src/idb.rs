@@ -9,7 +9,10 @@
 //!   is reported as a corrupt thread at open, before the stored view could hide it.
 //! - `views`: document id → `{ view, snapshotId, chunks }`, the thread as the UI renders it, and what it
 //!   was built from, so a thread switch can paint it before the CRDT is loaded — when it is current.
-//! - `meta`: store metadata (this device's actor id, the user's index document id).
+//! - `meta`: store metadata (this device's actor id, the user's index document id, the ids of threads
+//!   the relay may lack), and per document `"sync/<document id>"` → `{ peer, state: Uint8Array }`:
+//!   the Automerge sync state last shared with the relay whose storage id is `peer`, so a reconnect
+//!   resumes from the heads both held instead of comparing whole histories.
 //!
 //! A flush is one read-write transaction ([`Db::write`]), so IndexedDB never holds half a flush.
 //! Layout 1 (one `documents` store of whole saves) is upgraded in place.
@@ -41,6 +44,21 @@ pub(crate) struct StoredDoc {
     pub chunks: Vec<(String, Vec<u8>)>,
     /// The materialized view, if one was stored and is built on exactly this snapshot and chunks.
     pub current_view: Option<JsValue>,
+    /// The sync state last shared with a relay.
+    pub sync_state: Option<SavedSync>,
+}
+
+/// An Automerge sync state ([`chatsync_protocol::DocSession::saved_state`]) and the storage id of
+/// the relay it was shared with.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct SavedSync {
+    pub peer: String,
+    pub state: Vec<u8>,
+}
+
+/// The `meta` key of a document's sync state.
+fn sync_key(doc: &str) -> String {
+    format!("sync/{doc}")
 }
 
 impl StoredDoc {
@@ -83,6 +101,8 @@ pub(crate) enum Write {
     },
     /// Sets a metadata value.
     Meta { key: &'static str, value: JsValue },
+    /// Stores a document's sync state.
+    SyncState { doc: String, saved: SavedSync },
     /// Adds thread ids to the stored list of unsynced ones and removes others. The list is read
     /// and written in the same transaction, since every tab on the database keeps its ids there.
     Unsynced {
@@ -132,7 +152,7 @@ impl Db {
     pub async fn read_doc(&self, doc: &str) -> Result<StoredDoc> {
         let tx = self
             .db
-            .transaction([SNAPSHOTS, CHUNKS, VIEWS])
+            .transaction([SNAPSHOTS, CHUNKS, VIEWS, META])
             .with_mode(TransactionMode::Readonly)
             .build()?;
         let snapshots = tx.object_store(SNAPSHOTS)?;
@@ -148,6 +168,10 @@ impl Db {
             .with_query(chunk_range(doc))
             .primitive()?;
         let view = views.get::<JsValue, _, _>(doc).primitive()?;
+        let sync_state = tx
+            .object_store(META)?
+            .get::<JsValue, _, _>(sync_key(doc))
+            .primitive()?;
 
         let snapshot = match snapshot.await? {
             Some(record) => Some((
@@ -169,10 +193,18 @@ impl Db {
         let current_view = view
             .await?
             .and_then(|record| current_view(&record, snapshot.as_ref(), &chunks));
+        // Anything but a well-formed record reads as no state: a session then starts fresh.
+        let sync_state = sync_state.await?.and_then(|record| {
+            Some(SavedSync {
+                peer: string_field(&record, "peer")?,
+                state: to_bytes(&Reflect::get(&record, &"state".into()).ok()?)?,
+            })
+        });
         Ok(StoredDoc {
             snapshot,
             chunks,
             current_view,
+            sync_state,
         })
     }
 
@@ -230,6 +262,13 @@ impl Db {
                 Write::Meta { key, value } => {
                     meta.put(value).with_key(key).primitive()?;
                 }
+                Write::SyncState { doc, saved } => {
+                    let record = record(&[
+                        ("peer", saved.peer.into()),
+                        ("state", Uint8Array::from(saved.state.as_slice()).into()),
+                    ]);
+                    meta.put(record).with_key(sync_key(&doc)).primitive()?;
+                }
                 Write::Unsynced { add, remove } => {
                     let stored = meta
                         .get::<JsValue, _, _>(META_UNSYNCED)
@@ -277,10 +316,11 @@ impl Db {
     pub async fn delete_doc(&self, doc: &str) -> Result<()> {
         let tx = self
             .db
-            .transaction([SNAPSHOTS, CHUNKS, VIEWS])
+            .transaction([SNAPSHOTS, CHUNKS, VIEWS, META])
             .with_mode(TransactionMode::Readwrite)
             .build()?;
         tx.object_store(SNAPSHOTS)?.delete(doc).primitive()?;
+        tx.object_store(META)?.delete(sync_key(doc)).primitive()?;
         tx.object_store(CHUNKS)?
             .delete(chunk_range(doc))
             .primitive()?;

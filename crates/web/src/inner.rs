@@ -270,6 +270,7 @@ impl StoreInner {
                 false
             }
         };
+        writes.extend(self.sync_state_writes());
         // Every document written is marked again (another tab may have unmarked it meanwhile).
         let removed = std::mem::take(&mut *self.unsynced_removed.borrow_mut());
         if self.relay.is_some() && (!written.is_empty() || !removed.is_empty()) {

@@ -1,7 +1,7 @@
 //! [`Persisted`]: what one in-memory document has written to IndexedDB, and what its next flush writes —
 //! an incremental chunk, or, once the chunks outgrow the snapshot, a compaction.
 
-use crate::idb::{StoredDoc, Write, chunk_key};
+use crate::idb::{SavedSync, StoredDoc, Write, chunk_key};
 use crate::util::random_hex;
 
 /// Chunks are compacted once they total more than the snapshot, and never below this many bytes (a
@@ -18,6 +18,8 @@ pub(crate) struct Persisted {
     chunk_bytes: usize,
     /// A write failed: the next flush rewrites the whole document, whatever it was missing.
     needs_full_save: bool,
+    /// The sync state storage holds.
+    sync_state: Option<SavedSync>,
 }
 
 impl Persisted {
@@ -31,7 +33,28 @@ impl Persisted {
             chunks: stored.chunks.iter().map(|(key, _)| key.clone()).collect(),
             chunk_bytes: stored.chunks.iter().map(|(_, bytes)| bytes.len()).sum(),
             needs_full_save: false,
+            sync_state: stored.sync_state.clone(),
         }
+    }
+
+    /// The stored sync state shared with the relay whose storage id is `peer`.
+    pub fn saved_sync(&self, peer: &str) -> Option<&[u8]> {
+        self.sync_state
+            .as_ref()
+            .filter(|saved| saved.peer == peer)
+            .map(|saved| saved.state.as_slice())
+    }
+
+    /// The write that stores `saved`, unless storage holds it already.
+    pub fn sync_write(&mut self, doc: &str, saved: SavedSync) -> Option<Write> {
+        if self.sync_state.as_ref() == Some(&saved) {
+            return None;
+        }
+        self.sync_state = Some(saved.clone());
+        Some(Write::SyncState {
+            doc: doc.to_owned(),
+            saved,
+        })
     }
 
     /// The stored bytes this document does not hold yet: chunks written by other tabs, and the
@@ -115,6 +138,7 @@ impl Persisted {
     /// A flush failed: its chunk may be missing, so the next flush saves the whole document.
     pub fn write_failed(&mut self) {
         self.needs_full_save = true;
+        self.sync_state = None;
     }
 
     /// What a materialized view written now is built on.

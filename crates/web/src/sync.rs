@@ -15,6 +15,7 @@ use gloo_timers::future::TimeoutFuture;
 
 use crate::error::{Result, StoreError};
 use crate::handle::ThreadHandle;
+use crate::idb::{SavedSync, Write};
 use crate::inner::StoreInner;
 use crate::output::{js_object, number};
 use crate::socket::Socket;
@@ -55,6 +56,9 @@ pub(crate) struct SyncState {
     /// The pending count listeners last heard.
     last_pending: usize,
     relay_peer: Option<String>,
+    /// The relay's storage id, from its `peer` message: sync states are saved and resumed per
+    /// relay storage (none without one).
+    relay_storage: Option<String>,
     sessions: HashMap<DocumentId, DocSession>,
     fetching: HashMap<DocumentId, Fetch>,
     acks: Vec<AckWait>,
@@ -160,6 +164,67 @@ impl StoreInner {
         handle.with_thread(|t| t.with_automerge(f)).ok()
     }
 
+    /// A session for a document this connection has not synced yet: resumed from the state last
+    /// shared with this relay's storage, when storage holds one.
+    fn new_session(&self, id: DocumentId) -> DocSession {
+        let session = DocSession::batching(BATCH_HOLD_MS);
+        let Some(storage) = self.sync.borrow().relay_storage.clone() else {
+            return session;
+        };
+        let saved = if self.index.borrow().id == id {
+            let index = self.index.borrow();
+            index.persisted.saved_sync(&storage).map(<[u8]>::to_vec)
+        } else {
+            self.handle_of(id).and_then(|handle| {
+                handle
+                    .persisted
+                    .borrow()
+                    .saved_sync(&storage)
+                    .map(<[u8]>::to_vec)
+            })
+        };
+        match saved {
+            Some(saved) => self
+                .with_doc(id, |doc| session.resume(&saved, doc))
+                .unwrap_or_else(|| DocSession::batching(BATCH_HOLD_MS)),
+            None => session,
+        }
+    }
+
+    /// The sync states that moved since storage last held them, for a flush to write.
+    pub(crate) fn sync_state_writes(&self) -> Vec<Write> {
+        let state = self.sync.borrow();
+        let Some(peer) = &state.relay_storage else {
+            return Vec::new();
+        };
+        let saved = |id: &DocumentId| {
+            let session = state.sessions.get(id)?;
+            Some(SavedSync {
+                peer: peer.clone(),
+                state: session.saved_state(),
+            })
+        };
+        let mut writes = Vec::new();
+        let mut index = self.index.borrow_mut();
+        if let Some(saved) = saved(&index.id) {
+            let doc = index.id.to_string();
+            writes.extend(index.persisted.sync_write(&doc, saved));
+        }
+        for handle in self.threads.borrow().values() {
+            let Ok(id) = handle.id.as_str().parse::<DocumentId>() else {
+                continue;
+            };
+            if let Some(saved) = saved(&id) {
+                let write = handle
+                    .persisted
+                    .borrow_mut()
+                    .sync_write(handle.id.as_str(), saved);
+                writes.extend(write);
+            }
+        }
+        writes
+    }
+
     fn handle_of(&self, id: DocumentId) -> Option<Rc<ThreadHandle>> {
         let thread_id = ThreadId::new(id.to_string()).ok()?;
         self.threads.borrow().get(&thread_id).cloned()
@@ -245,12 +310,9 @@ impl StoreInner {
         );
         let mut frames = Vec::new();
         for id in ids {
-            let mut session = self
-                .sync
-                .borrow_mut()
-                .sessions
-                .remove(&id)
-                .unwrap_or_else(|| DocSession::batching(BATCH_HOLD_MS));
+            // Its own statement: the borrow must end before `new_session` reads the sync state.
+            let existing = self.sync.borrow_mut().sessions.remove(&id);
+            let mut session = existing.unwrap_or_else(|| self.new_session(id));
             while let Some(data) = self
                 .with_doc(id, |doc| session.poll_message(doc, now))
                 .flatten()
@@ -302,11 +364,16 @@ impl StoreInner {
             }
         };
         match message {
-            Message::Peer { sender_id, .. } => {
+            Message::Peer {
+                sender_id,
+                peer_metadata,
+                ..
+            } => {
                 {
                     let mut state = self.sync.borrow_mut();
                     state.online = true;
                     state.relay_peer = Some(sender_id);
+                    state.relay_storage = peer_metadata.storage_id;
                     // A new connection starts every sync from scratch.
                     state.sessions.clear();
                 }
@@ -344,12 +411,12 @@ impl StoreInner {
 
     /// Applies a sync message to the document it is for.
     fn receive(self: &Rc<Self>, id: DocumentId, data: &[u8]) {
-        let mut session = self
-            .sync
-            .borrow_mut()
-            .sessions
-            .remove(&id)
-            .unwrap_or_default();
+        let existing = self.sync.borrow_mut().sessions.remove(&id);
+        let mut session = match existing {
+            Some(session) => session,
+            None if self.sync.borrow().fetching.contains_key(&id) => DocSession::new(),
+            None => self.new_session(id),
+        };
         let index_id = self.index.borrow().id;
         if id == index_id {
             let changed = {
@@ -468,6 +535,7 @@ impl StoreInner {
             let mut state = self.sync.borrow_mut();
             state.socket = None;
             state.relay_peer = None;
+            state.relay_storage = None;
             state.sessions.clear();
             std::mem::replace(&mut state.online, false)
         };

@@ -137,6 +137,18 @@ pub mod raw {
         keys.await.unwrap().map(Result::unwrap).collect()
     }
 
+    /// The value under a key.
+    pub async fn get(db: &Database, store: &str, key: &str) -> Option<JsValue> {
+        let tx = db.transaction(store).build().unwrap();
+        let request = tx
+            .object_store(store)
+            .unwrap()
+            .get::<JsValue, _, _>(key)
+            .primitive()
+            .unwrap();
+        request.await.unwrap()
+    }
+
     /// Puts a value under a key.
     pub async fn put(db: &Database, store: &str, key: &str, value: JsValue) {
         let tx = db

@@ -205,6 +205,53 @@ async fn two_tabs_unsynced_threads_are_all_sent_after_a_reload() {
     }
 }
 
+/// A thread's sync state with the relay is stored, and a later visit resumes from it: the next
+/// change still reaches another device, and a damaged stored state only means a fresh start.
+#[wasm_bindgen_test]
+async fn a_reconnect_resumes_from_the_stored_sync_state() {
+    let user = unique_user("heidi");
+    let db = unique_db("resume");
+    let first = synced_store(&db, &user).await;
+    let id = create_thread(&first, Some("resumed")).await;
+    append(
+        &open_thread(&first, &id).await.unwrap(),
+        "user",
+        "first visit",
+    );
+    ok(first.sync()).await;
+    ok(first.close()).await;
+    let raw_db = raw::open(&db).await;
+    let key = format!("sync/{id}");
+    let stored = raw::get(&raw_db, "meta", &key)
+        .await
+        .expect("a stored sync state");
+    // The relay's storage id, and an encoded state holding at least one shared head (32 bytes).
+    let peer = js_sys::Reflect::get(&stored, &"peer".into()).unwrap();
+    assert!(peer.as_string().is_some_and(|p| !p.is_empty()));
+    let state = js_sys::Reflect::get(&stored, &"state".into()).unwrap();
+    assert!(js_sys::Uint8Array::new(&state).length() >= 34);
+    raw_db.close();
+
+    let other = synced_store(&unique_db("resume-other"), &user).await;
+    for (visit, damage) in [("second visit", false), ("third visit", true)] {
+        if damage {
+            let raw_db = raw::open(&db).await;
+            let garbage = js(serde_json::json!({ "peer": "?", "state": "not bytes" }));
+            raw::put(&raw_db, "meta", &key, garbage).await;
+            raw_db.close();
+        }
+        let again = synced_store(&db, &user).await;
+        append(&open_thread(&again, &id).await.unwrap(), "user", visit);
+        ok(again.sync()).await;
+        ok(again.close()).await;
+        let there = open_thread(&other, &id).await.unwrap();
+        eventually(visit, async || {
+            messages(&there).iter().any(|m| m.1 == visit)
+        })
+        .await;
+    }
+}
+
 #[wasm_bindgen_test]
 async fn a_corrupt_thread_is_fetched_again_from_the_relay() {
     let user = unique_user("grace");
