@@ -110,8 +110,8 @@ def chained(group, code):
     chain = [current]
     while rest:
         body = code.get(current, b"")
-        rest.sort(key=lambda j: (len(zlib.compress(body + code.get(j, b""), 9)) - alone[j], j))
-        current = rest.pop(0)
+        current = min(rest, key=lambda j: (len(zlib.compress(body + code.get(j, b""), 9)) - alone[j], j))
+        rest.remove(current)
         chain.append(current)
     return chain
 

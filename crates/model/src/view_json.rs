@@ -5,13 +5,13 @@
 //! serde_json were the last 9 KB of its gzipped wasm that a few hundred lines could replace. Native
 //! code uses serde.
 
-use std::fmt::{Display, Write};
+use std::fmt::Write;
 
 use crate::view::{
     ApprovalView, ArtifactView, ContextEntryView, MessageView, SessionView, ThreadSummary,
     ThreadView, ToolCallView,
 };
-use crate::{Feedback, Json, ThreadSettings, Usage};
+use crate::{Feedback, Json, MessageId, ThreadSettings, Usage};
 
 /// A value that writes itself as JSON.
 pub trait WriteJson {
@@ -65,9 +65,8 @@ impl JsonText<'_> {
         self.text.push('"');
     }
 
-    /// An integer (the callers pass only integer types).
-    fn integer(&mut self, n: impl Display) {
-        let _ = write!(self.text, "{n}");
+    fn integer(&mut self, n: impl Into<i128>) {
+        let _ = write!(self.text, "{}", n.into());
     }
 
     fn number(&mut self, x: f64) {
@@ -129,11 +128,11 @@ impl<'a> Fields<'_, 'a> {
         }
     }
 
-    fn int(&mut self, key: &str, value: impl Display) {
+    fn int(&mut self, key: &str, value: impl Into<i128>) {
         self.key(key).integer(value);
     }
 
-    fn opt_int(&mut self, key: &str, value: Option<impl Display>) {
+    fn opt_int(&mut self, key: &str, value: Option<impl Into<i128>>) {
         if let Some(value) = value {
             self.int(key, value);
         }
@@ -157,6 +156,12 @@ impl<'a> Fields<'_, 'a> {
 
     fn list<T: WriteJson>(&mut self, key: &str, items: &[T]) {
         self.key(key).list(items);
+    }
+}
+
+impl WriteJson for MessageId {
+    fn write_json(&self, out: &mut JsonText<'_>) {
+        out.string(self.as_str());
     }
 }
 
@@ -259,16 +264,8 @@ impl WriteJson for MessageView {
             f.opt_value("usage", self.usage.as_ref());
             f.opt_value("metadata", self.metadata.as_ref());
             f.opt_value("feedback", self.feedback.as_ref());
-            let siblings = f.key("siblings");
-            siblings.text.push('[');
-            for (i, id) in self.siblings.iter().enumerate() {
-                if i > 0 {
-                    siblings.text.push(',');
-                }
-                siblings.string(id.as_str());
-            }
-            siblings.text.push(']');
-            f.int("siblingIndex", self.sibling_index);
+            f.list("siblings", &self.siblings);
+            f.int("siblingIndex", self.sibling_index as u64);
         });
     }
 }

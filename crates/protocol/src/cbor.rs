@@ -14,7 +14,7 @@ use crate::message::DecodeError;
 /// other keys are skipped; the first of two equal keys wins.
 pub(crate) struct Map<'a> {
     frame: &'a [u8],
-    entries: Vec<(&'a str, usize)>,
+    entries: Vec<(String, usize)>,
 }
 
 impl<'a> Map<'a> {
@@ -39,7 +39,7 @@ impl<'a> Map<'a> {
     fn read(d: &mut Decoder<'a>) -> Result<Self, DecodeError> {
         let frame = d.input();
         let mut remaining = d.map().map_err(malformed)?;
-        let mut entries: Vec<(&'a str, usize)> = Vec::new();
+        let mut entries: Vec<(String, usize)> = Vec::new();
         loop {
             match remaining {
                 Some(0) => break,
@@ -52,7 +52,9 @@ impl<'a> Map<'a> {
                 None => {}
             }
             let key = match d.datatype().map_err(malformed)? {
-                Type::String => Some(d.str().map_err(malformed)?),
+                Type::String | Type::StringIndef => Some(text(d).ok_or_else(|| {
+                    DecodeError::Cbor("a map key is not well-formed text".into())
+                })?),
                 _ => {
                     d.skip().map_err(malformed)?;
                     None

@@ -229,7 +229,12 @@ fn unusual_but_valid_cbor_decodes() {
     text(&mut frame, "other");
     text(&mut frame, "extra"); // an unknown field holding nested indefinite arrays and a tag
     frame.extend_from_slice(&[0x9f, 0x9f, 0xc1, 0x01, 0xff, 0xf6, 0xff]);
-    text(&mut frame, "documentId");
+    // The key `documentId` as an indefinite-length text: "doc" "umentId".
+    frame.extend_from_slice(&[0x7f, 0x63]);
+    frame.extend_from_slice(b"doc");
+    frame.push(0x67);
+    frame.extend_from_slice(b"umentId");
+    frame.push(0xff);
     text(&mut frame, &id_text);
     text(&mut frame, "data");
     frame.extend_from_slice(&[0x5f, 0x42, 1, 2, 0x41, 3, 0xff]); // indefinite bytes: [1,2] [3]

@@ -95,6 +95,11 @@ impl Fields {
             .transpose()
     }
 
+    /// A boolean that must be there.
+    pub fn required_bool(&mut self, key: &'static str) -> Result<bool> {
+        self.bool(key)?.ok_or_else(|| missing(key))
+    }
+
     /// An optional number.
     pub fn number(&mut self, key: &'static str) -> Result<Option<f64>> {
         self.get(key)

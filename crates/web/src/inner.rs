@@ -271,11 +271,13 @@ impl StoreInner {
             }
         };
         writes.extend(self.sync_state_writes());
-        // Every document written is marked again (another tab may have unmarked it meanwhile).
+        // All of this tab's marks, at every flush: another tab may have taken one off (its relay
+        // acknowledged what that tab had) while this tab still has changes there to send.
         let removed = std::mem::take(&mut *self.unsynced_removed.borrow_mut());
-        if self.relay.is_some() && (!written.is_empty() || !removed.is_empty()) {
+        let marked = self.unsynced.borrow().clone();
+        if self.relay.is_some() && (!marked.is_empty() || !removed.is_empty()) {
             writes.push(Write::Unsynced {
-                add: written.clone(),
+                add: marked,
                 remove: removed,
             });
         }

@@ -88,9 +88,11 @@ pub(crate) type JsFeedback = Feedback;
 impl FromJs for Feedback {
     fn read(f: &mut Fields) -> Result<Self> {
         let rating = f.required_uint("rating")?;
+        let rating = u8::try_from(rating).map_err(|_| {
+            StoreError::InvalidInput(format!("`rating` must be 1 to 5, not {rating}"))
+        })?;
         Ok(Self {
-            // Past 255 is as out of range as 6: the model's 1-to-5 check refuses both.
-            rating: u8::try_from(rating).unwrap_or(u8::MAX),
+            rating,
             text: f.string("text")?,
         })
     }
@@ -352,9 +354,7 @@ impl FromJs for JsApprovalRequest {
 impl FromJs for JsApprovalDecision {
     fn read(f: &mut Fields) -> Result<Self> {
         Ok(Self {
-            approve: f
-                .bool("approve")?
-                .ok_or_else(|| StoreError::InvalidInput("missing field `approve`".into()))?,
+            approve: f.required_bool("approve")?,
             decided_by: f.required_string("decidedBy")?,
             reason: f.string("reason")?,
         })

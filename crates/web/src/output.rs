@@ -8,7 +8,9 @@ use wasm_bindgen::JsValue;
 use crate::error::{Result, StoreError};
 
 /// A view, a summary or a list of them, as plain JS objects. A stored JSON value (metadata, tool
-/// input or output) that `JSON.parse` refuses, because a foreign peer wrote it, arrives as a string.
+/// input or output) that `JSON.parse` refuses, because a foreign peer wrote it, arrives as a string:
+/// each is parsed once on its own to tell, which costs little (few messages carry one) and keeps one
+/// bad value from failing the whole view.
 pub(crate) fn to_js<T: WriteJson + ?Sized>(value: &T) -> Result<JsValue> {
     let text = to_json_text(value, &|text| JSON::parse(text).is_ok());
     JSON::parse(&text)

@@ -12,6 +12,7 @@ use chatsync_protocol::{DocSession, DocumentId, Message};
 use futures_channel::oneshot;
 use futures_util::{FutureExt, select};
 use gloo_timers::future::TimeoutFuture;
+use wasm_bindgen::JsValue;
 
 use crate::error::{Result, StoreError};
 use crate::handle::ThreadHandle;
@@ -20,7 +21,6 @@ use crate::inner::StoreInner;
 use crate::output::{js_object, number};
 use crate::socket::Socket;
 use crate::util::now_ms;
-use wasm_bindgen::JsValue;
 
 /// New local changes wait this long for the reply to the message in flight, then go together.
 const BATCH_HOLD_MS: u64 = 50;

@@ -188,6 +188,20 @@ async fn two_tabs_unsynced_threads_are_all_sent_after_a_reload() {
     }
     ok(tab_a.close()).await;
     ok(tab_b.close()).await;
+    // Both threads, and only threads (not the thread list's own document), are marked.
+    let raw_db = raw::open(&db).await;
+    let marked = raw::get(&raw_db, "meta", "unsynced")
+        .await
+        .expect("a stored list");
+    raw_db.close();
+    let mut marked: Vec<String> = js_sys::Array::from(&marked)
+        .iter()
+        .filter_map(|id| id.as_string())
+        .collect();
+    marked.sort();
+    let mut expected: Vec<String> = written.iter().map(|(id, _)| id.clone()).collect();
+    expected.sort();
+    assert_eq!(marked, expected);
 
     let reloaded = synced_store(&db, &user).await;
     eventually("the reloaded store has nothing pending", async || {
