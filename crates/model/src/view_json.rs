@@ -49,19 +49,28 @@ impl JsonText<'_> {
 
     fn string(&mut self, s: &str) {
         self.text.push('"');
-        for c in s.chars() {
-            match c {
-                '"' => self.text.push_str("\\\""),
-                '\\' => self.text.push_str("\\\\"),
-                '\n' => self.text.push_str("\\n"),
-                '\r' => self.text.push_str("\\r"),
-                '\t' => self.text.push_str("\\t"),
-                c if c < ' ' => {
-                    let _ = write!(self.text, "\\u{:04x}", u32::from(c));
-                }
-                c => self.text.push(c),
+        // Copies the runs between characters that need escaping whole: message contents are long.
+        // Those characters are ASCII, so every index here is on a character boundary.
+        let mut run = 0;
+        for (i, byte) in s.bytes().enumerate() {
+            let escaped = match byte {
+                b'"' => "\\\"",
+                b'\\' => "\\\\",
+                b'\n' => "\\n",
+                b'\r' => "\\r",
+                b'\t' => "\\t",
+                0..=0x1f => "",
+                _ => continue,
+            };
+            self.text.push_str(&s[run..i]);
+            if escaped.is_empty() {
+                let _ = write!(self.text, "\\u{byte:04x}");
+            } else {
+                self.text.push_str(escaped);
             }
+            run = i + 1;
         }
+        self.text.push_str(&s[run..]);
         self.text.push('"');
     }
 
@@ -386,6 +395,24 @@ mod tests {
         let value: serde_json::Value = serde_json::from_str(&text).unwrap();
         assert_eq!(value, serde_json::to_value(&summary).unwrap());
         assert_eq!(value["title"], tricky);
+        for edge in [
+            "",
+            "\"",
+            "\\",
+            "\n",
+            "é\"",
+            "\u{1f}é",
+            "a\\b\"c\u{0}",
+            "🦀\t🦀",
+        ] {
+            let summary = ThreadSummary {
+                preview: edge.into(),
+                ..summary.clone()
+            };
+            let value: serde_json::Value =
+                serde_json::from_str(&to_json_text(&summary, &is_json)).unwrap();
+            assert_eq!(value["preview"], edge);
+        }
     }
 
     #[test]
