@@ -435,16 +435,23 @@ fn history(changes: usize) -> AutoCommit {
     doc
 }
 
-#[test]
-fn a_resumed_session_sends_only_what_is_new_and_converges() {
-    let mut device = history(300);
+/// A device with `changes` changes, synced once with a relay: both documents, and the device's
+/// saved session state.
+fn synced_once(changes: usize) -> (AutoCommit, AutoCommit, Vec<u8>) {
+    let mut device = history(changes);
     let mut relay = AutoCommit::new();
-    let (mut device_side, mut relay_side) = (DocSession::new(), DocSession::new());
+    let mut device_side = DocSession::new();
     sync_pair(
         (&mut device, &mut device_side),
-        (&mut relay, &mut relay_side),
+        (&mut relay, &mut DocSession::new()),
     );
     let saved = device_side.saved_state();
+    (device, relay, saved)
+}
+
+#[test]
+fn a_resumed_session_sends_only_what_is_new_and_converges() {
+    let (mut device, mut relay, saved) = synced_once(300);
     assert!(saved.len() < 100, "{} bytes", saved.len());
 
     // A new connection: the relay starts fresh, the device resumes, and one change is new.
@@ -473,14 +480,7 @@ fn a_resumed_session_sends_only_what_is_new_and_converges() {
 
 #[test]
 fn a_resumed_session_recovers_when_the_peer_lost_the_shared_heads() {
-    let mut device = history(20);
-    let mut relay = AutoCommit::new();
-    let (mut device_side, mut relay_side) = (DocSession::new(), DocSession::new());
-    sync_pair(
-        (&mut device, &mut device_side),
-        (&mut relay, &mut relay_side),
-    );
-    let saved = device_side.saved_state();
+    let (mut device, _, saved) = synced_once(20);
 
     // The relay's storage was reset: it holds nothing of what the device thinks they share.
     let mut empty_relay = AutoCommit::new();
