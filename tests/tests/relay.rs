@@ -113,6 +113,43 @@ async fn edits_made_while_the_relay_is_down_sync_after_it_restarts() {
     relay.stop().await;
 }
 
+/// A client resumes its sessions on reconnect from the heads it shared with the relay. A relay that
+/// comes back without its data (a fresh data dir) does not hold those heads: the sync reset makes
+/// the client send everything again, and a new device then loads the whole thread.
+#[tokio::test]
+async fn a_relay_that_lost_its_data_gets_everything_back_from_a_resuming_client() {
+    chatsync_integration::init_logging();
+    let dir = tempfile::tempdir().unwrap();
+    let relay = TestRelay::start(dir.path()).await;
+    let addr = relay.addr;
+    let a = relay.client("alice", "alice-a").await;
+    let (doc_id, thread_id) = new_thread_id();
+    a.create_thread(doc_id, new_thread(thread_id, "alice-a", 1))
+        .await
+        .unwrap();
+    a.change_thread(doc_id, |t| {
+        t.append_message(message("a1", Role::User, "before the loss"), 10)
+    })
+    .await
+    .unwrap();
+    let heads = a.get(doc_id).await.unwrap().get_heads();
+    a.acknowledged(doc_id, heads, WAIT).await.unwrap();
+    relay.stop().await;
+
+    let empty = tempfile::tempdir().unwrap();
+    let relay = TestRelay::start_on(empty.path(), addr).await;
+    // A reconnects on its own (with backoff) and sends the thread again; a new device can then load
+    // it. Until then the relay has never heard of it.
+    let c = relay.client("alice", "alice-c").await;
+    let loaded = eventually(WAIT, || async {
+        c.find(doc_id, Duration::from_millis(500)).await.is_ok()
+    })
+    .await;
+    assert!(loaded, "the relay never got the thread back");
+    assert_eq!(contents(&c, doc_id).await, ["before the loss"]);
+    relay.stop().await;
+}
+
 #[tokio::test]
 async fn another_user_can_neither_read_write_nor_discover_a_thread() {
     chatsync_integration::init_logging();

@@ -238,9 +238,14 @@ impl Driver {
                 self.socket = Some(socket);
                 self.relay_peer = relay_peer;
                 self.backoff = self.config.min_backoff;
-                // A new connection starts every sync from scratch.
+                // A new connection resumes each document from the heads both sides shared, so its
+                // first message carries only what is new, not a filter of the whole history. A
+                // relay that lost data answers with Automerge's sync reset.
                 for entry in self.docs.values_mut() {
-                    entry.session = DocSession::batching(BATCH_HOLD_MS);
+                    let saved = entry.session.saved_state();
+                    entry.session = entry
+                        .doc
+                        .with_doc(|doc| DocSession::batching(BATCH_HOLD_MS).resume(&saved, doc));
                 }
             }
             Err(e) => {

@@ -6,6 +6,7 @@
 //! relay, the native client and the browser share it, and tests drive it over a simulated network.
 
 use std::collections::HashSet;
+use std::hash::{DefaultHasher, Hash, Hasher};
 
 use automerge::sync::{self, SyncDoc};
 use automerge::{AutoCommit, ChangeHash};
@@ -30,6 +31,11 @@ pub struct DocSession {
     hold_ms: Option<u64>,
     /// When the message now in flight was sent.
     in_flight_since: Option<u64>,
+    /// A digest of the last payload sent, until a payload is received. Automerge answers a peer whose
+    /// `have` names changes it lacks (its sync state is from before this side lost data, or made
+    /// up) with a reset message, and answers every later poll with the same reset without waiting
+    /// for a reply: a caller polling until `None` would spin forever.
+    last_sent: Option<u64>,
 }
 
 impl DocSession {
@@ -89,6 +95,7 @@ impl DocSession {
         doc.reset_diff_cursor();
         received?;
         self.in_flight_since = None;
+        self.last_sent = None;
         Ok(())
     }
 
@@ -106,8 +113,18 @@ impl DocSession {
             }
         }
         let message = doc.sync().generate_sync_message(&mut self.state)?;
+        let payload = message.encode();
+        let digest = {
+            let mut hasher = DefaultHasher::new();
+            payload.hash(&mut hasher);
+            hasher.finish()
+        };
+        // Nothing was received since an identical payload went out: the peer has it already.
+        if self.last_sent.replace(digest) == Some(digest) {
+            return None;
+        }
         self.in_flight_since = Some(now_ms);
-        Some(message.encode())
+        Some(payload)
     }
 
     /// Makes the next poll advertise our heads even if Automerge thinks the peer need not hear them.

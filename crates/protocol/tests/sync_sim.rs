@@ -507,3 +507,35 @@ fn a_resumed_session_recovers_when_the_peer_lost_the_shared_heads() {
     );
     assert_eq!(other_relay.get_heads(), device.get_heads());
 }
+
+/// Automerge answers a `have` naming changes it lacks with a reset, and would answer every poll with
+/// it again: a peer polling until there is nothing to send must get it once, then wait for the reply.
+/// (A client's saved state against a relay that lost its data, or a made-up `have`, used to make the
+/// relay spin.)
+#[test]
+fn a_reset_goes_out_once_per_reply_and_both_sides_converge() {
+    let (mut device, _, saved) = synced_once(20);
+    let mut empty_relay = AutoCommit::new();
+    let mut device_side = DocSession::batching(10).resume(&saved, &mut device);
+    let mut relay_side = DocSession::batching(10);
+    let mut sent = 0;
+    for round in 0..50 {
+        let mut quiet = true;
+        while let Some(data) = device_side.poll_message(&mut device, round) {
+            sent += 1;
+            quiet = false;
+            assert!(sent < 50, "the device keeps sending");
+            relay_side.receive(&mut empty_relay, &data).unwrap();
+        }
+        while let Some(data) = relay_side.poll_message(&mut empty_relay, round) {
+            sent += 1;
+            quiet = false;
+            assert!(sent < 50, "the relay keeps sending");
+            device_side.receive(&mut device, &data).unwrap();
+        }
+        if quiet {
+            break;
+        }
+    }
+    assert_eq!(empty_relay.get_heads(), device.get_heads());
+}
