@@ -230,3 +230,14 @@ export interface ChatsyncError extends Error {
     | "read_only_schema" | "corrupt_document" | "corrupt" | "storage"
     | "unauthorized" | "offline" | "closed";
 }
+
+// wasm-bindgen gives every class a `[Symbol.dispose](): void`, so `using store = …` frees it. TypeScript
+// declares `Symbol.dispose` only in its "esnext.disposable" lib, so a project on lib ["ES2023", "DOM"]
+// with skipLibCheck off would fail on this file. This is the same declaration as that lib's: the two
+// merge into one property, so projects that have the lib too see no conflict.
+declare global {
+  interface SymbolConstructor {
+    /** The method a `using` declaration calls when its block ends. */
+    readonly dispose: unique symbol;
+  }
+}
