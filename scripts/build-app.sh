@@ -10,7 +10,10 @@ rm -rf "$out"
 mkdir -p "$out/pkg"
 cp www/index.html www/app.js www/stand-in-model.js www/styles.css www/sw.js "$out/"
 cp pkg/web/chatsync.js pkg/web/chatsync_bg.wasm pkg/web/chatsync.d.ts "$out/pkg/"
-# Precompressed copies: the relay serves the .gz to browsers that accept gzip (the wasm goes from
-# about 1.7 MB to 0.55 MB on the wire).
-gzip -9 -k -f "$out/pkg/chatsync_bg.wasm" "$out/pkg/chatsync.js" "$out/app.js" "$out/styles.css"
+# Precompressed copies: the relay sends the .br to clients that accept brotli (Chromium does, even on
+# http://127.0.0.1) and the .gz to those that accept only gzip. The wasm: 1.54 MB, 0.50 MB gzipped,
+# 0.40 MB brotli.
+compressed=("$out/pkg/chatsync_bg.wasm" "$out/pkg/chatsync.js" "$out/app.js" "$out/styles.css")
+gzip -9 -k -f "${compressed[@]}"
+node scripts/brotli.mjs "${compressed[@]}"
 echo "demo app in $out"

@@ -72,8 +72,11 @@ pub fn app<S: Storage>(state: AppState<S>) -> Router {
 pub fn app_with_web<S: Storage>(state: AppState<S>, web_dir: Option<&Path>) -> Router {
     let router = app(state);
     match web_dir {
-        // `file.gz` beside `file` is sent to clients that accept gzip (build-app.sh writes them).
-        Some(dir) => router.fallback_service(ServeDir::new(dir).precompressed_gzip()),
+        // `file.br` or `file.gz` beside `file` is sent to clients that accept brotli or gzip
+        // (build-app.sh writes both).
+        Some(dir) => {
+            router.fallback_service(ServeDir::new(dir).precompressed_br().precompressed_gzip())
+        }
         None => router,
     }
 }
