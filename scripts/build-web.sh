@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Builds the npm package `chatsync` into pkg/ from the settings in wasm-pack.toml (nothing here repeats
-# them): the browser crate compiled to wasm32 with the size profile, then wasm-bindgen once per target —
-# pkg/web (ES modules with init()) and pkg/bundler (Vite, webpack). Prints the wasm's gzipped size.
+# them): the browser crate compiled to wasm32 with the size profile, wasm-bindgen's `web` target in
+# pkg/web (ES modules with init()), and pkg/bundler, an entry for bundlers that initialises pkg/web on
+# import (see below), then the package's package.json, README and licences. Prints the wasm's gzipped
+# and brotli sizes.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source scripts/setup.sh
@@ -17,7 +19,6 @@ PY
 name=$(setting name)
 crate=$(setting crate)
 profile=$(setting profile)
-targets=$(setting targets)
 package=$(cargo metadata --no-deps --format-version 1 \
   | python3 -c "import json,sys; m=json.load(sys.stdin); p=[p for p in m['packages'] if p['manifest_path'].endswith('$crate/Cargo.toml')][0]; print(p['name'], p['version'])")
 read -r crate_name version <<<"$package"
@@ -32,18 +33,35 @@ wasm_opt=$(setting wasm-opt)
 strip_names=(--remove-name-section --remove-producers-section)
 [ -n "$wasm_opt" ] && strip_names=()
 rm -rf pkg
-for target in $targets; do
-  wasm-bindgen --target "$target" --out-dir "pkg/$target" --out-name "$name" "${strip_names[@]}" "$wasm"
-done
+wasm-bindgen --target web --out-dir pkg/web --out-name "$name" "${strip_names[@]}" "$wasm"
+file="pkg/web/${name}_bg.wasm"
 if [ -n "$wasm_opt" ]; then
-  for target in $targets; do
-    file="pkg/$target/${name}_bg.wasm"
-    # Names for --reorder-functions-by-name that put similar code side by side (see the script).
-    python3 scripts/order-functions.py "$file"
-    # shellcheck disable=SC2086 # the arguments are split on purpose
-    crates/web/ts/node_modules/.bin/wasm-opt $wasm_opt "$file" -o "$file"
-  done
+  # Names for --reorder-functions-by-name that put similar code side by side (see the script).
+  python3 scripts/order-functions.py "$file"
+  # shellcheck disable=SC2086 # the arguments are split on purpose
+  crates/web/ts/node_modules/.bin/wasm-opt $wasm_opt "$file" -o "$file"
 fi
+
+# chatsync/bundler is not wasm-bindgen's `bundler` target: that one imports the .wasm as an ES module
+# from a second JS file, and Vite's dev server pre-bundles the JS but serves the .wasm on its own, whose
+# imports then load a second, never-initialised copy of the glue (a blank page: "Cannot read properties
+# of undefined"). This entry is the `web` glue, initialised at the top level with the wasm's URL written
+# as `new URL(…, import.meta.url)`, the form bundlers resolve and rewrite (Vite 8 in dev and build; Vite
+# 7's esbuild pre-bundling does not, so there it needs optimizeDeps.exclude; webpack 5 as an asset). It
+# re-exports pkg/web, so both entries share one module and one wasm instance, and the package ships
+# the wasm once.
+mkdir -p pkg/bundler
+cat >"pkg/bundler/$name.js" <<JS
+// The same API as "$name", initialised on import: no init() to call.
+import init from "../web/$name.js";
+await init({ module_or_path: new URL("../web/${name}_bg.wasm", import.meta.url) });
+export * from "../web/$name.js";
+JS
+cat >"pkg/bundler/$name.d.ts" <<TS
+// The same API as "$name", initialised on import: no init() to call.
+export * from "../web/$name.js";
+TS
+cp crates/web/README.md LICENSE-MIT LICENSE-APACHE pkg/
 
 python3 - "$name" "$version" <<'PY'
 import json, sys
@@ -60,13 +78,11 @@ package = {
         ".": {"types": f"./web/{name}.d.ts", "default": f"./web/{name}.js"},
         "./bundler": {"types": f"./bundler/{name}.d.ts", "default": f"./bundler/{name}.js"},
     },
-    "files": ["web", "bundler"],
+    # npm adds README.md by itself, but not licence files named LICENSE-*.
+    "files": ["web", "bundler", "README.md", "LICENSE-MIT", "LICENSE-APACHE"],
     "sideEffects": [f"./bundler/{name}.js"],
 }
 json.dump(package, open("pkg/package.json", "w"), indent=2)
 PY
 
-for target in $targets; do
-  file="pkg/$target/${name}_bg.wasm"
-  echo "$file: $(stat -c %s "$file") bytes, $(gzip -9 -c "$file" | wc -c) gzipped"
-done
+echo "$file: $(stat -c %s "$file") bytes, $(gzip -9 -c "$file" | wc -c) gzipped, $(node scripts/brotli.mjs --size "$file") brotli"

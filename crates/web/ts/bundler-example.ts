@@ -1,4 +1,4 @@
-// The bundler build: no init(), the wasm is imported by the bundler.
+// The bundler entry: no init(), it initialises itself on import.
 import { ChatStore } from "chatsync/bundler";
 
 export async function open(): Promise<ChatStore> {
