@@ -28,6 +28,9 @@ bash scripts/build-app.sh
 crates/web/ts/node_modules/.bin/tsc -p crates/web/ts/tsconfig.json
 echo "tsc --noEmit: ok"
 
+step "the npm package as a user installs it: npm pack, publint, a Vite app (tsc, build, preview, dev) in Chromium; the relay's brotli"
+bash scripts/test-package.sh
+
 step "the demo app end to end (playwright-core driving Debian's chromium; screenshots in target/e2e-artifacts)"
 CHATSYNC_RELAY_BIN="${CARGO_TARGET_DIR:-$PWD/target}/debug/chatsync-relay" \
   node --test --test-concurrency=1 www/e2e/
