@@ -41,6 +41,13 @@ if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null
   apt_install chromium chromium-driver
 fi
 
+# curl: scripts/test-package.sh asks the relay for the wasm with chosen Accept-Encoding headers and
+# reads the raw body (Node's fetch would decompress it out of sight).
+if ! command -v curl >/dev/null 2>&1; then
+  say "installing curl"
+  apt_install curl
+fi
+
 # Node runs the wasm tests outside a browser.
 if ! command -v node >/dev/null 2>&1; then
   say "installing nodejs"
