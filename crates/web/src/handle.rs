@@ -135,6 +135,12 @@ impl ThreadHandle {
         self.live_streams.borrow_mut().retain(|live| live != id);
     }
 
+    /// Ends every stream this store instance writes into the thread: nothing here can write them
+    /// any more (the last `Thread` object closed, or the store did).
+    pub fn end_streams(&self) {
+        self.live_streams.borrow_mut().clear();
+    }
+
     /// Whether this store instance is streaming into the thread.
     pub fn is_streaming(&self) -> bool {
         !self.live_streams.borrow().is_empty()

@@ -69,6 +69,8 @@ pub(crate) struct StoreInner {
     flush_armed: Cell<bool>,
     pub listeners: Callbacks,
     pub closed: Cell<bool>,
+    /// The store's JS object was freed: it closes once no `Thread` object of it is open.
+    pub abandoned: Cell<bool>,
     /// `None` for a local-only store.
     pub relay: Option<RelayConfig>,
     /// This tab's peer id towards the relay.
@@ -106,6 +108,7 @@ impl StoreInner {
             flush_armed: Cell::new(false),
             listeners: Callbacks::default(),
             closed: Cell::new(false),
+            abandoned: Cell::new(false),
             relay,
             peer_id: new_peer_id(),
             sync: RefCell::new(SyncState::default()),
@@ -138,6 +141,10 @@ impl StoreInner {
         }
         let store = Rc::clone(self);
         Timeout::new(FLUSH_EVERY_MS, move || {
+            // `close()` flushed everything before closing the database.
+            if store.closed.get() {
+                return;
+            }
             wasm_bindgen_futures::spawn_local(async move {
                 if let Err(e) = store.flush().await {
                     store.emit_error(&e, None);

@@ -35,6 +35,7 @@ mod handle;
 mod idb;
 mod inner;
 mod input;
+mod lifecycle;
 mod me;
 mod output;
 mod persist;

@@ -23,6 +23,9 @@ const META_INDEX_ID: &str = "indexId";
 
 /// A local-first store of chat threads: IndexedDB in this browser, synced through a relay when one is
 /// configured and reachable.
+///
+/// `free()`, `[Symbol.dispose]()` and garbage collection flush and close it as `close()` does (once
+/// no `Thread` object of it is open).
 #[wasm_bindgen]
 pub struct ChatStore {
     inner: Rc<StoreInner>,
@@ -158,13 +161,13 @@ impl ChatStore {
     }
 
     /// Calls `callback` when the thread list changes, here or on another device or tab. Returns the
-    /// function that unsubscribes.
+    /// function that unsubscribes (calling it again does nothing).
     #[wasm_bindgen(unchecked_return_type = "() => void")]
     pub fn subscribe(
         &self,
         #[wasm_bindgen(unchecked_param_type = "(event: StoreEvent) => void")] callback: Function,
     ) -> Function {
-        crate::callbacks::subscribe(&self.inner, |inner| &inner.listeners, callback)
+        crate::callbacks::subscribe(&self.inner, |inner| &inner.listeners, callback).1
     }
 
     /// Flushes everything and closes the database. Threads of this store stop working.
@@ -172,18 +175,16 @@ impl ChatStore {
     pub fn close(&self) -> Promise {
         let inner = Rc::clone(&self.inner);
         promise(async move {
-            if inner.closed.get() {
-                return Ok(JsValue::UNDEFINED);
-            }
-            inner.flush().await?;
-            inner.closed.set(true);
-            inner.kick(Kick::Close);
-            inner.browser_listeners.borrow_mut().clear();
-            inner.tabs.replace(None);
-            inner.threads.borrow_mut().clear();
-            inner.db.close();
+            inner.close().await?;
             Ok(JsValue::UNDEFINED)
         })
+    }
+}
+
+/// The JS object was freed: the store flushes and closes (see [`StoreInner::abandon`]).
+impl Drop for ChatStore {
+    fn drop(&mut self) {
+        self.inner.abandon();
     }
 }
 

@@ -228,5 +228,9 @@ export interface ChatsyncError extends Error {
   code:
     | "not_found" | "invalid_input" | "already_exists" | "invalid_transition"
     | "read_only_schema" | "corrupt_document" | "corrupt" | "storage"
-    | "unauthorized" | "offline" | "closed";
+    | "unauthorized" | "offline"
+    /** The store was closed (or freed); its threads stop working too. */
+    | "closed"
+    /** This `Thread` object was closed (or freed); open the thread again to keep using it. */
+    | "thread_closed";
 }

@@ -9,6 +9,7 @@ mod support;
 mod compaction;
 mod corruption;
 mod errors;
+mod lifecycle;
 mod persistence;
 mod sync;
 mod tabs;

@@ -151,7 +151,7 @@ async fn a_closed_thread_leaves_memory_and_reopens_from_storage() {
     ok(store.flush()).await;
     let refused =
         thread.append_message(js(serde_json::json!({ "role": "user", "content": "late" })));
-    assert_eq!(code(&refused.unwrap_err()), "closed");
+    assert_eq!(code(&refused.unwrap_err()), "thread_closed");
 
     let again = open_thread(&store, &id).await.unwrap();
     assert_eq!(
