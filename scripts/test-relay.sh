@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Sourced by scripts/test.sh: starts a development relay and the reference JS sync server on free
 # loopback ports, with throwaway data dirs, for the browser tests; exports their URLs as
-# CHATSYNC_TEST_RELAY and CHATSYNC_TEST_JS_SERVER; stops both when the test run exits.
+# CHATSYNC_TEST_RELAY and CHATSYNC_TEST_JS_SERVER, and a JWT relay's as CHATSYNC_TEST_JWT_RELAY with
+# tokens it signed (CHATSYNC_TEST_JWT_TOKEN, and CHATSYNC_TEST_JWT_EXPIRED_TOKEN for the same user);
+# stops them when the test run exits.
 cargo build -q -p chatsync-relay
 relay_data=$(mktemp -d)
 relay_log="$relay_data/relay.log"
@@ -44,8 +46,13 @@ for _ in $(seq 100); do
   sleep 0.1
 done
 export CHATSYNC_TEST_JWT_RELAY="ws://$jwt_addr/sync"
-CHATSYNC_TEST_JWT_TOKEN=$(CHATSYNC_JWT_SECRET="$jwt_secret" "${CARGO_TARGET_DIR:-target}/debug/chatsync-relay" token --user "jwt-user-$RANDOM" --ttl 1h)
+jwt_user="jwt-user-$RANDOM"
+CHATSYNC_TEST_JWT_TOKEN=$(CHATSYNC_JWT_SECRET="$jwt_secret" "${CARGO_TARGET_DIR:-target}/debug/chatsync-relay" token --user "$jwt_user" --ttl 1h)
 export CHATSYNC_TEST_JWT_TOKEN
+# A token of the same user that expires a second after it is signed, so expired by the time a test
+# uses it (the tests wait for its `exp` to pass to be sure): for the token-refresh tests.
+CHATSYNC_TEST_JWT_EXPIRED_TOKEN=$(CHATSYNC_JWT_SECRET="$jwt_secret" "${CARGO_TARGET_DIR:-target}/debug/chatsync-relay" token --user "$jwt_user" --ttl 1s)
+export CHATSYNC_TEST_JWT_EXPIRED_TOKEN
 
 # The reference JS sync server too (automerge-repo-sync-server, no auth): the package must work
 # against it. It runs until its stdin closes.

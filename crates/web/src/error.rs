@@ -42,6 +42,9 @@ pub enum StoreError {
     /// unaffected.
     #[error("this thread was closed")]
     ThreadClosed,
+    /// The app's token function threw, rejected, or gave something other than a string.
+    #[error("the token function failed: {0}")]
+    Token(String),
 }
 
 impl StoreError {
@@ -57,6 +60,7 @@ impl StoreError {
             Self::Offline(_) => "offline",
             Self::Closed => "closed",
             Self::ThreadClosed => "thread_closed",
+            Self::Token(_) => "token",
         }
     }
 

@@ -40,18 +40,22 @@ pub(crate) struct IndexDoc {
 pub(crate) struct RelayConfig {
     /// The sync URL, `ws://` or `wss://`.
     pub url: String,
-    pub token: Option<String>,
+    /// Shared with `setToken`.
+    pub tokens: crate::token::Tokens,
 }
 
 impl RelayConfig {
     /// Checks the URL's scheme: anything else would only fail later, on every reconnect.
-    pub fn new(url: String, token: Option<String>) -> Result<Self> {
+    pub fn new(url: String, token: crate::token::TokenSource) -> Result<Self> {
         if !(url.starts_with("ws://") || url.starts_with("wss://")) {
             return Err(StoreError::InvalidInput(format!(
                 "relayUrl must start with ws:// or wss://, not {url:?}"
             )));
         }
-        Ok(Self { url, token })
+        Ok(Self {
+            url,
+            tokens: crate::token::Tokens::new(token),
+        })
     }
 }
 
@@ -76,6 +80,8 @@ pub(crate) struct StoreInner {
     /// This tab's peer id towards the relay.
     pub peer_id: String,
     pub sync: RefCell<SyncState>,
+    /// The status object `status()` last handed out.
+    pub status: crate::status::StatusCache,
     /// To the sync task; `None` for a local-only store.
     pub kicks: Option<mpsc::UnboundedSender<Kick>>,
     /// Threads with changes the relay has not acknowledged, kept in `meta` so a reload still sends
@@ -112,6 +118,7 @@ impl StoreInner {
             relay,
             peer_id: new_peer_id(),
             sync: RefCell::new(SyncState::default()),
+            status: Default::default(),
             kicks,
             unsynced: RefCell::new(unsynced),
             unsynced_removed: RefCell::new(Vec::new()),

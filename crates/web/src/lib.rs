@@ -40,10 +40,12 @@ mod me;
 mod output;
 mod persist;
 mod socket;
+mod status;
 mod store;
 mod sync;
 mod tabs;
 mod thread;
+mod token;
 mod util;
 
 pub use error::StoreError;

@@ -160,6 +160,24 @@ impl ChatStore {
         self.inner.kick(Kick::Online(online));
     }
 
+    /// Replaces the relay token (a string, or a function returning one or a promise of one, called on
+    /// every connection attempt) and reconnects with it now; this is also the way out of
+    /// `unauthorized`.
+    #[wasm_bindgen(js_name = setToken)]
+    pub fn set_token(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "string | (() => string | Promise<string>)")]
+        token: JsValue,
+    ) -> Result<(), JsValue> {
+        self.inner.ensure_open()?;
+        let source = crate::token::TokenSource::from_js(Some(token))?;
+        if let Some(relay) = &self.inner.relay {
+            relay.tokens.set(source);
+            self.inner.kick(Kick::Reconnect);
+        }
+        Ok(())
+    }
+
     /// Calls `callback` when the thread list changes, here or on another device or tab. Returns the
     /// function that unsubscribes (calling it again does nothing).
     #[wasm_bindgen(unchecked_return_type = "() => void")]
@@ -198,7 +216,7 @@ impl ChatStore {
             None => None,
         };
         let relay_index = match &relay {
-            Some(relay) => crate::me::index_id(relay).await?,
+            Some(relay) => crate::me::index_id_for(relay).await?,
             None => None,
         };
         let db = Db::open(&name).await?;

@@ -12,13 +12,12 @@ use chatsync_protocol::{DocSession, DocumentId, Message};
 use futures_channel::oneshot;
 use futures_util::{FutureExt, select};
 use gloo_timers::future::TimeoutFuture;
-use wasm_bindgen::JsValue;
 
 use crate::error::{Result, StoreError};
 use crate::handle::ThreadHandle;
 use crate::idb::{SavedSync, Write};
 use crate::inner::StoreInner;
-use crate::output::{js_object, number};
+use crate::output::js_object;
 use crate::socket::Socket;
 use crate::util::now_ms;
 
@@ -31,6 +30,8 @@ pub(crate) enum Kick {
     Poll,
     /// The app's switch, or the browser's `online` / `offline` event.
     Online(bool),
+    /// The token was replaced: connect again with it now.
+    Reconnect,
     /// The store closed.
     Close,
 }
@@ -52,6 +53,8 @@ struct AckWait {
 pub(crate) struct SyncState {
     /// Joined: the relay answered with `peer`.
     pub online: bool,
+    /// Where the connection is while not joined (`status.rs`).
+    pub phase: crate::status::Phase,
     pub last_synced_at: Option<u64>,
     /// The pending count listeners last heard.
     last_pending: usize,
@@ -512,22 +515,6 @@ impl StoreInner {
     pub fn emit_status(&self) {
         let status = self.status_js();
         self.emit(&js_object(&[("type", "status".into()), ("status", status)]));
-    }
-
-    /// `{ online, pendingThreads, lastSyncedAt }`.
-    pub fn status_js(&self) -> JsValue {
-        let (online, last) = {
-            let state = self.sync.borrow();
-            (state.online, state.last_synced_at)
-        };
-        let mut entries = vec![
-            ("online", online.into()),
-            ("pendingThreads", number(self.pending_documents() as u64)),
-        ];
-        if let Some(at) = last {
-            entries.push(("lastSyncedAt", number(at)));
-        }
-        js_object(&entries)
     }
 
     pub(crate) fn disconnected(&self) {

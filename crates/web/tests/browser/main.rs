@@ -11,6 +11,8 @@ mod corruption;
 mod errors;
 mod lifecycle;
 mod persistence;
+mod status;
 mod sync;
 mod tabs;
+mod tokens;
 mod upgrade;
