@@ -64,9 +64,10 @@ pub(crate) struct StoreInner {
     pub db: Db,
     /// Distinguishes this store instance's chunk keys from other tabs'.
     pub writer: String,
-    /// This tab's Automerge actor. Per instance, not per database: two tabs writing with one actor
-    /// would produce different changes with the same sequence numbers.
+    /// This tab's Automerge actor: per instance, with this device's prefix (`locks::device_actor`).
     pub actor: ActorId,
+    /// The Web Locks of the streams this instance writes and reads.
+    pub locks: Rc<crate::locks::StreamLocks>,
     pub index: RefCell<IndexDoc>,
     pub threads: RefCell<HashMap<ThreadId, Rc<ThreadHandle>>>,
     next_seq: Cell<u64>,
@@ -103,11 +104,14 @@ impl StoreInner {
         relay: Option<RelayConfig>,
         kicks: Option<mpsc::UnboundedSender<Kick>>,
         unsynced: Vec<String>,
+        actor: ActorId,
+        locks: Rc<crate::locks::StreamLocks>,
     ) -> Self {
         Self {
             db,
             writer: random_hex(6),
-            actor: ActorId::from(crate::util::random_bytes::<16>().to_vec()),
+            actor,
+            locks,
             index: RefCell::new(index),
             threads: RefCell::new(HashMap::new()),
             next_seq: Cell::new(0),

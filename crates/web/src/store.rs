@@ -105,6 +105,7 @@ impl ChatStore {
         let inner = Rc::clone(&self.inner);
         promise(async move {
             let handle = open_handle(&inner, &id).await?;
+            crate::streams::settle(&inner, &handle).await;
             Ok(JsValue::from(Thread::new(handle, inner)))
         })
     }
@@ -235,7 +236,11 @@ impl ChatStore {
                 .collect(),
             _ => Default::default(),
         };
-        let inner = Rc::new(StoreInner::new(db, index, relay, kicks, unsynced));
+        let actor = crate::locks::device_actor(&db).await?;
+        let locks = Rc::new(crate::locks::StreamLocks::new(&name, &actor));
+        let inner = Rc::new(StoreInner::new(
+            db, index, relay, kicks, unsynced, actor, locks,
+        ));
         crate::browser::watch(&inner);
         inner
             .tabs

@@ -2,6 +2,11 @@
 // produces and accepts exactly these shapes (chatsync-model's serde views, camelCase).
 
 export type Role = "user" | "assistant" | "system" | "tool";
+/**
+ * `interrupted` is never stored: it is how an open (`pending` / `streaming`) message shows once its
+ * writer is gone — at once when the writing tab of this browser closed (its Web Lock is free), after
+ * 5 s of silence for a stream from another device (or without Web Locks).
+ */
 export type MessageStatus =
   | "pending" | "streaming" | "complete" | "error" | "cancelled" | "interrupted";
 export type ThreadStatus = "active" | "archived" | "deleted";

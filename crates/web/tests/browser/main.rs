@@ -12,6 +12,7 @@ mod errors;
 mod lifecycle;
 mod persistence;
 mod status;
+mod stream_locks;
 mod sync;
 mod tabs;
 mod tokens;
