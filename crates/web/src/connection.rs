@@ -183,6 +183,11 @@ async fn connect(
         }
     };
     drop(socket);
+    // Where the connection goes next, set before listeners hear it is down, so they hear one change.
+    inner.sync.borrow_mut().phase = match ended {
+        Ended::Reconnect => Phase::Connecting,
+        _ => Phase::Offline,
+    };
     inner.disconnected();
     ended
 }

@@ -10,7 +10,6 @@
 use automerge::ActorId;
 use chatsync_model::{MessageId, ThreadId};
 use js_sys::{Function, Promise, Reflect};
-use wasm_bindgen::closure::Closure;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
@@ -33,6 +32,18 @@ extern "C" {
         options: &JsValue,
         callback: &JsValue,
     ) -> Result<Promise, JsValue>;
+
+    /// `Object.is`.
+    #[wasm_bindgen(thread_local_v2, js_namespace = Object, js_name = is)]
+    static OBJECT_IS: Function;
+
+    /// The `Promise` constructor.
+    #[wasm_bindgen(thread_local_v2, js_name = Promise)]
+    static PROMISE: JsValue;
+}
+
+fn object_is() -> Function {
+    OBJECT_IS.with(Function::clone)
 }
 
 /// How many leading bytes of an actor id name the device (see [`device_actor`]).
@@ -124,11 +135,18 @@ impl StreamLocks {
         let mut release = None;
         let held = Promise::new(&mut |resolve, _| release = Some(resolve));
         let release = release?;
-        let callback = Closure::once_into_js(move |_lock: JsValue| held);
+        // The callback returns `held`: `Promise.resolve` bound to it does, with no Rust closure (and
+        // its glue) in the package.
+        let promise = PROMISE.with(JsValue::clone);
+        let resolve: Function = Reflect::get(&promise, &"resolve".into())
+            .ok()?
+            .dyn_into()
+            .ok()?;
+        let callback = resolve.bind1(&promise, &held);
         let options = js_object(&[]);
         // Its promise settles once the lock is released; nothing waits for that.
         let _released = manager
-            .request(&self.name(thread, message), &options, &callback)
+            .request(&self.name(thread, message), &options, callback.as_ref())
             .ok()?;
         Some(HeldLock { release })
     }
@@ -138,9 +156,10 @@ impl StreamLocks {
         let manager = self.manager.as_ref()?;
         let options = js_object(&[("mode", "shared".into()), ("ifAvailable", true.into())]);
         // Called at once, with `null` when the lock is taken; a shared grant is let go straight away.
-        let callback = Closure::once_into_js(|lock: JsValue| JsValue::from(lock.is_null()));
+        // `Object.is(null, lock)`, bound: true when the lock is taken.
+        let callback = object_is().bind1(&JsValue::NULL, &JsValue::NULL);
         let request = manager
-            .request(&self.name(thread, message), &options, &callback)
+            .request(&self.name(thread, message), &options, callback.as_ref())
             .ok()?;
         JsFuture::from(request).await.ok()?.as_bool()
     }
@@ -151,8 +170,11 @@ impl StreamLocks {
             return;
         };
         let options = js_object(&[("mode", "shared".into())]);
-        let callback = Closure::once_into_js(|_lock: JsValue| JsValue::UNDEFINED);
-        if let Ok(request) = manager.request(&self.name(thread, message), &options, &callback) {
+        // Any function will do: the grant is let go as soon as it returns.
+        let callback = object_is().bind1(&JsValue::NULL, &JsValue::NULL);
+        if let Ok(request) =
+            manager.request(&self.name(thread, message), &options, callback.as_ref())
+        {
             let _ = JsFuture::from(request).await;
         }
     }

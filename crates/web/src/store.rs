@@ -163,7 +163,7 @@ impl ChatStore {
 
     /// Replaces the relay token (a string, or a function returning one or a promise of one, called on
     /// every connection attempt) and reconnects with it now; this is also the way out of
-    /// `unauthorized`.
+    /// `unauthorized`. A store without `relayUrl` has no use for it and ignores it.
     #[wasm_bindgen(js_name = setToken)]
     pub fn set_token(
         &self,
