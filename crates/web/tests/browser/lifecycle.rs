@@ -135,3 +135,38 @@ async fn freeing_a_store_flushes_and_closes_it_once_its_threads_are_gone() {
         "the freed store still holds the database"
     );
 }
+
+/// Runs the garbage collector (`gc()`, which webdriver.json's `--expose-gc` gives the test browser) a
+/// few times, letting finalizers run in between.
+async fn collect_garbage() {
+    let gc: Function = Reflect::get(&js_sys::global(), &"gc".into())
+        .unwrap()
+        .dyn_into()
+        .expect("gc() is exposed (crates/web/webdriver.json)");
+    for _ in 0..3 {
+        gc.call0(&JsValue::NULL).unwrap();
+        sleep(50).await;
+    }
+}
+
+#[wasm_bindgen_test]
+async fn a_garbage_collected_thread_is_released_like_a_closed_one() {
+    let store = open_store(&unique_db("gc-thread")).await;
+    let id = create_thread(&store, None).await;
+    let writer = open_thread(&store, &id).await.unwrap();
+    let (views, callback) = counter();
+    {
+        let forgotten = open_thread(&store, &id).await.unwrap();
+        let _unsubscribe = forgotten.subscribe(callback).unwrap();
+        // Handed to JavaScript and dropped there: only the garbage collector frees it.
+        drop(JsValue::from(forgotten));
+    }
+    collect_garbage().await;
+    append(&writer, "user", "nobody is subscribed any more");
+    sleep(100).await;
+    assert_eq!(
+        views.get(),
+        0,
+        "the collected thread's subscription lives on"
+    );
+}
