@@ -204,3 +204,47 @@ async fn the_me_api_is_found_beside_the_sync_path() {
         ]
     );
 }
+
+/// The test relay behind a proxy that closes a socket with 4001 ("token expired") a second after it
+/// connects with a token starting `expires-soon:` (tests/js/token-expiry-proxy.mjs).
+fn expiring_relay() -> &'static str {
+    match option_env!("CHATSYNC_TEST_EXPIRING_RELAY") {
+        Some(url) => url,
+        None => panic!(
+            "the token-expiry proxy is not set up: run the browser tests through scripts/test.sh"
+        ),
+    }
+}
+
+#[wasm_bindgen_test]
+async fn a_socket_closed_because_its_token_expired_reconnects_with_a_fresh_one() {
+    let user: &'static str =
+        Box::leak(format!("expiry-{}", js_sys::Math::random().to_bits()).into_boxed_str());
+    let expiring: &'static str = Box::leak(format!("expires-soon:{user}").into_boxed_str());
+    // Opening asks once (`/api/me`), the first connection a second time: that token expires.
+    let (calls, function) = token_function(vec![expiring, expiring, user], false);
+    let store = open_with(options("expiry-close", expiring_relay(), &function)).await;
+    eventually("the store connects", async || state(&store) == "online").await;
+    eventually(
+        "the relay closed the socket and the store asked again",
+        async || calls.get() >= 3,
+    )
+    .await;
+    eventually("the store is back online", async || {
+        state(&store) == "online"
+    })
+    .await;
+    // And stays so: the fresh token does not expire.
+    sleep(1_500).await;
+    assert_eq!(state(&store), "online");
+    create_thread(&store, Some("after the token expired")).await;
+    ok(store.sync()).await;
+
+    // A token that cannot be renewed is left unauthorized once the relay says it expired.
+    let store = open_with(options("expiry-fixed", expiring_relay(), &expiring.into())).await;
+    eventually("the store connects", async || state(&store) == "online").await;
+    eventually("the expired token leaves it unauthorized", async || {
+        state(&store) == "unauthorized"
+    })
+    .await;
+}
