@@ -51,13 +51,16 @@ struct Shown {
     last_synced_at: Option<u64>,
 }
 
-/// The status object last handed out, and what it shows.
+/// The status object last handed out, and what it shows; and the one last announced.
 #[derive(Default)]
-pub(crate) struct StatusCache(RefCell<Option<(Shown, JsValue)>>);
+pub(crate) struct StatusCache {
+    last: RefCell<Option<(Shown, JsValue)>>,
+    announced: RefCell<JsValue>,
+}
 
 impl StatusCache {
     fn get(&self, shown: Shown) -> JsValue {
-        if let Some((last, object)) = &*self.0.borrow()
+        if let Some((last, object)) = &*self.last.borrow()
             && *last == shown
         {
             return object.clone();
@@ -73,7 +76,7 @@ impl StatusCache {
         let object = js_object(&entries);
         // Frozen: an app that mutated the shared snapshot would see its change "persist".
         js_sys::Object::freeze(&object.clone().into());
-        self.0.replace(Some((shown, object.clone())));
+        self.last.replace(Some((shown, object.clone())));
         object
     }
 }
@@ -107,9 +110,18 @@ impl StoreInner {
 
     /// The sync task's phase while not joined; listeners hear of a change.
     pub fn set_phase(&self, phase: Phase) {
-        let changed = std::mem::replace(&mut self.sync.borrow_mut().phase, phase) != phase;
-        if changed {
-            self.emit_status();
+        self.sync.borrow_mut().phase = phase;
+        self.emit_status();
+    }
+
+    /// Tells listeners the status changed — when it did: each status object is announced once, so
+    /// a `useSyncExternalStore` subscriber hears of every new snapshot and of nothing else.
+    pub fn emit_status(&self) {
+        let status = self.status_js();
+        let announced = self.status.announced.replace(status.clone());
+        if js_sys::Object::is(&announced, &status) {
+            return;
         }
+        self.emit(&js_object(&[("type", "status".into()), ("status", status)]));
     }
 }

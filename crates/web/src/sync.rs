@@ -17,7 +17,6 @@ use crate::error::{Result, StoreError};
 use crate::handle::ThreadHandle;
 use crate::idb::{SavedSync, Write};
 use crate::inner::StoreInner;
-use crate::output::js_object;
 use crate::socket::Socket;
 use crate::util::now_ms;
 
@@ -293,6 +292,7 @@ impl StoreInner {
             }
         }
         self.sync.borrow_mut().acks.extend(left);
+        self.emit_status();
     }
 
     /// Sends what every session has ready.
@@ -495,26 +495,20 @@ impl StoreInner {
         }
     }
 
-    /// After the relay spoke: when nothing is left unacknowledged, that is the last sync time; and
-    /// listeners hear of every change in the pending count, so a status line needs no polling.
+    /// After the relay spoke: the moment nothing is left unacknowledged is the last sync time; and
+    /// listeners hear of every change of the status, so a status line needs no polling.
     fn note_pending(&self) {
         let pending = self.pending_documents();
-        let changed = {
+        {
             let mut state = self.sync.borrow_mut();
-            if pending == 0 {
+            let before = std::mem::replace(&mut state.last_pending, pending);
+            // Only when everything became acknowledged (not at every later frame): the status, and
+            // the `status` events that announce it, change only when something did.
+            if pending == 0 && (before != 0 || state.last_synced_at.is_none()) {
                 state.last_synced_at = Some(now_ms());
             }
-            std::mem::replace(&mut state.last_pending, pending) != pending
-        };
-        if changed {
-            self.emit_status();
         }
-    }
-
-    /// Tells listeners the connection status changed.
-    pub fn emit_status(&self) {
-        let status = self.status_js();
-        self.emit(&js_object(&[("type", "status".into()), ("status", status)]));
+        self.emit_status();
     }
 
     pub(crate) fn disconnected(&self) {

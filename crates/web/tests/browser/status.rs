@@ -1,10 +1,14 @@
 //! `status()`: one object until something in it changes (React's `useSyncExternalStore` compares
 //! snapshots with `Object.is`), and the connection's `state`.
 
+use std::cell::RefCell;
+use std::rc::Rc;
+
 use chatsync_web::ChatStore;
-use js_sys::Object;
-use wasm_bindgen::JsValue;
+use js_sys::{Object, Reflect};
+use wasm_bindgen::closure::Closure;
 use wasm_bindgen::convert::TryFromJsValue;
+use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_test::wasm_bindgen_test;
 
 use crate::support::*;
@@ -52,6 +56,15 @@ async fn status_goes_connecting_online_offline_and_changes_only_with_its_content
         "dbName": unique_db("status"), "relayUrl": relay_url(), "token": user,
     }));
     let store = ChatStore::try_from_js_value(ok(ChatStore::open(Some(options))).await).unwrap();
+    let announced = Rc::new(RefCell::new(Vec::new()));
+    let sink = Rc::clone(&announced);
+    let listener = Closure::<dyn FnMut(JsValue)>::new(move |event: JsValue| {
+        if Reflect::get(&event, &"type".into()).unwrap() == "status" {
+            sink.borrow_mut()
+                .push(Reflect::get(&event, &"status".into()).unwrap());
+        }
+    });
+    let _unsubscribe = store.subscribe(listener.into_js_value().unchecked_into());
     assert_eq!(state(&store), "connecting");
     let connecting = status(&store);
     eventually("the store is online", async || state(&store) == "online").await;
@@ -81,4 +94,19 @@ async fn status_goes_connecting_online_offline_and_changes_only_with_its_content
         state(&store) == "online"
     })
     .await;
+
+    // Every new status object was announced, once, as a `status` event.
+    let announced = announced.borrow();
+    let last = announced.last().expect("status events");
+    assert!(Object::is(last, &status(&store)));
+    for pair in announced.windows(2) {
+        assert!(!Object::is(&pair[0], &pair[1]), "a status announced twice");
+    }
+    for seen in [&online, &synced, &offline] {
+        assert!(
+            announced.iter().any(|a| Object::is(a, seen)),
+            "{:?} not announced",
+            json(seen)
+        );
+    }
 }
