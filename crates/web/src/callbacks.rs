@@ -31,6 +31,11 @@ impl Callbacks {
         }
     }
 
+    /// Whether the callback subscribed under `key` still is.
+    pub fn contains(&self, key: u32) -> bool {
+        self.list.borrow().iter().any(|(k, _)| *k == key)
+    }
+
     /// Removes the callback subscribed under `key`; nothing if it is gone already.
     pub fn remove(&self, key: u32) {
         self.list.borrow_mut().retain(|(k, _)| *k != key);

@@ -319,7 +319,11 @@ impl Thread {
         self.ensure_open()?;
         let (key, unsubscribe) =
             crate::callbacks::subscribe(&self.handle, |handle| &handle.subscribers, callback);
-        self.subscriptions.borrow_mut().push(key);
+        let mut keys = self.subscriptions.borrow_mut();
+        // Forget the ones unsubscribed since, so subscribing again and again (a React effect) does
+        // not pile keys up.
+        keys.retain(|key| self.handle.subscribers.contains(*key));
+        keys.push(key);
         Ok(unsubscribe)
     }
 
