@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Sourced by scripts/test.sh: starts a development relay and the reference JS sync server on free
 # loopback ports, with throwaway data dirs, for the browser tests; exports their URLs as
-# CHATSYNC_TEST_RELAY and CHATSYNC_TEST_JS_SERVER; stops both when the test run exits.
+# CHATSYNC_TEST_RELAY and CHATSYNC_TEST_JS_SERVER, and a JWT relay's as CHATSYNC_TEST_JWT_RELAY with
+# tokens it signed (CHATSYNC_TEST_JWT_TOKEN, and CHATSYNC_TEST_JWT_EXPIRED_TOKEN for the same user),
+# and a token-expiry proxy's as CHATSYNC_TEST_EXPIRING_RELAY; stops them when the test run exits.
 cargo build -q -p chatsync-relay
 relay_data=$(mktemp -d)
 relay_log="$relay_data/relay.log"
@@ -11,7 +13,7 @@ relay_pid=$!
 stop_test_servers() {
   # Under `set -e` a failing command in an EXIT trap becomes the script's exit status: every step
   # here may fail harmlessly (a server already gone, one with no children).
-  kill "$relay_pid" ${jwt_pid:+"$jwt_pid"} ${js_pid:+"$js_pid"} 2>/dev/null || true
+  kill "$relay_pid" ${jwt_pid:+"$jwt_pid"} ${js_pid:+"$js_pid"} ${proxy_pid:+"$proxy_pid"} 2>/dev/null || true
   wait "$relay_pid" 2>/dev/null || true
   rm -rf "$relay_data" || true
 }
@@ -44,8 +46,13 @@ for _ in $(seq 100); do
   sleep 0.1
 done
 export CHATSYNC_TEST_JWT_RELAY="ws://$jwt_addr/sync"
-CHATSYNC_TEST_JWT_TOKEN=$(CHATSYNC_JWT_SECRET="$jwt_secret" "${CARGO_TARGET_DIR:-target}/debug/chatsync-relay" token --user "jwt-user-$RANDOM" --ttl 1h)
+jwt_user="jwt-user-$RANDOM"
+CHATSYNC_TEST_JWT_TOKEN=$(CHATSYNC_JWT_SECRET="$jwt_secret" "${CARGO_TARGET_DIR:-target}/debug/chatsync-relay" token --user "$jwt_user" --ttl 1h)
 export CHATSYNC_TEST_JWT_TOKEN
+# A token of the same user that expires a second after it is signed, so expired by the time a test
+# uses it (the tests wait for its `exp` to pass to be sure): for the token-refresh tests.
+CHATSYNC_TEST_JWT_EXPIRED_TOKEN=$(CHATSYNC_JWT_SECRET="$jwt_secret" "${CARGO_TARGET_DIR:-target}/debug/chatsync-relay" token --user "$jwt_user" --ttl 1s)
+export CHATSYNC_TEST_JWT_EXPIRED_TOKEN
 
 # The reference JS sync server too (automerge-repo-sync-server, no auth): the package must work
 # against it. It runs until its stdin closes.
@@ -68,3 +75,22 @@ if ! grep -q ready "$js_log"; then
 fi
 export CHATSYNC_TEST_JS_SERVER="ws://127.0.0.1:$js_port"
 echo "JS sync server at $CHATSYNC_TEST_JS_SERVER"
+
+# A proxy in front of the test relay that closes a socket with 4001 ("token expired") a second after
+# it connects with a token starting "expires-soon:", as a relay does when a token expires: for the
+# token-refresh tests (CHATSYNC_TEST_EXPIRING_RELAY). Like the JS server, it ends with the FIFO.
+proxy_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+proxy_log="$relay_data/token-expiry-proxy.log"
+node tests/js/token-expiry-proxy.mjs "$proxy_port" "$CHATSYNC_TEST_RELAY" <"$relay_data/js-stdin" >"$proxy_log" 2>&1 &
+proxy_pid=$!
+for _ in $(seq 100); do
+  grep -q ready "$proxy_log" 2>/dev/null && break
+  sleep 0.1
+done
+if ! grep -q ready "$proxy_log"; then
+  echo "the token-expiry proxy did not start:" >&2
+  cat "$proxy_log" >&2
+  exit 1
+fi
+export CHATSYNC_TEST_EXPIRING_RELAY="ws://127.0.0.1:$proxy_port/sync"
+echo "token-expiry proxy at $CHATSYNC_TEST_EXPIRING_RELAY"

@@ -30,27 +30,36 @@ impl Callbacks {
             }
         }
     }
+
+    /// Whether the callback subscribed under `key` still is.
+    pub fn contains(&self, key: u32) -> bool {
+        self.list.borrow().iter().any(|(k, _)| *k == key)
+    }
+
+    /// Removes the callback subscribed under `key`; nothing if it is gone already.
+    pub fn remove(&self, key: u32) {
+        self.list.borrow_mut().retain(|(k, _)| *k != key);
+    }
 }
 
-/// Adds `callback` to the list `owner` keeps (at `callbacks(owner)`), and returns the JS function that
-/// removes it. The returned function holds `owner` weakly.
+/// Adds `callback` to the list `owner` keeps (at `callbacks(owner)`), and returns its key and the JS
+/// function that removes it. The returned function holds `owner` weakly, and calling it again does
+/// nothing: it is an `FnMut` the JS garbage collector frees with the function (a `once` closure
+/// would throw on a second call, and leak when never called).
 pub(crate) fn subscribe<T: 'static>(
     owner: &Rc<T>,
     callbacks: fn(&T) -> &Callbacks,
     callback: Function,
-) -> Function {
+) -> (u32, Function) {
     let list = callbacks(owner);
     let key = list.next.get();
     list.next.set(key.wrapping_add(1));
     list.list.borrow_mut().push((key, callback));
-    let owner = Rc::downgrade(owner);
-    Closure::once_into_js(move || {
-        if let Some(owner) = owner.upgrade() {
-            callbacks(&owner)
-                .list
-                .borrow_mut()
-                .retain(|(k, _)| *k != key);
+    let mut owner = Some(Rc::downgrade(owner));
+    let unsubscribe = Closure::<dyn FnMut()>::new(move || {
+        if let Some(owner) = owner.take().and_then(|owner| owner.upgrade()) {
+            callbacks(&owner).remove(key);
         }
-    })
-    .unchecked_into()
+    });
+    (key, unsubscribe.into_js_value().unchecked_into())
 }

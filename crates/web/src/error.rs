@@ -35,9 +35,16 @@ pub enum StoreError {
     /// The relay could not be reached, or the wait ran out.
     #[error("offline: {0}")]
     Offline(String),
-    /// The store (or thread) was closed.
+    /// The store was closed.
     #[error("the store is closed")]
     Closed,
+    /// This `Thread` object was closed (or freed); the store and the thread's other objects are
+    /// unaffected.
+    #[error("this thread was closed")]
+    ThreadClosed,
+    /// The app's token function threw, rejected, or gave something other than a string.
+    #[error("the token function failed: {0}")]
+    Token(String),
 }
 
 impl StoreError {
@@ -52,6 +59,8 @@ impl StoreError {
             Self::Unauthorized => "unauthorized",
             Self::Offline(_) => "offline",
             Self::Closed => "closed",
+            Self::ThreadClosed => "thread_closed",
+            Self::Token(_) => "token",
         }
     }
 

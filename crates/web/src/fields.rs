@@ -76,6 +76,11 @@ impl Fields {
         (!value.is_undefined() && !value.is_null()).then_some(value)
     }
 
+    /// An optional value of any type, for a field the caller reads itself.
+    pub fn value(&mut self, key: &'static str) -> Option<JsValue> {
+        self.get(key)
+    }
+
     /// An optional string.
     pub fn string(&mut self, key: &'static str) -> Result<Option<String>> {
         self.get(key)

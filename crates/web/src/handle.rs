@@ -5,15 +5,17 @@
 use std::cell::{Cell, RefCell};
 use std::rc::{Rc, Weak};
 
-use chatsync_model::{Limits, MessageId, MessageStatus, ReadAt, Thread, ThreadId};
+use chatsync_model::{Limits, MessageId, ReadAt, Thread, ThreadId};
 use gloo_timers::callback::Timeout;
 use wasm_bindgen::JsValue;
 
 use crate::callbacks::Callbacks;
 use crate::error::{Result, StoreError};
 use crate::idb::StoredDoc;
+use crate::locks::{HeldLock, StreamLocks};
 use crate::output::to_js;
 use crate::persist::Persisted;
+use crate::streams::{Liveness, STALE_STREAM_MS};
 use crate::util::now_ms;
 
 /// The document of a handle: still the stored bytes (the UI paints the materialized view first), or
@@ -40,16 +42,15 @@ pub(crate) struct ThreadHandle {
     pub open_objects: Cell<u32>,
     /// A repaint of the subscribers is scheduled for the next frame.
     pub repaint_armed: Cell<bool>,
-    /// Messages this store instance is streaming into and has not finished.
-    live_streams: RefCell<Vec<MessageId>>,
+    /// Messages this store instance is streaming into and has not finished, with their Web Locks.
+    live_streams: RefCell<Vec<(MessageId, Option<HeldLock>)>>,
     /// A repaint is scheduled for when a silent stream in the view turns stale.
     stale_check_armed: Cell<bool>,
+    /// The store's stream locks, once a `Thread` object uses the handle.
+    pub(crate) locks: RefCell<Option<Rc<StreamLocks>>>,
+    /// What is known of the writers of streams others write (`streams.rs`).
+    pub(crate) others: RefCell<Vec<(MessageId, Liveness)>>,
 }
-
-/// A stream nobody here is writing, silent this long, shows as interrupted — its writer is gone (a tab
-/// closed mid-stream). Streams written by this store instance keep the model's longer window, so a
-/// model that pauses to think is not shown as interrupted to its own writer.
-pub(crate) const STALE_STREAM_MS: u64 = 5_000;
 
 impl ThreadHandle {
     /// A thread created in this tab.
@@ -108,31 +109,57 @@ impl ThreadHandle {
             repaint_armed: Cell::new(false),
             live_streams: RefCell::new(Vec::new()),
             stale_check_armed: Cell::new(false),
+            locks: RefCell::new(None),
+            others: RefCell::new(Vec::new()),
         }
     }
 
-    /// The moment views are read at: now, with the staleness window for this thread's streams.
+    /// The moment views are read at: now, with the model's window for streams; `streams.rs` judges
+    /// the streams others write.
     pub fn read_at(&self) -> ReadAt {
-        if self.live_streams.borrow().is_empty() {
-            ReadAt {
-                now_ms: now_ms(),
-                stale_after_ms: STALE_STREAM_MS,
-            }
-        } else {
-            ReadAt::new(now_ms())
-        }
+        ReadAt::new(now_ms())
     }
 
-    /// Records that this store instance streams into `id` (until [`ThreadHandle::stream_ended`]).
+    /// Gives the handle its store's stream locks (the first `Thread` object of it does).
+    pub fn attach_locks(&self, locks: &Rc<StreamLocks>) {
+        self.locks
+            .borrow_mut()
+            .get_or_insert_with(|| Rc::clone(locks));
+    }
+
+    /// Records that this store instance streams into `id` (until [`ThreadHandle::stream_ended`]),
+    /// holding its Web Lock meanwhile so other tabs know the writer is alive.
     pub fn stream_started(&self, id: MessageId) {
-        let mut live = self.live_streams.borrow_mut();
-        if !live.contains(&id) {
-            live.push(id);
+        if self.writes(&id) {
+            return;
         }
+        let lock = self
+            .locks
+            .borrow()
+            .as_ref()
+            .and_then(|locks| locks.hold(&self.id, &id));
+        self.live_streams.borrow_mut().push((id, lock));
     }
 
+    /// The stream ended: its lock is released.
     pub fn stream_ended(&self, id: &MessageId) {
-        self.live_streams.borrow_mut().retain(|live| live != id);
+        self.live_streams
+            .borrow_mut()
+            .retain(|(live, _)| live != id);
+    }
+
+    /// Whether this store instance writes the stream `id`.
+    pub fn writes(&self, id: &MessageId) -> bool {
+        self.live_streams
+            .borrow()
+            .iter()
+            .any(|(live, _)| live == id)
+    }
+
+    /// Ends every stream this store instance writes into the thread: nothing here can write them
+    /// any more (the last `Thread` object closed, or the store did).
+    pub fn end_streams(&self) {
+        self.live_streams.borrow_mut().clear();
     }
 
     /// Whether this store instance is streaming into the thread.
@@ -183,17 +210,34 @@ impl ThreadHandle {
             return Ok(view.clone());
         }
         let at = self.read_at();
-        let view = self.with_thread(|thread| thread.view(at))?;
-        let open = view
-            .messages
-            .iter()
-            .any(|m| matches!(m.status, MessageStatus::Pending | MessageStatus::Streaming));
-        if open {
+        let mut view = self.with_thread(|thread| thread.view(at))?;
+        let judged = self.judge_streams(&mut view.messages, at.now_ms);
+        if judged.open {
             self.check_staleness_later();
+        }
+        if !judged.to_check.is_empty() {
+            let handle = Rc::clone(self);
+            wasm_bindgen_futures::spawn_local(async move {
+                handle.check_streams(judged.to_check).await;
+            });
         }
         let js = to_js(&view)?;
         self.view.replace(Some(js.clone()));
         Ok(js)
+    }
+
+    /// Whether the view may show a stream: the cached view says, else the document must be read.
+    pub fn may_show_streams(&self) -> bool {
+        match &*self.view.borrow() {
+            Some(view) => crate::streams::shows_streams(view),
+            None => true,
+        }
+    }
+
+    /// Rebuilds the view and hands it to the subscribers now (what is known of a stream changed).
+    pub fn repaint_now(self: &Rc<Self>) {
+        self.view.replace(None);
+        self.notify();
     }
 
     /// A view showing an open stream is rebuilt once the stream could have turned stale, so
@@ -206,8 +250,7 @@ impl ThreadHandle {
         Timeout::new(STALE_STREAM_MS as u32 + 100, move || {
             if let Some(handle) = handle.upgrade() {
                 handle.stale_check_armed.set(false);
-                handle.view.replace(None);
-                handle.notify();
+                handle.repaint_now();
             }
         })
         .forget();

@@ -9,10 +9,11 @@
 //!   is reported as a corrupt thread at open, before the stored view could hide it.
 //! - `views`: document id → `{ view, snapshotId, chunks }`, the thread as the UI renders it, and what it
 //!   was built from, so a thread switch can paint it before the CRDT is loaded — when it is current.
-//! - `meta`: store metadata (this device's actor id, the user's index document id, the ids of threads
-//!   the relay may lack), and per document `"sync/<document id>"` → `{ peer, state: Uint8Array }`:
-//!   the Automerge sync state last shared with the relay whose storage id is `peer`, so a reconnect
-//!   resumes from the heads both held instead of comparing whole histories.
+//! - `meta`: store metadata (`device`, the prefix of this device's actors — see `locks.rs`; the user's
+//!   index document id; the ids of threads the relay may lack), and per document
+//!   `"sync/<document id>"` → `{ peer, state: Uint8Array }`: the Automerge sync state last shared
+//!   with the relay whose storage id is `peer`, so a reconnect resumes from the heads both held
+//!   instead of comparing whole histories.
 //!
 //! A flush is one read-write transaction ([`Db::write`]), so IndexedDB never holds half a flush.
 //! Layout 1 (one `documents` store of whole saves) is upgraded in place.

@@ -40,18 +40,22 @@ pub(crate) struct IndexDoc {
 pub(crate) struct RelayConfig {
     /// The sync URL, `ws://` or `wss://`.
     pub url: String,
-    pub token: Option<String>,
+    /// Shared with `setToken`.
+    pub tokens: crate::token::Tokens,
 }
 
 impl RelayConfig {
     /// Checks the URL's scheme: anything else would only fail later, on every reconnect.
-    pub fn new(url: String, token: Option<String>) -> Result<Self> {
+    pub fn new(url: String, token: crate::token::TokenSource) -> Result<Self> {
         if !(url.starts_with("ws://") || url.starts_with("wss://")) {
             return Err(StoreError::InvalidInput(format!(
                 "relayUrl must start with ws:// or wss://, not {url:?}"
             )));
         }
-        Ok(Self { url, token })
+        Ok(Self {
+            url,
+            tokens: crate::token::Tokens::new(token),
+        })
     }
 }
 
@@ -60,20 +64,25 @@ pub(crate) struct StoreInner {
     pub db: Db,
     /// Distinguishes this store instance's chunk keys from other tabs'.
     pub writer: String,
-    /// This tab's Automerge actor. Per instance, not per database: two tabs writing with one actor
-    /// would produce different changes with the same sequence numbers.
+    /// This tab's Automerge actor: per instance, with this device's prefix (`locks::device_actor`).
     pub actor: ActorId,
+    /// The Web Locks of the streams this instance writes and reads.
+    pub locks: Rc<crate::locks::StreamLocks>,
     pub index: RefCell<IndexDoc>,
     pub threads: RefCell<HashMap<ThreadId, Rc<ThreadHandle>>>,
     next_seq: Cell<u64>,
     flush_armed: Cell<bool>,
     pub listeners: Callbacks,
     pub closed: Cell<bool>,
+    /// The store's JS object was freed: it closes once no `Thread` object of it is open.
+    pub abandoned: Cell<bool>,
     /// `None` for a local-only store.
     pub relay: Option<RelayConfig>,
     /// This tab's peer id towards the relay.
     pub peer_id: String,
     pub sync: RefCell<SyncState>,
+    /// The status object `status()` last handed out.
+    pub status: crate::status::StatusCache,
     /// To the sync task; `None` for a local-only store.
     pub kicks: Option<mpsc::UnboundedSender<Kick>>,
     /// Threads with changes the relay has not acknowledged, kept in `meta` so a reload still sends
@@ -95,20 +104,25 @@ impl StoreInner {
         relay: Option<RelayConfig>,
         kicks: Option<mpsc::UnboundedSender<Kick>>,
         unsynced: Vec<String>,
+        actor: ActorId,
+        locks: Rc<crate::locks::StreamLocks>,
     ) -> Self {
         Self {
             db,
             writer: random_hex(6),
-            actor: ActorId::from(crate::util::random_bytes::<16>().to_vec()),
+            actor,
+            locks,
             index: RefCell::new(index),
             threads: RefCell::new(HashMap::new()),
             next_seq: Cell::new(0),
             flush_armed: Cell::new(false),
             listeners: Callbacks::default(),
             closed: Cell::new(false),
+            abandoned: Cell::new(false),
             relay,
             peer_id: new_peer_id(),
             sync: RefCell::new(SyncState::default()),
+            status: Default::default(),
             kicks,
             unsynced: RefCell::new(unsynced),
             unsynced_removed: RefCell::new(Vec::new()),
@@ -138,6 +152,10 @@ impl StoreInner {
         }
         let store = Rc::clone(self);
         Timeout::new(FLUSH_EVERY_MS, move || {
+            // `close()` flushed everything before closing the database.
+            if store.closed.get() {
+                return;
+            }
             wasm_bindgen_futures::spawn_local(async move {
                 if let Err(e) = store.flush().await {
                     store.emit_error(&e, None);

@@ -10,6 +10,7 @@ use chatsync_model::{
 use crate::error::{Result, StoreError};
 use crate::fields::{Fields, FromJs};
 pub(crate) use crate::fields::{from_js, from_js_or_default};
+use crate::token::TokenSource;
 use crate::util::random_hex;
 
 /// A fresh id for a message, artifact, tool call or approval: 128 random bits.
@@ -22,7 +23,7 @@ pub(crate) fn new_id() -> String {
 pub(crate) struct StoreOptions {
     pub db_name: Option<String>,
     pub relay_url: Option<String>,
-    pub token: Option<String>,
+    pub token: TokenSource,
 }
 
 /// `createThread`'s argument.
@@ -237,7 +238,7 @@ impl FromJs for StoreOptions {
         Ok(Self {
             db_name: f.string("dbName")?,
             relay_url: f.string("relayUrl")?,
-            token: f.string("token")?,
+            token: TokenSource::from_js(f.value("token"))?,
         })
     }
 }

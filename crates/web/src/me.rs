@@ -14,17 +14,33 @@ use crate::inner::RelayConfig;
 /// How long opening a store waits for the relay before carrying on with a local index.
 const ME_TIMEOUT_MS: u32 = 3_000;
 
+/// [`index_id`] with the token the store's source gives; when it is refused, the source is asked once
+/// more (a token function may have a fresh one), and only a token refused again is unauthorized.
+pub(crate) async fn index_id_for(relay: &RelayConfig) -> Result<Option<DocumentId>> {
+    let token = relay.tokens.get().await?;
+    match index_id(&relay.url, token.as_deref()).await {
+        Err(StoreError::Unauthorized) => {
+            let fresh = relay.tokens.get().await?;
+            if fresh == token {
+                return Err(StoreError::Unauthorized);
+            }
+            index_id(&relay.url, fresh.as_deref()).await
+        }
+        other => other,
+    }
+}
+
 /// The index document id the relay assigns this user: `Ok(None)` when the relay cannot say (it is
 /// unreachable, or a plain automerge-repo sync server without the API), `Err(Unauthorized)` when it
 /// refuses the token.
-pub(crate) async fn index_id(relay: &RelayConfig) -> Result<Option<DocumentId>> {
+pub(crate) async fn index_id(relay_url: &str, token: Option<&str>) -> Result<Option<DocumentId>> {
     let Some(window) = web_sys::window() else {
         return Ok(None);
     };
     if !window.navigator().on_line() {
         return Ok(None);
     }
-    let Some(url) = me_url(relay) else {
+    let Some(url) = me_url(relay_url, token) else {
         return Ok(None);
     };
     let fetch = JsFuture::from(window.fetch_with_str(&url)).fuse();
@@ -55,16 +71,21 @@ pub(crate) async fn index_id(relay: &RelayConfig) -> Result<Option<DocumentId>> 
     Ok(id)
 }
 
-/// `ws://host/sync?x` → `http://host/api/me?token=…`.
-fn me_url(relay: &RelayConfig) -> Option<String> {
-    let (scheme, rest) = relay.url.split_once("://")?;
+/// The HTTP API beside the sync endpoint: the sync URL's last path segment (`sync`) replaced by
+/// `api/me`, so a relay mounted under a prefix works — `ws://host/sync?x` → `http://host/api/me`,
+/// `wss://host/chat/sync` → `https://host/chat/api/me`, `ws://host` → `http://host/api/me` — with the
+/// token as the `token` query parameter.
+fn me_url(relay_url: &str, token: Option<&str>) -> Option<String> {
+    let (scheme, rest) = relay_url.split_once("://")?;
     let http = match scheme {
         "ws" => "http",
         "wss" => "https",
         _ => return None,
     };
-    let host = rest.split(['/', '?', '#']).next()?;
-    let token = relay.token.as_deref().unwrap_or_default();
-    let token = js_sys::encode_uri_component(token);
-    Some(format!("{http}://{host}/api/me?token={token}"))
+    let rest = rest.split(['?', '#']).next()?;
+    let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
+    // What stays of the path: everything up to and including its last `/`.
+    let prefix = &path[..path.rfind('/').map_or(0, |i| i + 1)];
+    let token = js_sys::encode_uri_component(token.unwrap_or_default());
+    Some(format!("{http}://{host}/{prefix}api/me?token={token}"))
 }

@@ -23,6 +23,9 @@ const META_INDEX_ID: &str = "indexId";
 
 /// A local-first store of chat threads: IndexedDB in this browser, synced through a relay when one is
 /// configured and reachable.
+///
+/// `free()`, `[Symbol.dispose]()` and garbage collection flush and close it as `close()` does (once
+/// no `Thread` object of it is open).
 #[wasm_bindgen]
 pub struct ChatStore {
     inner: Rc<StoreInner>,
@@ -102,6 +105,7 @@ impl ChatStore {
         let inner = Rc::clone(&self.inner);
         promise(async move {
             let handle = open_handle(&inner, &id).await?;
+            crate::streams::settle(&inner, &handle).await;
             Ok(JsValue::from(Thread::new(handle, inner)))
         })
     }
@@ -157,14 +161,32 @@ impl ChatStore {
         self.inner.kick(Kick::Online(online));
     }
 
+    /// Replaces the relay token (a string, or a function returning one or a promise of one, called on
+    /// every connection attempt) and reconnects with it now; this is also the way out of
+    /// `unauthorized`. A store without `relayUrl` has no use for it and ignores it.
+    #[wasm_bindgen(js_name = setToken)]
+    pub fn set_token(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "string | (() => string | Promise<string>)")]
+        token: JsValue,
+    ) -> Result<(), JsValue> {
+        self.inner.ensure_open()?;
+        let source = crate::token::TokenSource::from_js(Some(token))?;
+        if let Some(relay) = &self.inner.relay {
+            relay.tokens.set(source);
+            self.inner.kick(Kick::Reconnect);
+        }
+        Ok(())
+    }
+
     /// Calls `callback` when the thread list changes, here or on another device or tab. Returns the
-    /// function that unsubscribes.
+    /// function that unsubscribes (calling it again does nothing).
     #[wasm_bindgen(unchecked_return_type = "() => void")]
     pub fn subscribe(
         &self,
         #[wasm_bindgen(unchecked_param_type = "(event: StoreEvent) => void")] callback: Function,
     ) -> Function {
-        crate::callbacks::subscribe(&self.inner, |inner| &inner.listeners, callback)
+        crate::callbacks::subscribe(&self.inner, |inner| &inner.listeners, callback).1
     }
 
     /// Flushes everything and closes the database. Threads of this store stop working.
@@ -172,18 +194,16 @@ impl ChatStore {
     pub fn close(&self) -> Promise {
         let inner = Rc::clone(&self.inner);
         promise(async move {
-            if inner.closed.get() {
-                return Ok(JsValue::UNDEFINED);
-            }
-            inner.flush().await?;
-            inner.closed.set(true);
-            inner.kick(Kick::Close);
-            inner.browser_listeners.borrow_mut().clear();
-            inner.tabs.replace(None);
-            inner.threads.borrow_mut().clear();
-            inner.db.close();
+            inner.close().await?;
             Ok(JsValue::UNDEFINED)
         })
+    }
+}
+
+/// The JS object was freed: the store flushes and closes (see [`StoreInner::abandon`]).
+impl Drop for ChatStore {
+    fn drop(&mut self) {
+        self.inner.abandon();
     }
 }
 
@@ -197,7 +217,7 @@ impl ChatStore {
             None => None,
         };
         let relay_index = match &relay {
-            Some(relay) => crate::me::index_id(relay).await?,
+            Some(relay) => crate::me::index_id_for(relay).await?,
             None => None,
         };
         let db = Db::open(&name).await?;
@@ -216,7 +236,11 @@ impl ChatStore {
                 .collect(),
             _ => Default::default(),
         };
-        let inner = Rc::new(StoreInner::new(db, index, relay, kicks, unsynced));
+        let actor = crate::locks::device_actor(&db).await?;
+        let locks = Rc::new(crate::locks::StreamLocks::new(&name, &actor));
+        let inner = Rc::new(StoreInner::new(
+            db, index, relay, kicks, unsynced, actor, locks,
+        ));
         crate::browser::watch(&inner);
         inner
             .tabs

@@ -12,13 +12,11 @@ use chatsync_protocol::{DocSession, DocumentId, Message};
 use futures_channel::oneshot;
 use futures_util::{FutureExt, select};
 use gloo_timers::future::TimeoutFuture;
-use wasm_bindgen::JsValue;
 
 use crate::error::{Result, StoreError};
 use crate::handle::ThreadHandle;
 use crate::idb::{SavedSync, Write};
 use crate::inner::StoreInner;
-use crate::output::{js_object, number};
 use crate::socket::Socket;
 use crate::util::now_ms;
 
@@ -31,6 +29,8 @@ pub(crate) enum Kick {
     Poll,
     /// The app's switch, or the browser's `online` / `offline` event.
     Online(bool),
+    /// The token was replaced: connect again with it now.
+    Reconnect,
     /// The store closed.
     Close,
 }
@@ -52,6 +52,8 @@ struct AckWait {
 pub(crate) struct SyncState {
     /// Joined: the relay answered with `peer`.
     pub online: bool,
+    /// Where the connection is while not joined (`status.rs`).
+    pub phase: crate::status::Phase,
     pub last_synced_at: Option<u64>,
     /// The pending count listeners last heard.
     last_pending: usize,
@@ -290,6 +292,7 @@ impl StoreInner {
             }
         }
         self.sync.borrow_mut().acks.extend(left);
+        self.emit_status();
     }
 
     /// Sends what every session has ready.
@@ -492,42 +495,20 @@ impl StoreInner {
         }
     }
 
-    /// After the relay spoke: when nothing is left unacknowledged, that is the last sync time; and
-    /// listeners hear of every change in the pending count, so a status line needs no polling.
+    /// After the relay spoke: the moment nothing is left unacknowledged is the last sync time; and
+    /// listeners hear of every change of the status, so a status line needs no polling.
     fn note_pending(&self) {
         let pending = self.pending_documents();
-        let changed = {
+        {
             let mut state = self.sync.borrow_mut();
-            if pending == 0 {
+            let before = std::mem::replace(&mut state.last_pending, pending);
+            // Only when everything became acknowledged (not at every later frame): the status, and
+            // the `status` events that announce it, change only when something did.
+            if pending == 0 && (before != 0 || state.last_synced_at.is_none()) {
                 state.last_synced_at = Some(now_ms());
             }
-            std::mem::replace(&mut state.last_pending, pending) != pending
-        };
-        if changed {
-            self.emit_status();
         }
-    }
-
-    /// Tells listeners the connection status changed.
-    pub fn emit_status(&self) {
-        let status = self.status_js();
-        self.emit(&js_object(&[("type", "status".into()), ("status", status)]));
-    }
-
-    /// `{ online, pendingThreads, lastSyncedAt }`.
-    pub fn status_js(&self) -> JsValue {
-        let (online, last) = {
-            let state = self.sync.borrow();
-            (state.online, state.last_synced_at)
-        };
-        let mut entries = vec![
-            ("online", online.into()),
-            ("pendingThreads", number(self.pending_documents() as u64)),
-        ];
-        if let Some(at) = last {
-            entries.push(("lastSyncedAt", number(at)));
-        }
-        js_object(&entries)
+        self.emit_status();
     }
 
     pub(crate) fn disconnected(&self) {

@@ -1,6 +1,6 @@
 //! `Thread`, one open conversation: its view, and every write a chat app makes to it.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use chatsync_model::{ApprovalId, MessageId, Regenerate, ThreadSettings, ToolCallId};
@@ -14,27 +14,34 @@ use crate::input::{self, new_id};
 use crate::output::to_js;
 
 /// An open thread. Writes apply at once in memory and reach IndexedDB (and the relay) in batches.
+///
+/// `free()`, `[Symbol.dispose]()` and garbage collection release it as `close()` does.
 #[wasm_bindgen]
 pub struct Thread {
     handle: Rc<ThreadHandle>,
     store: Rc<StoreInner>,
     closed: Cell<bool>,
+    /// This object's subscriptions (keys in the handle's list, which other objects of the thread
+    /// share): removed when it closes.
+    subscriptions: RefCell<Vec<u32>>,
 }
 
 impl Thread {
     pub(crate) fn new(handle: Rc<ThreadHandle>, store: Rc<StoreInner>) -> Self {
         handle.open_objects.set(handle.open_objects.get() + 1);
+        handle.attach_locks(&store.locks);
         Self {
             handle,
             store,
             closed: Cell::new(false),
+            subscriptions: RefCell::new(Vec::new()),
         }
     }
 
     /// Refuses calls on a closed thread object (its document may have left memory) or store.
     fn ensure_open(&self) -> Result<()> {
         if self.closed.get() {
-            return Err(crate::error::StoreError::Closed);
+            return Err(crate::error::StoreError::ThreadClosed);
         }
         self.store.ensure_open()
     }
@@ -86,6 +93,7 @@ impl Thread {
     /// The thread as the thread list shows it.
     #[wasm_bindgen(unchecked_return_type = "ThreadSummary")]
     pub fn summary(&self) -> Result<JsValue, JsValue> {
+        self.ensure_open()?;
         let summary = self
             .handle
             .with_thread(|thread| thread.summary(self.handle.read_at()))?;
@@ -96,6 +104,7 @@ impl Thread {
     /// pending approvals, session state, context.
     #[wasm_bindgen(unchecked_return_type = "ThreadView")]
     pub fn view(&self) -> Result<JsValue, JsValue> {
+        self.ensure_open()?;
         Ok(self.handle.view_js()?)
     }
 
@@ -300,24 +309,48 @@ impl Thread {
     }
 
     /// Calls `callback` with the new view after changes, local or remote, at most once per frame.
-    /// Returns the function that unsubscribes.
+    /// Returns the function that unsubscribes (calling it again does nothing); closing the thread
+    /// unsubscribes too.
     #[wasm_bindgen(unchecked_return_type = "() => void")]
     pub fn subscribe(
         &self,
         #[wasm_bindgen(unchecked_param_type = "(view: ThreadView) => void")] callback: Function,
-    ) -> Function {
-        crate::callbacks::subscribe(&self.handle, |handle| &handle.subscribers, callback)
+    ) -> Result<Function, JsValue> {
+        self.ensure_open()?;
+        let (key, unsubscribe) =
+            crate::callbacks::subscribe(&self.handle, |handle| &handle.subscribers, callback);
+        let mut keys = self.subscriptions.borrow_mut();
+        // Forget the ones unsubscribed since, so subscribing again and again (a React effect) does
+        // not pile keys up.
+        keys.retain(|key| self.handle.subscribers.contains(*key));
+        keys.push(key);
+        Ok(unsubscribe)
     }
 
-    /// Stops this object's use of the thread: pending writes still reach storage (and the relay), and
-    /// once no open object uses the thread its document leaves memory. Calling it again does nothing.
+    /// Stops this object's use of the thread: its subscriptions end, pending writes still reach
+    /// storage (and the relay), and once no open object uses the thread its document leaves memory.
+    /// Calling it again does nothing.
     pub fn close(&self) {
         if self.closed.replace(true) {
             return;
         }
-        self.handle
-            .open_objects
-            .set(self.handle.open_objects.get().saturating_sub(1));
-        self.store.schedule_flush();
+        for key in self.subscriptions.take() {
+            self.handle.subscribers.remove(key);
+        }
+        let open = self.handle.open_objects.get().saturating_sub(1);
+        self.handle.open_objects.set(open);
+        if open == 0 {
+            // No object is left to write through: this instance's streams into the thread are over.
+            self.handle.end_streams();
+        }
+        self.store.thread_closed();
+    }
+}
+
+/// `free()`, `[Symbol.dispose]()` and garbage collection drop the Rust object: it lets go of the
+/// thread as `close()` does, so nothing stays counted as open (and held in memory) for ever.
+impl Drop for Thread {
+    fn drop(&mut self) {
+        self.close();
     }
 }

@@ -2,6 +2,11 @@
 // produces and accepts exactly these shapes (chatsync-model's serde views, camelCase).
 
 export type Role = "user" | "assistant" | "system" | "tool";
+/**
+ * `interrupted` is never stored: it is how an open (`pending` / `streaming`) message shows once its
+ * writer is gone — at once when the writing tab of this browser closed (its Web Lock is free), after
+ * 5 s of silence for a stream from another device (or without Web Locks).
+ */
 export type MessageStatus =
   | "pending" | "streaming" | "complete" | "error" | "cancelled" | "interrupted";
 export type ThreadStatus = "active" | "archived" | "deleted";
@@ -16,9 +21,17 @@ export interface StoreOptions {
   dbName?: string;
   /** The relay's sync URL (ws:// or wss://). Without one the store is local-only. */
   relayUrl?: string;
-  /** A token for the relay (a JWT; the user id with a development relay). */
-  token?: string;
+  /**
+   * A token for the relay (a JWT; the user id with a development relay), or a function giving one
+   * (or a promise of one). A function is called on every connection attempt, and again when the
+   * relay refuses its token or closes the socket because the token expired: a token that expires is
+   * replaced without reopening the store. `store.setToken()` replaces it later.
+   */
+  token?: TokenSource;
 }
+
+/** A relay token, or where to get the current one. */
+export type TokenSource = string | (() => string | Promise<string>);
 
 export interface ThreadSettings {
   provider?: string;
@@ -211,9 +224,23 @@ export interface SyncReport {
   syncedAt: number;
 }
 
+/**
+ * The relay connection: `local` without a `relayUrl`; `connecting` while an attempt is under way;
+ * `online` once joined; `offline` when switched off (`setOnline(false)`, the browser's `offline`) or
+ * waiting to retry; `unauthorized` when the relay refused the only token the source gives (until
+ * `setToken`, or `setOnline(true)`, tries again).
+ */
+export type ConnectionState = "local" | "connecting" | "online" | "offline" | "unauthorized";
+
+/**
+ * `store.status()`: the same (frozen) object until one of its fields changes, so it can be a
+ * `useSyncExternalStore` snapshot as is.
+ */
 export interface StoreStatus {
+  state: ConnectionState;
+  /** `state === "online"`. */
   online: boolean;
-  /** Documents with changes the relay has not acknowledged yet. */
+  /** Documents with changes the relay has not acknowledged yet (0 without a relay). */
   pendingThreads: number;
   lastSyncedAt?: number;
 }
@@ -228,7 +255,13 @@ export interface ChatsyncError extends Error {
   code:
     | "not_found" | "invalid_input" | "already_exists" | "invalid_transition"
     | "read_only_schema" | "corrupt_document" | "corrupt" | "storage"
-    | "unauthorized" | "offline" | "closed";
+    | "unauthorized" | "offline"
+    /** The token function threw, rejected, or gave something other than a string. */
+    | "token"
+    /** The store was closed (or freed); its threads stop working too. */
+    | "closed"
+    /** This `Thread` object was closed (or freed); open the thread again to keep using it. */
+    | "thread_closed";
 }
 
 // wasm-bindgen gives every class a `[Symbol.dispose](): void`, so `using store = …` frees it. TypeScript

@@ -4,7 +4,9 @@ import init, {
   ChatStore,
   type ChatsyncError,
   type Message,
+  type ConnectionState,
   type StoreEvent,
+  type StoreStatus,
   type SyncReport,
   type Thread,
   type ThreadSummary,
@@ -20,6 +22,18 @@ export async function tour(): Promise<void> {
   });
   const local = await ChatStore.open();
   await local.close();
+  const renewing = await ChatStore.open({
+    relayUrl: "wss://chat.example/relay/sync",
+    token: async () => (await fetch("/token")).text(),
+  });
+  renewing.setToken(() => "fresh");
+  renewing.setToken("fixed");
+  renewing.free();
+  {
+    using disposed = await ChatStore.open({ dbName: "scratch", token: () => "t" });
+    const scratch = await disposed.openThread((await disposed.createThread()).id);
+    scratch[Symbol.dispose]();
+  }
 
   const unsubscribe = store.subscribe((event: StoreEvent) => {
     if (event.type === "threads") console.log(event.source);
@@ -92,8 +106,9 @@ export async function tour(): Promise<void> {
   await store.flush();
   store.setOnline(false);
   store.setOnline(true);
-  const status = store.status();
-  console.log(status.online, status.pendingThreads, status.lastSyncedAt);
+  const status: StoreStatus = store.status();
+  const state: ConnectionState = status.state;
+  console.log(state, status.online, status.pendingThreads, status.lastSyncedAt, status === store.status());
   try {
     const report: SyncReport = await store.sync();
     console.log(report.documents, report.syncedAt);

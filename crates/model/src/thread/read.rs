@@ -107,6 +107,16 @@ impl Thread {
             .collect()
     }
 
+    /// The Automerge actor that created a message (its writer, for a streamed reply): lets a reader
+    /// tell a stream written on this device from one that came from elsewhere. `None` for an
+    /// unknown message.
+    pub fn message_author(&self, id: &MessageId) -> Option<automerge::ActorId> {
+        match self.entry(key::MESSAGES, "message", id.as_str()).ok()? {
+            ObjId::Id(_, actor, _) => Some(actor),
+            ObjId::Root => None,
+        }
+    }
+
     /// One message, on the active path or not.
     pub fn message(&self, id: &MessageId, at: ReadAt) -> Option<MessageView> {
         let messages = self.container(key::MESSAGES, ObjType::Map).ok()?;

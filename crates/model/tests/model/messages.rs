@@ -5,7 +5,7 @@ use wasm_bindgen_test::wasm_bindgen_test as test;
 use chatsync_model::{Feedback, MessageEnd, MessageStatus, NewMessage, ReadAt, Role, Usage};
 use serde_json::json;
 
-use crate::support::{T0, append, at, mid, new_thread, path, view_at};
+use crate::support::{T0, actor, append, at, mid, new_thread, path, replica, view_at};
 
 #[test]
 fn appended_messages_get_default_status_and_chain_onto_the_active_path() {
@@ -239,6 +239,21 @@ fn an_open_message_reads_as_interrupted_only_after_the_staleness_window() {
         )
         .unwrap();
     assert_eq!(u1.status, MessageStatus::Complete);
+}
+
+#[test]
+fn a_message_author_is_the_actor_that_created_it() {
+    let mut thread = new_thread();
+    append(&mut thread, "a1", Role::Assistant, "", at(1));
+    thread.commit();
+    let mut other = replica(&mut thread, "device-b");
+    append(&mut other, "a2", Role::Assistant, "", at(2));
+    // Streaming into a message someone else created leaves its author as it was.
+    other.append_delta(&mid("a1"), "x", at(3)).unwrap();
+    other.commit();
+    assert_eq!(other.message_author(&mid("a1")), Some(actor("device-a")));
+    assert_eq!(other.message_author(&mid("a2")), Some(actor("device-b")));
+    assert_eq!(other.message_author(&mid("nope")), None);
 }
 
 #[test]

@@ -1,0 +1,127 @@
+//! The store's status as `status()` hands it out: one frozen JS object, the same one (`===`) until
+//! something in it changes, so React's `useSyncExternalStore` can take `status()` as its snapshot
+//! and repaint only on a change.
+
+use std::cell::RefCell;
+
+use wasm_bindgen::JsValue;
+
+use crate::inner::StoreInner;
+use crate::output::{js_object, number};
+
+/// Where the relay connection is when it is not joined (the sync task says).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) enum Phase {
+    /// A connection attempt is under way.
+    #[default]
+    Connecting,
+    /// Not trying right now: switched off (by the app or the browser), or waiting to retry.
+    Offline,
+    /// The relay refused the token, and the token source has no other.
+    Unauthorized,
+}
+
+/// `StoreStatus.state`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum State {
+    Local,
+    Connecting,
+    Online,
+    Offline,
+    Unauthorized,
+}
+
+impl State {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Local => "local",
+            Self::Connecting => "connecting",
+            Self::Online => "online",
+            Self::Offline => "offline",
+            Self::Unauthorized => "unauthorized",
+        }
+    }
+}
+
+/// Everything the status object shows; a new object is made only when this changes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Shown {
+    state: State,
+    pending: usize,
+    last_synced_at: Option<u64>,
+}
+
+/// The status object last handed out, and what it shows; and the one last announced.
+#[derive(Default)]
+pub(crate) struct StatusCache {
+    last: RefCell<Option<(Shown, JsValue)>>,
+    announced: RefCell<JsValue>,
+}
+
+impl StatusCache {
+    fn get(&self, shown: Shown) -> JsValue {
+        if let Some((last, object)) = &*self.last.borrow()
+            && *last == shown
+        {
+            return object.clone();
+        }
+        let mut entries = vec![
+            ("state", shown.state.as_str().into()),
+            ("online", (shown.state == State::Online).into()),
+            ("pendingThreads", number(shown.pending as u64)),
+        ];
+        if let Some(at) = shown.last_synced_at {
+            entries.push(("lastSyncedAt", number(at)));
+        }
+        let object = js_object(&entries);
+        // Frozen: an app that mutated the shared snapshot would see its change "persist".
+        js_sys::Object::freeze(&object.clone().into());
+        self.last.replace(Some((shown, object.clone())));
+        object
+    }
+}
+
+impl StoreInner {
+    /// `{ state, online, pendingThreads, lastSyncedAt }`, the same object while they stay the same.
+    pub fn status_js(&self) -> JsValue {
+        let (online, phase, last_synced_at) = {
+            let state = self.sync.borrow();
+            (state.online, state.phase, state.last_synced_at)
+        };
+        let state = match (&self.relay, online, phase) {
+            (None, _, _) => State::Local,
+            (Some(_), true, _) => State::Online,
+            (Some(_), false, Phase::Connecting) => State::Connecting,
+            (Some(_), false, Phase::Offline) => State::Offline,
+            (Some(_), false, Phase::Unauthorized) => State::Unauthorized,
+        };
+        // Without a relay nothing is waiting for one.
+        let pending = if self.relay.is_some() {
+            self.pending_documents()
+        } else {
+            0
+        };
+        self.status.get(Shown {
+            state,
+            pending,
+            last_synced_at,
+        })
+    }
+
+    /// The sync task's phase while not joined; listeners hear of a change.
+    pub fn set_phase(&self, phase: Phase) {
+        self.sync.borrow_mut().phase = phase;
+        self.emit_status();
+    }
+
+    /// Tells listeners the status changed — when it did: each status object is announced once, so
+    /// a `useSyncExternalStore` subscriber hears of every new snapshot and of nothing else.
+    pub fn emit_status(&self) {
+        let status = self.status_js();
+        let announced = self.status.announced.replace(status.clone());
+        if js_sys::Object::is(&announced, &status) {
+            return;
+        }
+        self.emit(&js_object(&[("type", "status".into()), ("status", status)]));
+    }
+}
