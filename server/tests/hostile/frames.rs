@@ -6,7 +6,7 @@ use std::time::Instant;
 use chatsync_protocol::Message;
 
 use super::cases::{self, Input};
-use super::{PROMPTLY, TestRelay, document_id};
+use super::{Outcome, PROMPTLY, TestRelay, document_id};
 
 /// Sends the case named `name` on a relay that another user is syncing with meanwhile, and checks
 /// that it is refused with 1007 within [`PROMPTLY`], that the other user's sync and `/healthz` are
@@ -42,12 +42,10 @@ async fn refused_at_once(name: &str) {
         let healthy = relay.healthy().await;
         (alice, healthy)
     };
-    let (code, (alice, healthy)) = tokio::join!(
-        tokio::time::timeout(PROMPTLY, mallory.close_code()),
-        bystander
-    );
-    let code = code.unwrap_or_else(|_| panic!("{name}: not refused within {PROMPTLY:?}"));
-    assert_eq!(code, Some(1007), "{name}");
+    let (outcome, (alice, healthy)) =
+        tokio::join!(tokio::time::timeout(PROMPTLY, mallory.outcome()), bystander);
+    let outcome = outcome.unwrap_or_else(|_| panic!("{name}: not refused within {PROMPTLY:?}"));
+    assert_eq!(outcome, Outcome::Closed(Some(1007)), "{name}");
     assert!(sent.elapsed() < PROMPTLY, "{name}: {:?}", sent.elapsed());
     assert!(healthy, "{name}: /healthz did not answer");
     alice.close().await;
