@@ -331,7 +331,9 @@ fn every_shape_automerge_writes_passes() {
     );
     assert!(decoded.iter().any(|m| !m.changes.is_empty()));
     assert!(decoded.iter().any(|m| !m.need.is_empty()));
-    for m in &traffic {
+    // Two empty documents, and one side empty, too.
+    let more = [real_traffic(0, 0, 0), real_traffic(0, 4, 0)].concat();
+    for m in traffic.iter().chain(&more) {
         let mut doc = AutoCommit::new();
         DocSession::new()
             .receive(&mut doc, m)
