@@ -440,3 +440,25 @@ fn a_protocol_version_list_beyond_the_cap_is_refused_before_it_is_read() {
         Err(DecodeError::WrongType { .. } | DecodeError::Cbor(_))
     ));
 }
+
+#[test]
+fn a_wide_map_in_an_unknown_field_is_skipped_in_linear_time() {
+    // {type, senderId, targetId, documentId, data, extra: {80,000 keys}}: the unknown field is skipped
+    // without reading its keys, so it costs one pass.
+    let mut frame = sync_frame_with_keys(0, false);
+    frame[1..5].copy_from_slice(&6u32.to_be_bytes());
+    frame.extend_from_slice(&[0x65]);
+    frame.extend_from_slice(b"extra");
+    frame.push(0xba);
+    frame.extend_from_slice(&80_000u32.to_be_bytes());
+    for i in 0..80_000 {
+        let key = format!("k{i}");
+        frame.push(0x60 + key.len() as u8);
+        frame.extend_from_slice(key.as_bytes());
+        frame.push(0x00);
+    }
+    assert!(matches!(
+        quickly(|| Message::decode(&frame)),
+        Ok(Message::Sync { .. })
+    ));
+}
