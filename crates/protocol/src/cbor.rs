@@ -4,14 +4,25 @@
 //! minicbor has no generic value tree and no serde: the browser package carries this codec rather
 //! than ciborium's, which was 11 KB of its gzipped wasm. Skipping a value uses a heap stack, so a
 //! deeply nested frame cannot overflow the stack.
+//!
+//! Every message is a small fixed shape: the largest, `ephemeral`, has 7 fields, and the JS side sends
+//! no more than that. So a map or array read here holds at most [`MAX_ENTRIES`] entries, and a
+//! longer one is refused before its entries are read: the key lookups below scan a map's entries,
+//! which stays linear in the frame only while that count is bounded.
 
 use minicbor::Decoder;
 use minicbor::data::Type;
 
 use crate::message::DecodeError;
 
+/// The most entries a map (or items an array) of a message may hold: several times what any message
+/// shape needs (7 fields at most), so a newer peer's extra fields still fit, while a frame of 80,000
+/// keys is refused at its map's header instead of costing seconds of key comparisons.
+pub(crate) const MAX_ENTRIES: u64 = 64;
+
 /// The entries of one CBOR map in a frame: text keys with the position of their values. Entries with
-/// other keys are skipped; the first of two equal keys wins.
+/// other keys are skipped; the first of two equal keys wins. At most [`MAX_ENTRIES`] entries, counting
+/// skipped and repeated ones.
 pub(crate) struct Map<'a> {
     frame: &'a [u8],
     entries: Vec<(String, usize)>,
@@ -28,28 +39,32 @@ impl<'a> Map<'a> {
                 return Err(DecodeError::NotAMap);
             }
         }
-        let map = Self::read(&mut d)?;
+        let map = Self::read(&mut d, "the message")?;
         match frame.len() - d.position() {
             0 => Ok(map),
             trailing => Err(DecodeError::TrailingBytes(trailing)),
         }
     }
 
-    /// Reads the map `d` is at, leaving `d` after it.
-    fn read(d: &mut Decoder<'a>) -> Result<Self, DecodeError> {
+    /// Reads the map `d` is at, leaving `d` after it. `what` names it in a refusal.
+    fn read(d: &mut Decoder<'a>, what: &'static str) -> Result<Self, DecodeError> {
         let frame = d.input();
-        let mut remaining = d.map().map_err(malformed)?;
+        let declared = d.map().map_err(malformed)?;
+        if declared.is_some_and(|n| n > MAX_ENTRIES) {
+            return Err(too_many(what));
+        }
         let mut entries: Vec<(String, usize)> = Vec::new();
+        let mut read = 0;
         loop {
-            match remaining {
-                Some(0) => break,
-                Some(n) => remaining = Some(n - 1),
+            match declared {
+                Some(n) if read == n => break,
                 None if d.datatype().map_err(malformed)? == Type::Break => {
                     // The break byte that ends an indefinite-length map.
                     d.set_position(d.position() + 1);
                     break;
                 }
-                None => {}
+                _ if read == MAX_ENTRIES => return Err(too_many(what)),
+                _ => read += 1,
             }
             let key = match d.datatype().map_err(malformed)? {
                 Type::String | Type::StringIndef => Some(text(d).ok_or_else(|| {
@@ -62,6 +77,7 @@ impl<'a> Map<'a> {
             };
             let at = d.position();
             d.skip().map_err(malformed)?;
+            // At most MAX_ENTRIES earlier keys to compare with.
             if let Some(key) = key
                 && !entries.iter().any(|(k, _)| *k == key)
             {
@@ -82,13 +98,18 @@ impl<'a> Map<'a> {
         }
     }
 
-    /// The map under `field`, if there is one; `Err(())` if the value is something else.
-    pub fn map(&self, field: &str) -> Option<Result<Map<'a>, ()>> {
-        let mut d = self.get(field)?;
-        Some(match d.datatype() {
-            Ok(Type::Map | Type::MapIndef) => Self::read(&mut d).map_err(|_| ()),
-            _ => Err(()),
-        })
+    /// The map under `field`, if there is one.
+    pub fn map(&self, field: &'static str) -> Result<Option<Map<'a>>, DecodeError> {
+        let Some(mut d) = self.get(field) else {
+            return Ok(None);
+        };
+        match d.datatype() {
+            Ok(Type::Map | Type::MapIndef) => Self::read(&mut d, field).map(Some),
+            _ => Err(DecodeError::WrongType {
+                field,
+                expected: "a map",
+            }),
+        }
     }
 }
 
@@ -106,18 +127,32 @@ pub(crate) fn bytes(d: &mut Decoder<'_>) -> Option<Vec<u8>> {
     Some(out)
 }
 
-/// Reads an array of text.
-pub(crate) fn texts(d: &mut Decoder<'_>) -> Option<Vec<String>> {
-    let mut remaining = d.array().ok()?;
+/// Reads an array of at most [`MAX_ENTRIES`] texts; `field` names it in a refusal.
+pub(crate) fn texts(d: &mut Decoder<'_>, field: &'static str) -> Result<Vec<String>, DecodeError> {
+    let wrong_type = DecodeError::WrongType {
+        field,
+        expected: "an array of strings",
+    };
+    let declared = d.array().map_err(|_| wrong_type.clone())?;
+    if declared.is_some_and(|n| n > MAX_ENTRIES) {
+        return Err(too_many(field));
+    }
     let mut out = Vec::new();
     loop {
-        match remaining {
-            Some(0) => return Some(out),
-            Some(n) => remaining = Some(n - 1),
-            None if d.datatype().ok()? == Type::Break => return Some(out),
-            None => {}
+        match declared {
+            Some(n) if out.len() as u64 == n => return Ok(out),
+            None if d.datatype().map_err(|_| wrong_type.clone())? == Type::Break => return Ok(out),
+            _ if out.len() as u64 == MAX_ENTRIES => return Err(too_many(field)),
+            _ => {}
         }
-        out.push(text(d)?);
+        out.push(text(d).ok_or_else(|| wrong_type.clone())?);
+    }
+}
+
+fn too_many(what: &'static str) -> DecodeError {
+    DecodeError::TooManyEntries {
+        what,
+        limit: MAX_ENTRIES,
     }
 }
 

@@ -3,7 +3,8 @@
 //! automerge-repo's wire protocol, without IO: [`Message`] (one CBOR map per binary WebSocket frame)
 //! and [`DocumentId`] (base58check of 16 bytes). A JS automerge-repo peer and chatsync's relay and
 //! clients speak it to each other. [`DocSession`] runs Automerge's sync protocol for one document
-//! with one peer, without IO.
+//! with one peer, without IO, and checks every payload a peer sends before Automerge reads it
+//! ([`SyncMessageError`]).
 //!
 //! ```
 //! use chatsync_protocol::{DocumentId, Message};
@@ -24,10 +25,12 @@ mod cbor;
 mod document_id;
 mod message;
 mod session;
+mod sync_check;
 
 pub use document_id::{DocumentId, DocumentIdError};
 pub use message::{DecodeError, Message, PeerMetadata};
 pub use session::{DocSession, SyncError, holds_all, is_from_empty_peer, whole_document_message};
+pub use sync_check::{Part as SyncMessagePart, SyncMessageError};
 
 /// Re-exported so callers name the same Automerge types as this crate.
 pub use automerge;

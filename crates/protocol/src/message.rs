@@ -153,6 +153,14 @@ pub enum DecodeError {
         /// What it must be.
         expected: &'static str,
     },
+    /// A map or array holds more entries than any message needs: refused before they are read.
+    #[error("{what} has more than {limit} entries")]
+    TooManyEntries {
+        /// The map or array: `the message`, or the field holding it.
+        what: &'static str,
+        /// The most accepted.
+        limit: u64,
+    },
     /// `documentId` is not a document id.
     #[error("bad documentId: {0}")]
     DocumentId(#[from] DocumentIdError),
@@ -238,10 +246,7 @@ impl Message {
                 peer_metadata: f.peer_metadata()?,
                 supported_protocol_versions: match f.map.get("supportedProtocolVersions") {
                     None => vec!["1".to_owned()],
-                    Some(mut d) => cbor::texts(&mut d).ok_or(DecodeError::WrongType {
-                        field: "supportedProtocolVersions",
-                        expected: "an array of strings",
-                    })?,
+                    Some(mut d) => cbor::texts(&mut d, "supportedProtocolVersions")?,
                 },
             },
             "peer" => Self::Peer {
@@ -457,15 +462,8 @@ impl<'a> Fields<'a> {
     }
 
     fn peer_metadata(&self) -> Result<PeerMetadata, DecodeError> {
-        let map = match self.map.map("peerMetadata") {
-            None => return Ok(PeerMetadata::default()),
-            Some(Ok(map)) => map,
-            Some(Err(())) => {
-                return Err(DecodeError::WrongType {
-                    field: "peerMetadata",
-                    expected: "a map",
-                });
-            }
+        let Some(map) = self.map.map("peerMetadata")? else {
+            return Ok(PeerMetadata::default());
         };
         Ok(PeerMetadata {
             storage_id: match map.get("storageId") {

@@ -11,13 +11,19 @@ use std::hash::{DefaultHasher, Hash, Hasher};
 use automerge::sync::{self, SyncDoc};
 use automerge::{AutoCommit, ChangeHash};
 
+use crate::sync_check::{self, SyncMessageError};
+
 /// Why a sync payload was refused. The document is unchanged when it is.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum SyncError {
-    /// The bytes are not an Automerge sync message.
+    /// The payload declares sizes Automerge would trust and must not (see [`SyncMessageError`]):
+    /// refused before Automerge reads it.
+    #[error(transparent)]
+    Invalid(#[from] SyncMessageError),
+    /// Automerge could not decode the payload.
     #[error("not an Automerge sync message: {0}")]
-    Decode(String),
+    Decode(#[from] sync::ReadMessageError),
     /// The message decoded but Automerge refused to apply it (e.g. a change that does not parse).
     #[error("Automerge refused the sync message: {0}")]
     Apply(#[from] automerge::AutomergeError),
@@ -85,9 +91,12 @@ impl DocSession {
         }
     }
 
-    /// Applies a received sync payload to `doc`.
+    /// Applies a received sync payload to `doc`. The payload is checked before Automerge reads it, so
+    /// no peer can make this or a later [`DocSession::poll_message`] panic, allocate or compute
+    /// without bound.
     pub fn receive(&mut self, doc: &mut AutoCommit, data: &[u8]) -> Result<(), SyncError> {
-        let message = sync::Message::decode(data).map_err(|e| SyncError::Decode(e.to_string()))?;
+        sync_check::check(data)?;
+        let message = sync::Message::decode(data)?;
         let received = doc.sync().receive_sync_message(&mut self.state, message);
         // Automerge 0.12 records every text splice a sync applies in the document's patch log even
         // while that log is inactive, and only a reset empties it: unchecked, it grew to 84 MB over
@@ -193,9 +202,11 @@ pub fn holds_all(doc: &mut AutoCommit, heads: &[ChangeHash]) -> bool {
 }
 
 /// Whether a sync payload comes from a peer that holds nothing of the document yet (its heads are
-/// empty): the usual first `request` of a device opening a thread it has never seen.
+/// empty): the usual first `request` of a device opening a thread it has never seen. False for a
+/// payload [`DocSession::receive`] would refuse.
 pub fn is_from_empty_peer(data: &[u8]) -> bool {
-    sync::Message::decode(data).is_ok_and(|m| m.heads.is_empty())
+    // The check reads the whole envelope, so this need not decode (and copy) the changes.
+    sync_check::check(data).is_ok_and(|envelope| envelope.heads == 0)
 }
 
 /// A sync payload that hands a peer holding nothing the whole document at once: `stored` is saved

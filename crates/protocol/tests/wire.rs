@@ -273,3 +273,192 @@ fn deeply_nested_frames_do_not_overflow() {
         Err(DecodeError::Cbor(_))
     ));
 }
+
+/// Runs `f` and, off wasm32 (which has no clock), checks it took under half a second.
+fn quickly<T>(f: impl FnOnce() -> T) -> T {
+    #[cfg(not(target_arch = "wasm32"))]
+    let started = std::time::Instant::now();
+    let out = f();
+    #[cfg(not(target_arch = "wasm32"))]
+    assert!(started.elapsed() < std::time::Duration::from_millis(500));
+    out
+}
+
+/// A `sync` message's fields and then `extra` distinct unknown keys, in a map of definite length
+/// (declared in a 32-bit header) or of indefinite length.
+fn sync_frame_with_keys(extra: usize, indefinite: bool) -> Vec<u8> {
+    let id = DocumentId::from_bytes([4; 16]).to_string();
+    let fields = [
+        ("type", "sync"),
+        ("senderId", "a"),
+        ("targetId", "b"),
+        ("documentId", id.as_str()),
+    ];
+    let mut frame = Vec::new();
+    if indefinite {
+        frame.push(0xbf);
+    } else {
+        let entries = (fields.len() + 1 + extra) as u32;
+        frame.push(0xba); // a map with a 32-bit length
+        frame.extend_from_slice(&entries.to_be_bytes());
+    }
+    let text = |frame: &mut Vec<u8>, s: &str| {
+        frame.push(0x78);
+        frame.push(s.len() as u8);
+        frame.extend_from_slice(s.as_bytes());
+    };
+    for (key, value) in fields {
+        text(&mut frame, key);
+        text(&mut frame, value);
+    }
+    text(&mut frame, "data");
+    frame.extend_from_slice(&[0x41, 0x42]);
+    for i in 0..extra {
+        text(&mut frame, &format!("k{i}"));
+        frame.push(0x00);
+    }
+    if indefinite {
+        frame.push(0xff);
+    }
+    frame
+}
+
+#[test]
+fn a_map_with_eighty_thousand_keys_is_refused_in_linear_time() {
+    for indefinite in [false, true] {
+        let frame = sync_frame_with_keys(80_000, indefinite);
+        assert!(frame.len() > 400_000, "{} bytes", frame.len());
+        // Refused at the header or after 64 entries; comparing every key with every earlier one took
+        // seconds.
+        assert_eq!(
+            quickly(|| Message::decode(&frame)),
+            Err(DecodeError::TooManyEntries {
+                what: "the message",
+                limit: 64
+            }),
+            "indefinite: {indefinite}"
+        );
+    }
+}
+
+#[test]
+fn a_map_with_as_many_entries_as_allowed_decodes() {
+    // 5 fields and 59 unknown ones: 64 entries.
+    for indefinite in [false, true] {
+        let frame = sync_frame_with_keys(59, indefinite);
+        assert!(
+            matches!(Message::decode(&frame), Ok(Message::Sync { .. })),
+            "indefinite: {indefinite}"
+        );
+        let frame = sync_frame_with_keys(60, indefinite);
+        assert!(matches!(
+            Message::decode(&frame),
+            Err(DecodeError::TooManyEntries { .. })
+        ));
+    }
+}
+
+#[test]
+fn peer_metadata_with_eighty_thousand_keys_is_refused() {
+    let mut metadata = vec![0xba];
+    metadata.extend_from_slice(&80_000u32.to_be_bytes());
+    for i in 0..80_000 {
+        let key = format!("k{i}");
+        metadata.push(0x78);
+        metadata.push(key.len() as u8);
+        metadata.extend_from_slice(key.as_bytes());
+        metadata.push(0xf5);
+    }
+    let mut frame = vec![0xa4];
+    for (key, value) in [("type", "join"), ("senderId", "a")] {
+        for s in [key, value] {
+            frame.push(0x60 + s.len() as u8);
+            frame.extend_from_slice(s.as_bytes());
+        }
+    }
+    frame.push(0x6c);
+    frame.extend_from_slice(b"peerMetadata");
+    frame.extend_from_slice(&metadata);
+    frame.push(0x78);
+    frame.push(25);
+    frame.extend_from_slice(b"supportedProtocolVersions");
+    frame.extend_from_slice(&[0x81, 0x61, b'1']);
+    assert_eq!(
+        quickly(|| Message::decode(&frame)),
+        Err(DecodeError::TooManyEntries {
+            what: "peerMetadata",
+            limit: 64
+        })
+    );
+}
+
+#[test]
+fn a_protocol_version_list_beyond_the_cap_is_refused_before_it_is_read() {
+    let join = |versions: &[u8]| {
+        let mut frame = vec![0xa3];
+        for (key, value) in [("type", "join"), ("senderId", "a")] {
+            for s in [key, value] {
+                frame.push(0x60 + s.len() as u8);
+                frame.extend_from_slice(s.as_bytes());
+            }
+        }
+        frame.push(0x78);
+        frame.push(25);
+        frame.extend_from_slice(b"supportedProtocolVersions");
+        frame.extend_from_slice(versions);
+        frame
+    };
+    // A million empty strings declared (and present): 24 MB of `String`s once read.
+    let mut million = vec![0x9a];
+    million.extend_from_slice(&1_000_000u32.to_be_bytes());
+    million.extend(std::iter::repeat_n(0x60, 1_000_000));
+    let refused = Err(DecodeError::TooManyEntries {
+        what: "supportedProtocolVersions",
+        limit: 64,
+    });
+    assert_eq!(Message::decode(&join(&million)), refused);
+    // Indefinite length: refused after the 64th.
+    let mut indefinite = vec![0x9f];
+    indefinite.extend(std::iter::repeat_n(0x60, 100));
+    indefinite.push(0xff);
+    assert_eq!(Message::decode(&join(&indefinite)), refused);
+    // A declared length beyond the frame: the frame ends inside the array.
+    assert!(matches!(
+        Message::decode(&join(&[
+            0x9b, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff
+        ])),
+        Err(DecodeError::Cbor(_))
+    ));
+    let mut two = vec![0x82, 0x61, b'1', 0x61, b'2'];
+    assert!(matches!(
+        Message::decode(&join(&two)),
+        Ok(Message::Join { supported_protocol_versions, .. }) if supported_protocol_versions == ["1", "2"]
+    ));
+    two[0] = 0x83;
+    assert!(matches!(
+        Message::decode(&join(&two)),
+        Err(DecodeError::WrongType { .. } | DecodeError::Cbor(_))
+    ));
+}
+
+#[test]
+fn a_wide_map_in_an_unknown_field_is_skipped_in_linear_time() {
+    // {type, senderId, targetId, documentId, data, extra: {80,000 keys}}: the unknown field is skipped
+    // without reading its keys, so it costs one pass.
+    let mut frame = sync_frame_with_keys(0, false);
+    frame[1..5].copy_from_slice(&6u32.to_be_bytes());
+    frame.extend_from_slice(&[0x65]);
+    frame.extend_from_slice(b"extra");
+    frame.push(0xba);
+    frame.extend_from_slice(&80_000u32.to_be_bytes());
+    for i in 0..80_000 {
+        let key = format!("k{i}");
+        frame.push(0x60 + key.len() as u8);
+        frame.extend_from_slice(key.as_bytes());
+        frame.push(0x00);
+    }
+    assert!(matches!(
+        quickly(|| Message::decode(&frame)),
+        Ok(Message::Sync { .. })
+    ));
+}
