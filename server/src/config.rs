@@ -50,8 +50,11 @@ pub struct ServeArgs {
     /// Token checking.
     #[command(flatten)]
     pub auth: AuthArgs,
-    /// Largest WebSocket message, bytes (cold loads of long threads are several MB).
-    #[arg(long, env = "CHATSYNC_MAX_FRAME_BYTES", default_value_t = 16 << 20)]
+    /// Largest WebSocket message a client may send, bytes. Automerge 0.12 holds about 80 bytes of
+    /// memory per text character it applies, and a frame carries text deflated: 12 MB of text in one
+    /// 6 MB frame took the relay to 1.1 GB. 4 MiB is still several long threads' worth of changes.
+    /// (What the relay sends, e.g. cold loads, is not limited by this.)
+    #[arg(long, env = "CHATSYNC_MAX_FRAME_BYTES", default_value_t = 4 << 20)]
     pub max_frame_bytes: usize,
     /// Largest stored document, bytes.
     #[arg(long, env = "CHATSYNC_MAX_DOCUMENT_BYTES", default_value_t = 256 << 20)]

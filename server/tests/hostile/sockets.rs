@@ -166,3 +166,26 @@ async fn metrics_listen_serves_metrics_apart_from_the_api() {
     assert_eq!(get(addr, "/healthz").await.0, 200);
     h.shutdown.cancel();
 }
+
+#[tokio::test]
+async fn a_websocket_frame_over_the_default_limit_is_refused_with_1009() {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message as Ws;
+    let h = Harness::new(quick_limits());
+    let addr = serve_http(&h, ServeOptions::default()).await;
+    let (mut socket, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/sync?token=alice"))
+        .await
+        .unwrap();
+    // 6 MB: what 12 MB of text deflates to in one sync frame, which took the relay to 1.1 GB.
+    let _ = socket.send(Ws::Binary(vec![0u8; 6 << 20].into())).await;
+    let code = loop {
+        match tokio::time::timeout(Duration::from_secs(5), socket.next()).await {
+            Ok(Some(Ok(Ws::Close(frame)))) => break frame.map(|f| u16::from(f.code)),
+            Ok(Some(Ok(_))) => continue,
+            other => panic!("expected a close, got {other:?}"),
+        }
+    };
+    assert_eq!(code, Some(1009));
+    assert_eq!(h.relay.metrics().refusals_for("frame_too_large"), 1);
+    h.shutdown.cancel();
+}
