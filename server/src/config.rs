@@ -22,7 +22,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Serve sync over WebSocket, with embedded storage.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Print a token for a user, signed with the configured secret.
     Token(TokenArgs),
 }

@@ -18,7 +18,7 @@ async fn main() -> anyhow::Result<()> {
         .with_env_filter(log_filter())
         .init();
     match Cli::parse().command {
-        Command::Serve(args) => serve(args).await,
+        Command::Serve(args) => serve(*args).await,
         Command::Token(args) => {
             let auth = args.auth.auth(None)?;
             println!("{}", auth.issue(&args.user, args.ttl, SystemTime::now()));

@@ -171,9 +171,14 @@ pub async fn serve_verified_connection<S, In, Out>(
                 // when its queue overflows, when one frame takes longer than the idle timeout to go
                 // out (the peer is gone, or too slow to be served), or when the relay shuts down.
                 let sent = tokio::select! {
-                    sent = tokio::time::timeout(limits.idle_timeout, outbound.send(frame)) => {
-                        matches!(sent, Ok(Ok(())))
-                    }
+                    sent = tokio::time::timeout(limits.idle_timeout, outbound.send(frame)) => match sent {
+                        Ok(sent) => sent.is_ok(),
+                        Err(_) => {
+                            relay.metrics.refused("send_timeout");
+                            tracing::warn!(conn, user, limit_secs = limits.idle_timeout.as_secs(), "dropping a connection: one frame took longer than the idle timeout to send");
+                            false
+                        }
+                    },
                     () = outbox.overflowed() => {
                         relay.metrics.refused(Refusal::TooSlow.label());
                         tracing::warn!(conn, user, "dropping a connection whose socket stopped taking frames");

@@ -351,44 +351,42 @@ impl<S: Storage> Relay<S> {
         }
     }
 
-    /// Whether one more document of `user` may be loaded into memory. If a budget is spent, the
-    /// documents nobody is connected to are evicted first, least recently used first, to make room.
+    /// Whether one more document of `user` may be loaded into memory. If a budget is spent, documents
+    /// nobody is connected to leave memory first, least recently used first, to make room: the user's
+    /// own for their budget, anyone's for the relay's. They are not compacted on the way out (that is
+    /// Automerge work, and this runs on a connection's path); storage still holds all of them.
     async fn admit_load(&self, user: &str) -> Result<(), Refusal> {
         let budgets = self.budgets();
-        if self
-            .with_ledger(|ledger| ledger.admit_load(&budgets, user))
-            .is_ok()
-        {
+        let admit = || self.with_ledger(|ledger| ledger.admit_load(&budgets, user));
+        let Err(refusal) = admit() else {
             return Ok(());
-        }
-        let mut evicted = Vec::new();
-        {
-            let mut documents = self.documents.lock().await;
-            let mut idle: Vec<(Instant, DocumentId)> = documents
-                .iter()
-                .filter_map(|(id, handle)| {
-                    let d = handle.try_lock().ok()?;
-                    d.peers.is_empty().then_some((d.last_used, *id))
-                })
-                .collect();
-            idle.sort();
-            for (_, id) in idle {
-                if self
-                    .with_ledger(|ledger| ledger.admit_load(&budgets, user))
-                    .is_ok()
-                {
-                    break;
-                }
-                if let Some(handle) = documents.remove(&id) {
-                    self.with_ledger(|ledger| ledger.remove(&id));
-                    evicted.push((id, handle));
-                }
+        };
+        let only_users_own = matches!(
+            refusal,
+            Refusal::MemoryBudget {
+                scope: super::refusal::BudgetScope::User,
+                ..
+            }
+        );
+        let mut documents = self.documents.lock().await;
+        let mut idle: Vec<(Instant, DocumentId)> = documents
+            .iter()
+            .filter_map(|(id, handle)| {
+                let d = handle.try_lock().ok()?;
+                let evictable = d.peers.is_empty() && (!only_users_own || d.owner == user);
+                evictable.then_some((d.last_used, *id))
+            })
+            .collect();
+        idle.sort();
+        for (_, id) in idle {
+            if admit().is_ok() {
+                break;
+            }
+            if documents.remove(&id).is_some() {
+                self.with_ledger(|ledger| ledger.remove(&id));
             }
         }
-        for (id, handle) in &evicted {
-            self.compact_if_needed(id, handle).await;
-        }
-        self.with_ledger(|ledger| ledger.admit_load(&budgets, user))
+        admit()
     }
 
     /// Whether a connection with sessions on `open` may open one more (its memory budget).
