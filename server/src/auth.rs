@@ -54,6 +54,17 @@ struct Claims {
     exp: u64,
 }
 
+/// Who a valid token names, and until when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verified {
+    /// The user id (the token's `sub`).
+    pub user: String,
+    /// When the token expires (its `exp`); `None` for development auth, whose tokens never do. A
+    /// WebSocket opened with the token is closed then (code 4001), so a revoked or leaked token stops
+    /// working within its lifetime even on a socket that never reconnects.
+    pub expires_at: Option<SystemTime>,
+}
+
 impl Auth {
     /// JWT auth with `secret`.
     pub fn jwt(secret: &[u8]) -> Self {
@@ -63,25 +74,33 @@ impl Auth {
         }
     }
 
-    /// The user a token names.
-    pub fn verify(&self, token: Option<&str>) -> Result<String, AuthError> {
+    /// The user a token names, and when it expires. A JWT must carry `exp` and `sub`, be unexpired,
+    /// and — if it has `nbf` — already be valid.
+    pub fn verify(&self, token: Option<&str>) -> Result<Verified, AuthError> {
         let token = token.filter(|t| !t.is_empty()).ok_or(AuthError::Missing)?;
-        let user = match self {
-            Self::InsecureDev => token.to_owned(),
+        let verified = match self {
+            Self::InsecureDev => Verified {
+                user: token.to_owned(),
+                expires_at: None,
+            },
             Self::Jwt { decoding, .. } => {
                 let mut validation = Validation::new(Algorithm::HS256);
                 validation.leeway = 0;
+                validation.validate_nbf = true;
                 validation.set_required_spec_claims(&["exp", "sub"]);
-                jsonwebtoken::decode::<Claims>(token, decoding, &validation)
+                let claims = jsonwebtoken::decode::<Claims>(token, decoding, &validation)
                     .map_err(|e| AuthError::Invalid(e.to_string()))?
-                    .claims
-                    .sub
+                    .claims;
+                Verified {
+                    user: claims.sub,
+                    expires_at: UNIX_EPOCH.checked_add(Duration::from_secs(claims.exp)),
+                }
             }
         };
-        if user.is_empty() || user.len() > MAX_USER_LEN {
+        if verified.user.is_empty() || verified.user.len() > MAX_USER_LEN {
             return Err(AuthError::BadUser);
         }
-        Ok(user)
+        Ok(verified)
     }
 
     /// A token for `user`, valid for `ttl` from `now`. With dev auth, the user id itself.
@@ -115,7 +134,51 @@ mod tests {
     fn a_token_issued_with_the_secret_names_its_user() {
         let auth = Auth::jwt(b"secret");
         let token = auth.issue("alice", HOUR, SystemTime::now());
-        assert_eq!(auth.verify(Some(&token)).unwrap(), "alice");
+        let verified = auth.verify(Some(&token)).unwrap();
+        assert_eq!(verified.user, "alice");
+        let expires_at = verified.expires_at.expect("a JWT expires");
+        let left = expires_at.duration_since(SystemTime::now()).unwrap();
+        assert!(
+            left > HOUR - Duration::from_secs(5) && left <= HOUR,
+            "{left:?}"
+        );
+    }
+
+    /// A token signed now with `claims` (a JSON object), for claims `issue` never writes.
+    fn signed(claims: serde_json::Value) -> String {
+        jsonwebtoken::encode(
+            &Header::new(Algorithm::HS256),
+            &claims,
+            &EncodingKey::from_secret(b"secret"),
+        )
+        .unwrap()
+    }
+
+    fn unix_now() -> u64 {
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_secs()
+    }
+
+    #[test]
+    fn a_token_not_yet_valid_is_refused() {
+        let auth = Auth::jwt(b"secret");
+        let now = unix_now();
+        let early =
+            signed(serde_json::json!({ "sub": "alice", "exp": now + 3600, "nbf": now + 600 }));
+        assert!(matches!(
+            auth.verify(Some(&early)),
+            Err(AuthError::Invalid(_))
+        ));
+        let valid =
+            signed(serde_json::json!({ "sub": "alice", "exp": now + 3600, "nbf": now - 1 }));
+        assert_eq!(auth.verify(Some(&valid)).unwrap().user, "alice");
+        let no_exp = signed(serde_json::json!({ "sub": "alice" }));
+        assert!(matches!(
+            auth.verify(Some(&no_exp)),
+            Err(AuthError::Invalid(_))
+        ));
     }
 
     #[test]
@@ -148,7 +211,13 @@ mod tests {
 
     #[test]
     fn dev_auth_takes_the_token_as_the_user() {
-        assert_eq!(Auth::InsecureDev.verify(Some("bob")).unwrap(), "bob");
+        assert_eq!(
+            Auth::InsecureDev.verify(Some("bob")).unwrap(),
+            Verified {
+                user: "bob".into(),
+                expires_at: None
+            }
+        );
         let long = "x".repeat(MAX_USER_LEN + 1);
         assert_eq!(
             Auth::InsecureDev.verify(Some(&long)),

@@ -22,7 +22,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Serve sync over WebSocket, with embedded storage.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Print a token for a user, signed with the configured secret.
     Token(TokenArgs),
 }
@@ -50,8 +50,11 @@ pub struct ServeArgs {
     /// Token checking.
     #[command(flatten)]
     pub auth: AuthArgs,
-    /// Largest WebSocket message, bytes (cold loads of long threads are several MB).
-    #[arg(long, env = "CHATSYNC_MAX_FRAME_BYTES", default_value_t = 16 << 20)]
+    /// Largest WebSocket message a client may send, bytes. Automerge 0.12 holds about 80 bytes of
+    /// memory per text character it applies, and a frame carries text deflated: 12 MB of text in one
+    /// 6 MB frame took the relay to 1.1 GB. 4 MiB is still several long threads' worth of changes.
+    /// (What the relay sends, e.g. cold loads, is not limited by this.)
+    #[arg(long, env = "CHATSYNC_MAX_FRAME_BYTES", default_value_t = 4 << 20)]
     pub max_frame_bytes: usize,
     /// Largest stored document, bytes.
     #[arg(long, env = "CHATSYNC_MAX_DOCUMENT_BYTES", default_value_t = 256 << 20)]
@@ -65,6 +68,56 @@ pub struct ServeArgs {
     /// Frames queued for a connection before it counts as too slow and is closed.
     #[arg(long, env = "CHATSYNC_MAX_QUEUED_FRAMES", default_value_t = 4_096)]
     pub max_queued_frames: usize,
+    /// Bytes queued for a connection before it counts as too slow and is closed: a few cold loads of
+    /// long threads are hundreds of MB in a handful of frames.
+    #[arg(long, env = "CHATSYNC_MAX_QUEUED_BYTES", default_value_t = 64 << 20)]
+    pub max_queued_bytes: usize,
+    /// Seconds a new WebSocket may take to send `join` before it is closed (1008), so sockets that
+    /// never speak do not pile up.
+    #[arg(long, env = "CHATSYNC_JOIN_TIMEOUT_SECS", default_value_t = 10)]
+    pub join_timeout_secs: u64,
+    /// Seconds between pings on an open WebSocket: proxies drop sockets idle for about a minute.
+    #[arg(long, env = "CHATSYNC_PING_INTERVAL_SECS", default_value_t = 20)]
+    pub ping_interval_secs: u64,
+    /// Seconds without any frame or pong from a peer before its socket is closed (1001) as dead.
+    #[arg(long, env = "CHATSYNC_IDLE_TIMEOUT_SECS", default_value_t = 60)]
+    pub idle_timeout_secs: u64,
+    /// Most WebSockets one user may have open; more are closed at once with 1013 (try again later).
+    /// A device with several tabs uses one each.
+    #[arg(long, env = "CHATSYNC_MAX_CONNECTIONS_PER_USER", default_value_t = 32)]
+    pub max_connections_per_user: usize,
+    /// Most documents one WebSocket may have open (1008 beyond): every one is held in memory.
+    #[arg(
+        long,
+        env = "CHATSYNC_MAX_DOCUMENTS_PER_CONNECTION",
+        default_value_t = 1_000
+    )]
+    pub max_documents_per_connection: usize,
+    /// Bytes of documents in memory one WebSocket's open documents may take before it may open no
+    /// more (1013). Counted as stored bytes plus 8 KiB a document.
+    #[arg(long, env = "CHATSYNC_MAX_DOCUMENT_BYTES_PER_CONNECTION", default_value_t = 256 << 20)]
+    pub max_document_bytes_per_connection: u64,
+    /// Bytes of one user's documents in memory before none of theirs is loaded (1013), counted the same way.
+    #[arg(long, env = "CHATSYNC_MAX_DOCUMENT_BYTES_PER_USER", default_value_t = 512 << 20)]
+    pub max_document_bytes_per_user: u64,
+    /// Bytes of documents in memory, relay-wide, before no further document is loaded (1013), after
+    /// evicting those nobody is connected to.
+    #[arg(long, env = "CHATSYNC_MAX_DOCUMENT_BYTES_IN_MEMORY", default_value_t = 2 << 30)]
+    pub max_document_bytes_in_memory: u64,
+    /// Most TCP connections served at once; more are closed as they are accepted, so the relay never
+    /// runs out of file descriptors (it is also kept below `ulimit -n`, less a reserve for storage).
+    #[arg(long, env = "CHATSYNC_MAX_TCP_CONNECTIONS", default_value_t = 4_096)]
+    pub max_tcp_connections: usize,
+    /// Seconds an HTTP connection may take to send a request's headers (from opening, or from its
+    /// previous response) before it is closed: silent and half-sent requests must not hold sockets.
+    #[arg(long, env = "CHATSYNC_HTTP_HEADER_TIMEOUT_SECS", default_value_t = 10)]
+    pub http_header_timeout_secs: u64,
+    /// Seconds an HTTP request may take, its body included, before it is answered 408.
+    #[arg(long, env = "CHATSYNC_HTTP_REQUEST_TIMEOUT_SECS", default_value_t = 30)]
+    pub http_request_timeout_secs: u64,
+    /// Largest HTTP request body, bytes (413 beyond).
+    #[arg(long, env = "CHATSYNC_MAX_REQUEST_BODY_BYTES", default_value_t = 1 << 20)]
+    pub max_request_body_bytes: usize,
     /// Bytes of documents to keep in memory once nobody is connected to them.
     #[arg(long, env = "CHATSYNC_MEMORY_BUDGET_BYTES", default_value_t = 512 << 20)]
     pub memory_budget_bytes: u64,
@@ -74,6 +127,10 @@ pub struct ServeArgs {
     /// A folder of static files to serve at `/` (the demo app), beside the API.
     #[arg(long, env = "CHATSYNC_WEB_DIR")]
     pub web_dir: Option<PathBuf>,
+    /// Serve `/metrics` on this address instead of the main one (e.g. a private interface), so
+    /// scrapers never compete with clients.
+    #[arg(long, env = "CHATSYNC_METRICS_LISTEN")]
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 /// `token`'s flags.
@@ -137,8 +194,21 @@ impl ServeArgs {
             max_frames_per_second: self.max_frames_per_second,
             max_bytes_per_second: self.max_bytes_per_second,
             max_queued_frames: self.max_queued_frames,
+            max_queued_bytes: self.max_queued_bytes,
             memory_budget_bytes: self.memory_budget_bytes,
             idle_eviction: Duration::from_secs(self.idle_eviction_secs),
+            join_timeout: Duration::from_secs(self.join_timeout_secs),
+            ping_interval: Duration::from_secs(self.ping_interval_secs),
+            idle_timeout: Duration::from_secs(self.idle_timeout_secs),
+            max_connections_per_user: self.max_connections_per_user,
+            max_documents_per_connection: self.max_documents_per_connection,
+            max_document_bytes_per_connection: self.max_document_bytes_per_connection,
+            max_document_bytes_per_user: self.max_document_bytes_per_user,
+            max_document_bytes_in_memory: self.max_document_bytes_in_memory,
+            max_tcp_connections: self.max_tcp_connections,
+            http_header_timeout: Duration::from_secs(self.http_header_timeout_secs),
+            http_request_timeout: Duration::from_secs(self.http_request_timeout_secs),
+            max_request_body_bytes: self.max_request_body_bytes,
         }
     }
 }

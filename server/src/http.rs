@@ -18,11 +18,13 @@ use serde::Deserialize;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tower_http::cors::{Any, CorsLayer};
+use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::services::ServeDir;
+use tower_http::timeout::{RequestBodyTimeoutLayer, TimeoutLayer};
 
-use crate::auth::Auth;
+use crate::auth::{Auth, Verified};
 
-use crate::relay::{Frame, Inbound, Relay, serve_connection};
+use crate::relay::{Frame, Inbound, Relay, serve_verified_connection};
 use crate::storage::Storage;
 
 /// What every handler shares.
@@ -45,12 +47,44 @@ impl<S> Clone for AppState<S> {
     }
 }
 
-/// The relay's routes.
+/// The relay's routes, `/metrics` included.
 pub fn app<S: Storage>(state: AppState<S>) -> Router {
-    Router::new()
+    app_with(
+        state,
+        AppOptions {
+            web_dir: None,
+            metrics: true,
+        },
+    )
+}
+
+/// [`app`], serving the files of `web_dir` at every path the API does not use.
+pub fn app_with_web<S: Storage>(state: AppState<S>, web_dir: Option<&Path>) -> Router {
+    app_with(
+        state,
+        AppOptions {
+            web_dir,
+            metrics: true,
+        },
+    )
+}
+
+/// What the main router serves beside sync and the API.
+#[derive(Clone, Copy, Debug)]
+pub struct AppOptions<'a> {
+    /// Static files (the demo app) to serve at every path the API does not use.
+    pub web_dir: Option<&'a Path>,
+    /// Whether to serve `/metrics` (not when it has a listener of its own).
+    pub metrics: bool,
+}
+
+/// The relay's routes as `options` say. Every request is bounded: its body in size and the whole
+/// request in time (a body trickling in must not hold a connection).
+pub fn app_with<S: Storage>(state: AppState<S>, options: AppOptions<'_>) -> Router {
+    let limits = state.relay.limits().clone();
+    let mut router = Router::new()
         .route("/sync", get(sync::<S>))
         .route("/healthz", get(|| async { "ok" }))
-        .route("/metrics", get(metrics::<S>))
         // Browsers call this one from the app's own origin, which need not be the relay's (a dev
         // server, a test page). It is authenticated by bearer token, never by cookie, so any origin
         // may read it.
@@ -64,21 +98,41 @@ pub fn app<S: Storage>(state: AppState<S>) -> Router {
             ),
         )
         .route("/api/auth-mode", get(auth_mode::<S>))
-        .route("/api/dev-login", get(dev_login::<S>))
-        .with_state(state)
-}
-
-/// [`app`], serving the files of `web_dir` at every path the API does not use.
-pub fn app_with_web<S: Storage>(state: AppState<S>, web_dir: Option<&Path>) -> Router {
-    let router = app(state);
-    match web_dir {
+        .route("/api/dev-login", get(dev_login::<S>));
+    if options.metrics {
+        router = router.route("/metrics", get(metrics::<S>));
+    }
+    let router = router.with_state(state);
+    let router = match options.web_dir {
         // `file.br` or `file.gz` beside `file` is sent to clients that accept brotli or gzip
         // (build-app.sh writes both).
         Some(dir) => {
             router.fallback_service(ServeDir::new(dir).precompressed_br().precompressed_gzip())
         }
         None => router,
-    }
+    };
+    bounded(router, &limits)
+}
+
+/// Only `/metrics` (and `/healthz`), for a listener of their own.
+pub fn metrics_app<S: Storage>(state: AppState<S>) -> Router {
+    let limits = state.relay.limits().clone();
+    let router = Router::new()
+        .route("/metrics", get(metrics::<S>))
+        .route("/healthz", get(|| async { "ok" }))
+        .with_state(state);
+    bounded(router, &limits)
+}
+
+/// Bounds every request of `router` (its fallback included) in body size and in time.
+fn bounded(router: Router, limits: &crate::relay::Limits) -> Router {
+    router
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            limits.http_request_timeout,
+        ))
+        .layer(RequestBodyTimeoutLayer::new(limits.http_request_timeout))
+        .layer(RequestBodyLimitLayer::new(limits.max_request_body_bytes))
 }
 
 /// How this relay checks tokens, so a sign-in page can offer the development login only where it works.
@@ -146,7 +200,7 @@ async fn sync<S: Storage>(
     Query(query): Query<SyncQuery>,
     upgrade: WebSocketUpgrade,
 ) -> Result<Response, ApiError> {
-    let user = state
+    let verified = state
         .relay
         .auth()
         .verify(query.token.as_deref())
@@ -168,29 +222,31 @@ async fn sync<S: Storage>(
                 shutdown,
                 connections,
             } = state;
-            connections.track_future(run_socket(relay, user, socket, shutdown))
+            connections.track_future(run_socket(relay, verified, socket, shutdown))
         }))
 }
 
 async fn run_socket<S: Storage>(
     relay: Arc<Relay<S>>,
-    user: String,
+    verified: Verified,
     socket: WebSocket,
     shutdown: CancellationToken,
 ) {
     let (sink, stream) = socket.split();
     let inbound = Box::pin(stream.filter_map(|frame| async move {
         match frame {
-            Ok(WsMessage::Binary(bytes)) => Some(Inbound::Binary(bytes.to_vec())),
+            // `Vec::from` takes the buffer over when nothing else shares it, instead of copying.
+            Ok(WsMessage::Binary(bytes)) => Some(Inbound::Binary(Vec::from(bytes))),
             Ok(WsMessage::Text(_)) => Some(Inbound::Text),
             Ok(WsMessage::Close(_)) => Some(Inbound::Closed),
-            Ok(WsMessage::Ping(_) | WsMessage::Pong(_)) => None,
+            Ok(WsMessage::Ping(_) | WsMessage::Pong(_)) => Some(Inbound::Keepalive),
             Err(e) => Some(Inbound::Error(e.to_string())),
         }
     }));
     let outbound = Box::pin(sink.with(|frame: Frame| async move {
         Ok::<_, axum::Error>(match frame {
             Frame::Binary(bytes) => WsMessage::Binary(bytes.into()),
+            Frame::Ping(bytes) => WsMessage::Ping(bytes.into()),
             Frame::Close { code, reason } => WsMessage::Close(Some(CloseFrame {
                 code,
                 // A close reason may hold at most 123 bytes.
@@ -198,7 +254,7 @@ async fn run_socket<S: Storage>(
             })),
         })
     }));
-    serve_connection(relay, user, inbound, outbound, shutdown).await;
+    serve_verified_connection(relay, verified, inbound, outbound, shutdown).await;
 }
 
 fn truncate(text: &str, max: usize) -> &str {
@@ -219,14 +275,17 @@ async fn me<S: Storage>(
         .get(AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "));
-    let user = authenticate(&state, bearer.or(query.token.as_deref()))?;
+    let user = authenticate(&state, bearer.or(query.token.as_deref()))?.user;
     Ok(Json(serde_json::json!({
         "userId": user,
         "indexDocumentId": state.relay.index_document_id(&user).to_string(),
     })))
 }
 
-fn authenticate<S: Storage>(state: &AppState<S>, token: Option<&str>) -> Result<String, ApiError> {
+fn authenticate<S: Storage>(
+    state: &AppState<S>,
+    token: Option<&str>,
+) -> Result<Verified, ApiError> {
     state.relay.auth().verify(token).map_err(|e| {
         tracing::warn!(error = %e, "refused a request");
         ApiError {
@@ -239,15 +298,7 @@ fn authenticate<S: Storage>(state: &AppState<S>, token: Option<&str>) -> Result<
     })
 }
 
-async fn metrics<S: Storage>(State(state): State<AppState<S>>) -> Result<String, ApiError> {
-    let bytes = state.relay.storage().bytes_stored().await.map_err(|e| {
-        tracing::error!(error = %e, "metrics: storage");
-        ApiError {
-            status: StatusCode::SERVICE_UNAVAILABLE,
-            code: "storage",
-            message: "storage unavailable".into(),
-        }
-    })?;
-    let loaded = state.relay.documents_loaded().await;
-    Ok(state.relay.metrics().render(loaded, bytes))
+/// Served from in-memory counters only: a scrape never touches storage.
+async fn metrics<S: Storage>(State(state): State<AppState<S>>) -> String {
+    state.relay.metrics().render()
 }

@@ -10,6 +10,7 @@
 //! - [`http`]: the routes; [`server::run`] serves them until shutdown.
 #![warn(missing_docs)]
 
+mod accept;
 pub mod auth;
 pub mod config;
 pub mod http;

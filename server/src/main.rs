@@ -6,6 +6,7 @@ use std::time::SystemTime;
 use anyhow::Context;
 use chatsync_relay::config::{Cli, Command, ServeArgs};
 use chatsync_relay::relay::{Identity, Relay};
+use chatsync_relay::server::ServeOptions;
 use chatsync_relay::storage::{SqliteStorage, Storage};
 use clap::Parser;
 use tokio_util::sync::CancellationToken;
@@ -17,7 +18,7 @@ async fn main() -> anyhow::Result<()> {
         .with_env_filter(log_filter())
         .init();
     match Cli::parse().command {
-        Command::Serve(args) => serve(args).await,
+        Command::Serve(args) => serve(*args).await,
         Command::Token(args) => {
             let auth = args.auth.auth(None)?;
             println!("{}", auth.issue(&args.user, args.ttl, SystemTime::now()));
@@ -73,8 +74,21 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     if let Some(dir) = &args.web_dir {
         tracing::info!(web_dir = %dir.display(), "serving static files at /");
     }
-    chatsync_relay::server::run_with_web(listener, relay.clone(), shutdown, args.web_dir.clone())
-        .await?;
+    let metrics_listener = match args.metrics_listen {
+        Some(addr) => {
+            let listener = tokio::net::TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("listening for /metrics on {addr}"))?;
+            tracing::info!(addr = %listener.local_addr()?, "serving /metrics");
+            Some(listener)
+        }
+        None => None,
+    };
+    let options = ServeOptions {
+        web_dir: args.web_dir.clone(),
+        metrics_listener,
+    };
+    chatsync_relay::server::run_with(listener, relay.clone(), shutdown, options).await?;
     relay.storage().close().await;
     tracing::info!("relay stopped");
     Ok(())

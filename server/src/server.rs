@@ -2,16 +2,26 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::http::{AppState, app_with_web};
+use crate::accept::{self, HttpBounds};
+use crate::http::{AppOptions, AppState, app_with, metrics_app};
 use crate::relay::Relay;
 use crate::storage::Storage;
+
+/// What to serve beside sync and the API.
+#[derive(Debug, Default)]
+pub struct ServeOptions {
+    /// A folder of static files (the demo app) to serve at `/`.
+    pub web_dir: Option<PathBuf>,
+    /// A listener of its own for `/metrics`; the main listener then does not serve it.
+    pub metrics_listener: Option<TcpListener>,
+}
 
 /// Serves `relay` on `listener` until `shutdown` fires, then closes every connection and waits for
 /// their in-flight writes.
@@ -20,7 +30,7 @@ pub async fn run<S: Storage>(
     relay: Arc<Relay<S>>,
     shutdown: CancellationToken,
 ) -> std::io::Result<()> {
-    run_with_web(listener, relay, shutdown, None).await
+    run_with(listener, relay, shutdown, ServeOptions::default()).await
 }
 
 /// [`run`], also serving the static files of `web_dir` (the demo app) at `/`.
@@ -30,6 +40,28 @@ pub async fn run_with_web<S: Storage>(
     shutdown: CancellationToken,
     web_dir: Option<PathBuf>,
 ) -> std::io::Result<()> {
+    let options = ServeOptions {
+        web_dir,
+        ..ServeOptions::default()
+    };
+    run_with(listener, relay, shutdown, options).await
+}
+
+/// [`run`] with [`ServeOptions`].
+pub async fn run_with<S: Storage>(
+    listener: TcpListener,
+    relay: Arc<Relay<S>>,
+    shutdown: CancellationToken,
+    options: ServeOptions,
+) -> std::io::Result<()> {
+    // Read once here; from now on appends and compactions keep the gauge (no scan per scrape).
+    match relay.storage().bytes_stored().await {
+        Ok(bytes) => relay
+            .metrics()
+            .bytes_stored
+            .store(i64::try_from(bytes).unwrap_or(i64::MAX), Ordering::Relaxed),
+        Err(e) => tracing::warn!(error = %e, "could not read the stored size for /metrics"),
+    }
     let connections = TaskTracker::new();
     let state = AppState {
         relay: relay.clone(),
@@ -48,18 +80,34 @@ pub async fn run_with_web<S: Storage>(
             }
         }
     });
-    // Sync messages are small and latency-bound: send them at once rather than coalescing (Nagle).
-    let listener = listener.tap_io(|tcp| {
-        if let Err(e) = tcp.set_nodelay(true) {
-            tracing::warn!(error = %e, "could not set TCP_NODELAY");
-        }
+    let limits = relay.limits().clone();
+    let bounds = || HttpBounds {
+        max_connections: limits.max_tcp_connections,
+        header_timeout: limits.http_header_timeout,
+    };
+    let metrics_server = options.metrics_listener.map(|listener| {
+        tokio::spawn(accept::serve(
+            listener,
+            metrics_app(state.clone()),
+            bounds(),
+            relay.clone(),
+            shutdown.clone(),
+        ))
     });
-    let served = axum::serve(listener, app_with_web(state, web_dir.as_deref()))
-        .with_graceful_shutdown(shutdown.clone().cancelled_owned())
-        .await;
+    let app = app_with(
+        state,
+        AppOptions {
+            web_dir: options.web_dir.as_deref(),
+            metrics: metrics_server.is_none(),
+        },
+    );
+    accept::serve(listener, app, bounds(), relay.clone(), shutdown.clone()).await;
+    if let Some(server) = metrics_server {
+        let _ = server.await;
+    }
     connections.close();
     connections.wait().await;
     relay.compact_all().await;
     let _ = evictor.await;
-    served
+    Ok(())
 }

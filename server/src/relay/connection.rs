@@ -4,23 +4,30 @@
 //! with channels and the HTTP layer adapts axum's WebSocket to it.
 
 use std::collections::HashSet;
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chatsync_protocol::{DocumentId, Message, PeerMetadata};
-use futures_util::{Sink, SinkExt, Stream, StreamExt};
+use futures_util::{FutureExt, Sink, SinkExt, Stream, StreamExt};
 use tokio_util::sync::CancellationToken;
 
+use super::deadlines::{Deadlines, Due, instant_of};
 use super::document::Speaker;
 use super::outbox::Outbox;
-use super::{Metrics, Relay};
-use crate::storage::{Storage, StorageError};
+use super::refusal::Refusal;
+use super::registration::Registration;
+use super::{ConnId, Relay};
+use crate::auth::Verified;
+use crate::storage::Storage;
 
 /// A frame to send.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Frame {
     /// A binary message.
     Binary(Vec<u8>),
+    /// A WebSocket ping; the peer's pong (or any frame) shows it is still there.
+    Ping(Vec<u8>),
     /// Close the socket with this code and reason.
     Close {
         /// WebSocket close code.
@@ -30,6 +37,16 @@ pub enum Frame {
     },
 }
 
+impl Frame {
+    /// Bytes this frame holds, for the outbox's byte budget.
+    pub(crate) fn size(&self) -> usize {
+        match self {
+            Self::Binary(bytes) | Self::Ping(bytes) => bytes.len(),
+            Self::Close { reason, .. } => reason.len(),
+        }
+    }
+}
+
 /// What the socket delivered.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Inbound {
@@ -37,59 +54,42 @@ pub enum Inbound {
     Binary(Vec<u8>),
     /// A text message (the protocol has none).
     Text,
+    /// A ping or pong: nothing to handle (the WebSocket layer answers pings), but the peer is alive.
+    Keepalive,
     /// The peer closed.
     Closed,
     /// The socket failed or refused a frame (e.g. over the size limit).
     Error(String),
 }
 
-/// Why a connection is closed. Each maps to a close code and a message the client can read.
-#[derive(Debug, thiserror::Error)]
-pub(crate) enum Refusal {
-    #[error("malformed message: {0}")]
-    Malformed(String),
-    #[error("the first message must be join")]
-    NotJoined,
-    #[error("unsupported protocol version")]
-    UnsupportedVersion,
-    #[error("invalid sync message: {0}")]
-    BadSync(String),
-    #[error("document over the size limit of {limit} bytes")]
-    DocumentTooLarge { limit: u64 },
-    #[error("more than {0} messages per second")]
-    Flood(u32),
-    #[error("more than {0} bytes per second")]
-    ByteFlood(u64),
-    #[error("binary frames only")]
-    Text,
-    #[error("frame refused: {0}")]
-    Socket(String),
-    #[error("storage unavailable")]
-    Storage(#[source] StorageError),
-    #[error("stored document is corrupt")]
-    Corrupt(String),
-    #[error("document unavailable")]
-    Unavailable,
-}
-
-impl Refusal {
-    fn close_code(&self) -> u16 {
-        match self {
-            Self::Malformed(_) | Self::BadSync(_) => 1007,
-            Self::NotJoined | Self::Flood(_) | Self::ByteFlood(_) | Self::Unavailable => 1008,
-            Self::UnsupportedVersion => 1002,
-            Self::DocumentTooLarge { .. } => 1009,
-            Self::Text => 1003,
-            Self::Socket(_) => 1009,
-            Self::Storage(_) | Self::Corrupt(_) => 1011,
-        }
-    }
-}
-
-/// Serves one connection of `user` until it closes or `shutdown` fires.
+/// Serves one connection of `user`, whose token never expires, until it closes or `shutdown` fires.
 pub async fn serve_connection<S, In, Out>(
     relay: Arc<Relay<S>>,
     user: String,
+    inbound: In,
+    outbound: Out,
+    shutdown: CancellationToken,
+) where
+    S: Storage,
+    In: Stream<Item = Inbound> + Unpin,
+    Out: Sink<Frame> + Unpin,
+{
+    let verified = Verified {
+        user,
+        expires_at: None,
+    };
+    serve_verified_connection(relay, verified, inbound, outbound, shutdown).await;
+}
+
+/// Serves one connection opened with a verified token until it closes, `shutdown` fires, or the token
+/// expires (then it is closed with code 4001, "token expired").
+///
+/// Whatever happens inside — a refusal, a panic while handling a frame, the future being dropped — the
+/// connection's bookkeeping is released: its sessions leave their documents, the connection gauge and
+/// the user's connection count go down.
+pub async fn serve_verified_connection<S, In, Out>(
+    relay: Arc<Relay<S>>,
+    verified: Verified,
     mut inbound: In,
     mut outbound: Out,
     shutdown: CancellationToken,
@@ -98,26 +98,38 @@ pub async fn serve_connection<S, In, Out>(
     In: Stream<Item = Inbound> + Unpin,
     Out: Sink<Frame> + Unpin,
 {
-    let conn = relay.next_conn_id();
-    Metrics::inc(&relay.metrics.connections);
-    let (outbox, mut queued) = Outbox::new(relay.limits.max_queued_frames);
+    let Verified { user, expires_at } = verified;
+    let limits = relay.limits.clone();
+    let mut registration = Registration::new(relay.clone(), user.clone());
+    let conn = registration.conn();
+    let (outbox, mut queued) = Outbox::new(limits.max_queued_frames, limits.max_queued_bytes);
+    let mut deadlines =
+        Deadlines::new(tokio::time::Instant::now(), &limits, instant_of(expires_at));
+    let admitted = registration.admit(limits.max_connections_per_user);
     let mut state = Connection {
         relay: &relay,
         conn,
         user: &user,
         peer_id: None,
         outbox: &outbox,
-        documents: HashSet::new(),
+        documents: registration.documents(),
         window: (Instant::now(), 0, 0),
     };
     tracing::debug!(conn, user, "connection opened");
     // Once refused, the connection reads nothing more: it only sends the error and the close.
     let mut refused = false;
+    let mut panicked = false;
+    if let Err(refusal) = admitted {
+        state.refuse(&refusal);
+        refused = true;
+    }
     loop {
         tokio::select! {
             frame = inbound.next(), if !refused => {
+                deadlines.heard(tokio::time::Instant::now());
                 let result = match frame {
                     None | Some(Inbound::Closed) => break,
+                    Some(Inbound::Keepalive) => Ok(()),
                     Some(Inbound::Text) => Err(Refusal::Text),
                     Some(Inbound::Error(e)) if is_size_error(&e) => Err(Refusal::Socket(e)),
                     Some(Inbound::Error(e)) => {
@@ -125,21 +137,50 @@ pub async fn serve_connection<S, In, Out>(
                         tracing::info!(conn, user, error = %e, "connection lost");
                         break;
                     }
-                    Some(Inbound::Binary(bytes)) => state.handle(&bytes).await,
+                    Some(Inbound::Binary(bytes)) => {
+                        // A panic while handling one frame (a bug, or a library refusing hostile
+                        // input by panicking) ends this connection, never the bookkeeping.
+                        match AssertUnwindSafe(state.handle(&bytes, &mut deadlines)).catch_unwind().await {
+                            Ok(result) => result,
+                            Err(panic) => {
+                                panicked = true;
+                                tracing::error!(conn, user, panic = panic_message(&panic), "a frame's handling panicked");
+                                Err(Refusal::Panicked)
+                            }
+                        }
+                    }
                 };
                 if let Err(refusal) = result {
                     state.refuse(&refusal);
                     refused = true;
                 }
             }
+            () = tokio::time::sleep_until(deadlines.next_wake()), if !refused => {
+                match deadlines.poll(tokio::time::Instant::now()) {
+                    Some(Due::Ping) => outbox.send(Frame::Ping(Vec::new())),
+                    Some(Due::Close(refusal)) => {
+                        state.refuse(&refusal);
+                        refused = true;
+                    }
+                    None => {}
+                }
+            }
             Some(frame) = queued.recv() => {
                 let closing = matches!(frame, Frame::Close { .. });
                 // A socket that stops taking frames must not hold the connection forever: give up
-                // when its queue overflows or the relay shuts down.
+                // when its queue overflows, when one frame takes longer than the idle timeout to go
+                // out (the peer is gone, or too slow to be served), or when the relay shuts down.
                 let sent = tokio::select! {
-                    sent = outbound.send(frame) => sent.is_ok(),
+                    sent = tokio::time::timeout(limits.idle_timeout, outbound.send(frame)) => match sent {
+                        Ok(sent) => sent.is_ok(),
+                        Err(_) => {
+                            relay.metrics.refused("send_timeout");
+                            tracing::warn!(conn, user, limit_secs = limits.idle_timeout.as_secs(), "dropping a connection: one frame took longer than the idle timeout to send");
+                            false
+                        }
+                    },
                     () = outbox.overflowed() => {
-                        Metrics::inc(&relay.metrics.refusals);
+                        relay.metrics.refused(Refusal::TooSlow.label());
                         tracing::warn!(conn, user, "dropping a connection whose socket stopped taking frames");
                         false
                     }
@@ -150,9 +191,10 @@ pub async fn serve_connection<S, In, Out>(
                 }
             }
             () = outbox.overflowed() => {
-                Metrics::inc(&relay.metrics.refusals);
-                tracing::warn!(conn, user, "closing connection: it cannot keep up with its documents");
-                let _ = outbound.send(Frame::Close { code: 1008, reason: "too slow to keep up; reconnect to resync".into() }).await;
+                let refusal = Refusal::TooSlow;
+                relay.metrics.refused(refusal.label());
+                tracing::warn!(conn, user, limit_frames = limits.max_queued_frames, limit_bytes = limits.max_queued_bytes, "closing connection: {refusal}");
+                let _ = outbound.send(Frame::Close { code: refusal.close_code(), reason: refusal.to_string() }).await;
                 break;
             }
             () = shutdown.cancelled() => {
@@ -161,34 +203,42 @@ pub async fn serve_connection<S, In, Out>(
             }
         }
     }
-    let documents = std::mem::take(&mut state.documents);
-    relay.remove_connection(conn, documents).await;
-    relay
-        .metrics
-        .connections
-        .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+    drop(state);
+    registration.finish(panicked).await;
     tracing::debug!(conn, user, "connection closed");
+}
+
+/// What a caught panic said, for the log.
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> &str {
+    panic
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("(not a string)")
 }
 
 struct Connection<'a, S> {
     relay: &'a Relay<S>,
-    conn: super::ConnId,
+    conn: ConnId,
     user: &'a str,
     /// The client's peer id, once it has joined.
     peer_id: Option<String>,
     outbox: &'a Outbox,
-    /// Documents this connection has a session on.
-    documents: HashSet<DocumentId>,
+    /// Documents this connection has a session on (held by its [`Registration`], which removes the
+    /// sessions however the connection ends).
+    documents: &'a mut HashSet<DocumentId>,
     /// Start of the current one-second window, and the frames and bytes seen in it.
     window: (Instant, u32, u64),
 }
 
 impl<S: Storage> Connection<'_, S> {
-    async fn handle(&mut self, bytes: &[u8]) -> Result<(), Refusal> {
+    async fn handle(&mut self, bytes: &[u8], deadlines: &mut Deadlines) -> Result<(), Refusal> {
         self.count_frame(bytes.len())?;
         let message = Message::decode(bytes).map_err(|e| Refusal::Malformed(e.to_string()))?;
         let Some(peer_id) = self.peer_id.clone() else {
-            return self.join(message);
+            self.join(message)?;
+            deadlines.joined();
+            return Ok(());
         };
         if sender_of(&message) != Some(peer_id.as_str()) {
             // As the reference server does: a frame claiming another sender is ignored.
@@ -208,7 +258,7 @@ impl<S: Storage> Connection<'_, S> {
             Message::Sync {
                 document_id, data, ..
             } => {
-                self.documents.insert(document_id);
+                self.add_document(document_id)?;
                 self.relay
                     .handle_sync(&speaker, document_id, &data, false)
                     .await
@@ -216,7 +266,7 @@ impl<S: Storage> Connection<'_, S> {
             Message::Request {
                 document_id, data, ..
             } => {
-                self.documents.insert(document_id);
+                self.add_document(document_id)?;
                 self.relay
                     .handle_sync(&speaker, document_id, &data, true)
                     .await
@@ -271,6 +321,20 @@ impl<S: Storage> Connection<'_, S> {
         Ok(())
     }
 
+    /// Counts a session on `id` against the connection's cap on documents.
+    fn add_document(&mut self, id: DocumentId) -> Result<(), Refusal> {
+        let max = self.relay.limits.max_documents_per_connection;
+        if self.documents.contains(&id) {
+            return Ok(());
+        }
+        if self.documents.len() >= max {
+            return Err(Refusal::TooManyDocuments(max));
+        }
+        self.relay.admit_session(self.documents)?;
+        self.documents.insert(id);
+        Ok(())
+    }
+
     fn count_frame(&mut self, bytes: usize) -> Result<(), Refusal> {
         let now = Instant::now();
         if now.duration_since(self.window.0) >= Duration::from_secs(1) {
@@ -290,7 +354,7 @@ impl<S: Storage> Connection<'_, S> {
 
     /// Tells the client why, logs it, and closes.
     fn refuse(&self, refusal: &Refusal) {
-        Metrics::inc(&self.relay.metrics.refusals);
+        self.relay.metrics.refused(refusal.label());
         tracing::warn!(conn = self.conn, user = self.user, error = ?refusal, "closing connection: {refusal}");
         self.outbox.send(Frame::Binary(
             Message::Error {

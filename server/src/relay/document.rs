@@ -9,8 +9,9 @@ use automerge::{AutoCommit, ChangeHash};
 use chatsync_protocol::{DocSession, DocumentId, Message};
 use tokio::sync::Mutex;
 
-use super::connection::{Frame, Refusal};
+use super::connection::Frame;
 use super::outbox::Outbox;
+use super::refusal::Refusal;
 use super::{ConnId, Metrics, Relay};
 use crate::storage::{Storage, StorageError};
 
@@ -51,6 +52,11 @@ impl LoadedDocument {
     fn stored_bytes(&self) -> u64 {
         self.snapshot_bytes + self.chunk_bytes
     }
+
+    /// How many connections have a session on it.
+    pub(crate) fn sessions(&self) -> usize {
+        self.peers.len()
+    }
 }
 
 impl<S: Storage> Relay<S> {
@@ -66,6 +72,7 @@ impl<S: Storage> Relay<S> {
             let owner_matches = handle.lock().await.owner == user;
             return Ok(owner_matches.then_some(handle));
         }
+        self.admit_load(user).await?;
         let started = Instant::now();
         let loaded = match self.storage.load(id).await.map_err(Refusal::Storage)? {
             Some(stored) => {
@@ -119,13 +126,14 @@ impl<S: Storage> Relay<S> {
             None => return Ok(None),
         };
         // Another connection may have loaded it meanwhile: keep the first, so sessions share one copy.
-        let handle = self
-            .documents
-            .lock()
-            .await
-            .entry(*id)
-            .or_insert_with(|| Arc::new(Mutex::new(loaded)))
-            .clone();
+        let handle = match self.documents.lock().await.entry(*id) {
+            std::collections::hash_map::Entry::Occupied(entry) => entry.get().clone(),
+            std::collections::hash_map::Entry::Vacant(entry) => {
+                let (owner, bytes) = (loaded.owner.clone(), loaded.stored_bytes());
+                self.with_ledger(|ledger| ledger.insert(*id, &owner, bytes));
+                entry.insert(Arc::new(Mutex::new(loaded))).clone()
+            }
+        };
         let owner_matches = handle.lock().await.owner == user;
         Ok(owner_matches.then_some(handle))
     }
@@ -143,7 +151,7 @@ impl<S: Storage> Relay<S> {
             return Ok(());
         }
         let Some(handle) = self.open_document(&id, from.user, !is_request).await? else {
-            Metrics::inc(&self.metrics.refusals);
+            self.metrics.refused("document_unavailable");
             tracing::info!(user = from.user, document = %id, "document unavailable to this user");
             from.outbox.send(Frame::Binary(
                 Message::DocUnavailable {
@@ -179,7 +187,7 @@ impl<S: Storage> Relay<S> {
             // What is in memory is now ahead of storage: drop it, so nothing unstored is ever
             // advertised. Peers resync from storage on their next message.
             drop(guard);
-            self.documents.lock().await.remove(&id);
+            self.forget_documents([&id]).await;
             return Err(refusal);
         }
         let stored_new = d.stored_heads != stored_before;
@@ -270,7 +278,16 @@ impl<S: Storage> Relay<S> {
             e => Refusal::Storage(e),
         })?;
         d.stored_heads = heads;
+        self.stored_bytes_changed(chunk.len() as i64);
+        self.with_ledger(|ledger| ledger.resize(id, d.stored_bytes()));
         Ok(())
+    }
+
+    /// Keeps the `bytes_stored` gauge, so `/metrics` never sums storage.
+    fn stored_bytes_changed(&self, delta: i64) {
+        self.metrics
+            .bytes_stored
+            .fetch_add(delta, std::sync::atomic::Ordering::Relaxed);
     }
 
     fn record_write(&self, started: Instant) {
@@ -323,6 +340,64 @@ impl<S: Storage> Relay<S> {
         }
     }
 
+    /// Drops documents from memory (not from storage): their sessions go with them, and the next
+    /// message on each loads it again from what storage holds.
+    pub(crate) async fn forget_documents<'a>(&self, ids: impl IntoIterator<Item = &'a DocumentId>) {
+        let mut documents = self.documents.lock().await;
+        for id in ids {
+            if documents.remove(id).is_some() {
+                self.with_ledger(|ledger| ledger.remove(id));
+            }
+        }
+    }
+
+    /// Whether one more document of `user` may be loaded into memory. If a budget is spent, documents
+    /// nobody is connected to leave memory first, least recently used first, to make room: the user's
+    /// own for their budget, anyone's for the relay's. They are not compacted on the way out (that is
+    /// Automerge work, and this runs on a connection's path); storage still holds all of them.
+    async fn admit_load(&self, user: &str) -> Result<(), Refusal> {
+        let budgets = self.budgets();
+        let admit = || self.with_ledger(|ledger| ledger.admit_load(&budgets, user));
+        let Err(refusal) = admit() else {
+            return Ok(());
+        };
+        let only_users_own = matches!(
+            refusal,
+            Refusal::MemoryBudget {
+                scope: super::refusal::BudgetScope::User,
+                ..
+            }
+        );
+        let mut documents = self.documents.lock().await;
+        let mut idle: Vec<(Instant, DocumentId)> = documents
+            .iter()
+            .filter_map(|(id, handle)| {
+                let d = handle.try_lock().ok()?;
+                let evictable = d.peers.is_empty() && (!only_users_own || d.owner == user);
+                evictable.then_some((d.last_used, *id))
+            })
+            .collect();
+        idle.sort();
+        for (_, id) in idle {
+            if admit().is_ok() {
+                break;
+            }
+            if documents.remove(&id).is_some() {
+                self.with_ledger(|ledger| ledger.remove(&id));
+            }
+        }
+        admit()
+    }
+
+    /// Whether a connection with sessions on `open` may open one more (its memory budget).
+    pub(crate) fn admit_session(
+        &self,
+        open: &std::collections::HashSet<DocumentId>,
+    ) -> Result<(), Refusal> {
+        let budgets = self.budgets();
+        self.with_ledger(|ledger| ledger.admit_session(&budgets, open))
+    }
+
     /// Forgets a closed connection's sessions.
     pub(crate) async fn remove_connection(
         &self,
@@ -359,7 +434,10 @@ impl<S: Storage> Relay<S> {
             for (last_used, bytes, id) in idle {
                 let too_old = now.saturating_duration_since(last_used) >= self.limits.idle_eviction;
                 if too_old || total > self.limits.memory_budget_bytes {
-                    evicted.extend(documents.remove(&id).map(|handle| (id, handle)));
+                    if let Some(handle) = documents.remove(&id) {
+                        self.with_ledger(|ledger| ledger.remove(&id));
+                        evicted.push((id, handle));
+                    }
                     total = total.saturating_sub(bytes);
                 }
             }
@@ -405,8 +483,11 @@ impl<S: Storage> Relay<S> {
         match self.storage.compact(id, &snapshot).await {
             Ok(()) => {
                 self.record_write(started);
+                let before = d.stored_bytes() as i64;
                 d.snapshot_bytes = snapshot.len() as u64;
                 d.chunk_bytes = 0;
+                self.stored_bytes_changed(d.stored_bytes() as i64 - before);
+                self.with_ledger(|ledger| ledger.resize(id, d.stored_bytes()));
             }
             Err(e) => tracing::warn!(document = %id, error = %e, "compaction failed"),
         }

@@ -1,15 +1,20 @@
 //! The relay's core: documents in memory, their sync sessions with each connection, and the rule that
 //! a change is acknowledged only once it is stored.
 
+mod budget;
 mod connection;
+mod deadlines;
 mod document;
 mod limits;
 mod metrics;
 mod outbox;
+mod refusal;
+mod registration;
+mod users;
 
 use std::collections::HashMap;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, PoisonError};
 
 use chatsync_protocol::DocumentId;
 use tokio::sync::Mutex;
@@ -17,11 +22,13 @@ use tokio::sync::Mutex;
 use crate::auth::Auth;
 use crate::storage::Storage;
 
-pub use connection::{Frame, Inbound, serve_connection};
+pub use connection::{Frame, Inbound, serve_connection, serve_verified_connection};
 pub use limits::Limits;
 pub use metrics::Metrics;
 
+use budget::{Budgets, MemoryLedger};
 use document::LoadedDocument;
+use users::UserConnections;
 
 /// Who this relay is to its peers, and the secret behind derived document ids (see
 /// [`crate::storage::relay_identity`]).
@@ -47,6 +54,10 @@ pub struct Relay<S> {
     documents: Mutex<HashMap<DocumentId, Arc<Mutex<LoadedDocument>>>>,
     next_conn: AtomicU64,
     metrics: Metrics,
+    /// Open connections per user, against `Limits::max_connections_per_user`.
+    users: UserConnections,
+    /// Bytes of the documents in `documents`, against the memory budgets.
+    ledger: std::sync::Mutex<MemoryLedger>,
 }
 
 impl<S: Storage> Relay<S> {
@@ -66,6 +77,8 @@ impl<S: Storage> Relay<S> {
             documents: Mutex::new(HashMap::new()),
             next_conn: AtomicU64::new(1),
             metrics: Metrics::default(),
+            users: UserConnections::default(),
+            ledger: std::sync::Mutex::new(MemoryLedger::default()),
         }
     }
 
@@ -92,6 +105,41 @@ impl<S: Storage> Relay<S> {
     /// The number of documents in memory.
     pub async fn documents_loaded(&self) -> usize {
         self.documents.lock().await.len()
+    }
+
+    /// How many connections have a sync session on document `id` (none if it is not in memory).
+    pub async fn sessions_on(&self, id: &DocumentId) -> usize {
+        let handle = self.documents.lock().await.get(id).cloned();
+        match handle {
+            Some(handle) => handle.lock().await.sessions(),
+            None => 0,
+        }
+    }
+
+    /// How many connections `user` has open.
+    pub fn connections_of(&self, user: &str) -> usize {
+        self.users.count(user)
+    }
+
+    /// Changes the memory ledger, and the gauges that show it.
+    fn with_ledger<T>(&self, change: impl FnOnce(&mut MemoryLedger) -> T) -> T {
+        let mut ledger = self.ledger.lock().unwrap_or_else(PoisonError::into_inner);
+        let result = change(&mut ledger);
+        self.metrics
+            .documents_loaded
+            .store(ledger.len() as u64, Ordering::Relaxed);
+        self.metrics
+            .document_bytes_loaded
+            .store(ledger.total(), Ordering::Relaxed);
+        result
+    }
+
+    fn budgets(&self) -> Budgets {
+        Budgets {
+            per_connection: self.limits.max_document_bytes_per_connection,
+            per_user: self.limits.max_document_bytes_per_user,
+            relay: self.limits.max_document_bytes_in_memory,
+        }
     }
 
     /// The id of `user`'s index document (their thread list). Derived with this relay's secret, so every

@@ -51,6 +51,9 @@ pub enum StorageError {
     /// The schema could not be created or migrated.
     #[error("migration: {0}")]
     Migration(#[from] sqlx::migrate::MigrateError),
+    /// The database file could not be created or given its permissions.
+    #[error("database file: {0}")]
+    Io(#[source] std::io::Error),
     /// A document is owned by someone else (a race between two users creating one id).
     #[error("document {0} belongs to another user")]
     NotOwner(DocumentId),

@@ -20,8 +20,11 @@ pub struct SqliteStorage {
 
 impl SqliteStorage {
     /// Opens (creating if needed) `chatsync.sqlite3` in `dir`, and brings its schema up to date.
+    /// The database is readable by its owner only (0600), its `-wal` and `-shm` files too: it holds
+    /// every user's conversations and the secret that derives their index ids.
     pub async fn open(dir: &Path) -> Result<Self, StorageError> {
         let path = dir.join("chatsync.sqlite3");
+        owner_only(&path).map_err(StorageError::Io)?;
         let options = SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
@@ -35,6 +38,32 @@ impl SqliteStorage {
         sqlx::migrate!("./migrations").run(&pool).await?;
         Ok(Self { pool })
     }
+}
+
+/// Creates the database file with mode 0600 if it is missing, and narrows an existing one (and its
+/// `-wal` / `-shm` files) to 0600. SQLite creates the `-wal` and `-shm` files with the mode of the
+/// database file, so creating that one first is what keeps them private as well.
+#[cfg(unix)]
+fn owner_only(path: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .open(path)?;
+    for suffix in ["", "-wal", "-shm"] {
+        let file = path.with_file_name(format!("chatsync.sqlite3{suffix}"));
+        if file.exists() {
+            std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600))?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn owner_only(_path: &Path) -> std::io::Result<()> {
+    Ok(())
 }
 
 impl Storage for SqliteStorage {
@@ -199,6 +228,29 @@ mod tests {
         assert_eq!(doc.snapshot, b"snap");
         assert_eq!(doc.chunks, [b"three".to_vec()]);
         assert_eq!(storage.bytes_stored().await.unwrap(), 9);
+    }
+
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn the_database_and_its_journal_files_are_readable_by_their_owner_only() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let storage = SqliteStorage::open(dir.path()).await.unwrap();
+        storage
+            .append(&id(4), "alice", b"private", &[])
+            .await
+            .unwrap();
+        for name in [
+            "chatsync.sqlite3",
+            "chatsync.sqlite3-wal",
+            "chatsync.sqlite3-shm",
+        ] {
+            let mode = std::fs::metadata(dir.path().join(name))
+                .unwrap_or_else(|e| panic!("{name}: {e}"))
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600, "{name} has mode {:o}", mode & 0o777);
+        }
     }
 
     #[tokio::test]

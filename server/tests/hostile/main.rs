@@ -1,8 +1,16 @@
-//! Hostile input against a relay served on 127.0.0.1: each case must be refused with its close code at
-//! once, while other users keep syncing, `/healthz` answers, and the connection's cleanup runs.
+//! Hostile input against the relay, each case bounded so the suite runs in CI.
+//!
+//! - `frames`: hostile wire frames against a relay served on 127.0.0.1: each must be refused with its
+//!   close code at once, while other users keep syncing, `/healthz` answers, and the connection's
+//!   cleanup runs.
+//! - `limits` and `sockets`: deadlines, caps and budgets; timing cases run on tokio's paused clock over
+//!   the channel-driven connection loop, socket cases take a few seconds at most.
 
 mod cases;
 mod frames;
+mod limits;
+mod sockets;
+mod support;
 mod ws;
 
 use std::net::SocketAddr;
