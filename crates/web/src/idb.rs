@@ -295,6 +295,61 @@ impl Db {
         Ok(())
     }
 
+    /// Reads the metadata value `key` and writes the one `update` returns for it, if any, in one
+    /// read-write transaction. IndexedDB runs read-write transactions on a store one after another, so
+    /// of concurrent callers — in this page or in other tabs — each reads what the one before wrote.
+    /// Returns the value read.
+    pub async fn update_meta(
+        &self,
+        key: &str,
+        update: impl FnOnce(Option<&JsValue>) -> Option<JsValue>,
+    ) -> Result<Option<JsValue>> {
+        let tx = self
+            .db
+            .transaction(META)
+            .with_mode(TransactionMode::Readwrite)
+            .build()?;
+        let meta = tx.object_store(META)?;
+        let held = meta.get::<JsValue, _, _>(key).primitive()?.await?;
+        if let Some(value) = update(held.as_ref()) {
+            meta.put(value).with_key(key).primitive()?;
+        }
+        tx.commit().await?;
+        Ok(held)
+    }
+
+    /// The id of every document storage holds bytes of, in key order: keys only, from one read-only
+    /// transaction, so comparing them with the index costs little on every open.
+    pub async fn stored_doc_ids(&self) -> Result<Vec<String>> {
+        let tx = self
+            .db
+            .transaction([SNAPSHOTS, CHUNKS])
+            .with_mode(TransactionMode::Readonly)
+            .build()?;
+        let snapshots = tx
+            .object_store(SNAPSHOTS)?
+            .get_all_keys::<String>()
+            .primitive()?;
+        let chunks = tx
+            .object_store(CHUNKS)?
+            .get_all_keys::<String>()
+            .primitive()?;
+        let mut ids: Vec<String> = snapshots
+            .await?
+            .collect::<indexed_db_futures::Result<_>>()?;
+        for key in chunks.await? {
+            let key = key?;
+            let doc = key.split_once('/').map_or(key.as_str(), |(doc, _)| doc);
+            // Chunk keys come sorted, so a document's chunks are next to each other.
+            if ids.last().map(String::as_str) != Some(doc) {
+                ids.push(doc.to_owned());
+            }
+        }
+        ids.sort_unstable();
+        ids.dedup();
+        Ok(ids)
+    }
+
     /// A metadata value.
     pub async fn meta(&self, key: &str) -> Result<Option<JsValue>> {
         let tx = self

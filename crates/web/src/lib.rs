@@ -36,6 +36,7 @@ mod idb;
 mod inner;
 mod input;
 mod me;
+mod open_index;
 mod output;
 mod persist;
 mod socket;

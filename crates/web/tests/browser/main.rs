@@ -8,7 +8,9 @@ mod support;
 
 mod compaction;
 mod corruption;
+mod deletion;
 mod errors;
+mod index_repair;
 mod persistence;
 mod sync;
 mod tabs;

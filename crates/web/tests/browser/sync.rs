@@ -17,11 +17,12 @@ fn relay_url() -> &'static str {
 }
 
 /// A unique user, so tests sharing the relay never see each other's threads.
-fn unique_user(name: &str) -> String {
+pub fn unique_user(name: &str) -> String {
     format!("{name}-{}", js_sys::Math::random().to_bits())
 }
 
-async fn synced_store(db: &str, user: &str) -> ChatStore {
+/// A store of `user` on database `db`, connected to the test relay.
+pub async fn synced_store(db: &str, user: &str) -> ChatStore {
     let options = js(serde_json::json!({ "dbName": db, "relayUrl": relay_url(), "token": user }));
     let store = ok(ChatStore::open(Some(options))).await;
     let store = ChatStore::try_from_js_value(store).unwrap();
