@@ -199,6 +199,12 @@ impl Index {
         })
     }
 
+    /// Whether the index has a summary of this thread, deleted ones included: one lookup, for checking
+    /// many ids at once (a full [`Index::get`] reads every field).
+    pub fn contains(&self, id: &ThreadId) -> bool {
+        matches!(self.doc.get(ROOT, field_key(id, "status")), Ok(Some(_)))
+    }
+
     /// The threads, latest activity first (ties by id). Deleted threads are never listed.
     pub fn list(&self, options: ListOptions) -> Vec<ThreadSummary> {
         // Keys are `<thread id>/<field>`: grouped by id through the model's one sort, since a map
@@ -427,6 +433,8 @@ mod tests {
         assert!(matches!(err, ModelError::InvalidTransition { .. }), "{err}");
         assert_eq!(index.heads(), heads, "a refused write changed the index");
         let unknown = ThreadId::new("nope").unwrap();
+        assert!(index.contains(&id), "a deleted thread is still known");
+        assert!(!index.contains(&unknown));
         let err = index
             .set_status(&unknown, ThreadStatus::Archived, 12)
             .unwrap_err();

@@ -42,7 +42,9 @@ pub(crate) async fn open_index(db: &Db, relay_index: Option<DocumentId>) -> Resu
         .await?;
     let held = held.as_ref().and_then(parse_id);
     let id = relay_index.or(held).unwrap_or(proposed);
-    let mut index = read_index(db, id).await?;
+    // Both reads at once: the repair's key-only read overlaps the index's.
+    let (index, stored) = futures_util::join!(read_index(db, id), db.stored_doc_ids());
+    let mut index = index?;
     if let Some(old) = held.filter(|old| *old != id) {
         // An index made here before the relay assigned one: its threads join the relay's list.
         let mut local = read_index(db, old).await?;
@@ -50,7 +52,7 @@ pub(crate) async fn open_index(db: &Db, relay_index: Option<DocumentId>) -> Resu
         index.dirty = true;
         mark_not_threads(db, vec![old.to_string()]).await?;
     }
-    repair(db, &mut index).await?;
+    repair(db, &mut index, stored?).await?;
     Ok(index)
 }
 
@@ -79,8 +81,7 @@ async fn read_index(db: &Db, id: DocumentId) -> Result<IndexDoc> {
 
 /// Lists every stored thread the index lacks, and merges stored index documents other than this one.
 /// Marks the index dirty when that changed it.
-async fn repair(db: &Db, index: &mut IndexDoc) -> Result<()> {
-    let stored = db.stored_doc_ids().await?;
+async fn repair(db: &Db, index: &mut IndexDoc, stored: Vec<String>) -> Result<()> {
     let own = index.id.to_string();
     let mut candidates: Vec<String> = stored
         .into_iter()
@@ -118,7 +119,7 @@ async fn repair(db: &Db, index: &mut IndexDoc) -> Result<()> {
 
 /// Whether the index has `doc` as a thread (deleted ones included).
 fn listed(index: &Index, doc: &str) -> bool {
-    ThreadId::new(doc).is_ok_and(|id| index.get(&id).is_some())
+    ThreadId::new(doc).is_ok_and(|id| index.contains(&id))
 }
 
 /// What a stored document not in the index turned out to be.
