@@ -207,12 +207,9 @@ impl ChatStore {
             }
             None => (None, None),
         };
-        let unsynced = match db.meta(crate::idb::META_UNSYNCED).await? {
-            Some(ids) if relay.is_some() => js_sys::Array::from(&ids)
-                .iter()
-                .filter_map(|id| id.as_string())
-                .collect(),
-            _ => Default::default(),
+        let unsynced = match relay {
+            Some(_) => db.unsynced().await?,
+            None => Vec::new(),
         };
         let repaired = index.dirty;
         let inner = Rc::new(StoreInner::new(db, index, relay, kicks, unsynced));

@@ -14,4 +14,5 @@ mod index_repair;
 mod persistence;
 mod sync;
 mod tabs;
+mod unsynced;
 mod upgrade;
