@@ -12,6 +12,7 @@ mod deletion;
 mod errors;
 mod index_repair;
 mod persistence;
+mod stored_view;
 mod sync;
 mod tabs;
 mod unsynced;
