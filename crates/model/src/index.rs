@@ -181,7 +181,8 @@ impl Index {
         )
     }
 
-    fn is_deleted(&self, id: &ThreadId) -> bool {
+    /// Whether the thread is deleted: one lookup, cheap enough to check before every write.
+    pub fn is_deleted(&self, id: &ThreadId) -> bool {
         access::get_bool(&self.doc, &ROOT, &field_key(id, "deleted")) == Some(true)
     }
 
@@ -434,6 +435,7 @@ mod tests {
         assert_eq!(index.heads(), heads, "a refused write changed the index");
         let unknown = ThreadId::new("nope").unwrap();
         assert!(index.contains(&id), "a deleted thread is still known");
+        assert!(index.is_deleted(&id) && !index.is_deleted(&unknown));
         assert!(!index.contains(&unknown));
         let err = index
             .set_status(&unknown, ThreadStatus::Archived, 12)

@@ -269,14 +269,7 @@ async fn open_listed(inner: &Rc<StoreInner>, id: &str) -> Result<Rc<ThreadHandle
 
 /// Whether the index lists `id` as deleted (it keeps deleted threads' ids, without their text).
 fn deleted_in_index(inner: &StoreInner, id: &str) -> bool {
-    let Ok(id) = ThreadId::new(id) else {
-        return false;
-    };
-    let index = inner.index.borrow();
-    index
-        .index
-        .get(&id)
-        .is_some_and(|summary| summary.status == ThreadStatus::Deleted)
+    ThreadId::new(id).is_ok_and(|id| inner.index_says_deleted(&id))
 }
 
 /// The handle of a thread: the one already in memory, or one read from storage. Deleted threads too:

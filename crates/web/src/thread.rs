@@ -39,7 +39,7 @@ impl Thread {
             return Err(crate::error::StoreError::Closed);
         }
         self.store.ensure_open()?;
-        if self.handle.is_deleted() {
+        if self.handle.is_deleted() || self.store.index_says_deleted(&self.handle.id) {
             return Err(crate::error::StoreError::NotFound(
                 self.handle.id.to_string(),
             ));
