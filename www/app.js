@@ -14,6 +14,7 @@ const state = {
   unsubscribeThread: null,
   streams: new Map(), // reply id -> AbortController, for the stop button
   editing: null, // message id being edited
+  sending: false, // a message is being stored: a second Enter does not send it twice
 };
 
 // ---------- sign in ----------
@@ -86,6 +87,8 @@ async function start(token, user) {
   const wanted = new URLSearchParams(location.hash.slice(1)).get("thread");
   const first = threads.find((t) => t.id === wanted) ?? threads[0];
   if (first) await openThread(first.id);
+  // Only now: a message sent earlier would race the store's opening and the first thread's.
+  for (const control of ["#composer", "#send", "#new-thread"]) $(control).disabled = false;
   $("#composer").focus();
 }
 
@@ -349,12 +352,17 @@ async function stream(threadId, run) {
   }
 }
 
-async function send(text) {
+/** Stores the user's message (in a new thread if none is open) and returns it; throws if it was not stored. */
+async function storeQuestion(text) {
   if (!state.thread) {
     const summary = await state.store.createThread();
     await openThread(summary.id);
   }
-  const question = state.thread.appendMessage({ role: "user", content: text });
+  return state.thread.appendMessage({ role: "user", content: text });
+}
+
+/** Streams the stand-in model's answer to a stored question. */
+async function answer(question, text) {
   const threadId = state.threadId;
   await stream(threadId, async (thread, signal, started) => {
     const reply = thread.appendMessage({ role: "assistant", parentId: question.id, provider: "stand-in", model: "scripted-1" });
@@ -389,12 +397,34 @@ $("#composer-form").addEventListener("submit", (event) => {
     for (const controller of state.streams.values()) controller.abort();
     return;
   }
-  const text = $("#composer").value.trim();
-  if (!text) return;
-  $("#composer").value = "";
-  autosize();
-  send(text).catch((error) => console.error(error));
+  const box = $("#composer");
+  const text = box.value.trim();
+  if (!text || state.sending) return;
+  state.sending = true;
+  showComposerError("");
+  storeQuestion(text)
+    .then((question) => {
+      state.sending = false;
+      // The text leaves the composer only once the message is stored (and only if it was not edited since).
+      if (box.value.trim() === text) {
+        box.value = "";
+        autosize();
+      }
+      return answer(question, text);
+    }, (error) => {
+      state.sending = false;
+      // Not stored: the text stays, to send again.
+      showComposerError(`Your message was not sent: ${error.message}`);
+      throw error;
+    })
+    .catch((error) => console.error(error));
 });
+
+function showComposerError(message) {
+  const el = $("#composer-error");
+  el.textContent = message;
+  el.hidden = !message;
+}
 
 $("#composer").addEventListener("keydown", (event) => {
   if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {

@@ -181,7 +181,8 @@ impl Index {
         )
     }
 
-    fn is_deleted(&self, id: &ThreadId) -> bool {
+    /// Whether the thread is deleted: one lookup, cheap enough to check before every write.
+    pub fn is_deleted(&self, id: &ThreadId) -> bool {
         access::get_bool(&self.doc, &ROOT, &field_key(id, "deleted")) == Some(true)
     }
 
@@ -197,6 +198,12 @@ impl Index {
         summary_from(id.clone(), &|name| {
             fields.iter().find(|(f, _)| *f == name).map(|(_, v)| v)
         })
+    }
+
+    /// Whether the index has a summary of this thread, deleted ones included: one lookup, for checking
+    /// many ids at once (a full [`Index::get`] reads every field).
+    pub fn contains(&self, id: &ThreadId) -> bool {
+        matches!(self.doc.get(ROOT, field_key(id, "status")), Ok(Some(_)))
     }
 
     /// The threads, latest activity first (ties by id). Deleted threads are never listed.
@@ -427,6 +434,9 @@ mod tests {
         assert!(matches!(err, ModelError::InvalidTransition { .. }), "{err}");
         assert_eq!(index.heads(), heads, "a refused write changed the index");
         let unknown = ThreadId::new("nope").unwrap();
+        assert!(index.contains(&id), "a deleted thread is still known");
+        assert!(index.is_deleted(&id) && !index.is_deleted(&unknown));
+        assert!(!index.contains(&unknown));
         let err = index
             .set_status(&unknown, ThreadStatus::Archived, 12)
             .unwrap_err();

@@ -5,7 +5,7 @@
 use std::cell::{Cell, RefCell};
 use std::rc::{Rc, Weak};
 
-use chatsync_model::{Limits, MessageId, ReadAt, Thread, ThreadId};
+use chatsync_model::{Limits, MessageId, ReadAt, Thread, ThreadId, ThreadStatus};
 use gloo_timers::callback::Timeout;
 use wasm_bindgen::JsValue;
 
@@ -170,6 +170,20 @@ impl ThreadHandle {
     /// Whether the Automerge document is in memory yet.
     pub fn is_loaded(&self) -> bool {
         matches!(&*self.doc.borrow(), Doc::Loaded(_))
+    }
+
+    /// Whether the thread is deleted, from what is at hand without loading anything: the document
+    /// when it is loaded, else the view painted from storage (current with what storage holds).
+    pub fn is_deleted(&self) -> bool {
+        match &*self.doc.borrow() {
+            Doc::Loaded(thread) => thread.status() == ThreadStatus::Deleted,
+            Doc::Stored(_) => self.view.borrow().as_ref().is_some_and(|view| {
+                js_sys::Reflect::get(view, &"status".into())
+                    .ok()
+                    .and_then(|status| status.as_string())
+                    .is_some_and(|status| status == ThreadStatus::Deleted.as_str())
+            }),
+        }
     }
 
     /// Runs `f` on the loaded thread, loading it first if need be.

@@ -10,10 +10,10 @@
 //! - `views`: document id → `{ view, snapshotId, chunks }`, the thread as the UI renders it, and what it
 //!   was built from, so a thread switch can paint it before the CRDT is loaded — when it is current.
 //! - `meta`: store metadata (`device`, the prefix of this device's actors — see `locks.rs`; the user's
-//!   index document id; the ids of threads the relay may lack), and per document
-//!   `"sync/<document id>"` → `{ peer, state: Uint8Array }`: the Automerge sync state last shared
-//!   with the relay whose storage id is `peer`, so a reconnect resumes from the heads both held
-//!   instead of comparing whole histories.
+//!   index document id; the ids of stored documents that are not threads), `"unsynced/<thread id>"`
+//!   marking each thread the relay may lack, and per document `"sync/<document id>"` →
+//!   `{ peer, state: Uint8Array }`: the Automerge sync state last shared with the relay whose storage
+//!   id is `peer`, so a reconnect resumes from the heads both held instead of comparing whole histories.
 //!
 //! A flush is one read-write transaction ([`Db::write`]), so IndexedDB never holds half a flush.
 //! Layout 1 (one `documents` store of whole saves) is upgraded in place.
@@ -104,17 +104,23 @@ pub(crate) enum Write {
     Meta { key: &'static str, value: JsValue },
     /// Stores a document's sync state.
     SyncState { doc: String, saved: SavedSync },
-    /// Adds thread ids to the stored list of unsynced ones and removes others. The list is read
-    /// and written in the same transaction, since every tab on the database keeps its ids there.
+    /// Marks thread ids as unsynced and takes the marks off others: one key per id, so the flush
+    /// writes them without reading anything in its transaction.
     Unsynced {
         add: Vec<String>,
         remove: Vec<String>,
     },
 }
 
-/// The `meta` key of the ids of documents with changes the relay may not have: sent after a reload
-/// even if never reopened.
-pub(crate) const META_UNSYNCED: &str = "unsynced";
+/// The `meta` keys `"unsynced/<thread id>"` mark threads with changes the relay may not have: sent
+/// after a reload even if never reopened. Every tab on the database marks its own.
+fn unsynced_key(doc: &str) -> String {
+    format!("unsynced/{doc}")
+}
+
+/// Where an earlier build kept the marks, as one list: read at open, deleted by the next flush that
+/// writes marks (which restates them as keys).
+const LEGACY_UNSYNCED: &str = "unsynced";
 
 /// The key range of a document's chunks: `"<id>/"` up to, not including, `"<id>0"` (`'0'` follows `'/'`).
 fn chunk_range(doc: &str) -> std::ops::Range<String> {
@@ -271,29 +277,111 @@ impl Db {
                     meta.put(record).with_key(sync_key(&doc)).primitive()?;
                 }
                 Write::Unsynced { add, remove } => {
-                    let stored = meta
-                        .get::<JsValue, _, _>(META_UNSYNCED)
-                        .primitive()?
-                        .await?;
-                    let stored = stored.map(|ids| js_sys::Array::from(&ids));
-                    let mut ids: Vec<String> = stored
-                        .iter()
-                        .flat_map(|ids| ids.iter())
-                        .filter_map(|id| id.as_string())
-                        .filter(|id| !remove.contains(id))
-                        .collect();
+                    // Puts and deletes only: a flush started at `pagehide` must issue every request
+                    // and commit before the page is gone; a read here would wait for a callback the
+                    // closing page may never run, and the whole flush would be lost.
                     for id in add {
-                        if !ids.contains(&id) {
-                            ids.push(id);
-                        }
+                        meta.put(JsValue::TRUE)
+                            .with_key(unsynced_key(&id))
+                            .primitive()?;
                     }
-                    let ids: js_sys::Array = ids.into_iter().map(JsValue::from).collect();
-                    meta.put(ids).with_key(META_UNSYNCED).primitive()?;
+                    for id in remove {
+                        meta.delete(unsynced_key(&id)).primitive()?;
+                    }
+                    meta.delete(LEGACY_UNSYNCED).primitive()?;
                 }
             }
         }
         tx.commit().await?;
         Ok(())
+    }
+
+    /// Reads the metadata value `key` and writes the one `update` returns for it, if any, in one
+    /// read-write transaction. IndexedDB runs read-write transactions on a store one after another, so
+    /// of concurrent callers — in this page or in other tabs — each reads what the one before wrote.
+    /// Returns the value read.
+    pub async fn update_meta(
+        &self,
+        key: &str,
+        update: impl FnOnce(Option<&JsValue>) -> Option<JsValue>,
+    ) -> Result<Option<JsValue>> {
+        let tx = self
+            .db
+            .transaction(META)
+            .with_mode(TransactionMode::Readwrite)
+            .build()?;
+        let meta = tx.object_store(META)?;
+        let held = meta.get::<JsValue, _, _>(key).primitive()?.await?;
+        if let Some(value) = update(held.as_ref()) {
+            meta.put(value).with_key(key).primitive()?;
+        }
+        tx.commit().await?;
+        Ok(held)
+    }
+
+    /// The id of every document storage holds bytes of, in key order: keys only, from one read-only
+    /// transaction, so comparing them with the index costs little on every open.
+    pub async fn stored_doc_ids(&self) -> Result<Vec<String>> {
+        let tx = self
+            .db
+            .transaction([SNAPSHOTS, CHUNKS])
+            .with_mode(TransactionMode::Readonly)
+            .build()?;
+        let snapshots = tx
+            .object_store(SNAPSHOTS)?
+            .get_all_keys::<String>()
+            .primitive()?;
+        let chunks = tx
+            .object_store(CHUNKS)?
+            .get_all_keys::<String>()
+            .primitive()?;
+        let mut ids: Vec<String> = snapshots
+            .await?
+            .collect::<indexed_db_futures::Result<_>>()?;
+        for key in chunks.await? {
+            let key = key?;
+            let doc = key.split_once('/').map_or(key.as_str(), |(doc, _)| doc);
+            // Chunk keys come sorted, so a document's chunks are next to each other.
+            if ids.last().map(String::as_str) != Some(doc) {
+                ids.push(doc.to_owned());
+            }
+        }
+        ids.sort_unstable();
+        ids.dedup();
+        Ok(ids)
+    }
+
+    /// The ids of the threads marked unsynced, by any tab.
+    pub async fn unsynced(&self) -> Result<Vec<String>> {
+        let tx = self
+            .db
+            .transaction(META)
+            .with_mode(TransactionMode::Readonly)
+            .build()?;
+        let meta = tx.object_store(META)?;
+        // `'0'` follows `'/'`: the range holds exactly the `unsynced/…` keys.
+        let keys = meta
+            .get_all_keys::<String>()
+            .with_query(unsynced_key("")..String::from("unsynced0"))
+            .primitive()?;
+        let legacy = meta.get::<JsValue, _, _>(LEGACY_UNSYNCED).primitive()?;
+        let mut ids = Vec::new();
+        for key in keys.await? {
+            if let Some(id) = key?.strip_prefix("unsynced/") {
+                ids.push(id.to_owned());
+            }
+        }
+        if let Some(list) = legacy.await?.filter(js_sys::Array::is_array) {
+            for id in js_sys::Array::from(&list)
+                .iter()
+                .filter_map(|id| id.as_string())
+            {
+                if !ids.contains(&id) {
+                    ids.push(id);
+                }
+            }
+        }
+        Ok(ids)
     }
 
     /// A metadata value.

@@ -342,6 +342,12 @@ impl StoreInner {
         });
     }
 
+    /// Whether the index says the thread is deleted (it may say so before the thread's own document,
+    /// when the index synced first).
+    pub fn index_says_deleted(&self, id: &ThreadId) -> bool {
+        self.index.borrow().index.is_deleted(id)
+    }
+
     /// Sets a thread's status in the thread itself and in the index.
     pub fn set_status(
         self: &Rc<Self>,

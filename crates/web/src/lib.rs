@@ -38,6 +38,7 @@ mod input;
 mod lifecycle;
 mod locks;
 mod me;
+mod open_index;
 mod output;
 mod persist;
 mod socket;

@@ -2,24 +2,22 @@
 
 use std::rc::Rc;
 
-use chatsync_model::{Index, Limits, ListOptions, ThreadId, ThreadInit, ThreadStatus};
+use chatsync_model::{Limits, ListOptions, ThreadId, ThreadInit, ThreadStatus};
 use chatsync_protocol::DocumentId;
 use js_sys::{Function, Promise};
 use wasm_bindgen::prelude::*;
 
 use crate::error::{Result, StoreError};
 use crate::handle::ThreadHandle;
-use crate::idb::{Db, StoredDoc, Write};
-use crate::inner::{IndexDoc, RelayConfig, StoreInner};
+use crate::idb::Db;
+use crate::inner::{RelayConfig, StoreInner};
 use crate::input::{self, StoreOptions};
 use crate::output::{js_object, number, to_js};
-use crate::persist::Persisted;
 use crate::sync::Kick;
 use crate::thread::Thread;
 use crate::util::{now_ms, random_bytes};
 
 const DEFAULT_DB_NAME: &str = "chatsync";
-const META_INDEX_ID: &str = "indexId";
 
 /// A local-first store of chat threads: IndexedDB in this browser, synced through a relay when one is
 /// configured and reachable.
@@ -104,7 +102,7 @@ impl ChatStore {
     pub fn open_thread(&self, id: String) -> Promise {
         let inner = Rc::clone(&self.inner);
         promise(async move {
-            let handle = open_handle(&inner, &id).await?;
+            let handle = open_listed(&inner, &id).await?;
             crate::streams::settle(&inner, &handle).await;
             Ok(JsValue::from(Thread::new(handle, inner)))
         })
@@ -221,7 +219,7 @@ impl ChatStore {
             None => None,
         };
         let db = Db::open(&name).await?;
-        let index = open_index(&db, relay_index).await?;
+        let index = crate::open_index::open_index(&db, relay_index).await?;
         let (kicks, kicked) = match relay {
             Some(_) => {
                 let (tx, rx) = futures_channel::mpsc::unbounded();
@@ -229,13 +227,11 @@ impl ChatStore {
             }
             None => (None, None),
         };
-        let unsynced = match db.meta(crate::idb::META_UNSYNCED).await? {
-            Some(ids) if relay.is_some() => js_sys::Array::from(&ids)
-                .iter()
-                .filter_map(|id| id.as_string())
-                .collect(),
-            _ => Default::default(),
+        let unsynced = match relay {
+            Some(_) => db.unsynced().await?,
+            None => Vec::new(),
         };
+        let repaired = index.dirty;
         let actor = crate::locks::device_actor(&db).await?;
         let locks = Rc::new(crate::locks::StreamLocks::new(&name, &actor));
         let inner = Rc::new(StoreInner::new(
@@ -245,6 +241,11 @@ impl ChatStore {
         inner
             .tabs
             .replace(crate::tabs::Tabs::join(&name, Rc::downgrade(&inner)));
+        if repaired {
+            // What the open merged or listed again is stored (and told to the other tabs) now, not
+            // only with the next write. A failed flush leaves the index to the next one.
+            let _ = inner.flush().await;
+        }
         if let Some(kicked) = kicked {
             wasm_bindgen_futures::spawn_local(crate::connection::run(Rc::clone(&inner), kicked));
         }
@@ -254,7 +255,16 @@ impl ChatStore {
     fn set_status(&self, id: String, status: ThreadStatus) -> Promise {
         let inner = Rc::clone(&self.inner);
         promise(async move {
-            let handle = open_handle(&inner, &id).await?;
+            inner.ensure_open()?;
+            let handle = if status == ThreadStatus::Deleted {
+                // Deleting twice (a double click, two devices at once) leaves it deleted: done.
+                if deleted_in_index(&inner, &id) {
+                    return Ok(JsValue::UNDEFINED);
+                }
+                open_handle(&inner, &id).await?
+            } else {
+                open_listed(&inner, &id).await?
+            };
             inner.set_status(&handle, status)?;
             inner.flush().await?;
             Ok(JsValue::UNDEFINED)
@@ -267,7 +277,27 @@ pub(crate) fn promise(call: impl Future<Output = Result<JsValue>> + 'static) -> 
     wasm_bindgen_futures::future_to_promise(async move { call.await.map_err(JsValue::from) })
 }
 
-/// The handle of a thread: the one already in memory, or one read from storage.
+/// The handle of a thread the app may use: like [`open_handle`], but a deleted thread is not found,
+/// exactly as an id that never existed — here, and on every device its deletion reached.
+async fn open_listed(inner: &Rc<StoreInner>, id: &str) -> Result<Rc<ThreadHandle>> {
+    inner.ensure_open()?;
+    if deleted_in_index(inner, id) {
+        return Err(StoreError::NotFound(id.to_owned()));
+    }
+    let handle = open_handle(inner, id).await?;
+    if handle.is_deleted() {
+        return Err(StoreError::NotFound(id.to_owned()));
+    }
+    Ok(handle)
+}
+
+/// Whether the index lists `id` as deleted (it keeps deleted threads' ids, without their text).
+fn deleted_in_index(inner: &StoreInner, id: &str) -> bool {
+    ThreadId::new(id).is_ok_and(|id| inner.index_says_deleted(&id))
+}
+
+/// The handle of a thread: the one already in memory, or one read from storage. Deleted threads too:
+/// sync must still send their deletion.
 pub(crate) async fn open_handle(inner: &Rc<StoreInner>, id: &str) -> Result<Rc<ThreadHandle>> {
     inner.ensure_open()?;
     let id = ThreadId::new(id).map_err(|_| StoreError::NotFound(id.to_owned()))?;
@@ -336,51 +366,4 @@ async fn refetch(
     handle.changed();
     inner.flush().await?;
     Ok(handle)
-}
-
-/// Reads the user's index. Its id is the relay's (`relay_index`) when the relay could say, else the one
-/// stored, else a new local one. A local index meeting the relay's for the first time is merged into
-/// it, so threads created before this device ever reached the relay stay listed.
-async fn open_index(db: &Db, relay_index: Option<DocumentId>) -> Result<IndexDoc> {
-    let stored_id = db
-        .meta(META_INDEX_ID)
-        .await?
-        .and_then(|v| v.as_string())
-        .and_then(|v| v.parse::<DocumentId>().ok());
-    let id = relay_index
-        .or(stored_id)
-        .unwrap_or_else(|| DocumentId::new_v4(random_bytes()));
-    let mut index = read_index(db, id).await?;
-    if let Some(old) = stored_id.filter(|old| *old != id) {
-        let mut local = read_index(db, old).await?;
-        index.index.merge(&mut local.index)?;
-        index.dirty = true;
-    }
-    if stored_id != Some(id) {
-        db.write(vec![Write::Meta {
-            key: META_INDEX_ID,
-            value: id.to_string().into(),
-        }])
-        .await?;
-    }
-    Ok(index)
-}
-
-async fn read_index(db: &Db, id: DocumentId) -> Result<IndexDoc> {
-    let actor = automerge::ActorId::from(random_bytes::<16>().to_vec());
-    let stored: StoredDoc = db.read_doc(&id.to_string()).await?;
-    let index = if stored.is_empty() {
-        Index::new(actor)
-    } else {
-        Index::load(&stored.concatenated(), actor).map_err(|e| StoreError::Corrupt {
-            id: id.to_string(),
-            reason: e.to_string(),
-        })?
-    };
-    Ok(IndexDoc {
-        id,
-        index,
-        persisted: Persisted::loaded(&stored),
-        dirty: false,
-    })
 }

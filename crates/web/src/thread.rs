@@ -38,12 +38,20 @@ impl Thread {
         }
     }
 
-    /// Refuses calls on a closed thread object (its document may have left memory) or store.
+    /// Refuses calls on a closed thread object (its document may have left memory) or store, and
+    /// writes to a thread deleted since it was opened (here or on another device): they would be
+    /// kept where nobody can see them.
     fn ensure_open(&self) -> Result<()> {
         if self.closed.get() {
             return Err(crate::error::StoreError::ThreadClosed);
         }
-        self.store.ensure_open()
+        self.store.ensure_open()?;
+        if self.handle.is_deleted() || self.store.index_says_deleted(&self.handle.id) {
+            return Err(crate::error::StoreError::NotFound(
+                self.handle.id.to_string(),
+            ));
+        }
+        Ok(())
     }
 
     /// After a write: repaint subscribers next frame and write IndexedDB soon.

@@ -8,12 +8,16 @@ mod support;
 
 mod compaction;
 mod corruption;
+mod deletion;
 mod errors;
+mod index_repair;
 mod lifecycle;
 mod persistence;
 mod status;
+mod stored_view;
 mod stream_locks;
 mod sync;
 mod tabs;
 mod tokens;
+mod unsynced;
 mod upgrade;

@@ -149,6 +149,21 @@ pub mod raw {
         request.await.unwrap()
     }
 
+    /// Deletes the value under a key.
+    pub async fn delete(db: &Database, store: &str, key: &str) {
+        let tx = db
+            .transaction(store)
+            .with_mode(TransactionMode::Readwrite)
+            .build()
+            .unwrap();
+        tx.object_store(store)
+            .unwrap()
+            .delete(key)
+            .primitive()
+            .unwrap();
+        tx.commit().await.unwrap();
+    }
+
     /// Puts a value under a key.
     pub async fn put(db: &Database, store: &str, key: &str, value: JsValue) {
         let tx = db

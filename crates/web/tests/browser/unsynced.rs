@@ -1,0 +1,57 @@
+//! The marks of threads the relay may lack: one `meta` key per thread, and the single list an
+//! earlier build kept is still honoured after an upgrade.
+
+use chatsync_web::ChatStore;
+use wasm_bindgen::JsValue;
+use wasm_bindgen::convert::TryFromJsValue;
+use wasm_bindgen_test::wasm_bindgen_test;
+
+use crate::support::*;
+use crate::sync::{synced_store, unique_user};
+
+#[wasm_bindgen_test]
+async fn unsynced_threads_marked_by_an_earlier_build_are_sent_after_an_upgrade() {
+    let user = unique_user("ivy");
+    let db = unique_db("legacy-unsynced");
+    // Written while the relay is unreachable (nothing listens on port 9): the thread is marked.
+    let dead = js(serde_json::json!({
+        "dbName": db, "relayUrl": "ws://127.0.0.1:9/sync", "token": user,
+    }));
+    let offline = ChatStore::try_from_js_value(ok(ChatStore::open(Some(dead))).await).unwrap();
+    let id = create_thread(&offline, Some("marked by an earlier build")).await;
+    append(
+        &open_thread(&offline, &id).await.unwrap(),
+        "user",
+        "before the upgrade",
+    );
+    ok(offline.close()).await;
+    // As an earlier build stored the marks: one list under `unsynced`.
+    let raw_db = raw::open(&db).await;
+    let key = format!("unsynced/{id}");
+    assert!(
+        raw::get(&raw_db, "meta", &key).await.is_some(),
+        "not marked"
+    );
+    raw::delete(&raw_db, "meta", &key).await;
+    let list: js_sys::Array = std::iter::once(JsValue::from(id.as_str())).collect();
+    raw::put(&raw_db, "meta", "unsynced", list.into()).await;
+    raw_db.close();
+
+    let upgraded = synced_store(&db, &user).await;
+    eventually("the upgraded store has nothing pending", async || {
+        json(&upgraded.status().unwrap())["pendingThreads"] == 0
+    })
+    .await;
+    let other = synced_store(&unique_db("legacy-unsynced-other"), &user).await;
+    // A few tries, not `eventually`: each miss waits for the relay's answer.
+    let mut thread = None;
+    for _ in 0..5 {
+        thread = open_thread(&other, &id).await.ok();
+        if thread.is_some() {
+            break;
+        }
+        sleep(500).await;
+    }
+    let thread = thread.expect("the thread reached the relay");
+    assert_eq!(messages(&thread)[0].1, "before the upgrade");
+}
