@@ -101,6 +101,7 @@ pub(crate) async fn serve<S: Storage>(
             .serve_connection(io, TowerToHyperService::new(router.clone()))
             .with_upgrades();
         let (relay, shutdown) = (relay.clone(), shutdown.clone());
+        let bounds_secs = bounds.header_timeout.as_secs_f64();
         tasks.spawn(async move {
             let mut connection = std::pin::pin!(connection);
             let result = tokio::select! {
@@ -113,7 +114,10 @@ pub(crate) async fn serve<S: Storage>(
             if let Err(e) = result {
                 if e.is_timeout() {
                     relay.metrics().refused("http_header_timeout");
-                    tracing::debug!("closed an HTTP connection that sent no request head in time");
+                    tracing::info!(
+                        limit_secs = bounds_secs,
+                        "closed an HTTP connection that sent no request head in time"
+                    );
                 } else {
                     tracing::debug!(error = %e, "HTTP connection failed");
                 }

@@ -144,7 +144,7 @@ pub async fn serve_verified_connection<S, In, Out>(
                             Ok(result) => result,
                             Err(panic) => {
                                 panicked = true;
-                                tracing::error!(conn, user, panic = panic_message(&panic), "a frame's handling panicked");
+                                tracing::error!(conn, user, panic = panic_message(&*panic), "a frame's handling panicked");
                                 Err(Refusal::Panicked)
                             }
                         }

@@ -1,5 +1,6 @@
-//! Documents in memory: loading on demand, the store-before-acknowledge rule, fan-out of sync messages
-//! to every connection on a document, and eviction.
+//! Documents in memory: loading on demand, the store-before-acknowledge rule, and fan-out of sync
+//! messages to every connection on a document. Which documents may stay in memory is in
+//! [`super::residency`].
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -22,13 +23,13 @@ const COMPACT_AFTER_BYTES: u64 = 64 << 10;
 pub(crate) struct LoadedDocument {
     doc: AutoCommit,
     /// The user who stored it first — or, before the first store, the user whose sync created it.
-    owner: String,
+    pub(super) owner: String,
     /// The heads of what storage holds. Never ahead of storage: replies advertise only stored changes.
     stored_heads: Vec<ChangeHash>,
     snapshot_bytes: u64,
     chunk_bytes: u64,
     peers: HashMap<ConnId, Peer>,
-    last_used: Instant,
+    pub(super) last_used: Instant,
     /// The highest ephemeral `count` seen per session, to drop echoes and duplicates.
     ephemeral_seen: HashMap<String, u64>,
 }
@@ -49,8 +50,19 @@ pub(crate) struct Speaker<'a> {
 }
 
 impl LoadedDocument {
-    fn stored_bytes(&self) -> u64 {
+    pub(super) fn stored_bytes(&self) -> u64 {
         self.snapshot_bytes + self.chunk_bytes
+    }
+
+    /// Whether no connection has a session on it (it may leave memory).
+    pub(super) fn is_idle(&self) -> bool {
+        self.peers.is_empty()
+    }
+
+    /// Ends `conn`'s session on it, if any.
+    pub(super) fn remove_session(&mut self, conn: ConnId) {
+        self.peers.remove(&conn);
+        self.last_used = Instant::now();
     }
 
     /// How many connections have a session on it.
@@ -340,139 +352,9 @@ impl<S: Storage> Relay<S> {
         }
     }
 
-    /// Drops documents from memory (not from storage): their sessions go with them, and the next
-    /// message on each loads it again from what storage holds.
-    pub(crate) async fn forget_documents<'a>(&self, ids: impl IntoIterator<Item = &'a DocumentId>) {
-        let mut documents = self.documents.lock().await;
-        for id in ids {
-            if documents.remove(id).is_some() {
-                self.with_ledger(|ledger| ledger.remove(id));
-            }
-        }
-    }
-
-    /// Whether one more document of `user` may be loaded into memory. If a budget is spent, documents
-    /// nobody is connected to leave memory first, least recently used first, to make room: the user's
-    /// own for their budget, anyone's for the relay's. They are not compacted on the way out (that is
-    /// Automerge work, and this runs on a connection's path); storage still holds all of them.
-    async fn admit_load(&self, user: &str) -> Result<(), Refusal> {
-        let budgets = self.budgets();
-        let admit = || self.with_ledger(|ledger| ledger.admit_load(&budgets, user));
-        let Err(refusal) = admit() else {
-            return Ok(());
-        };
-        let only_users_own = matches!(
-            refusal,
-            Refusal::MemoryBudget {
-                scope: super::refusal::BudgetScope::User,
-                ..
-            }
-        );
-        let mut documents = self.documents.lock().await;
-        let mut idle: Vec<(Instant, DocumentId)> = documents
-            .iter()
-            .filter_map(|(id, handle)| {
-                let d = handle.try_lock().ok()?;
-                let evictable = d.peers.is_empty() && (!only_users_own || d.owner == user);
-                evictable.then_some((d.last_used, *id))
-            })
-            .collect();
-        idle.sort();
-        for (_, id) in idle {
-            if admit().is_ok() {
-                break;
-            }
-            if documents.remove(&id).is_some() {
-                self.with_ledger(|ledger| ledger.remove(&id));
-            }
-        }
-        admit()
-    }
-
-    /// Whether a connection with sessions on `open` may open one more (its memory budget).
-    pub(crate) fn admit_session(
-        &self,
-        open: &std::collections::HashSet<DocumentId>,
-    ) -> Result<(), Refusal> {
-        let budgets = self.budgets();
-        self.with_ledger(|ledger| ledger.admit_session(&budgets, open))
-    }
-
-    /// Forgets a closed connection's sessions.
-    pub(crate) async fn remove_connection(
-        &self,
-        conn: ConnId,
-        documents: impl IntoIterator<Item = DocumentId>,
-    ) {
-        for id in documents {
-            let handle = self.documents.lock().await.get(&id).cloned();
-            if let Some(handle) = handle {
-                let mut d = handle.lock().await;
-                d.peers.remove(&conn);
-                d.last_used = Instant::now();
-            }
-        }
-    }
-
-    /// Evicts documents nobody is connected to: those idle too long, then the least recently used
-    /// until the loaded ones fit the memory budget. Returns how many were evicted.
-    pub async fn evict(&self, now: Instant) -> usize {
-        let mut evicted = Vec::new();
-        {
-            let mut documents = self.documents.lock().await;
-            let mut idle: Vec<(Instant, u64, DocumentId)> = Vec::new();
-            let mut total = 0;
-            for (id, handle) in documents.iter() {
-                // A document busy with a sync is in use: skip it rather than wait.
-                let Ok(d) = handle.try_lock() else { continue };
-                total += d.stored_bytes();
-                if d.peers.is_empty() {
-                    idle.push((d.last_used, d.stored_bytes(), *id));
-                }
-            }
-            idle.sort();
-            for (last_used, bytes, id) in idle {
-                let too_old = now.saturating_duration_since(last_used) >= self.limits.idle_eviction;
-                if too_old || total > self.limits.memory_budget_bytes {
-                    if let Some(handle) = documents.remove(&id) {
-                        self.with_ledger(|ledger| ledger.remove(&id));
-                        evicted.push((id, handle));
-                    }
-                    total = total.saturating_sub(bytes);
-                }
-            }
-        }
-        let count = evicted.len();
-        for (id, handle) in evicted {
-            self.compact_if_needed(&id, &handle).await;
-        }
-        count
-    }
-
-    /// Compacts every document in memory that has chunks, so the next cold load reads one snapshot.
-    /// Run at shutdown, after the connections have closed.
-    pub async fn compact_all(&self) {
-        let documents: Vec<_> = self
-            .documents
-            .lock()
-            .await
-            .iter()
-            .map(|(id, handle)| (*id, handle.clone()))
-            .collect();
-        for (id, handle) in documents {
-            self.compact_if_needed(&id, &handle).await;
-        }
-    }
-
-    /// Folds a document's chunks into its snapshot: a snapshot loads several times faster than the
-    /// same history as chunks.
-    async fn compact_if_needed(&self, id: &DocumentId, handle: &Arc<Mutex<LoadedDocument>>) {
-        self.compact(id, &mut *handle.lock().await).await;
-    }
-
     /// Compacts `d` if it has chunks and storage holds all of it. Failure only costs speed, so it
     /// is logged, not raised.
-    async fn compact(&self, id: &DocumentId, d: &mut LoadedDocument) {
+    pub(super) async fn compact(&self, id: &DocumentId, d: &mut LoadedDocument) {
         let heads = d.doc.get_heads();
         // Only what storage already holds may be compacted (never unstored changes).
         if d.chunk_bytes == 0 || d.stored_heads != heads {

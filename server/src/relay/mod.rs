@@ -10,6 +10,7 @@ mod metrics;
 mod outbox;
 mod refusal;
 mod registration;
+mod residency;
 mod users;
 
 use std::collections::HashMap;

@@ -103,8 +103,9 @@ mod tests {
         assert!(!outbox.overflow.is_cancelled());
         assert_eq!(queue.recv().await.map(|f| f.size()), Some(1_500));
         outbox.send(Frame::Binary(vec![0; 600]));
+        assert!(!outbox.overflow.is_cancelled());
         outbox.send(Frame::Binary(vec![0; 600]));
-        outbox.overflowed().await;
+        assert!(outbox.overflow.is_cancelled());
         assert_eq!(queue.recv().await.map(|f| f.size()), Some(600));
         // Draining frees the budget.
         assert_eq!(outbox.queued_bytes.load(Ordering::Relaxed), 0);

@@ -63,7 +63,9 @@ async fn a_silent_peer_is_pinged_then_closed_at_the_idle_timeout() {
     let joined = Instant::now();
     assert!(matches!(conn.next_frame().await, Frame::Ping(_)));
     assert_eq!(joined.elapsed(), Duration::from_secs(20));
-    let (message, code, _) = conn.refusal().await;
+    let (message, code, _) = tokio::time::timeout(Duration::from_secs(41), conn.refusal())
+        .await
+        .expect("closed by 60 s");
     assert_eq!(message, "no frame or pong for 60 s");
     assert_eq!(code, 1001);
     assert_eq!(joined.elapsed(), Duration::from_secs(60));
@@ -95,19 +97,22 @@ async fn a_socket_is_closed_with_4001_when_its_token_expires_and_later_writes_ar
     conn.join().await;
     let opened = Instant::now();
     // Pongs keep it alive; only the token's expiry ends it.
-    let (message, code, reason) = loop {
-        match conn.next_frame().await {
-            Frame::Ping(_) => conn.to_relay.send(Inbound::Keepalive).unwrap(),
-            Frame::Binary(bytes) => match chatsync_protocol::Message::decode(&bytes).unwrap() {
-                chatsync_protocol::Message::Error { message, .. } => match conn.next().await {
-                    Frame::Close { code, reason } => break (message, code, reason),
-                    other => panic!("expected a close, got {other:?}"),
+    let closed = tokio::time::timeout(Duration::from_secs(31), async {
+        loop {
+            match conn.next_frame().await {
+                Frame::Ping(_) => conn.to_relay.send(Inbound::Keepalive).unwrap(),
+                Frame::Binary(bytes) => match chatsync_protocol::Message::decode(&bytes).unwrap() {
+                    chatsync_protocol::Message::Error { message, .. } => match conn.next().await {
+                        Frame::Close { code, reason } => return (message, code, reason),
+                        other => panic!("expected a close, got {other:?}"),
+                    },
+                    other => panic!("expected an error, got {other:?}"),
                 },
-                other => panic!("expected an error, got {other:?}"),
-            },
-            other => panic!("expected the error message first, got {other:?}"),
+                other => panic!("expected the error message first, got {other:?}"),
+            }
         }
-    };
+    });
+    let (message, code, reason) = closed.await.expect("closed when the token expired");
     assert_eq!(
         (message.as_str(), code, reason.as_str()),
         ("token expired", 4001, "token expired")
@@ -213,6 +218,30 @@ async fn a_spent_user_budget_refuses_new_documents_until_eviction_makes_room() {
         "bob's, alice's second and her new one"
     );
     assert_eq!(h.relay.metrics().refusals_for("memory_budget_user"), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_connection_whose_documents_spend_its_budget_may_open_no_more() {
+    let h = Harness::new(Limits {
+        max_document_bytes_per_connection: 16 << 10,
+        ..Limits::default()
+    });
+    let mut conn = h.connect("alice", "a");
+    conn.join().await;
+    open(&mut conn, 1).await;
+    open(&mut conn, 2).await;
+    conn.sync(doc_id(3), empty_peer_sync());
+    let (message, code, _) = conn.refusal().await;
+    assert!(message.starts_with("the connection's budget"), "{message}");
+    assert_eq!(code, 1013);
+    // The same user's other connection still may.
+    let mut other = h.connect("alice", "b");
+    other.join().await;
+    open(&mut other, 3).await;
+    assert_eq!(
+        h.relay.metrics().refusals_for("memory_budget_connection"),
+        1
+    );
 }
 
 #[tokio::test(start_paused = true)]

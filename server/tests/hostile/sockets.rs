@@ -189,3 +189,74 @@ async fn a_websocket_frame_over_the_default_limit_is_refused_with_1009() {
     assert_eq!(h.relay.metrics().refusals_for("frame_too_large"), 1);
     h.shutdown.cancel();
 }
+
+const SECRET: &[u8] = b"hostile-suite-secret-0123456789";
+
+#[tokio::test]
+async fn a_real_socket_is_closed_with_4001_when_its_token_expires() {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message as Ws;
+    let auth = chatsync_relay::auth::Auth::jwt(SECRET);
+    let h = Harness::with_auth(quick_limits(), auth.clone());
+    let addr = serve_http(&h, ServeOptions::default()).await;
+    // `exp` has whole seconds: this token expires one to two seconds from now.
+    let token = auth.issue(
+        "alice",
+        Duration::from_secs(2),
+        std::time::SystemTime::now(),
+    );
+    let (mut socket, _) =
+        tokio_tungstenite::connect_async(format!("ws://{addr}/sync?token={token}"))
+            .await
+            .unwrap();
+    let join = chatsync_protocol::Message::Join {
+        sender_id: "a".into(),
+        peer_metadata: chatsync_protocol::PeerMetadata::default(),
+        supported_protocol_versions: vec!["1".into()],
+    };
+    socket.send(Ws::Binary(join.encode().into())).await.unwrap();
+    let mut error = None;
+    let close = loop {
+        match tokio::time::timeout(Duration::from_secs(5), socket.next()).await {
+            Ok(Some(Ok(Ws::Binary(bytes)))) => {
+                if let Ok(chatsync_protocol::Message::Error { message, .. }) =
+                    chatsync_protocol::Message::decode(&bytes)
+                {
+                    error = Some(message);
+                }
+            }
+            Ok(Some(Ok(Ws::Close(frame)))) => {
+                break frame.map(|f| (u16::from(f.code), f.reason.to_string()));
+            }
+            Ok(Some(Ok(_))) => continue,
+            other => panic!("expected a close, got {other:?}"),
+        }
+    };
+    assert_eq!(error.as_deref(), Some("token expired"));
+    assert_eq!(close, Some((4001, "token expired".into())));
+    h.shutdown.cancel();
+}
+
+#[tokio::test]
+async fn a_token_not_yet_valid_is_refused_at_the_upgrade() {
+    let h = Harness::with_auth(quick_limits(), chatsync_relay::auth::Auth::jwt(SECRET));
+    let addr = serve_http(&h, ServeOptions::default()).await;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let claims = serde_json::json!({ "sub": "alice", "exp": now + 3600, "nbf": now + 600 });
+    let token = jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+        &claims,
+        &jsonwebtoken::EncodingKey::from_secret(SECRET),
+    )
+    .unwrap();
+    let upgrade = format!(
+        "GET /sync?token={token} HTTP/1.1\r\nHost: relay\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\
+         Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
+    );
+    let (status, _) = raw_request(addr, &upgrade).await;
+    assert_eq!(status, 401);
+    h.shutdown.cancel();
+}

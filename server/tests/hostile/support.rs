@@ -123,17 +123,16 @@ pub struct Harness {
 
 impl Harness {
     pub fn new(limits: Limits) -> Self {
+        Self::with_auth(limits, Auth::InsecureDev)
+    }
+
+    pub fn with_auth(limits: Limits, auth: Auth) -> Self {
         let storage = MemoryStorage::default();
         let identity = Identity {
             storage_id: "hostile".into(),
             index_secret: b"index-secret".to_vec(),
         };
-        let relay = Arc::new(Relay::new(
-            storage.clone(),
-            Auth::InsecureDev,
-            limits,
-            identity,
-        ));
+        let relay = Arc::new(Relay::new(storage.clone(), auth, limits, identity));
         Self {
             relay,
             storage,
