@@ -211,3 +211,35 @@ async fn streaming_into_a_long_thread() {
     web_sys::console::log_1(&report.into());
     ok(store.close()).await;
 }
+
+/// Two switches in a row, as a person flicking through the list does: `openThread` + first `view()` of
+/// one 1,000-message thread, then at once of another, on fresh stores. The second must not wait for the
+/// first's document to load.
+#[wasm_bindgen_test]
+async fn back_to_back_switches() {
+    let db = format!("bench-back-to-back-{}", js_sys::Math::random().to_bits());
+    let first_id = write_thread(&db, 1_000).await;
+    let second_id = write_thread(&db, 1_000).await;
+    let (mut firsts, mut seconds) = (Vec::new(), Vec::new());
+    for _ in 0..RUNS {
+        let store = store(&db).await;
+        for (id, times) in [(&first_id, &mut firsts), (&second_id, &mut seconds)] {
+            let started = now();
+            let thread = open(&store, id).await;
+            thread.view().unwrap();
+            times.push(now() - started);
+        }
+        ok(store.close()).await;
+    }
+    firsts.sort_by(f64::total_cmp);
+    seconds.sort_by(f64::total_cmp);
+    let report = format!(
+        "back-to-back switches between 1,000-message threads: first p50 {:.1} / p95 {:.1} ms, \
+         second p50 {:.1} / p95 {:.1} ms",
+        percentile(&firsts, 0.5),
+        percentile(&firsts, 0.95),
+        percentile(&seconds, 0.5),
+        percentile(&seconds, 0.95),
+    );
+    web_sys::console::log_1(&report.into());
+}

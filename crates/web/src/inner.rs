@@ -95,6 +95,8 @@ pub(crate) struct StoreInner {
     pub tabs: RefCell<Option<crate::tabs::Tabs>>,
     /// Browser event listeners (online, offline, pagehide), removed at close.
     pub browser_listeners: RefCell<Vec<crate::browser::Listener>>,
+    /// Documents of threads painted from storage, loaded once the switching stops.
+    pub background: Rc<crate::background::Loads>,
 }
 
 impl StoreInner {
@@ -128,6 +130,7 @@ impl StoreInner {
             unsynced_removed: RefCell::new(Vec::new()),
             tabs: RefCell::new(None),
             browser_listeners: RefCell::new(Vec::new()),
+            background: Rc::default(),
         }
     }
 

@@ -25,6 +25,7 @@
 #![warn(missing_docs)]
 #![cfg(target_arch = "wasm32")]
 
+mod background;
 mod browser;
 mod callbacks;
 mod connection;

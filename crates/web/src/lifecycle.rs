@@ -21,6 +21,7 @@ impl StoreInner {
         }
         self.kick(Kick::Close);
         self.browser_listeners.borrow_mut().clear();
+        self.background.clear();
         self.tabs.replace(None);
         let handles: Vec<_> = self.threads.borrow_mut().drain().map(|(_, h)| h).collect();
         for handle in handles {

@@ -324,13 +324,15 @@ pub(crate) async fn open_handle(inner: &Rc<StoreInner>, id: &str) -> Result<Rc<T
     };
     inner.threads.borrow_mut().insert(id, Rc::clone(&handle));
     if !handle.is_loaded() {
-        // The view was painted from storage; load the document after this turn, before any write
-        // needs it.
-        let later = Rc::clone(&handle);
-        gloo_timers::callback::Timeout::new(0, move || {
-            let _ = later.with_thread(|_| ());
-        })
-        .forget();
+        // The view was painted from storage; the document loads once the switching stops (a write
+        // or a remote change loads it sooner), and sync then starts on it.
+        let store = Rc::downgrade(inner);
+        let loaded = Rc::new(move || {
+            if let Some(store) = store.upgrade() {
+                store.kick(crate::sync::Kick::Poll);
+            }
+        });
+        inner.background.queue(&handle, loaded);
     }
     Ok(handle)
 }

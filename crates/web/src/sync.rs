@@ -313,6 +313,11 @@ impl StoreInner {
         );
         let mut frames = Vec::new();
         for id in ids {
+            // A thread painted from storage whose document has not loaded has nothing new to send;
+            // loading it here would make a thread switch wait (`background.rs` loads it, then polls).
+            if self.handle_of(id).is_some_and(|handle| !handle.is_loaded()) {
+                continue;
+            }
             // Its own statement: the borrow must end before `new_session` reads the sync state.
             let existing = self.sync.borrow_mut().sessions.remove(&id);
             let mut session = existing.unwrap_or_else(|| self.new_session(id));

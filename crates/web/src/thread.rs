@@ -38,14 +38,19 @@ impl Thread {
         }
     }
 
-    /// Refuses calls on a closed thread object (its document may have left memory) or store, and
-    /// writes to a thread deleted since it was opened (here or on another device): they would be
-    /// kept where nobody can see them.
+    /// Refuses calls on a closed thread object (its document may have left memory) or store.
     fn ensure_open(&self) -> Result<()> {
         if self.closed.get() {
             return Err(crate::error::StoreError::ThreadClosed);
         }
-        self.store.ensure_open()?;
+        self.store.ensure_open()
+    }
+
+    /// Refuses writes where reads are refused, and writes to a thread deleted since it was opened
+    /// (here or on another device): they would be kept where nobody can see them. Reading a deleted
+    /// thread still works (its view says `deleted`).
+    fn ensure_writable(&self) -> Result<()> {
+        self.ensure_open()?;
         if self.handle.is_deleted() || self.store.index_says_deleted(&self.handle.id) {
             return Err(crate::error::StoreError::NotFound(
                 self.handle.id.to_string(),
@@ -68,7 +73,7 @@ impl Thread {
             u64,
         ) -> std::result::Result<R, chatsync_model::ModelError>,
     ) -> Result<R> {
-        self.ensure_open()?;
+        self.ensure_writable()?;
         let result = self.handle.write(|thread, now| {
             let result = f(thread, now)?;
             thread.commit();
@@ -137,7 +142,7 @@ impl Thread {
         #[wasm_bindgen(js_name = messageId)] message_id: String,
         text: String,
     ) -> Result<(), JsValue> {
-        self.ensure_open()?;
+        self.ensure_writable()?;
         let id = MessageId::new(message_id).map_err(crate::error::StoreError::from)?;
         self.handle
             .write(|thread, now| thread.append_delta(&id, &text, now))?;
