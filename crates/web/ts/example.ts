@@ -30,9 +30,11 @@ export async function tour(): Promise<void> {
   renewing.setToken("fixed");
   renewing.free();
   {
-    using disposed = await ChatStore.open({ dbName: "scratch", token: () => "t" });
+    // `using` needs TypeScript's esnext.disposable lib; under ES2023 the same call is made by hand.
+    const disposed = await ChatStore.open({ dbName: "scratch", token: () => "t" });
     const scratch = await disposed.openThread((await disposed.createThread()).id);
     scratch[Symbol.dispose]();
+    disposed[Symbol.dispose]();
   }
 
   const unsubscribe = store.subscribe((event: StoreEvent) => {
