@@ -280,13 +280,15 @@ impl Db {
                     // Puts and deletes only: a flush started at `pagehide` must issue every request
                     // and commit before the page is gone; a read here would wait for a callback the
                     // closing page may never run, and the whole flush would be lost.
-                    for id in add {
+                    for id in &add {
                         meta.put(JsValue::TRUE)
-                            .with_key(unsynced_key(&id))
+                            .with_key(unsynced_key(id))
                             .primitive()?;
                     }
-                    for id in remove {
-                        meta.delete(unsynced_key(&id)).primitive()?;
+                    // A thread acknowledged and then written again before this flush is in both
+                    // lists: its new mark must survive.
+                    for id in remove.iter().filter(|id| !add.contains(id)) {
+                        meta.delete(unsynced_key(id)).primitive()?;
                     }
                     meta.delete(LEGACY_UNSYNCED).primitive()?;
                 }

@@ -85,11 +85,11 @@ pub(crate) struct StoreInner {
     pub status: crate::status::StatusCache,
     /// To the sync task; `None` for a local-only store.
     pub kicks: Option<mpsc::UnboundedSender<Kick>>,
-    /// Threads with changes the relay has not acknowledged, kept in `meta` so a reload still sends
-    /// them.
-    /// A list (tens of ids at most): a set type would add its own collection code to the package.
+    /// Threads with changes the relay has not acknowledged, marked in `meta` (`unsynced/<id>`) so a
+    /// reload still sends them. A list (tens of ids at most): a set type would add its own
+    /// collection code to the package.
     pub unsynced: RefCell<Vec<String>>,
-    /// Ids taken off `unsynced` (acknowledged) since the last flush, to take off the stored list.
+    /// Ids taken off `unsynced` (acknowledged) since the last flush, whose marks it deletes.
     pub unsynced_removed: RefCell<Vec<String>>,
     /// The other tabs on this database; `None` once closed (or without BroadcastChannel).
     pub tabs: RefCell<Option<crate::tabs::Tabs>>,

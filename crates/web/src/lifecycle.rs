@@ -8,13 +8,33 @@ use crate::error::Result;
 use crate::inner::StoreInner;
 use crate::sync::Kick;
 
+/// Flushes `close()` makes while writes keep landing during them (an app streaming into a store it
+/// is closing). Once the store is closed, writes are refused with `closed`; a write still unflushed
+/// after the last one is reported as an `error` event rather than dropped silently.
+const MAX_CLOSING_FLUSHES: usize = 5;
+
 impl StoreInner {
+    /// Whether a write since the last flush has not reached IndexedDB yet.
+    fn has_unflushed(&self) -> bool {
+        self.index.borrow().dirty || self.threads.borrow().values().any(|h| h.dirty.get())
+    }
+
     /// Flushes everything and releases the store; calling it again does nothing.
     pub async fn close(self: &Rc<Self>) -> Result<()> {
         if self.closed.get() {
             return Ok(());
         }
-        self.flush().await?;
+        // A write may land while a flush awaits IndexedDB (a streamed delta, a timer): flush again
+        // until nothing is left, so `closed` is set with no await between the last check and it.
+        for _ in 0..MAX_CLOSING_FLUSHES {
+            self.flush().await?;
+            if !self.has_unflushed() {
+                break;
+            }
+        }
+        if self.has_unflushed() {
+            self.emit_error(&crate::error::StoreError::Closed, None);
+        }
         // A second close may have run while this one flushed.
         if self.closed.replace(true) {
             return Ok(());

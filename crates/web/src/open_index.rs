@@ -27,8 +27,14 @@ const META_INDEX_ID: &str = "indexId";
 /// already merged): the repair never reads them again.
 const META_NOT_THREADS: &str = "notThreads";
 
-/// The index document of this database, created if need be, with every thread stored here listed.
-pub(crate) async fn open_index(db: &Db, relay_index: Option<DocumentId>) -> Result<IndexDoc> {
+/// The index document of this database, created if need be, with every thread stored here listed;
+/// and the stored documents found not to be threads (an index merged into this one), for
+/// [`mark_not_threads`] once the merged index is stored — marked before, a failed write would lose
+/// what only the old index held.
+pub(crate) async fn open_index(
+    db: &Db,
+    relay_index: Option<DocumentId>,
+) -> Result<(IndexDoc, Vec<String>)> {
     let proposed = relay_index.unwrap_or_else(|| DocumentId::new_v4(random_bytes()));
     let held = db
         .update_meta(META_INDEX_ID, |held| {
@@ -45,15 +51,16 @@ pub(crate) async fn open_index(db: &Db, relay_index: Option<DocumentId>) -> Resu
     // Both reads at once: the repair's key-only read overlaps the index's.
     let (index, stored) = futures_util::join!(read_index(db, id), db.stored_doc_ids());
     let mut index = index?;
+    let mut not_threads = Vec::new();
     if let Some(old) = held.filter(|old| *old != id) {
         // An index made here before the relay assigned one: its threads join the relay's list.
         let mut local = read_index(db, old).await?;
         index.index.merge(&mut local.index)?;
         index.dirty = true;
-        mark_not_threads(db, vec![old.to_string()]).await?;
+        not_threads.push(old.to_string());
     }
-    repair(db, &mut index, stored?).await?;
-    Ok(index)
+    repair(db, &mut index, stored?, &mut not_threads).await?;
+    Ok((index, not_threads))
 }
 
 fn parse_id(value: &JsValue) -> Option<DocumentId> {
@@ -81,7 +88,12 @@ async fn read_index(db: &Db, id: DocumentId) -> Result<IndexDoc> {
 
 /// Lists every stored thread the index lacks, and merges stored index documents other than this one.
 /// Marks the index dirty when that changed it.
-async fn repair(db: &Db, index: &mut IndexDoc, stored: Vec<String>) -> Result<()> {
+async fn repair(
+    db: &Db,
+    index: &mut IndexDoc,
+    stored: Vec<String>,
+    found_not_threads: &mut Vec<String>,
+) -> Result<()> {
     let own = index.id.to_string();
     let mut candidates: Vec<String> = stored
         .into_iter()
@@ -92,7 +104,6 @@ async fn repair(db: &Db, index: &mut IndexDoc, stored: Vec<String>) -> Result<()
     }
     let skipped = not_threads(db.meta(META_NOT_THREADS).await?.as_ref());
     candidates.retain(|doc| !skipped.contains(doc));
-    let mut found_not_threads = Vec::new();
     for doc in candidates {
         match recover(db, &doc).await {
             Some(Recovered::Thread(summary)) => {
@@ -110,9 +121,6 @@ async fn repair(db: &Db, index: &mut IndexDoc, stored: Vec<String>) -> Result<()
             // Damaged: left as it is, to be reported (and re-fetched) when the thread is opened.
             None => {}
         }
-    }
-    if !found_not_threads.is_empty() {
-        mark_not_threads(db, found_not_threads).await?;
     }
     Ok(())
 }
@@ -207,7 +215,7 @@ fn not_threads(stored: Option<&JsValue>) -> Vec<String> {
 }
 
 /// Adds ids to the stored `notThreads` list, in one transaction with reading it (other tabs add too).
-async fn mark_not_threads(db: &Db, ids: Vec<String>) -> Result<()> {
+pub(crate) async fn mark_not_threads(db: &Db, ids: Vec<String>) -> Result<()> {
     db.update_meta(META_NOT_THREADS, |held| {
         let mut all = not_threads(held);
         for id in ids {

@@ -219,7 +219,7 @@ impl ChatStore {
             None => None,
         };
         let db = Db::open(&name).await?;
-        let index = crate::open_index::open_index(&db, relay_index).await?;
+        let (index, not_threads) = crate::open_index::open_index(&db, relay_index).await?;
         let (kicks, kicked) = match relay {
             Some(_) => {
                 let (tx, rx) = futures_channel::mpsc::unbounded();
@@ -241,10 +241,12 @@ impl ChatStore {
         inner
             .tabs
             .replace(crate::tabs::Tabs::join(&name, Rc::downgrade(&inner)));
-        if repaired {
-            // What the open merged or listed again is stored (and told to the other tabs) now, not
-            // only with the next write. A failed flush leaves the index to the next one.
-            let _ = inner.flush().await;
+        // What the open merged or listed again is stored (and told to the other tabs) now, not
+        // only with the next write; only then are merged indexes marked never to be read again. A
+        // failed flush leaves both to the next open.
+        let stored = !repaired || inner.flush().await.is_ok();
+        if stored && !not_threads.is_empty() {
+            let _ = crate::open_index::mark_not_threads(&inner.db, not_threads).await;
         }
         if let Some(kicked) = kicked {
             wasm_bindgen_futures::spawn_local(crate::connection::run(Rc::clone(&inner), kicked));

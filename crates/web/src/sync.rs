@@ -126,10 +126,24 @@ impl StoreInner {
         }
     }
 
-    /// Documents whose current heads the relay has not acknowledged.
+    /// Documents whose current heads the relay has not acknowledged. A thread painted from storage
+    /// whose document has not loaded is pending when it carries an unsynced mark: `status()` runs on
+    /// every render of a React app, and loading documents here would undo `background.rs`.
     pub fn pending_documents(&self) -> usize {
-        let heads = self.all_heads();
+        let heads = self.all_heads_loaded(false);
         let state = self.sync.borrow();
+        let unloaded_unsynced = self
+            .threads
+            .borrow()
+            .values()
+            .filter(|handle| !handle.is_loaded())
+            .filter(|handle| {
+                self.unsynced
+                    .borrow()
+                    .iter()
+                    .any(|u| u == handle.id.as_str())
+            })
+            .count();
         heads
             .into_iter()
             .filter(|(id, heads)| {
@@ -139,14 +153,23 @@ impl StoreInner {
                 })
             })
             .count()
+            + unloaded_unsynced
     }
 
     /// Every synced document and its heads.
     fn all_heads(&self) -> Vec<(DocumentId, Vec<ChangeHash>)> {
+        self.all_heads_loaded(true)
+    }
+
+    /// The index's and the threads' heads; with `load` false, only of threads already loaded.
+    fn all_heads_loaded(&self, load: bool) -> Vec<(DocumentId, Vec<ChangeHash>)> {
         let mut heads = Vec::new();
         let index_id = self.index.borrow().id;
         heads.push((index_id, self.index.borrow_mut().index.heads()));
         for handle in self.threads.borrow().values() {
+            if !load && !handle.is_loaded() {
+                continue;
+            }
             if let (Ok(id), Ok(h)) = (
                 handle.id.as_str().parse::<DocumentId>(),
                 handle.with_thread(|t| t.heads()),

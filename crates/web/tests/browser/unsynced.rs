@@ -55,3 +55,27 @@ async fn unsynced_threads_marked_by_an_earlier_build_are_sent_after_an_upgrade()
     let thread = thread.expect("the thread reached the relay");
     assert_eq!(messages(&thread)[0].1, "before the upgrade");
 }
+
+#[wasm_bindgen_test]
+async fn a_thread_written_again_after_its_acknowledgement_stays_marked_by_the_next_flush() {
+    let user = unique_user("jon");
+    let db = unique_db("reacked");
+    let store = synced_store(&db, &user).await;
+    let id = create_thread(&store, Some("acked, then written")).await;
+    let thread = open_thread(&store, &id).await.unwrap();
+    append(&thread, "user", "first");
+    ok(store.sync()).await;
+    // Acknowledged: the mark is taken off at the next flush. Written again before that flush (and
+    // offline, so no acknowledgement comes), the thread must stay marked — the flush both adds and
+    // removes it, and a tab closing right after has no later flush to put the mark back.
+    store.set_online(false);
+    append(&thread, "user", "second, unsent");
+    ok(store.flush()).await;
+    let raw_db = raw::open(&db).await;
+    let marked = raw::get(&raw_db, "meta", &format!("unsynced/{id}")).await;
+    raw_db.close();
+    assert!(
+        marked.is_some(),
+        "the thread's new change is not marked unsynced"
+    );
+}
