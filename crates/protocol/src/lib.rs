@@ -23,11 +23,16 @@
 
 mod cbor;
 mod document_id;
+mod link;
 mod message;
 mod session;
 mod sync_check;
 
 pub use document_id::{DocumentId, DocumentIdError};
+pub use link::{
+    BackoffConfig, ConnectionState, CredentialsRefusal, Disconnect, Documents, Link, LinkConfig,
+    LinkError, LinkEvent, SavedSync, TOKEN_EXPIRED,
+};
 pub use message::{DecodeError, Message, PeerMetadata};
 pub use session::{DocSession, SyncError, holds_all, is_from_empty_peer, whole_document_message};
 pub use sync_check::{Part as SyncMessagePart, SyncMessageError};
