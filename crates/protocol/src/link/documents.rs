@@ -62,6 +62,11 @@ struct Entry {
     saved: Option<SavedSync>,
     /// The relay heads last announced in [`LinkEvent::Acknowledged`].
     announced: Option<Vec<ChangeHash>>,
+    /// When to poll again for changes held while a message is in flight (ms). Taken from the
+    /// session's `wake_at` after each flush, and only if still ahead: a session's `wake_at` stays
+    /// in the past once its hold ran out with nothing to send, and a timer armed from it would
+    /// fire forever.
+    held_until: Option<u64>,
 }
 
 /// Every document of a link, with its session.
@@ -109,6 +114,7 @@ impl DocumentSet {
             fetching: None,
             saved,
             announced: None,
+            held_until: None,
         };
         if let Some(relay) = relay {
             self.start(id, &mut entry, relay, docs);
@@ -128,6 +134,7 @@ impl DocumentSet {
             fetching: Some(Box::new(empty)),
             saved: None,
             announced: None,
+            held_until: None,
         };
         self.entries.insert(id, entry);
         true
@@ -266,6 +273,7 @@ impl DocumentSet {
         let payloads = with_doc(id, entry, docs, |session, doc| {
             std::iter::from_fn(|| session.poll_message(doc, now_ms)).collect::<Vec<_>>()
         });
+        entry.held_until = entry.session.wake_at().filter(|wake| *wake > now_ms);
         let (sender, relay) = from;
         for data in payloads.unwrap_or_default() {
             let (sender_id, target_id, document_id) =
@@ -293,17 +301,14 @@ impl DocumentSet {
     pub(crate) fn due(&self, now_ms: u64) -> Vec<DocumentId> {
         self.entries
             .iter()
-            .filter(|(_, e)| e.session.wake_at().is_some_and(|w| w <= now_ms))
+            .filter(|(_, e)| e.held_until.is_some_and(|w| w <= now_ms))
             .map(|(id, _)| *id)
             .collect()
     }
 
     /// The earliest time a held batch is due (ms).
     pub(crate) fn next_wake(&self) -> Option<u64> {
-        self.entries
-            .values()
-            .filter_map(|e| e.session.wake_at())
-            .min()
+        self.entries.values().filter_map(|e| e.held_until).min()
     }
 
     /// Whether the relay's heads on this connection cover `heads` of a held document.
@@ -378,6 +383,7 @@ mod tests {
             fetching: Some(Box::default()),
             saved: None,
             announced: None,
+            held_until: None,
         };
         assert_eq!(
             with_doc(id, &mut fetching, &mut driver, |_, d| d.get_heads().len()),

@@ -354,3 +354,24 @@ fn a_closed_link_neither_dials_nor_sends() {
     assert!(events(&mut link).is_empty());
     assert_eq!(link.poll_timeout(), None);
 }
+
+/// Found by the simulation: once a batch hold ran out with nothing new to send, the session's
+/// `wake_at` stays in the past until a reply comes; a timer armed from it fired at once, forever.
+#[test]
+fn regression_a_hold_that_ran_out_with_nothing_to_send_arms_no_timer() {
+    let mut docs = HashMap::from([(id(1), doc_with("a"))]);
+    let mut link = Link::new(LinkConfig {
+        batch_hold: Some(Duration::from_millis(50)),
+        ..config()
+    });
+    link.handle_connected(Duration::ZERO);
+    link.handle_frame(Duration::ZERO, &peer(None), &mut docs)
+        .unwrap();
+    link.hold(Duration::ZERO, id(1), &mut docs);
+    sent(&mut link);
+    // The first message is in flight and no reply comes.
+    let wake = link.poll_timeout().expect("armed for the hold");
+    link.handle_timeout(wake, &mut docs);
+    assert!(link.poll_transmit().is_none(), "nothing new to send");
+    assert_eq!(link.poll_timeout(), None, "no timer left in the past");
+}
