@@ -4,7 +4,9 @@
 //! and [`DocumentId`] (base58check of 16 bytes). A JS automerge-repo peer and chatsync's relay and
 //! clients speak it to each other. [`DocSession`] runs Automerge's sync protocol for one document
 //! with one peer, without IO, and checks every payload a peer sends before Automerge reads it
-//! ([`SyncMessageError`]).
+//! ([`SyncMessageError`]). [`Link`] is the client side of one relay connection above those sessions
+//! — join, fetch, acknowledgements, resume, reconnect backoff — as a passive state machine that the
+//! native client (and next the browser store) drives.
 //!
 //! ```
 //! use chatsync_protocol::{DocumentId, Message};

@@ -14,7 +14,7 @@ pub struct LinkConfig {
     /// Reconnect delays.
     pub backoff: BackoffConfig,
     /// With `Some`, new local changes wait up to this long for the reply to the message in flight,
-    /// then go together (see [`DocSession::batching`]): one message per round trip while streaming.
+    /// then go together (see [`DocSession::batching`](crate::DocSession::batching)): one message per round trip while streaming.
     pub batch_hold: Option<Duration>,
     /// Seeds the backoff jitter. Give each device a different one (its peer id hashed, say).
     pub rng_seed: u64,

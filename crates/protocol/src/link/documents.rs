@@ -17,6 +17,11 @@ use super::LinkEvent;
 use crate::{DocSession, DocumentId, Message, SyncError};
 
 /// The documents a driver holds, lent to the link one call at a time.
+///
+/// A closure-taking trait rather than `&mut AutoCommit` arguments: a frame or a timer needs a
+/// document the driver cannot name in advance, and drivers keep documents behind wrappers that lend
+/// them only for the length of a call (the model's `Thread::with_automerge`, the browser store's
+/// `RefCell`s). Implemented for maps of plain documents, which tests and simple drivers use.
 pub trait Documents {
     /// Runs `f` on the driver's copy of document `id`; returns false (without running it) if the
     /// driver holds no such document.

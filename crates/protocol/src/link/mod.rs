@@ -1,44 +1,6 @@
-//! [`Link`]: the client side of one relay connection, as a passive state machine.
-//!
-//! A link knows the protocol above one [`DocSession`]: it asks its driver to dial, sends `join`,
-//! waits for `peer`, then syncs every document it was given — `request` for one it is fetching
-//! (until it holds everything the relay advertised), `sync` for one the driver holds — resuming each
-//! session from the state last shared with the same relay storage. It tells the driver when the
-//! relay's heads move (the relay advertises only stored changes: that is the acknowledgement), when
-//! a document changed or arrived, and when to dial again after a drop, with backoff and seeded
-//! jitter. It never touches a socket or a clock.
-//!
-//! A driver is one loop that owns the socket:
-//! - it feeds in what happens: [`Link::handle_connected`], [`Link::handle_frame`],
-//!   [`Link::handle_disconnected`], [`Link::handle_timeout`], and the document operations
-//!   [`Link::hold`], [`Link::fetch`], [`Link::local_change`], [`Link::release`];
-//! - then carries out what the link wants: frames from [`Link::poll_transmit`], events from
-//!   [`Link::poll_event`] (dial now, joined, acknowledged, fetched…);
-//! - and sleeps until [`Link::poll_timeout`] or the next input.
-//!
-//! Time is a [`Duration`] since an epoch the driver picks (its start, say): no clock is read, so the
-//! link runs the same on wasm32, natively and on a simulation's virtual time. Nothing here needs
-//! `Send`. The driver's documents are lent through [`Documents`] (why: see that module).
-//!
-//! ```
-//! use std::collections::HashMap;
-//! use std::time::Duration;
-//! use chatsync_protocol::{DocumentId, Link, LinkConfig, LinkEvent, Message};
-//! use chatsync_protocol::automerge::AutoCommit;
-//!
-//! let mut docs: HashMap<DocumentId, AutoCommit> = HashMap::new();
-//! let mut link = Link::new(LinkConfig::new("device-a"));
-//! assert!(matches!(link.poll_event(), Some(LinkEvent::Dial)));
-//! let now = Duration::ZERO;
-//! link.handle_connected(now);
-//! let join = Message::decode(&link.poll_transmit().unwrap())?;
-//! assert_eq!(join.type_name(), "join");
-//! let id = DocumentId::from_bytes([7; 16]);
-//! docs.insert(id, AutoCommit::new());
-//! link.hold(now, id, &mut docs);
-//! assert!(link.poll_transmit().is_none(), "nothing is sent before the relay answers join");
-//! # Ok::<(), Box<dyn std::error::Error>>(())
-//! ```
+//! [`Link`]: the client side of one relay connection, as a passive state machine. The type's docs
+//! say how it works and how a driver runs it; the pieces are a module each (state, backoff, events,
+//! documents, config).
 
 mod backoff;
 mod config;
@@ -63,7 +25,47 @@ use crate::{DocumentId, Message};
 use backoff::Backoff;
 use documents::DocumentSet;
 
-/// The client side of one relay connection. See the [module docs](self).
+/// The client side of one relay connection, as a passive state machine.
+///
+/// A link knows the protocol above one [`DocSession`](crate::DocSession): it asks its driver to dial, sends `join`,
+/// waits for `peer`, then syncs every document it was given — `request` for one it is fetching
+/// (until it holds everything the relay advertised), `sync` for one the driver holds — resuming each
+/// session from the state last shared with the same relay storage. It tells the driver when the
+/// relay's heads move (the relay advertises only stored changes: that is the acknowledgement), when
+/// a document changed or arrived, and when to dial again after a drop, with backoff and seeded
+/// jitter. It never touches a socket or a clock.
+///
+/// A driver is one loop that owns the socket:
+/// - it feeds in what happens: [`Link::handle_connected`], [`Link::handle_frame`],
+///   [`Link::handle_disconnected`], [`Link::handle_timeout`], and the document operations
+///   [`Link::hold`], [`Link::fetch`], [`Link::local_change`], [`Link::release`];
+/// - then carries out what the link wants: frames from [`Link::poll_transmit`], events from
+///   [`Link::poll_event`] (dial now, joined, acknowledged, fetched…);
+/// - and sleeps until [`Link::poll_timeout`] or the next input.
+///
+/// Time is a [`Duration`] since an epoch the driver picks (its start, say): no clock is read, so the
+/// link runs the same on wasm32, natively and on a simulation's virtual time. Nothing here needs
+/// `Send`. The driver's documents are lent through [`Documents`] (its docs say why).
+///
+/// ```
+/// use std::collections::HashMap;
+/// use std::time::Duration;
+/// use chatsync_protocol::{DocumentId, Link, LinkConfig, LinkEvent, Message};
+/// use chatsync_protocol::automerge::AutoCommit;
+///
+/// let mut docs: HashMap<DocumentId, AutoCommit> = HashMap::new();
+/// let mut link = Link::new(LinkConfig::new("device-a"));
+/// assert!(matches!(link.poll_event(), Some(LinkEvent::Dial)));
+/// let now = Duration::ZERO;
+/// link.handle_connected(now);
+/// let join = Message::decode(&link.poll_transmit().unwrap())?;
+/// assert_eq!(join.type_name(), "join");
+/// let id = DocumentId::from_bytes([7; 16]);
+/// docs.insert(id, AutoCommit::new());
+/// link.hold(now, id, &mut docs);
+/// assert!(link.poll_transmit().is_none(), "nothing is sent before the relay answers join");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub struct Link {
     config: LinkConfig,
     state: ConnectionState,
