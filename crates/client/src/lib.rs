@@ -1,15 +1,18 @@
 //! # chatsync-client
 //!
 //! A native (tokio) chatsync client, for backends, tests and load generation. [`Client::connect`]
-//! starts a driver task that owns the WebSocket: it joins, syncs every document the client holds
-//! through [`DocSession`](chatsync_protocol::DocSession)s, and reconnects with backoff and jitter when
-//! the connection drops — resyncing everything on the new connection.
+//! starts a driver task that owns the WebSocket and every document the client holds. The protocol
+//! is [`chatsync_protocol::Link`]'s — join, one sync session per document, fetches, acknowledgements,
+//! reconnecting with backoff and jitter and resuming each document from the heads it shared with the
+//! relay; the driver only carries frames, timers and the client's calls to and from it.
 //!
 //! Documents are plain Automerge documents keyed by [`DocumentId`]; a thread is one whose content is a
 //! [`chatsync_model::Thread`] (see [`Client::thread`]).
 #![warn(missing_docs)]
 
 mod driver;
+mod replica;
+mod socket;
 
 use std::time::Duration;
 

@@ -4,7 +4,9 @@
 //! and [`DocumentId`] (base58check of 16 bytes). A JS automerge-repo peer and chatsync's relay and
 //! clients speak it to each other. [`DocSession`] runs Automerge's sync protocol for one document
 //! with one peer, without IO, and checks every payload a peer sends before Automerge reads it
-//! ([`SyncMessageError`]).
+//! ([`SyncMessageError`]). [`Link`] is the client side of one relay connection above those sessions
+//! — join, fetch, acknowledgements, resume, reconnect backoff — as a passive state machine that the
+//! native client (and next the browser store) drives.
 //!
 //! ```
 //! use chatsync_protocol::{DocumentId, Message};
@@ -23,11 +25,16 @@
 
 mod cbor;
 mod document_id;
+mod link;
 mod message;
 mod session;
 mod sync_check;
 
 pub use document_id::{DocumentId, DocumentIdError};
+pub use link::{
+    BackoffConfig, ConnectionState, CredentialsRefusal, Disconnect, Documents, Link, LinkConfig,
+    LinkError, LinkEvent, SavedSync, TOKEN_EXPIRED,
+};
 pub use message::{DecodeError, Message, PeerMetadata};
 pub use session::{DocSession, SyncError, holds_all, is_from_empty_peer, whole_document_message};
 pub use sync_check::{Part as SyncMessagePart, SyncMessageError};

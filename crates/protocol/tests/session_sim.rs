@@ -1,7 +1,8 @@
-//! A simulated network: devices and a relay in a star, exchanging `DocSession` payloads over ordered
-//! links that can drop (a reconnect starts fresh sessions). However edits, deliveries and drops
-//! interleave, once the network is quiet every replica holds the same document and each device sees
-//! its own changes acknowledged by the relay.
+//! `DocSession` against `DocSession`: devices and a relay in a star exchanging session payloads
+//! over ordered links that can drop (a reconnect starts fresh sessions). However edits, deliveries
+//! and drops interleave, once the network is quiet every replica holds the same document and each
+//! device sees its own changes acknowledged by the relay. The sessions alone, without the `Link`s
+//! around them: `sync_sim.rs` runs real `Link`s.
 
 #[cfg(target_arch = "wasm32")]
 use wasm_bindgen_test::wasm_bindgen_test as test;
