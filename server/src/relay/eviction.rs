@@ -92,7 +92,7 @@ impl<S: Storage> Relay<S> {
 
     /// Evicts documents nobody is connected to: those idle too long, then the least recently used
     /// until the loaded ones fit the memory budget. Returns how many were evicted.
-    pub async fn evict(&self, now: Instant) -> usize {
+    pub async fn evict(self: &Arc<Self>, now: Instant) -> usize {
         let mut evicted = Vec::new();
         {
             let mut documents = self
@@ -135,7 +135,7 @@ impl<S: Storage> Relay<S> {
 
     /// Compacts every document in memory that has chunks, so the next cold load reads one snapshot.
     /// Run at shutdown, after the connections have closed.
-    pub async fn compact_all(&self) {
+    pub async fn compact_all(self: &Arc<Self>) {
         let documents: Vec<(DocumentId, Arc<LoadedDocument>)> = {
             let documents = self
                 .documents

@@ -12,7 +12,7 @@ use super::cpu::{HEAVY_BYTES, Weight};
 use super::document::{DocState, LoadedDocument, Peer, Speaker};
 use super::outbox::Outbox;
 use super::refusal::Refusal;
-use super::writer::Compaction;
+use super::writer::{Compaction, Writer};
 use super::{ConnId, Metrics, Relay};
 use crate::storage::Storage;
 
@@ -40,7 +40,7 @@ enum Next {
 impl<S: Storage> Relay<S> {
     /// A `sync` or `request` from a connection: apply it, store what is new, then answer every peer.
     pub(crate) async fn handle_sync(
-        &self,
+        self: &Arc<Self>,
         from: &Speaker<'_>,
         id: DocumentId,
         data: &[u8],
@@ -66,7 +66,12 @@ impl<S: Storage> Relay<S> {
                     self.metrics.sync_out.fetch_add(sent, Ordering::Relaxed);
                     return Ok(());
                 }
-                Next::Write => return self.write(&id, &document, Compaction::WhenLarge).await,
+                Next::Write => {
+                    let writer = Writer::Connection;
+                    return self
+                        .write(&id, &document, Compaction::WhenLarge, writer)
+                        .await;
+                }
                 Next::Reopen => continue,
             }
         }

@@ -42,6 +42,18 @@ impl Compaction {
     }
 }
 
+/// Who runs a writer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Writer {
+    /// The connection whose message brought the changes: it stores them (so a storage failure
+    /// closes it, and its next frame waits for its write), then hands any further work — changes
+    /// other connections sent meanwhile, a compaction — to a background writer, so its own socket
+    /// is not stalled by other people's writes.
+    Connection,
+    /// A task of its own (or eviction and shutdown, which await it): runs until nothing is left.
+    Background,
+}
+
 /// The writer role, held; given back however the writer ends — normally under the state lock,
 /// or on a panic or a dropped future here (then the next message with changes takes it up).
 struct Turn<'a>(&'a AtomicBool);
@@ -55,19 +67,26 @@ impl Drop for Turn<'_> {
 impl<S: Storage> Relay<S> {
     /// Runs the writer of `document`, whose `writing` flag the caller set: stores everything memory
     /// holds beyond storage, answers every peer, compacts if `compaction` says so, and gives the
-    /// role back.
+    /// role back (or, as [`Writer::Connection`], hands it to a background writer).
     pub(crate) async fn write(
-        &self,
+        self: &Arc<Self>,
         id: &DocumentId,
         document: &Arc<LoadedDocument>,
         compaction: Compaction,
+        writer: Writer,
     ) -> Result<(), Refusal> {
         let turn = Turn(&document.writing);
         let mut advertise = false;
         let mut compacted = false;
+        let mut appended = false;
         loop {
             let mut state = document.state.clone().lock_owned().await;
             if state.doc.get_heads() != state.stored_heads {
+                if appended && writer == Writer::Connection {
+                    drop(state);
+                    self.hand_off(turn, id, document, compaction);
+                    return Ok(());
+                }
                 let weight = Weight::of(state.unstored_bytes);
                 let (chunk, heads) = self
                     .cpu
@@ -80,6 +99,7 @@ impl<S: Storage> Relay<S> {
                     .await?;
                 self.append(id, document, &chunk, heads).await?;
                 advertise = true;
+                appended = true;
                 continue;
             }
             // Memory holds nothing storage lacks: answer.
@@ -104,6 +124,10 @@ impl<S: Storage> Relay<S> {
             // the acknowledgement and the delivery to other devices need not wait for.
             if !compacted && compaction.due(&state) {
                 drop(state);
+                if writer == Writer::Connection {
+                    self.hand_off(turn, id, document, compaction);
+                    return Ok(());
+                }
                 compacted = true;
                 self.compact(id, document).await;
                 continue;
@@ -118,16 +142,46 @@ impl<S: Storage> Relay<S> {
 
     /// Takes the writer role of a document if nobody holds it, and compacts it (storing first
     /// whatever is unstored). For eviction and shutdown; failure only costs speed, so it is logged.
-    pub(crate) async fn compact_document(&self, id: &DocumentId, document: &Arc<LoadedDocument>) {
+    pub(crate) async fn compact_document(
+        self: &Arc<Self>,
+        id: &DocumentId,
+        document: &Arc<LoadedDocument>,
+    ) {
         {
             let state = document.state.lock().await;
             if state.broken || document.writing.swap(true, Ordering::AcqRel) {
                 return;
             }
         }
-        if let Err(refusal) = self.write(id, document, Compaction::Any).await {
+        let written = self
+            .write(id, document, Compaction::Any, Writer::Background)
+            .await;
+        if let Err(refusal) = written {
             tracing::warn!(document = %id, error = %refusal, "storing before compaction failed");
         }
+    }
+
+    /// Passes the writer role, still held, to a task of its own.
+    fn hand_off(
+        self: &Arc<Self>,
+        turn: Turn<'_>,
+        id: &DocumentId,
+        document: &Arc<LoadedDocument>,
+        compaction: Compaction,
+    ) {
+        // The new writer takes the role over as it is: not given back in between.
+        std::mem::forget(turn);
+        let (relay, id, document) = (self.clone(), *id, document.clone());
+        let background: std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> =
+            Box::pin(async move {
+                let written = relay
+                    .write(&id, &document, compaction, Writer::Background)
+                    .await;
+                if let Err(refusal) = written {
+                    tracing::warn!(document = %id, error = %refusal, "background write failed");
+                }
+            });
+        tokio::spawn(background);
     }
 
     /// Appends one chunk, after which storage holds `heads`. On failure the document leaves memory
