@@ -75,7 +75,8 @@ impl Relay {
             .env("CHATSYNC_JWT_SECRET", SECRET)
             .env("RUST_LOG", "warn,chatsync_relay::open_files=info")
             .stdin(Stdio::null())
-            .stdout(Stdio::null())
+            // The relay logs to stdout.
+            .stdout(log.try_clone().unwrap())
             .stderr(log)
             .spawn()
             .expect("relay binary");
@@ -438,9 +439,13 @@ async fn idle_run() {
         answers.len(),
         ms(late)
     );
-    let log = std::fs::read_to_string(data.path().join("relay.log")).unwrap_or_default();
-    if let Some(line) = log.lines().find(|l| l.contains("open-files")) {
-        println!("  relay log: {}", line.trim());
+    let log = std::fs::read_to_string(data.path().join("relay.log"));
+    match log
+        .as_deref()
+        .map(|log| log.lines().find(|l| l.contains("open-files")))
+    {
+        Ok(Some(line)) => println!("  relay log: {}", line.trim()),
+        other => println!("  relay log: no open-files line ({other:?})"),
     }
     drop(sockets);
     relay.stop();
