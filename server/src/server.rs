@@ -54,6 +54,8 @@ pub async fn run_with<S: Storage>(
     shutdown: CancellationToken,
     options: ServeOptions,
 ) -> std::io::Result<()> {
+    // Before the TCP-connection cap is derived from the limit (in `accept::serve`).
+    crate::open_files::raise_to_hard_limit();
     // Read once here; from now on appends and compactions keep the gauge (no scan per scrape).
     match relay.storage().bytes_stored().await {
         Ok(bytes) => relay

@@ -218,7 +218,7 @@ fn panic_message(panic: &(dyn std::any::Any + Send)) -> &str {
 }
 
 struct Connection<'a, S> {
-    relay: &'a Relay<S>,
+    relay: &'a Arc<Relay<S>>,
     conn: ConnId,
     user: &'a str,
     /// The client's peer id, once it has joined.

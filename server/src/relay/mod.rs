@@ -3,32 +3,34 @@
 
 mod budget;
 mod connection;
+mod cpu;
 mod deadlines;
 mod document;
+mod eviction;
 mod limits;
 mod metrics;
 mod outbox;
 mod refusal;
 mod registration;
-mod residency;
+mod sync;
 mod users;
+mod writer;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, PoisonError};
 
-use chatsync_protocol::DocumentId;
-use tokio::sync::Mutex;
-
 use crate::auth::Auth;
 use crate::storage::Storage;
+use chatsync_protocol::DocumentId;
 
 pub use connection::{Frame, Inbound, serve_connection, serve_verified_connection};
 pub use limits::Limits;
 pub use metrics::Metrics;
 
 use budget::{Budgets, MemoryLedger};
-use document::LoadedDocument;
+use cpu::Cpu;
+use document::Slot;
 use users::UserConnections;
 
 /// Who this relay is to its peers, and the secret behind derived document ids (see
@@ -52,7 +54,11 @@ pub struct Relay<S> {
     peer_id: String,
     storage_id: String,
     index_secret: Vec<u8>,
-    documents: Mutex<HashMap<DocumentId, Arc<Mutex<LoadedDocument>>>>,
+    /// Documents in memory or being loaded. Locked only to look up, insert or remove — never across
+    /// an `.await`.
+    documents: std::sync::Mutex<HashMap<DocumentId, Arc<Slot>>>,
+    /// The gate to the blocking pool, where Automerge's heavy work runs.
+    cpu: Cpu,
     next_conn: AtomicU64,
     metrics: Metrics,
     /// Open connections per user, against `Limits::max_connections_per_user`.
@@ -75,7 +81,8 @@ impl<S: Storage> Relay<S> {
             peer_id: format!("chatsync-relay-{storage_id}"),
             storage_id,
             index_secret,
-            documents: Mutex::new(HashMap::new()),
+            documents: std::sync::Mutex::new(HashMap::new()),
+            cpu: Cpu::new(Cpu::default_heavy_permits()),
             next_conn: AtomicU64::new(1),
             metrics: Metrics::default(),
             users: UserConnections::default(),
@@ -105,14 +112,17 @@ impl<S: Storage> Relay<S> {
 
     /// The number of documents in memory.
     pub async fn documents_loaded(&self) -> usize {
-        self.documents.lock().await.len()
+        let documents = self
+            .documents
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        documents.values().filter(|slot| slot.initialized()).count()
     }
 
     /// How many connections have a sync session on document `id` (none if it is not in memory).
     pub async fn sessions_on(&self, id: &DocumentId) -> usize {
-        let handle = self.documents.lock().await.get(id).cloned();
-        match handle {
-            Some(handle) => handle.lock().await.sessions(),
+        match self.loaded(id) {
+            Some(document) => document.state.lock().await.peers.len(),
             None => 0,
         }
     }

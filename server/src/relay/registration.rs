@@ -67,7 +67,7 @@ impl<S: Storage> Registration<S> {
     pub(crate) async fn finish(mut self, panicked: bool) {
         let documents = std::mem::take(&mut self.documents);
         if panicked {
-            self.relay.forget_documents(&documents).await;
+            self.relay.forget_documents(&documents);
         }
         self.relay.remove_connection(self.conn, documents).await;
         self.release_counts();
@@ -103,11 +103,11 @@ impl<S: Storage> Drop for Registration<S> {
         if documents.is_empty() {
             return;
         }
-        // Removing sessions takes the documents' async locks, which Drop cannot wait for.
+        // Removing sessions takes the documents' state locks, which Drop cannot wait for.
         if let Ok(runtime) = tokio::runtime::Handle::try_current() {
             let (relay, conn) = (self.relay.clone(), self.conn);
             runtime.spawn(async move {
-                relay.forget_documents(&documents).await;
+                relay.forget_documents(&documents);
                 relay.remove_connection(conn, documents).await;
             });
         }
