@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # CI's bounded fuzz run: builds the cargo-fuzz targets in fuzz/ and runs each for FUZZ_SECONDS
-# (default 20) on one core, starting from its committed seeds (fuzz/seeds/<target>) in a scratch
+# (default 20) on one core, starting from its committed seeds (fuzz/seeds/<target>) and the inputs of
+# the crashes already found (fuzz/known-crashes/<target>, run again as regressions) in a scratch
 # corpus, so nothing the run finds is left behind. See fuzz/README.md for the long runs.
 #
 # A crash, a failed check or a timeout fails the script, with libFuzzer's report, the input's bytes
@@ -26,7 +27,9 @@ for target in $(cargo fuzz list); do
   status=0
   # -jobs is not given: one process, one core. stderr holds libFuzzer's report; only its summary
   # lines are shown unless the run fails.
-  cargo fuzz run --sanitizer none "$target" "$scratch/$target" "fuzz/seeds/$target" -- \
+  known=()
+  [ -d "fuzz/known-crashes/$target" ] && known=("fuzz/known-crashes/$target")
+  cargo fuzz run --sanitizer none "$target" "$scratch/$target" "fuzz/seeds/$target" "${known[@]}" -- \
     -max_total_time="$seconds" -timeout=30 -rss_limit_mb=2048 -print_final_stats=1 \
     >"$scratch/$target.log" 2>&1 || status=$?
   if [ "$status" != 0 ]; then
