@@ -7,20 +7,21 @@
 //! (`chatsync_fuzz::chunks`): mutations of the real saved documents in the seeds then reach the
 //! document decoder and the model's readers instead of stopping at the checksum.
 //!
-//! Panics raised inside Automerge's loader are known (`chatsync_fuzz::panics`) and contained around
-//! the load; any other panic, and any panic after loading, is a crash.
+//! The bytes are loaded by `AutoCommit::load`, whose panics on hostile input are Automerge's and
+//! known (`chatsync_fuzz::panics`): contained, they end the input. What loads goes through
+//! `Thread::from_automerge` and `Index::from_automerge` (what `Thread::load` and `Index::load` do
+//! after the same call), where any panic is a crash.
 #![no_main]
 
 use std::panic::catch_unwind;
 
 use chatsync_fuzz::{chunks, fixtures, panics};
-use chatsync_model::automerge::ActorId;
+use chatsync_model::automerge::{ActorId, AutoCommit};
 use chatsync_model::view_json::to_json_text;
 use chatsync_model::{Index, Limits, ListOptions, MessageId, NewMessage, ReadAt, Role, Thread};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|bytes: &[u8]| {
-    panics::contain_automerge_panics();
     load(bytes);
     let resealed = chunks::reseal(bytes);
     if resealed != bytes {
@@ -31,9 +32,15 @@ fuzz_target!(|bytes: &[u8]| {
 fn load(bytes: &[u8]) {
     let actor = || ActorId::from(b"fuzz".to_vec());
     let at = ReadAt::new(5_000);
-    let thread =
-        catch_unwind(|| Thread::load(fixtures::thread_id(), bytes, actor(), Limits::default()));
-    if let Ok(Ok(mut thread)) = thread {
+    let Ok(Ok(doc)) = panics::containing(|| catch_unwind(|| AutoCommit::load(bytes))) else {
+        return;
+    };
+    let thread = Thread::from_automerge(
+        fixtures::thread_id(),
+        doc.clone().with_actor(actor()),
+        Limits::default(),
+    );
+    if let Ok(mut thread) = thread {
         let view = thread.view(at);
         let text = to_json_text(&view, &|t| {
             serde_json::from_str::<serde_json::Value>(t).is_ok()
@@ -49,12 +56,11 @@ fn load(bytes: &[u8]) {
             let _ = thread.view(at);
         }
     }
-    if let Ok(Ok(index)) = catch_unwind(|| Index::load(bytes, actor())) {
-        let all = ListOptions {
-            include_archived: true,
-        };
-        for summary in index.list(all) {
-            let _ = index.get(&summary.id);
-        }
+    let index = Index::from_automerge(doc.with_actor(actor()));
+    let all = ListOptions {
+        include_archived: true,
+    };
+    for summary in index.list(all) {
+        let _ = index.get(&summary.id);
     }
 }

@@ -10,9 +10,9 @@
 //! Besides "no panic" (the loop catches a panic in a frame's handling and closes the connection, but
 //! libFuzzer's panic hook aborts first, so it still counts as a crash), it checks that every message
 //! the relay sends decodes, and that once both connections end nothing of them is left registered.
-//! The one exception: a panic raised inside Automerge (`chatsync_fuzz::panics`, known and reported)
-//! is left to the loop to catch, as it would be in production — which then tests that the cleanup
-//! after a panic holds.
+//! The one exception: a panic raised outside chatsync, inside Automerge (`chatsync_fuzz::panics`,
+//! known and reported), is left to the loop to catch, as in production — which then tests that the
+//! cleanup after a panic holds. A panic in the relay's or the protocol's own code aborts.
 #![no_main]
 
 use std::sync::{Arc, OnceLock};
@@ -66,8 +66,7 @@ fn limits() -> Limits {
 }
 
 fuzz_target!(|input: &[u8]| {
-    panics::contain_automerge_panics();
-    runtime().block_on(serve(records::parse(input)));
+    panics::containing(|| runtime().block_on(serve(records::parse(input))));
 });
 
 async fn serve(frames: Vec<(usize, Record)>) {
