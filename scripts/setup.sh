@@ -27,6 +27,13 @@ if [ -n "$wanted" ] && [ "$have" != "$wanted" ]; then
   cargo install wasm-bindgen-cli --version "$wanted" --force
 fi
 
+# cargo-fuzz builds and runs the fuzz targets (scripts/fuzz-smoke.sh, fuzz/README.md): about a
+# minute and a half to compile the first time. Pinned, so CI runs what the targets were written for.
+if ! cargo fuzz --version 2>/dev/null | grep -qx 'cargo-fuzz 0.13.2'; then
+  say "installing cargo-fuzz 0.13.2; a minute or two the first time"
+  cargo install cargo-fuzz --version 0.13.2 --locked --force
+fi
+
 # Debian's apt, as root or through sudo.
 apt_install() {
   local sudo=""

@@ -34,3 +34,6 @@ bash scripts/test-package.sh
 step "the demo app end to end (playwright-core driving Debian's chromium; screenshots in target/e2e-artifacts)"
 CHATSYNC_RELAY_BIN="${CARGO_TARGET_DIR:-$PWD/target}/debug/chatsync-relay" \
   node --test --test-concurrency=1 www/e2e/
+
+step "fuzz smoke (bounded): each cargo-fuzz target for ${FUZZ_SECONDS:-20}s from its seeds"
+bash scripts/fuzz-smoke.sh

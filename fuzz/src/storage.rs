@@ -1,0 +1,90 @@
+//! The relay's [`Storage`] in memory: a fuzz input must cost microseconds, not a SQLite transaction,
+//! and must not see what earlier inputs stored (each gets a fresh one).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use chatsync_protocol::DocumentId;
+use chatsync_protocol::automerge::ChangeHash;
+use chatsync_relay::storage::{Storage, StorageError, StoredDocument};
+
+/// Documents and settings in memory. Cheap to clone (shared).
+#[derive(Clone, Default)]
+pub struct MemoryStorage {
+    documents: Arc<Mutex<HashMap<DocumentId, StoredDocument>>>,
+    settings: Arc<Mutex<HashMap<String, Vec<u8>>>>,
+}
+
+impl MemoryStorage {
+    /// A storage holding `documents`.
+    pub fn with(documents: impl IntoIterator<Item = (DocumentId, StoredDocument)>) -> Self {
+        let storage = Self::default();
+        storage.documents().extend(documents);
+        storage
+    }
+
+    fn documents(&self) -> std::sync::MutexGuard<'_, HashMap<DocumentId, StoredDocument>> {
+        // A panic while the lock is held aborts the fuzzer anyway: poisoning tells nothing more.
+        self.documents
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl Storage for MemoryStorage {
+    async fn load(&self, id: &DocumentId) -> Result<Option<StoredDocument>, StorageError> {
+        Ok(self.documents().get(id).cloned())
+    }
+
+    async fn owner(&self, id: &DocumentId) -> Result<Option<String>, StorageError> {
+        Ok(self.documents().get(id).map(|d| d.owner.clone()))
+    }
+
+    async fn append(
+        &self,
+        id: &DocumentId,
+        owner: &str,
+        chunk: &[u8],
+        heads: &[ChangeHash],
+    ) -> Result<u64, StorageError> {
+        let mut documents = self.documents();
+        let doc = documents.entry(*id).or_insert_with(|| StoredDocument {
+            owner: owner.to_owned(),
+            snapshot: Vec::new(),
+            chunks: Vec::new(),
+            heads: Vec::new(),
+        });
+        if doc.owner != owner {
+            return Err(StorageError::NotOwner(*id));
+        }
+        doc.chunks.push(chunk.to_vec());
+        doc.heads = heads.to_vec();
+        Ok(doc.chunks.iter().map(|c| c.len() as u64).sum())
+    }
+
+    async fn compact(&self, id: &DocumentId, snapshot: &[u8]) -> Result<(), StorageError> {
+        if let Some(doc) = self.documents().get_mut(id) {
+            doc.snapshot = snapshot.to_vec();
+            doc.chunks.clear();
+        }
+        Ok(())
+    }
+
+    async fn setting_or_init(&self, key: &str, initial: &[u8]) -> Result<Vec<u8>, StorageError> {
+        let mut settings = self.settings.lock().unwrap_or_else(PoisonError::into_inner);
+        Ok(settings
+            .entry(key.to_owned())
+            .or_insert_with(|| initial.to_vec())
+            .clone())
+    }
+
+    async fn close(&self) {}
+
+    async fn bytes_stored(&self) -> Result<u64, StorageError> {
+        Ok(self
+            .documents()
+            .values()
+            .map(|d| d.snapshot.len() as u64 + d.chunks.iter().map(|c| c.len() as u64).sum::<u64>())
+            .sum())
+    }
+}
