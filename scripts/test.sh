@@ -35,5 +35,5 @@ step "the demo app end to end (playwright-core driving Debian's chromium; screen
 CHATSYNC_RELAY_BIN="${CARGO_TARGET_DIR:-$PWD/target}/debug/chatsync-relay" \
   node --test --test-concurrency=1 www/e2e/
 
-step "fuzz smoke (bounded): each cargo-fuzz target for ${FUZZ_SECONDS:-20}s from its seeds"
+step "fuzz smoke (bounded, fixed seed): each cargo-fuzz target from its seeds and known crashes"
 bash scripts/fuzz-smoke.sh
