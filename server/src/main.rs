@@ -17,6 +17,9 @@ async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(log_filter())
         .init();
+    // reqwest is built without a default TLS provider (the JWKS client passes its own); this makes
+    // any other client in the process use the same one instead of panicking.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     match Cli::parse().command {
         Command::Serve(args) => serve(*args).await,
         Command::Token(args) => {
