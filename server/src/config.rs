@@ -24,7 +24,7 @@ pub enum Command {
     /// Serve sync over WebSocket, with embedded storage.
     Serve(Box<ServeArgs>),
     /// Print a token for a user, signed with the configured secret.
-    Token(TokenArgs),
+    Token(Box<TokenArgs>),
 }
 
 /// How tokens are checked.
