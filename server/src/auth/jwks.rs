@@ -1,5 +1,5 @@
 //! A JWKS fetched from the identity provider and cached. A token naming a `kid` the cache does not
-//! hold makes the relay fetch the set again (a key rotation), within a [`FetchBudget`]; callers
+//! hold makes the relay fetch the set again (a key rotation), within a small fetch budget; callers
 //! waiting for the same fetch share it, and no lock is held while it runs. Tokens whose key is
 //! cached never wait: an expired cache is refreshed in the background, and a provider that is down
 //! leaves the last keys in use.
