@@ -107,6 +107,9 @@ impl JwksSource {
             .ok_or_else(|| JwksSetupError::BadUrl {
                 url: config.url.clone(),
             })?;
+        if url.scheme() == "http" && !is_loopback(&url) {
+            tracing::warn!(%url, "the JWKS URL is plain http: whoever is on the path can sign tokens");
+        }
         let client = http_client(config.fetch_timeout)?;
         let state = State {
             keys: None,
@@ -222,6 +225,16 @@ impl JwksSource {
         state.in_flight = Some(fetch.clone());
         Some(fetch)
     }
+}
+
+fn is_loopback(url: &reqwest::Url) -> bool {
+    let host = url.host_str().unwrap_or_default();
+    host == "localhost"
+        || host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 /// Fetches the set and stores the outcome.

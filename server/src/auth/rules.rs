@@ -76,11 +76,17 @@ impl TokenRules {
                 });
             }
         };
-        // `exp` was validated as a number of seconds (NumericDate may have a fraction).
-        let exp = claims.get("exp").and_then(Value::as_f64).unwrap_or(0.0);
+        // `exp` was validated as a number of seconds, which may have a fraction (a NumericDate).
+        // One past what SystemTime can hold counts as never, as before.
+        let exp = claims.get("exp").and_then(|exp| match exp.as_u64() {
+            Some(seconds) => Some(Duration::from_secs(seconds)),
+            None => exp
+                .as_f64()
+                .and_then(|seconds| Duration::try_from_secs_f64(seconds).ok()),
+        });
         Ok(Verified {
             user,
-            expires_at: UNIX_EPOCH.checked_add(Duration::from_secs_f64(exp.clamp(0.0, 1e15))),
+            expires_at: exp.and_then(|d| UNIX_EPOCH.checked_add(d)),
         })
     }
 
@@ -103,5 +109,44 @@ impl TokenRules {
         now.checked_add(ttl)
             .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
             .map_or(u64::MAX, |d| d.as_secs())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use jsonwebtoken::{EncodingKey, Header};
+
+    fn hs256(claims: serde_json::Value) -> String {
+        jsonwebtoken::encode(
+            &Header::new(Algorithm::HS256),
+            &claims,
+            &EncodingKey::from_secret(b"secret"),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn exp_names_the_expiry_even_with_a_fraction() {
+        let rules = TokenRules::default();
+        let key = DecodingKey::from_secret(b"secret");
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        let token = hs256(serde_json::json!({ "sub": "a", "exp": now + 100 }));
+        let verified = rules.check(&token, Algorithm::HS256, &key).unwrap();
+        assert_eq!(
+            verified.expires_at,
+            Some(UNIX_EPOCH + Duration::from_secs(now + 100))
+        );
+        let fractional = hs256(serde_json::json!({ "sub": "a", "exp": now as f64 + 100.5 }));
+        let verified = rules.check(&fractional, Algorithm::HS256, &key).unwrap();
+        assert_eq!(
+            verified.expires_at,
+            Some(UNIX_EPOCH + Duration::from_secs(now + 100) + Duration::from_millis(500))
+        );
+        let textual = hs256(serde_json::json!({ "sub": "a", "exp": "soon" }));
+        assert!(rules.check(&textual, Algorithm::HS256, &key).is_err());
     }
 }
