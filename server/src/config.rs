@@ -61,7 +61,8 @@ pub struct AuthArgs {
     #[arg(long, env = "CHATSYNC_JWKS_CACHE_SECS", default_value_t = 600)]
     pub jwks_cache_secs: u64,
     /// After a burst of two, at most one JWKS fetch per this many seconds, however many tokens name
-    /// unknown keys: a flood of forged `kid`s must not hammer the provider.
+    /// unknown keys: a flood of forged `kid`s must not hammer the provider. (0: no bound but one
+    /// fetch at a time.)
     #[arg(
         long,
         env = "CHATSYNC_JWKS_REFETCH_INTERVAL_SECS",
