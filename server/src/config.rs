@@ -341,6 +341,37 @@ mod tests {
     }
 
     #[test]
+    fn every_auth_flag_has_its_environment_variable() {
+        use clap::CommandFactory;
+        let cli = Cli::command();
+        let serve = cli.find_subcommand("serve").unwrap();
+        for (flag, variable) in [
+            ("jwt-secret", "CHATSYNC_JWT_SECRET"),
+            ("jwks-url", "CHATSYNC_JWKS_URL"),
+            ("jwt-public-key", "CHATSYNC_JWT_PUBLIC_KEY"),
+            ("jwt-issuer", "CHATSYNC_JWT_ISSUER"),
+            ("jwt-audience", "CHATSYNC_JWT_AUDIENCE"),
+            ("jwt-user-claim", "CHATSYNC_JWT_USER_CLAIM"),
+            ("jwt-leeway-secs", "CHATSYNC_JWT_LEEWAY_SECS"),
+            ("jwks-cache-secs", "CHATSYNC_JWKS_CACHE_SECS"),
+            (
+                "jwks-refetch-interval-secs",
+                "CHATSYNC_JWKS_REFETCH_INTERVAL_SECS",
+            ),
+        ] {
+            let arg = serve
+                .get_arguments()
+                .find(|a| a.get_long() == Some(flag))
+                .unwrap_or_else(|| panic!("--{flag}"));
+            assert_eq!(
+                arg.get_env().and_then(|v| v.to_str()),
+                Some(variable),
+                "--{flag}"
+            );
+        }
+    }
+
+    #[test]
     fn the_provider_flags_are_read() {
         let cli = Cli::parse_from([
             "chatsync-relay",

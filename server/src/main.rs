@@ -57,6 +57,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         tracing::warn!(
             "INSECURE DEVELOPMENT AUTH: any token is taken as the user id. Never expose this relay."
         );
+    } else {
+        tracing::info!(?auth, "checking tokens");
     }
     // Fetched now so the first users do not wait; a provider that is down does not stop the relay
     // (HS256 tokens still work, and the keys are fetched again when a token needs them).

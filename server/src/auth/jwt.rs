@@ -17,6 +17,22 @@ pub struct JwtAuth {
     rules: TokenRules,
 }
 
+impl std::fmt::Debug for JwtAuth {
+    /// Which keys and rules, for the start-up log; never the secret.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let public = match &self.public {
+            Some(PublicKeys::Pem(key)) => format!("{:?} key from PEM", key.alg),
+            Some(PublicKeys::Jwks(jwks)) => format!("JWKS {}", jwks.url()),
+            None => "none".into(),
+        };
+        f.debug_struct("JwtAuth")
+            .field("hs256", &self.secret.is_some())
+            .field("public", &public)
+            .field("rules", &self.rules)
+            .finish()
+    }
+}
+
 struct Secret {
     encoding: EncodingKey,
     decoding: DecodingKey,

@@ -38,11 +38,10 @@ pub enum Auth {
 
 impl std::fmt::Debug for Auth {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        // Never print the secret.
-        f.write_str(match self {
-            Self::Jwt(_) => "Auth::Jwt",
-            Self::InsecureDev => "Auth::InsecureDev",
-        })
+        match self {
+            Self::Jwt(jwt) => write!(f, "Auth::Jwt({jwt:?})"),
+            Self::InsecureDev => f.write_str("Auth::InsecureDev"),
+        }
     }
 }
 
