@@ -163,6 +163,30 @@ async fn a_provider_that_is_down_is_keys_unavailable_until_it_is_back() {
 }
 
 #[tokio::test]
+async fn a_provider_answering_garbage_or_too_much_is_keys_unavailable() {
+    let key = SigningKey::p256("k");
+    let provider = Provider::start(&[&key]).await;
+    let config = chatsync_relay::auth::JwksConfig {
+        refetch_interval: std::time::Duration::ZERO,
+        ..jwks_config(&provider.url())
+    };
+    let auth = jwks_auth(config, provider_rules());
+    let token = key.sign(&claims("alice"));
+    for (behaviour, reason) in [
+        (Behaviour::Garbage, "not a JWKS"),
+        (Behaviour::Huge, "larger than"),
+    ] {
+        provider.behave(behaviour);
+        match auth.authenticate(Some(&token)).await {
+            Err(AuthError::KeysUnavailable(why)) => assert!(why.contains(reason), "{why}"),
+            other => panic!("{behaviour:?}: {other:?}"),
+        }
+    }
+    provider.behave(Behaviour::Serve);
+    assert_eq!(auth.authenticate(Some(&token)).await.unwrap().user, "alice");
+}
+
+#[tokio::test]
 async fn a_provider_that_is_not_listening_is_keys_unavailable() {
     let key = SigningKey::p256("k");
     let provider = Provider::start(&[&key]).await;

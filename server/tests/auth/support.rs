@@ -136,6 +136,10 @@ pub enum Behaviour {
     Fail(u16),
     /// Never answers.
     Hang,
+    /// Answers 200 with a body that is not a JWKS.
+    Garbage,
+    /// Answers 200 with a JWKS of 1 MiB.
+    Huge,
 }
 
 struct ProviderState {
@@ -220,6 +224,11 @@ async fn jwks(State(state): State<Arc<ProviderState>>) -> Response {
         }
         Behaviour::Fail(status) => StatusCode::from_u16(status).unwrap().into_response(),
         Behaviour::Hang => std::future::pending().await,
+        Behaviour::Garbage => "<html>surprise</html>".into_response(),
+        Behaviour::Huge => {
+            let padding = "x".repeat(1 << 20);
+            axum::Json(json!({ "keys": [], "padding": padding })).into_response()
+        }
     }
 }
 
