@@ -22,7 +22,7 @@ use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::services::ServeDir;
 use tower_http::timeout::{RequestBodyTimeoutLayer, TimeoutLayer};
 
-use crate::auth::{Auth, Verified};
+use crate::auth::{Auth, AuthError, Verified};
 
 use crate::relay::{Frame, Inbound, Relay, serve_verified_connection};
 use crate::storage::Storage;
@@ -213,14 +213,14 @@ async fn sync<S: Storage>(
     let verified = state
         .relay
         .auth()
-        .verify(query.token.as_deref())
+        .authenticate(query.token.as_deref())
+        .await
         .map_err(|e| {
             tracing::warn!(error = %e, "refused a /sync connection");
-            ApiError {
-                status: StatusCode::UNAUTHORIZED,
-                code: "unauthorized",
-                message: "a valid token is required (the `token` query parameter)".into(),
-            }
+            refused(
+                &e,
+                "a valid token is required (the `token` query parameter)",
+            )
         })?;
     let max = state.relay.limits().max_frame_bytes;
     Ok(upgrade
@@ -287,27 +287,47 @@ async fn me<S: Storage>(
         .get(AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "));
-    let user = authenticate(&state, bearer.or(query.token.as_deref()))?.user;
+    let user = authenticate(&state, bearer.or(query.token.as_deref()))
+        .await?
+        .user;
     Ok(Json(serde_json::json!({
         "userId": user,
         "indexDocumentId": state.relay.index_document_id(&user).to_string(),
     })))
 }
 
-fn authenticate<S: Storage>(
+/// The token's user, for a request that may carry it as a bearer token or a query parameter.
+/// A JWKS refetch it needs is awaited here (bounded), never on another user's request.
+pub(crate) async fn authenticate<S: Storage>(
     state: &AppState<S>,
     token: Option<&str>,
 ) -> Result<Verified, ApiError> {
-    state.relay.auth().verify(token).map_err(|e| {
+    state.relay.auth().authenticate(token).await.map_err(|e| {
         tracing::warn!(error = %e, "refused a request");
+        refused(
+            &e,
+            "a valid token is required (Authorization: Bearer, or the `token` query parameter)",
+        )
+    })
+}
+
+/// 401 `unauthorized` for a token that is not good, or 503 `auth_unavailable` when the identity
+/// provider's keys cannot be fetched (the token may be fine: try again later).
+fn refused(error: &AuthError, message: &str) -> ApiError {
+    if error.is_unavailable() {
+        ApiError {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            code: "auth_unavailable",
+            message: "the identity provider's signing keys cannot be fetched right now; try again"
+                .into(),
+        }
+    } else {
         ApiError {
             status: StatusCode::UNAUTHORIZED,
             code: "unauthorized",
-            message:
-                "a valid token is required (Authorization: Bearer, or the `token` query parameter)"
-                    .into(),
+            message: message.into(),
         }
-    })
+    }
 }
 
 /// Served from in-memory counters only: a scrape never touches storage.

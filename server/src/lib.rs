@@ -5,7 +5,8 @@
 //! own — another user's document is answered exactly like a missing one.
 //!
 //! - [`storage`]: the `Storage` trait and its embedded SQLite implementation.
-//! - [`auth`]: HS256 JWTs (or, on loopback during development, the user id as the token).
+//! - [`auth`]: JWTs — HS256 with a shared secret, RS256 / ES256 from an identity provider's JWKS or a
+//!   PEM key (or, on loopback during development, the user id as the token).
 //! - [`relay`]: documents in memory, sync sessions, fan-out, eviction, limits, metrics.
 //! - [`http`]: the routes; [`server::run`] serves them until shutdown.
 //! - [`open_files`]: the open-files limit, raised to the hard limit at start.

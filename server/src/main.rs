@@ -17,11 +17,17 @@ async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(log_filter())
         .init();
+    // reqwest is built without a default TLS provider (the JWKS client passes its own); this makes
+    // any other client in the process use the same one instead of panicking.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     match Cli::parse().command {
         Command::Serve(args) => serve(*args).await,
         Command::Token(args) => {
             let auth = args.auth.auth(None)?;
-            println!("{}", auth.issue(&args.user, args.ttl, SystemTime::now()));
+            let token = auth
+                .try_issue(&args.user, args.ttl, SystemTime::now())
+                .ok_or(chatsync_relay::config::ConfigError::NoSecretToSign)?;
+            println!("{token}");
             Ok(())
         }
     }
@@ -51,6 +57,15 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         tracing::warn!(
             "INSECURE DEVELOPMENT AUTH: any token is taken as the user id. Never expose this relay."
         );
+    } else {
+        tracing::info!(?auth, "checking tokens");
+    }
+    // Fetched now so the first users do not wait; a provider that is down does not stop the relay
+    // (HS256 tokens still work, and the keys are fetched again when a token needs them).
+    match auth.prefetch_keys().await {
+        Some(Ok(keys)) => tracing::info!(keys, "JWKS ready"),
+        Some(Err(e)) => tracing::warn!(error = %e, "JWKS not available yet"),
+        None => {}
     }
     std::fs::create_dir_all(&args.data_dir)
         .with_context(|| format!("creating the data directory {}", args.data_dir.display()))?;
