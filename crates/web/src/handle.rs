@@ -199,6 +199,14 @@ impl ThreadHandle {
         }
     }
 
+    /// Runs `f` on the thread if it is loaded; `None` (and nothing loads) if it is not.
+    pub fn with_loaded<R>(&self, f: impl FnOnce(&mut Thread) -> R) -> Option<R> {
+        match &mut *self.doc.borrow_mut() {
+            Doc::Loaded(thread) => Some(f(thread)),
+            Doc::Stored(_) => None,
+        }
+    }
+
     /// A write through the model. The document is marked changed whether or not the write was
     /// accepted: a refused write leaves it as it was, and a repaint of an unchanged view is harmless.
     pub fn write<R>(

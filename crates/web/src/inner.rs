@@ -13,7 +13,6 @@ use gloo_timers::callback::Timeout;
 use wasm_bindgen::JsValue;
 
 use crate::callbacks::Callbacks;
-use crate::connection::new_peer_id;
 use crate::error::{Result, StoreError};
 use crate::handle::ThreadHandle;
 use crate::idb::{Db, Write};
@@ -78,9 +77,8 @@ pub(crate) struct StoreInner {
     pub abandoned: Cell<bool>,
     /// `None` for a local-only store.
     pub relay: Option<RelayConfig>,
-    /// This tab's peer id towards the relay.
-    pub peer_id: String,
-    pub sync: RefCell<SyncState>,
+    /// The relay link and what the store's calls read of it.
+    pub sync: SyncState,
     /// The status object `status()` last handed out.
     pub status: crate::status::StatusCache,
     /// To the sync task; `None` for a local-only store.
@@ -122,8 +120,7 @@ impl StoreInner {
             closed: Cell::new(false),
             abandoned: Cell::new(false),
             relay,
-            peer_id: new_peer_id(),
-            sync: RefCell::new(SyncState::default()),
+            sync: SyncState::new(),
             status: Default::default(),
             kicks,
             unsynced: RefCell::new(unsynced),

@@ -28,7 +28,8 @@
 mod background;
 mod browser;
 mod callbacks;
-mod connection;
+mod documents;
+mod driver;
 mod error;
 mod fields;
 mod frame;

@@ -37,12 +37,9 @@ impl Persisted {
         }
     }
 
-    /// The stored sync state shared with the relay whose storage id is `peer`.
-    pub fn saved_sync(&self, peer: &str) -> Option<&[u8]> {
-        self.sync_state
-            .as_ref()
-            .filter(|saved| saved.peer == peer)
-            .map(|saved| saved.state.as_slice())
+    /// The sync state storage holds, and the relay storage it was shared with.
+    pub fn saved_sync(&self) -> Option<&SavedSync> {
+        self.sync_state.as_ref()
     }
 
     /// The write that stores `saved`, unless storage holds it already.

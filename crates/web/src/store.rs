@@ -249,7 +249,7 @@ impl ChatStore {
             let _ = crate::open_index::mark_not_threads(&inner.db, not_threads).await;
         }
         if let Some(kicked) = kicked {
-            wasm_bindgen_futures::spawn_local(crate::connection::run(Rc::clone(&inner), kicked));
+            wasm_bindgen_futures::spawn_local(crate::driver::run(Rc::clone(&inner), kicked));
         }
         Ok(Self { inner })
     }
