@@ -10,7 +10,7 @@ use std::rc::Rc;
 
 use chatsync_model::{Limits, Thread, ThreadId};
 use chatsync_protocol::{
-    ConnectionState, Disconnect, DocumentId, LinkEvent, automerge::AutoCommit,
+    ConnectionState, Disconnect, DocumentId, LinkError, LinkEvent, automerge::AutoCommit,
 };
 use futures_channel::{mpsc, oneshot};
 use futures_util::{FutureExt, StreamExt, pin_mut, select};
@@ -97,7 +97,7 @@ impl Driver {
                         &mut StoreDocs(&self.inner),
                     );
                     if let Err(e) = handled {
-                        web_sys::console::warn_1(&format!("chatsync: ignored a frame: {e}").into());
+                        warn_refused(&e);
                     }
                 }
                 Input::Socket(Some(SocketEvent::Closed { code, reason })) => {
@@ -458,6 +458,17 @@ impl Driver {
             let _ = reply.send(Err(StoreError::Closed));
         }
     }
+}
+
+/// Logs a frame the link refused (it changed nothing). A refused sync payload is named, not
+/// explained: formatting every kind of sync error would cost the package 1.5 KB for a log line.
+fn warn_refused(error: &LinkError) {
+    let what = match error {
+        LinkError::Decode(e) => format!("a malformed frame ({e})"),
+        LinkError::Sync { document, .. } => format!("a sync message for {document}"),
+        _ => "a frame".to_owned(),
+    };
+    web_sys::console::warn_1(&format!("chatsync: ignored {what} from the relay").into());
 }
 
 /// Whether a connection that never joined was refused for its token. A browser sees a refused
