@@ -16,10 +16,9 @@ use futures_channel::{mpsc, oneshot};
 use futures_util::{FutureExt, StreamExt, pin_mut, select};
 use gloo_timers::future::TimeoutFuture;
 
-use crate::documents::StoreDocs;
 use crate::error::{Result, StoreError};
 use crate::handle::ThreadHandle;
-use crate::inner::{RelayConfig, StoreInner};
+use crate::inner::{RelayConfig, StoreDocs, StoreInner};
 use crate::socket::{Socket, SocketEvent};
 use crate::sync::{Heads, Kick};
 
@@ -57,7 +56,7 @@ struct Driver {
 
 /// The sync driver of a store with a relay: runs until the store closes.
 pub(crate) async fn run(inner: Rc<StoreInner>, kicks: mpsc::UnboundedReceiver<Kick>) {
-    let Some(relay) = inner.relay.clone() else {
+    let Some(relay) = inner.relay().cloned() else {
         return;
     };
     let driver = Driver {
@@ -83,15 +82,15 @@ impl Driver {
             }
             self.settle();
             let input = self.next_input().await;
-            let now = self.inner.sync.now();
+            let now = self.inner.sync().now();
             match input {
                 Input::Kick(None | Some(Kick::Close)) => return self.close(),
                 Input::Kick(Some(kick)) => self.handle_kick(kick),
                 Input::Socket(Some(SocketEvent::Open)) => {
-                    self.inner.sync.link().handle_connected(now)
+                    self.inner.sync().link().handle_connected(now)
                 }
                 Input::Socket(Some(SocketEvent::Frame(bytes))) => {
-                    let handled = self.inner.sync.link().handle_frame(
+                    let handled = self.inner.sync().link().handle_frame(
                         now,
                         &bytes,
                         &mut StoreDocs(&self.inner),
@@ -106,7 +105,7 @@ impl Driver {
                 Input::Socket(None) => self.socket_closed(1006, String::new()).await,
                 Input::Timeout => self
                     .inner
-                    .sync
+                    .sync()
                     .link()
                     .handle_timeout(now, &mut StoreDocs(&self.inner)),
             }
@@ -115,7 +114,7 @@ impl Driver {
 
     /// Waits for a kick, a socket event, or the link's next timeout (none while switched off).
     async fn next_input(&mut self) -> Input {
-        let sync = &self.inner.sync;
+        let sync = self.inner.sync();
         let timeout = sync.link().poll_timeout().filter(|_| sync.is_enabled());
         let delay = timeout.map(|at| {
             let ms = at.saturating_sub(sync.now()).as_millis();
@@ -149,7 +148,7 @@ impl Driver {
     async fn carry_out(&mut self) -> bool {
         loop {
             self.send_transmits();
-            let event = self.inner.sync.link().poll_event();
+            let event = self.inner.sync().link().poll_event();
             let Some(event) = event else {
                 return true;
             };
@@ -161,16 +160,16 @@ impl Driver {
 
     fn send_transmits(&mut self) {
         loop {
-            let frame = self.inner.sync.link().poll_transmit();
+            let frame = self.inner.sync().link().poll_transmit();
             let Some(frame) = frame else { return };
             let Some(connection) = &self.connection else {
                 return;
             };
             if !connection.socket.send(&frame) {
                 self.connection = None;
-                let now = self.inner.sync.now();
+                let now = self.inner.sync().now();
                 self.inner
-                    .sync
+                    .sync()
                     .link()
                     .handle_disconnected(now, Disconnect::Lost);
             }
@@ -178,14 +177,14 @@ impl Driver {
     }
 
     async fn handle_event(&mut self, event: LinkEvent) -> bool {
-        let now = self.inner.sync.now();
+        let now = self.inner.sync().now();
         match event {
             LinkEvent::Dial => return self.dial().await,
             LinkEvent::Joined { .. } => self.inner.open_unsynced(),
             // Fetches cannot finish without the relay.
             LinkEvent::Disconnected { .. } => {
                 for (id, reply) in std::mem::take(&mut self.fetches) {
-                    self.inner.sync.link().release(id);
+                    self.inner.sync().link().release(id);
                     let _ = reply.send(Err(StoreError::Offline(format!(
                         "lost the relay while fetching {id}"
                     ))));
@@ -200,11 +199,11 @@ impl Driver {
                 }
                 Ok(fresh) => {
                     self.next_token = Some(fresh);
-                    self.inner.sync.link().credentials_renewed(now);
+                    self.inner.sync().link().credentials_renewed(now);
                 }
                 Err(e) => {
                     self.inner.emit_error(&e, None);
-                    self.inner.sync.link().credentials_renewed(now);
+                    self.inner.sync().link().credentials_renewed(now);
                 }
             },
             LinkEvent::RelayError { message } => {
@@ -226,10 +225,10 @@ impl Driver {
     /// Opens a socket with a token from the source (the one already fetched, if any) — unless
     /// sync is switched off: then the link waits, and the switch dials again.
     async fn dial(&mut self) -> bool {
-        if !self.inner.sync.is_enabled() {
-            let now = self.inner.sync.now();
+        if !self.inner.sync().is_enabled() {
+            let now = self.inner.sync().now();
             self.inner
-                .sync
+                .sync()
                 .link()
                 .handle_disconnected(now, Disconnect::DialFailed);
             return true;
@@ -242,9 +241,9 @@ impl Driver {
             Ok(token) => token,
             Err(e) => {
                 self.inner.emit_error(&e, None);
-                let now = self.inner.sync.now();
+                let now = self.inner.sync().now();
                 self.inner
-                    .sync
+                    .sync()
                     .link()
                     .handle_disconnected(now, Disconnect::DialFailed);
                 return true;
@@ -270,7 +269,7 @@ impl Driver {
     /// API says, and the link hears it as [`Disconnect::Unauthorized`].
     async fn socket_closed(&mut self, code: u16, reason: String) {
         self.connection = None;
-        let state = self.inner.sync.connection().0;
+        let state = self.inner.sync().connection().0;
         let reason = match state {
             ConnectionState::Joined { .. } => {
                 web_sys::console::info_1(
@@ -292,33 +291,33 @@ impl Driver {
             }
             _ => Disconnect::Closed { code, reason },
         };
-        let now = self.inner.sync.now();
-        self.inner.sync.link().handle_disconnected(now, reason);
+        let now = self.inner.sync().now();
+        self.inner.sync().link().handle_disconnected(now, reason);
     }
 
     fn handle_kick(&mut self, kick: Kick) {
-        let now = self.inner.sync.now();
+        let now = self.inner.sync().now();
         match kick {
             Kick::Poll => {
                 self.hold_documents();
                 let docs = &mut StoreDocs(&self.inner);
                 for id in &self.held {
-                    self.inner.sync.link().local_change(now, *id, docs);
+                    self.inner.sync().link().local_change(now, *id, docs);
                 }
             }
             Kick::Online(false) => {
-                self.inner.sync.set_enabled(false);
+                self.inner.sync().set_enabled(false);
                 self.hang_up("switched offline");
             }
             Kick::Online(true) => {
-                self.inner.sync.set_enabled(true);
-                self.inner.sync.link().reconnect_now();
+                self.inner.sync().set_enabled(true);
+                self.inner.sync().link().reconnect_now();
             }
             Kick::Reconnect => {
                 self.next_token = None;
-                if self.inner.sync.is_enabled() {
+                if self.inner.sync().is_enabled() {
                     self.hang_up("token replaced");
-                    self.inner.sync.link().reconnect_now();
+                    self.inner.sync().link().reconnect_now();
                 }
             }
             Kick::Fetch(id, reply) => {
@@ -327,7 +326,7 @@ impl Driver {
                     return;
                 }
                 self.fetches.push((id, reply));
-                self.inner.sync.link().fetch(now, id, AutoCommit::new());
+                self.inner.sync().link().fetch(now, id, AutoCommit::new());
             }
             Kick::Acknowledge(heads, reply) => {
                 self.hold_documents();
@@ -341,12 +340,12 @@ impl Driver {
     /// Closes the socket, if one is open, and tells the link.
     fn hang_up(&mut self, why: &str) {
         if self.connection.take().is_some() {
-            let now = self.inner.sync.now();
+            let now = self.inner.sync().now();
             let reason = Disconnect::Closed {
                 code: 1000,
                 reason: why.to_owned(),
             };
-            self.inner.sync.link().handle_disconnected(now, reason);
+            self.inner.sync().link().handle_disconnected(now, reason);
         }
     }
 
@@ -354,7 +353,7 @@ impl Driver {
     /// (resuming from the state storage keeps), dropped ones stop.
     fn hold_documents(&mut self) {
         let loaded = self.inner.loaded_documents();
-        let now = self.inner.sync.now();
+        let now = self.inner.sync().now();
         let docs = &mut StoreDocs(&self.inner);
         for id in &loaded {
             if self.held.contains(id) {
@@ -362,11 +361,11 @@ impl Driver {
             }
             self.held.push(*id);
             match self.inner.resume_state(*id) {
-                Some(saved) => self.inner.sync.link().hold_resuming(now, *id, saved, docs),
-                None => self.inner.sync.link().hold(now, *id, docs),
+                Some(saved) => self.inner.sync().link().hold_resuming(now, *id, saved, docs),
+                None => self.inner.sync().link().hold(now, *id, docs),
             }
         }
-        let link = &self.inner.sync;
+        let link = self.inner.sync();
         self.held.retain(|id| {
             let keep = loaded.contains(id);
             if !keep {
@@ -382,19 +381,19 @@ impl Driver {
         let adopted = ThreadId::new(id.to_string())
             .map_err(StoreError::from)
             .and_then(|thread_id| {
-                let doc = doc.with_actor(inner.actor.clone());
+                let doc = doc.with_actor(inner.actor().clone());
                 Thread::from_automerge(thread_id, doc, Limits::default())
                     .map_err(|e| StoreError::from(e.error))
             })
             .map(|thread| {
-                let handle = Rc::new(ThreadHandle::created(thread, inner.actor.clone()));
+                let handle = Rc::new(ThreadHandle::created(thread, inner.actor().clone()));
                 handle.changed();
-                inner.threads.borrow_mut().insert(handle.id.clone(), handle);
+                inner.insert_thread(handle);
                 inner.schedule_flush();
             });
         match &adopted {
             Ok(()) => self.held.push(id),
-            Err(_) => self.inner.sync.link().release(id),
+            Err(_) => self.inner.sync().link().release(id),
         }
         self.answer_fetches(id, adopted.map_err(|e| format!("{id}: {e}")));
     }
@@ -421,7 +420,7 @@ impl Driver {
                 .iter()
                 .all(|(id, heads)| !self.held.contains(id) || self.inner.acknowledged(*id, heads));
             if done {
-                self.inner.sync.synced_now();
+                self.inner.sync().synced_now();
                 let _ = reply.send(Ok(()));
             } else {
                 self.acks.push((heads, reply));
@@ -437,19 +436,19 @@ impl Driver {
         self.fetches.retain(|(_, reply)| !reply.is_canceled());
         for id in before {
             if !self.fetches.iter().any(|(f, _)| *f == id) && !self.held.contains(&id) {
-                self.inner.sync.link().release(id);
+                self.inner.sync().link().release(id);
             }
         }
-        if self.inner.sync.is_joined() {
+        if self.inner.sync().is_joined() {
             let pending = self.inner.pending_documents();
-            self.inner.sync.note_pending(pending);
+            self.inner.sync().note_pending(pending);
         }
         self.inner.emit_status();
     }
 
     /// The store closed: the socket closes, and calls still waiting hear why.
     fn close(&mut self) {
-        self.inner.sync.link().close();
+        self.inner.sync().link().close();
         self.connection = None;
         for (_, reply) in self.fetches.drain(..) {
             let _ = reply.send(Err(StoreError::Closed));

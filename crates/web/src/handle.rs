@@ -67,7 +67,7 @@ impl ThreadHandle {
     /// A thread read from storage. When the stored view is current it is shown at once and the
     /// document is loaded later (or at the first write).
     pub fn stored(id: ThreadId, actor: automerge::ActorId, mut stored: StoredDoc) -> Result<Self> {
-        let persisted = Persisted::loaded(&stored);
+        let persisted = Persisted::loaded(stored.bytes(), stored.sync_state.clone());
         match stored.current_view.take() {
             Some(view) => Ok(Self::new(
                 id,

@@ -21,43 +21,54 @@
 //! thread.appendMessage({ role: "user", content: "Hi" });
 //! ```
 //!
-//! On any target but wasm32 this crate is empty.
+//! On any target but wasm32 this crate holds only its pure storage rules (`persist.rs`,
+//! `marks.rs`), so their unit tests run natively.
 #![warn(missing_docs)]
-#![cfg(target_arch = "wasm32")]
 
-mod background;
-mod browser;
-mod callbacks;
-mod documents;
-mod driver;
-mod error;
-mod fields;
-mod frame;
-mod handle;
-mod idb;
-mod inner;
-mod input;
-mod lifecycle;
-mod locks;
-mod me;
-mod open_index;
-mod output;
+/// Items compiled for the browser only: elsewhere the crate holds just its pure rules (below), so
+/// `cargo test --workspace` stays native and still tests them.
+macro_rules! browser_only {
+    ($($item:item)*) => { $(#[cfg(target_arch = "wasm32")] $item)* };
+}
+
+// When to write what to IndexedDB: no web-sys or js-sys, compiled and unit-tested natively. Only
+// the browser's modules use them, hence the allowance elsewhere.
+#[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+mod marks;
+#[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
 mod persist;
-mod socket;
-mod status;
-mod store;
-mod streams;
-mod sync;
-mod tabs;
-mod thread;
-mod token;
-mod util;
 
-pub use error::StoreError;
-pub use store::ChatStore;
-pub use thread::Thread;
+browser_only! {
+    mod background;
+    mod browser;
+    mod callbacks;
+    mod driver;
+    mod error;
+    mod fields;
+    mod frame;
+    mod handle;
+    mod idb;
+    mod inner;
+    mod input;
+    mod locks;
+    mod me;
+    mod open_index;
+    mod output;
+    mod socket;
+    mod store;
+    mod streams;
+    mod sync;
+    mod tabs;
+    mod thread;
+    mod token;
+    mod util;
 
-use wasm_bindgen::prelude::*;
+    pub use error::StoreError;
+    pub use store::ChatStore;
+    pub use thread::Thread;
 
-#[wasm_bindgen(typescript_custom_section)]
-const TYPES: &str = include_str!("types.ts");
+    use wasm_bindgen::prelude::*;
+
+    #[wasm_bindgen(typescript_custom_section)]
+    const TYPES: &str = include_str!("types.ts");
+}

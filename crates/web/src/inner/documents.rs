@@ -7,10 +7,9 @@ use automerge::AutoCommit;
 use chatsync_model::ThreadId;
 use chatsync_protocol::{DocumentId, Documents};
 
+use super::StoreInner;
 use crate::handle::ThreadHandle;
-use crate::idb::{SavedSync, Write};
-use crate::inner::StoreInner;
-use crate::persist::Persisted;
+use crate::persist::{DocWrite, Persisted, SavedSync};
 use crate::sync::{Heads, Kick};
 
 /// A store's documents as the link borrows them. A thread painted from storage whose document has
@@ -26,7 +25,7 @@ impl Documents for StoreDocs<'_> {
 
 impl StoreInner {
     /// Runs `f` on a document in memory and loaded: the index or a loaded thread. Never loads one.
-    pub fn with_loaded_doc<R>(
+    fn with_loaded_doc<R>(
         &self,
         id: DocumentId,
         f: impl FnOnce(&mut AutoCommit) -> R,
@@ -39,7 +38,7 @@ impl StoreInner {
     }
 
     /// The handle of a thread in memory, by document id.
-    pub fn thread_of(&self, id: DocumentId) -> Option<Rc<ThreadHandle>> {
+    fn thread_of(&self, id: DocumentId) -> Option<Rc<ThreadHandle>> {
         let thread_id = ThreadId::new(id.to_string()).ok()?;
         self.threads.borrow().get(&thread_id).cloned()
     }
@@ -58,7 +57,7 @@ impl StoreInner {
     }
 
     /// The index's and the threads' heads; with `load` false, only of threads already loaded.
-    pub fn all_heads(&self, load: bool) -> Heads {
+    pub(super) fn all_heads(&self, load: bool) -> Heads {
         let mut heads = Vec::new();
         let index_id = self.index.borrow().id;
         heads.push((index_id, self.index.borrow_mut().index.heads()));
@@ -78,22 +77,21 @@ impl StoreInner {
     }
 
     /// Threads painted from storage, not loaded, that carry an unsynced mark.
-    pub fn unloaded_unsynced(&self) -> usize {
+    pub(super) fn unloaded_unsynced(&self) -> usize {
         let unsynced = self.unsynced.borrow();
         self.threads
             .borrow()
             .values()
-            .filter(|handle| !handle.is_loaded())
-            .filter(|handle| unsynced.iter().any(|u| u == handle.id.as_str()))
+            .filter(|handle| !handle.is_loaded() && unsynced.is_marked(handle.id.as_str()))
             .count()
     }
 
     /// The writes `f` makes from each document's storage bookkeeping (the index's, then the
     /// threads').
-    pub fn each_persisted(
+    pub(super) fn each_persisted(
         &self,
-        mut f: impl FnMut(DocumentId, &str, &mut Persisted) -> Option<Write>,
-    ) -> Vec<Write> {
+        mut f: impl FnMut(DocumentId, &str, &mut Persisted) -> Option<DocWrite>,
+    ) -> Vec<DocWrite> {
         let mut writes = Vec::new();
         {
             let mut index = self.index.borrow_mut();
@@ -113,7 +111,7 @@ impl StoreInner {
     }
 
     /// The sync state storage holds for a document in memory.
-    pub fn saved_sync_of(&self, id: DocumentId) -> Option<SavedSync> {
+    pub(super) fn saved_sync_of(&self, id: DocumentId) -> Option<SavedSync> {
         if self.index.borrow().id == id {
             return self.index.borrow().persisted.saved_sync().cloned();
         }
@@ -136,7 +134,7 @@ impl StoreInner {
     /// Opens the threads with changes the relay has never acknowledged (written before a reload,
     /// say), so this connection sends them.
     pub fn open_unsynced(self: &Rc<Self>) {
-        let ids: Vec<String> = self.unsynced.borrow().clone();
+        let ids: Vec<String> = self.unsynced.borrow().marked().to_vec();
         let store = Rc::clone(self);
         wasm_bindgen_futures::spawn_local(async move {
             for id in ids {
@@ -150,7 +148,7 @@ impl StoreInner {
 
     /// Takes the unsynced marks off the threads whose current heads the relay has acknowledged.
     pub fn clear_acknowledged(&self) {
-        let marked: Vec<String> = self.unsynced.borrow().clone();
+        let marked: Vec<String> = self.unsynced.borrow().marked().to_vec();
         for id in marked {
             let Ok(document) = id.parse::<DocumentId>() else {
                 continue;
@@ -159,8 +157,7 @@ impl StoreInner {
                 continue;
             };
             if self.acknowledged(document, &heads) {
-                self.unsynced.borrow_mut().retain(|u| *u != id);
-                self.unsynced_removed.borrow_mut().push(id);
+                self.unsynced.borrow_mut().acknowledged(&id);
             }
         }
     }

@@ -7,7 +7,7 @@ use std::cell::RefCell;
 use chatsync_protocol::ConnectionState;
 use wasm_bindgen::JsValue;
 
-use crate::inner::StoreInner;
+use super::StoreInner;
 use crate::output::{js_object, number};
 
 /// `StoreStatus.state`.
