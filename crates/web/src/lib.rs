@@ -8,7 +8,10 @@
 //!   document, creates and opens threads.
 //! - [`Thread`] is one open conversation: writes go through `chatsync-model` and apply at once in
 //!   memory; streamed deltas are committed in batches; IndexedDB is written in batches too (see
-//!   `inner.rs` for the timings).
+//!   `inner/flush.rs` for the timings).
+//! - Sync: `driver.rs` runs the protocol crate's `Link` (join, sessions, fetches,
+//!   acknowledgements, resume, backoff) over the relay WebSocket, in one loop; `sync.rs` is what
+//!   the store's calls read of the link.
 //! - Storage layout, one transaction per flush: `idb.rs`. Errors reach JavaScript as `Error` objects
 //!   with a stable `code`: [`StoreError`].
 //!
