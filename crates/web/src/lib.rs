@@ -28,12 +28,6 @@
 //! `marks.rs`), so their unit tests run natively.
 #![warn(missing_docs)]
 
-/// Items compiled for the browser only: elsewhere the crate holds just its pure rules (below), so
-/// `cargo test --workspace` stays native and still tests them.
-macro_rules! browser_only {
-    ($($item:item)*) => { $(#[cfg(target_arch = "wasm32")] $item)* };
-}
-
 // When to write what to IndexedDB: no web-sys or js-sys, compiled and unit-tested natively. Only
 // the browser's modules use them, hence the allowance elsewhere.
 #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
@@ -41,37 +35,65 @@ mod marks;
 #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
 mod persist;
 
-browser_only! {
-    mod background;
-    mod browser;
-    mod callbacks;
-    mod driver;
-    mod error;
-    mod fields;
-    mod frame;
-    mod handle;
-    mod idb;
-    mod inner;
-    mod input;
-    mod locks;
-    mod me;
-    mod open_index;
-    mod output;
-    mod socket;
-    mod store;
-    mod streams;
-    mod sync;
-    mod tabs;
-    mod thread;
-    mod token;
-    mod util;
+// Everything else is the browser's: elsewhere the crate holds only the pure rules above, so
+// `cargo test --workspace` stays native and still tests them.
+#[cfg(target_arch = "wasm32")]
+mod background;
+#[cfg(target_arch = "wasm32")]
+mod browser;
+#[cfg(target_arch = "wasm32")]
+mod callbacks;
+#[cfg(target_arch = "wasm32")]
+mod driver;
+#[cfg(target_arch = "wasm32")]
+mod error;
+#[cfg(target_arch = "wasm32")]
+mod fields;
+#[cfg(target_arch = "wasm32")]
+mod frame;
+#[cfg(target_arch = "wasm32")]
+mod handle;
+#[cfg(target_arch = "wasm32")]
+mod idb;
+#[cfg(target_arch = "wasm32")]
+mod inner;
+#[cfg(target_arch = "wasm32")]
+mod input;
+#[cfg(target_arch = "wasm32")]
+mod locks;
+#[cfg(target_arch = "wasm32")]
+mod me;
+#[cfg(target_arch = "wasm32")]
+mod open_index;
+#[cfg(target_arch = "wasm32")]
+mod output;
+#[cfg(target_arch = "wasm32")]
+mod socket;
+#[cfg(target_arch = "wasm32")]
+mod store;
+#[cfg(target_arch = "wasm32")]
+mod streams;
+#[cfg(target_arch = "wasm32")]
+mod sync;
+#[cfg(target_arch = "wasm32")]
+mod tabs;
+#[cfg(target_arch = "wasm32")]
+mod thread;
+#[cfg(target_arch = "wasm32")]
+mod token;
+#[cfg(target_arch = "wasm32")]
+mod util;
 
-    pub use error::StoreError;
-    pub use store::ChatStore;
-    pub use thread::Thread;
+#[cfg(target_arch = "wasm32")]
+pub use error::StoreError;
+#[cfg(target_arch = "wasm32")]
+pub use store::ChatStore;
+#[cfg(target_arch = "wasm32")]
+pub use thread::Thread;
 
-    use wasm_bindgen::prelude::*;
+#[cfg(target_arch = "wasm32")]
+use wasm_bindgen::prelude::*;
 
-    #[wasm_bindgen(typescript_custom_section)]
-    const TYPES: &str = include_str!("types.ts");
-}
+#[cfg(target_arch = "wasm32")]
+#[wasm_bindgen(typescript_custom_section)]
+const TYPES: &str = include_str!("types.ts");

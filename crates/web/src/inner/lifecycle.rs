@@ -4,8 +4,8 @@
 
 use std::rc::Rc;
 
-use crate::error::Result;
 use super::StoreInner;
+use crate::error::Result;
 use crate::sync::Kick;
 
 /// Flushes `close()` makes while writes keep landing during them (an app streaming into a store it

@@ -50,7 +50,10 @@ impl StoreInner {
         } else if let Some(handle) = handle {
             let fresh = handle.persisted.borrow().unseen(stored.bytes());
             if fresh.is_empty() {
-                handle.persisted.borrow_mut().seen(stored.bytes(), &self.writer.borrow());
+                handle
+                    .persisted
+                    .borrow_mut()
+                    .seen(stored.bytes(), &self.writer.borrow());
                 return Ok(());
             }
             let dirty = handle.dirty.get();
@@ -64,7 +67,10 @@ impl StoreInner {
                 }
                 Ok(thread.heads() != before)
             })??;
-            handle.persisted.borrow_mut().seen(stored.bytes(), &self.writer.borrow());
+            handle
+                .persisted
+                .borrow_mut()
+                .seen(stored.bytes(), &self.writer.borrow());
             if changed {
                 handle.changed();
                 handle.dirty.set(dirty);

@@ -4,14 +4,15 @@
 //! [`Kick`]s and timeouts, sends what it wants sent, dials when it says so (with a token from the
 //! app's source, `token.rs`), and answers the store's calls from its events. The browser's parts
 //! are here too: the app's and the browser's offline switch, and asking the HTTP API whether a
-//! socket that never opened was refused for its token (a browser sees no more than a close).
+//! socket that never opened was refused for its token (a browser sees no more than a close):
+//! `dial.rs`.
+
+mod dial;
 
 use std::rc::Rc;
 
 use chatsync_model::{Limits, Thread, ThreadId};
-use chatsync_protocol::{
-    ConnectionState, Disconnect, DocumentId, LinkError, LinkEvent, automerge::AutoCommit,
-};
+use chatsync_protocol::{Disconnect, DocumentId, LinkError, LinkEvent, automerge::AutoCommit};
 use futures_channel::{mpsc, oneshot};
 use futures_util::{FutureExt, StreamExt, pin_mut, select};
 use gloo_timers::future::TimeoutFuture;
@@ -177,7 +178,6 @@ impl Driver {
     }
 
     async fn handle_event(&mut self, event: LinkEvent) -> bool {
-        let now = self.inner.sync().now();
         match event {
             LinkEvent::Dial => return self.dial().await,
             LinkEvent::Joined { .. } => self.inner.open_unsynced(),
@@ -190,22 +190,7 @@ impl Driver {
                     ))));
                 }
             }
-            // Ask the source again: a function may have a fresh token; the same one is refused still.
-            LinkEvent::CredentialsRefused { .. } => match self.relay.tokens.get().await {
-                Ok(fresh) if fresh == self.token => {
-                    // The link stays refused (status `unauthorized`) until `setToken` or the
-                    // app's or browser's switch.
-                    self.inner.emit_error(&StoreError::Unauthorized, None);
-                }
-                Ok(fresh) => {
-                    self.next_token = Some(fresh);
-                    self.inner.sync().link().credentials_renewed(now);
-                }
-                Err(e) => {
-                    self.inner.emit_error(&e, None);
-                    self.inner.sync().link().credentials_renewed(now);
-                }
-            },
+            LinkEvent::CredentialsRefused { .. } => self.credentials_refused().await,
             LinkEvent::RelayError { message } => {
                 web_sys::console::warn_1(
                     &format!("chatsync: the relay reported: {message}").into(),
@@ -220,79 +205,6 @@ impl Driver {
             _ => {}
         }
         true
-    }
-
-    /// Opens a socket with a token from the source (the one already fetched, if any) — unless
-    /// sync is switched off: then the link waits, and the switch dials again.
-    async fn dial(&mut self) -> bool {
-        if !self.inner.sync().is_enabled() {
-            let now = self.inner.sync().now();
-            self.inner
-                .sync()
-                .link()
-                .handle_disconnected(now, Disconnect::DialFailed);
-            return true;
-        }
-        let token = match self.next_token.take() {
-            Some(token) => Ok(token),
-            None => self.relay.tokens.get().await,
-        };
-        let token = match token {
-            Ok(token) => token,
-            Err(e) => {
-                self.inner.emit_error(&e, None);
-                let now = self.inner.sync().now();
-                self.inner
-                    .sync()
-                    .link()
-                    .handle_disconnected(now, Disconnect::DialFailed);
-                return true;
-            }
-        };
-        let url = with_token(&self.relay.url, token.as_deref());
-        self.token = token;
-        match Socket::connect(&url) {
-            Ok((socket, events)) => {
-                self.connection = Some(Connection { socket, events });
-                true
-            }
-            // Not a URL a WebSocket can open: no retry would help.
-            Err(e) => {
-                self.inner.emit_error(&e, None);
-                self.close();
-                false
-            }
-        }
-    }
-
-    /// The socket closed. One that never opened may have been refused for its token: the HTTP
-    /// API says, and the link hears it as [`Disconnect::Unauthorized`].
-    async fn socket_closed(&mut self, code: u16, reason: String) {
-        self.connection = None;
-        let state = self.inner.sync().connection().0;
-        let reason = match state {
-            ConnectionState::Joined { .. } => {
-                web_sys::console::info_1(
-                    &format!("chatsync: relay connection closed ({code} {reason}); reconnecting")
-                        .into(),
-                );
-                Disconnect::Closed { code, reason }
-            }
-            ConnectionState::Dialing | ConnectionState::Joining
-                if code != chatsync_protocol::TOKEN_EXPIRED =>
-            {
-                if refused(&self.relay.url, self.token.as_deref()).await {
-                    Disconnect::Unauthorized
-                } else if matches!(state, ConnectionState::Dialing) {
-                    Disconnect::DialFailed
-                } else {
-                    Disconnect::Closed { code, reason }
-                }
-            }
-            _ => Disconnect::Closed { code, reason },
-        };
-        let now = self.inner.sync().now();
-        self.inner.sync().link().handle_disconnected(now, reason);
     }
 
     fn handle_kick(&mut self, kick: Kick) {
@@ -337,18 +249,6 @@ impl Driver {
         }
     }
 
-    /// Closes the socket, if one is open, and tells the link.
-    fn hang_up(&mut self, why: &str) {
-        if self.connection.take().is_some() {
-            let now = self.inner.sync().now();
-            let reason = Disconnect::Closed {
-                code: 1000,
-                reason: why.to_owned(),
-            };
-            self.inner.sync().link().handle_disconnected(now, reason);
-        }
-    }
-
     /// The link holds exactly the documents in memory and loaded: new ones start syncing
     /// (resuming from the state storage keeps), dropped ones stop.
     fn hold_documents(&mut self) {
@@ -361,7 +261,11 @@ impl Driver {
             }
             self.held.push(*id);
             match self.inner.resume_state(*id) {
-                Some(saved) => self.inner.sync().link().hold_resuming(now, *id, saved, docs),
+                Some(saved) => self
+                    .inner
+                    .sync()
+                    .link()
+                    .hold_resuming(now, *id, saved, docs),
                 None => self.inner.sync().link().hold(now, *id, docs),
             }
         }
@@ -468,25 +372,4 @@ fn warn_refused(error: &LinkError) {
         _ => "a frame".to_owned(),
     };
     web_sys::console::warn_1(&format!("chatsync: ignored {what} from the relay").into());
-}
-
-/// Whether a connection that never joined was refused for its token. A browser sees a refused
-/// WebSocket only as a close; the HTTP API says why.
-async fn refused(relay_url: &str, token: Option<&str>) -> bool {
-    matches!(
-        crate::me::index_id(relay_url, token).await,
-        Err(StoreError::Unauthorized)
-    )
-}
-
-/// The sync URL with the token as its `token` query parameter (browsers cannot set WebSocket headers).
-fn with_token(url: &str, token: Option<&str>) -> String {
-    match token {
-        None => url.to_owned(),
-        Some(token) => {
-            let separator = if url.contains('?') { '&' } else { '?' };
-            let token = js_sys::encode_uri_component(token);
-            format!("{url}{separator}token={token}")
-        }
-    }
 }
