@@ -9,9 +9,11 @@
 //! - [`Thread`] is one open conversation: writes go through `chatsync-model` and apply at once in
 //!   memory; streamed deltas are committed in batches; IndexedDB is written in batches too (see
 //!   `inner/flush.rs` for the timings).
-//! - Sync: `driver.rs` runs the protocol crate's `Link` (join, sessions, fetches,
-//!   acknowledgements, resume, backoff) over the relay WebSocket, in one loop; `sync.rs` is what
-//!   the store's calls read of the link.
+//! - Sync: `driver/` runs the protocol crate's `Link` (join, sessions, fetches,
+//!   acknowledgements, resume, backoff) over the relay WebSocket, in one loop; `sync.rs` holds the
+//!   link it shares with the store's calls.
+//! - The state a store's parts share is `inner/` (private fields, methods grouped by concept);
+//!   when to write what to IndexedDB is pure code in `persist.rs` and `marks.rs`.
 //! - Storage layout, one transaction per flush: `idb.rs`. Errors reach JavaScript as `Error` objects
 //!   with a stable `code`: [`StoreError`].
 //!

@@ -1,7 +1,8 @@
-//! Sync with the relay as the store's calls see it: the [`Link`] (the protocol's client state
-//! machine, which `driver.rs` runs), the requests the calls send the driver ([`Kick`]), and the
-//! answers they read from the link without waiting — whether the relay is joined, which documents it
-//! has acknowledged. No protocol decision is made here.
+//! The relay link a store's calls share with its sync driver: [`SyncState`] holds the [`Link`]
+//! (the protocol's client state machine, which `driver/` runs) and what the status shows of it;
+//! [`Kick`] is what the calls ask of the driver. The calls that read the link without waiting —
+//! acknowledgements, the pending count, sync states to store — are `inner/relay.rs`. No protocol
+//! decision is made here.
 
 use std::cell::{Cell, Ref, RefCell, RefMut};
 use std::time::Duration;
