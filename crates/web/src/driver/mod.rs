@@ -333,7 +333,9 @@ impl Driver {
     }
 
     /// After each turn: calls that stopped waiting (timed out) are forgotten — a fetch nobody
-    /// waits for is given up — and listeners hear of a changed status.
+    /// waits for is given up —, marks of threads the relay holds come off (a flush marks what it
+    /// wrote, remote changes too, after their acknowledgement came), and listeners hear of a
+    /// changed status.
     fn settle(&mut self) {
         self.acks.retain(|(_, reply)| !reply.is_canceled());
         let before: Vec<DocumentId> = self.fetches.iter().map(|(id, _)| *id).collect();
@@ -344,6 +346,7 @@ impl Driver {
             }
         }
         if self.inner.sync().is_joined() {
+            self.inner.clear_acknowledged();
             let pending = self.inner.pending_documents();
             self.inner.sync().note_pending(pending);
         }
