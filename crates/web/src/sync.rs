@@ -8,7 +8,7 @@ use std::cell::{Cell, Ref, RefCell, RefMut};
 use std::time::Duration;
 
 use automerge::ChangeHash;
-use chatsync_protocol::{ConnectionState, DocumentId, Link, LinkConfig};
+use chatsync_protocol::{DocumentId, Link, LinkConfig};
 use futures_channel::oneshot;
 
 use crate::error::Result;
@@ -90,11 +90,6 @@ impl SyncState {
     /// Whether documents sync now.
     pub fn is_joined(&self) -> bool {
         self.link.borrow().state().is_joined()
-    }
-
-    /// Where the connection is, and whether sync is switched on.
-    pub fn connection(&self) -> (ConnectionState, bool) {
-        (self.link.borrow().state().clone(), self.enabled.get())
     }
 
     pub fn is_enabled(&self) -> bool {

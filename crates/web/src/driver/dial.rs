@@ -56,7 +56,7 @@ impl Driver {
     /// API says, and the link hears it as [`Disconnect::Unauthorized`].
     pub(super) async fn socket_closed(&mut self, code: u16, reason: String) {
         self.connection = None;
-        let state = self.inner.sync().connection().0;
+        let state = self.inner.sync().read_link().state().clone();
         let reason = match state {
             ConnectionState::Joined { .. } => {
                 web_sys::console::info_1(

@@ -75,7 +75,7 @@ impl StoreInner {
     pub fn status_js(&self) -> JsValue {
         let state = match &self.relay {
             None => State::Local,
-            Some(_) => match self.sync.connection() {
+            Some(_) => match (self.sync.read_link().state(), self.sync.is_enabled()) {
                 (_, false) => State::Offline,
                 (ConnectionState::Joined { .. }, true) => State::Online,
                 (ConnectionState::Dialing | ConnectionState::Joining, true) => State::Connecting,
