@@ -6,7 +6,7 @@
 //! with one peer, without IO, and checks every payload a peer sends before Automerge reads it
 //! ([`SyncMessageError`]). [`Link`] is the client side of one relay connection above those sessions
 //! — join, fetch, acknowledgements, resume, reconnect backoff — as a passive state machine that the
-//! native client (and next the browser store) drives.
+//! native client and the browser store drive.
 //!
 //! ```
 //! use chatsync_protocol::{DocumentId, Message};

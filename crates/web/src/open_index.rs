@@ -81,7 +81,7 @@ async fn read_index(db: &Db, id: DocumentId) -> Result<IndexDoc> {
     Ok(IndexDoc {
         id,
         index,
-        persisted: Persisted::loaded(&stored),
+        persisted: Persisted::loaded(stored.bytes(), stored.sync_state.clone()),
         dirty: false,
     })
 }

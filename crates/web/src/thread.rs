@@ -29,7 +29,7 @@ pub struct Thread {
 impl Thread {
     pub(crate) fn new(handle: Rc<ThreadHandle>, store: Rc<StoreInner>) -> Self {
         handle.open_objects.set(handle.open_objects.get() + 1);
-        handle.attach_locks(&store.locks);
+        handle.attach_locks(store.locks());
         Self {
             handle,
             store,
