@@ -49,22 +49,29 @@ mod index;
 mod json;
 mod kinds;
 mod limits;
+mod preferences;
+mod project;
+mod retention;
 mod schema;
 mod settings;
 mod sorted;
 mod thread;
 pub mod title;
+pub mod usage;
 pub mod view;
 pub mod view_json;
 
 pub use error::ModelError;
-pub use ids::{ApprovalId, ArtifactId, MAX_ID_LEN, MessageId, ThreadId, ToolCallId};
+pub use ids::{ApprovalId, ArtifactId, MAX_ID_LEN, MessageId, ProjectId, ThreadId, ToolCallId};
 pub use index::{INDEX_SCHEMA_VERSION, Index, ListOptions};
 pub use json::Json;
 pub use kinds::{
     ApprovalStatus, ArtifactStatus, MessageStatus, Role, ThreadStatus, TitleSource, ToolCallStatus,
 };
 pub use limits::Limits;
+pub use preferences::{Preferences, PreferencesPatch, Profile, ProfilePatch};
+pub use project::{Project, ProjectInit, ProjectPatch};
+pub use retention::{RetentionPolicy, threads_to_purge};
 pub use schema::THREAD_SCHEMA_VERSION;
 pub use settings::ThreadSettings;
 pub use thread::{
@@ -72,6 +79,7 @@ pub use thread::{
     MessageEnd, NewMessage, Regenerate, SessionState, Thread, ThreadInit, ToolCallOutcome,
     ToolCallStart, Usage,
 };
+pub use usage::{UsageReport, usage};
 pub use view::{ReadAt, ThreadSummary, ThreadView};
 
 /// Re-exported so callers name the same Automerge types (actor ids, change hashes) as this crate.

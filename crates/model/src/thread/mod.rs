@@ -14,6 +14,7 @@ mod meta;
 mod read;
 mod session;
 mod tool_calls;
+mod totals;
 
 use std::cell::OnceCell;
 use std::collections::HashMap;
@@ -56,6 +57,10 @@ pub struct ThreadInit {
     pub settings: ThreadSettings,
     /// The project the thread belongs to.
     pub project_id: Option<String>,
+    /// Whether the thread stays on this device, never synced (see
+    /// [`Preferences::new_thread_local_only`](crate::Preferences::new_thread_local_only)). Fixed at
+    /// creation, so a later change of preference does not upload it.
+    pub local_only: bool,
 }
 
 impl ThreadInit {
@@ -68,6 +73,7 @@ impl ThreadInit {
             title: None,
             settings: ThreadSettings::default(),
             project_id: None,
+            local_only: false,
         }
     }
 }
@@ -109,10 +115,10 @@ struct StreamHandle {
 impl Thread {
     /// Creates a new, empty thread.
     pub fn create(init: ThreadInit, limits: Limits) -> Result<Self, ModelError> {
-        let mut doc = AutoCommit::new().with_actor(init.actor);
+        let mut doc = AutoCommit::new().with_actor(init.actor.clone());
         schema::create_missing_containers(&mut doc)?;
-        let mut thread = Self::wrap(init.id, doc, limits);
-        thread.write_genesis_meta(init.now_ms, init.title, &init.settings, init.project_id)?;
+        let mut thread = Self::wrap(init.id.clone(), doc, limits);
+        thread.write_genesis_meta(&init)?;
         thread.commit();
         Ok(thread)
     }

@@ -32,14 +32,10 @@ fn op() -> impl Strategy<Value = Op> {
 
 fn summary(id: &ThreadId, title: &str, now: u64) -> ThreadSummary {
     ThreadSummary {
-        id: id.clone(),
         title: title.to_owned(),
-        status: ThreadStatus::Active,
         created_at: now,
         last_activity_at: now,
-        message_count: 0,
-        preview: String::new(),
-        project_id: None,
+        ..ThreadSummary::new(id.clone())
     }
 }
 
@@ -120,10 +116,10 @@ proptest! {
                 replicas[r].merge(&mut other).unwrap();
             }
         }
-        let all = ListOptions { include_archived: true };
-        let first = replicas[0].list(all);
+        let all = ListOptions { include_archived: true, ..ListOptions::default() };
+        let first = replicas[0].list(all.clone());
         for replica in &replicas[1..] {
-            prop_assert_eq!(&replica.list(all), &first);
+            prop_assert_eq!(&replica.list(all.clone()), &first);
         }
         let listed: BTreeSet<ThreadId> = first.iter().map(|s| s.id.clone()).collect();
         for id in &created {

@@ -1,0 +1,201 @@
+//! The user's projects in their index. A deleted project keeps only a tombstone; the threads that
+//! were in it read as in no project (their own `projectId` need not be rewritten, and a thread moved
+//! into it concurrently with the deletion ends up in no project too).
+
+use automerge::{ReadDoc, ScalarValue};
+
+use super::record::Record;
+use super::{Index, limits};
+use crate::project::{Project, ProjectInit, ProjectPatch};
+use crate::sorted::sorted;
+use crate::{Json, ModelError, ProjectId};
+
+/// Projects' keys are `~project:<id>/<field>`.
+const PREFIX: &str = "~project:";
+const TOMBSTONE: &str = "deleted";
+
+fn prefix(id: &ProjectId) -> String {
+    format!("{PREFIX}{id}")
+}
+
+fn not_found(id: &ProjectId) -> ModelError {
+    ModelError::NotFound {
+        kind: "project",
+        id: id.to_string(),
+    }
+}
+
+fn text(field: Option<Option<String>>) -> Option<Option<ScalarValue>> {
+    field.map(|v| v.map(Into::into))
+}
+
+fn json(field: Option<Option<Json>>) -> Option<Option<ScalarValue>> {
+    field.map(|v| v.map(|j| j.as_text().into()))
+}
+
+impl Index {
+    /// Creates a project. Refused for an id in use, or of a deleted project (ids are never reused).
+    pub fn create_project(
+        &mut self,
+        init: &ProjectInit,
+        now_ms: u64,
+    ) -> Result<Project, ModelError> {
+        let patch = init.as_patch();
+        patch.validate(&limits())?;
+        let record = Record::read(&self.doc, &prefix(&init.id));
+        if !record.is_empty() {
+            return Err(ModelError::AlreadyExists {
+                kind: "project",
+                id: init.id.to_string(),
+            });
+        }
+        self.begin_write(now_ms)?;
+        self.put(
+            &format!("{}/createdAt", prefix(&init.id)),
+            Some(now_ms.into()),
+        )?;
+        self.write_project(&init.id, patch, now_ms)?;
+        self.project(&init.id).ok_or_else(|| not_found(&init.id))
+    }
+
+    /// Changes the fields `patch` names. Refused for an unknown or deleted project.
+    pub fn update_project(
+        &mut self,
+        id: &ProjectId,
+        patch: &ProjectPatch,
+        now_ms: u64,
+    ) -> Result<Project, ModelError> {
+        patch.validate(&limits())?;
+        if self.project(id).is_none() {
+            return Err(not_found(id));
+        }
+        self.write_project(id, patch.clone(), now_ms)?;
+        self.project(id).ok_or_else(|| not_found(id))
+    }
+
+    /// Archives a project: hidden from [`Index::list_projects`] unless asked for; its threads stay.
+    pub fn archive_project(&mut self, id: &ProjectId, now_ms: u64) -> Result<Project, ModelError> {
+        let patch = ProjectPatch {
+            archived: Some(true),
+            ..ProjectPatch::default()
+        };
+        self.update_project(id, &patch, now_ms)
+    }
+
+    /// Deletes a project for good, leaving a tombstone; its threads keep working, in no project.
+    pub fn delete_project(&mut self, id: &ProjectId, now_ms: u64) -> Result<(), ModelError> {
+        if self.project(id).is_none() {
+            return Err(not_found(id));
+        }
+        self.begin_write(now_ms)?;
+        let prefix = prefix(id);
+        self.erase_record(&prefix, TOMBSTONE)?;
+        self.put(&format!("{prefix}/{TOMBSTONE}"), Some(true.into()))
+    }
+
+    fn write_project(
+        &mut self,
+        id: &ProjectId,
+        patch: ProjectPatch,
+        now_ms: u64,
+    ) -> Result<(), ModelError> {
+        let fields = vec![
+            ("name", patch.name.map(|n| Some(n.trim().into()))),
+            ("description", text(patch.description)),
+            ("path", text(patch.path)),
+            ("type", text(patch.project_type)),
+            ("framework", text(patch.framework)),
+            ("language", text(patch.language)),
+            ("status", text(patch.status)),
+            ("lastOpened", patch.last_opened.map(|v| v.map(Into::into))),
+            ("settings", json(patch.settings)),
+            ("metadata", json(patch.metadata)),
+            ("archived", patch.archived.map(|a| Some(a.into()))),
+            ("updatedAt", Some(Some(now_ms.into()))),
+        ];
+        self.write_fields(&prefix(id), fields, now_ms)
+    }
+
+    /// A project that exists (not deleted), with its threads counted.
+    pub fn project(&self, id: &ProjectId) -> Option<Project> {
+        let record = Record::read(&self.doc, &prefix(id));
+        let mut project = project_from(id.clone(), &record)?;
+        self.count_threads(std::slice::from_mut(&mut project));
+        Some(project)
+    }
+
+    /// The projects, archived ones only when asked for, by name (ties by id).
+    pub fn list_projects(&self, include_archived: bool) -> Vec<Project> {
+        let mut out: Vec<Project> = Record::all(&self.doc)
+            .into_iter()
+            .filter_map(|(key, record)| {
+                let id = ProjectId::new(key.strip_prefix(PREFIX)?).ok()?;
+                project_from(id, &record)
+            })
+            .filter(|p| include_archived || !p.archived)
+            .collect();
+        self.count_threads(&mut out);
+        sorted(out, &|a, b| (&a.name, &a.id).cmp(&(&b.name, &b.id)))
+    }
+
+    /// The ids of deleted projects: threads in them read as in none.
+    pub(super) fn deleted_projects(&self) -> Vec<String> {
+        let range = PREFIX.to_owned()..format!("~project;");
+        self.doc
+            .map_range(automerge::ROOT, range)
+            .filter_map(|item| {
+                let (id, field) = item.key.strip_prefix(PREFIX)?.split_once('/')?;
+                (field == TOMBSTONE).then(|| id.to_owned())
+            })
+            .collect()
+    }
+
+    /// Fills in each project's thread count and last activity, from the threads out of the trash.
+    fn count_threads(&self, projects: &mut [Project]) {
+        if projects.is_empty() {
+            return;
+        }
+        for thread in self.summaries() {
+            if thread.trashed_at.is_some() {
+                continue;
+            }
+            let Some(project) = projects
+                .iter_mut()
+                .find(|p| thread.project_id.as_deref() == Some(p.id.as_str()))
+            else {
+                continue;
+            };
+            project.thread_count += 1;
+            let latest = project
+                .last_activity_at
+                .unwrap_or(0)
+                .max(thread.last_activity_at);
+            project.last_activity_at = Some(latest);
+        }
+    }
+}
+
+fn project_from(id: ProjectId, r: &Record) -> Option<Project> {
+    if r.bool(TOMBSTONE) == Some(true) {
+        return None;
+    }
+    let created_at = r.u64("createdAt").unwrap_or(0);
+    Some(Project {
+        name: r.str("name")?,
+        description: r.str("description"),
+        path: r.str("path"),
+        project_type: r.str("type"),
+        framework: r.str("framework"),
+        language: r.str("language"),
+        status: r.str("status"),
+        last_opened: r.u64("lastOpened"),
+        settings: r.json("settings"),
+        metadata: r.json("metadata"),
+        archived: r.bool("archived") == Some(true),
+        created_at,
+        updated_at: r.u64("updatedAt").unwrap_or(created_at),
+        thread_count: 0,
+        last_activity_at: None,
+        id,
+    })
+}

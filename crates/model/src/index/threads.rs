@@ -1,0 +1,313 @@
+//! The index's thread summaries: upsert, status, trash, restore, purge, listing, and what retention
+//! and usage read from them.
+//!
+//! Trash and purge live here alone, not in the thread documents: the index is what every device
+//! lists from and what the relay checks, and one place cannot disagree with itself. A trashed thread
+//! has `trashedAt`; a purged one keeps only `deleted: true`, a tombstone no write clears.
+
+use automerge::ScalarValue;
+
+use super::Index;
+use super::record::Record;
+use crate::retention::{RetentionPolicy, threads_to_purge};
+use crate::sorted::sorted;
+use crate::usage::{ACTIVITY_WINDOW_MS, Activity, QUARTER_MS, UsageReport, usage};
+use crate::view::ThreadSummary;
+use crate::{ModelError, ProjectId, ThreadId, ThreadStatus};
+
+const TOMBSTONE: &str = "deleted";
+const TRASHED_AT: &str = "trashedAt";
+/// Activity fields are `u<quarter>`, holding `"<messages> <tokens>"`.
+const ACTIVITY: char = 'u';
+
+/// Which threads [`Index::list`] returns. Purged threads are never listed.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ListOptions {
+    /// Include archived threads.
+    pub include_archived: bool,
+    /// Only the threads of this project.
+    pub project_id: Option<ProjectId>,
+    /// List the trash instead: only trashed threads, archived or not.
+    pub trashed: bool,
+}
+
+fn purged(id: &ThreadId) -> ModelError {
+    ModelError::Purged { id: id.to_string() }
+}
+
+impl Index {
+    /// Records a thread's summary, writing only the fields that changed. `trashed_at` is not
+    /// written (see [`Index::trash`]); activity older than the window is dropped. Refused for a purged
+    /// thread, so no device brings one back.
+    pub fn upsert(&mut self, summary: &ThreadSummary, now_ms: u64) -> Result<(), ModelError> {
+        let id = &summary.id;
+        if self.is_purged(id) {
+            return Err(purged(id));
+        }
+        if summary.status == ThreadStatus::Deleted {
+            return self.purge(id, now_ms);
+        }
+        self.begin_write(now_ms)?;
+        let s = summary;
+        let fields: [(&str, Option<ScalarValue>); 10] = [
+            ("title", Some(s.title.as_str().into())),
+            ("createdAt", Some(s.created_at.into())),
+            ("lastActivityAt", Some(s.last_activity_at.into())),
+            ("messageCount", Some(s.message_count.into())),
+            ("preview", Some(s.preview.as_str().into())),
+            ("projectId", s.project_id.as_deref().map(Into::into)),
+            ("summary", s.summary.as_deref().map(Into::into)),
+            ("totalInputTokens", Some(s.total_input_tokens.into())),
+            ("totalOutputTokens", Some(s.total_output_tokens.into())),
+            ("localOnly", s.local_only.then_some(true.into())),
+        ];
+        for (field, value) in fields {
+            self.put(&format!("{id}/{field}"), value)?;
+        }
+        let oldest = now_ms.saturating_sub(ACTIVITY_WINDOW_MS) / QUARTER_MS;
+        let stale: Vec<String> = Record::read(&self.doc, id.as_str())
+            .names()
+            .filter(|name| activity_quarter(name).is_some_and(|q| q < oldest))
+            .map(|name| format!("{id}/{name}"))
+            .collect();
+        for key in stale {
+            self.put(&key, None)?;
+        }
+        for a in s.activity.iter().filter(|a| a.quarter >= oldest) {
+            let value = format!("{} {}", a.messages, a.tokens);
+            self.put(&format!("{id}/{ACTIVITY}{}", a.quarter), Some(value.into()))?;
+        }
+        self.put(&format!("{id}/status"), Some(s.status.as_str().into()))
+    }
+
+    /// The summary of a known thread that is not purged, or why not.
+    fn live(&self, id: &ThreadId) -> Result<ThreadSummary, ModelError> {
+        match self.get(id) {
+            None => Err(ModelError::NotFound {
+                kind: "thread",
+                id: id.to_string(),
+            }),
+            Some(s) if s.status == ThreadStatus::Deleted => Err(purged(id)),
+            Some(s) => Ok(s),
+        }
+    }
+
+    /// Archives or unarchives a listed thread (trashed or not); [`ThreadStatus::Deleted`] purges it.
+    pub fn set_status(
+        &mut self,
+        id: &ThreadId,
+        status: ThreadStatus,
+        now_ms: u64,
+    ) -> Result<(), ModelError> {
+        let current = self.live(id)?;
+        if status == ThreadStatus::Deleted {
+            return self.purge(id, now_ms);
+        }
+        self.begin_write(now_ms)?;
+        let activity = now_ms.max(current.last_activity_at);
+        self.put(&format!("{id}/lastActivityAt"), Some(activity.into()))?;
+        self.put(&format!("{id}/status"), Some(status.as_str().into()))
+    }
+
+    /// Moves a thread to the trash: it leaves every list but the trash's, and can be restored until
+    /// the user's `trashRetentionDays` have passed. Trashing a trashed thread keeps its first time.
+    pub fn trash(&mut self, id: &ThreadId, now_ms: u64) -> Result<(), ModelError> {
+        if self.live(id)?.trashed_at.is_some() {
+            return Ok(());
+        }
+        self.begin_write(now_ms)?;
+        self.put(&format!("{id}/{TRASHED_AT}"), Some(now_ms.into()))
+    }
+
+    /// Takes a thread out of the trash, as it was before (archived or not). Refused for a thread not
+    /// in the trash, or past its time there.
+    pub fn restore(&mut self, id: &ThreadId, now_ms: u64) -> Result<(), ModelError> {
+        let current = self.live(id)?;
+        let refuse = |state: &str| ModelError::InvalidTransition {
+            kind: "thread",
+            id: id.to_string(),
+            state: state.into(),
+            action: "restore",
+        };
+        let trashed_at = current
+            .trashed_at
+            .ok_or_else(|| refuse("not in the trash"))?;
+        if self
+            .preferences()
+            .retention()
+            .trash_expired(trashed_at, now_ms)
+        {
+            return Err(refuse("past its time in the trash"));
+        }
+        self.begin_write(now_ms)?;
+        self.put(&format!("{id}/{TRASHED_AT}"), None)
+    }
+
+    /// Purges a thread: erases its summary, leaving a tombstone that refuses every later write and
+    /// wins over any concurrent one. Works for any id, listed or not (a thread the index has not
+    /// heard of yet stays purged when it arrives); purging twice is harmless. The thread's own
+    /// document is the caller's to erase.
+    pub fn purge(&mut self, id: &ThreadId, now_ms: u64) -> Result<(), ModelError> {
+        self.begin_write(now_ms)?;
+        self.erase_record(id.as_str(), TOMBSTONE)?;
+        self.put(&format!("{id}/{TOMBSTONE}"), Some(true.into()))
+    }
+
+    /// Erases what concurrent writes left beside a tombstone (a summary upserted on a device that had
+    /// not seen the purge yet). Call after merging remote changes; returns whether anything was
+    /// erased.
+    pub fn sweep_purged(&mut self, now_ms: u64) -> Result<bool, ModelError> {
+        if !self.has_purged_leftovers() {
+            return Ok(false);
+        }
+        self.begin_write(now_ms)?;
+        self.erase_purged_leftovers()?;
+        Ok(true)
+    }
+
+    fn has_purged_leftovers(&self) -> bool {
+        Record::all(&self.doc)
+            .iter()
+            .any(|(_, r)| r.bool(TOMBSTONE) == Some(true) && r.names().count() > 1)
+    }
+
+    pub(super) fn erase_purged_leftovers(&mut self) -> Result<(), ModelError> {
+        let purged: Vec<String> = Record::all(&self.doc)
+            .into_iter()
+            .filter(|(_, r)| r.bool(TOMBSTONE) == Some(true) && r.names().count() > 1)
+            .map(|(prefix, _)| prefix)
+            .collect();
+        for prefix in purged {
+            self.erase_record(&prefix, TOMBSTONE)?;
+        }
+        Ok(())
+    }
+
+    /// Whether the thread is purged: one lookup, cheap enough to check before every write.
+    pub fn is_purged(&self, id: &ThreadId) -> bool {
+        crate::access::get_bool(&self.doc, &automerge::ROOT, &format!("{id}/{TOMBSTONE}"))
+            == Some(true)
+    }
+
+    /// The same as [`Index::is_purged`] (the name from before there was a trash).
+    pub fn is_deleted(&self, id: &ThreadId) -> bool {
+        self.is_purged(id)
+    }
+
+    /// One thread's summary, if the index has it; a purged thread's reads as
+    /// [`ThreadStatus::Deleted`] with nothing else.
+    pub fn get(&self, id: &ThreadId) -> Option<ThreadSummary> {
+        let record = Record::read(&self.doc, id.as_str());
+        let deleted = self.deleted_projects();
+        summary_from(id.clone(), &record, &deleted)
+    }
+
+    /// Whether the index has heard of this thread, purged ones included: one lookup, for checking
+    /// many ids at once (a full [`Index::get`] reads every field).
+    pub fn contains(&self, id: &ThreadId) -> bool {
+        !Record::read(&self.doc, id.as_str()).is_empty()
+    }
+
+    /// Every thread that is not purged — archived and trashed ones too — in id order: what
+    /// retention and usage count.
+    pub fn summaries(&self) -> Vec<ThreadSummary> {
+        let deleted = self.deleted_projects();
+        Record::all(&self.doc)
+            .into_iter()
+            .filter_map(|(prefix, record)| {
+                summary_from(ThreadId::new(prefix).ok()?, &record, &deleted)
+            })
+            .filter(|s| s.status != ThreadStatus::Deleted)
+            .collect()
+    }
+
+    /// The threads `options` asks for, latest activity first (ties by id).
+    pub fn list(&self, options: ListOptions) -> Vec<ThreadSummary> {
+        let wanted_project = options.project_id.as_ref().map(ProjectId::as_str);
+        let out: Vec<ThreadSummary> = self
+            .summaries()
+            .into_iter()
+            .filter(|s| {
+                options.trashed == s.trashed_at.is_some()
+                    && (options.trashed
+                        || options.include_archived
+                        || s.status == ThreadStatus::Active)
+                    && (wanted_project.is_none() || s.project_id.as_deref() == wanted_project)
+            })
+            .collect();
+        sorted(out, &|a, b| {
+            b.last_activity_at
+                .cmp(&a.last_activity_at)
+                .then_with(|| a.id.cmp(&b.id))
+        })
+    }
+
+    /// What the user used today and this month (see [`usage`](crate::usage())).
+    pub fn usage(&self, now_ms: u64, utc_offset_minutes: i32) -> Result<UsageReport, ModelError> {
+        usage(
+            &self.summaries(),
+            &self.preferences(),
+            now_ms,
+            utc_offset_minutes,
+        )
+    }
+
+    /// The threads `policy` purges now (see [`threads_to_purge`](crate::threads_to_purge)); the
+    /// user's own is `index.preferences().retention()`.
+    pub fn threads_to_purge(&self, policy: &RetentionPolicy, now_ms: u64) -> Vec<ThreadId> {
+        threads_to_purge(&self.summaries(), policy, now_ms)
+    }
+}
+
+/// The quarter of an activity field's name (`u<quarter>`).
+fn activity_quarter(name: &str) -> Option<u64> {
+    name.strip_prefix(ACTIVITY)?.parse().ok()
+}
+
+/// A summary from a thread's record. `None` for a record without a known status (stray keys from a
+/// foreign writer).
+fn summary_from(id: ThreadId, r: &Record, deleted_projects: &[String]) -> Option<ThreadSummary> {
+    if r.bool(TOMBSTONE) == Some(true) {
+        return Some(tombstone(id));
+    }
+    let status: ThreadStatus = r.str("status")?.parse().ok()?;
+    let activity = r
+        .iter()
+        .filter_map(|(name, value)| {
+            let quarter = activity_quarter(name)?;
+            let ScalarValue::Str(text) = value else {
+                return None;
+            };
+            let (messages, tokens) = text.split_once(' ')?;
+            Some(Activity {
+                quarter,
+                messages: messages.parse().ok()?,
+                tokens: tokens.parse().ok()?,
+            })
+        })
+        .collect();
+    let u64_of = |k: &str| r.u64(k).unwrap_or(0);
+    Some(ThreadSummary {
+        title: r.str("title").unwrap_or_default(),
+        status,
+        created_at: u64_of("createdAt"),
+        last_activity_at: u64_of("lastActivityAt"),
+        message_count: u64_of("messageCount"),
+        preview: r.str("preview").unwrap_or_default(),
+        project_id: r.str("projectId").filter(|p| !deleted_projects.contains(p)),
+        summary: r.str("summary"),
+        total_input_tokens: u64_of("totalInputTokens"),
+        total_output_tokens: u64_of("totalOutputTokens"),
+        trashed_at: r.u64(TRASHED_AT),
+        local_only: r.bool("localOnly") == Some(true),
+        activity,
+        id,
+    })
+}
+
+fn tombstone(id: ThreadId) -> ThreadSummary {
+    ThreadSummary {
+        status: ThreadStatus::Deleted,
+        ..ThreadSummary::new(id)
+    }
+}
