@@ -138,6 +138,12 @@ impl Index {
         sorted(out, &|a, b| (&a.name, &a.id).cmp(&(&b.name, &b.id)))
     }
 
+    /// A thread's project as it should show: `None` when that project was deleted. For a
+    /// [`ThreadView`](crate::ThreadView), whose thread document keeps the id.
+    pub fn resolve_project_id(&self, project_id: Option<String>) -> Option<String> {
+        project_id.filter(|p| !self.deleted_projects().contains(p))
+    }
+
     /// The ids of deleted projects: threads in them read as in none.
     pub(super) fn deleted_projects(&self) -> Vec<String> {
         let range = PREFIX.to_owned()..format!("~project;");

@@ -5,7 +5,7 @@ use automerge::transaction::Transactable;
 
 use super::{Thread, ThreadInit};
 use crate::schema::key;
-use crate::{ModelError, ThreadSettings, ThreadStatus, TitleSource, access};
+use crate::{Index, ModelError, ProjectId, ThreadSettings, ThreadStatus, TitleSource, access};
 
 impl Thread {
     pub(super) fn write_genesis_meta(&mut self, init: &ThreadInit) -> Result<(), ModelError> {
@@ -129,6 +129,31 @@ impl Thread {
         let meta = self.container(key::META, ObjType::Map)?;
         self.touch(now_ms)?;
         access::put_opt(&mut self.doc, &meta, "projectId", project_id)
+    }
+
+    /// Moves the thread into a project of `index` (the user's), or out of any with `None`: refused
+    /// for a project the index does not have (or deleted), and for a purged thread. The caller then
+    /// upserts the thread's summary into the index, as after any write.
+    pub fn move_to_project(
+        &mut self,
+        index: &Index,
+        project: Option<&ProjectId>,
+        now_ms: u64,
+    ) -> Result<(), ModelError> {
+        if index.is_purged(&self.id) {
+            return Err(ModelError::Purged {
+                id: self.id.to_string(),
+            });
+        }
+        if let Some(id) = project
+            && index.project(id).is_none()
+        {
+            return Err(ModelError::NotFound {
+                kind: "project",
+                id: id.to_string(),
+            });
+        }
+        self.set_project(project.map(|p| p.to_string()), now_ms)
     }
 
     /// Sets the settings that are `Some` in `update`; leaves the others.
