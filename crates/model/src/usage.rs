@@ -61,7 +61,7 @@ pub fn usage(
     now_ms: u64,
     utc_offset_minutes: i32,
 ) -> Result<UsageReport, ModelError> {
-    let (today, month) = local_day_and_month_start(now_ms, utc_offset_minutes)?;
+    let [today, tomorrow, month, next_month] = local_periods(now_ms, utc_offset_minutes)?;
     let mut report = UsageReport {
         daily_message_limit: preferences.daily_message_limit,
         monthly_token_limit: preferences.monthly_token_limit,
@@ -69,18 +69,18 @@ pub fn usage(
     };
     for a in summaries.iter().flat_map(|s| &s.activity) {
         let start = a.quarter.saturating_mul(QUARTER_MS);
-        if start >= today {
+        if (today..tomorrow).contains(&start) {
             report.messages_today += a.messages;
         }
-        if start >= month {
+        if (month..next_month).contains(&start) {
             report.tokens_this_month += a.tokens;
         }
     }
     Ok(report)
 }
 
-/// The UTC times (ms) of local midnight today and of local midnight on the first of this month.
-fn local_day_and_month_start(now_ms: u64, offset_minutes: i32) -> Result<(u64, u64), ModelError> {
+/// The UTC times (ms) at which today, tomorrow, this month and next month begin, local time.
+fn local_periods(now_ms: u64, offset_minutes: i32) -> Result<[u64; 4], ModelError> {
     if offset_minutes.abs() > MAX_OFFSET_MINUTES {
         return Err(ModelError::InvalidValue {
             field: "utc offset",
@@ -89,23 +89,41 @@ fn local_day_and_month_start(now_ms: u64, offset_minutes: i32) -> Result<(u64, u
         });
     }
     let offset_ms = i64::from(offset_minutes) * 60_000;
-    let local = i64::try_from(now_ms).unwrap_or(i64::MAX - offset_ms.abs()) + offset_ms;
+    let local = i64::try_from(now_ms).unwrap_or(i64::MAX / 2) + offset_ms;
     let day = local.div_euclid(DAY_MS);
-    let month_first = day - (day_of_month(day) - 1);
+    let (year, month, day_of_month) = civil_from_days(day);
+    let month_first = day - (day_of_month - 1);
     let utc = |local_day: i64| u64::try_from(local_day * DAY_MS - offset_ms).unwrap_or(0);
-    Ok((utc(day), utc(month_first)))
+    Ok([
+        utc(day),
+        utc(day + 1),
+        utc(month_first),
+        utc(month_first + days_in_month(year, month)),
+    ])
 }
 
-/// The day of the month (1–31) of a day counted from 1970-01-01, in the proleptic Gregorian
+/// Year, month (1–12) and day (1–31) of a day counted from 1970-01-01, in the proleptic Gregorian
 /// calendar (Howard Hinnant's `civil_from_days`).
-fn day_of_month(days: i64) -> i64 {
+fn civil_from_days(days: i64) -> (i64, i64, i64) {
     let z = days + 719_468;
     let era = z.div_euclid(146_097);
     let doe = z - era * 146_097;
     let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
     let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
     let mp = (5 * doy + 2) / 153;
-    doy - (153 * mp + 2) / 5 + 1
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
+
+fn days_in_month(year: i64, month: i64) -> i64 {
+    match month {
+        2 if year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
 }
 
 #[cfg(test)]
@@ -113,38 +131,47 @@ mod tests {
     use super::*;
 
     const HOUR: u64 = 3_600_000;
+    const DAY: u64 = DAY_MS as u64;
 
     #[test]
-    fn day_of_month_matches_the_calendar() {
-        // 1970-01-01, 2000-02-29, 2024-03-01, 2026-12-31, 1969-12-31.
-        for (days, expected) in [(0, 1), (11_016, 29), (19_783, 1), (20_818, 31), (-1, 31)] {
-            assert_eq!(day_of_month(days), expected, "day {days}");
+    fn civil_dates_match_the_calendar() {
+        for (days, expected) in [
+            (0, (1970, 1, 1)),
+            (11_016, (2000, 2, 29)),
+            (19_783, (2024, 3, 1)),
+            (20_818, (2026, 12, 31)),
+            (-1, (1969, 12, 31)),
+        ] {
+            assert_eq!(civil_from_days(days), expected, "day {days}");
         }
+        assert_eq!(days_in_month(2000, 2), 29);
+        assert_eq!(days_in_month(1900, 2), 28);
+        assert_eq!(days_in_month(2026, 11), 30);
     }
 
     #[test]
     fn today_and_this_month_follow_the_local_calendar() {
         // 2026-12-01 02:00 UTC: in New York (UTC-5) it is still 30 November.
-        let now = 20_788 * DAY_MS as u64 + 2 * HOUR;
-        let (today, month) = local_day_and_month_start(now, 0).unwrap();
-        assert_eq!((today, month), (now - 2 * HOUR, now - 2 * HOUR));
-        let (today, month) = local_day_and_month_start(now, -300).unwrap();
+        let midnight = 20_788 * DAY;
+        let now = midnight + 2 * HOUR;
+        let [today, tomorrow, month, next] = local_periods(now, 0).unwrap();
+        assert_eq!(
+            [today, tomorrow, month],
+            [midnight, midnight + DAY, midnight]
+        );
+        assert_eq!(next, midnight + 31 * DAY);
+        let [today, tomorrow, month, next] = local_periods(now, -300).unwrap();
+        assert_eq!(today, midnight - 19 * HOUR, "NY midnight is 05:00 UTC");
+        assert_eq!(tomorrow, midnight + 5 * HOUR);
+        assert_eq!(month, today - 29 * DAY, "November began 29 days earlier");
+        assert_eq!(next, tomorrow);
+        let [today, ..] = local_periods(now, 330).unwrap();
         assert_eq!(
             today,
-            now - 2 * HOUR - 19 * HOUR,
-            "NY midnight is 05:00 UTC"
+            midnight - 5 * HOUR - HOUR / 2,
+            "India: 18:30 UTC the day before"
         );
-        assert_eq!(
-            month,
-            today - 29 * DAY_MS as u64,
-            "November began 29 days earlier"
-        );
-        let (today, _) = local_day_and_month_start(now, 330).unwrap();
-        assert_eq!(
-            today,
-            now - 2 * HOUR - 5 * HOUR - HOUR / 2,
-            "India: 18:30 UTC"
-        );
-        assert!(local_day_and_month_start(now, 1081).is_err());
+        assert!(local_periods(now, 1081).is_err());
+        assert!(local_periods(u64::MAX, 0).is_ok());
     }
 }

@@ -25,7 +25,7 @@ mod user;
 
 use automerge::transaction::CommitOptions;
 use automerge::transaction::Transactable;
-use automerge::{ActorId, AutoCommit, ChangeHash, ROOT, ScalarValue};
+use automerge::{ActorId, AutoCommit, ChangeHash, ROOT, ReadDoc, ScalarValue};
 
 use crate::{Limits, ModelError, access};
 
@@ -175,6 +175,30 @@ impl Index {
         self.doc.merge(&mut other.doc)?;
         self.refresh();
         Ok(())
+    }
+
+    /// A new index document holding what this one holds now, and none of its history: Automerge
+    /// keeps every value ever written, so a purged thread's title and preview stay in the history of
+    /// the index they were written to. Erasing them for good means replacing every replica of the
+    /// index by its rebuilt copy (under a new document id, since the old history would merge back);
+    /// that switch is the store's and the relay's to coordinate. Refused for a read-only index.
+    pub fn rebuilt(&self, actor: ActorId) -> Result<Index, ModelError> {
+        if let Some(found) = self.newer_schema {
+            return Err(ModelError::ReadOnlySchema {
+                found,
+                supported: INDEX_SCHEMA_VERSION,
+            });
+        }
+        let mut doc = AutoCommit::new().with_actor(actor);
+        for item in self.doc.map_range(ROOT, ..) {
+            if let automerge::Value::Scalar(value) = item.value.into_value() {
+                doc.put(ROOT, item.key.as_ref(), value.into_owned())?;
+            }
+        }
+        let mut index = Self::wrap(doc);
+        index.last_now_ms = self.last_now_ms;
+        index.commit();
+        Ok(index)
     }
 
     /// Gives `f` the Automerge document, for the sync protocol; re-reads the schema afterwards.
