@@ -49,6 +49,7 @@ mod index;
 mod json;
 mod kinds;
 mod limits;
+mod patch;
 mod preferences;
 mod project;
 mod retention;
@@ -69,8 +70,11 @@ pub use kinds::{
     ApprovalStatus, ArtifactStatus, MessageStatus, Role, ThreadStatus, TitleSource, ToolCallStatus,
 };
 pub use limits::Limits;
-pub use preferences::{Preferences, PreferencesPatch, Profile, ProfilePatch};
-pub use project::{Project, ProjectInit, ProjectPatch};
+pub use patch::{
+    FieldKind, FieldValue, PREFERENCE_FIELDS, PROFILE_FIELDS, PROJECT_FIELDS, Patch, PatchTarget,
+};
+pub use preferences::{Preferences, Profile};
+pub use project::Project;
 pub use retention::{RetentionPolicy, threads_to_purge};
 pub use schema::THREAD_SCHEMA_VERSION;
 pub use settings::ThreadSettings;

@@ -1,13 +1,10 @@
 //! A user's preferences and profile, kept in their [`Index`](crate::Index) (see
-//! [`Index::preferences`](crate::Index::preferences)): what they are, their defaults, and patches.
-//!
-//! A patch names only the fields it changes. Each field is `None` (leave it), `Some(None)` (clear it:
-//! back to its default; JSON `null`) or `Some(Some(value))`. Patches are validated whole before anything
-//! is written, so a refused patch changes nothing.
+//! [`Index::preferences`](crate::Index::preferences)), and their defaults. They change through a
+//! [`Patch`](crate::Patch).
 
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 
-use crate::{Json, Limits, ModelError, ThreadSettings};
+use crate::{Json, ThreadSettings};
 
 /// A user's preferences, with every default filled in. JSON field names are the JS API's.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -86,55 +83,6 @@ impl Preferences {
     }
 }
 
-/// A change to [`Preferences`]; see the [module docs](self) for what each field's value means.
-#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-#[allow(missing_docs)] // each field is the `Preferences` field of the same name
-pub struct PreferencesPatch {
-    #[serde(default, deserialize_with = "present")]
-    pub preferred_model: Option<Option<String>>,
-    #[serde(default, deserialize_with = "present")]
-    pub default_system_prompt: Option<Option<String>>,
-    #[serde(default, deserialize_with = "present")]
-    pub response_preferences: Option<Option<Json>>,
-    #[serde(default, deserialize_with = "present")]
-    pub enable_context_memory: Option<Option<bool>>,
-    #[serde(default, deserialize_with = "present")]
-    pub max_context_messages: Option<Option<u64>>,
-    #[serde(default, deserialize_with = "present")]
-    pub save_conversation_history: Option<Option<bool>>,
-    #[serde(default, deserialize_with = "present")]
-    pub allow_data_training: Option<Option<bool>>,
-    #[serde(default, deserialize_with = "present")]
-    pub daily_message_limit: Option<Option<u64>>,
-    #[serde(default, deserialize_with = "present")]
-    pub monthly_token_limit: Option<Option<u64>>,
-    #[serde(default, deserialize_with = "present")]
-    pub trash_retention_days: Option<Option<u64>>,
-    #[serde(default, deserialize_with = "present")]
-    pub keep_newest_threads: Option<Option<u64>>,
-    #[serde(default, deserialize_with = "present")]
-    pub keep_active_days: Option<Option<u64>>,
-}
-
-impl PreferencesPatch {
-    pub(crate) fn validate(&self, limits: &Limits) -> Result<(), ModelError> {
-        if let Some(Some(model)) = &self.preferred_model {
-            non_blank("preferredModel", model, limits)?;
-        }
-        if let Some(Some(prompt)) = &self.default_system_prompt {
-            limits.content("defaultSystemPrompt", prompt.len())?;
-        }
-        if let Some(Some(json)) = &self.response_preferences {
-            crate::json::encode_object("responsePreferences", json, limits)?;
-        }
-        at_least_one("maxContextMessages", self.max_context_messages)?;
-        at_least_one("trashRetentionDays", self.trash_retention_days)?;
-        at_least_one("keepNewestThreads", self.keep_newest_threads)?;
-        at_least_one("keepActiveDays", self.keep_active_days)
-    }
-}
-
 /// Who the user is. Every field is optional; `preferences` is free-form app data (a JSON object).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -150,84 +98,4 @@ pub struct Profile {
     pub avatar_url: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub preferences: Option<Json>,
-}
-
-/// A change to [`Profile`], like [`PreferencesPatch`].
-#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-#[allow(missing_docs)] // each field is the `Profile` field of the same name
-pub struct ProfilePatch {
-    #[serde(default, deserialize_with = "present")]
-    pub username: Option<Option<String>>,
-    #[serde(default, deserialize_with = "present")]
-    pub email: Option<Option<String>>,
-    #[serde(default, deserialize_with = "present")]
-    pub display_name: Option<Option<String>>,
-    #[serde(default, deserialize_with = "present")]
-    pub avatar_url: Option<Option<String>>,
-    #[serde(default, deserialize_with = "present")]
-    pub preferences: Option<Option<Json>>,
-}
-
-impl ProfilePatch {
-    pub(crate) fn validate(&self, limits: &Limits) -> Result<(), ModelError> {
-        if let Some(Some(name)) = &self.username {
-            non_blank("username", name, limits)?;
-        }
-        if let Some(Some(name)) = &self.display_name {
-            non_blank("displayName", name, limits)?;
-        }
-        if let Some(Some(email)) = &self.email {
-            non_blank("email", email, limits)?;
-            let parts = email.split_once('@');
-            if !parts.is_some_and(|(user, host)| !user.is_empty() && host.contains('.'))
-                || email.contains(char::is_whitespace)
-            {
-                return Err(invalid("email", email, "an address like name@example.com"));
-            }
-        }
-        if let Some(Some(url)) = &self.avatar_url {
-            non_blank("avatarUrl", url, limits)?;
-            if !["https://", "http://", "data:image/"]
-                .iter()
-                .any(|scheme| url.starts_with(scheme))
-            {
-                return Err(invalid("avatarUrl", url, "an http(s) or data:image/ URL"));
-            }
-        }
-        if let Some(Some(json)) = &self.preferences {
-            crate::json::encode_object("preferences", json, limits)?;
-        }
-        Ok(())
-    }
-}
-
-/// Deserializes a field that is present: `null` becomes `Some(None)`, a missing field stays `None`
-/// (through `#[serde(default)]`).
-pub(crate) fn present<'de, T: Deserialize<'de>, D: Deserializer<'de>>(
-    d: D,
-) -> Result<Option<T>, D::Error> {
-    T::deserialize(d).map(Some)
-}
-
-fn invalid(field: &'static str, value: &str, expected: &'static str) -> ModelError {
-    ModelError::InvalidValue {
-        field,
-        value: value.chars().take(64).collect(),
-        expected,
-    }
-}
-
-fn non_blank(field: &'static str, text: &str, limits: &Limits) -> Result<(), ModelError> {
-    if text.trim().is_empty() {
-        return Err(invalid(field, text, "a non-blank string"));
-    }
-    limits.short(field, text)
-}
-
-fn at_least_one(field: &'static str, value: Option<Option<u64>>) -> Result<(), ModelError> {
-    if value == Some(Some(0)) {
-        return Err(invalid(field, "0", "at least 1"));
-    }
-    Ok(())
 }

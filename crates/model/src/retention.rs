@@ -52,41 +52,44 @@ impl Preferences {
     }
 }
 
-/// The threads of `summaries` that `policy` purges at `now_ms`, in id order: trashed ones past their
-/// time in the trash, threads last active longer ago than `keep_active_days`, and those beyond the
-/// `keep_newest_threads` most recently active threads out of the trash (ties by id).
+/// The threads of `summaries` that `policy` purges at `now_ms`, in the order given: trashed ones
+/// past their time in the trash, threads last active longer ago than `keep_active_days`, and those
+/// beyond the `keep_newest_threads` most recently active threads out of the trash (ties by id).
 pub fn threads_to_purge(
     summaries: &[ThreadSummary],
     policy: &RetentionPolicy,
     now_ms: u64,
 ) -> Vec<ThreadId> {
-    let kept: Vec<&ThreadSummary> = summaries
+    let mut purge: Vec<bool> = summaries
         .iter()
-        .filter(|s| s.trashed_at.is_none())
-        .collect();
-    let newest = sorted(kept, &|a, b| {
-        b.last_activity_at
-            .cmp(&a.last_activity_at)
-            .then_with(|| a.id.cmp(&b.id))
-    });
-    let keep = policy
-        .keep_newest_threads
-        .map_or(usize::MAX, |n| usize::try_from(n).unwrap_or(usize::MAX));
-    let mut out: Vec<ThreadId> = newest.iter().skip(keep).map(|s| s.id.clone()).collect();
-    for s in summaries {
-        let expired = match s.trashed_at {
+        .map(|s| match s.trashed_at {
             Some(at) => policy.trash_expired(at, now_ms),
             None => policy.keep_active_days.is_some_and(|days| {
                 now_ms
                     >= s.last_activity_at
                         .saturating_add(days.saturating_mul(DAY_MS))
             }),
-        };
-        if expired {
-            out.push(s.id.clone());
+        })
+        .collect();
+    if let Some(keep) = policy.keep_newest_threads {
+        let kept: Vec<usize> = (0..summaries.len())
+            .filter(|&i| summaries[i].trashed_at.is_none())
+            .collect();
+        let newest_first = sorted(kept, &|&a, &b| {
+            let (a, b) = (&summaries[a], &summaries[b]);
+            (b.last_activity_at, &a.id).cmp(&(a.last_activity_at, &b.id))
+        });
+        for i in newest_first
+            .into_iter()
+            .skip(usize::try_from(keep).unwrap_or(usize::MAX))
+        {
+            purge[i] = true;
         }
     }
-    let mut out = sorted(out, &|a, b| a.cmp(b));
-    out.dedup();
-    out
+    summaries
+        .iter()
+        .zip(purge)
+        .filter(|(_, purge)| *purge)
+        .map(|(s, _)| s.id.clone())
+        .collect()
 }

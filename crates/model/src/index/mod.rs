@@ -27,7 +27,7 @@ use automerge::transaction::CommitOptions;
 use automerge::transaction::Transactable;
 use automerge::{ActorId, AutoCommit, ChangeHash, ROOT, ReadDoc, ScalarValue};
 
-use crate::{Limits, ModelError, access};
+use crate::{ModelError, access};
 
 pub use threads::ListOptions;
 
@@ -109,7 +109,9 @@ impl Index {
         }
         self.last_now_ms = self.last_now_ms.max(now_ms);
         if self.schema_version() < INDEX_SCHEMA_VERSION {
-            self.erase_purged_leftovers()?;
+            for prefix in self.purged_with_leftovers() {
+                self.erase_record(&prefix, "deleted")?;
+            }
         }
         access::put_if_changed(&mut self.doc, &ROOT, SCHEMA, INDEX_SCHEMA_VERSION)
     }
@@ -208,11 +210,6 @@ impl Index {
         self.refresh();
         result
     }
-}
-
-/// The limits index writes are held to: the defaults, as for threads.
-fn limits() -> Limits {
-    Limits::default()
 }
 
 #[cfg(test)]

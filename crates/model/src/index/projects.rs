@@ -2,13 +2,14 @@
 //! were in it read as in no project (their own `projectId` need not be rewritten, and a thread moved
 //! into it concurrently with the deletion ends up in no project too).
 
-use automerge::{ReadDoc, ScalarValue};
+use automerge::ReadDoc;
 
+use super::Index;
 use super::record::Record;
-use super::{Index, limits};
-use crate::project::{Project, ProjectInit, ProjectPatch};
+use crate::patch::{FieldValue, Patch, PatchTarget};
+use crate::project::Project;
 use crate::sorted::sorted;
-use crate::{Json, ModelError, ProjectId};
+use crate::{ModelError, ProjectId};
 
 /// Projects' keys are `~project:<id>/<field>`.
 const PREFIX: &str = "~project:";
@@ -25,60 +26,56 @@ fn not_found(id: &ProjectId) -> ModelError {
     }
 }
 
-fn text(field: Option<Option<String>>) -> Option<Option<ScalarValue>> {
-    field.map(|v| v.map(Into::into))
-}
-
-fn json(field: Option<Option<Json>>) -> Option<Option<ScalarValue>> {
-    field.map(|v| v.map(|j| j.as_text().into()))
-}
-
 impl Index {
-    /// Creates a project. Refused for an id in use, or of a deleted project (ids are never reused).
+    /// Creates a project from a [`PatchTarget::Project`] patch, which must name it. Refused for an
+    /// id in use, or of a deleted project (ids are never reused).
     pub fn create_project(
         &mut self,
-        init: &ProjectInit,
+        id: &ProjectId,
+        fields: &Patch,
         now_ms: u64,
     ) -> Result<Project, ModelError> {
-        let patch = init.as_patch();
-        patch.validate(&limits())?;
-        let record = Record::read(&self.doc, &prefix(&init.id));
-        if !record.is_empty() {
-            return Err(ModelError::AlreadyExists {
-                kind: "project",
-                id: init.id.to_string(),
+        if !matches!(fields.get("name"), Some(Some(_))) {
+            return Err(ModelError::InvalidValue {
+                field: "name",
+                value: String::new(),
+                expected: "a project name",
             });
         }
-        self.begin_write(now_ms)?;
-        self.put(
-            &format!("{}/createdAt", prefix(&init.id)),
-            Some(now_ms.into()),
-        )?;
-        self.write_project(&init.id, patch, now_ms)?;
-        self.project(&init.id).ok_or_else(|| not_found(&init.id))
+        if !Record::read(&self.doc, &prefix(id)).is_empty() {
+            return Err(ModelError::AlreadyExists {
+                kind: "project",
+                id: id.to_string(),
+            });
+        }
+        self.write_project(id, fields, Some(now_ms), now_ms)
     }
 
-    /// Changes the fields `patch` names. Refused for an unknown or deleted project.
+    /// Changes the fields a [`PatchTarget::Project`] patch names. Refused for an unknown or deleted
+    /// project, and for clearing its name.
     pub fn update_project(
         &mut self,
         id: &ProjectId,
-        patch: &ProjectPatch,
+        fields: &Patch,
         now_ms: u64,
     ) -> Result<Project, ModelError> {
-        patch.validate(&limits())?;
         if self.project(id).is_none() {
             return Err(not_found(id));
         }
-        self.write_project(id, patch.clone(), now_ms)?;
-        self.project(id).ok_or_else(|| not_found(id))
+        if fields.get("name") == Some(&None) {
+            return Err(ModelError::InvalidValue {
+                field: "name",
+                value: "null".into(),
+                expected: "a project name",
+            });
+        }
+        self.write_project(id, fields, None, now_ms)
     }
 
     /// Archives a project: hidden from [`Index::list_projects`] unless asked for; its threads stay.
     pub fn archive_project(&mut self, id: &ProjectId, now_ms: u64) -> Result<Project, ModelError> {
-        let patch = ProjectPatch {
-            archived: Some(true),
-            ..ProjectPatch::default()
-        };
+        let mut patch = Patch::new(PatchTarget::Project);
+        patch.set("archived", Some(FieldValue::Bool(true)))?;
         self.update_project(id, &patch, now_ms)
     }
 
@@ -96,24 +93,17 @@ impl Index {
     fn write_project(
         &mut self,
         id: &ProjectId,
-        patch: ProjectPatch,
+        fields: &Patch,
+        created_at: Option<u64>,
         now_ms: u64,
-    ) -> Result<(), ModelError> {
-        let fields = vec![
-            ("name", patch.name.map(|n| Some(n.trim().into()))),
-            ("description", text(patch.description)),
-            ("path", text(patch.path)),
-            ("type", text(patch.project_type)),
-            ("framework", text(patch.framework)),
-            ("language", text(patch.language)),
-            ("status", text(patch.status)),
-            ("lastOpened", patch.last_opened.map(|v| v.map(Into::into))),
-            ("settings", json(patch.settings)),
-            ("metadata", json(patch.metadata)),
-            ("archived", patch.archived.map(|a| Some(a.into()))),
-            ("updatedAt", Some(Some(now_ms.into()))),
-        ];
-        self.write_fields(&prefix(id), fields, now_ms)
+    ) -> Result<Project, ModelError> {
+        let prefix = prefix(id);
+        self.write_patch(&prefix, PatchTarget::Project, fields, now_ms)?;
+        if let Some(at) = created_at {
+            self.put(&format!("{prefix}/createdAt"), Some(at.into()))?;
+        }
+        self.put(&format!("{prefix}/updatedAt"), Some(now_ms.into()))?;
+        self.project(id).ok_or_else(|| not_found(id))
     }
 
     /// A project that exists (not deleted), with its threads counted.

@@ -12,36 +12,31 @@ impl Record {
     /// The fields of `prefix`. Keys are ordered, so they are one range: from `prefix/` to `prefix0`
     /// (`0` follows `/`).
     pub(super) fn read(doc: &AutoCommit, prefix: &str) -> Record {
-        let range = format!("{prefix}/")..format!("{prefix}0");
-        let start = prefix.len() + 1;
-        Record {
-            fields: doc
-                .map_range(ROOT, range)
-                .filter_map(|item| {
-                    scalar_of(item.value.into_value()).map(|v| (item.key[start..].to_owned(), v))
-                })
-                .collect(),
+        let mut fields = Vec::new();
+        for item in doc.map_range(ROOT, format!("{prefix}/")..format!("{prefix}0")) {
+            if let Value::Scalar(value) = item.value.into_value() {
+                fields.push((item.key[prefix.len() + 1..].to_owned(), value.into_owned()));
+            }
         }
+        Record { fields }
     }
 
     /// Every record of the document, grouped by prefix, in key order.
     pub(super) fn all(doc: &AutoCommit) -> Vec<(String, Record)> {
         let mut out: Vec<(String, Record)> = Vec::new();
         for item in doc.map_range(ROOT, ..) {
-            let Some((prefix, field)) = item.key.split_once('/') else {
+            let (Some((prefix, field)), Value::Scalar(value)) =
+                (item.key.split_once('/'), item.value.into_value())
+            else {
                 continue;
             };
-            let Some(value) = scalar_of(item.value.into_value()) else {
-                continue;
-            };
+            let field = (field.to_owned(), value.into_owned());
             match out.last_mut() {
-                Some((last, record)) if last == prefix => {
-                    record.fields.push((field.to_owned(), value))
-                }
+                Some((last, record)) if last == prefix => record.fields.push(field),
                 _ => out.push((
                     prefix.to_owned(),
                     Record {
-                        fields: vec![(field.to_owned(), value)],
+                        fields: vec![field],
                     },
                 )),
             }
@@ -85,12 +80,5 @@ impl Record {
     /// A JSON field (stored as its text).
     pub(super) fn json(&self, name: &str) -> Option<crate::Json> {
         self.str(name).map(crate::json::decode)
-    }
-}
-
-fn scalar_of(value: Value<'_>) -> Option<ScalarValue> {
-    match value {
-        Value::Scalar(s) => Some(s.into_owned()),
-        Value::Object(_) => None,
     }
 }

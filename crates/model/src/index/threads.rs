@@ -17,8 +17,14 @@ use crate::{ModelError, ProjectId, ThreadId, ThreadStatus};
 
 const TOMBSTONE: &str = "deleted";
 const TRASHED_AT: &str = "trashedAt";
-/// Activity fields are `u<quarter>`, holding `"<messages> <tokens>"`.
+/// Activity fields are `u<quarter>`, holding the messages in the top 24 bits and the tokens in the
+/// low 40 (a trillion tokens a quarter hour is out of reach): one plain integer per bucket.
 const ACTIVITY: char = 'u';
+const TOKEN_BITS: u32 = 40;
+
+fn pack(a: &Activity) -> u64 {
+    (a.messages.min((1 << 24) - 1) << TOKEN_BITS) | a.tokens.min((1 << TOKEN_BITS) - 1)
+}
 
 /// Which threads [`Index::list`] returns. Purged threads are never listed.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -65,17 +71,16 @@ impl Index {
             self.put(&format!("{id}/{field}"), value)?;
         }
         let oldest = now_ms.saturating_sub(ACTIVITY_WINDOW_MS) / QUARTER_MS;
-        let stale: Vec<String> = Record::read(&self.doc, id.as_str())
-            .names()
-            .filter(|name| activity_quarter(name).is_some_and(|q| q < oldest))
-            .map(|name| format!("{id}/{name}"))
-            .collect();
-        for key in stale {
-            self.put(&key, None)?;
+        for name in Record::read(&self.doc, id.as_str()).names() {
+            if activity_quarter(name).is_some_and(|q| q < oldest) {
+                self.put(&format!("{id}/{name}"), None)?;
+            }
         }
-        for a in s.activity.iter().filter(|a| a.quarter >= oldest) {
-            let value = format!("{} {}", a.messages, a.tokens);
-            self.put(&format!("{id}/{ACTIVITY}{}", a.quarter), Some(value.into()))?;
+        for a in &s.activity {
+            if a.quarter >= oldest {
+                let key = format!("{id}/{ACTIVITY}{}", a.quarter);
+                self.put(&key, Some(ScalarValue::Uint(pack(a))))?;
+            }
         }
         self.put(&format!("{id}/status"), Some(s.status.as_str().into()))
     }
@@ -157,30 +162,26 @@ impl Index {
     /// not seen the purge yet). Call after merging remote changes; returns whether anything was
     /// erased.
     pub fn sweep_purged(&mut self, now_ms: u64) -> Result<bool, ModelError> {
-        if !self.has_purged_leftovers() {
+        let leftovers = self.purged_with_leftovers();
+        if leftovers.is_empty() {
             return Ok(false);
         }
         self.begin_write(now_ms)?;
-        self.erase_purged_leftovers()?;
+        for prefix in leftovers {
+            self.erase_record(&prefix, TOMBSTONE)?;
+        }
         Ok(true)
     }
 
-    fn has_purged_leftovers(&self) -> bool {
-        Record::all(&self.doc)
-            .iter()
-            .any(|(_, r)| r.bool(TOMBSTONE) == Some(true) && r.names().count() > 1)
-    }
-
-    pub(super) fn erase_purged_leftovers(&mut self) -> Result<(), ModelError> {
-        let purged: Vec<String> = Record::all(&self.doc)
-            .into_iter()
-            .filter(|(_, r)| r.bool(TOMBSTONE) == Some(true) && r.names().count() > 1)
-            .map(|(prefix, _)| prefix)
-            .collect();
-        for prefix in purged {
-            self.erase_record(&prefix, TOMBSTONE)?;
+    /// The records (threads and projects) whose tombstone has other fields beside it.
+    pub(super) fn purged_with_leftovers(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for (prefix, r) in Record::all(&self.doc) {
+            if r.bool(TOMBSTONE) == Some(true) && r.names().nth(1).is_some() {
+                out.push(prefix);
+            }
         }
-        Ok(())
+        out
     }
 
     /// Whether the thread is purged: one lookup, cheap enough to check before every write.
@@ -212,13 +213,16 @@ impl Index {
     /// retention and usage count.
     pub fn summaries(&self) -> Vec<ThreadSummary> {
         let deleted = self.deleted_projects();
-        Record::all(&self.doc)
-            .into_iter()
-            .filter_map(|(prefix, record)| {
-                summary_from(ThreadId::new(prefix).ok()?, &record, &deleted)
-            })
-            .filter(|s| s.status != ThreadStatus::Deleted)
-            .collect()
+        let mut out = Vec::new();
+        for (prefix, record) in Record::all(&self.doc) {
+            if let Ok(id) = ThreadId::new(prefix)
+                && let Some(s) = summary_from(id, &record, &deleted)
+                && s.status != ThreadStatus::Deleted
+            {
+                out.push(s);
+            }
+        }
+        out
     }
 
     /// The threads `options` asks for, latest activity first (ties by id).
@@ -271,21 +275,18 @@ fn summary_from(id: ThreadId, r: &Record, deleted_projects: &[String]) -> Option
         return Some(tombstone(id));
     }
     let status: ThreadStatus = r.str("status")?.parse().ok()?;
-    let activity = r
-        .iter()
-        .filter_map(|(name, value)| {
-            let quarter = activity_quarter(name)?;
-            let ScalarValue::Str(text) = value else {
-                return None;
-            };
-            let (messages, tokens) = text.split_once(' ')?;
-            Some(Activity {
+    let mut activity = Vec::new();
+    for (name, value) in r.iter() {
+        if let Some(quarter) = activity_quarter(name)
+            && let ScalarValue::Uint(packed) = value
+        {
+            activity.push(Activity {
                 quarter,
-                messages: messages.parse().ok()?,
-                tokens: tokens.parse().ok()?,
-            })
-        })
-        .collect();
+                messages: packed >> TOKEN_BITS,
+                tokens: packed & ((1 << TOKEN_BITS) - 1),
+            });
+        }
+    }
     let u64_of = |k: &str| r.u64(k).unwrap_or(0);
     Some(ThreadSummary {
         title: r.str("title").unwrap_or_default(),

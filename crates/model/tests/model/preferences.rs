@@ -4,11 +4,16 @@ use wasm_bindgen_test::wasm_bindgen_test as test;
 
 use chatsync_model::view_json::to_json_text;
 use chatsync_model::{
-    Index, Json, ModelError, Preferences, PreferencesPatch, ProfilePatch, ThreadSettings,
+    FieldKind, FieldValue, Index, Json, ModelError, PREFERENCE_FIELDS, Patch, PatchTarget,
+    Preferences, ThreadSettings,
 };
 use serde_json::json;
 
 use crate::support::{T0, actor};
+
+fn profile(value: serde_json::Value) -> Patch {
+    crate::support::patch(PatchTarget::Profile, value)
+}
 
 fn index(device: &str) -> Index {
     Index::new(actor(device))
@@ -18,8 +23,8 @@ fn is_json(text: &str) -> bool {
     serde_json::from_str::<serde::de::IgnoredAny>(text).is_ok()
 }
 
-fn patch(value: serde_json::Value) -> PreferencesPatch {
-    serde_json::from_value(value).unwrap()
+fn patch(value: serde_json::Value) -> Patch {
+    crate::support::prefs(value)
 }
 
 #[test]
@@ -83,12 +88,11 @@ fn a_patch_changes_only_the_fields_it_names_and_null_restores_the_default() {
 }
 
 #[test]
-fn bad_values_are_refused_whole_with_typed_errors() {
+fn bad_values_are_refused_with_typed_errors_and_a_refused_patch_writes_nothing() {
     let mut index = index("a");
     index
         .set_preferences(&patch(json!({ "preferredModel": "m" })), T0)
         .unwrap();
-    let heads = index.heads();
     for (bad, field) in [
         (
             json!({ "maxContextMessages": 0, "preferredModel": "other" }),
@@ -98,34 +102,66 @@ fn bad_values_are_refused_whole_with_typed_errors() {
         (json!({ "responsePreferences": [1] }), "responsePreferences"),
         (json!({ "trashRetentionDays": 0 }), "trashRetentionDays"),
         (json!({ "keepNewestThreads": 0 }), "keepNewestThreads"),
+        (json!({ "maxContextMessages": -1 }), "maxContextMessages"),
+        (json!({ "maxContextMessages": 2.5 }), "maxContextMessages"),
+        (
+            json!({ "enableContextMemory": "yes" }),
+            "enableContextMemory",
+        ),
+        (json!({ "preferedModel": "x" }), "preferedModel"),
     ] {
-        let err = index
-            .set_preferences(&patch(bad.clone()), T0 + 1)
-            .unwrap_err();
+        let err = Patch::from_json(PatchTarget::Preferences, &bad).unwrap_err();
         assert_eq!(err.code(), "invalid_input", "{bad}: {err}");
         assert!(err.to_string().contains(field), "{err}");
     }
     let long = "x".repeat(40_000);
-    let err = index
-        .set_preferences(&patch(json!({ "preferredModel": long })), T0 + 1)
-        .unwrap_err();
+    let err =
+        Patch::from_json(PatchTarget::Preferences, &json!({ "preferredModel": long })).unwrap_err();
     assert!(matches!(err, ModelError::TooLarge { .. }), "{err}");
-    assert_eq!(index.heads(), heads, "a refused patch wrote something");
-    assert_eq!(index.preferences().preferred_model.as_deref(), Some("m"));
-    // Unknown and mistyped fields are refused by the JSON reader itself.
-    assert!(serde_json::from_value::<PreferencesPatch>(json!({ "preferedModel": "x" })).is_err());
+    assert!(Patch::from_json(PatchTarget::Preferences, &json!([1])).is_err());
+    // Field by field, as the browser reads a JavaScript object.
+    let mut built = Patch::new(PatchTarget::Preferences);
+    assert_eq!(built.kind_of("maxContextMessages"), Some(FieldKind::Count));
+    assert_eq!(built.kind_of("nope"), None);
+    let err = built
+        .set("maxContextMessages", Some(FieldValue::Text("20".into())))
+        .unwrap_err();
     assert!(
-        serde_json::from_value::<PreferencesPatch>(json!({ "maxContextMessages": -1 })).is_err()
+        err.to_string().contains("an integer of at least 1"),
+        "{err}"
     );
+    built
+        .set("maxContextMessages", Some(FieldValue::Number(20)))
+        .unwrap();
+    built
+        .set("maxContextMessages", Some(FieldValue::Number(30)))
+        .unwrap();
+    assert_eq!(
+        built.get("maxContextMessages"),
+        Some(&Some(FieldValue::Number(30)))
+    );
+    // A patch of another record is refused whole.
+    let heads = index.heads();
+    let err = index
+        .set_preferences(&profile(json!({ "username": "ada" })), T0 + 1)
+        .unwrap_err();
+    assert_eq!(err.code(), "invalid_input");
+    assert_eq!(index.heads(), heads, "a refused patch wrote something");
+    index.set_preferences(&built, T0 + 1).unwrap();
+    assert_eq!(index.preferences().max_context_messages, 30);
+    assert_eq!(index.preferences().preferred_model.as_deref(), Some("m"));
+    assert_eq!(PREFERENCE_FIELDS.len(), 12);
 }
 
 #[test]
 fn an_empty_patch_writes_nothing() {
     let mut index = index("a");
     index
-        .set_preferences(&PreferencesPatch::default(), T0)
+        .set_preferences(&Patch::new(PatchTarget::Preferences), T0)
         .unwrap();
-    index.set_profile(&ProfilePatch::default(), T0).unwrap();
+    index
+        .set_profile(&Patch::new(PatchTarget::Profile), T0)
+        .unwrap();
     assert_eq!(index.commit(), None);
 }
 
@@ -204,15 +240,14 @@ fn local_only_follows_save_conversation_history_unless_asked() {
 #[test]
 fn the_profile_is_patched_validated_and_written_as_json() {
     let mut index = index("a");
-    let profile: ProfilePatch = serde_json::from_value(json!({
+    let ada = profile(json!({
         "username": "ada",
         "email": "ada@example.com",
         "displayName": "Ada L.",
         "avatarUrl": "https://example.com/ada.png",
         "preferences": { "theme": "dark" },
-    }))
-    .unwrap();
-    index.set_profile(&profile, T0).unwrap();
+    }));
+    index.set_profile(&ada, T0).unwrap();
     let read = index.profile();
     assert_eq!(read.username.as_deref(), Some("ada"));
     assert_eq!(
@@ -224,22 +259,21 @@ fn the_profile_is_patched_validated_and_written_as_json() {
     assert_eq!(value["displayName"], "Ada L.");
     assert_eq!(value["avatarUrl"], "https://example.com/ada.png");
 
-    let heads = index.heads();
     for (bad, field) in [
         (json!({ "email": "not an email" }), "email"),
         (json!({ "email": "a@b" }), "email"),
         (json!({ "avatarUrl": "javascript:alert(1)" }), "avatarUrl"),
         (json!({ "username": "" }), "username"),
         (json!({ "preferences": "dark" }), "preferences"),
+        (json!({ "preferredModel": "x" }), "preferredModel"),
     ] {
-        let patch: ProfilePatch = serde_json::from_value(bad.clone()).unwrap();
-        let err = index.set_profile(&patch, T0 + 1).unwrap_err();
+        let err = Patch::from_json(PatchTarget::Profile, &bad).unwrap_err();
         assert_eq!(err.code(), "invalid_input", "{bad}");
         assert!(err.to_string().contains(field), "{err}");
     }
-    assert_eq!(index.heads(), heads);
-    let clear: ProfilePatch = serde_json::from_value(json!({ "email": null })).unwrap();
-    index.set_profile(&clear, T0 + 2).unwrap();
+    index
+        .set_profile(&profile(json!({ "email": null })), T0 + 2)
+        .unwrap();
     assert_eq!(index.profile().email, None);
     assert_eq!(index.profile().username.as_deref(), Some("ada"));
 }
@@ -251,10 +285,7 @@ fn preferences_never_show_as_threads_or_projects() {
         .set_preferences(&patch(json!({ "preferredModel": "m" })), T0)
         .unwrap();
     index
-        .set_profile(
-            &serde_json::from_value(json!({ "username": "ada" })).unwrap(),
-            T0,
-        )
+        .set_profile(&profile(json!({ "username": "ada" })), T0)
         .unwrap();
     assert!(index.summaries().is_empty());
     assert!(index.list_projects(true).is_empty());

@@ -4,11 +4,19 @@ use wasm_bindgen_test::wasm_bindgen_test as test;
 
 use chatsync_model::view_json::to_json_text;
 use chatsync_model::{
-    Index, ListOptions, ModelError, ProjectId, ProjectInit, ProjectPatch, ReadAt, ThreadSummary,
+    Index, ListOptions, ModelError, Patch, PatchTarget, ProjectId, ReadAt, ThreadSummary,
 };
 use serde_json::json;
 
 use crate::support::{T0, actor, append, new_thread, thread_id};
+
+fn fields(value: serde_json::Value) -> Patch {
+    crate::support::patch(PatchTarget::Project, value)
+}
+
+fn named(name: &str) -> Patch {
+    fields(json!({ "name": name }))
+}
 
 fn pid(id: &str) -> ProjectId {
     ProjectId::new(id).unwrap()
@@ -32,8 +40,7 @@ fn thread(id: &str, project: Option<&str>, at: u64) -> ThreadSummary {
 #[test]
 fn a_project_has_every_field_of_the_sources_and_writes_them_as_json() {
     let mut index = Index::new(actor("a"));
-    let init: ProjectInit = serde_json::from_value(json!({
-        "id": "p1",
+    let init = fields(json!({
         "name": "Website",
         "description": "The shop",
         "path": "/src/shop",
@@ -44,9 +51,8 @@ fn a_project_has_every_field_of_the_sources_and_writes_them_as_json() {
         "lastOpened": 5,
         "settings": { "model": "x" },
         "metadata": { "color": "red" },
-    }))
-    .unwrap();
-    let project = index.create_project(&init, T0).unwrap();
+    }));
+    let project = index.create_project(&pid("p1"), &init, T0).unwrap();
     assert_eq!(project.name, "Website");
     assert_eq!(project.project_type.as_deref(), Some("web"));
     assert_eq!((project.created_at, project.updated_at), (T0, T0));
@@ -59,9 +65,7 @@ fn a_project_has_every_field_of_the_sources_and_writes_them_as_json() {
     assert_eq!(value["threadCount"], 0);
     assert_eq!(value["archived"], false);
 
-    let patch: ProjectPatch =
-        serde_json::from_value(json!({ "name": "Shop", "description": null, "lastOpened": 9 }))
-            .unwrap();
+    let patch = fields(json!({ "name": "Shop", "description": null, "lastOpened": 9 }));
     let updated = index.update_project(&pid("p1"), &patch, T0 + 1).unwrap();
     assert_eq!(updated.name, "Shop");
     assert_eq!(updated.description, None);
@@ -76,12 +80,10 @@ fn a_project_has_every_field_of_the_sources_and_writes_them_as_json() {
 #[test]
 fn bad_projects_are_refused_with_typed_errors() {
     let mut index = Index::new(actor("a"));
-    index
-        .create_project(&ProjectInit::new(pid("p"), "P"), T0)
-        .unwrap();
+    index.create_project(&pid("p"), &named("P"), T0).unwrap();
     let heads = index.heads();
     let err = index
-        .create_project(&ProjectInit::new(pid("p"), "again"), T0)
+        .create_project(&pid("p"), &named("again"), T0)
         .unwrap_err();
     assert!(
         matches!(
@@ -93,18 +95,16 @@ fn bad_projects_are_refused_with_typed_errors() {
         ),
         "{err}"
     );
-    let err = index
-        .create_project(&ProjectInit::new(pid("q"), " "), T0)
-        .unwrap_err();
+    let err = Patch::from_json(PatchTarget::Project, &json!({ "name": " " })).unwrap_err();
     assert_eq!(err.code(), "invalid_input");
-    let mut init = ProjectInit::new(pid("q"), "Q");
-    init.metadata = Some(json!([1]).into());
-    assert!(matches!(
-        index.create_project(&init, T0).unwrap_err(),
-        ModelError::InvalidJson { .. }
-    ));
     let err = index
-        .update_project(&pid("nope"), &ProjectPatch::default(), T0)
+        .create_project(&pid("q"), &fields(json!({ "path": "/x" })), T0)
+        .unwrap_err();
+    assert!(err.to_string().contains("name"), "{err}");
+    let err = Patch::from_json(PatchTarget::Project, &json!({ "metadata": [1] })).unwrap_err();
+    assert!(matches!(err, ModelError::InvalidJson { .. }), "{err}");
+    let err = index
+        .update_project(&pid("nope"), &Patch::new(PatchTarget::Project), T0)
         .unwrap_err();
     assert!(
         matches!(
@@ -117,21 +117,20 @@ fn bad_projects_are_refused_with_typed_errors() {
         "{err}"
     );
     assert!(ProjectId::new("has/slash").is_err());
-    assert!(
-        serde_json::from_value::<ProjectInit>(json!({ "id": "x", "name": "X", "colour": 1 }))
-            .is_err()
-    );
+    assert!(Patch::from_json(PatchTarget::Project, &json!({ "colour": 1 })).is_err());
+    let err = index
+        .update_project(&pid("p"), &fields(json!({ "name": null })), T0)
+        .unwrap_err();
+    assert!(err.to_string().contains("name"), "{err}");
     assert_eq!(index.heads(), heads, "a refused write changed the index");
 }
 
 #[test]
 fn archived_projects_are_listed_only_when_asked() {
     let mut index = Index::new(actor("a"));
+    index.create_project(&pid("b"), &named("Beta"), T0).unwrap();
     index
-        .create_project(&ProjectInit::new(pid("b"), "Beta"), T0)
-        .unwrap();
-    index
-        .create_project(&ProjectInit::new(pid("a"), "Alpha"), T0)
+        .create_project(&pid("a"), &named("Alpha"), T0)
         .unwrap();
     index.archive_project(&pid("b"), T0 + 1).unwrap();
     let names = |all| -> Vec<String> {
@@ -143,10 +142,7 @@ fn archived_projects_are_listed_only_when_asked() {
     };
     assert_eq!(names(false), ["Alpha"]);
     assert_eq!(names(true), ["Alpha", "Beta"]);
-    let unarchive = ProjectPatch {
-        archived: Some(false),
-        ..ProjectPatch::default()
-    };
+    let unarchive = fields(json!({ "archived": false }));
     index.update_project(&pid("b"), &unarchive, T0 + 2).unwrap();
     assert_eq!(index.list_projects(false).len(), 2);
 }
@@ -154,9 +150,7 @@ fn archived_projects_are_listed_only_when_asked() {
 #[test]
 fn threads_are_listed_and_counted_by_project() {
     let mut index = Index::new(actor("a"));
-    index
-        .create_project(&ProjectInit::new(pid("p"), "P"), T0)
-        .unwrap();
+    index.create_project(&pid("p"), &named("P"), T0).unwrap();
     index.upsert(&thread("t1", Some("p"), T0 + 10), T0).unwrap();
     index.upsert(&thread("t2", Some("p"), T0 + 30), T0).unwrap();
     index.upsert(&thread("t3", None, T0 + 40), T0).unwrap();
@@ -178,9 +172,7 @@ fn threads_are_listed_and_counted_by_project() {
 #[test]
 fn deleting_a_project_leaves_its_threads_working_in_no_project() {
     let mut index = Index::new(actor("a"));
-    index
-        .create_project(&ProjectInit::new(pid("p"), "P"), T0)
-        .unwrap();
+    index.create_project(&pid("p"), &named("P"), T0).unwrap();
     let mut thread = new_thread();
     thread
         .move_to_project(&index, Some(&pid("p")), T0 + 1)
@@ -224,12 +216,12 @@ fn deleting_a_project_leaves_its_threads_working_in_no_project() {
     // Ids are not reused, and a deleted project cannot be written.
     assert!(
         index
-            .create_project(&ProjectInit::new(pid("p"), "P2"), T0 + 5)
+            .create_project(&pid("p"), &named("P2"), T0 + 5)
             .is_err()
     );
     assert!(
         index
-            .update_project(&pid("p"), &ProjectPatch::default(), T0 + 5)
+            .update_project(&pid("p"), &Patch::new(PatchTarget::Project), T0 + 5)
             .is_err()
     );
     assert!(index.delete_project(&pid("p"), T0 + 5).is_err());
@@ -239,14 +231,10 @@ fn deleting_a_project_leaves_its_threads_working_in_no_project() {
 #[test]
 fn a_rename_racing_a_deletion_stays_deleted() {
     let mut a = Index::new(actor("a"));
-    a.create_project(&ProjectInit::new(pid("p"), "P"), T0)
-        .unwrap();
+    a.create_project(&pid("p"), &named("P"), T0).unwrap();
     let mut b = Index::load(&a.save().unwrap(), actor("b")).unwrap();
     a.delete_project(&pid("p"), T0 + 1).unwrap();
-    let rename = ProjectPatch {
-        name: Some("renamed".into()),
-        ..ProjectPatch::default()
-    };
+    let rename = named("renamed");
     b.update_project(&pid("p"), &rename, T0 + 2).unwrap();
     let mut b_copy = Index::load(&b.save().unwrap(), actor("c")).unwrap();
     a.merge(&mut b_copy).unwrap();

@@ -4,12 +4,11 @@ use wasm_bindgen_test::wasm_bindgen_test as test;
 
 use chatsync_model::view_json::to_json_text;
 use chatsync_model::{
-    Index, Limits, MessageEnd, MessageStatus, NewMessage, Preferences, PreferencesPatch, ReadAt,
-    RetentionPolicy, Role, Thread, ThreadId, ThreadInit, ThreadSummary, Usage, threads_to_purge,
-    usage,
+    Index, Limits, MessageEnd, MessageStatus, NewMessage, Preferences, ReadAt, RetentionPolicy,
+    Role, Thread, ThreadId, ThreadInit, ThreadSummary, Usage, threads_to_purge, usage,
 };
 
-use crate::support::{T0, actor, append, mid, new_thread, replica, thread_id, view_at};
+use crate::support::{T0, actor, append, mid, new_thread, prefs, replica, thread_id, view_at};
 
 const MINUTE: u64 = 60_000;
 const HOUR: u64 = 60 * MINUTE;
@@ -168,11 +167,8 @@ fn usage_counts_today_and_this_month_in_the_callers_time_zone() {
     index
         .upsert(&thread.summary(ReadAt::new(now)), now)
         .unwrap();
-    let limits = PreferencesPatch {
-        daily_message_limit: Some(Some(100)),
-        monthly_token_limit: Some(Some(50_000)),
-        ..PreferencesPatch::default()
-    };
+    let limits =
+        prefs(serde_json::json!({ "dailyMessageLimit": 100, "monthlyTokenLimit": 50_000 }));
     index.set_preferences(&limits, now).unwrap();
 
     let utc = index.usage(now, 0).unwrap();
@@ -280,12 +276,16 @@ fn retention_keeps_the_newest_and_the_recently_active() {
         keep_newest_threads: Some(2),
         ..RetentionPolicy::default()
     };
-    assert_eq!(names(newest_two), ["binned-long-ago", "mid", "old"]);
+    assert_eq!(
+        names(newest_two),
+        ["old", "mid", "binned-long-ago"],
+        "in the order given"
+    );
     let thirty_days = RetentionPolicy {
         keep_active_days: Some(30),
         ..RetentionPolicy::default()
     };
-    assert_eq!(names(thirty_days), ["binned-long-ago", "old"]);
+    assert_eq!(names(thirty_days), ["old", "binned-long-ago"]);
     // A relay-wide default fills what the user left unset, and never overrides what they set.
     assert_eq!(RetentionPolicy::default().or(newest_two), newest_two);
     assert_eq!(thirty_days.or(newest_two).keep_active_days, Some(30));
@@ -299,10 +299,7 @@ fn retention_reads_the_users_policy_from_the_index() {
         let s = at(id, (i as u64 + 1) * DAY, None);
         index.upsert(&s, T0).unwrap();
     }
-    let keep_one = PreferencesPatch {
-        keep_newest_threads: Some(Some(1)),
-        ..PreferencesPatch::default()
-    };
+    let keep_one = prefs(serde_json::json!({ "keepNewestThreads": 1 }));
     index.set_preferences(&keep_one, T0).unwrap();
     let policy = index.preferences().retention();
     let purged = index.threads_to_purge(&policy, 4 * DAY);

@@ -4,11 +4,9 @@ use wasm_bindgen_test::wasm_bindgen_test as test;
 
 use chatsync_model::automerge::ReadDoc;
 use chatsync_model::view_json::to_json_text;
-use chatsync_model::{
-    Index, ListOptions, ModelError, PreferencesPatch, ReadAt, Role, ThreadId, ThreadStatus,
-};
+use chatsync_model::{Index, ListOptions, ModelError, ReadAt, Role, ThreadId, ThreadStatus};
 
-use crate::support::{T0, actor, append, new_thread, thread_id};
+use crate::support::{T0, actor, append, new_thread, prefs, thread_id};
 
 const DAY: u64 = 86_400_000;
 
@@ -123,10 +121,7 @@ fn a_thread_is_restorable_for_the_configured_period_only() {
         [thread_id()]
     );
 
-    let week = PreferencesPatch {
-        trash_retention_days: Some(Some(7)),
-        ..PreferencesPatch::default()
-    };
+    let week = prefs(serde_json::json!({ "trashRetentionDays": 7 }));
     index.set_preferences(&week, T0).unwrap();
     assert!(index.restore(&thread_id(), T0 + 7 * DAY).is_err());
     index.restore(&thread_id(), T0 + 7 * DAY - 1).unwrap();

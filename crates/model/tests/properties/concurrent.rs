@@ -6,7 +6,7 @@ use wasm_bindgen_test::wasm_bindgen_test as test;
 
 use chatsync_model::automerge::ActorId;
 use chatsync_model::{
-    Index, Limits, ModelError, PreferencesPatch, ProjectId, ProjectInit, ReadAt, Thread, ThreadId,
+    FieldValue, Index, Limits, ModelError, Patch, PatchTarget, ProjectId, ReadAt, Thread, ThreadId,
     ThreadInit, ThreadStatus,
 };
 use proptest::prelude::*;
@@ -43,14 +43,32 @@ fn replicas_of(start: &mut Index, n: usize) -> Vec<Index> {
 /// One replica's edit: a value for some of four fields.
 type Edit = [Option<u64>; 4];
 
-fn patch(edit: &Edit) -> PreferencesPatch {
-    PreferencesPatch {
-        max_context_messages: edit[0].map(Some),
-        daily_message_limit: edit[1].map(Some),
-        monthly_token_limit: edit[2].map(Some),
-        enable_context_memory: edit[3].map(|v| Some(v % 2 == 0)),
-        ..PreferencesPatch::default()
+fn patch(edit: &Edit) -> Patch {
+    let mut patch = Patch::new(PatchTarget::Preferences);
+    let numbers = [
+        "maxContextMessages",
+        "dailyMessageLimit",
+        "monthlyTokenLimit",
+    ];
+    for (name, value) in numbers.iter().zip(edit) {
+        if let Some(v) = value {
+            patch.set(name, Some(FieldValue::Number(*v))).unwrap();
+        }
     }
+    if let Some(v) = edit[3] {
+        patch
+            .set("enableContextMemory", Some(FieldValue::Bool(v % 2 == 0)))
+            .unwrap();
+    }
+    patch
+}
+
+fn named(name: &str) -> Patch {
+    let mut patch = Patch::new(PatchTarget::Project);
+    patch
+        .set("name", Some(FieldValue::Text(name.into())))
+        .unwrap();
+    patch
 }
 
 fn edits(n: usize) -> impl Strategy<Value = Vec<Edit>> {
@@ -74,7 +92,7 @@ proptest! {
         (n, edits, orders) in (2..=4usize).prop_flat_map(|n| (Just(n), edits(n), merge_orders(n)))
     ) {
         let mut start = Index::new(actor(9));
-        start.set_preferences(&PreferencesPatch { monthly_token_limit: Some(Some(7)), ..Default::default() }, 1).unwrap();
+        start.set_preferences(&patch(&[None, None, Some(7), None]), 1).unwrap();
         let mut replicas = replicas_of(&mut start, n);
         for (r, edit) in edits.iter().enumerate() {
             replicas[r].set_preferences(&patch(edit), 10).unwrap();
@@ -115,7 +133,7 @@ proptest! {
     ) {
         let mut start = Index::new(actor(9));
         for p in 0..3 {
-            start.create_project(&ProjectInit::new(ProjectId::new(format!("p{p}")).unwrap(), "P"), 1).unwrap();
+            start.create_project(&ProjectId::new(format!("p{p}")).unwrap(), &named("P"), 1).unwrap();
         }
         let mut thread = Thread::create(ThreadInit::new(thread_id(), actor(9), 1), Limits::default()).unwrap();
         start.upsert(&thread.summary(ReadAt::new(1)), 1).unwrap();

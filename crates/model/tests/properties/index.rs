@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 
 use chatsync_model::automerge::{ActorId, ROOT, ReadDoc};
 use chatsync_model::{
-    Index, ListOptions, ModelError, PreferencesPatch, ProjectId, ProjectInit, ThreadId,
+    FieldValue, Index, ListOptions, ModelError, Patch, PatchTarget, ProjectId, ThreadId,
     ThreadStatus, ThreadSummary,
 };
 use proptest::prelude::*;
@@ -63,13 +63,14 @@ fn project(n: u8) -> ProjectId {
 }
 
 /// A patch setting one of three number preferences.
-fn preference(field: u8, value: u64) -> PreferencesPatch {
-    let mut patch = PreferencesPatch::default();
-    match field {
-        0 => patch.max_context_messages = Some(Some(value)),
-        1 => patch.daily_message_limit = Some(Some(value)),
-        _ => patch.keep_newest_threads = Some(Some(value)),
-    }
+fn preference(field: u8, value: u64) -> Patch {
+    let name = [
+        "maxContextMessages",
+        "dailyMessageLimit",
+        "keepNewestThreads",
+    ][field as usize];
+    let mut patch = Patch::new(PatchTarget::Preferences);
+    patch.set(name, Some(FieldValue::Number(value))).unwrap();
     patch
 }
 
@@ -172,8 +173,10 @@ fn apply(replicas: &mut [Index], r: usize, op: Op, seen: &mut Seen, now: u64) {
             }
         }
         Op::CreateProject { project: p } => {
-            let _ =
-                index.create_project(&ProjectInit::new(project(p), format!("project {p}")), now);
+            let mut name = Patch::new(PatchTarget::Project);
+            name.set("name", Some(FieldValue::Text(format!("project {p}"))))
+                .unwrap();
+            let _ = index.create_project(&project(p), &name, now);
         }
         Op::DeleteProject { project: p } => {
             if index.delete_project(&project(p), now).is_ok() {
