@@ -71,9 +71,10 @@ pub use kinds::{
 };
 pub use limits::Limits;
 pub use patch::{
-    FieldKind, FieldValue, PREFERENCE_FIELDS, PROFILE_FIELDS, PROJECT_FIELDS, Patch, PatchTarget,
+    FieldKind, FieldValue, FieldValues, PREFERENCE_FIELDS, PROFILE_FIELDS, PROJECT_FIELDS, Patch,
+    PatchTarget,
 };
-pub use preferences::{Preferences, Profile};
+pub use preferences::Preferences;
 pub use project::Project;
 pub use retention::{RetentionPolicy, threads_to_purge};
 pub use schema::THREAD_SCHEMA_VERSION;

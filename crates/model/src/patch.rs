@@ -21,10 +21,6 @@ pub enum FieldKind {
     Text,
     /// A string of at most [`Limits::max_content_bytes`] (a system prompt).
     LongText,
-    /// An e-mail address.
-    Email,
-    /// An `http(s)://` or `data:image/` URL.
-    Url,
     /// A JSON object.
     Object,
 }
@@ -75,9 +71,9 @@ pub const PREFERENCE_FIELDS: &[(&str, FieldKind)] = &[
 /// The profile's fields.
 pub const PROFILE_FIELDS: &[(&str, FieldKind)] = &[
     ("username", Text),
-    ("email", Email),
+    ("email", Text),
     ("displayName", Text),
-    ("avatarUrl", Url),
+    ("avatarUrl", Text),
     ("preferences", Object),
 ];
 
@@ -144,8 +140,10 @@ impl Patch {
         if let Some(value) = &value {
             check(name, kind, value)?;
         }
-        self.changes.retain(|(n, _)| *n != name);
-        self.changes.push((name, value));
+        match self.changes.iter_mut().find(|(n, _)| *n == name) {
+            Some(change) => change.1 = value,
+            None => self.changes.push((name, value)),
+        }
         Ok(self)
     }
 
@@ -189,7 +187,7 @@ impl Patch {
                     n.as_u64().map(FieldValue::Number)
                 }
                 (Object, v) => Some(FieldValue::Json(Json::from(v.clone()))),
-                (Text | LongText | Email | Url, serde_json::Value::String(s)) => {
+                (Text | LongText, serde_json::Value::String(s)) => {
                     Some(FieldValue::Text(s.clone()))
                 }
                 (kind, v) => return Err(invalid(field, &v.to_string(), expected(kind))),
@@ -207,8 +205,6 @@ fn expected(kind: FieldKind) -> &'static str {
         Count => "an integer of at least 1",
         Text => "a non-blank string",
         LongText => "a string",
-        Email => "an address like name@example.com",
-        Url => "an http(s) or data:image/ URL",
         Object => "a JSON object",
     }
 }
@@ -235,20 +231,9 @@ fn check(field: &'static str, kind: FieldKind, value: &FieldValue) -> Result<(),
             limits.content(field, text.len())?;
             true
         }
-        (Text | Email | Url, FieldValue::Text(text)) => {
+        (Text, FieldValue::Text(text)) => {
             limits.short(field, text)?;
             !text.trim().is_empty()
-                && match kind {
-                    Email => text.split_once('@').is_some_and(|(user, host)| {
-                        !user.is_empty()
-                            && host.contains('.')
-                            && !text.contains(char::is_whitespace)
-                    }),
-                    Url => ["https://", "http://", "data:image/"]
-                        .iter()
-                        .any(|scheme| text.starts_with(scheme)),
-                    _ => true,
-                }
         }
         _ => false,
     };
@@ -256,10 +241,56 @@ fn check(field: &'static str, kind: FieldKind, value: &FieldValue) -> Result<(),
         return Ok(());
     }
     let shown = match value {
-        FieldValue::Bool(b) => b.to_string(),
-        FieldValue::Number(n) => n.to_string(),
-        FieldValue::Text(t) => t.clone(),
-        FieldValue::Json(j) => j.as_text().to_owned(),
+        FieldValue::Text(t) => t.as_str(),
+        FieldValue::Json(j) => j.as_text(),
+        FieldValue::Bool(_) | FieldValue::Number(_) => "",
     };
-    Err(invalid(field, &shown, expected(kind)))
+    Err(invalid(field, shown, expected(kind)))
+}
+
+/// Field values read back: what a profile holds, and a project beyond its name and flags. In the
+/// order of their table, absent ones left out.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct FieldValues(pub(crate) Vec<(&'static str, FieldValue)>);
+
+impl FieldValues {
+    /// A field's value.
+    pub fn get(&self, name: &str) -> Option<&FieldValue> {
+        self.0.iter().find(|(n, _)| *n == name).map(|(_, v)| v)
+    }
+
+    /// A text field's value.
+    pub fn text(&self, name: &str) -> Option<&str> {
+        match self.get(name)? {
+            FieldValue::Text(t) => Some(t),
+            _ => None,
+        }
+    }
+
+    /// Every field that has a value, by JSON name.
+    pub fn iter(&self) -> impl Iterator<Item = (&'static str, &FieldValue)> {
+        self.0.iter().map(|(n, v)| (*n, v))
+    }
+}
+
+impl serde::Serialize for FieldValue {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            FieldValue::Bool(b) => serializer.serialize_bool(*b),
+            FieldValue::Number(n) => serializer.serialize_u64(*n),
+            FieldValue::Text(t) => serializer.serialize_str(t),
+            FieldValue::Json(j) => j.serialize(serializer),
+        }
+    }
+}
+
+impl serde::Serialize for FieldValues {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(Some(self.0.len()))?;
+        for (name, value) in &self.0 {
+            map.serialize_entry(name, value)?;
+        }
+        map.end()
+    }
 }

@@ -86,10 +86,11 @@ pub fn threads_to_purge(
             purge[i] = true;
         }
     }
-    summaries
-        .iter()
-        .zip(purge)
-        .filter(|(_, purge)| *purge)
-        .map(|(s, _)| s.id.clone())
-        .collect()
+    let mut out = Vec::new();
+    for (s, purge) in summaries.iter().zip(purge) {
+        if purge {
+            out.push(s.id.clone());
+        }
+    }
+    out
 }

@@ -12,7 +12,8 @@ use crate::view::{
     ThreadView, ToolCallView,
 };
 use crate::{
-    Feedback, Json, MessageId, Preferences, Profile, Project, ThreadSettings, Usage, UsageReport,
+    Feedback, FieldValue, FieldValues, Json, MessageId, Preferences, Project, ThreadSettings,
+    Usage, UsageReport,
 };
 
 /// A value that writes itself as JSON.
@@ -167,6 +168,18 @@ impl<'a> Fields<'_, 'a> {
 
     fn list<T: WriteJson>(&mut self, key: &str, items: &[T]) {
         self.key(key).list(items);
+    }
+
+    /// One entry per field value.
+    fn values(&mut self, values: &FieldValues) {
+        for (name, value) in values.iter() {
+            match value {
+                FieldValue::Bool(b) => self.bool(name, *b),
+                FieldValue::Number(n) => self.int(name, *n),
+                FieldValue::Text(t) => self.str(name, t),
+                FieldValue::Json(j) => self.key(name).json(j),
+            }
+        }
     }
 }
 
@@ -401,15 +414,9 @@ impl WriteJson for Preferences {
     }
 }
 
-impl WriteJson for Profile {
+impl WriteJson for FieldValues {
     fn write_json(&self, out: &mut JsonText<'_>) {
-        out.object(|f| {
-            f.opt_str("username", self.username.as_deref());
-            f.opt_str("email", self.email.as_deref());
-            f.opt_str("displayName", self.display_name.as_deref());
-            f.opt_str("avatarUrl", self.avatar_url.as_deref());
-            f.opt_value("preferences", self.preferences.as_ref());
-        });
+        out.object(|f| f.values(self));
     }
 }
 
@@ -418,15 +425,7 @@ impl WriteJson for Project {
         out.object(|f| {
             f.str("id", self.id.as_str());
             f.str("name", &self.name);
-            f.opt_str("description", self.description.as_deref());
-            f.opt_str("path", self.path.as_deref());
-            f.opt_str("type", self.project_type.as_deref());
-            f.opt_str("framework", self.framework.as_deref());
-            f.opt_str("language", self.language.as_deref());
-            f.opt_str("status", self.status.as_deref());
-            f.opt_int("lastOpened", self.last_opened);
-            f.opt_value("settings", self.settings.as_ref());
-            f.opt_value("metadata", self.metadata.as_ref());
+            f.values(&self.fields);
             f.bool("archived", self.archived);
             f.int("createdAt", self.created_at);
             f.int("updatedAt", self.updated_at);

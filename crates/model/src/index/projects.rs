@@ -6,13 +6,15 @@ use automerge::ReadDoc;
 
 use super::Index;
 use super::record::Record;
-use crate::patch::{FieldValue, Patch, PatchTarget};
+use crate::patch::{FieldValue, PROJECT_FIELDS, Patch, PatchTarget};
 use crate::project::Project;
 use crate::sorted::sorted;
 use crate::{ModelError, ProjectId};
 
 /// Projects' keys are `~project:<id>/<field>`.
 const PREFIX: &str = "~project:";
+/// Just after every project key (`;` follows `:`).
+const END: &str = "~project;";
 const TOMBSTONE: &str = "deleted";
 
 fn prefix(id: &ProjectId) -> String {
@@ -116,14 +118,15 @@ impl Index {
 
     /// The projects, archived ones only when asked for, by name (ties by id).
     pub fn list_projects(&self, include_archived: bool) -> Vec<Project> {
-        let mut out: Vec<Project> = Record::all(&self.doc)
-            .into_iter()
-            .filter_map(|(key, record)| {
-                let id = ProjectId::new(key.strip_prefix(PREFIX)?).ok()?;
-                project_from(id, &record)
-            })
-            .filter(|p| include_archived || !p.archived)
-            .collect();
+        let mut out = Vec::new();
+        for (key, record) in Record::all_in(&self.doc, PREFIX.into(), END.into()) {
+            if let Some(Ok(id)) = key.strip_prefix(PREFIX).map(ProjectId::new)
+                && let Some(project) = project_from(id, &record)
+                && (include_archived || !project.archived)
+            {
+                out.push(project);
+            }
+        }
         self.count_threads(&mut out);
         sorted(out, &|a, b| (&a.name, &a.id).cmp(&(&b.name, &b.id)))
     }
@@ -136,14 +139,16 @@ impl Index {
 
     /// The ids of deleted projects: threads in them read as in none.
     pub(super) fn deleted_projects(&self) -> Vec<String> {
-        let range = PREFIX.to_owned()..format!("~project;");
-        self.doc
-            .map_range(automerge::ROOT, range)
-            .filter_map(|item| {
-                let (id, field) = item.key.strip_prefix(PREFIX)?.split_once('/')?;
-                (field == TOMBSTONE).then(|| id.to_owned())
-            })
-            .collect()
+        let mut out = Vec::new();
+        for item in self
+            .doc
+            .map_range(automerge::ROOT, PREFIX.to_owned()..END.to_owned())
+        {
+            if let Some((id, TOMBSTONE)) = item.key[PREFIX.len()..].split_once('/') {
+                out.push(id.to_owned());
+            }
+        }
+        out
     }
 
     /// Fills in each project's thread count and last activity, from the threads out of the trash.
@@ -178,15 +183,7 @@ fn project_from(id: ProjectId, r: &Record) -> Option<Project> {
     let created_at = r.u64("createdAt").unwrap_or(0);
     Some(Project {
         name: r.str("name")?,
-        description: r.str("description"),
-        path: r.str("path"),
-        project_type: r.str("type"),
-        framework: r.str("framework"),
-        language: r.str("language"),
-        status: r.str("status"),
-        last_opened: r.u64("lastOpened"),
-        settings: r.json("settings"),
-        metadata: r.json("metadata"),
+        fields: r.values(PROJECT_FIELDS, &["name", "archived"]),
         archived: r.bool("archived") == Some(true),
         created_at,
         updated_at: r.u64("updatedAt").unwrap_or(created_at),

@@ -3,6 +3,8 @@
 
 use automerge::{AutoCommit, ROOT, ReadDoc, ScalarValue, Value};
 
+use crate::{FieldKind, FieldValue, FieldValues};
+
 /// One record's fields, by name (the part after `<prefix>/`).
 pub(super) struct Record {
     fields: Vec<(String, ScalarValue)>,
@@ -12,19 +14,22 @@ impl Record {
     /// The fields of `prefix`. Keys are ordered, so they are one range: from `prefix/` to `prefix0`
     /// (`0` follows `/`).
     pub(super) fn read(doc: &AutoCommit, prefix: &str) -> Record {
-        let mut fields = Vec::new();
-        for item in doc.map_range(ROOT, format!("{prefix}/")..format!("{prefix}0")) {
-            if let Value::Scalar(value) = item.value.into_value() {
-                fields.push((item.key[prefix.len() + 1..].to_owned(), value.into_owned()));
-            }
+        let mut all = Self::all_in(doc, format!("{prefix}/"), format!("{prefix}0"));
+        match all.pop() {
+            Some((found, record)) if found == prefix => record,
+            _ => Record { fields: Vec::new() },
         }
-        Record { fields }
     }
 
     /// Every record of the document, grouped by prefix, in key order.
     pub(super) fn all(doc: &AutoCommit) -> Vec<(String, Record)> {
+        Self::all_in(doc, String::new(), char::MAX.into())
+    }
+
+    /// The records whose keys are from `start` up to `end`, grouped by prefix, in key order.
+    pub(super) fn all_in(doc: &AutoCommit, start: String, end: String) -> Vec<(String, Record)> {
         let mut out: Vec<(String, Record)> = Vec::new();
-        for item in doc.map_range(ROOT, ..) {
+        for item in doc.map_range(ROOT, start..end) {
             let (Some((prefix, field)), Value::Scalar(value)) =
                 (item.key.split_once('/'), item.value.into_value())
             else {
@@ -75,6 +80,30 @@ impl Record {
 
     pub(super) fn bool(&self, name: &str) -> Option<bool> {
         self.get(name)?.as_bool()
+    }
+
+    /// The fields of `table` this record holds, but those in `skip`, read as their kind says.
+    pub(super) fn values(
+        &self,
+        table: &'static [(&'static str, FieldKind)],
+        skip: &[&str],
+    ) -> FieldValues {
+        let mut out = Vec::new();
+        for &(name, kind) in table {
+            if skip.contains(&name) {
+                continue;
+            }
+            let value = match kind {
+                FieldKind::Bool => self.bool(name).map(FieldValue::Bool),
+                FieldKind::Number | FieldKind::Count => self.u64(name).map(FieldValue::Number),
+                FieldKind::Object => self.json(name).map(FieldValue::Json),
+                _ => self.str(name).map(FieldValue::Text),
+            };
+            if let Some(value) = value {
+                out.push((name, value));
+            }
+        }
+        FieldValues(out)
     }
 
     /// A JSON field (stored as its text).

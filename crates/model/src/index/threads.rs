@@ -55,20 +55,26 @@ impl Index {
         }
         self.begin_write(now_ms)?;
         let s = summary;
-        let fields: [(&str, Option<ScalarValue>); 10] = [
-            ("title", Some(s.title.as_str().into())),
-            ("createdAt", Some(s.created_at.into())),
-            ("lastActivityAt", Some(s.last_activity_at.into())),
-            ("messageCount", Some(s.message_count.into())),
-            ("preview", Some(s.preview.as_str().into())),
-            ("projectId", s.project_id.as_deref().map(Into::into)),
-            ("summary", s.summary.as_deref().map(Into::into)),
-            ("totalInputTokens", Some(s.total_input_tokens.into())),
-            ("totalOutputTokens", Some(s.total_output_tokens.into())),
-            ("localOnly", s.local_only.then_some(true.into())),
+        let texts = [
+            ("title", Some(s.title.as_str())),
+            ("preview", Some(s.preview.as_str())),
+            ("projectId", s.project_id.as_deref()),
+            ("summary", s.summary.as_deref()),
+            ("status", Some(s.status.as_str())),
         ];
-        for (field, value) in fields {
-            self.put(&format!("{id}/{field}"), value)?;
+        for (field, value) in texts {
+            self.put(&format!("{id}/{field}"), value.map(ScalarValue::from))?;
+        }
+        let numbers = [
+            ("createdAt", Some(s.created_at)),
+            ("lastActivityAt", Some(s.last_activity_at)),
+            ("messageCount", Some(s.message_count)),
+            ("totalInputTokens", Some(s.total_input_tokens)),
+            ("totalOutputTokens", Some(s.total_output_tokens)),
+            ("localOnly", s.local_only.then_some(1)),
+        ];
+        for (field, value) in numbers {
+            self.put(&format!("{id}/{field}"), value.map(ScalarValue::Uint))?;
         }
         let oldest = now_ms.saturating_sub(ACTIVITY_WINDOW_MS) / QUARTER_MS;
         for name in Record::read(&self.doc, id.as_str()).names() {
@@ -82,7 +88,7 @@ impl Index {
                 self.put(&key, Some(ScalarValue::Uint(pack(a))))?;
             }
         }
-        self.put(&format!("{id}/status"), Some(s.status.as_str().into()))
+        Ok(())
     }
 
     /// The summary of a known thread that is not purged, or why not.
@@ -137,11 +143,7 @@ impl Index {
         let trashed_at = current
             .trashed_at
             .ok_or_else(|| refuse("not in the trash"))?;
-        if self
-            .preferences()
-            .retention()
-            .trash_expired(trashed_at, now_ms)
-        {
+        if self.trash_retention().trash_expired(trashed_at, now_ms) {
             return Err(refuse("past its time in the trash"));
         }
         self.begin_write(now_ms)?;
@@ -228,17 +230,15 @@ impl Index {
     /// The threads `options` asks for, latest activity first (ties by id).
     pub fn list(&self, options: ListOptions) -> Vec<ThreadSummary> {
         let wanted_project = options.project_id.as_ref().map(ProjectId::as_str);
-        let out: Vec<ThreadSummary> = self
-            .summaries()
-            .into_iter()
-            .filter(|s| {
-                options.trashed == s.trashed_at.is_some()
-                    && (options.trashed
-                        || options.include_archived
-                        || s.status == ThreadStatus::Active)
-                    && (wanted_project.is_none() || s.project_id.as_deref() == wanted_project)
-            })
-            .collect();
+        let mut out = Vec::new();
+        for s in self.summaries() {
+            if options.trashed == s.trashed_at.is_some()
+                && (options.trashed || options.include_archived || s.status == ThreadStatus::Active)
+                && (wanted_project.is_none() || s.project_id.as_deref() == wanted_project)
+            {
+                out.push(s);
+            }
+        }
         sorted(out, &|a, b| {
             b.last_activity_at
                 .cmp(&a.last_activity_at)
@@ -263,9 +263,16 @@ impl Index {
     }
 }
 
-/// The quarter of an activity field's name (`u<quarter>`).
+/// The quarter of an activity field's name (`u<quarter>`): decimal digits, read by hand (a
+/// `str::parse` would add its own copy of the parser to the browser package).
 fn activity_quarter(name: &str) -> Option<u64> {
-    name.strip_prefix(ACTIVITY)?.parse().ok()
+    let digits = name.strip_prefix(ACTIVITY)?;
+    if digits.is_empty() || digits.len() > 19 {
+        return None;
+    }
+    digits.bytes().try_fold(0u64, |n, b| {
+        b.is_ascii_digit().then(|| n * 10 + u64::from(b - b'0'))
+    })
 }
 
 /// A summary from a thread's record. `None` for a record without a known status (stray keys from a
@@ -300,7 +307,7 @@ fn summary_from(id: ThreadId, r: &Record, deleted_projects: &[String]) -> Option
         total_input_tokens: u64_of("totalInputTokens"),
         total_output_tokens: u64_of("totalOutputTokens"),
         trashed_at: r.u64(TRASHED_AT),
-        local_only: r.bool("localOnly") == Some(true),
+        local_only: r.u64("localOnly").is_some_and(|v| v > 0),
         activity,
         id,
     })

@@ -5,8 +5,8 @@ use automerge::ScalarValue;
 use super::Index;
 use super::record::Record;
 use crate::ModelError;
-use crate::patch::{FieldValue, Patch, PatchTarget};
-use crate::preferences::{Preferences, Profile};
+use crate::patch::{FieldValue, FieldValues, PROFILE_FIELDS, Patch, PatchTarget};
+use crate::preferences::Preferences;
 
 const PREFERENCES: &str = "~pref";
 const PROFILE: &str = "~profile";
@@ -37,21 +37,24 @@ impl Index {
         }
     }
 
+    /// The retention of the trash alone: [`Index::preferences`] reads every field.
+    pub(super) fn trash_retention(&self) -> crate::RetentionPolicy {
+        let key = format!("{PREFERENCES}/trashRetentionDays");
+        let days = crate::access::get_u64(&self.doc, &automerge::ROOT, &key).filter(|d| *d > 0);
+        crate::RetentionPolicy {
+            trash_retention_days: days.unwrap_or(Preferences::default().trash_retention_days),
+            ..crate::RetentionPolicy::default()
+        }
+    }
+
     /// Changes the preferences a [`PatchTarget::Preferences`] patch names.
     pub fn set_preferences(&mut self, patch: &Patch, now_ms: u64) -> Result<(), ModelError> {
         self.write_patch(PREFERENCES, PatchTarget::Preferences, patch, now_ms)
     }
 
-    /// The user's profile.
-    pub fn profile(&self) -> Profile {
-        let r = Record::read(&self.doc, PROFILE);
-        Profile {
-            username: r.str("username"),
-            email: r.str("email"),
-            display_name: r.str("displayName"),
-            avatar_url: r.str("avatarUrl"),
-            preferences: r.json("preferences"),
-        }
+    /// The user's profile: the [`PROFILE_FIELDS`](crate::PROFILE_FIELDS) that are set.
+    pub fn profile(&self) -> FieldValues {
+        Record::read(&self.doc, PROFILE).values(PROFILE_FIELDS, &[])
     }
 
     /// Changes the profile fields a [`PatchTarget::Profile`] patch names.
@@ -70,7 +73,7 @@ impl Index {
         if patch.target() != target {
             return Err(ModelError::InvalidValue {
                 field: "patch",
-                value: format!("{:?}", patch.target()),
+                value: String::new(),
                 expected: match target {
                     PatchTarget::Preferences => "a patch of the preferences",
                     PatchTarget::Profile => "a patch of the profile",

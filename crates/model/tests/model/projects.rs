@@ -54,7 +54,7 @@ fn a_project_has_every_field_of_the_sources_and_writes_them_as_json() {
     }));
     let project = index.create_project(&pid("p1"), &init, T0).unwrap();
     assert_eq!(project.name, "Website");
-    assert_eq!(project.project_type.as_deref(), Some("web"));
+    assert_eq!(project.fields.text("type"), Some("web"));
     assert_eq!((project.created_at, project.updated_at), (T0, T0));
     assert_eq!((project.thread_count, project.last_activity_at), (0, None));
     let value: serde_json::Value = serde_json::from_str(&to_json_text(&project, &is_json)).unwrap();
@@ -68,13 +68,16 @@ fn a_project_has_every_field_of_the_sources_and_writes_them_as_json() {
     let patch = fields(json!({ "name": "Shop", "description": null, "lastOpened": 9 }));
     let updated = index.update_project(&pid("p1"), &patch, T0 + 1).unwrap();
     assert_eq!(updated.name, "Shop");
-    assert_eq!(updated.description, None);
+    assert_eq!(updated.fields.get("description"), None);
     assert_eq!(
-        updated.framework.as_deref(),
+        updated.fields.text("framework"),
         Some("react"),
         "untouched fields stay"
     );
-    assert_eq!((updated.last_opened, updated.updated_at), (Some(9), T0 + 1));
+    assert_eq!(
+        (updated.fields.get("lastOpened"), updated.updated_at),
+        (Some(&chatsync_model::FieldValue::Number(9)), T0 + 1)
+    );
 }
 
 #[test]
