@@ -9,7 +9,14 @@
 //!   edits and regenerations), artifacts, tool calls, approval requests, agent session state, context
 //!   entries, settings and title. Writes accumulate in one pending change until [`Thread::commit`], so a
 //!   stream of token deltas costs one change per batch, not one per token.
-//! - [`Index`]: a summary per thread ([`ThreadSummary`]), so the thread list never opens a thread.
+//! - [`Index`]: a summary per thread ([`ThreadSummary`]), so the thread list never opens a thread;
+//!   the trash (restorable for the user's `trashRetentionDays`) and purge tombstones that refuse
+//!   every later write; the user's projects ([`Project`]), [`Preferences`] and profile, each field
+//!   merged on its own across devices and changed through a checked [`Patch`].
+//! - Totals: token totals and activity are computed from a thread's messages, never counted up, so
+//!   concurrent writes cannot make them drift; [`usage()`] counts today's messages and this month's
+//!   tokens from the index in the caller's time zone, and [`threads_to_purge`] applies a
+//!   [`RetentionPolicy`].
 //! - Views ([`ThreadView`], [`ThreadSummary`]) are what a UI renders, serializable with serde.
 //! - Every refusal is a [`ModelError`] and leaves the document unchanged.
 //!

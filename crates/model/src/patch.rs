@@ -44,7 +44,7 @@ pub enum FieldValue {
 pub enum PatchTarget {
     /// The user's [`Preferences`](crate::Preferences).
     Preferences,
-    /// The user's [`Profile`](crate::Profile).
+    /// The user's profile ([`Index::profile`](crate::Index::profile)).
     Profile,
     /// A [`Project`](crate::Project).
     Project,

@@ -129,6 +129,8 @@ fn days_in_month(year: i64, month: i64) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
 
     const HOUR: u64 = 3_600_000;
     const DAY: u64 = DAY_MS as u64;

@@ -61,7 +61,7 @@ impl Index {
         fields: &Patch,
         now_ms: u64,
     ) -> Result<Project, ModelError> {
-        if self.project(id).is_none() {
+        if !self.has_project(id) {
             return Err(not_found(id));
         }
         if fields.get("name") == Some(&None) {
@@ -83,7 +83,7 @@ impl Index {
 
     /// Deletes a project for good, leaving a tombstone; its threads keep working, in no project.
     pub fn delete_project(&mut self, id: &ProjectId, now_ms: u64) -> Result<(), ModelError> {
-        if self.project(id).is_none() {
+        if !self.has_project(id) {
             return Err(not_found(id));
         }
         self.begin_write(now_ms)?;
@@ -106,6 +106,13 @@ impl Index {
         }
         self.put(&format!("{prefix}/updatedAt"), Some(now_ms.into()))?;
         self.project(id).ok_or_else(|| not_found(id))
+    }
+
+    /// Whether the project exists (not deleted): cheaper than [`Index::project`], which counts its
+    /// threads.
+    pub fn has_project(&self, id: &ProjectId) -> bool {
+        let r = Record::read(&self.doc, &prefix(id));
+        r.bool(TOMBSTONE) != Some(true) && r.get("name").is_some()
     }
 
     /// A project that exists (not deleted), with its threads counted.

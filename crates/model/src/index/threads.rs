@@ -160,9 +160,9 @@ impl Index {
         self.put(&format!("{id}/{TOMBSTONE}"), Some(true.into()))
     }
 
-    /// Erases what concurrent writes left beside a tombstone (a summary upserted on a device that had
-    /// not seen the purge yet). Call after merging remote changes; returns whether anything was
-    /// erased.
+    /// Erases what concurrent writes left beside a tombstone — of a thread (a summary upserted on a
+    /// device that had not seen the purge yet) or of a deleted project. Call after merging remote
+    /// changes; returns whether anything was erased.
     pub fn sweep_purged(&mut self, now_ms: u64) -> Result<bool, ModelError> {
         let leftovers = self.purged_with_leftovers();
         if leftovers.is_empty() {

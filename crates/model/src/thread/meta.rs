@@ -146,7 +146,7 @@ impl Thread {
             });
         }
         if let Some(id) = project
-            && index.project(id).is_none()
+            && !index.has_project(id)
         {
             return Err(ModelError::NotFound {
                 kind: "project",
