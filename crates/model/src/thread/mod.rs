@@ -96,6 +96,8 @@ pub struct Thread {
     streams: HashMap<MessageId, StreamHandle>,
     /// The message tree's nodes in order, read on first use (see `Thread::nodes`).
     nodes: OnceCell<Vec<branches::Node>>,
+    /// Token totals and activity, counted on first use (see `Thread::totals`).
+    totals: OnceCell<totals::Totals>,
     /// The heads that storage already holds (from the last save, or the bytes loaded):
     /// [`Thread::save_incremental`] returns the changes after them. Automerge's own cursor starts
     /// empty after a load, which would make the first chunk repeat the whole loaded document.
@@ -170,6 +172,7 @@ impl Thread {
             touched: Vec::new(),
             streams: HashMap::new(),
             nodes: OnceCell::new(),
+            totals: OnceCell::new(),
             saved_heads: Vec::new(),
         };
         thread.refresh();
@@ -190,6 +193,7 @@ impl Thread {
         self.newer_schema = (version > THREAD_SCHEMA_VERSION).then_some(version);
         self.streams.clear();
         self.nodes = OnceCell::new();
+        self.recount();
     }
 
     /// The thread's id.

@@ -289,3 +289,49 @@ fn preferences_never_show_as_threads_or_projects() {
     assert!(index.summaries().is_empty());
     assert!(index.list_projects(true).is_empty());
 }
+
+#[test]
+fn every_preference_field_round_trips_under_its_json_name() {
+    let all = json!({
+        "preferredModel": "gpt-4o",
+        "defaultSystemPrompt": "Be brief.",
+        "responsePreferences": { "tone": "dry" },
+        "enableContextMemory": false,
+        "maxContextMessages": 7,
+        "saveConversationHistory": false,
+        "allowDataTraining": true,
+        "dailyMessageLimit": 3,
+        "monthlyTokenLimit": 4,
+        "trashRetentionDays": 5,
+        "keepNewestThreads": 6,
+        "keepActiveDays": 8,
+    });
+    let mut index = index("a");
+    index.set_preferences(&patch(all.clone()), T0).unwrap();
+    let prefs = index.preferences();
+    assert_eq!(serde_json::to_value(&prefs).unwrap(), all);
+    let text: serde_json::Value = serde_json::from_str(&to_json_text(&prefs, &is_json)).unwrap();
+    assert_eq!(text, all);
+    let names: Vec<&str> = PREFERENCE_FIELDS.iter().map(|(name, _)| *name).collect();
+    let keys: Vec<&str> = all
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    let (mut names, mut keys) = (names, keys);
+    names.sort_unstable();
+    keys.sort_unstable();
+    assert_eq!(names, keys);
+    // Clearing every field brings every default back.
+    let nulls: serde_json::Map<String, serde_json::Value> = all
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(|k| (k.clone(), serde_json::Value::Null))
+        .collect();
+    index
+        .set_preferences(&patch(serde_json::Value::Object(nulls)), T0 + 1)
+        .unwrap();
+    assert_eq!(index.preferences(), Preferences::default());
+}

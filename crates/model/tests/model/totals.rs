@@ -313,3 +313,26 @@ fn retention_reads_the_users_policy_from_the_index() {
     assert_eq!(index.summaries().len(), 1);
     assert!(index.threads_to_purge(&policy, 4 * DAY).is_empty());
 }
+
+#[test]
+fn totals_follow_every_change_after_being_read() {
+    let mut a = new_thread();
+    let mut b = replica(&mut a, "device-b");
+    let read = |t: &Thread| {
+        let s = t.summary(ReadAt::new(T0 + 10));
+        (
+            s.total_input_tokens,
+            s.activity.iter().map(|x| x.messages).sum::<u64>(),
+        )
+    };
+    assert_eq!(read(&a), (0, 0));
+    reply(&mut a, "one", 5, 0, T0 + 1);
+    assert_eq!(read(&a), (5, 1), "a local reply");
+    a.append_delta(&mid("one"), "x", T0 + 2).unwrap_err();
+    reply(&mut b, "two", 7, 0, T0 + 1);
+    a.merge(&mut replica(&mut b, "device-c")).unwrap();
+    assert_eq!(read(&a), (12, 2), "a merged reply");
+    let bytes = replica(&mut a, "device-d").save().unwrap();
+    b.load_incremental(&bytes).unwrap();
+    assert_eq!(read(&b), (12, 2), "loaded changes");
+}
