@@ -197,6 +197,7 @@ impl Thread {
         self.doc.put(&message, "status", end.status.as_str())?;
         self.doc.put(&message, "updatedAt", now_ms)?;
         if let Some(usage) = end.usage {
+            self.recount();
             self.doc.put(&message, "inputTokens", usage.input_tokens)?;
             self.doc
                 .put(&message, "outputTokens", usage.output_tokens)?;
@@ -357,6 +358,7 @@ impl Thread {
         self.doc.put(&obj, "status", status.as_str())?;
         self.doc.put(&obj, "createdAt", now_ms)?;
         self.doc.put(&obj, "updatedAt", now_ms)?;
+        self.recount();
         access::put_opt(
             &mut self.doc,
             &obj,
