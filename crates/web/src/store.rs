@@ -57,6 +57,7 @@ impl ChatStore {
                 input::from_js_or_default(&options.unwrap_or(JsValue::UNDEFINED))?;
             let list = inner.list_threads(ListOptions {
                 include_archived: options.include_archived,
+                ..ListOptions::default()
             });
             to_js(&list)
         })
@@ -82,6 +83,7 @@ impl ChatStore {
                     title: init.title,
                     settings: init.settings,
                     project_id: init.project_id,
+                    local_only: false,
                 },
                 Limits::default(),
             )?;
