@@ -46,6 +46,7 @@ mod access;
 mod error;
 mod ids;
 mod index;
+pub mod input;
 mod json;
 mod kinds;
 mod limits;
