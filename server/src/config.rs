@@ -120,7 +120,11 @@ pub struct ServeArgs {
     pub max_request_body_bytes: usize,
     /// Requests to `/api/*` one user may make per second, and as many again in a burst (429 beyond):
     /// one backend's loop must not starve the relay's other users. A streamed reply counts once.
-    #[arg(long, env = "CHATSYNC_MAX_API_REQUESTS_PER_SECOND", default_value_t = 200)]
+    #[arg(
+        long,
+        env = "CHATSYNC_MAX_API_REQUESTS_PER_SECOND",
+        default_value_t = 200
+    )]
     pub max_api_requests_per_second: u32,
     /// Bytes of documents to keep in memory once nobody is connected to them.
     #[arg(long, env = "CHATSYNC_MEMORY_BUDGET_BYTES", default_value_t = 512 << 20)]

@@ -43,10 +43,7 @@ impl ThreadRef {
 
     /// A new thread, with a random id.
     pub(crate) fn fresh() -> Self {
-        let bytes: [u8; 16] = ActorId::random()
-            .to_bytes()
-            .try_into()
-            .unwrap_or([0; 16]);
+        let bytes: [u8; 16] = ActorId::random().to_bytes().try_into().unwrap_or([0; 16]);
         let doc = DocumentId::new_v4(bytes);
         let id = ThreadId::new(doc.to_string()).expect("a document id is a valid thread id");
         Self { doc, id }
@@ -64,7 +61,10 @@ pub(crate) enum Deleted {
 
 /// Whether `doc` is a thread document (and not, say, an index or an app's own document).
 fn is_thread(doc: &AutoCommit) -> bool {
-    matches!(doc.get(ROOT, "meta"), Ok(Some((automerge::Value::Object(ObjType::Map), _))))
+    matches!(
+        doc.get(ROOT, "meta"),
+        Ok(Some((automerge::Value::Object(ObjType::Map), _)))
+    )
 }
 
 /// Runs `f` with the thread in `doc` through the model, putting the document back whatever happens.
@@ -77,13 +77,14 @@ fn with_thread<T>(
     if !is_thread(doc) {
         return Err(ApiError::thread_not_found());
     }
-    let mut thread = match Thread::from_automerge(id.clone(), std::mem::take(doc), Limits::default()) {
-        Ok(thread) => thread,
-        Err(failed) => {
-            *doc = failed.doc;
-            return Err(failed.error.into());
-        }
-    };
+    let mut thread =
+        match Thread::from_automerge(id.clone(), std::mem::take(doc), Limits::default()) {
+            Ok(thread) => thread,
+            Err(failed) => {
+                *doc = failed.doc;
+                return Err(failed.error.into());
+            }
+        };
     let result = if deleted == Deleted::NotFound && thread.status() == ThreadStatus::Deleted {
         Err(ApiError::thread_not_found())
     } else {
@@ -149,7 +150,9 @@ pub(crate) async fn read_thread<S: Storage, T: Send + 'static>(
     let id = thread.id.clone();
     relay
         .with_document(user, &thread.doc, Open::Existing, move |doc| {
-            with_thread(doc, &id, Deleted::NotFound, |thread| Ok(f(thread, now_ms())))
+            with_thread(doc, &id, Deleted::NotFound, |thread| {
+                Ok(f(thread, now_ms()))
+            })
         })
         .await?
 }
@@ -203,7 +206,8 @@ async fn update_index<S: Storage>(
     let upserted = relay
         .with_document(user, &index_id, Open::CreateIfAbsent, move |doc| {
             let mut index = Index::from_automerge(std::mem::take(doc));
-            let upserted = if summary.status == ThreadStatus::Deleted && index.contains(&summary.id) {
+            let upserted = if summary.status == ThreadStatus::Deleted && index.contains(&summary.id)
+            {
                 // Not an upsert: that would write the deleted thread's title back first.
                 index.set_status(&summary.id, ThreadStatus::Deleted, now_ms())
             } else {

@@ -84,6 +84,9 @@ pub(crate) async fn run<S: Storage>(
     path: &str,
     args: &Value,
 ) -> Result<Value, ApiError> {
+    if !PATHS.contains(&path) {
+        return Err(unknown_path(path));
+    }
     let relay = &state.app.relay;
     let source = args;
     let mut f = Fields::of(&source)?;
@@ -187,7 +190,9 @@ fn parse<S: chatsync_model::input::Source>(
         ),
         "sessions:save" => Write::SaveSession(SessionStateInput::read(f)?),
         "context:upsert" => Write::UpsertContext(ContextEntryInput::read(f)?),
-        "context:remove" => Write::RemoveContext(f.required_string("type")?, f.required_string("key")?),
+        "context:remove" => {
+            Write::RemoveContext(f.required_string("type")?, f.required_string("key")?)
+        }
         other => return Err(unknown_path(other)),
     })
 }

@@ -74,7 +74,10 @@ mod tests {
             limiter.take("alice", t0).unwrap();
         }
         let wait = limiter.take("alice", t0).unwrap_err();
-        assert!(wait > Duration::ZERO && wait <= Duration::from_millis(334), "{wait:?}");
+        assert!(
+            wait > Duration::ZERO && wait <= Duration::from_millis(334),
+            "{wait:?}"
+        );
         limiter.take("bob", t0).unwrap();
         // A third of a second later one more request is allowed, and only one.
         let later = t0 + Duration::from_millis(340);

@@ -18,17 +18,23 @@ use crate::storage::Storage;
 pub(crate) fn bearer(headers: &HeaderMap) -> Option<&str> {
     let value = headers.get(AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
-    scheme
-        .eq_ignore_ascii_case("bearer")
-        .then(|| token.trim())
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }
 
 /// The user the request's token names, once their request budget allows one more request.
-pub(crate) fn caller<S: Storage>(state: &ApiState<S>, headers: &HeaderMap) -> Result<String, ApiError> {
-    let verified = state.app.relay.auth().verify(bearer(headers)).map_err(|e| {
-        tracing::info!(error = %e, "refused an API request");
-        ApiError::Unauthorized
-    })?;
+pub(crate) fn caller<S: Storage>(
+    state: &ApiState<S>,
+    headers: &HeaderMap,
+) -> Result<String, ApiError> {
+    let verified = state
+        .app
+        .relay
+        .auth()
+        .verify(bearer(headers))
+        .map_err(|e| {
+            tracing::info!(error = %e, "refused an API request");
+            ApiError::Unauthorized
+        })?;
     state
         .rate
         .take(&verified.user, Instant::now())
@@ -94,7 +100,10 @@ pub(crate) fn parse_call(bytes: &[u8]) -> Result<Call, ApiError> {
     let mut fields = Fields::of(&source)
         .map_err(|_| ApiError::InvalidInput("the body must be a JSON object".into()))?;
     let path = fields.required_string("path")?;
-    let args = fields.value("args").cloned().unwrap_or_else(|| Value::Object(Default::default()));
+    let args = fields
+        .value("args")
+        .cloned()
+        .unwrap_or_else(|| Value::Object(Default::default()));
     fields.finish()?;
     if !args.is_object() {
         return Err(ApiError::InvalidInput("`args` must be an object".into()));
@@ -109,7 +118,10 @@ mod tests {
     #[test]
     fn the_envelope_names_what_is_wrong() {
         let call = parse_call(br#"{"path":"threads:list"}"#).unwrap();
-        assert_eq!((call.path.as_str(), call.args), ("threads:list", serde_json::json!({})));
+        assert_eq!(
+            (call.path.as_str(), call.args),
+            ("threads:list", serde_json::json!({}))
+        );
         for (body, needle) in [
             (&br#"{"path":"x","args":{}"#[..], "not valid JSON"),
             (br#"[]"#, "JSON object"),

@@ -152,7 +152,8 @@ pub(crate) async fn run<S: Storage>(
                 return Err(writer.interrupt(e).await);
             }
             Next::Broken => {
-                let e = ApiError::InvalidInput("the stream broke off before its `finish` line".into());
+                let e =
+                    ApiError::InvalidInput("the stream broke off before its `finish` line".into());
                 return Err(writer.interrupt(e).await);
             }
             Next::Stalled => return Err(writer.interrupt(ApiError::Timeout(idle)).await),
@@ -206,8 +207,12 @@ async fn open<S: Storage>(
     let model = f.string("model")?;
     f.finish()?;
     let id = message_id.clone();
-    documents::write_thread(&state.app.relay, user, &thread, Deleted::NotFound, move |t, now| {
-        match t.message(&id, stored_state(now)) {
+    documents::write_thread(
+        &state.app.relay,
+        user,
+        &thread,
+        Deleted::NotFound,
+        move |t, now| match t.message(&id, stored_state(now)) {
             Some(existing) if existing.status.is_open() => Ok(()),
             Some(existing) => Err(ApiError::InvalidTransition(format!(
                 "message {:?} is {}: it cannot be streamed into",
@@ -227,8 +232,8 @@ async fn open<S: Storage>(
                 };
                 Ok(t.append_message(message, now)?)
             }
-        }
-    })
+        },
+    )
     .await?;
     Ok((thread, message_id))
 }
@@ -296,8 +301,10 @@ impl<S: Storage> Batches<'_, S> {
         }
         let text = std::mem::take(&mut self.pending);
         let id = self.message.clone();
-        self.write(Listing::Later, move |t, now| Ok(t.append_delta(&id, &text, now)?))
-            .await?;
+        self.write(Listing::Later, move |t, now| {
+            Ok(t.append_delta(&id, &text, now)?)
+        })
+        .await?;
         self.last_commit = Some(Instant::now());
         Ok(())
     }

@@ -50,8 +50,12 @@ mod tests {
         let m: NewMessageInput = read(&&json!({ "role": "user", "content": "hi" })).unwrap();
         assert_eq!((m.role, m.content.as_str()), (Role::User, "hi"));
         let err = read::<NewMessageInput, _>(&&json!({ "content": "hi" })).unwrap_err();
-        assert!(matches!(&err, InputError::Missing(f) if f == "role"), "{err}");
-        let err = read::<NewMessageInput, _>(&&json!({ "role": "user", "contnet": "x" })).unwrap_err();
+        assert!(
+            matches!(&err, InputError::Missing(f) if f == "role"),
+            "{err}"
+        );
+        let err =
+            read::<NewMessageInput, _>(&&json!({ "role": "user", "contnet": "x" })).unwrap_err();
         assert!(err.to_string().contains("unknown field `contnet`"), "{err}");
         let err = read::<NewMessageInput, _>(&&json!({ "role": 3 })).unwrap_err();
         assert_eq!(err.to_string(), "`role` must be a string");
@@ -64,11 +68,9 @@ mod tests {
     fn nested_fields_are_named_by_their_path() {
         let err =
             read::<ThreadInitInput, _>(&&json!({ "settings": { "temprature": 1 } })).unwrap_err();
-        assert!(
-            err.to_string().contains("`settings.temprature`"),
-            "{err}"
-        );
-        let err = read::<MessageEndInput, _>(&&json!({ "status": "complete", "usage": 5 })).unwrap_err();
+        assert!(err.to_string().contains("`settings.temprature`"), "{err}");
+        let err =
+            read::<MessageEndInput, _>(&&json!({ "status": "complete", "usage": 5 })).unwrap_err();
         assert_eq!(err.to_string(), "`usage` must be an object");
         let end: MessageEndInput = read(&&json!({ "status": "complete", "usage": null })).unwrap();
         assert_eq!(end.status, MessageStatus::Complete);

@@ -252,7 +252,10 @@ impl<'a, S: Source> Fields<'a, S> {
     /// Any JSON value (metadata, tool input or output, a context value).
     pub fn json(&mut self, key: &'static str) -> Result<Option<Json>, InputError> {
         self.value(key)
-            .map(|v| v.to_json().ok_or_else(|| wrong_type(key, "plain JSON data")))
+            .map(|v| {
+                v.to_json()
+                    .ok_or_else(|| wrong_type(key, "plain JSON data"))
+            })
             .transpose()
     }
 

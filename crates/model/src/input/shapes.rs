@@ -403,7 +403,9 @@ impl FromFields for ContextEntryInput {
     fn read<S: Source>(f: &mut Fields<'_, S>) -> Result<Self, InputError> {
         let entry_type = f.required_string("type")?;
         let key = f.required_string("key")?;
-        let value = f.json("value")?.ok_or_else(|| InputError::Missing("value".into()))?;
+        let value = f
+            .json("value")?
+            .ok_or_else(|| InputError::Missing("value".into()))?;
         Ok(Self {
             entry: ContextEntry {
                 entry_type,
