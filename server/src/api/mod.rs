@@ -23,10 +23,12 @@ use axum::Json;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::State;
-use axum::http::HeaderMap;
+use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
+use axum::http::{HeaderMap, Method};
 use axum::routing::post;
 use serde::Serialize;
 use serde_json::Value;
+use tower_http::cors::{Any, CorsLayer};
 
 use crate::http::AppState;
 use crate::storage::Storage;
@@ -58,6 +60,14 @@ pub fn routes<S: Storage>(app: AppState<S>) -> Router {
         .route("/api/mutation", post(mutation::<S>))
         .route("/api/query", post(query::<S>))
         .route("/api/stream", post(stream::<S>))
+        // Authenticated by bearer token, never by cookie, so a page of any origin may call it (a
+        // browser-side agent, a test page) without giving another site anything.
+        .layer(
+            CorsLayer::new()
+                .allow_origin(Any)
+                .allow_methods([Method::POST])
+                .allow_headers([AUTHORIZATION, CONTENT_TYPE]),
+        )
         .with_state(ApiState { app, rate })
 }
 

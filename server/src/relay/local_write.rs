@@ -114,8 +114,11 @@ impl<S: Storage> Relay<S> {
             .run(weight, move || {
                 let mut state = state;
                 state.last_used = Instant::now();
+                let before = state.doc.get_heads();
                 let result = change(&mut state.doc);
-                let changed = state.doc.get_heads() != state.stored_heads;
+                // Only this change counts: a device's change that a writer is storing right now
+                // does not make a read wait for storage.
+                let changed = state.doc.get_heads() != before;
                 (result, changed)
             })
             .await;

@@ -3,6 +3,7 @@
 //! replies (whole, cut, stalled), and writes seen live by a native client.
 
 mod durability;
+mod examples;
 mod isolation;
 mod live;
 mod mutations;

@@ -93,7 +93,7 @@ async fn bad_input_is_400_naming_the_field_and_nothing_is_written() {
         (
             api.mutation("threads:create", json!({ "settings": { "temprature": 1 } }))
                 .await,
-            "`settings.temprature`",
+            "`settings`: unknown field `temprature`",
         ),
         (
             api.mutation(

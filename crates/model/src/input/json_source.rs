@@ -65,13 +65,17 @@ mod tests {
     }
 
     #[test]
-    fn nested_fields_are_named_by_their_path() {
+    fn nested_fields_are_named_by_the_field_that_holds_them() {
         let err =
             read::<ThreadInitInput, _>(&&json!({ "settings": { "temprature": 1 } })).unwrap_err();
-        assert!(err.to_string().contains("`settings.temprature`"), "{err}");
+        assert_eq!(
+            err.to_string(),
+            "`settings`: unknown field `temprature`, expected one of `provider`, `model`, \
+             `systemPrompt`, `temperature`, `contextWindow`"
+        );
         let err =
             read::<MessageEndInput, _>(&&json!({ "status": "complete", "usage": 5 })).unwrap_err();
-        assert_eq!(err.to_string(), "`usage` must be an object");
+        assert_eq!(err.to_string(), "`usage`: expected an object");
         let end: MessageEndInput = read(&&json!({ "status": "complete", "usage": null })).unwrap();
         assert_eq!(end.status, MessageStatus::Complete);
     }

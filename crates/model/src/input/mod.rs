@@ -41,13 +41,13 @@ pub trait Source: Sized {
     fn to_json(&self) -> Option<Json>;
 }
 
-/// Why an input was refused. Every variant names the field (a dotted path for nested ones).
+/// Why an input was refused. Every variant names the field; a nested object's say which field holds it.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum InputError {
-    /// The value (or the field) must be an object.
-    #[error("{}", match .0 { Some(field) => format!("`{field}` must be an object"), None => "expected an object".to_owned() })]
-    NotAnObject(Option<String>),
+    /// The value must be an object.
+    #[error("expected an object")]
+    NotAnObject,
     /// A required field is absent.
     #[error("missing field `{0}`")]
     Missing(String),
@@ -73,6 +73,14 @@ pub enum InputError {
     /// A value the model refused (an unknown role, an invalid id).
     #[error(transparent)]
     Value(#[from] ModelError),
+    /// What is wrong inside a nested object.
+    #[error("`{field}`: {error}")]
+    Nested {
+        /// The field holding the object.
+        field: &'static str,
+        /// What is wrong in it.
+        error: Box<InputError>,
+    },
 }
 
 impl InputError {
@@ -80,28 +88,8 @@ impl InputError {
     pub fn code(&self) -> &'static str {
         match self {
             Self::Value(e) => e.code(),
+            Self::Nested { error, .. } => error.code(),
             _ => "invalid_input",
-        }
-    }
-
-    /// The same error with its field path under `parent`.
-    fn under(self, parent: &str) -> Self {
-        let nest = |field: String| format!("{parent}.{field}");
-        match self {
-            Self::NotAnObject(field) => Self::NotAnObject(Some(match field {
-                Some(field) => nest(field),
-                None => parent.to_owned(),
-            })),
-            Self::Missing(field) => Self::Missing(nest(field)),
-            Self::Unknown { field, expected } => Self::Unknown {
-                field: nest(field),
-                expected,
-            },
-            Self::WrongType { field, expected } => Self::WrongType {
-                field: nest(field),
-                expected,
-            },
-            other => other,
         }
     }
 }
@@ -137,7 +125,7 @@ impl<'a, S: Source> Fields<'a, S> {
     /// Starts reading `object`, which must be an object.
     pub fn of(object: &'a S) -> Result<Self, InputError> {
         if !object.is_object() {
-            return Err(InputError::NotAnObject(None));
+            return Err(InputError::NotAnObject);
         }
         Ok(Self {
             object,
@@ -262,7 +250,12 @@ impl<'a, S: Source> Fields<'a, S> {
     /// An optional nested object read as `T`, with no fields but `T`'s.
     pub fn nested<T: FromFields>(&mut self, key: &'static str) -> Result<Option<T>, InputError> {
         self.value(key)
-            .map(|value| read(&value).map_err(|e| e.under(key)))
+            .map(|value| {
+                read(&value).map_err(|e| InputError::Nested {
+                    field: key,
+                    error: Box::new(e),
+                })
+            })
             .transpose()
     }
 }
