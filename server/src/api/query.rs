@@ -31,11 +31,11 @@ pub(crate) async fn run<S: Storage>(
         "threads:get" => {
             let thread = ThreadRef::parse(&f.required_string("threadId")?)?;
             f.finish()?;
-            let view = documents::read_thread(relay, user, &thread, |thread, now| {
-                thread.view(chatsync_model::ReadAt::new(now))
+            // Serialized on the blocking pool too: a long thread's view is megabytes of JSON.
+            documents::read_thread(relay, user, &thread, |thread, now| {
+                json(&thread.view(chatsync_model::ReadAt::new(now)))
             })
-            .await?;
-            json(&view)
+            .await?
         }
         other => Err(ApiError::InvalidInput(format!(
             "unknown query path {other:?}; expected one of {}",

@@ -144,6 +144,11 @@ pub(crate) async fn run<S: Storage>(
                 let e = ApiError::Timeout(MAX_STREAM_DURATION);
                 return Err(writer.interrupt(e).await);
             }
+            // Shutdown waits for every request: a stream is cut rather than waited for.
+            () = state.app.shutdown.cancelled() => {
+                let e = ApiError::Busy("the relay is shutting down; the reply is kept as interrupted".into());
+                return Err(writer.interrupt(e).await);
+            }
         };
         let line = match next {
             Next::Line(line) => line,

@@ -274,3 +274,21 @@ async fn no_junk_body_is_ever_answered_500() {
     }
     relay.stop().await;
 }
+
+#[tokio::test]
+async fn a_write_storage_refuses_is_503_storage() {
+    let relay = TestRelay::start().await;
+    let api = relay.api("alice");
+    let t = new_thread(&api, "T").await;
+    chatsync_relay::storage::Storage::close(relay.relay.storage()).await;
+    let answer = api
+        .mutation(
+            "messages:append",
+            json!({ "threadId": t, "role": "user", "content": "lost?" }),
+        )
+        .await;
+    assert_eq!(answer.error(503), "storage");
+    let answer = api.mutation("threads:create", json!({})).await;
+    assert_eq!(answer.error(503), "storage");
+    relay.stop().await;
+}

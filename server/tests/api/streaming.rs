@@ -184,3 +184,33 @@ async fn bad_lines_refuse_the_stream_and_keep_what_came_before() {
     assert_eq!(stream.end().await.error(400), "invalid_input");
     relay.stop().await;
 }
+
+#[tokio::test]
+async fn shutdown_cuts_a_running_stream_and_keeps_it_interrupted() {
+    let dir = tempfile::tempdir().unwrap();
+    let relay = TestRelay::start_in(dir.path(), Limits::default()).await;
+    let api = relay.api("alice");
+    let t = new_thread(&api, "T").await;
+    let stream = api.stream().await;
+    stream.line(json!({ "threadId": t, "messageId": "r" }));
+    stream.line(json!({ "delta": "before shutdown" }));
+    let seen = eventually(Duration::from_secs(5), || async {
+        message(&api, &t, "r").await["content"] == "before shutdown"
+    })
+    .await;
+    assert!(seen);
+    let started = std::time::Instant::now();
+    relay.stop().await;
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "shutdown waited for the stream"
+    );
+    drop(stream);
+    let relay = TestRelay::start_in(dir.path(), Limits::default()).await;
+    let m = message(&relay.api("alice"), &t, "r").await;
+    assert_eq!(
+        (m["status"].as_str(), m["content"].as_str()),
+        (Some("interrupted"), Some("before shutdown"))
+    );
+    relay.stop().await;
+}
