@@ -7,12 +7,13 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen_test::wasm_bindgen_test;
 
 use crate::support::*;
-use crate::sync::{synced_store, unique_user};
+use crate::sync::{relay_url, synced_store, unique_user};
 
 /// The relay's HTTP API beside its sync URL (`ws://host/sync` → `http://host/api/…`).
 fn api_url(endpoint: &str) -> String {
-    let sync = option_env!("CHATSYNC_TEST_RELAY").expect("CHATSYNC_TEST_RELAY");
-    let base = sync.trim_end_matches("/sync").replacen("ws", "http", 1);
+    let base = relay_url()
+        .trim_end_matches("/sync")
+        .replacen("ws", "http", 1);
     format!("{base}/api/{endpoint}")
 }
 
