@@ -6,9 +6,11 @@
 //!
 //! - [`error`]: the one error shape, `{ "code", "message" }`.
 //! - `request`: the bearer token, the per-user budget, bounded bodies, the envelope.
-//! - `mutation` and `query`: the paths. `stream`: NDJSON replies.
+//! - `mutation` and `query`: the paths; `apply`: a mutation through the model, and idempotent
+//!   repeats. `stream`: NDJSON replies.
 //! - `documents`: threads and the index through the model.
 
+mod apply;
 mod documents;
 pub mod error;
 mod mutation;
