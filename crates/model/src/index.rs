@@ -102,10 +102,14 @@ impl Index {
         access::put_if_changed(&mut self.doc, &ROOT, SCHEMA, INDEX_SCHEMA_VERSION)
     }
 
-    /// Records a thread's summary, writing only the fields that changed. A deleted thread stays deleted.
+    /// Records a thread's summary, writing only the fields that changed. A deleted thread stays
+    /// deleted, and keeps no title or preview here, whatever its own document still says.
     pub fn upsert(&mut self, summary: &ThreadSummary, now_ms: u64) -> Result<(), ModelError> {
         self.begin_write(now_ms)?;
         let id = &summary.id;
+        if summary.status == ThreadStatus::Deleted || self.is_deleted(id) {
+            return self.write_status(id, ThreadStatus::Deleted);
+        }
         let doc = &mut self.doc;
         access::put_if_changed(doc, &ROOT, &field_key(id, "title"), summary.title.as_str())?;
         access::put_if_changed(doc, &ROOT, &field_key(id, "createdAt"), summary.created_at)?;
@@ -444,6 +448,25 @@ mod tests {
             matches!(err, ModelError::NotFound { kind: "thread", .. }),
             "{err}"
         );
+    }
+
+    #[test]
+    fn a_deleted_threads_summary_written_again_leaves_no_text_in_the_index() {
+        let mut index = device("a");
+        index.upsert(&summary("t", "secret plans", 10), 10).unwrap();
+        let id = ThreadId::new("t").unwrap();
+        index.set_status(&id, ThreadStatus::Deleted, 11).unwrap();
+        // The deleted thread's own summary (its document still has its title), written by the next
+        // flush.
+        let mut after = summary("t", "secret plans", 12);
+        after.status = ThreadStatus::Deleted;
+        index.upsert(&after, 12).unwrap();
+        let stored = index.get(&id).unwrap();
+        assert_eq!(stored.status, ThreadStatus::Deleted);
+        assert_eq!((stored.title.as_str(), stored.preview.as_str()), ("", ""));
+        // A stale active summary does not bring it back either.
+        index.upsert(&summary("t", "secret plans", 13), 13).unwrap();
+        assert_eq!(index.get(&id).unwrap().title, "");
     }
 
     #[test]

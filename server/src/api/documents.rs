@@ -206,13 +206,7 @@ async fn update_index<S: Storage>(
     let upserted = relay
         .with_document(user, &index_id, Open::CreateIfAbsent, move |doc| {
             let mut index = Index::from_automerge(std::mem::take(doc));
-            let upserted = if summary.status == ThreadStatus::Deleted && index.contains(&summary.id)
-            {
-                // Not an upsert: that would write the deleted thread's title back first.
-                index.set_status(&summary.id, ThreadStatus::Deleted, now_ms())
-            } else {
-                index.upsert(&summary, now_ms())
-            };
+            let upserted = index.upsert(&summary, now_ms());
             *doc = index.into_automerge();
             upserted
         })

@@ -19,7 +19,9 @@ pub enum ApiError {
     #[error("{0}")]
     InvalidInput(String),
     /// No token, or one that does not verify.
-    #[error("a valid token is required (Authorization: Bearer <token>)")]
+    #[error(
+        "a valid token is required (Authorization: Bearer <token>; /sync takes it as `?token=`)"
+    )]
     Unauthorized,
     /// No such thing for this user: a document that is absent and one that is another user's get
     /// this same answer.

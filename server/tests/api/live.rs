@@ -99,6 +99,25 @@ async fn a_backends_thread_and_streamed_reply_reach_a_native_client_live() {
     })
     .await;
     assert!(preview, "the list's preview did not follow the reply");
+    // Deleted by the backend: gone from the device's list, and no text of it left in the index.
+    api.mutation("threads:delete", json!({ "threadId": t }))
+        .await
+        .value();
+    let thread_id = chatsync_model::ThreadId::new(t.clone()).unwrap();
+    let gone = eventually(Duration::from_secs(5), || async {
+        let index = chatsync_model::Index::from_automerge(device.get(index).await.unwrap());
+        index.get(&thread_id).is_some_and(|s| {
+            s.status == chatsync_model::ThreadStatus::Deleted
+                && s.title.is_empty()
+                && s.preview.is_empty()
+        }) && index
+            .list(ListOptions {
+                include_archived: true,
+            })
+            .is_empty()
+    })
+    .await;
+    assert!(gone, "the deleted thread lingers in the device's index");
     device.close();
     relay.stop().await;
 }
