@@ -138,7 +138,7 @@ async fn stream<S: Storage>(
 ) -> Answer {
     let user = request::caller(&state, &headers)?;
     let task = state.clone();
-    detached(&state, stream::run(task, user, headers, body)).await
+    detached(&state, stream::run(task, user, body)).await
 }
 
 async fn read_call<S: Storage>(

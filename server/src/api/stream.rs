@@ -10,7 +10,6 @@
 use std::time::Duration;
 
 use axum::body::{Body, Bytes};
-use axum::http::HeaderMap;
 use chatsync_model::input::{Fields, MessageEndInput};
 use chatsync_model::{MessageId, MessageStatus, NewMessage, ReadAt, Role, Thread};
 use futures_util::{Stream, StreamExt};
@@ -98,10 +97,8 @@ fn trim(line: &[u8]) -> &[u8] {
 pub(crate) async fn run<S: Storage>(
     state: ApiState<S>,
     user: String,
-    headers: HeaderMap,
     body: Body,
 ) -> Result<Value, ApiError> {
-    let _ = headers;
     let limits = state.app.relay.limits().clone();
     let idle = limits.http_request_timeout;
     let mut lines = Lines {
