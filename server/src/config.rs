@@ -154,6 +154,14 @@ pub struct ServeArgs {
     /// Largest HTTP request body, bytes (413 beyond).
     #[arg(long, env = "CHATSYNC_MAX_REQUEST_BODY_BYTES", default_value_t = 1 << 20)]
     pub max_request_body_bytes: usize,
+    /// Requests to `/api/*` one user may make per second, and as many again in a burst (429 beyond):
+    /// one backend's loop must not starve the relay's other users. A streamed reply counts once.
+    #[arg(
+        long,
+        env = "CHATSYNC_MAX_API_REQUESTS_PER_SECOND",
+        default_value_t = 200
+    )]
+    pub max_api_requests_per_second: u32,
     /// Bytes of documents to keep in memory once nobody is connected to them.
     #[arg(long, env = "CHATSYNC_MEMORY_BUDGET_BYTES", default_value_t = 512 << 20)]
     pub memory_budget_bytes: u64,
@@ -301,6 +309,7 @@ impl ServeArgs {
             http_header_timeout: Duration::from_secs(self.http_header_timeout_secs),
             http_request_timeout: Duration::from_secs(self.http_request_timeout_secs),
             max_request_body_bytes: self.max_request_body_bytes,
+            max_api_requests_per_second: self.max_api_requests_per_second,
         }
     }
 }

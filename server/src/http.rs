@@ -11,7 +11,7 @@ use axum::extract::ws::{CloseFrame, Message as WsMessage, WebSocket, WebSocketUp
 use axum::extract::{Query, State};
 use axum::http::header::AUTHORIZATION;
 use axum::http::{HeaderMap, Method, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::get;
 use futures_util::{SinkExt, StreamExt};
 use serde::Deserialize;
@@ -22,7 +22,8 @@ use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::services::ServeDir;
 use tower_http::timeout::{RequestBodyTimeoutLayer, TimeoutLayer};
 
-use crate::auth::{Auth, AuthError, Verified};
+use crate::api::error::ApiError;
+use crate::auth::{Auth, Verified};
 
 use crate::relay::{Frame, Inbound, Relay, serve_verified_connection};
 use crate::storage::Storage;
@@ -102,6 +103,7 @@ pub fn app_with<S: Storage>(state: AppState<S>, options: AppOptions<'_>) -> Rout
     if options.metrics {
         router = router.route("/metrics", get(metrics::<S>));
     }
+    let api = crate::api::routes(state.clone());
     let router = router.with_state(state);
     let router = match options.web_dir {
         // `file.br` or `file.gz` beside `file` is sent to clients that accept brotli or gzip
@@ -111,7 +113,8 @@ pub fn app_with<S: Storage>(state: AppState<S>, options: AppOptions<'_>) -> Rout
         }
         None => router,
     };
-    bounded(router, &limits)
+    // The API bounds its bodies and their time itself (a streamed reply outlives a request's bound).
+    bounded(router, &limits).merge(api)
 }
 
 /// Only `/metrics` (and `/healthz`), for a listener of their own.
@@ -156,38 +159,17 @@ async fn dev_login<S: Storage>(
     Query(query): Query<DevLoginQuery>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     if !matches!(state.relay.auth(), Auth::InsecureDev) {
-        return Err(ApiError {
-            status: StatusCode::NOT_FOUND,
-            code: "not_found",
-            message: "no such route".into(),
-        });
+        return Err(ApiError::NotFound("no such route".into()));
     }
     let user = query.user.unwrap_or_default();
     let user = user.trim();
     if user.is_empty() || user.len() > 128 || user.chars().any(char::is_control) {
-        return Err(ApiError {
-            status: StatusCode::BAD_REQUEST,
-            code: "invalid_input",
-            message: "`user` must be 1 to 128 printable characters".into(),
-        });
+        return Err(ApiError::InvalidInput(
+            "`user` must be 1 to 128 printable characters".into(),
+        ));
     }
     tracing::info!(user, "development login");
     Ok(Json(serde_json::json!({ "token": user, "userId": user })))
-}
-
-/// The one error shape of the HTTP API: a status, a stable code, a plain message.
-#[derive(Debug)]
-pub struct ApiError {
-    status: StatusCode,
-    code: &'static str,
-    message: String,
-}
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let body = serde_json::json!({ "code": self.code, "message": self.message });
-        (self.status, Json(body)).into_response()
-    }
 }
 
 #[derive(Deserialize)]
@@ -217,10 +199,7 @@ async fn sync<S: Storage>(
         .await
         .map_err(|e| {
             tracing::warn!(error = %e, "refused a /sync connection");
-            refused(
-                &e,
-                "a valid token is required (the `token` query parameter)",
-            )
+            ApiError::refused(&e)
         })?;
     let max = state.relay.limits().max_frame_bytes;
     Ok(upgrade
@@ -304,30 +283,8 @@ pub(crate) async fn authenticate<S: Storage>(
 ) -> Result<Verified, ApiError> {
     state.relay.auth().authenticate(token).await.map_err(|e| {
         tracing::warn!(error = %e, "refused a request");
-        refused(
-            &e,
-            "a valid token is required (Authorization: Bearer, or the `token` query parameter)",
-        )
+        ApiError::refused(&e)
     })
-}
-
-/// 401 `unauthorized` for a token that is not good, or 503 `auth_unavailable` when the identity
-/// provider's keys cannot be fetched (the token may be fine: try again later).
-fn refused(error: &AuthError, message: &str) -> ApiError {
-    if error.is_unavailable() {
-        ApiError {
-            status: StatusCode::SERVICE_UNAVAILABLE,
-            code: "auth_unavailable",
-            message: "the identity provider's signing keys cannot be fetched right now; try again"
-                .into(),
-        }
-    } else {
-        ApiError {
-            status: StatusCode::UNAUTHORIZED,
-            code: "unauthorized",
-            message: message.into(),
-        }
-    }
 }
 
 /// Served from in-memory counters only: a scrape never touches storage.

@@ -9,10 +9,12 @@
 //!   PEM key (or, on loopback during development, the user id as the token).
 //! - [`relay`]: documents in memory, sync sessions, fan-out, eviction, limits, metrics.
 //! - [`http`]: the routes; [`server::run`] serves them until shutdown.
+//! - [`api`]: the HTTP API for backends (`/api/mutation`, `/api/query`, `/api/stream`).
 //! - [`open_files`]: the open-files limit, raised to the hard limit at start.
 #![warn(missing_docs)]
 
 mod accept;
+pub mod api;
 pub mod auth;
 pub mod config;
 pub mod http;

@@ -2,6 +2,7 @@
 
 use std::rc::Rc;
 
+use chatsync_model::input::{ListInput, ThreadInitInput};
 use chatsync_model::{Limits, ListOptions, ThreadId, ThreadInit, ThreadStatus};
 use chatsync_protocol::DocumentId;
 use js_sys::{Function, Promise};
@@ -37,8 +38,7 @@ impl ChatStore {
         #[wasm_bindgen(unchecked_optional_param_type = "StoreOptions")] options: Option<JsValue>,
     ) -> Promise {
         promise(async move {
-            let options: StoreOptions =
-                input::from_js_or_default(&options.unwrap_or(JsValue::UNDEFINED))?;
+            let options = StoreOptions::from_js(&options.unwrap_or(JsValue::UNDEFINED))?;
             let store = Self::open_with(options).await?;
             Ok(JsValue::from(store))
         })
@@ -53,7 +53,7 @@ impl ChatStore {
         let inner = Rc::clone(&self.inner);
         promise(async move {
             inner.ensure_open()?;
-            let options: input::ListOptions =
+            let options: ListInput =
                 input::from_js_or_default(&options.unwrap_or(JsValue::UNDEFINED))?;
             let list = inner.list_threads(ListOptions {
                 include_archived: options.include_archived,
@@ -72,7 +72,7 @@ impl ChatStore {
         let inner = Rc::clone(&self.inner);
         promise(async move {
             inner.ensure_open()?;
-            let init: input::ThreadInit =
+            let init: ThreadInitInput =
                 input::from_js_or_default(&init.unwrap_or(JsValue::UNDEFINED))?;
             let id = ThreadId::new(DocumentId::new_v4(random_bytes()).to_string())?;
             let thread = chatsync_model::Thread::create(

@@ -8,6 +8,7 @@ mod deadlines;
 mod document;
 mod eviction;
 mod limits;
+mod local_write;
 mod metrics;
 mod outbox;
 mod refusal;
@@ -26,6 +27,7 @@ use chatsync_protocol::DocumentId;
 
 pub use connection::{Frame, Inbound, serve_connection, serve_verified_connection};
 pub use limits::Limits;
+pub use local_write::{LocalWriteError, Open};
 pub use metrics::Metrics;
 
 use budget::{Budgets, MemoryLedger};
