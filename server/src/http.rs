@@ -1,4 +1,4 @@
-//! The HTTP surface: `GET /sync` (the WebSocket), `/healthz`, `/metrics`, `/api/*`, and optionally a
+//! The HTTP surface: `GET /sync` (the WebSocket), `/healthz`, `/readyz`, `/metrics`, `/api/*`, and optionally a
 //! folder of static files (the demo app). The router is a function of the state, so tests can call it
 //! without a socket.
 
@@ -85,6 +85,7 @@ pub fn app_with<S: Storage>(state: AppState<S>, options: AppOptions<'_>) -> Rout
     let mut router = Router::new()
         .route("/sync", get(sync::<S>))
         .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(readyz::<S>))
         // Browsers call this one from the app's own origin, which need not be the relay's (a dev
         // server, a test page). It is authenticated by bearer token, never by cookie, so any origin
         // may read it.
@@ -120,6 +121,7 @@ pub fn metrics_app<S: Storage>(state: AppState<S>) -> Router {
     let router = Router::new()
         .route("/metrics", get(metrics::<S>))
         .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(readyz::<S>))
         .with_state(state);
     bounded(router, &limits)
 }
@@ -308,6 +310,23 @@ fn authenticate<S: Storage>(
                     .into(),
         }
     })
+}
+
+/// Whether this relay can serve: 200 while its database answers, 503 while it does not (a load
+/// balancer then sends clients to another relay). `/healthz` only says the process is up.
+async fn readyz<S: Storage>(State(state): State<AppState<S>>) -> Result<&'static str, ApiError> {
+    match state.relay.storage().ready().await {
+        Ok(()) => Ok("ready"),
+        Err(e) => {
+            tracing::warn!(error = %e, "not ready: storage unavailable");
+            Err(ApiError {
+                status: StatusCode::SERVICE_UNAVAILABLE,
+                code: "storage_unavailable",
+                message: "the relay's database is unreachable; writes are refused until it is back"
+                    .into(),
+            })
+        }
+    }
 }
 
 /// Served from in-memory counters only: a scrape never touches storage.

@@ -1,0 +1,443 @@
+//! Several relays on one PostgreSQL database: devices on different relays converge live, every relay
+//! answers every user the same way, compactions by two relays at once lose nothing, a relay killed
+//! with `kill -9` loses nothing it acknowledged, and a database outage refuses writes until it ends.
+//! Needs `CHATSYNC_TEST_DATABASE_URL` (see `support/postgres.rs`).
+
+#[path = "support/postgres.rs"]
+mod support;
+
+use std::net::SocketAddr;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
+
+use automerge::transaction::Transactable;
+use automerge::{AutoCommit, ChangeHash, ROOT, ReadDoc};
+use chatsync_client::{Client, ClientConfig, ClientError};
+use chatsync_protocol::DocumentId;
+use chatsync_relay::auth::Auth;
+use chatsync_relay::relay::{Identity, Limits, Relay};
+use chatsync_relay::storage::{PostgresOptions, PostgresStorage, Storage, relay_identity};
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+const SECRET: &[u8] = b"several-relays-test-secret-0123456789";
+const WAIT: Duration = Duration::from_secs(15);
+
+/// A relay in this process, on PostgreSQL.
+struct TestRelay {
+    addr: SocketAddr,
+    relay: Arc<Relay<PostgresStorage>>,
+    shutdown: CancellationToken,
+    task: JoinHandle<()>,
+}
+
+impl TestRelay {
+    async fn start(options: &PostgresOptions) -> Self {
+        let storage = PostgresStorage::open(options).await.expect("storage");
+        let (storage_id, index_secret) = relay_identity(&storage).await.expect("identity");
+        let identity = Identity {
+            storage_id,
+            index_secret,
+        };
+        let relay = Arc::new(Relay::new(
+            storage,
+            Auth::jwt(SECRET),
+            Limits::default(),
+            identity,
+        ));
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let shutdown = CancellationToken::new();
+        let task = tokio::spawn({
+            let (relay, shutdown) = (relay.clone(), shutdown.clone());
+            async move {
+                chatsync_relay::server::run(listener, relay, shutdown)
+                    .await
+                    .expect("relay");
+            }
+        });
+        Self {
+            addr,
+            relay,
+            shutdown,
+            task,
+        }
+    }
+
+    async fn client(&self, user: &str, peer: &str) -> Client {
+        client_at(&format!("ws://{}/sync", self.addr), &token(user), peer).await
+    }
+
+    async fn stop(self) {
+        self.shutdown.cancel();
+        let _ = self.task.await;
+    }
+}
+
+fn token(user: &str) -> String {
+    Auth::jwt(SECRET).issue(user, Duration::from_secs(3600), SystemTime::now())
+}
+
+async fn client_at(url: &str, token: &str, peer: &str) -> Client {
+    let mut config = ClientConfig::new(url, token, peer);
+    config.min_backoff = Duration::from_millis(20);
+    config.max_backoff = Duration::from_millis(200);
+    Client::connect(config).await.expect("connect")
+}
+
+/// `n` relays on one fresh database; `None` when the PostgreSQL tests are skipped.
+async fn relays(n: usize) -> Option<Vec<TestRelay>> {
+    let url = support::fresh_database().await?;
+    let options = PostgresOptions::new(url);
+    let mut relays = Vec::new();
+    for _ in 0..n {
+        relays.push(TestRelay::start(&options).await);
+    }
+    Some(relays)
+}
+
+fn new_id() -> DocumentId {
+    DocumentId::new_v4(
+        automerge::ActorId::random()
+            .to_bytes()
+            .try_into()
+            .expect("16 bytes"),
+    )
+}
+
+async fn put(client: &Client, id: DocumentId, key: &str) -> Vec<ChangeHash> {
+    let key = key.to_owned();
+    client
+        .change(id, move |doc| {
+            doc.put(ROOT, key.as_str(), true).unwrap();
+        })
+        .await
+        .unwrap()
+}
+
+/// `alice` creates a document through `client` and waits until the relay stored it.
+async fn create(client: &Client) -> DocumentId {
+    let id = new_id();
+    let mut doc = AutoCommit::new();
+    doc.put(ROOT, "created", true).unwrap();
+    let heads = doc.get_heads();
+    client.insert(id, doc).await.unwrap();
+    client.acknowledged(id, heads, WAIT).await.unwrap();
+    id
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn devices_on_three_relays_of_one_database_converge_live() {
+    let Some(relays) = relays(3).await else {
+        return;
+    };
+    let mut devices = Vec::new();
+    for (n, relay) in relays.iter().enumerate() {
+        devices.push(relay.client("alice", &format!("device-{n}")).await);
+    }
+    let id = create(&devices[0]).await;
+    for device in &devices[1..] {
+        device.find(id, WAIT).await.unwrap();
+    }
+    // Each device's change reaches the devices on the other relays, live.
+    for (n, device) in devices.iter().enumerate() {
+        let heads = put(device, id, &format!("from-{n}")).await;
+        for other in &devices {
+            other
+                .holds(id, heads.clone(), WAIT)
+                .await
+                .unwrap_or_else(|e| {
+                    panic!("a change through relay {n} did not reach every device: {e}")
+                });
+        }
+    }
+    // All at once: everyone ends up with everything.
+    let written = futures_util::future::join_all(
+        devices
+            .iter()
+            .enumerate()
+            .map(|(n, d)| async move { put(d, id, &format!("together-{n}")).await }),
+    )
+    .await;
+    for device in &devices {
+        for heads in &written {
+            device.holds(id, heads.clone(), WAIT).await.unwrap();
+        }
+    }
+    let mut doc = devices[2].get(id).await.unwrap();
+    for n in 0..3 {
+        assert!(
+            doc.get(ROOT, format!("together-{n}").as_str())
+                .unwrap()
+                .is_some()
+        );
+    }
+    let heads = doc.get_heads();
+    for device in &devices {
+        assert_eq!(device.get(id).await.unwrap().get_heads(), heads);
+    }
+    for relay in relays {
+        relay.stop().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn another_user_is_refused_on_every_relay() {
+    let Some(relays) = relays(2).await else {
+        return;
+    };
+    let alice = relays[0].client("alice", "alice-laptop").await;
+    let id = create(&alice).await;
+    for relay in &relays {
+        let mallory = relay.client("mallory", "mallory").await;
+        assert!(
+            matches!(
+                mallory.find(id, WAIT).await,
+                Err(ClientError::Unavailable(_))
+            ),
+            "relay {} showed alice's document to mallory",
+            relay.addr
+        );
+        // Writing into it is refused too: nothing of mallory's is acknowledged or stored.
+        let mut doc = AutoCommit::new();
+        doc.put(ROOT, "mallory", true).unwrap();
+        let heads = doc.get_heads();
+        mallory.insert(id, doc).await.unwrap();
+        assert!(
+            mallory
+                .acknowledged(id, heads, Duration::from_secs(2))
+                .await
+                .is_err()
+        );
+        mallory.close();
+    }
+    for relay in &relays {
+        let stored = relay.relay.storage().load(&id).await.unwrap().unwrap();
+        assert_eq!(stored.owner, "alice");
+        let reader = relay.client("alice", "alice-phone").await;
+        let doc = reader.find(id, WAIT).await.unwrap();
+        assert!(doc.get(ROOT, "mallory").unwrap().is_none());
+    }
+    // Every relay derives the same index document for a user.
+    assert_eq!(
+        relays[0].relay.index_document_id("alice"),
+        relays[1].relay.index_document_id("alice")
+    );
+    for relay in relays {
+        relay.stop().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_relays_compacting_one_document_at_once_lose_nothing() {
+    let Some(relays) = relays(2).await else {
+        return;
+    };
+    let (a, b) = (
+        relays[0].client("alice", "a").await,
+        relays[1].client("alice", "b").await,
+    );
+    let id = create(&a).await;
+    b.find(id, WAIT).await.unwrap();
+    // Both devices stream changes, each waiting for its acknowledgement, while both relays compact
+    // the document over and over: each compaction races the other relay's appends and compaction.
+    let stream = move |device: Client, prefix: &'static str| async move {
+        let mut keys = Vec::new();
+        for n in 0..80 {
+            let key = format!("{prefix}{n}");
+            let heads = put(&device, id, &key).await;
+            device.acknowledged(id, heads, WAIT).await.unwrap();
+            keys.push(key);
+        }
+        keys
+    };
+    let streams = tokio::spawn(async move { tokio::join!(stream(a, "a"), stream(b, "b")) });
+    let mut compactions = 0;
+    while !streams.is_finished() {
+        tokio::join!(relays[0].relay.compact_all(), relays[1].relay.compact_all());
+        compactions += 1;
+        tokio::task::yield_now().await;
+    }
+    let (keys_a, keys_b) = streams.await.unwrap();
+    let keys: Vec<String> = keys_a.into_iter().chain(keys_b).collect();
+    assert!(compactions > 5, "only {compactions} rounds of compaction");
+    let stored = relays[0].relay.storage().load(&id).await.unwrap().unwrap();
+    let mut doc = AutoCommit::load(&stored.snapshot).unwrap();
+    doc.load_incremental(&stored.chunks.concat()).unwrap();
+    for key in &keys {
+        assert!(
+            doc.get(ROOT, key.as_str()).unwrap().is_some(),
+            "{key} lost from storage"
+        );
+    }
+    let reader = relays[1].client("alice", "reader").await;
+    let read = reader.find(id, WAIT).await.unwrap();
+    for key in &keys {
+        assert!(
+            read.get(ROOT, key.as_str()).unwrap().is_some(),
+            "{key} not served"
+        );
+    }
+    for relay in relays {
+        relay.stop().await;
+    }
+}
+
+/// The relay binary on `url`, with development auth (the token is the user id), on a free port.
+fn start_binary(url: &str) -> (Child, u16) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = Command::new(env!("CARGO_BIN_EXE_chatsync-relay"))
+        .args(["serve", "--insecure-dev-auth", "--listen"])
+        .arg(format!("127.0.0.1:{port}"))
+        .env("CHATSYNC_DATABASE_URL", url)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start the relay binary");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "the relay did not start listening"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    (child, port)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_relay_killed_mid_stream_loses_nothing_it_acknowledged() {
+    let Some(url) = support::fresh_database().await else {
+        return;
+    };
+    let (mut doomed, doomed_port) = start_binary(&url);
+    let (mut survivor, survivor_port) = start_binary(&url);
+    let url_of = |port: u16| format!("ws://127.0.0.1:{port}/sync");
+    let writer = client_at(&url_of(doomed_port), "alice", "writer").await;
+    let watcher = client_at(&url_of(survivor_port), "alice", "watcher").await;
+    let id = create(&writer).await;
+    watcher.find(id, WAIT).await.unwrap();
+
+    // Stream as fast as acknowledgements come back; kill the writer's relay mid-stream.
+    let acknowledged = Arc::new(Mutex::new(Vec::<(String, Vec<ChangeHash>)>::new()));
+    let stream = tokio::spawn({
+        let (writer, acknowledged) = (writer.clone(), acknowledged.clone());
+        async move {
+            for i in 0..100_000u64 {
+                let key = format!("token-{i}");
+                let heads = put(&writer, id, &key).await;
+                match writer
+                    .acknowledged(id, heads.clone(), Duration::from_secs(1))
+                    .await
+                {
+                    Ok(()) => acknowledged.lock().unwrap().push((key, heads)),
+                    Err(_) => return, // the relay is gone
+                }
+            }
+        }
+    });
+    tokio::time::sleep(Duration::from_millis(1_000)).await;
+    doomed.kill().expect("kill -9");
+    doomed.wait().unwrap();
+    stream.await.unwrap();
+    writer.close();
+    let acknowledged = acknowledged.lock().unwrap().clone();
+    assert!(
+        acknowledged.len() >= 10,
+        "too few writes before the kill: {}",
+        acknowledged.len()
+    );
+
+    // The device on the other relay saw every acknowledged change live…
+    let (_, last) = acknowledged.last().unwrap();
+    watcher.holds(id, last.clone(), WAIT).await.unwrap();
+    // …and a device arriving afterwards finds every one in storage.
+    let reader = client_at(&url_of(survivor_port), "alice", "reader").await;
+    let doc = reader.find(id, WAIT).await.unwrap();
+    let lost: Vec<&String> = acknowledged
+        .iter()
+        .map(|(key, _)| key)
+        .filter(|key| doc.get(ROOT, key.as_str()).unwrap().is_none())
+        .collect();
+    assert!(
+        lost.is_empty(),
+        "{} acknowledged changes lost, e.g. {:?}",
+        lost.len(),
+        &lost[..lost.len().min(5)]
+    );
+    eprintln!(
+        "{} changes acknowledged before kill -9; all present on the other relay",
+        acknowledged.len()
+    );
+    survivor.kill().unwrap();
+    survivor.wait().unwrap();
+}
+
+/// A plain HTTP GET's status.
+async fn status(addr: SocketAddr, path: &str) -> u16 {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.unwrap();
+    response
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn while_the_database_is_down_writes_are_refused_and_readyz_fails_until_it_is_back() {
+    let Some(url) = support::fresh_database().await else {
+        return;
+    };
+    let proxy = support::Proxy::start(&url).await;
+    let mut options = PostgresOptions::new(support::via(&url, proxy.addr));
+    options.acquire_timeout = Duration::from_secs(1);
+    let relay = TestRelay::start(&options).await;
+    assert_eq!(status(relay.addr, "/readyz").await, 200);
+    let device = relay.client("alice", "device").await;
+    let id = create(&device).await;
+
+    proxy.cut();
+    let during = put(&device, id, "during").await;
+    assert!(
+        device
+            .acknowledged(id, during.clone(), Duration::from_secs(3))
+            .await
+            .is_err(),
+        "a change was acknowledged while the database was down"
+    );
+    assert_eq!(status(relay.addr, "/readyz").await, 503);
+    assert_eq!(status(relay.addr, "/healthz").await, 200);
+
+    proxy.restore();
+    let deadline = Instant::now() + WAIT;
+    while status(relay.addr, "/readyz").await != 200 {
+        assert!(Instant::now() < deadline, "/readyz did not recover");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // The device reconnects by itself, and its change is stored and acknowledged now.
+    device.acknowledged(id, during, WAIT).await.unwrap();
+    let after = put(&device, id, "after").await;
+    device.acknowledged(id, after, WAIT).await.unwrap();
+    let stored = relay.relay.storage().load(&id).await.unwrap().unwrap();
+    let mut doc = if stored.snapshot.is_empty() {
+        AutoCommit::new()
+    } else {
+        AutoCommit::load(&stored.snapshot).unwrap()
+    };
+    doc.load_incremental(&stored.chunks.concat()).unwrap();
+    assert!(doc.get(ROOT, "during").unwrap().is_some());
+    assert!(doc.get(ROOT, "after").unwrap().is_some());
+    relay.stop().await;
+}
