@@ -322,45 +322,60 @@ fn start_binary(url: &str) -> (Child, u16) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_relay_killed_mid_stream_loses_nothing_it_acknowledged() {
+async fn a_relay_killed_mid_stream_loses_nothing_and_its_client_moves_to_another() {
     let Some(url) = support::fresh_database().await else {
         return;
     };
     let (mut doomed, doomed_port) = start_binary(&url);
     let (mut survivor, survivor_port) = start_binary(&url);
     let url_of = |port: u16| format!("ws://127.0.0.1:{port}/sync");
-    let writer = client_at(&url_of(doomed_port), "alice", "writer").await;
+    // The writer knows both relays; it starts on the one about to die.
+    let mut config = ClientConfig::new(url_of(doomed_port), "alice", "writer")
+        .with_fallbacks([url_of(survivor_port)]);
+    config.min_backoff = Duration::from_millis(20);
+    config.max_backoff = Duration::from_millis(200);
+    let writer = Client::connect(config).await.unwrap();
     let watcher = client_at(&url_of(survivor_port), "alice", "watcher").await;
     let id = create(&writer).await;
     watcher.find(id, WAIT).await.unwrap();
 
-    // Stream as fast as acknowledgements come back; kill the writer's relay mid-stream.
+    // Stream as fast as acknowledgements come back; kill the writer's relay mid-stream. The stream
+    // goes on: every change is acknowledged, by one relay or the other.
     let acknowledged = Arc::new(Mutex::new(Vec::<(String, Vec<ChangeHash>)>::new()));
+    let stop = CancellationToken::new();
     let stream = tokio::spawn({
-        let (writer, acknowledged) = (writer.clone(), acknowledged.clone());
+        let (writer, acknowledged, stop) = (writer.clone(), acknowledged.clone(), stop.clone());
         async move {
-            for i in 0..100_000u64 {
+            for i in 0.. {
+                if stop.is_cancelled() {
+                    break;
+                }
                 let key = format!("token-{i}");
                 let heads = put(&writer, id, &key).await;
-                match writer
-                    .acknowledged(id, heads.clone(), Duration::from_secs(1))
+                writer
+                    .acknowledged(id, heads.clone(), WAIT)
                     .await
-                {
-                    Ok(()) => acknowledged.lock().unwrap().push((key, heads)),
-                    Err(_) => return, // the relay is gone
-                }
+                    .unwrap_or_else(|e| panic!("{key} never acknowledged: {e}"));
+                acknowledged.lock().unwrap().push((key, heads));
             }
         }
     });
     tokio::time::sleep(Duration::from_millis(1_000)).await;
     doomed.kill().expect("kill -9");
     doomed.wait().unwrap();
+    let before_kill = acknowledged.lock().unwrap().len();
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    stop.cancel();
     stream.await.unwrap();
     writer.close();
     let acknowledged = acknowledged.lock().unwrap().clone();
     assert!(
-        acknowledged.len() >= 10,
-        "too few writes before the kill: {}",
+        before_kill >= 10,
+        "too few writes before the kill: {before_kill}"
+    );
+    assert!(
+        acknowledged.len() >= before_kill + 10,
+        "the writer did not go on through the other relay: {} acknowledged, {before_kill} before the kill",
         acknowledged.len()
     );
 
@@ -382,11 +397,37 @@ async fn a_relay_killed_mid_stream_loses_nothing_it_acknowledged() {
         &lost[..lost.len().min(5)]
     );
     eprintln!(
-        "{} changes acknowledged before kill -9; all present on the other relay",
+        "{before_kill} changes acknowledged before kill -9, {} in all; all present on the other relay",
         acknowledged.len()
     );
     survivor.kill().unwrap();
     survivor.wait().unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_connects_to_a_fallback_when_the_first_relay_is_down() {
+    let Some(relays) = relays(1).await else {
+        return;
+    };
+    let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let dead_url = format!("ws://{}/sync", dead.local_addr().unwrap());
+    drop(dead);
+    let live_url = format!("ws://{}/sync", relays[0].addr);
+    let config =
+        ClientConfig::new(dead_url.clone(), token("alice"), "device").with_fallbacks([live_url]);
+    let device = Client::connect(config)
+        .await
+        .expect("connects through the fallback");
+    create(&device).await;
+    // With no relay up at all, connecting fails and names each one tried.
+    let config = ClientConfig::new(dead_url.clone(), token("alice"), "device");
+    match Client::connect(config).await {
+        Err(ClientError::Connect(message)) => assert!(message.contains(&dead_url), "{message}"),
+        other => panic!("connected to nothing? {other:?}"),
+    }
+    for relay in relays {
+        relay.stop().await;
+    }
 }
 
 /// A plain HTTP GET's status.
