@@ -294,14 +294,32 @@ async fn two_relays_compacting_one_document_at_once_lose_nothing() {
     }
 }
 
+/// A relay process, killed when dropped (so a failing test leaves none behind).
+struct Process(Child);
+
+impl Process {
+    /// `kill -9`, and wait for it to be gone.
+    fn kill(&mut self) {
+        self.0.kill().expect("kill -9");
+        self.0.wait().unwrap();
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// The relay binary on `url`, with development auth (the token is the user id), on a free port.
-fn start_binary(url: &str) -> (Child, u16) {
+fn start_binary(url: &str) -> (Process, u16) {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
         .unwrap()
         .port();
-    let child = Command::new(env!("CARGO_BIN_EXE_chatsync-relay"))
+    let child = Process(Command::new(env!("CARGO_BIN_EXE_chatsync-relay"))
         .args(["serve", "--insecure-dev-auth", "--listen"])
         .arg(format!("127.0.0.1:{port}"))
         .env("CHATSYNC_DATABASE_URL", url)
@@ -309,7 +327,7 @@ fn start_binary(url: &str) -> (Child, u16) {
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
-        .expect("start the relay binary");
+        .expect("start the relay binary"));
     let deadline = Instant::now() + Duration::from_secs(20);
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
         assert!(
@@ -361,8 +379,7 @@ async fn a_relay_killed_mid_stream_loses_nothing_and_its_client_moves_to_another
         }
     });
     tokio::time::sleep(Duration::from_millis(1_000)).await;
-    doomed.kill().expect("kill -9");
-    doomed.wait().unwrap();
+    doomed.kill();
     let before_kill = acknowledged.lock().unwrap().len();
     tokio::time::sleep(Duration::from_millis(1_500)).await;
     stop.cancel();
@@ -400,8 +417,7 @@ async fn a_relay_killed_mid_stream_loses_nothing_and_its_client_moves_to_another
         "{before_kill} changes acknowledged before kill -9, {} in all; all present on the other relay",
         acknowledged.len()
     );
-    survivor.kill().unwrap();
-    survivor.wait().unwrap();
+    survivor.kill();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
