@@ -178,7 +178,9 @@ async fn run(server: &str, relay_count: usize) {
     let database = fresh_database(server).await;
     let relays: Vec<Relay> = (0..relay_count).map(|_| Relay::start(&database)).collect();
     let urls: Vec<String> = relays.iter().map(Relay::url).collect();
-    println!("{relay_count} relay(s) on one database: {users} users, {streaming} streaming, {secs} s a phase");
+    println!(
+        "{relay_count} relay(s) on one database: {users} users, {streaming} streaming, {secs} s a phase"
+    );
 
     let mut pairs = Vec::new();
     let mut idle = Vec::new();
@@ -195,7 +197,11 @@ async fn run(server: &str, relay_count: usize) {
         if u < streaming {
             // Every other streaming user follows on another relay, when there is one.
             let across = relay_count > 1 && u % 2 == 1;
-            let other = if across { (home + 1) % relay_count } else { home };
+            let other = if across {
+                (home + 1) % relay_count
+            } else {
+                home
+            };
             let b = connect(&urls[other], &user, &format!("{user}-b")).await;
             b.find(id, WAIT).await.unwrap();
             pairs.push(Pair { a, b, id, across });
@@ -287,14 +293,19 @@ async fn run(server: &str, relay_count: usize) {
     for relay in relays {
         relay.stop();
     }
-    println!("  database size after: {}", mb(database_size(&database).await));
+    println!(
+        "  database size after: {}",
+        mb(database_size(&database).await)
+    );
 }
 
 #[tokio::main]
 async fn main() {
     // `cargo bench` passes --bench; a plain `cargo test --benches` would too.
     let Ok(server) = std::env::var("CHATSYNC_TEST_DATABASE_URL") else {
-        println!("skipped: CHATSYNC_TEST_DATABASE_URL is not set (`source scripts/test-postgres.sh`)");
+        println!(
+            "skipped: CHATSYNC_TEST_DATABASE_URL is not set (`source scripts/test-postgres.sh`)"
+        );
         return;
     };
     let counts = std::env::var("BENCH_RELAYS").unwrap_or_else(|_| "1,2".into());

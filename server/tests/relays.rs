@@ -319,15 +319,17 @@ fn start_binary(url: &str) -> (Process, u16) {
         .local_addr()
         .unwrap()
         .port();
-    let child = Process(Command::new(env!("CARGO_BIN_EXE_chatsync-relay"))
-        .args(["serve", "--insecure-dev-auth", "--listen"])
-        .arg(format!("127.0.0.1:{port}"))
-        .env("CHATSYNC_DATABASE_URL", url)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start the relay binary"));
+    let child = Process(
+        Command::new(env!("CARGO_BIN_EXE_chatsync-relay"))
+            .args(["serve", "--insecure-dev-auth", "--listen"])
+            .arg(format!("127.0.0.1:{port}"))
+            .env("CHATSYNC_DATABASE_URL", url)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start the relay binary"),
+    );
     let deadline = Instant::now() + Duration::from_secs(20);
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
         assert!(
