@@ -21,6 +21,14 @@ use super::refusal::Refusal;
 use super::sync::answer;
 use crate::storage::{ChangeNotice, Storage, StoredChange};
 
+/// What was read from storage.
+enum Stored {
+    /// Chunks from a sequence number on, concatenated.
+    Chunks(Vec<u8>),
+    /// The whole document: its snapshot and every chunk, concatenated.
+    Document(Vec<u8>),
+}
+
 impl<S: Storage> Relay<S> {
     /// Follows the changes other relays store until `shutdown` (or forever, for storage that only
     /// this relay writes: then it returns at once).
@@ -57,7 +65,7 @@ impl<S: Storage> Relay<S> {
             seq,
             heads,
         } = change;
-        let Some(document) = self.loaded(&id) else {
+        let Some(document) = self.loaded_or_loading(&id).await else {
             return;
         };
         if !heads.is_empty()
@@ -73,7 +81,10 @@ impl<S: Storage> Relay<S> {
             return;
         }
         let merged = match self.storage.chunks_from(&id, seq).await {
-            Ok(chunks) => self.merge(&id, &document, chunks.concat(), &heads).await,
+            Ok(chunks) => {
+                self.merge(&id, &document, Stored::Chunks(chunks.concat()), &heads)
+                    .await
+            }
             Err(e) => Err(Refusal::Storage(e)),
         };
         match merged {
@@ -110,7 +121,7 @@ impl<S: Storage> Relay<S> {
             Ok(Some(stored)) => {
                 let mut bytes = stored.snapshot;
                 bytes.extend(stored.chunks.concat());
-                self.merge(id, document, bytes, &[]).await
+                self.merge(id, document, Stored::Document(bytes), &[]).await
             }
             Ok(None) => Ok(true),
             Err(e) => Err(Refusal::Storage(e)),
@@ -120,16 +131,41 @@ impl<S: Storage> Relay<S> {
         }
     }
 
-    /// Applies stored bytes (chunks, or a whole document) to the copy in memory and, if that changed
-    /// it and nobody is writing it, tells its peers. Returns whether the copy now has `heads` and
-    /// every dependency of what it was given.
+    /// The document if it is in memory — waiting for it if it is being loaded right now: that load
+    /// may have read storage just before the change was committed, and would otherwise miss it.
+    async fn loaded_or_loading(&self, id: &DocumentId) -> Option<Arc<LoadedDocument>> {
+        // A load is a storage read and an Automerge rebuild: seconds at most.
+        for _ in 0..500 {
+            let slot = {
+                let documents = self
+                    .documents
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                documents.get(id)?.clone()
+            };
+            if let Some(document) = slot.get() {
+                return Some(document.clone());
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        tracing::warn!(document = %id, "gave up waiting for a load to apply another relay's change");
+        None
+    }
+
+    /// Applies stored bytes to the copy in memory and, if that changed it and nobody is writing it,
+    /// tells its peers. Returns whether the copy now has `heads` and every dependency of what it was
+    /// given.
     async fn merge(
         &self,
         id: &DocumentId,
         document: &Arc<LoadedDocument>,
-        bytes: Vec<u8>,
+        stored: Stored,
         heads: &[ChangeHash],
     ) -> Result<bool, Refusal> {
+        let (bytes, new_chunks) = match stored {
+            Stored::Chunks(bytes) => (bytes, true),
+            Stored::Document(bytes) => (bytes, false),
+        };
         if bytes.is_empty() {
             return Ok(heads.is_empty());
         }
@@ -156,8 +192,11 @@ impl<S: Storage> Relay<S> {
                 }
                 s.last_used = std::time::Instant::now();
                 // Counted as chunks, so this relay compacts the document once they outgrow the
-                // snapshot, as it would its own.
-                s.chunk_bytes += added;
+                // snapshot, as it would its own. (A whole document re-read adds little that is new,
+                // and how much is not known: not counted.)
+                if new_chunks {
+                    s.chunk_bytes += added;
+                }
                 if !all_stored {
                     // Its writer is storing this relay's own changes: it answers once done.
                     return Ok((complete, 0, Some(s.stored_bytes())));

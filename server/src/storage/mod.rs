@@ -97,7 +97,9 @@ pub trait Storage: Send + Sync + 'static {
         heads: &[ChangeHash],
     ) -> impl Future<Output = Result<u64, StorageError>> + Send;
 
-    /// Replaces the snapshot and every chunk up to now with `snapshot`, in one transaction.
+    /// Replaces the snapshot, and every chunk `snapshot` holds, with `snapshot`, in one transaction.
+    /// (SQLite, written by one relay, takes every chunk; PostgreSQL checks which chunks the snapshot
+    /// holds, so a chunk another relay appended and this one never saw stays.)
     fn compact(
         &self,
         id: &DocumentId,
