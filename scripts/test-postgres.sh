@@ -48,7 +48,10 @@ pg_previous_trap=$(trap -p EXIT | sed -e "s/^trap -- '//" -e "s/' EXIT\$//")
 # shellcheck disable=SC2064
 trap "stop_test_postgres; $pg_previous_trap" EXIT
 export CHATSYNC_TEST_DATABASE_URL="postgres://postgres@127.0.0.1:$pg_port/postgres"
-# The pg_ctl used here, for tests that stop and restart the cluster (the database restarted under load).
+# What restarts the cluster, for the test of the database restarted under load
+# (server/tests/database_restart.rs): pg_ctl, the data directory, its log, and the user to run it as.
 export CHATSYNC_TEST_PG_CTL="$pg_bin/pg_ctl"
 export CHATSYNC_TEST_PG_DATA="$pg_dir/db"
+export CHATSYNC_TEST_PG_LOG="$pg_dir/postgres.log"
+if [ "$(id -u)" = 0 ]; then export CHATSYNC_TEST_PG_USER=postgres; else unset CHATSYNC_TEST_PG_USER; fi
 echo "test PostgreSQL at $CHATSYNC_TEST_DATABASE_URL (started in $(python3 -c "import time; print(f'{time.time() - $pg_started:.1f}')") s)"
