@@ -305,6 +305,37 @@ mod tests {
     }
 
     #[test]
+    fn a_database_url_selects_postgres_with_its_pool_settings() {
+        let serve = |args: &[&str]| match Cli::parse_from(
+            ["chatsync-relay", "serve", "--insecure-dev-auth"]
+                .iter()
+                .chain(args),
+        )
+        .command
+        {
+            Command::Serve(args) => args,
+            Command::Token(_) => unreachable!(),
+        };
+        if std::env::var_os("CHATSYNC_DATABASE_URL").is_none() {
+            assert!(serve(&[]).postgres().is_none(), "SQLite stays the default");
+        }
+        let options = serve(&[
+            "--database-url",
+            "postgres://relay@db/chatsync",
+            "--database-max-connections",
+            "4",
+            "--database-statement-timeout-secs",
+            "3",
+        ])
+        .postgres()
+        .unwrap();
+        assert_eq!(options.url, "postgres://relay@db/chatsync");
+        assert_eq!(options.max_connections, 4);
+        assert_eq!(options.statement_timeout, Duration::from_secs(3));
+        assert_eq!(options.acquire_timeout, Duration::from_secs(5));
+    }
+
+    #[test]
     fn ttls_read_with_their_unit() {
         assert_eq!(parse_ttl("90s").unwrap(), Duration::from_secs(90));
         assert_eq!(parse_ttl("1h").unwrap(), Duration::from_secs(3600));

@@ -397,3 +397,19 @@ async fn while_the_database_is_unreachable_writes_fail_and_ready_fails_then_both
     // The listener is back too, and says what it may have missed.
     assert_eq!(next(&mut feed).await, ChangeNotice::Missed);
 }
+
+#[tokio::test]
+async fn an_unreachable_database_at_start_says_why() {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!(
+        "postgres://chatsync@{}/chatsync",
+        closed.local_addr().unwrap()
+    );
+    drop(closed);
+    let err = PostgresStorage::open(&PostgresOptions::new(url))
+        .await
+        .unwrap_err();
+    // What failed (the connection, refused), not only that a pool timed out.
+    assert!(matches!(err, StorageError::Database(_)), "{err:?}");
+    assert!(err.to_string().contains("communicating"), "{err}");
+}

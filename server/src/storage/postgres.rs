@@ -21,7 +21,7 @@ use std::time::Duration;
 use automerge::ChangeHash;
 use chatsync_protocol::DocumentId;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
-use sqlx::{Postgres, Row, Transaction};
+use sqlx::{Connection, PgConnection, Postgres, Row, Transaction};
 use tokio::sync::{Semaphore, broadcast};
 
 use super::feed::{ChangeFeed, ChangeNotice, payload_heads};
@@ -78,6 +78,13 @@ impl PostgresStorage {
         let connect = connect
             .application_name("chatsync-relay")
             .options([("statement_timeout", statement_timeout.as_str())]);
+        // One connection first, for its error: the pool would only report that it timed out
+        // ("connection refused", a wrong password or database name are what people need to see).
+        let first = PgConnection::connect_with(&connect);
+        match tokio::time::timeout(options.acquire_timeout, first).await {
+            Ok(connection) => connection?.close().await?,
+            Err(_) => return Err(StorageError::Timeout(options.acquire_timeout)),
+        }
         let pool = PgPoolOptions::new()
             .max_connections(options.max_connections.max(1))
             .acquire_timeout(options.acquire_timeout)
