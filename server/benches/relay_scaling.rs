@@ -11,6 +11,8 @@
 //!   acknowledgement, for `BENCH_SECS` s: acknowledged changes/s in all.
 //! - RSS per relay and the database's size at the end.
 //!
+//! `BENCH_RELAYS=sqlite,1,2` also measures one relay on SQLite (the embedded default) first.
+//!
 //! Needs `CHATSYNC_TEST_DATABASE_URL` (`source scripts/test-postgres.sh`).
 //! `cargo bench -p chatsync-relay --bench relay_scaling`
 
@@ -49,16 +51,30 @@ struct Relay {
     port: u16,
 }
 
+/// Where the relays store.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Setup {
+    /// One relay on its own SQLite file (the embedded default), for comparison.
+    Sqlite,
+    /// This many relays on one PostgreSQL database.
+    Postgres(usize),
+}
+
 impl Relay {
-    fn start(database_url: &str) -> Self {
+    /// A relay on `database_url`, or on SQLite in `data_dir` when there is no URL.
+    fn start(database_url: Option<&str>, data_dir: &std::path::Path) -> Self {
         let port = TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
             .unwrap()
             .port();
-        let child = Command::new(env!("CARGO_BIN_EXE_chatsync-relay"))
-            .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-            .env("CHATSYNC_DATABASE_URL", database_url)
+        let mut command = Command::new(env!("CARGO_BIN_EXE_chatsync-relay"));
+        command.args(["serve", "--listen", &format!("127.0.0.1:{port}")]);
+        match database_url {
+            Some(url) => command.env("CHATSYNC_DATABASE_URL", url),
+            None => command.arg("--data-dir").arg(data_dir),
+        };
+        let child = command
             .env("CHATSYNC_JWT_SECRET", SECRET)
             .env("RUST_LOG", "warn")
             .stdin(Stdio::null())
@@ -172,15 +188,23 @@ async fn write(device: &Client, id: DocumentId, n: usize) -> Vec<automerge::Chan
         .unwrap()
 }
 
-async fn run(server: &str, relay_count: usize) {
+async fn run(server: &str, setup: Setup) {
     let (users, streaming) = (knob("BENCH_USERS", 100), knob("BENCH_STREAMING", 40));
     let secs = knob("BENCH_SECS", 10) as u64;
-    let database = fresh_database(server).await;
-    let relays: Vec<Relay> = (0..relay_count).map(|_| Relay::start(&database)).collect();
+    let data_dir = tempfile::tempdir().unwrap();
+    let (database, relay_count) = match setup {
+        Setup::Sqlite => (None, 1),
+        Setup::Postgres(n) => (Some(fresh_database(server).await), n),
+    };
+    let relays: Vec<Relay> = (0..relay_count)
+        .map(|_| Relay::start(database.as_deref(), data_dir.path()))
+        .collect();
     let urls: Vec<String> = relays.iter().map(Relay::url).collect();
-    println!(
-        "{relay_count} relay(s) on one database: {users} users, {streaming} streaming, {secs} s a phase"
-    );
+    match setup {
+        Setup::Sqlite => print!("1 relay on SQLite"),
+        Setup::Postgres(n) => print!("{n} relay(s) on one PostgreSQL database"),
+    }
+    println!(": {users} users, {streaming} streaming, {secs} s a phase");
 
     let mut pairs = Vec::new();
     let mut idle = Vec::new();
@@ -293,10 +317,11 @@ async fn run(server: &str, relay_count: usize) {
     for relay in relays {
         relay.stop();
     }
-    println!(
-        "  database size after: {}",
-        mb(database_size(&database).await)
-    );
+    let size = match &database {
+        Some(url) => database_size(url).await,
+        None => std::fs::metadata(data_dir.path().join("chatsync.sqlite3")).map_or(0, |m| m.len()),
+    };
+    println!("  database size after: {}", mb(size));
 }
 
 #[tokio::main]
@@ -308,8 +333,14 @@ async fn main() {
         );
         return;
     };
-    let counts = std::env::var("BENCH_RELAYS").unwrap_or_else(|_| "1,2".into());
-    for count in counts.split(',').filter_map(|c| c.trim().parse().ok()) {
-        run(&server, count).await;
+    let setups = std::env::var("BENCH_RELAYS").unwrap_or_else(|_| "1,2".into());
+    for setup in setups.split(',').map(str::trim) {
+        match setup {
+            "sqlite" => run(&server, Setup::Sqlite).await,
+            n => match n.parse() {
+                Ok(n) => run(&server, Setup::Postgres(n)).await,
+                Err(_) => panic!("BENCH_RELAYS: {n:?} is neither a relay count nor `sqlite`"),
+            },
+        }
     }
 }
