@@ -1,4 +1,4 @@
-//! The HTTP surface: `GET /sync` (the WebSocket), `/healthz`, `/metrics`, `/api/*`, and optionally a
+//! The HTTP surface: `GET /sync` (the WebSocket), `/healthz`, `/readyz`, `/metrics`, `/api/*`, and optionally a
 //! folder of static files (the demo app). The router is a function of the state, so tests can call it
 //! without a socket.
 
@@ -86,6 +86,7 @@ pub fn app_with<S: Storage>(state: AppState<S>, options: AppOptions<'_>) -> Rout
     let mut router = Router::new()
         .route("/sync", get(sync::<S>))
         .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(readyz::<S>))
         // Browsers call this one from the app's own origin, which need not be the relay's (a dev
         // server, a test page). It is authenticated by bearer token, never by cookie, so any origin
         // may read it.
@@ -123,6 +124,7 @@ pub fn metrics_app<S: Storage>(state: AppState<S>) -> Router {
     let router = Router::new()
         .route("/metrics", get(metrics::<S>))
         .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(readyz::<S>))
         .with_state(state);
     bounded(router, &limits)
 }
@@ -285,6 +287,18 @@ pub(crate) async fn authenticate<S: Storage>(
         tracing::warn!(error = %e, "refused a request");
         ApiError::refused(&e)
     })
+}
+
+/// Whether this relay can serve: 200 while its database answers, 503 while it does not (a load
+/// balancer then sends clients to another relay). `/healthz` only says the process is up.
+async fn readyz<S: Storage>(State(state): State<AppState<S>>) -> Result<&'static str, ApiError> {
+    match state.relay.storage().ready().await {
+        Ok(()) => Ok("ready"),
+        Err(e) => {
+            tracing::warn!(error = %e, "not ready: storage unavailable");
+            Err(ApiError::StorageUnavailable)
+        }
+    }
 }
 
 /// Served from in-memory counters only: a scrape never touches storage.

@@ -56,6 +56,10 @@ pub enum ApiError {
     /// Storage failed; nothing was changed.
     #[error("storage unavailable; nothing was changed, retry later")]
     Storage,
+    /// The relay's database does not answer (`/readyz`): a load balancer should send clients to
+    /// another relay.
+    #[error("the relay's database is unreachable; writes are refused until it is back")]
+    StorageUnavailable,
     /// A memory budget is spent; retry later.
     #[error("{0}")]
     Busy(String),
@@ -77,7 +81,7 @@ impl ApiError {
             Self::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Timeout(_) => StatusCode::REQUEST_TIMEOUT,
-            Self::Storage | Self::Busy(_) | Self::AuthUnavailable => {
+            Self::Storage | Self::StorageUnavailable | Self::Busy(_) | Self::AuthUnavailable => {
                 StatusCode::SERVICE_UNAVAILABLE
             }
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
@@ -98,6 +102,7 @@ impl ApiError {
             Self::RateLimited { .. } => "rate_limited",
             Self::Timeout(_) => "timeout",
             Self::Storage => "storage",
+            Self::StorageUnavailable => "storage_unavailable",
             Self::Busy(_) => "busy",
             Self::Internal => "internal",
         }

@@ -7,6 +7,7 @@ mod cpu;
 mod deadlines;
 mod document;
 mod eviction;
+mod external;
 mod limits;
 mod local_write;
 mod metrics;
