@@ -1,0 +1,176 @@
+// chatsync/ai-sdk against the real ai package: its stream format (createUIMessageStream, the SSE of
+// createUIMessageStreamResponse parsed by DefaultChatTransport) and its Chat class driving the transport.
+import { Chat } from "@ai-sdk/react";
+import { createUIMessageStream, createUIMessageStreamResponse, DefaultChatTransport, type UIMessage, type UIMessageChunk } from "ai";
+import { ChatStore, type Thread } from "chatsync/bundler";
+import { chatsyncTransport, fromUIMessage, persistUIMessageStream, toUIMessages } from "chatsync/ai-sdk";
+import { assert, equal, eventually, freshDb, test } from "./harness.js";
+
+async function freshThread(): Promise<{ store: ChatStore; thread: Thread }> {
+  const store = await ChatStore.open({ dbName: freshDb(), persist: false });
+  const { id } = await store.createThread({ title: "AI SDK" });
+  return { store, thread: await store.openThread(id) };
+}
+
+function streamOf(chunks: UIMessageChunk[], delayMs = 0): ReadableStream<UIMessageChunk> {
+  return createUIMessageStream({
+    async execute({ writer }) {
+      for (const chunk of chunks) {
+        if (delayMs) await new Promise((resolve) => setTimeout(resolve, delayMs));
+        writer.write(chunk);
+      }
+    },
+  });
+}
+
+const reply: UIMessageChunk[] = [
+  { type: "start", messageId: "reply-1" },
+  { type: "start-step" },
+  { type: "tool-input-start", toolCallId: "call_1", toolName: "weather" },
+  { type: "tool-input-delta", toolCallId: "call_1", inputTextDelta: '{"city":"Oslo"}' },
+  { type: "tool-input-available", toolCallId: "call_1", toolName: "weather", input: { city: "Oslo" } },
+  { type: "tool-output-available", toolCallId: "call_1", output: { celsius: 4 } },
+  { type: "finish-step" },
+  { type: "start-step" },
+  { type: "text-start", id: "t1" },
+  { type: "text-delta", id: "t1", delta: "It is " },
+  { type: "text-delta", id: "t1", delta: "4 °C in Oslo." },
+  { type: "text-end", id: "t1" },
+  { type: "finish-step" },
+  { type: "finish", finishReason: "stop" },
+];
+
+test("ai-sdk: fromUIMessage and toUIMessages round-trip a user message (id, text parts, metadata)", async () => {
+  const { store, thread } = await freshThread();
+  const user: UIMessage = {
+    id: "ui-user-1", role: "user", metadata: { lang: "en" },
+    parts: [{ type: "text", text: "Weather " }, { type: "text", text: "in Oslo?" }],
+  };
+  thread.appendMessage(fromUIMessage(user));
+  const [back] = toUIMessages(thread.view());
+  equal(back, { id: "ui-user-1", metadata: { lang: "en" }, role: "user", parts: [{ type: "text", text: "Weather in Oslo?", state: "done" }] }, "the UIMessage");
+  await store.close();
+});
+
+test("ai-sdk: toUIMessages gives tool parts with the AI SDK's states, and approval-requested", async () => {
+  const { store, thread } = await freshThread();
+  const message = thread.appendMessage({ role: "assistant", content: "Done." });
+  const done = thread.startToolCall({ messageId: message.id, toolName: "weather", providerCallId: "call_a", input: { city: "Oslo" }, status: "running" });
+  thread.finishToolCall(done, { status: "completed", output: { celsius: 4 } });
+  const failed = thread.startToolCall({ messageId: message.id, toolName: "search", input: { q: "x" } });
+  thread.finishToolCall(failed, { status: "failed", error: "timeout" });
+  const waiting = thread.startToolCall({ messageId: message.id, toolName: "deploy", input: {}, status: "running" });
+  const approval = thread.requestApproval({ kind: "tool-call", subject: waiting, messageId: message.id });
+  const running = thread.startToolCall({ messageId: message.id, toolName: "lookup", input: { id: 1 }, status: "running" });
+  const [ui] = toUIMessages(thread.view(), { dynamicTools: (name) => name === "lookup" });
+  const parts = ui!.parts as { type: string; state?: string; toolCallId?: string; output?: unknown; errorText?: string; approval?: { id: string } }[];
+  equal(parts.map((p) => [p.type, p.state]), [
+    ["tool-weather", "output-available"], ["tool-search", "output-error"], ["tool-deploy", "approval-requested"],
+    ["dynamic-tool", "input-available"], ["text", "done"],
+  ], "parts and states");
+  equal(parts[0]!.toolCallId, "call_a", "the model's tool call id");
+  equal(parts[0]!.output, { celsius: 4 }, "output");
+  equal(parts[1]!.errorText, "timeout", "errorText");
+  equal(parts[2]!.approval?.id, approval, "the approval's id");
+  equal(parts[3]!.toolCallId, running, "a call without a provider id keeps chatsync's");
+  await store.close();
+});
+
+test("ai-sdk: persistUIMessageStream writes text deltas, tool calls and the finish into the thread", async () => {
+  const { store, thread } = await freshThread();
+  const result = await persistUIMessageStream(thread, streamOf(reply));
+  equal(result.status, "complete", "result status");
+  const view = thread.view();
+  const message = view.messages.find((m) => m.id === result.messageId)!;
+  equal([message.role, message.content, message.status], ["assistant", "It is 4 °C in Oslo.", "complete"], "the message");
+  equal(view.toolCalls.map((c) => [c.toolName, c.status, c.providerCallId, c.input, c.output]),
+    [["weather", "completed", "call_1", { city: "Oslo" }, { celsius: 4 }]], "the tool call");
+  const [ui] = toUIMessages(view);
+  equal(ui!.id, "reply-1", "the stream's message id kept");
+  equal(ui!.parts.map((p) => p.type), ["tool-weather", "text"], "its parts");
+  await store.close();
+});
+
+test("ai-sdk: persistUIMessageStream ends as error on an error chunk or a failing stream, cancelled on abort", async () => {
+  const { store, thread } = await freshThread();
+  const failed = await persistUIMessageStream(thread, streamOf([{ type: "start" }, { type: "text-delta", id: "t", delta: "Part" }, { type: "error", errorText: "model overloaded" }]));
+  equal([failed.status, failed.errorText], ["error", "model overloaded"], "error chunk");
+  const broken = new ReadableStream<UIMessageChunk>({
+    start(controller) {
+      controller.enqueue({ type: "text-delta", id: "t", delta: "Half" });
+      setTimeout(() => controller.error(new Error("connection reset")), 10);
+    },
+  });
+  equal((await persistUIMessageStream(thread, broken)).status, "error", "a failing stream");
+  const aborted = await persistUIMessageStream(thread, streamOf([{ type: "start" }, { type: "abort" }]));
+  equal(aborted.status, "cancelled", "abort chunk");
+  const controller = new AbortController();
+  const slow = streamOf([{ type: "start" }, ...Array.from({ length: 50 }, (_, i) => ({ type: "text-delta" as const, id: "t", delta: `${i} ` })), { type: "finish" }], 20);
+  const pending = persistUIMessageStream(thread, slow, { signal: controller.signal });
+  setTimeout(() => controller.abort(), 100);
+  const stopped = await pending;
+  equal(stopped.status, "cancelled", "signal aborted");
+  const statuses = thread.view().messages.map((m) => m.status);
+  equal(statuses, ["error", "error", "cancelled", "cancelled"], "stored statuses");
+  const partial = thread.view().messages.at(-1)!.content;
+  assert(partial.length > 0 && !partial.includes("49"), `the cancelled reply keeps what came: ${partial}`);
+  await store.close();
+});
+
+test("ai-sdk: the Chat class drives chatsyncTransport over DefaultChatTransport's SSE: both messages stored", async () => {
+  const { store, thread } = await freshThread();
+  const requests: { messages: UIMessage[]; id: string }[] = [];
+  const inner = new DefaultChatTransport<UIMessage>({
+    api: "/api/chat",
+    fetch: async (_url, init) => {
+      requests.push(JSON.parse(String(init?.body)));
+      return createUIMessageStreamResponse({ stream: streamOf(reply, 2) });
+    },
+  });
+  const transport = chatsyncTransport({ store, transport: inner });
+  const chat = new Chat<UIMessage>({ id: thread.id, transport });
+  await chat.sendMessage({ text: "Weather in Oslo?" });
+  await eventually(() => equal(chat.status, "ready", "chat status"));
+  equal(requests[0]!.id, thread.id, "the request's chat id");
+  await eventually(() => equal(thread.view().messages.at(-1)?.status, "complete", "stored reply status"));
+  const stored = toUIMessages(thread.view());
+  equal(stored.map((m) => m.role), ["user", "assistant"], "stored roles");
+  equal(stored[0]!.id, chat.messages[0]!.id, "the user message keeps the Chat's id");
+  equal(stored.map((m) => m.parts.filter((p) => p.type === "text").map((p) => (p as { text: string }).text).join("")),
+    ["Weather in Oslo?", "It is 4 °C in Oslo."], "stored text");
+  const live = chat.messages[1]!.parts.filter((p) => p.type === "text").map((p) => (p as { text: string }).text).join("");
+  equal(live, "It is 4 °C in Oslo.", "what the Chat shows");
+  // The same conversation, reopened: a new Chat starts from the document.
+  const again = new Chat<UIMessage>({ id: thread.id, transport, messages: toUIMessages(thread.view()) });
+  equal(again.messages.length, 2, "messages from the document");
+  transport.close();
+  await store.close();
+});
+
+test("ai-sdk: reconnectToStream follows a reply another writer is streaming into the thread (resume)", async () => {
+  const { store, thread } = await freshThread();
+  thread.appendMessage({ role: "user", content: "Tell me" });
+  const writing = thread.appendMessage({ role: "assistant" });
+  thread.appendDelta(writing.id, "Once ");
+  const transport = chatsyncTransport({
+    store,
+    transport: { sendMessages: async () => { throw new Error("not used"); }, reconnectToStream: async () => null },
+  });
+  const chat = new Chat<UIMessage>({ id: thread.id, transport, messages: toUIMessages(thread.view()) });
+  const resumed = chat.resumeStream();
+  for (const word of ["upon ", "a ", "time."]) {
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    thread.appendDelta(writing.id, word);
+  }
+  thread.finishMessage(writing.id, { status: "complete" });
+  await resumed;
+  await eventually(() => {
+    const text = chat.messages.at(-1)!.parts.filter((p) => p.type === "text").map((p) => (p as { text: string }).text).join("");
+    equal(text, "Once upon a time.", "the resumed reply");
+  });
+  equal(chat.messages.length, 2, "no duplicate of the reply");
+  // Nothing unfinished: nothing to resume.
+  equal(await transport.reconnectToStream({ chatId: thread.id }), null, "reconnect once finished");
+  transport.close();
+  await store.close();
+});
