@@ -1,5 +1,6 @@
 // The "chatsync" entry's JS layer: ChatsyncError and persistent storage.
 import { ChatStore, ChatsyncError, isChatsyncErrorCode } from "chatsync/bundler";
+import * as plain from "chatsync";
 import { assert, equal, eventually, freshDb, test } from "./harness.js";
 
 test("ChatsyncError: instanceof holds for the store's own errors, code typed", async () => {
@@ -14,6 +15,7 @@ test("ChatsyncError: instanceof holds for the store's own errors, code typed", a
   } finally {
     await store.close();
   }
+  assert(plain.ChatsyncError === ChatsyncError && plain.ChatStore === ChatStore, "both entries share one module");
   const made = new ChatsyncError("offline", "the relay is away");
   assert(made instanceof ChatsyncError && made instanceof Error, "a constructed ChatsyncError");
   equal(made.code, "offline", "its code");
