@@ -12,6 +12,9 @@
 #     lib ["ES2023", "DOM"] (and again under ESNext), built with `vite build`, and loaded in headless
 #     Chromium from `vite preview` and from `vite dev` (whose pre-bundling used to give a blank page):
 #     the page writes a message through chatsync and must show it;
+#   - examples/vite-react-ai-sdk (React, useChat, chatsync/react and chatsync/ai-sdk) with the tarball:
+#     tsc, vite build, then driven in Chromium against a relay started here (a second tab and device,
+#     a reply that survives a reload mid-stream, the history with the relay gone);
 #   - the relay sending chatsync_bg.wasm brotli-encoded to a client that accepts br, gzip otherwise.
 # Needs no network: setup.sh installed the example's npm packages.
 set -euo pipefail
@@ -124,9 +127,17 @@ node "$app/e2e/load.mjs" "http://127.0.0.1:$port/" || { cat "$work/dev.log" >&2;
 grep -q '"chatsync/bundler"' "$app/node_modules/.vite/deps/_metadata.json" ||
   fail "vite dev did not pre-bundle chatsync/bundler"
 
-step "the relay serves the demo's wasm precompressed"
 relay=${CHATSYNC_RELAY_BIN:-${CARGO_TARGET_DIR:-target}/debug/chatsync-relay}
 [ -x "$relay" ] || cargo build -q -p chatsync-relay
+
+step "examples/vite-react-ai-sdk: tsc, vite build, and in Chromium with a relay (second device, reload mid-reply, offline)"
+ai_app=examples/vite-react-ai-sdk
+npm install --prefix "$ai_app" --no-save --offline --no-audit --no-fund --loglevel=error "$tarball"
+rm -rf "$ai_app/node_modules/.vite" "$ai_app/dist"
+(cd "$ai_app" && node_modules/.bin/tsc -p tsconfig.json && node_modules/.bin/vite build --logLevel error)
+CHATSYNC_RELAY_BIN=$(realpath "$relay") node "$ai_app/e2e/run.mjs"
+
+step "the relay serves the demo's wasm precompressed"
 NO_COLOR=1 "$relay" serve --listen 127.0.0.1:0 --data-dir "$work/relay" --web-dir target/www \
   --insecure-dev-auth >"$work/relay.log" 2>&1 &
 pids+=($!)

@@ -19,10 +19,20 @@ export interface PersistOptions {
 export interface PersistResult {
   /** The chatsync message the reply went into ("" if the stream ended before it began). */
   messageId: string;
-  status: MessageEnd["status"];
+  /**
+   * How the message was finished; `interrupted`: not finished, because the page is going away
+   * (a reload, a closed tab) and that cut the stream: the reply stays open, shown as `interrupted`,
+   * and a server that still has it can resume it (`chatsyncTransport`'s `reconnectToStream`).
+   */
+  status: MessageEnd["status"] | "interrupted";
   /** The stream's error text, when `status` is "error". */
   errorText?: string;
 }
+
+// A page being unloaded cuts its fetches: that is no error of the reply, which goes on at the server.
+let unloading = false;
+globalThis.addEventListener?.("pagehide", (event) => (unloading = !(event as PageTransitionEvent).persisted));
+globalThis.addEventListener?.("pageshow", () => (unloading = false));
 
 // Ids the caller chose (the model's tool call and approval ids) are kept where chatsync accepts them;
 // one it refuses as malformed is replaced by a generated id, with the original kept alongside.
@@ -68,7 +78,7 @@ export async function persistUIMessageStream(
     return id;
   };
   const finish = (end: PersistResult): PersistResult => {
-    if (end.messageId) thread.finishMessage(end.messageId, { status: end.status });
+    if (end.messageId && end.status !== "interrupted") thread.finishMessage(end.messageId, { status: end.status });
     return end;
   };
 
@@ -85,6 +95,7 @@ export async function persistUIMessageStream(
       } catch (error) {
         // The stream itself failed (a dropped connection, an aborted fetch).
         if (signal?.aborted) return finish({ messageId, status: "cancelled" });
+        if (unloading) return { messageId, status: "interrupted" };
         return finish({ messageId: begin(), status: "error", errorText: String((error as Error)?.message ?? error) });
       }
       if (next === "aborted") {

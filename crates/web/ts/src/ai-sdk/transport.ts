@@ -3,7 +3,8 @@
 // give one), writes the user's message before sending, tees the reply stream into the thread, and
 // resumes an unfinished reply from the thread itself (`useChat({ resume: true })`), no stream store
 // on the server needed: whatever writes the reply into the thread (another tab, a device, a backend)
-// is what the resumed stream follows.
+// is what the resumed stream follows. Only a reply whose writer is gone (this page, reloaded) is asked
+// of the inner transport's reconnectToStream, and written into a new branch of the cut-off one.
 import { DefaultChatTransport, type ChatTransport, type UIMessage, type UIMessageChunk } from "ai";
 import type { ChatStore, Message, Thread, ThreadView } from "../index.js";
 import { findMessage, fromUIMessage, UI_MESSAGE_ID } from "./messages.js";
@@ -82,6 +83,15 @@ export function chatsyncTransport<M extends UIMessage = UIMessage>(options: Chat
   const { store } = options;
   const inner: ChatTransport<M> = options.transport ?? new DefaultChatTransport<M>();
   const onError = options.onError ?? ((error: unknown) => console.error("chatsync: persisting a reply failed", error));
+  // The reply for the Chat, and the same chunks written into the thread as they come.
+  const tee = (thread: Thread, stream: ReadableStream<UIMessageChunk>, signal: AbortSignal | undefined, messageId?: string) => {
+    const [forChat, forThread] = stream.tee();
+    persistUIMessageStream(thread, forThread, {
+      ...(signal ? { signal } : {}),
+      ...(messageId ? { messageId } : {}),
+    }).catch(onError);
+    return forChat;
+  };
   const threads = new Map<string, Promise<Thread>>();
   const open = (id: string) => {
     let thread = threads.get(id);
@@ -113,19 +123,28 @@ export function chatsyncTransport<M extends UIMessage = UIMessage>(options: Chat
           decide(thread, part.approval.id, part.approval.approved, part.approval.reason);
         }
       }
-      const stream = await inner.sendMessages(request);
-      const [forChat, forThread] = stream.tee();
-      persistUIMessageStream(thread, forThread, {
-        ...(request.abortSignal ? { signal: request.abortSignal } : {}),
-        ...(replyId ? { messageId: replyId } : {}),
-      }).catch(onError);
-      return forChat;
+      return tee(thread, await inner.sendMessages(request), request.abortSignal, replyId);
     },
 
     async reconnectToStream(request) {
       const thread = await open(request.chatId);
-      const reply = unfinishedReply(thread.view());
-      return reply ? followReply(thread, reply, request.abortSignal) : null;
+      const view = thread.view();
+      const reply = unfinishedReply(view);
+      if (reply) return followReply(thread, reply, request.abortSignal);
+      // Nobody is writing the reply (this page was its writer, and reloaded): if the server still has
+      // it, the inner transport resumes it, from its start, into a fresh branch of the cut-off one.
+      const last = view.messages.at(-1);
+      const cutOff = last?.role === "assistant" && last.status === "interrupted" ? last : undefined;
+      if (!cutOff && last?.role !== "user") return null;
+      let stream: ReadableStream<UIMessageChunk> | null;
+      try {
+        stream = await inner.reconnectToStream(request);
+      } catch {
+        return null; // a server that cannot resume: the cut-off reply stays as it is
+      }
+      if (!stream) return null;
+      const replyId = cutOff ? thread.regenerateMessage(cutOff.id).id : undefined;
+      return tee(thread, stream, request.abortSignal, replyId);
     },
 
     close() {
