@@ -63,16 +63,21 @@ test("ai-sdk: toUIMessages gives tool parts with the AI SDK's states, and approv
   const approval = thread.requestApproval({ kind: "tool-call", subject: waiting, messageId: message.id });
   const running = thread.startToolCall({ messageId: message.id, toolName: "lookup", input: { id: 1 }, status: "running" });
   const [ui] = toUIMessages(thread.view(), { dynamicTools: (name) => name === "lookup" });
-  const parts = ui!.parts as { type: string; state?: string; toolCallId?: string; output?: unknown; errorText?: string; approval?: { id: string } }[];
-  equal(parts.map((p) => [p.type, p.state]), [
-    ["tool-weather", "output-available"], ["tool-search", "output-error"], ["tool-deploy", "approval-requested"],
-    ["dynamic-tool", "input-available"], ["text", "done"],
+  type ToolPartShape = { type: string; state?: string; toolCallId?: string; output?: unknown; errorText?: string; approval?: { id: string } };
+  const parts = ui!.parts as ToolPartShape[];
+  // Calls started in the same millisecond have no order between them: look each up by its type.
+  const byType = new Map(parts.map((part) => [part.type, part]));
+  equal(parts.length, 5, "parts");
+  equal(parts.at(-1)!.type, "text", "the text last");
+  equal([...byType].map(([type, part]) => [type, part.state]).sort(), [
+    ["dynamic-tool", "input-available"], ["text", "done"], ["tool-deploy", "approval-requested"],
+    ["tool-search", "output-error"], ["tool-weather", "output-available"],
   ], "parts and states");
-  equal(parts[0]!.toolCallId, "call_a", "the model's tool call id");
-  equal(parts[0]!.output, { celsius: 4 }, "output");
-  equal(parts[1]!.errorText, "timeout", "errorText");
-  equal(parts[2]!.approval?.id, approval, "the approval's id");
-  equal(parts[3]!.toolCallId, running, "a call without a provider id keeps chatsync's");
+  equal(byType.get("tool-weather")!.toolCallId, "call_a", "the model's tool call id");
+  equal(byType.get("tool-weather")!.output, { celsius: 4 }, "output");
+  equal(byType.get("tool-search")!.errorText, "timeout", "errorText");
+  equal(byType.get("tool-deploy")!.approval?.id, approval, "the approval's id");
+  equal(byType.get("dynamic-tool")!.toolCallId, running, "a call without a provider id keeps chatsync's");
   await store.close();
 });
 
@@ -171,6 +176,33 @@ test("ai-sdk: reconnectToStream follows a reply another writer is streaming into
   equal(chat.messages.length, 2, "no duplicate of the reply");
   // Nothing unfinished: nothing to resume.
   equal(await transport.reconnectToStream({ chatId: thread.id }), null, "reconnect once finished");
+  transport.close();
+  await store.close();
+});
+
+test("ai-sdk: a tool approval from the stream is requested, and the Chat's answer decided through the transport", async () => {
+  const { store, thread } = await freshThread();
+  await persistUIMessageStream(thread, streamOf([
+    { type: "start", messageId: "reply-approval" },
+    { type: "tool-input-available", toolCallId: "call_9", toolName: "deploy", input: { env: "prod" } },
+    { type: "tool-approval-request", approvalId: "approval_9", toolCallId: "call_9" },
+    { type: "finish" },
+  ]));
+  const [ui] = toUIMessages(thread.view());
+  const part = ui!.parts[0] as { type: string; state: string; approval: { id: string } };
+  equal([part.type, part.state], ["tool-deploy", "approval-requested"], "the part");
+  const approvalId = part.approval.id;
+  equal(thread.view().pendingApprovals.map((a) => a.id), [approvalId], "pending approvals");
+  let sent = 0;
+  const transport = chatsyncTransport({
+    store,
+    transport: { sendMessages: async () => { sent += 1; return streamOf([{ type: "start" }, { type: "finish" }]); }, reconnectToStream: async () => null },
+  });
+  const chat = new Chat<UIMessage>({ id: thread.id, transport, messages: toUIMessages(thread.view()) });
+  await chat.addToolApprovalResponse({ id: approvalId, approved: false, reason: "not on a Friday" });
+  await chat.sendMessage();
+  await eventually(() => equal(sent, 1, "requests"));
+  await eventually(() => equal(thread.view().pendingApprovals.length, 0, "pending approvals after the answer"));
   transport.close();
   await store.close();
 });
