@@ -63,6 +63,7 @@ async function until(what, check, ms = 20_000) {
   for (;;) {
     try {
       if (await check()) return;
+      last = undefined;
     } catch (error) {
       last = error;
     }
@@ -106,7 +107,14 @@ try {
   if (afterResume.length !== 4) throw new Error(`after the resume: ${JSON.stringify(afterResume)}`);
   await until("the chat ready", async () => (await tab.textContent("[data-testid=chat-status]")) === "ready");
   await tab.reload();
-  await until("the whole reply from storage", async () => (await texts(tab)).join("|") === afterResume.join("|"));
+  const seen = [];
+  await until("the whole reply from storage", async () => {
+    const now = await texts(tab);
+    if (seen.at(-1) !== JSON.stringify(now)) seen.push(JSON.stringify(now));
+    return now.join("|") === afterResume.join("|");
+  }).catch((error) => {
+    throw new Error(`${error.message}; wanted ${JSON.stringify(afterResume)}, saw ${seen.join(" then ")}`);
+  });
   await until("device 2 has it too", async () => (await texts(other)).at(-1)?.endsWith("The end."));
 
   step("the relay gone: the history still shows after a reload");

@@ -102,7 +102,7 @@ export async function persistUIMessageStream(
         reader.cancel().catch(() => {});
         return finish({ messageId, status: "cancelled" });
       }
-      if (next.done) return finish({ messageId: begin(), status: "complete" });
+      if (next.done) return finish({ messageId, status: "complete" });
       const chunk = next.value;
       switch (chunk.type) {
         case "start":

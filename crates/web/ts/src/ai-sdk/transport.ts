@@ -39,10 +39,10 @@ function unfinishedReply(view: ThreadView): Message | undefined {
 function followReply(thread: Thread, reply: Message, signal?: AbortSignal): ReadableStream<UIMessageChunk> {
   const uiId = typeof reply.metadata?.[UI_MESSAGE_ID] === "string" ? (reply.metadata[UI_MESSAGE_ID] as string) : reply.id;
   let unsubscribe = () => {};
+  let done = false;
   return new ReadableStream<UIMessageChunk>({
     start(controller) {
       let sent = 0;
-      let done = false;
       const textId = `${reply.id}-text`;
       controller.enqueue({ type: "start", messageId: uiId });
       controller.enqueue({ type: "text-start", id: textId });
@@ -73,6 +73,7 @@ function followReply(thread: Thread, reply: Message, signal?: AbortSignal): Read
       update(thread.view());
     },
     cancel() {
+      done = true;
       unsubscribe();
     },
   });
@@ -93,6 +94,7 @@ export function chatsyncTransport<M extends UIMessage = UIMessage>(options: Chat
     return forChat;
   };
   const threads = new Map<string, Promise<Thread>>();
+  const resuming = new Map<string, Promise<ReadableStream<UIMessageChunk> | null>>();
   const open = (id: string) => {
     let thread = threads.get(id);
     if (!thread) {
@@ -101,6 +103,28 @@ export function chatsyncTransport<M extends UIMessage = UIMessage>(options: Chat
       thread.catch(() => threads.delete(id));
     }
     return thread;
+  };
+
+  const reconnect = async (request: Parameters<ChatTransport<M>["reconnectToStream"]>[0]) => {
+    const thread = await open(request.chatId);
+    const view = thread.view();
+    const reply = unfinishedReply(view);
+    if (reply) return followReply(thread, reply, request.abortSignal);
+    // Nobody is writing the reply (this page was its writer, and reloaded): if the server still has
+    // it, the inner transport resumes it, from its start, into a fresh branch of the cut-off one.
+    const last = view.messages.at(-1);
+    const cutOff = last?.role === "assistant" && last.status === "interrupted" ? last : undefined;
+    if (!cutOff && last?.role !== "user") return null;
+    let stream: ReadableStream<UIMessageChunk> | null;
+    try {
+      stream = await inner.reconnectToStream(request);
+    } catch {
+      return null; // a server that cannot resume: the cut-off reply stays as it is
+    }
+    if (!stream) return null;
+    // The reply's message exists before this returns, so a second reconnect follows it.
+    const replyId = cutOff ? thread.regenerateMessage(cutOff.id).id : thread.appendMessage({ role: "assistant" }).id;
+    return tee(thread, stream, request.abortSignal, replyId);
   };
 
   return {
@@ -127,24 +151,17 @@ export function chatsyncTransport<M extends UIMessage = UIMessage>(options: Chat
     },
 
     async reconnectToStream(request) {
-      const thread = await open(request.chatId);
-      const view = thread.view();
-      const reply = unfinishedReply(view);
-      if (reply) return followReply(thread, reply, request.abortSignal);
-      // Nobody is writing the reply (this page was its writer, and reloaded): if the server still has
-      // it, the inner transport resumes it, from its start, into a fresh branch of the cut-off one.
-      const last = view.messages.at(-1);
-      const cutOff = last?.role === "assistant" && last.status === "interrupted" ? last : undefined;
-      if (!cutOff && last?.role !== "user") return null;
-      let stream: ReadableStream<UIMessageChunk> | null;
+      // One at a time per chat (StrictMode runs useChat's resume twice): a second call, made while
+      // the first resumes a cut-off reply, then follows that reply in the document.
+      const earlier = resuming.get(request.chatId);
+      if (earlier) await earlier.catch(() => {});
+      const attempt = reconnect(request);
+      resuming.set(request.chatId, attempt);
       try {
-        stream = await inner.reconnectToStream(request);
-      } catch {
-        return null; // a server that cannot resume: the cut-off reply stays as it is
+        return await attempt;
+      } finally {
+        if (resuming.get(request.chatId) === attempt) resuming.delete(request.chatId);
       }
-      if (!stream) return null;
-      const replyId = cutOff ? thread.regenerateMessage(cutOff.id).id : undefined;
-      return tee(thread, stream, request.abortSignal, replyId);
     },
 
     close() {

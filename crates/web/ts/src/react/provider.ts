@@ -1,6 +1,6 @@
 // ChatStoreProvider and useChatStore: one open store per `dbName` in the page, however many providers
 // name it and however often React runs their effects; closed a moment after the last one unmounts.
-import { createContext, createElement, useContext, useEffect, useState, type ReactNode } from "react";
+import { createContext, createElement, useContext, useEffect, useMemo, useState, type ReactNode } from "react";
 import type { ChatStore, StoreOptions } from "../index.js";
 
 /** How the provider opens a store; the default imports chatsync/bundler (which loads the wasm). */
@@ -86,7 +86,8 @@ export function ChatStoreProvider(props: ChatStoreProviderProps): ReactNode {
     // The store is keyed by its name alone: other options apply when it is opened.
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [given, dbName]);
-  const current: Context = given ? { store: given } : state.dbName === dbName ? state : {};
+  // One context value per store, so consumers re-render only when the store changes.
+  const current = useMemo<Context>(() => (given ? { store: given } : state.dbName === dbName ? state : {}), [given, state, dbName]);
   if (!current.store && current.error === undefined) return fallback;
   return createElement(StoreContext.Provider, { value: current }, children);
 }
