@@ -27,6 +27,25 @@ declare module "./web/chatsync.js" {
   }
 }
 
+/** The kinds of store event (`"threads"`, `"status"`, `"error"`, and what later versions add). */
+export type StoreEventType = StoreEvent["type"];
+/** The store event of one kind, e.g. `StoreEventOf<"status">` is `{ type: "status"; status }`. */
+export type StoreEventOf<T extends StoreEventType> = Extract<StoreEvent, { type: T }>;
+
+/**
+ * Calls `listener` with the store's events of one kind, typed as that kind; returns the function
+ * that unsubscribes. `onStoreEvent(store, "error", (e) => report(e.code, e.threadId))`.
+ */
+export function onStoreEvent<T extends StoreEventType>(
+  store: ChatStore,
+  type: T,
+  listener: (event: StoreEventOf<T>) => void,
+): () => void {
+  return store.subscribe((event) => {
+    if (event.type === type) listener(event as StoreEventOf<T>);
+  });
+}
+
 type Listener = (event: StoreEvent) => void;
 interface Persistence {
   persisted?: boolean;

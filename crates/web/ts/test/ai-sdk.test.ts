@@ -2,7 +2,7 @@
 // createUIMessageStreamResponse parsed by DefaultChatTransport) and its Chat class driving the transport.
 import { Chat } from "@ai-sdk/react";
 import { createUIMessageStream, createUIMessageStreamResponse, DefaultChatTransport, type UIMessage, type UIMessageChunk } from "ai";
-import { ChatStore, type Thread } from "chatsync/bundler";
+import { ChatStore, ChatsyncError, type Thread } from "chatsync/bundler";
 import { chatsyncTransport, fromUIMessage, persistUIMessageStream, toUIMessages } from "chatsync/ai-sdk";
 import { assert, equal, eventually, freshDb, test } from "./harness.js";
 
@@ -203,6 +203,23 @@ test("ai-sdk: a tool approval from the stream is requested, and the Chat's answe
   await chat.sendMessage();
   await eventually(() => equal(sent, 1, "requests"));
   await eventually(() => equal(thread.view().pendingApprovals.length, 0, "pending approvals after the answer"));
+  transport.close();
+  await store.close();
+});
+
+test("ai-sdk: a Chat whose id is no thread fails with the ChatsyncError, and nothing is sent", async () => {
+  const store = await ChatStore.open({ dbName: freshDb(), persist: false });
+  let sent = 0;
+  const transport = chatsyncTransport({
+    store,
+    transport: { sendMessages: async () => { sent += 1; return streamOf([{ type: "finish" }]); }, reconnectToStream: async () => null },
+  });
+  let failure: unknown;
+  const chat = new Chat<UIMessage>({ id: "not-a-thread", transport, onError: (error) => (failure = error) });
+  await chat.sendMessage({ text: "hello?" });
+  await eventually(() => equal(chat.status, "error", "chat status"));
+  assert(failure instanceof ChatsyncError, `the error: ${String(failure)}`);
+  equal(sent, 0, "requests sent");
   transport.close();
   await store.close();
 });

@@ -1,5 +1,5 @@
 // The "chatsync" entry's JS layer: ChatsyncError and persistent storage.
-import { ChatStore, ChatsyncError, isChatsyncErrorCode } from "chatsync/bundler";
+import { ChatStore, ChatsyncError, isChatsyncErrorCode, onStoreEvent, type StoreEventOf } from "chatsync/bundler";
 import * as plain from "chatsync";
 import { assert, equal, eventually, freshDb, test } from "./harness.js";
 
@@ -64,4 +64,19 @@ test("persist: false never asks, and reports what navigator.storage.persisted() 
   } finally {
     storage.persist = original;
   }
+});
+
+test("onStoreEvent: only the events of one kind, typed as that kind", async () => {
+  const store = await ChatStore.open({ dbName: freshDb(), persist: false });
+  const seen: StoreEventOf<"threads">[] = [];
+  const stop = onStoreEvent(store, "threads", (event) => seen.push(event));
+  await store.createThread({ title: "Typed" });
+  await eventually(() => assert(seen.length > 0, "no threads event"));
+  assert(seen.every((event) => event.type === "threads" && event.source === "local"), JSON.stringify(seen));
+  stop();
+  const before = seen.length;
+  await store.createThread({ title: "After" });
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  equal(seen.length, before, "events after unsubscribing");
+  await store.close();
 });
