@@ -103,9 +103,11 @@ try {
   await until("the reply under way", async () => (await texts(tab)).at(-1)?.includes("word3"));
   await tab.reload();
   await until("the resumed reply, whole", async () => (await texts(tab)).at(-1)?.endsWith("word30 The end."), 30_000);
-  const afterResume = await texts(tab);
-  if (afterResume.length !== 4) throw new Error(`after the resume: ${JSON.stringify(afterResume)}`);
   await until("the chat ready", async () => (await tab.textContent("[data-testid=chat-status]")) === "ready");
+  const afterResume = await texts(tab);
+  if (afterResume.length !== 4 || !afterResume[3].endsWith("word30 The end.")) {
+    throw new Error(`after the resume: ${JSON.stringify(afterResume)}`);
+  }
   await tab.reload();
   const seen = [];
   await until("the whole reply from storage", async () => {

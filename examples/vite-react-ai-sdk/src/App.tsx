@@ -1,6 +1,6 @@
 // The app: the thread list (useThreads), the store's connection (useStoreStatus), and the open thread
 // as a useChat conversation whose transport is chatsync's (the Chat's id is the thread's id).
-import { useEffect, useMemo, useState } from "react";
+import { useEffect, useMemo, useRef, useState } from "react";
 import { useChat } from "@ai-sdk/react";
 import { DefaultChatTransport, type UIMessage } from "ai";
 import { chatsyncTransport, toUIMessages } from "chatsync/ai-sdk";
@@ -59,11 +59,15 @@ function Chat({ threadId, initial }: { threadId: string; initial: UIMessage[] })
   );
   useEffect(() => () => transport.close(), [transport]);
   const { messages, sendMessage, setMessages, status } = useChat({ id: threadId, messages: initial, transport, resume: true });
-  // Changes from another tab or device: shown whenever this tab is not streaming a reply itself.
+  // Changes from another tab or device: shown when the thread changes while this tab is not
+  // streaming a reply itself. Only on a change of the thread: when a reply ends, the Chat may be a
+  // frame ahead of the thread, which catches up with a change of its own.
   const { view } = useThread(threadId);
+  const streaming = useRef(false);
+  streaming.current = status === "submitted" || status === "streaming";
   useEffect(() => {
-    if (view && status === "ready") setMessages(toUIMessages(view));
-  }, [view, status, setMessages]);
+    if (view && !streaming.current) setMessages(toUIMessages(view));
+  }, [view, setMessages]);
   const [draft, setDraft] = useState("");
   return (
     <section>
