@@ -43,7 +43,7 @@ test("react: ChatStoreProvider in StrictMode opens one store per dbName, shared,
   const tree = (both: boolean) =>
     h(StrictMode, null,
       h(ChatStoreProvider, { dbName, open, fallback: h("p", null, "opening") }, h(Probe, { label: "a" })),
-      both ? h(ChatStoreProvider, { dbName, open }, h(Probe, { label: "b" })) : null);
+      both ? h(ChatStoreProvider, { options: { dbName }, open }, h(Probe, { label: "b" })) : null);
   const view = render(tree(true));
   await screen.findByTestId("a");
   await screen.findByTestId("b");

@@ -91,7 +91,9 @@ export function toUIMessages<M extends UIMessage = UIMessage>(view: ThreadView, 
         .map((call) => toolPart(call, approvals.get(call.id), dynamic(call.toolName)));
       const open = message.status === "pending" || message.status === "streaming";
       if (message.content || (parts.length === 0 && message.role !== "assistant")) {
-        parts.push({ type: "text", text: message.content, state: open ? "streaming" : "done" });
+        // As the AI SDK makes them: a streamed (assistant) text part has a state, a typed one none.
+        const state = message.role === "assistant" ? { state: open ? ("streaming" as const) : ("done" as const) } : {};
+        parts.push({ type: "text", text: message.content, ...state });
       }
     }
     out.push({ ...uiIdentity(message), role: message.role, parts } as M);

@@ -7,6 +7,8 @@ import type { ChatStore, StoreOptions } from "../index.js";
 export type OpenStore = (options: StoreOptions) => Promise<ChatStore>;
 
 export interface ChatStoreProviderProps extends StoreOptions {
+  /** The store's options as one object (the props of the same names win). */
+  options?: StoreOptions;
   /**
    * A store you opened yourself: the provider hands it out and never closes it. Without it, the
    * provider opens one from the other props (they are read when the store for `dbName` is opened;
@@ -66,7 +68,10 @@ const StoreContext = createContext<Context | undefined>(undefined);
  * the error, for an error boundary.
  */
 export function ChatStoreProvider(props: ChatStoreProviderProps): ReactNode {
-  const { store: given, open = defaultOpen, fallback = null, children, persist, ...storeOptions } = props;
+  const { store: given, open = defaultOpen, fallback = null, children, options: grouped, ...flat } = props;
+  // Props left undefined do not override `options` (nor reach the store, which refuses what it does not know).
+  const defined = Object.fromEntries(Object.entries(flat).filter(([, value]) => value !== undefined));
+  const { persist, ...storeOptions }: StoreOptions = { ...grouped, ...defined };
   const dbName = storeOptions.dbName ?? "chatsync";
   const [state, setState] = useState<Context & { dbName?: string }>({});
   useEffect(() => {
