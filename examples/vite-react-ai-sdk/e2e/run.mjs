@@ -4,14 +4,15 @@
 //     profile, synced through the relay) show it;
 //   - a reply survives a reload in the middle of its stream (useChat resume through chatsync's
 //     transport) and is stored whole, on both devices;
-//   - with the relay gone, the history still shows after a reload (IndexedDB).
+//   - with the relay gone, the history still shows after a reload (IndexedDB);
+//   - the same app from Vite's dev server (its dependency pre-bundling), local only: a reply shows.
 //   CHATSYNC_RELAY_BIN=target/debug/chatsync-relay node e2e/run.mjs   (after vite build)
 import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
-import { preview } from "vite";
+import { createServer, preview } from "vite";
 
 const root = join(import.meta.dirname, "..");
 const relayBin = process.env.CHATSYNC_RELAY_BIN ?? join(root, "../../target/debug/chatsync-relay");
@@ -126,6 +127,19 @@ try {
   const state = await tab.textContent("[data-testid=status]");
   if (state === "online") throw new Error("status says online with no relay");
   console.log(`   status with the relay gone: ${state}`);
+
+  step("from the dev server (pre-bundled dependencies), local only");
+  const dev = await createServer({ root, logLevel: "warn", server: { host: "127.0.0.1", port: 0 } });
+  await dev.listen();
+  try {
+    const local = await page(await browser.newContext(), `${dev.resolvedUrls.local[0]}?user=bob`);
+    await local.click("[data-testid=new-thread]", { timeout: 60_000 });
+    await local.fill("[data-testid=input]", "hello");
+    await local.click("[data-testid=send]");
+    await until("the reply from the dev server", async () => (await texts(local)).at(-1)?.endsWith("Nothing here is generated."), 60_000);
+  } finally {
+    await dev.close();
+  }
   ok = true;
 } catch (error) {
   console.log(`FAILED: ${error.message}\n  device 1 shows ${await shown().catch(() => "?")}\n  ${log.slice(-30).join("\n  ")}`);
