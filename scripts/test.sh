@@ -31,7 +31,7 @@ bash scripts/build-app.sh
 crates/web/ts/node_modules/.bin/tsc -p crates/web/ts/tsconfig.json
 echo "tsc --noEmit: ok"
 
-step "the npm package as a user installs it: npm pack, publint, a Vite app (tsc, build, preview, dev) in Chromium; the relay's brotli"
+step "the npm package as a user installs it: npm pack, publint, attw, the adapters (tsc --strict, Chromium), sizes, a Vite app (tsc, build, preview, dev) and the React + AI SDK example in Chromium; the relay's brotli"
 bash scripts/test-package.sh
 
 step "the demo app end to end (playwright-core driving Debian's chromium; screenshots in target/e2e-artifacts)"
