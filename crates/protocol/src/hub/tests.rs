@@ -1,0 +1,552 @@
+//! The hub's rules, one test each, on plain data: no runtime, no storage, no socket.
+
+use std::time::Duration;
+
+use automerge::transaction::Transactable;
+use automerge::{AutoCommit, ChangeHash, ROOT};
+
+use super::*;
+use crate::{DocSession, Message, holds_all};
+
+const NOW: Duration = Duration::ZERO;
+
+fn id(n: u8) -> DocumentId {
+    DocumentId::from_bytes([n; 16])
+}
+
+/// A device: its copy of one document and its session with the relay.
+struct Device {
+    conn: ConnId,
+    peer: String,
+    doc: AutoCommit,
+    session: DocSession,
+}
+
+impl Device {
+    fn new(conn: ConnId) -> Self {
+        Self {
+            conn,
+            peer: format!("device-{conn}"),
+            doc: AutoCommit::new(),
+            session: DocSession::new(),
+        }
+    }
+
+    fn edit(&mut self, text: &str) -> ChangeHash {
+        self.doc.put(ROOT, "text", text).unwrap();
+        self.doc.commit();
+        self.doc.get_heads()[0]
+    }
+
+    /// Sends what its session has to say to `document`; returns whether it said anything.
+    fn sync(&mut self, document: &mut HubDocument) -> bool {
+        let mut said = false;
+        while let Some(data) = self.session.poll_message(&mut self.doc, 0) {
+            document
+                .handle_sync(NOW, self.conn, &self.peer, &data)
+                .unwrap();
+            said = true;
+        }
+        said
+    }
+
+    /// Applies the frames addressed to it; returns the heads the relay advertised last.
+    fn receive(&mut self, effects: &HubEffects) -> Option<Vec<ChangeHash>> {
+        let mut heads = None;
+        for (conn, frame) in &effects.transmits {
+            if *conn != self.conn {
+                continue;
+            }
+            let Message::Sync { data, .. } = Message::decode(frame).unwrap() else {
+                continue;
+            };
+            heads = Some(automerge::sync::Message::decode(&data).unwrap().heads);
+            self.session.receive(&mut self.doc, &data).unwrap();
+        }
+        heads
+    }
+}
+
+/// Carries out the storage tasks in `effects` against `stored`, succeeding; returns the effects
+/// of the results.
+fn store(document: &mut HubDocument, stored: &mut AutoCommit, effects: HubEffects) -> HubEffects {
+    let mut all = HubEffects::default();
+    let mut pending = effects;
+    loop {
+        all.transmits.append(&mut pending.transmits);
+        all.closes.append(&mut pending.closes);
+        all.compaction_due |= pending.compaction_due;
+        all.forget |= pending.forget;
+        if pending.tasks.is_empty() {
+            return all;
+        }
+        for task in std::mem::take(&mut pending.tasks) {
+            match task {
+                StorageTask::Append { chunk, .. } => {
+                    stored.load_incremental(&chunk).unwrap();
+                    document.handle_appended(NOW, Ok(chunk.len() as u64));
+                }
+                StorageTask::Load { .. } => {
+                    let loaded = StoredDocument {
+                        owner: "alice".into(),
+                        snapshot: stored.save(),
+                        chunks: Vec::new(),
+                        heads: stored.get_heads(),
+                    };
+                    document.handle_loaded(NOW, Ok(Some(loaded)));
+                }
+                StorageTask::Compact { .. } => document.handle_compacted(NOW, Ok(())),
+            }
+        }
+        pending = document.take_effects();
+    }
+}
+
+/// Device and relay talk, storage succeeding, until neither has anything to say.
+fn converse(devices: &mut [&mut Device], document: &mut HubDocument, stored: &mut AutoCommit) {
+    loop {
+        let mut said = false;
+        for device in devices.iter_mut() {
+            said |= device.sync(document);
+        }
+        let effects = document.take_effects();
+        let effects = store(document, stored, effects);
+        for device in devices.iter_mut() {
+            device.receive(&effects);
+        }
+        if !said && effects.transmits.is_empty() {
+            return;
+        }
+    }
+}
+
+/// Device and relay talk until the relay asks storage for something; returns that step's effects.
+fn until_task(device: &mut Device, document: &mut HubDocument) -> HubEffects {
+    for _ in 0..10 {
+        device.sync(document);
+        let effects = document.take_effects();
+        if !effects.tasks.is_empty() {
+            return effects;
+        }
+        device.receive(&effects);
+    }
+    panic!("the relay never asked storage for anything")
+}
+
+fn document() -> HubDocument {
+    HubDocument::new(id(1), "alice", DocumentConfig::default(), NOW)
+}
+
+#[test]
+fn a_change_is_advertised_only_after_storage_confirmed_it() {
+    let mut document = document();
+    let mut device = Device::new(1);
+    let change = device.edit("hello");
+    let effects = until_task(&mut device, &mut document);
+    assert!(effects.transmits.is_empty(), "nothing before the store");
+    let [StorageTask::Append { key, heads, .. }] = &effects.tasks[..] else {
+        panic!("expected one append, got {:?}", effects.tasks);
+    };
+    assert_eq!((key.document(), key.owner()), (&id(1), "alice"));
+    assert_eq!(heads, &vec![change]);
+    document.handle_appended(NOW, Ok(10));
+    let heads = device.receive(&document.take_effects());
+    assert_eq!(heads, Some(vec![change]));
+    assert_eq!(document.stored_heads(), &[change]);
+}
+
+#[test]
+fn changes_arriving_during_a_write_go_out_in_the_next_and_are_answered_after_it() {
+    let mut document = document();
+    let (mut a, mut b) = (Device::new(1), Device::new(2));
+    converse(&mut [&mut a, &mut b], &mut document, &mut AutoCommit::new());
+    a.edit("a");
+    let first = until_task(&mut a, &mut document);
+    assert_eq!(first.tasks.len(), 1);
+    let change_b = b.edit("b");
+    b.sync(&mut document);
+    let during = document.take_effects();
+    assert!(during.tasks.is_empty(), "one write at a time");
+    assert!(during.transmits.is_empty(), "nobody is answered mid-write");
+    let StorageTask::Append { chunk, .. } = &first.tasks[0] else {
+        panic!()
+    };
+    document.handle_appended(NOW, Ok(chunk.len() as u64));
+    let after_first = document.take_effects();
+    assert!(
+        after_first.transmits.is_empty(),
+        "b's change is not stored yet"
+    );
+    let [StorageTask::Append { heads, .. }] = &after_first.tasks[..] else {
+        panic!("expected the second append")
+    };
+    assert!(heads.contains(&change_b));
+    document.handle_appended(NOW, Ok(100));
+    let answered = document.take_effects();
+    assert!(answered.transmits.iter().any(|(c, _)| *c == 1));
+    assert!(answered.transmits.iter().any(|(c, _)| *c == 2));
+}
+
+/// Seed 706 of the sync simulation: after a failed write the relay dropped the document and every
+/// session, and a device with nothing to send never heard of the document again.
+#[test]
+fn after_a_failed_write_every_other_session_hears_from_the_relay_again() {
+    let mut document = document();
+    let mut stored = AutoCommit::new();
+    let (mut a, mut b) = (Device::new(1), Device::new(2));
+    a.edit("first");
+    converse(&mut [&mut a, &mut b], &mut document, &mut stored);
+    assert_eq!(b.doc.get_heads(), stored.get_heads());
+    // a writes again; storage fails.
+    let lost = a.edit("second");
+    let effects = until_task(&mut a, &mut document);
+    assert_eq!(effects.tasks.len(), 1);
+    document.handle_appended(NOW, Err(StorageFailure::Unavailable));
+    let effects = document.take_effects();
+    let [(1, close)] = &effects.closes[..] else {
+        panic!("the writer's connection is closed: {:?}", effects.closes)
+    };
+    assert_eq!(close.code, 1011);
+    assert!(
+        !effects.forget,
+        "the document stays, and so do the other sessions"
+    );
+    assert!(matches!(&effects.tasks[..], [StorageTask::Load { .. }]));
+    assert_eq!(document.sessions(), 1);
+    // Read back: b, who has nothing to send, hears the relay's heads — storage's, without `lost`.
+    let effects = store(&mut document, &mut stored, effects);
+    let heads = b.receive(&effects).expect("the relay speaks first");
+    assert_eq!(heads, stored.get_heads());
+    assert!(!holds_all(document.doc(), &[lost]));
+    // a reconnects and resends; it is stored and reaches b.
+    let mut a2 = Device {
+        conn: 3,
+        session: DocSession::new(),
+        ..a
+    };
+    converse(&mut [&mut a2, &mut b], &mut document, &mut stored);
+    assert!(holds_all(&mut stored, &[lost]));
+    assert!(holds_all(&mut b.doc, &[lost]));
+}
+
+#[test]
+fn another_users_claim_found_on_storing_makes_the_document_unavailable_to_everyone() {
+    let mut document = document();
+    let (mut a, mut b) = (Device::new(1), Device::new(2));
+    converse(&mut [&mut a, &mut b], &mut document, &mut AutoCommit::new());
+    a.edit("mine?");
+    until_task(&mut a, &mut document);
+    document.handle_appended(NOW, Err(StorageFailure::NotOwner));
+    let effects = document.take_effects();
+    assert!(effects.forget);
+    assert_eq!(effects.closes.len(), 1);
+    assert_eq!(effects.closes[0].1.code, 1008);
+    let [(2, frame)] = &effects.transmits[..] else {
+        panic!("{:?}", effects.transmits)
+    };
+    assert!(matches!(
+        Message::decode(frame).unwrap(),
+        Message::DocUnavailable { .. }
+    ));
+}
+
+#[test]
+fn a_document_is_open_only_to_the_user_who_stored_it_first() {
+    assert_eq!(Hub::access(Some("alice"), "alice", false), Access::Open);
+    assert_eq!(Hub::access(Some("alice"), "bob", true), Access::Unavailable);
+    assert_eq!(Hub::access(None, "bob", true), Access::Create);
+    assert_eq!(Hub::access(None, "bob", false), Access::Unavailable);
+    let document = document();
+    assert!(document.admits("alice"));
+    assert!(!document.admits("bob"));
+}
+
+#[test]
+fn ephemeral_messages_reach_the_other_sessions_once() {
+    let mut document = document();
+    for conn in 1..=3 {
+        Device::new(conn).sync(&mut document);
+    }
+    let effects = document.take_effects();
+    store(&mut document, &mut AutoCommit::new(), effects);
+    let message = Ephemeral {
+        sender_id: "device-1".into(),
+        session_id: "s".into(),
+        count: 1,
+        data: vec![0xa0],
+    };
+    document.handle_ephemeral(1, &message);
+    let conns: Vec<ConnId> = document
+        .take_effects()
+        .transmits
+        .iter()
+        .map(|(c, _)| *c)
+        .collect();
+    assert_eq!(conns, vec![2, 3]);
+    document.handle_ephemeral(2, &message);
+    assert!(document.take_effects().transmits.is_empty(), "a duplicate");
+}
+
+/// The seam for a backend writing through the relay: the relay's own change is stored like a
+/// device's, and synced to every session once stored.
+#[test]
+fn a_change_the_relay_commits_is_stored_then_synced_to_every_session() {
+    let mut document = document();
+    let mut stored = AutoCommit::new();
+    let mut device = Device::new(1);
+    device.sync(&mut document);
+    let effects = document.take_effects();
+    device.receive(&store(&mut document, &mut stored, effects));
+    let heads = document
+        .commit(NOW, |doc| {
+            doc.put(ROOT, "from", "backend").unwrap();
+        })
+        .unwrap();
+    let () = heads;
+    let change = document.doc().get_heads();
+    assert!(!document.is_stored(&change));
+    let effects = document.take_effects();
+    assert!(effects.transmits.is_empty());
+    let [StorageTask::Append { key, .. }] = &effects.tasks[..] else {
+        panic!("{:?}", effects.tasks)
+    };
+    assert_eq!(key.owner(), "alice");
+    let effects = store(&mut document, &mut stored, effects);
+    assert!(document.is_stored(&change));
+    assert_eq!(device.receive(&effects), Some(change.clone()));
+    assert!(holds_all(&mut device.doc, &change));
+}
+
+/// The seam for several relays on one database: another relay stored changes; this one reads
+/// them, merges, and every session hears the new heads.
+#[test]
+fn changes_stored_by_another_relay_are_loaded_merged_and_synced() {
+    let mut document = document();
+    let mut stored = AutoCommit::new();
+    let mut device = Device::new(1);
+    device.sync(&mut document);
+    let effects = document.take_effects();
+    device.receive(&store(&mut document, &mut stored, effects));
+    // Another relay appends a change to the shared storage.
+    let mut elsewhere = stored.fork();
+    elsewhere.put(ROOT, "from", "relay 2").unwrap();
+    elsewhere.commit();
+    stored.merge(&mut elsewhere).unwrap();
+    let heads = stored.get_heads();
+    document.handle_stored_elsewhere(NOW, heads.clone());
+    let effects = document.take_effects();
+    assert!(matches!(&effects.tasks[..], [StorageTask::Load { .. }]));
+    let effects = store(&mut document, &mut stored, effects);
+    assert_eq!(document.stored_heads(), &heads[..]);
+    assert_eq!(device.receive(&effects), Some(heads.clone()));
+    assert!(holds_all(&mut device.doc, &heads));
+    // Told again of heads it holds: nothing to do.
+    document.handle_stored_elsewhere(NOW, heads);
+    assert!(document.take_effects().is_empty());
+}
+
+#[test]
+fn large_chunks_ask_for_a_compaction_which_waits_for_nothing_unstored() {
+    let config = DocumentConfig {
+        compact_after_bytes: 0,
+        ..DocumentConfig::default()
+    };
+    let mut document = HubDocument::new(id(1), "alice", config, NOW);
+    let mut device = Device::new(1);
+    device.edit("x");
+    let effects = until_task(&mut device, &mut document);
+    let effects = store(&mut document, &mut AutoCommit::new(), effects);
+    assert!(effects.compaction_due);
+    assert!(document.compact(Compaction::WhenLarge));
+    let effects = document.take_effects();
+    assert!(matches!(&effects.tasks[..], [StorageTask::Compact { .. }]));
+    // A change during the compaction is stored after it, and answered then.
+    device.receive(&effects);
+    device.edit("y");
+    while device.sync(&mut document) {
+        let effects = document.take_effects();
+        assert!(effects.tasks.is_empty() && effects.transmits.is_empty());
+    }
+    document.handle_compacted(NOW, Ok(()));
+    let effects = document.take_effects();
+    assert!(matches!(&effects.tasks[..], [StorageTask::Append { .. }]));
+    assert!(!document.compact(Compaction::Any), "not while storing");
+}
+
+#[test]
+fn a_refused_sync_message_closes_only_its_connection_and_changes_nothing() {
+    let mut document = document();
+    let heads = document.doc().get_heads();
+    assert!(matches!(
+        document.handle_sync(NOW, 1, "p", b"not a sync message"),
+        Err(Refusal::BadSync(_))
+    ));
+    assert_eq!(document.doc().get_heads(), heads);
+    let small = DocumentConfig {
+        max_document_bytes: 4,
+        ..DocumentConfig::default()
+    };
+    let mut document = HubDocument::new(id(1), "alice", small, NOW);
+    let mut device = Device::new(1);
+    device.edit("too long a text");
+    let data = device.session.poll_message(&mut device.doc, 0).unwrap();
+    assert!(matches!(
+        document.handle_sync(NOW, 1, "p", &data),
+        Err(Refusal::DocumentTooLarge { limit: 4 })
+    ));
+}
+
+fn join(conn: &mut HubConnection, peer: &str) {
+    let route = conn
+        .handle_frame(NOW, &Message::join(peer, false).encode())
+        .unwrap();
+    let Route::Reply(frame) = route else {
+        panic!("{route:?}")
+    };
+    let Message::Peer { peer_metadata, .. } = Message::decode(&frame).unwrap() else {
+        panic!()
+    };
+    assert_eq!(
+        peer_metadata.storage_id.as_deref(),
+        Some("chatsync-storage")
+    );
+}
+
+#[test]
+fn a_connection_joins_first_and_speaks_only_as_itself() {
+    let mut hub = Hub::new(HubConfig::default());
+    let (mut conn, admitted) = hub.connect(1, "alice", NOW, None);
+    admitted.unwrap();
+    let sync = |sender: &str| {
+        Message::Sync {
+            sender_id: sender.into(),
+            target_id: "relay".into(),
+            document_id: id(1),
+            data: vec![],
+        }
+        .encode()
+    };
+    assert!(matches!(
+        conn.handle_frame(NOW, &sync("p")),
+        Err(Refusal::NotJoined)
+    ));
+    let mut conn = hub.connect(2, "alice", NOW, None).0;
+    assert!(matches!(
+        conn.handle_frame(NOW, b"\xff"),
+        Err(Refusal::Malformed(_))
+    ));
+    let mut conn = hub.connect(3, "alice", NOW, None).0;
+    join(&mut conn, "p");
+    assert_eq!(conn.handle_frame(NOW, &sync("q")).unwrap(), Route::Nothing);
+    assert!(matches!(
+        conn.handle_frame(NOW, &sync("p")).unwrap(),
+        Route::Sync(SyncRequest { request: false, .. })
+    ));
+}
+
+#[test]
+fn a_connection_over_its_frames_per_second_is_refused_and_the_next_second_starts_afresh() {
+    let config = HubConfig {
+        max_frames_per_second: 3,
+        ..HubConfig::default()
+    };
+    let mut hub = Hub::new(config);
+    let mut conn = hub.connect(1, "alice", NOW, None).0;
+    join(&mut conn, "p");
+    let leave = Message::Leave {
+        sender_id: "p".into(),
+    }
+    .encode();
+    conn.handle_frame(NOW, &leave).unwrap();
+    conn.handle_frame(NOW, &leave).unwrap();
+    assert!(matches!(
+        conn.handle_frame(NOW, &leave),
+        Err(Refusal::Flood(3))
+    ));
+    let later = Duration::from_secs(1);
+    assert_eq!(conn.handle_frame(later, &leave).unwrap(), Route::Leave);
+}
+
+#[test]
+fn connections_and_sessions_beyond_their_caps_are_refused() {
+    let config = HubConfig {
+        max_connections_per_user: 1,
+        max_documents_per_connection: 2,
+        ..HubConfig::default()
+    };
+    let mut hub = Hub::new(config);
+    let (mut first, admitted) = hub.connect(1, "alice", NOW, None);
+    admitted.unwrap();
+    let (mut second, refused) = hub.connect(2, "alice", NOW, None);
+    assert!(matches!(refused, Err(Refusal::TooManyConnections(1))));
+    hub.disconnect(&mut second);
+    assert_eq!(hub.connections_of("alice"), 1);
+    hub.open_session(&mut first, id(1)).unwrap();
+    hub.open_session(&mut first, id(2)).unwrap();
+    hub.open_session(&mut first, id(1)).unwrap();
+    assert!(matches!(
+        hub.open_session(&mut first, id(3)),
+        Err(Refusal::TooManyDocuments(2))
+    ));
+    hub.disconnect(&mut first);
+    hub.disconnect(&mut first);
+    assert_eq!(hub.connections_of("alice"), 0);
+}
+
+#[test]
+fn a_spent_budget_evicts_the_users_own_idle_documents_first_least_recently_used() {
+    let config = HubConfig {
+        max_document_bytes_per_user: 2 * budget::DOCUMENT_OVERHEAD_BYTES,
+        ..HubConfig::default()
+    };
+    let mut hub = Hub::new(config);
+    hub.document_loaded(id(1), "alice", 0);
+    hub.document_loaded(id(2), "alice", 0);
+    hub.document_loaded(id(3), "bob", 0);
+    let candidate = |n, last_used, idle| Candidate {
+        id: id(n),
+        last_used: Duration::from_secs(last_used),
+        stored_bytes: 0,
+        idle,
+    };
+    let candidates = vec![
+        candidate(1, 5, true),
+        candidate(2, 1, false),
+        candidate(3, 0, true),
+    ];
+    // Bob's document is older, but only alice's own make room in her budget.
+    assert_eq!(hub.admit_load("alice", candidates).unwrap(), vec![id(1)]);
+    assert_eq!(hub.documents_loaded(), 2);
+    hub.document_loaded(id(4), "alice", 0);
+    assert!(matches!(
+        hub.admit_load("alice", vec![candidate(2, 1, false)]),
+        Err(Refusal::MemoryBudget {
+            scope: BudgetScope::User,
+            ..
+        })
+    ));
+}
+
+#[test]
+fn periodic_eviction_takes_idle_documents_unused_too_long_or_over_the_memory_budget() {
+    let config = HubConfig {
+        memory_budget_bytes: 100,
+        idle_eviction: Duration::from_secs(60),
+        ..HubConfig::default()
+    };
+    let mut hub = Hub::new(config);
+    let candidate = |n, last_used, stored_bytes, idle| Candidate {
+        id: id(n),
+        last_used: Duration::from_secs(last_used),
+        stored_bytes,
+        idle,
+    };
+    let now = Duration::from_secs(100);
+    let candidates = vec![
+        candidate(1, 10, 10, true),  // unused too long
+        candidate(2, 90, 80, true),  // over the budget with 3
+        candidate(3, 95, 60, false), // in use
+        candidate(4, 99, 10, true),  // fits
+    ];
+    assert_eq!(hub.evictions(now, candidates), vec![id(1), id(2)]);
+}
