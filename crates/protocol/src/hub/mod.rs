@@ -150,7 +150,6 @@ impl Default for HubConfig {
 
 /// May `user` open a document, given who storage says owns it?
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[non_exhaustive]
 pub enum Access {
     /// Theirs: open it.
     Open,
