@@ -1,7 +1,7 @@
 //! [`HubDocument`]: one document held by the relay, with a sync session per connection that has
 //! opened it, and the rule that no peer hears of a change before storage confirmed it.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::Duration;
 
 use automerge::{AutoCommit, ChangeHash};
@@ -109,6 +109,10 @@ pub struct HubDocument {
     pub(super) in_flight: InFlight,
     /// Heads another relay stored, to look at once the task in flight is done.
     pub(super) stored_elsewhere: Option<Vec<ChangeHash>>,
+    /// Connections whose messages brought changes since memory last held nothing storage lacked:
+    /// if storing them fails, their devices count them as sent (Automerge never sends a change
+    /// twice in one session), so only a new session — a reconnect — sends them again.
+    pub(super) contributors: BTreeSet<ConnId>,
     /// Heads were stored that the sessions have not heard yet (they hear them once memory holds
     /// nothing storage lacks).
     pub(super) advertise: bool,
@@ -166,6 +170,7 @@ impl HubDocument {
             ephemeral_seen: HashMap::new(),
             in_flight: InFlight::Nothing,
             stored_elsewhere: None,
+            contributors: BTreeSet::new(),
             advertise: false,
             effects: HubEffects::default(),
         }
@@ -269,7 +274,15 @@ impl HubDocument {
         if reloading {
             // Memory is being replaced by what storage holds: applying this to the copy that is
             // going away would be lost, and answering from it would advertise unstored changes.
-            // Every session starts afresh once the reload lands and hears from the relay first.
+            // Every session starts afresh once the reload lands and hears from the relay first —
+            // but a device whose message carried changes counts them as sent, and would never
+            // send them again in this session: it reconnects instead.
+            let carries_changes = automerge::sync::Message::decode(data)
+                .map_or(true, |message| !message.changes.is_empty());
+            if carries_changes {
+                self.sessions.remove(&conn);
+                return Err(Refusal::Storage);
+            }
             return Ok(());
         }
         if self.snapshot_bytes + self.chunk_bytes + data.len() as u64
@@ -282,10 +295,14 @@ impl HubDocument {
         session.fresh |= is_from_empty_peer(data);
         // DocSession::receive also empties Automerge's patch log, which otherwise grows with every
         // text splice (84 MB over the relay benchmark).
+        let before = self.doc.get_heads();
         session
             .sync
             .receive(&mut self.doc, data)
             .map_err(Refusal::BadSync)?;
+        if self.doc.get_heads() != before {
+            self.contributors.insert(conn);
+        }
         self.unstored_bytes += data.len() as u64;
         self.settle(Some(conn), false);
         Ok(())
@@ -294,6 +311,7 @@ impl HubDocument {
     /// Connection `conn` left the document (it closed, or dropped its session).
     pub fn handle_leave(&mut self, now: Duration, conn: ConnId) {
         self.sessions.remove(&conn);
+        self.contributors.remove(&conn);
         self.last_used = now;
     }
 
@@ -302,6 +320,7 @@ impl HubDocument {
     /// called when memory holds nothing storage lacks.
     pub(super) fn answer(&mut self, advertise: bool) {
         debug_assert_eq!(self.doc.get_heads(), self.stored_heads);
+        self.contributors.clear();
         for (conn, session) in &mut self.sessions {
             if advertise {
                 session.sync.advertise_heads();

@@ -76,10 +76,10 @@ impl HubDocument {
     /// The result of the [`StorageTask::Append`] in flight: on success, the total bytes of the
     /// chunks storage now holds. Then every session hears the stored heads (or the next chunk goes
     /// out first, if more arrived meanwhile). On failure the connection whose message brought the
-    /// changes is closed, and the document is read back from storage: memory is ahead of it and
-    /// must never be stored or advertised; once read back, every other session starts afresh and
-    /// hears from the relay first (a device with nothing to send would otherwise never hear of
-    /// this document again).
+    /// changes is closed — with every other connection whose changes were lost with it — and the
+    /// document is read back from storage: memory is ahead of it and must never be stored or
+    /// advertised. Once read back, every other session starts afresh and hears from the relay first
+    /// (a device with nothing to send would otherwise never hear of this document again).
     pub fn handle_appended(&mut self, now: Duration, result: Result<u64, StorageFailure>) {
         let InFlight::Append { heads, cause } =
             std::mem::replace(&mut self.in_flight, InFlight::Nothing)
@@ -103,7 +103,10 @@ impl HubDocument {
                 self.unavailable_to_all();
             }
             Err(StorageFailure::Unavailable) => {
-                if let Some(conn) = cause {
+                // The connections whose changes were lost reconnect and send them again; the
+                // others stay, and hear from the relay once memory is read back.
+                let contributors = std::mem::take(&mut self.contributors);
+                for conn in cause.into_iter().chain(contributors) {
                     self.close(conn, &Refusal::Storage);
                 }
                 self.in_flight = InFlight::Load { reload: true };
