@@ -297,12 +297,10 @@ fn a_change_the_relay_commits_is_stored_then_synced_to_every_session() {
     device.sync(&mut document);
     let effects = document.take_effects();
     device.receive(&store(&mut document, &mut stored, effects));
-    let heads = document
-        .commit(NOW, |doc| {
-            doc.put(ROOT, "from", "backend").unwrap();
-        })
+    document
+        .commit(NOW, |doc| doc.put(ROOT, "from", "backend"))
+        .unwrap()
         .unwrap();
-    let () = heads;
     let change = document.doc().get_heads();
     assert!(!document.is_stored(&change));
     let effects = document.take_effects();
