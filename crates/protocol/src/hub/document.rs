@@ -299,7 +299,7 @@ impl HubDocument {
         session
             .sync
             .receive(&mut self.doc, data)
-            .map_err(Refusal::BadSync)?;
+            .map_err(|e| Refusal::BadSync(Box::new(e)))?;
         if self.doc.get_heads() != before {
             self.contributors.insert(conn);
         }
@@ -345,13 +345,14 @@ pub(super) fn rebuild(stored: &StoredDocument) -> Result<(AutoCommit, u64), Refu
     let mut doc = if stored.snapshot.is_empty() {
         AutoCommit::new()
     } else {
-        AutoCommit::load(&stored.snapshot).map_err(Refusal::Corrupt)?
+        AutoCommit::load(&stored.snapshot).map_err(|e| Refusal::Corrupt(Box::new(e)))?
     };
     // One call for all chunks: Automerge reads a concatenation of chunks, and applying them one by
     // one re-indexes the document each time (seconds for thousands of chunks).
     let chunks = stored.chunks.concat();
     if !chunks.is_empty() {
-        doc.load_incremental(&chunks).map_err(Refusal::Corrupt)?;
+        doc.load_incremental(&chunks)
+            .map_err(|e| Refusal::Corrupt(Box::new(e)))?;
     }
     Ok((doc, chunks.len() as u64))
 }

@@ -43,7 +43,7 @@ pub enum Refusal {
     UnsupportedVersion,
     /// A sync payload was refused (before or by Automerge).
     #[error("invalid sync message: {0}")]
-    BadSync(#[source] SyncError),
+    BadSync(#[source] Box<SyncError>),
     /// The document would outgrow its size limit.
     #[error("document over the size limit of {limit} bytes")]
     DocumentTooLarge {
@@ -67,7 +67,7 @@ pub enum Refusal {
     Storage,
     /// What storage holds does not load.
     #[error("stored document is corrupt")]
-    Corrupt(#[source] automerge::AutomergeError),
+    Corrupt(#[source] Box<automerge::AutomergeError>),
     /// The document is another user's (found out only when storing).
     #[error("document unavailable")]
     Unavailable,
