@@ -6,7 +6,9 @@
 //!
 //! - [`storage`]: the `Storage` trait and its embedded SQLite implementation.
 //! - [`auth`]: HS256 JWTs (or, on loopback during development, the user id as the token).
-//! - [`relay`]: documents in memory, sync sessions, fan-out, eviction, limits, metrics.
+//! - [`relay`]: the driver of the protocol's sans-IO hub (`chatsync_protocol::hub`, which decides):
+//!   sockets, documents in memory each under its own lock, storage tasks, the blocking pool, timers,
+//!   limits, metrics.
 //! - [`http`]: the routes; [`server::run`] serves them until shutdown.
 //! - [`open_files`]: the open-files limit, raised to the hard limit at start.
 #![warn(missing_docs)]
