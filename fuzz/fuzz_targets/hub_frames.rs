@@ -179,10 +179,16 @@ impl Relay {
                     .expect("joined")
                     .to_owned();
                 let now = self.now;
-                self.step(document, flags, |d| d.handle_sync(now, id, &peer, &request.data))??;
+                self.step(document, flags, |d| {
+                    d.handle_sync(now, id, &peer, &request.data)
+                })??;
             }
             Route::Ephemeral { document, message } => {
-                if self.documents.get(&document).is_some_and(|d| d.admits(fixtures::USER)) {
+                if self
+                    .documents
+                    .get(&document)
+                    .is_some_and(|d| d.admits(fixtures::USER))
+                {
                     self.step(document, flags, |d| d.handle_ephemeral(id, &message))?;
                 }
             }
@@ -265,10 +271,17 @@ impl Relay {
             }
             for task in effects.tasks {
                 let fails = flags & FAIL != 0;
-                self.held.push_back(Pending { document, task, fails });
+                self.held.push_back(Pending {
+                    document,
+                    task,
+                    fails,
+                });
             }
             let in_flight = self.held.iter().filter(|p| p.document == document).count();
-            assert!(in_flight <= 1, "more than one storage task in flight for one document");
+            assert!(
+                in_flight <= 1,
+                "more than one storage task in flight for one document"
+            );
             if effects.forget {
                 self.forget(document);
                 return;
@@ -286,19 +299,27 @@ impl Relay {
 
     /// Storage completes every held task, in order, and those they lead to.
     fn drain(&mut self) {
-        while let Some(Pending { document, task, fails }) = self.held.pop_front() {
+        while let Some(Pending {
+            document,
+            task,
+            fails,
+        }) = self.held.pop_front()
+        {
             let now = self.now;
             match task {
                 StorageTask::Append { key, chunk, heads } => {
                     let result = if fails {
                         Err(StorageFailure::Unavailable)
                     } else {
-                        let entry = self.storage.entry(document).or_insert_with(|| StoredDocument {
-                            owner: key.owner().to_owned(),
-                            snapshot: Vec::new(),
-                            chunks: Vec::new(),
-                            heads: Vec::new(),
-                        });
+                        let entry =
+                            self.storage
+                                .entry(document)
+                                .or_insert_with(|| StoredDocument {
+                                    owner: key.owner().to_owned(),
+                                    snapshot: Vec::new(),
+                                    chunks: Vec::new(),
+                                    heads: Vec::new(),
+                                });
                         entry.chunks.push(chunk);
                         entry.heads = heads;
                         Ok(entry.chunks.iter().map(|c| c.len() as u64).sum())
@@ -358,7 +379,11 @@ impl Relay {
             self.end(conn, None);
         }
         self.drain();
-        assert_eq!(self.hub.connections_of(fixtures::USER), 0, "a connection is still counted");
+        assert_eq!(
+            self.hub.connections_of(fixtures::USER),
+            0,
+            "a connection is still counted"
+        );
         for d in self.documents.values() {
             assert_eq!(d.sessions(), 0, "a session outlived its connection");
             assert!(d.is_idle(), "a storage task is still in flight");
@@ -372,7 +397,9 @@ fn check_frame(frame: &[u8], stored: Option<&StoredDocument>) {
     let Message::Sync { data, .. } = message else {
         return;
     };
-    let heads = SyncMessage::decode(&data).expect("the hub sent a sync payload").heads;
+    let heads = SyncMessage::decode(&data)
+        .expect("the hub sent a sync payload")
+        .heads;
     if heads.is_empty() {
         return;
     }
@@ -383,8 +410,13 @@ fn check_frame(frame: &[u8], stored: Option<&StoredDocument>) {
     }
     let mut doc = chatsync_protocol::automerge::AutoCommit::new();
     if !stored.snapshot.is_empty() {
-        doc.load_incremental(&stored.snapshot).expect("storage loads");
+        doc.load_incremental(&stored.snapshot)
+            .expect("storage loads");
     }
-    doc.load_incremental(&stored.chunks.concat()).expect("storage loads");
-    assert!(holds_all(&mut doc, &heads), "the hub advertised heads storage does not hold");
+    doc.load_incremental(&stored.chunks.concat())
+        .expect("storage loads");
+    assert!(
+        holds_all(&mut doc, &heads),
+        "the hub advertised heads storage does not hold"
+    );
 }

@@ -171,7 +171,9 @@ async fn concurrent_writers_on_one_document_with_slow_storage_converge_and_every
 async fn after_a_failed_write_a_device_with_nothing_to_send_hears_from_the_relay_again() {
     let h = Harness::new();
     let doc_id = id(9);
-    let mut writer = h.device("alice", "alice-1", doc_id, doc_with("first")).await;
+    let mut writer = h
+        .device("alice", "alice-1", doc_id, doc_with("first"))
+        .await;
     let heads = writer.doc.get_heads();
     writer.offer().await;
     writer.until_acknowledged(&heads, |_| {}).await;
@@ -198,15 +200,24 @@ async fn after_a_failed_write_a_device_with_nothing_to_send_hears_from_the_relay
         .next_within(Duration::from_secs(5))
         .await
         .expect("the relay speaks to the idle device after the failed write");
-    assert_eq!(reader.apply(message), heads, "storage's heads, without the lost change");
+    assert_eq!(
+        reader.apply(message),
+        heads,
+        "storage's heads, without the lost change"
+    );
     reader.sync();
     // The writer reconnects and sends its change again; the reader gets it.
-    let mut again = h.device("alice", "alice-3", doc_id, writer.doc.fork()).await;
+    let mut again = h
+        .device("alice", "alice-3", doc_id, writer.doc.fork())
+        .await;
     let all = again.doc.get_heads();
     again.offer().await;
     again.until_acknowledged(&all, |_| {}).await;
     while reader.doc.get_heads() != all {
-        let message = reader.next().await.expect("the reader gets the resent change");
+        let message = reader
+            .next()
+            .await
+            .expect("the reader gets the resent change");
         reader.apply(message);
         reader.sync();
     }
