@@ -1,6 +1,6 @@
 //! The sans-IO `Hub` fed arbitrary frames: the relay's decisions (`chatsync_protocol::hub`) for two
 //! connections of one user, driven here with no runtime and no socket — the same records as
-//! `relay_frames` (`chatsync_fuzz::records`), at many times its rate. Storage is in memory, holding
+//! `relay_frames` (`chatsync_fuzz::records`). Storage is in memory, holding
 //! a real thread under the document id the captured frames sync; each record's flags say what
 //! storage and the clock do around it:
 //!

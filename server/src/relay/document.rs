@@ -140,7 +140,11 @@ impl<S: Storage> Relay<S> {
             .await
             .cloned();
         match loaded {
-            Ok(document) => Ok((document.owner == user).then_some(document)),
+            // The hub's rule, on the owner kept outside the lock: only the owner may open it.
+            Ok(document) => {
+                let open = Hub::access(Some(&document.owner), user, false) == Access::Open;
+                Ok(open.then_some(document))
+            }
             Err(why) => {
                 self.drop_empty_slot(id, &slot);
                 match why {
