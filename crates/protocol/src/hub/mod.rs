@@ -31,7 +31,7 @@
 //! ```
 //! use std::time::Duration;
 //! use chatsync_protocol::hub::{Hub, HubConfig, HubDocument, Route, StorageTask};
-//! use chatsync_protocol::{DocSession, DocumentId, Message};
+//! use chatsync_protocol::{DocumentId, Message, whole_document_message};
 //! use chatsync_protocol::automerge::{AutoCommit, ROOT, transaction::Transactable};
 //!
 //! let now = Duration::ZERO;
@@ -41,11 +41,11 @@
 //! let Route::Reply(_peer) = conn.handle_frame(now, &Message::join("device", false).encode())? else {
 //!     unreachable!()
 //! };
-//! // The device syncs a change to a document nobody has stored yet.
+//! // The device syncs a document nobody has stored yet, with one change.
 //! let id = DocumentId::from_bytes([1; 16]);
 //! let mut theirs = AutoCommit::new();
 //! theirs.put(ROOT, "title", "hello")?;
-//! let data = DocSession::new().poll_message(&mut theirs, 0).unwrap();
+//! let data = whole_document_message(theirs.get_heads(), theirs.save());
 //! let sync = Message::Sync { sender_id: "device".into(), target_id: "relay".into(), document_id: id, data };
 //! let Route::Sync(request) = conn.handle_frame(now, &sync.encode())? else { unreachable!() };
 //! hub.open_session(&mut conn, request.document)?;
