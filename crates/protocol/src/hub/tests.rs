@@ -229,6 +229,50 @@ fn after_a_failed_write_every_other_session_hears_from_the_relay_again() {
     assert!(holds_all(&mut b.doc, &[lost]));
 }
 
+/// Automerge never sends a change twice in one session: a device whose change was lost with a
+/// failed write must start a new session (reconnect) to send it again, or it never would.
+#[test]
+fn a_failed_write_closes_every_connection_whose_changes_it_lost_and_refuses_changes_until_read_back()
+ {
+    let mut document = document();
+    let mut stored = AutoCommit::new();
+    let (mut a, mut b, mut idle) = (Device::new(1), Device::new(2), Device::new(3));
+    let mut late = Device::new(4);
+    converse(
+        &mut [&mut a, &mut b, &mut idle, &mut late],
+        &mut document,
+        &mut stored,
+    );
+    a.edit("a");
+    let first = until_task(&mut a, &mut document);
+    // b's change arrives while a's is being stored; both go in the failed write's wake.
+    b.edit("b");
+    until_no_reply(&mut b, &mut document);
+    assert_eq!(first.tasks.len(), 1);
+    document.handle_appended(NOW, Err(StorageFailure::Unavailable));
+    let effects = document.take_effects();
+    let closed: Vec<ConnId> = effects.closes.iter().map(|(c, _)| *c).collect();
+    assert_eq!(closed, vec![1, 2]);
+    assert_eq!(document.sessions(), 2, "the others stay");
+    // A change sent before the document is read back is refused: that device reconnects too.
+    late.edit("late");
+    let refused = (0..3).find_map(|_| {
+        let data = late.session.poll_message(&mut late.doc, 0)?;
+        document.handle_sync(NOW, 4, &late.peer, &data).err()
+    });
+    assert!(matches!(refused, Some(Refusal::Storage)), "{refused:?}");
+    let effects = store(&mut document, &mut stored, effects);
+    assert_eq!(idle.receive(&effects), Some(stored.get_heads()));
+}
+
+/// Sends what `device` has to say while the document answers nothing (a write is in flight).
+fn until_no_reply(device: &mut Device, document: &mut HubDocument) {
+    while device.sync(document) {
+        let effects = document.take_effects();
+        assert!(effects.transmits.is_empty() && effects.tasks.is_empty());
+    }
+}
+
 #[test]
 fn another_users_claim_found_on_storing_makes_the_document_unavailable_to_everyone() {
     let mut document = document();
