@@ -55,6 +55,14 @@ if ! command -v curl >/dev/null 2>&1; then
   apt_install curl
 fi
 
+# PostgreSQL: the storage suite and the several-relays tests run against a private cluster that
+# scripts/test-postgres.sh starts (Debian's package puts initdb and pg_ctl in
+# /usr/lib/postgresql/<version>/bin; its own cluster is not used).
+if ! command -v initdb >/dev/null 2>&1 && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+  say "installing postgresql"
+  apt_install postgresql
+fi
+
 # Node runs the wasm tests outside a browser.
 if ! command -v node >/dev/null 2>&1; then
   say "installing nodejs"

@@ -7,7 +7,10 @@ source scripts/setup.sh
 
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
-step "native tests"
+step "native tests (the storage suite on SQLite and on a private PostgreSQL started here)"
+source scripts/test-postgres.sh
+# Outside CI the PostgreSQL tests skip when no database is given; run from here they must not.
+export CHATSYNC_REQUIRE_POSTGRES=1
 # Lib, integration and doc tests; examples are built. (Not --all-targets: that would run the benchmark
 # binaries, whose figures are for `cargo bench`.)
 cargo test --workspace

@@ -6,8 +6,9 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::auth::Auth;
+use crate::auth::{Auth, AuthSetupError, JwksConfig, JwtConfig, TokenRules};
 use crate::relay::Limits;
+use crate::storage::PostgresOptions;
 
 /// The chatsync relay.
 #[derive(Debug, Parser)]
@@ -21,18 +22,54 @@ pub struct Cli {
 /// The relay's commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Serve sync over WebSocket, with embedded storage.
+    /// Serve sync over WebSocket, storing in SQLite (the default) or PostgreSQL.
     Serve(Box<ServeArgs>),
     /// Print a token for a user, signed with the configured secret.
-    Token(TokenArgs),
+    Token(Box<TokenArgs>),
 }
 
 /// How tokens are checked.
 #[derive(Debug, Args)]
 pub struct AuthArgs {
-    /// HS256 secret for the app backend's tokens (their `sub` is the user id).
+    /// HS256 secret for the app backend's tokens.
     #[arg(long, env = "CHATSYNC_JWT_SECRET", hide_env_values = true)]
     pub jwt_secret: Option<String>,
+    /// An identity provider's JWKS URL (Clerk, Auth0, Supabase, Firebase, …): RS256 and ES256 tokens
+    /// are checked with its keys, fetched at start, cached, and fetched again when a token names an
+    /// unknown `kid` (a rotation).
+    #[arg(long, env = "CHATSYNC_JWKS_URL")]
+    pub jwks_url: Option<String>,
+    /// A PEM file with the public key (RSA for RS256, EC P-256 for ES256) or certificate that signs
+    /// tokens, instead of a JWKS URL.
+    #[arg(long, env = "CHATSYNC_JWT_PUBLIC_KEY")]
+    pub jwt_public_key: Option<PathBuf>,
+    /// The `iss` every token must carry (checked when set).
+    #[arg(long, env = "CHATSYNC_JWT_ISSUER")]
+    pub jwt_issuer: Option<String>,
+    /// The `aud` every token must carry (checked when set); several values, comma-separated, accept
+    /// any of them.
+    #[arg(long, env = "CHATSYNC_JWT_AUDIENCE", value_delimiter = ',')]
+    pub jwt_audience: Vec<String>,
+    /// The claim holding the user id.
+    #[arg(long, env = "CHATSYNC_JWT_USER_CLAIM", default_value = crate::auth::DEFAULT_USER_CLAIM)]
+    pub jwt_user_claim: String,
+    /// Seconds of clock skew tolerated on `exp` and `nbf`: a few cover NTP-synced clocks without
+    /// keeping short-lived provider tokens (Clerk's live 60 s) alive much past their expiry.
+    #[arg(long, env = "CHATSYNC_JWT_LEEWAY_SECS", default_value_t = crate::auth::DEFAULT_LEEWAY.as_secs())]
+    pub jwt_leeway_secs: u64,
+    /// Seconds fetched JWKS keys are used before they are fetched again (in the background), so a
+    /// key the provider withdrew stops working.
+    #[arg(long, env = "CHATSYNC_JWKS_CACHE_SECS", default_value_t = 600)]
+    pub jwks_cache_secs: u64,
+    /// After a burst of two, at most one JWKS fetch per this many seconds, however many tokens name
+    /// unknown keys: a flood of forged `kid`s must not hammer the provider. (0: no bound but one
+    /// fetch at a time.)
+    #[arg(
+        long,
+        env = "CHATSYNC_JWKS_REFETCH_INTERVAL_SECS",
+        default_value_t = 10
+    )]
+    pub jwks_refetch_interval_secs: u64,
     /// Development only: the token is the user id. Refused unless listening on loopback.
     #[arg(long, env = "CHATSYNC_INSECURE_DEV_AUTH")]
     pub insecure_dev_auth: bool,
@@ -44,9 +81,35 @@ pub struct ServeArgs {
     /// Address to listen on.
     #[arg(long, env = "CHATSYNC_LISTEN", default_value = "127.0.0.1:8787")]
     pub listen: SocketAddr,
-    /// Where the SQLite file lives.
+    /// Where the SQLite file lives (the embedded default, for one relay; unused with
+    /// `--database-url`).
     #[arg(long, env = "CHATSYNC_DATA_DIR", default_value = "./data")]
     pub data_dir: PathBuf,
+    /// Store in PostgreSQL instead (`postgres://user:password@host/database`): several relays on one
+    /// database serve every user the same way and pass each other's changes on.
+    #[arg(long, env = "CHATSYNC_DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+    /// Most PostgreSQL connections this relay holds (plus one that listens for other relays'
+    /// changes). Appends of one document queue on its row anyway; more connections serve more
+    /// documents at once.
+    #[arg(long, env = "CHATSYNC_DATABASE_MAX_CONNECTIONS", default_value_t = 16)]
+    pub database_max_connections: u32,
+    /// Seconds a PostgreSQL statement may run before the database cancels it (and the write is
+    /// refused), so a stuck database cannot hold writers forever.
+    #[arg(
+        long,
+        env = "CHATSYNC_DATABASE_STATEMENT_TIMEOUT_SECS",
+        default_value_t = 10
+    )]
+    pub database_statement_timeout_secs: u64,
+    /// Seconds a storage call waits for a PostgreSQL connection (connecting included) before it
+    /// fails: while the database is unreachable, writes are refused after this long.
+    #[arg(
+        long,
+        env = "CHATSYNC_DATABASE_ACQUIRE_TIMEOUT_SECS",
+        default_value_t = 5
+    )]
+    pub database_acquire_timeout_secs: u64,
     /// Token checking.
     #[command(flatten)]
     pub auth: AuthArgs,
@@ -118,6 +181,14 @@ pub struct ServeArgs {
     /// Largest HTTP request body, bytes (413 beyond).
     #[arg(long, env = "CHATSYNC_MAX_REQUEST_BODY_BYTES", default_value_t = 1 << 20)]
     pub max_request_body_bytes: usize,
+    /// Requests to `/api/*` one user may make per second, and as many again in a burst (429 beyond):
+    /// one backend's loop must not starve the relay's other users. A streamed reply counts once.
+    #[arg(
+        long,
+        env = "CHATSYNC_MAX_API_REQUESTS_PER_SECOND",
+        default_value_t = 200
+    )]
+    pub max_api_requests_per_second: u32,
     /// Bytes of documents to keep in memory once nobody is connected to them.
     #[arg(long, env = "CHATSYNC_MEMORY_BUDGET_BYTES", default_value_t = 512 << 20)]
     pub memory_budget_bytes: u64,
@@ -153,39 +224,106 @@ pub struct TokenArgs {
 pub enum ConfigError {
     /// No way to check tokens was configured.
     #[error(
-        "no --jwt-secret (CHATSYNC_JWT_SECRET) given; for local development only, pass --insecure-dev-auth"
+        "no --jwt-secret (CHATSYNC_JWT_SECRET), --jwks-url (CHATSYNC_JWKS_URL) or --jwt-public-key \
+         (CHATSYNC_JWT_PUBLIC_KEY) given; for local development only, pass --insecure-dev-auth"
     )]
     NoAuth,
     /// Dev auth on a reachable address.
     #[error("--insecure-dev-auth is only allowed on a loopback address, not {0}")]
     DevAuthNotLoopback(SocketAddr),
-    /// Both were given.
-    #[error("give either --jwt-secret or --insecure-dev-auth, not both")]
+    /// Dev auth and real keys were both given.
+    #[error(
+        "give either --insecure-dev-auth or a key (--jwt-secret, --jwks-url, --jwt-public-key), not both"
+    )]
     BothAuth,
     /// A secret too short to resist guessing.
     #[error("the JWT secret must be at least 16 bytes")]
     WeakSecret,
+    /// The public key file cannot be read.
+    #[error("reading the public key file {path}: {source}")]
+    PublicKeyFile {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The keys given cannot check tokens.
+    #[error(transparent)]
+    Keys(#[from] AuthSetupError),
+    /// `token` signs with the secret, and there is none.
+    #[error("issuing a token needs --jwt-secret (CHATSYNC_JWT_SECRET)")]
+    NoSecretToSign,
 }
 
 impl AuthArgs {
     /// The validated auth mode; `listen` is where the relay will be reachable, if serving.
     pub fn auth(&self, listen: Option<SocketAddr>) -> Result<Auth, ConfigError> {
-        match (&self.jwt_secret, self.insecure_dev_auth) {
-            (Some(_), true) => Err(ConfigError::BothAuth),
-            (Some(secret), false) if secret.len() < 16 => Err(ConfigError::WeakSecret),
-            (Some(secret), false) => Ok(Auth::jwt(secret.as_bytes())),
-            (None, true) => match listen {
-                Some(addr) if !addr.ip().is_loopback() => {
-                    Err(ConfigError::DevAuthNotLoopback(addr))
-                }
-                _ => Ok(Auth::InsecureDev),
-            },
-            (None, false) => Err(ConfigError::NoAuth),
+        let has_key =
+            self.jwt_secret.is_some() || self.jwks_url.is_some() || self.jwt_public_key.is_some();
+        match (has_key, self.insecure_dev_auth) {
+            (true, true) => return Err(ConfigError::BothAuth),
+            (false, false) => return Err(ConfigError::NoAuth),
+            (false, true) => {
+                return match listen {
+                    Some(addr) if !addr.ip().is_loopback() => {
+                        Err(ConfigError::DevAuthNotLoopback(addr))
+                    }
+                    _ => Ok(Auth::InsecureDev),
+                };
+            }
+            (true, false) => {}
         }
+        if self.jwt_secret.as_ref().is_some_and(|s| s.len() < 16) {
+            return Err(ConfigError::WeakSecret);
+        }
+        let public_key_pem = match &self.jwt_public_key {
+            Some(path) => {
+                Some(
+                    std::fs::read(path).map_err(|source| ConfigError::PublicKeyFile {
+                        path: path.clone(),
+                        source,
+                    })?,
+                )
+            }
+            None => None,
+        };
+        let jwks = self.jwks_url.as_ref().map(|url| JwksConfig {
+            cache_for: Duration::from_secs(self.jwks_cache_secs),
+            refetch_interval: Duration::from_secs(self.jwks_refetch_interval_secs),
+            ..JwksConfig::new(url.clone())
+        });
+        let config = JwtConfig {
+            secret: self.jwt_secret.as_ref().map(|s| s.as_bytes().to_vec()),
+            public_key_pem,
+            jwks,
+            rules: TokenRules {
+                issuer: self.jwt_issuer.clone().filter(|i| !i.is_empty()),
+                audience: self
+                    .jwt_audience
+                    .iter()
+                    .filter(|a| !a.is_empty())
+                    .cloned()
+                    .collect(),
+                user_claim: self.jwt_user_claim.clone(),
+                leeway: Duration::from_secs(self.jwt_leeway_secs),
+            },
+        };
+        Ok(Auth::from_config(config)?)
     }
 }
 
 impl ServeArgs {
+    /// The PostgreSQL to store in, if one was given.
+    pub fn postgres(&self) -> Option<PostgresOptions> {
+        let url = self.database_url.as_ref().filter(|url| !url.is_empty())?;
+        Some(PostgresOptions {
+            url: url.clone(),
+            max_connections: self.database_max_connections,
+            statement_timeout: Duration::from_secs(self.database_statement_timeout_secs.max(1)),
+            acquire_timeout: Duration::from_secs(self.database_acquire_timeout_secs.max(1)),
+        })
+    }
+
     /// The limits these flags set.
     pub fn limits(&self) -> Limits {
         Limits {
@@ -209,6 +347,7 @@ impl ServeArgs {
             http_header_timeout: Duration::from_secs(self.http_header_timeout_secs),
             http_request_timeout: Duration::from_secs(self.http_request_timeout_secs),
             max_request_body_bytes: self.max_request_body_bytes,
+            max_api_requests_per_second: self.max_api_requests_per_second,
         }
     }
 }
@@ -236,8 +375,108 @@ mod tests {
     fn auth_args(secret: Option<&str>, dev: bool) -> AuthArgs {
         AuthArgs {
             jwt_secret: secret.map(str::to_owned),
+            jwks_url: None,
+            jwt_public_key: None,
+            jwt_issuer: None,
+            jwt_audience: Vec::new(),
+            jwt_user_claim: "sub".into(),
+            jwt_leeway_secs: 5,
+            jwks_cache_secs: 600,
+            jwks_refetch_interval_secs: 10,
             insecure_dev_auth: dev,
         }
+    }
+
+    #[test]
+    fn every_auth_flag_has_its_environment_variable() {
+        use clap::CommandFactory;
+        let cli = Cli::command();
+        let serve = cli.find_subcommand("serve").unwrap();
+        for (flag, variable) in [
+            ("jwt-secret", "CHATSYNC_JWT_SECRET"),
+            ("jwks-url", "CHATSYNC_JWKS_URL"),
+            ("jwt-public-key", "CHATSYNC_JWT_PUBLIC_KEY"),
+            ("jwt-issuer", "CHATSYNC_JWT_ISSUER"),
+            ("jwt-audience", "CHATSYNC_JWT_AUDIENCE"),
+            ("jwt-user-claim", "CHATSYNC_JWT_USER_CLAIM"),
+            ("jwt-leeway-secs", "CHATSYNC_JWT_LEEWAY_SECS"),
+            ("jwks-cache-secs", "CHATSYNC_JWKS_CACHE_SECS"),
+            (
+                "jwks-refetch-interval-secs",
+                "CHATSYNC_JWKS_REFETCH_INTERVAL_SECS",
+            ),
+        ] {
+            let arg = serve
+                .get_arguments()
+                .find(|a| a.get_long() == Some(flag))
+                .unwrap_or_else(|| panic!("--{flag}"));
+            assert_eq!(
+                arg.get_env().and_then(|v| v.to_str()),
+                Some(variable),
+                "--{flag}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_provider_flags_are_read() {
+        let cli = Cli::parse_from([
+            "chatsync-relay",
+            "serve",
+            "--jwks-url",
+            "https://example.test/.well-known/jwks.json",
+            "--jwt-issuer",
+            "https://example.test/",
+            "--jwt-audience",
+            "app,api",
+            "--jwt-user-claim",
+            "user_id",
+            "--jwt-leeway-secs",
+            "2",
+        ]);
+        let Command::Serve(serve) = cli.command else {
+            panic!("serve")
+        };
+        let auth = &serve.auth;
+        assert_eq!(
+            auth.jwks_url.as_deref(),
+            Some("https://example.test/.well-known/jwks.json")
+        );
+        assert_eq!(auth.jwt_issuer.as_deref(), Some("https://example.test/"));
+        assert_eq!(auth.jwt_audience, ["app", "api"]);
+        assert_eq!(auth.jwt_user_claim, "user_id");
+        assert_eq!(auth.jwt_leeway_secs, 2);
+        let Ok(Auth::Jwt(jwt)) = auth.auth(None) else {
+            panic!("JWKS auth")
+        };
+        assert_eq!(jwt.rules().audience, ["app", "api"]);
+        assert_eq!(jwt.rules().leeway, Duration::from_secs(2));
+    }
+
+    #[test]
+    fn unusable_provider_settings_are_refused_at_start() {
+        let mut args = auth_args(None, false);
+        args.jwks_url = Some("not a url".into());
+        assert!(matches!(args.auth(None), Err(ConfigError::Keys(_))));
+        let mut args = auth_args(None, false);
+        args.jwt_public_key = Some("/nonexistent/key.pem".into());
+        assert!(matches!(
+            args.auth(None),
+            Err(ConfigError::PublicKeyFile { .. })
+        ));
+        let dir = tempfile::tempdir().unwrap();
+        let garbage = dir.path().join("key.pem");
+        std::fs::write(&garbage, "not a key").unwrap();
+        let mut args = auth_args(None, false);
+        args.jwt_public_key = Some(garbage);
+        assert!(matches!(args.auth(None), Err(ConfigError::Keys(_))));
+        let mut args = auth_args(None, true);
+        args.jwks_url = Some("https://example.test/jwks".into());
+        assert!(matches!(args.auth(None), Err(ConfigError::BothAuth)));
+        let mut args = auth_args(None, false);
+        args.jwks_url = Some("https://example.test/jwks".into());
+        args.jwt_user_claim = String::new();
+        assert!(matches!(args.auth(None), Err(ConfigError::Keys(_))));
     }
 
     #[test]
@@ -264,6 +503,37 @@ mod tests {
             auth_args(Some("0123456789abcdef"), true).auth(None),
             Err(ConfigError::BothAuth)
         ));
+    }
+
+    #[test]
+    fn a_database_url_selects_postgres_with_its_pool_settings() {
+        let serve = |args: &[&str]| match Cli::parse_from(
+            ["chatsync-relay", "serve", "--insecure-dev-auth"]
+                .iter()
+                .chain(args),
+        )
+        .command
+        {
+            Command::Serve(args) => args,
+            Command::Token(_) => unreachable!(),
+        };
+        if std::env::var_os("CHATSYNC_DATABASE_URL").is_none() {
+            assert!(serve(&[]).postgres().is_none(), "SQLite stays the default");
+        }
+        let options = serve(&[
+            "--database-url",
+            "postgres://relay@db/chatsync",
+            "--database-max-connections",
+            "4",
+            "--database-statement-timeout-secs",
+            "3",
+        ])
+        .postgres()
+        .unwrap();
+        assert_eq!(options.url, "postgres://relay@db/chatsync");
+        assert_eq!(options.max_connections, 4);
+        assert_eq!(options.statement_timeout, Duration::from_secs(3));
+        assert_eq!(options.acquire_timeout, Duration::from_secs(5));
     }
 
     #[test]

@@ -84,6 +84,7 @@ async fn api_me_names_the_user_and_their_index_which_every_device_can_find() {
         message_count: 0,
         preview: String::new(),
         project_id: None,
+        ..ThreadSummary::new(ThreadId::new("t1").unwrap())
     };
     index.upsert(&summary, 1).unwrap();
     let doc = index.with_automerge(|doc| doc.clone());
@@ -116,6 +117,7 @@ async fn api_me_names_the_user_and_their_index_which_every_device_can_find() {
     );
     let all = ListOptions {
         include_archived: true,
+        ..ListOptions::default()
     };
     assert_eq!(
         a.list_threads(alice_index, all).await.unwrap()[0].status,

@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 
 use chatsync_model::automerge::ActorId;
 use chatsync_model::{
-    Limits, MessageEnd, MessageId, MessageStatus, NewMessage, ReadAt, Role, Thread, ThreadId,
-    ThreadInit, Usage,
+    Index, Limits, MessageEnd, MessageId, MessageStatus, NewMessage, ReadAt, Role, Thread,
+    ThreadId, ThreadInit, Usage,
 };
 
 const MESSAGES: usize = 1_000;
@@ -248,9 +248,28 @@ fn main() {
             saved.len() as f64 / json.len() as f64
         );
         println!(
-            "  load:             {} (median of {LOAD_RUNS}); load + full view {} (target ≤ 150 ms)\n",
+            "  load:             {} (median of {LOAD_RUNS}); load + full view {} (target ≤ 150 ms)",
             ms(load),
             ms(load_view)
+        );
+        // A stream writes the summary (totals and activity computed from every message) into the
+        // index every 250 ms: what that costs on a long thread.
+        let mut index = Index::new(ActorId::from(b"bench".to_vec()));
+        let start = Instant::now();
+        for _ in 0..LOAD_RUNS {
+            std::hint::black_box(thread.summary(at));
+        }
+        let summary_time = start.elapsed() / LOAD_RUNS as u32;
+        let summary = thread.summary(at);
+        let start = Instant::now();
+        for _ in 0..LOAD_RUNS {
+            index.upsert(&summary, at.now_ms).unwrap();
+        }
+        println!(
+            "  summary:          {} (totals of {} input tokens); index upsert {}\n",
+            ms(summary_time),
+            summary.total_input_tokens,
+            ms(start.elapsed() / LOAD_RUNS as u32)
         );
         rows.push((per_delta_us, saved.len()));
     }

@@ -210,6 +210,10 @@ impl<'a> Fields<'a> {
         }
     }
 
+    pub(crate) fn bool(&self, key: &str) -> Option<bool> {
+        self.scalar(key)?.as_bool()
+    }
+
     pub(crate) fn f64(&self, key: &str) -> Option<f64> {
         self.scalar(key)?.as_f64().filter(|f| f.is_finite())
     }

@@ -77,6 +77,13 @@ pub enum ModelError {
         /// The shape it must have.
         expected: &'static str,
     },
+    /// The thread was purged: its id is a tombstone that refuses every write, so no device brings
+    /// it back.
+    #[error("thread {id:?} was purged")]
+    Purged {
+        /// The thread's id.
+        id: String,
+    },
     /// The document was written by a newer chatsync: it can be read, never written.
     #[error(
         "document has schema version {found}; this build supports up to {supported}, so it is read-only"
@@ -112,6 +119,7 @@ impl ModelError {
             Self::NotFound { .. } => "not_found",
             Self::AlreadyExists { .. } => "already_exists",
             Self::InvalidTransition { .. } => "invalid_transition",
+            Self::Purged { .. } => "purged",
             Self::ReadOnlySchema { .. } => "read_only_schema",
             Self::Malformed { .. } | Self::Automerge(_) => "corrupt_document",
         }

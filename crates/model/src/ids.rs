@@ -109,6 +109,11 @@ id_type!(
     ApprovalId,
     "approval"
 );
+id_type!(
+    /// A project's id, unique within its user's index.
+    ProjectId,
+    "project"
+);
 
 #[cfg(test)]
 mod tests {

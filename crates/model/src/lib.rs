@@ -9,7 +9,14 @@
 //!   edits and regenerations), artifacts, tool calls, approval requests, agent session state, context
 //!   entries, settings and title. Writes accumulate in one pending change until [`Thread::commit`], so a
 //!   stream of token deltas costs one change per batch, not one per token.
-//! - [`Index`]: a summary per thread ([`ThreadSummary`]), so the thread list never opens a thread.
+//! - [`Index`]: a summary per thread ([`ThreadSummary`]), so the thread list never opens a thread;
+//!   the trash (restorable for the user's `trashRetentionDays`) and purge tombstones that refuse
+//!   every later write; the user's projects ([`Project`]), [`Preferences`] and profile, each field
+//!   merged on its own across devices and changed through a checked [`Patch`].
+//! - Totals: token totals and activity are computed from a thread's messages, never counted up, so
+//!   concurrent writes cannot make them drift; [`usage()`] counts today's messages and this month's
+//!   tokens from the index in the caller's time zone, and [`threads_to_purge`] applies a
+//!   [`RetentionPolicy`].
 //! - Views ([`ThreadView`], [`ThreadSummary`]) are what a UI renders, serializable with serde.
 //! - Every refusal is a [`ModelError`] and leaves the document unchanged.
 //!
@@ -46,25 +53,38 @@ mod access;
 mod error;
 mod ids;
 mod index;
+pub mod input;
 mod json;
 mod kinds;
 mod limits;
+mod patch;
+mod preferences;
+mod project;
+mod retention;
 mod schema;
 mod settings;
 mod sorted;
 mod thread;
 pub mod title;
+pub mod usage;
 pub mod view;
 pub mod view_json;
 
 pub use error::ModelError;
-pub use ids::{ApprovalId, ArtifactId, MAX_ID_LEN, MessageId, ThreadId, ToolCallId};
+pub use ids::{ApprovalId, ArtifactId, MAX_ID_LEN, MessageId, ProjectId, ThreadId, ToolCallId};
 pub use index::{INDEX_SCHEMA_VERSION, Index, ListOptions};
 pub use json::Json;
 pub use kinds::{
     ApprovalStatus, ArtifactStatus, MessageStatus, Role, ThreadStatus, TitleSource, ToolCallStatus,
 };
 pub use limits::Limits;
+pub use patch::{
+    FieldKind, FieldValue, FieldValues, PREFERENCE_FIELDS, PROFILE_FIELDS, PROJECT_FIELDS, Patch,
+    PatchTarget,
+};
+pub use preferences::Preferences;
+pub use project::Project;
+pub use retention::{RetentionPolicy, threads_to_purge};
 pub use schema::THREAD_SCHEMA_VERSION;
 pub use settings::ThreadSettings;
 pub use thread::{
@@ -72,6 +92,7 @@ pub use thread::{
     MessageEnd, NewMessage, Regenerate, SessionState, Thread, ThreadInit, ToolCallOutcome,
     ToolCallStart, Usage,
 };
+pub use usage::{UsageReport, usage};
 pub use view::{ReadAt, ThreadSummary, ThreadView};
 
 /// Re-exported so callers name the same Automerge types (actor ids, change hashes) as this crate.

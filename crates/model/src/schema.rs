@@ -12,7 +12,11 @@ use automerge::{ActorId, AutoCommit, ObjType, ROOT, ReadDoc};
 use crate::{ModelError, access};
 
 /// The thread-document schema this build writes.
-pub const THREAD_SCHEMA_VERSION: u64 = 1;
+///
+/// 2: `meta` may hold `summary` and `localOnly`, and token totals are read from every message. A
+/// version-1 build would drop neither, but would sync a local-only thread it opened, so it opens
+/// version 2 read-only.
+pub const THREAD_SCHEMA_VERSION: u64 = 2;
 
 /// Keys of the thread document.
 pub(crate) mod key {
@@ -72,7 +76,9 @@ pub(crate) fn create_missing_containers(doc: &mut AutoCommit) -> Result<(), Mode
 /// document back to `device_actor`.
 ///
 /// Version 0 → 1: create the containers a thread needs (an empty automerge-repo document becomes an
-/// empty thread). Later versions add their steps here, each reading what the previous one left.
+/// empty thread). 1 → 2: only the version changes — the new fields are optional and the totals are
+/// computed from what version 1 already stored. Later versions add their steps here, each reading
+/// what the previous one left.
 pub(crate) fn migrate(doc: &mut AutoCommit, device_actor: &ActorId) -> Result<(), ModelError> {
     let from = version_of(doc);
     doc.commit();

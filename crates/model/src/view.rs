@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::usage::Activity;
 use crate::{
     ApprovalId, ApprovalStatus, ArtifactId, ArtifactStatus, Feedback, Json, MessageId,
     MessageStatus, Role, ThreadId, ThreadSettings, ThreadStatus, TitleSource, ToolCallId,
@@ -59,6 +60,18 @@ pub struct ThreadView {
     pub last_message_at: Option<u64>,
     /// Model settings.
     pub settings: ThreadSettings,
+    /// A brief summary for quick reference, if one was set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub summary: Option<String>,
+    /// Input tokens of every message of the thread, on every branch (each reply cost them).
+    #[serde(default)]
+    pub total_input_tokens: u64,
+    /// Output tokens of every message of the thread, on every branch.
+    #[serde(default)]
+    pub total_output_tokens: u64,
+    /// Whether the thread stays on the device it was made on: never synced.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub local_only: bool,
     /// The messages on the active path, in order.
     pub messages: Vec<MessageView>,
     /// Artifacts, oldest first.
@@ -252,7 +265,55 @@ pub struct ThreadSummary {
     pub message_count: u64,
     /// The latest message, short.
     pub preview: String,
-    /// The project, if any.
+    /// The project, if any. A deleted project's id reads as none in what [`Index`](crate::Index)
+    /// returns.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub project_id: Option<String>,
+    /// A brief summary for quick reference, if one was set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub summary: Option<String>,
+    /// Input tokens of every message of the thread, on every branch.
+    #[serde(default)]
+    pub total_input_tokens: u64,
+    /// Output tokens of every message of the thread, on every branch.
+    #[serde(default)]
+    pub total_output_tokens: u64,
+    /// When the thread was moved to the trash, ms; `None` when it is not in the trash. Kept by the
+    /// [`Index`](crate::Index) alone: [`Thread::summary`](crate::Thread::summary) leaves it `None` and
+    /// [`Index::upsert`](crate::Index::upsert) ignores it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trashed_at: Option<u64>,
+    /// Whether the thread stays on the device it was made on: never synced.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub local_only: bool,
+    /// Messages and tokens per quarter hour of the recent past, for [`usage`](crate::usage()). Not
+    /// part of the JSON.
+    #[serde(skip)]
+    pub activity: Vec<Activity>,
+}
+
+impl ThreadSummary {
+    /// An active thread with nothing in it yet, to fill in with `..ThreadSummary::new(id)`.
+    pub fn new(id: ThreadId) -> Self {
+        Self {
+            id,
+            title: String::new(),
+            status: ThreadStatus::Active,
+            created_at: 0,
+            last_activity_at: 0,
+            message_count: 0,
+            preview: String::new(),
+            project_id: None,
+            summary: None,
+            total_input_tokens: 0,
+            total_output_tokens: 0,
+            trashed_at: None,
+            local_only: false,
+            activity: Vec::new(),
+        }
+    }
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }

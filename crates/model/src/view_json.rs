@@ -11,7 +11,10 @@ use crate::view::{
     ApprovalView, ArtifactView, ContextEntryView, MessageView, SessionView, ThreadSummary,
     ThreadView, ToolCallView,
 };
-use crate::{Feedback, Json, MessageId, ThreadSettings, Usage};
+use crate::{
+    Feedback, FieldValue, FieldValues, Json, MessageId, Preferences, Project, ThreadSettings,
+    Usage, UsageReport,
+};
 
 /// A value that writes itself as JSON.
 pub trait WriteJson {
@@ -166,6 +169,18 @@ impl<'a> Fields<'_, 'a> {
     fn list<T: WriteJson>(&mut self, key: &str, items: &[T]) {
         self.key(key).list(items);
     }
+
+    /// One entry per field value.
+    fn values(&mut self, values: &FieldValues) {
+        for (name, value) in values.iter() {
+            match value {
+                FieldValue::Bool(b) => self.bool(name, *b),
+                FieldValue::Number(n) => self.int(name, *n),
+                FieldValue::Text(t) => self.str(name, t),
+                FieldValue::Json(j) => self.key(name).json(j),
+            }
+        }
+    }
 }
 
 impl WriteJson for MessageId {
@@ -248,6 +263,12 @@ impl WriteJson for ThreadView {
             f.int("updatedAt", self.updated_at);
             f.opt_int("lastMessageAt", self.last_message_at);
             f.value("settings", &self.settings);
+            f.opt_str("summary", self.summary.as_deref());
+            f.int("totalInputTokens", self.total_input_tokens);
+            f.int("totalOutputTokens", self.total_output_tokens);
+            if self.local_only {
+                f.bool("localOnly", true);
+            }
             f.list("messages", &self.messages);
             f.list("artifacts", &self.artifacts);
             f.list("toolCalls", &self.tool_calls);
@@ -363,6 +384,64 @@ impl WriteJson for ThreadSummary {
             f.int("messageCount", self.message_count);
             f.str("preview", &self.preview);
             f.opt_str("projectId", self.project_id.as_deref());
+            f.opt_str("summary", self.summary.as_deref());
+            f.int("totalInputTokens", self.total_input_tokens);
+            f.int("totalOutputTokens", self.total_output_tokens);
+            f.opt_int("trashedAt", self.trashed_at);
+            if self.local_only {
+                f.bool("localOnly", true);
+            }
+        });
+    }
+}
+
+impl WriteJson for Preferences {
+    fn write_json(&self, out: &mut JsonText<'_>) {
+        out.object(|f| {
+            f.opt_str("preferredModel", self.preferred_model.as_deref());
+            f.opt_str("defaultSystemPrompt", self.default_system_prompt.as_deref());
+            f.opt_value("responsePreferences", self.response_preferences.as_ref());
+            f.bool("enableContextMemory", self.enable_context_memory);
+            f.int("maxContextMessages", self.max_context_messages);
+            f.bool("saveConversationHistory", self.save_conversation_history);
+            f.bool("allowDataTraining", self.allow_data_training);
+            f.opt_int("dailyMessageLimit", self.daily_message_limit);
+            f.opt_int("monthlyTokenLimit", self.monthly_token_limit);
+            f.int("trashRetentionDays", self.trash_retention_days);
+            f.opt_int("keepNewestThreads", self.keep_newest_threads);
+            f.opt_int("keepActiveDays", self.keep_active_days);
+        });
+    }
+}
+
+impl WriteJson for FieldValues {
+    fn write_json(&self, out: &mut JsonText<'_>) {
+        out.object(|f| f.values(self));
+    }
+}
+
+impl WriteJson for Project {
+    fn write_json(&self, out: &mut JsonText<'_>) {
+        out.object(|f| {
+            f.str("id", self.id.as_str());
+            f.str("name", &self.name);
+            f.values(&self.fields);
+            f.bool("archived", self.archived);
+            f.int("createdAt", self.created_at);
+            f.int("updatedAt", self.updated_at);
+            f.int("threadCount", self.thread_count);
+            f.opt_int("lastActivityAt", self.last_activity_at);
+        });
+    }
+}
+
+impl WriteJson for UsageReport {
+    fn write_json(&self, out: &mut JsonText<'_>) {
+        out.object(|f| {
+            f.int("messagesToday", self.messages_today);
+            f.int("tokensThisMonth", self.tokens_this_month);
+            f.opt_int("dailyMessageLimit", self.daily_message_limit);
+            f.opt_int("monthlyTokenLimit", self.monthly_token_limit);
         });
     }
 }
@@ -382,14 +461,10 @@ mod tests {
         let tricky =
             "quote \" backslash \\ newline \n tab \t nul \u{0} bell \u{7} emoji 🦀 \u{2028}";
         let summary = ThreadSummary {
-            id: crate::ThreadId::new("t").unwrap(),
             title: tricky.into(),
-            status: crate::ThreadStatus::Active,
             created_at: u64::MAX,
-            last_activity_at: 0,
             message_count: 3,
-            preview: String::new(),
-            project_id: None,
+            ..ThreadSummary::new(crate::ThreadId::new("t").unwrap())
         };
         let text = to_json_text(&summary, &is_json);
         let value: serde_json::Value = serde_json::from_str(&text).unwrap();

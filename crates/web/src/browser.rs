@@ -47,7 +47,7 @@ pub(crate) fn watch(inner: &Rc<StoreInner>) {
             });
         }
     }));
-    if inner.relay.is_some() {
+    if inner.relay().is_some() {
         for (event, online) in [("online", true), ("offline", false)] {
             let weak = Rc::downgrade(inner);
             listeners.extend(listen(event, move || {
@@ -57,5 +57,5 @@ pub(crate) fn watch(inner: &Rc<StoreInner>) {
             }));
         }
     }
-    inner.browser_listeners.borrow_mut().extend(listeners);
+    inner.keep_browser_listeners(listeners);
 }

@@ -67,7 +67,7 @@ impl ThreadHandle {
     /// A thread read from storage. When the stored view is current it is shown at once and the
     /// document is loaded later (or at the first write).
     pub fn stored(id: ThreadId, actor: automerge::ActorId, mut stored: StoredDoc) -> Result<Self> {
-        let persisted = Persisted::loaded(&stored);
+        let persisted = Persisted::loaded(stored.bytes(), stored.sync_state.clone());
         match stored.current_view.take() {
             Some(view) => Ok(Self::new(
                 id,
@@ -196,6 +196,14 @@ impl ThreadHandle {
         match &mut *doc {
             Doc::Loaded(thread) => Ok(f(thread)),
             Doc::Stored(_) => unreachable!("loaded just above"),
+        }
+    }
+
+    /// Runs `f` on the thread if it is loaded; `None` (and nothing loads) if it is not.
+    pub fn with_loaded<R>(&self, f: impl FnOnce(&mut Thread) -> R) -> Option<R> {
+        match &mut *self.doc.borrow_mut() {
+            Doc::Loaded(thread) => Some(f(thread)),
+            Doc::Stored(_) => None,
         }
     }
 

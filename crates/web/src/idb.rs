@@ -25,6 +25,7 @@ use js_sys::{Object, Reflect, Uint8Array};
 use wasm_bindgen::{JsCast, JsValue};
 
 use crate::error::{Result, StoreError};
+use crate::persist::{DocWrite, StoredBytes};
 
 /// The layout this build reads and writes.
 pub(crate) const LAYOUT_VERSION: u32 = 2;
@@ -49,13 +50,7 @@ pub(crate) struct StoredDoc {
     pub sync_state: Option<SavedSync>,
 }
 
-/// An Automerge sync state ([`chatsync_protocol::DocSession::saved_state`]) and the storage id of
-/// the relay it was shared with.
-#[derive(Clone, Debug, PartialEq)]
-pub(crate) struct SavedSync {
-    pub peer: String,
-    pub state: Vec<u8>,
-}
+pub(crate) use crate::persist::SavedSync;
 
 /// The `meta` key of a document's sync state.
 fn sync_key(doc: &str) -> String {
@@ -63,6 +58,14 @@ fn sync_key(doc: &str) -> String {
 }
 
 impl StoredDoc {
+    /// Its Automerge bytes, as the storage bookkeeping (`persist.rs`) reads them.
+    pub fn bytes(&self) -> StoredBytes<'_> {
+        StoredBytes {
+            snapshot: self.snapshot.as_ref(),
+            chunks: &self.chunks,
+        }
+    }
+
     /// Whether storage holds nothing of the document.
     pub fn is_empty(&self) -> bool {
         self.snapshot.is_none() && self.chunks.is_empty()
@@ -84,15 +87,8 @@ impl StoredDoc {
 
 /// One write of a flush.
 pub(crate) enum Write {
-    /// Appends an incremental save.
-    Chunk { key: String, bytes: Vec<u8> },
-    /// Replaces the snapshot and deletes the chunks it now contains.
-    Compact {
-        doc: String,
-        snapshot: Vec<u8>,
-        snapshot_id: String,
-        replaced: Vec<String>,
-    },
+    /// A document's chunk, compaction or sync state (`persist.rs` plans them).
+    Doc(DocWrite),
     /// Stores the materialized view and what it was built from.
     View {
         doc: String,
@@ -102,14 +98,18 @@ pub(crate) enum Write {
     },
     /// Sets a metadata value.
     Meta { key: &'static str, value: JsValue },
-    /// Stores a document's sync state.
-    SyncState { doc: String, saved: SavedSync },
     /// Marks thread ids as unsynced and takes the marks off others: one key per id, so the flush
     /// writes them without reading anything in its transaction.
     Unsynced {
         add: Vec<String>,
         remove: Vec<String>,
     },
+}
+
+impl From<DocWrite> for Write {
+    fn from(write: DocWrite) -> Self {
+        Self::Doc(write)
+    }
 }
 
 /// The `meta` keys `"unsynced/<thread id>"` mark threads with changes the relay may not have: sent
@@ -125,11 +125,6 @@ const LEGACY_UNSYNCED: &str = "unsynced";
 /// The key range of a document's chunks: `"<id>/"` up to, not including, `"<id>0"` (`'0'` follows `'/'`).
 fn chunk_range(doc: &str) -> std::ops::Range<String> {
     format!("{doc}/")..format!("{doc}0")
-}
-
-/// The key of a chunk.
-pub(crate) fn chunk_key(doc: &str, writer: &str, seq: u64) -> String {
-    format!("{doc}/{writer}-{seq:012}")
 }
 
 /// An open store database.
@@ -231,18 +226,18 @@ impl Db {
         let meta = tx.object_store(META)?;
         for write in writes {
             match write {
-                Write::Chunk { key, bytes } => {
+                Write::Doc(DocWrite::Chunk { key, bytes }) => {
                     chunks
                         .put(bytes_record(&bytes, &[]))
                         .with_key(key)
                         .primitive()?;
                 }
-                Write::Compact {
+                Write::Doc(DocWrite::Compact {
                     doc,
                     snapshot,
                     snapshot_id,
                     replaced,
-                } => {
+                }) => {
                     let record = bytes_record(&snapshot, &[("id", snapshot_id.into())]);
                     snapshots.put(record).with_key(doc).primitive()?;
                     for key in replaced {
@@ -269,7 +264,7 @@ impl Db {
                 Write::Meta { key, value } => {
                     meta.put(value).with_key(key).primitive()?;
                 }
-                Write::SyncState { doc, saved } => {
+                Write::Doc(DocWrite::SyncState { doc, saved }) => {
                     let record = record(&[
                         ("peer", saved.peer.into()),
                         ("state", Uint8Array::from(saved.state.as_slice()).into()),
@@ -285,9 +280,8 @@ impl Db {
                             .with_key(unsynced_key(id))
                             .primitive()?;
                     }
-                    // A thread acknowledged and then written again before this flush is in both
-                    // lists: its new mark must survive.
-                    for id in remove.iter().filter(|id| !add.contains(id)) {
+                    // `marks.rs` left out of `remove` what it marks again.
+                    for id in &remove {
                         meta.delete(unsynced_key(id)).primitive()?;
                     }
                     meta.delete(LEGACY_UNSYNCED).primitive()?;

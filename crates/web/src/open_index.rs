@@ -81,7 +81,7 @@ async fn read_index(db: &Db, id: DocumentId) -> Result<IndexDoc> {
     Ok(IndexDoc {
         id,
         index,
-        persisted: Persisted::loaded(&stored),
+        persisted: Persisted::loaded(stored.bytes(), stored.sync_state.clone()),
         dirty: false,
     })
 }
@@ -185,6 +185,7 @@ fn summary_from_view(id: ThreadId, view: &JsValue) -> Option<ThreadSummary> {
         .and_then(|m| Reflect::get(&m, &"content".into()).ok()?.as_string());
     let status: ThreadStatus = field("status")?.as_string()?.parse().ok()?;
     let created_at = time("createdAt")?;
+    let defaults = ThreadSummary::new(id.clone());
     Some(ThreadSummary {
         id,
         title: field("title")?.as_string()?,
@@ -198,6 +199,7 @@ fn summary_from_view(id: ThreadId, view: &JsValue) -> Option<ThreadSummary> {
             .map(|c| chatsync_model::title::preview(&c))
             .unwrap_or_default(),
         project_id: field("projectId").and_then(|v| v.as_string()),
+        ..defaults
     })
 }
 

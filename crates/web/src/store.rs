@@ -2,6 +2,7 @@
 
 use std::rc::Rc;
 
+use chatsync_model::input::{ListInput, ThreadInitInput};
 use chatsync_model::{Limits, ListOptions, ThreadId, ThreadInit, ThreadStatus};
 use chatsync_protocol::DocumentId;
 use js_sys::{Function, Promise};
@@ -10,7 +11,7 @@ use wasm_bindgen::prelude::*;
 use crate::error::{Result, StoreError};
 use crate::handle::ThreadHandle;
 use crate::idb::Db;
-use crate::inner::{RelayConfig, StoreInner};
+use crate::inner::{Opened, RelayConfig, StoreInner};
 use crate::input::{self, StoreOptions};
 use crate::output::{js_object, number, to_js};
 use crate::sync::Kick;
@@ -37,8 +38,7 @@ impl ChatStore {
         #[wasm_bindgen(unchecked_optional_param_type = "StoreOptions")] options: Option<JsValue>,
     ) -> Promise {
         promise(async move {
-            let options: StoreOptions =
-                input::from_js_or_default(&options.unwrap_or(JsValue::UNDEFINED))?;
+            let options = StoreOptions::from_js(&options.unwrap_or(JsValue::UNDEFINED))?;
             let store = Self::open_with(options).await?;
             Ok(JsValue::from(store))
         })
@@ -53,10 +53,11 @@ impl ChatStore {
         let inner = Rc::clone(&self.inner);
         promise(async move {
             inner.ensure_open()?;
-            let options: input::ListOptions =
+            let options: ListInput =
                 input::from_js_or_default(&options.unwrap_or(JsValue::UNDEFINED))?;
-            let list = inner.index.borrow().index.list(ListOptions {
+            let list = inner.list_threads(ListOptions {
                 include_archived: options.include_archived,
+                ..ListOptions::default()
             });
             to_js(&list)
         })
@@ -71,28 +72,26 @@ impl ChatStore {
         let inner = Rc::clone(&self.inner);
         promise(async move {
             inner.ensure_open()?;
-            let init: input::ThreadInit =
+            let init: ThreadInitInput =
                 input::from_js_or_default(&init.unwrap_or(JsValue::UNDEFINED))?;
             let id = ThreadId::new(DocumentId::new_v4(random_bytes()).to_string())?;
             let thread = chatsync_model::Thread::create(
                 ThreadInit {
                     id: id.clone(),
-                    actor: inner.actor.clone(),
+                    actor: inner.actor().clone(),
                     now_ms: now_ms(),
                     title: init.title,
                     settings: init.settings,
                     project_id: init.project_id,
+                    local_only: false,
                 },
                 Limits::default(),
             )?;
-            let handle = Rc::new(ThreadHandle::created(thread, inner.actor.clone()));
+            let handle = Rc::new(ThreadHandle::created(thread, inner.actor().clone()));
             handle.changed();
-            inner
-                .threads
-                .borrow_mut()
-                .insert(id.clone(), Rc::clone(&handle));
+            inner.insert_thread(handle);
             inner.flush().await?;
-            let summary = inner.index.borrow().index.get(&id);
+            let summary = inner.summary(&id);
             to_js(&summary)
         })
     }
@@ -170,7 +169,7 @@ impl ChatStore {
     ) -> Result<(), JsValue> {
         self.inner.ensure_open()?;
         let source = crate::token::TokenSource::from_js(Some(token))?;
-        if let Some(relay) = &self.inner.relay {
+        if let Some(relay) = self.inner.relay() {
             relay.tokens.set(source);
             self.inner.kick(Kick::Reconnect);
         }
@@ -184,7 +183,7 @@ impl ChatStore {
         &self,
         #[wasm_bindgen(unchecked_param_type = "(event: StoreEvent) => void")] callback: Function,
     ) -> Function {
-        crate::callbacks::subscribe(&self.inner, |inner| &inner.listeners, callback).1
+        crate::callbacks::subscribe(&self.inner, |inner| inner.listeners(), callback).1
     }
 
     /// Flushes everything and closes the database. Threads of this store stop working.
@@ -234,22 +233,26 @@ impl ChatStore {
         let repaired = index.dirty;
         let actor = crate::locks::device_actor(&db).await?;
         let locks = Rc::new(crate::locks::StreamLocks::new(&name, &actor));
-        let inner = Rc::new(StoreInner::new(
-            db, index, relay, kicks, unsynced, actor, locks,
-        ));
+        let inner = Rc::new(StoreInner::new(Opened {
+            db,
+            index,
+            relay,
+            kicks,
+            unsynced,
+            actor,
+            locks,
+        }));
         crate::browser::watch(&inner);
-        inner
-            .tabs
-            .replace(crate::tabs::Tabs::join(&name, Rc::downgrade(&inner)));
+        inner.join_tabs(&name);
         // What the open merged or listed again is stored (and told to the other tabs) now, not
         // only with the next write; only then are merged indexes marked never to be read again. A
         // failed flush leaves both to the next open.
         let stored = !repaired || inner.flush().await.is_ok();
         if stored && !not_threads.is_empty() {
-            let _ = crate::open_index::mark_not_threads(&inner.db, not_threads).await;
+            let _ = crate::open_index::mark_not_threads(inner.db(), not_threads).await;
         }
         if let Some(kicked) = kicked {
-            wasm_bindgen_futures::spawn_local(crate::connection::run(Rc::clone(&inner), kicked));
+            wasm_bindgen_futures::spawn_local(crate::driver::run(Rc::clone(&inner), kicked));
         }
         Ok(Self { inner })
     }
@@ -303,10 +306,10 @@ fn deleted_in_index(inner: &StoreInner, id: &str) -> bool {
 pub(crate) async fn open_handle(inner: &Rc<StoreInner>, id: &str) -> Result<Rc<ThreadHandle>> {
     inner.ensure_open()?;
     let id = ThreadId::new(id).map_err(|_| StoreError::NotFound(id.to_owned()))?;
-    if let Some(handle) = inner.threads.borrow().get(&id) {
-        return Ok(Rc::clone(handle));
+    if let Some(handle) = inner.thread(&id) {
+        return Ok(handle);
     }
-    let stored = match inner.db.read_doc(id.as_str()).await {
+    let stored = match inner.db().read_doc(id.as_str()).await {
         Ok(stored) if stored.is_empty() => {
             // Not on this device: perhaps created on another one.
             return fetch(inner, &id).await;
@@ -316,25 +319,17 @@ pub(crate) async fn open_handle(inner: &Rc<StoreInner>, id: &str) -> Result<Rc<T
         Err(e) => return Err(e),
     };
     // Another call may have opened it while storage was read.
-    if let Some(handle) = inner.threads.borrow().get(&id) {
-        return Ok(Rc::clone(handle));
+    if let Some(handle) = inner.thread(&id) {
+        return Ok(handle);
     }
-    let handle = match ThreadHandle::stored(id.clone(), inner.actor.clone(), stored) {
+    let handle = match ThreadHandle::stored(id.clone(), inner.actor().clone(), stored) {
         Ok(handle) => Rc::new(handle),
         Err(corrupt @ StoreError::Corrupt { .. }) => return refetch(inner, &id, corrupt).await,
         Err(e) => return Err(e),
     };
-    inner.threads.borrow_mut().insert(id, Rc::clone(&handle));
+    inner.insert_thread(Rc::clone(&handle));
     if !handle.is_loaded() {
-        // The view was painted from storage; the document loads once the switching stops (a write
-        // or a remote change loads it sooner), and sync then starts on it.
-        let store = Rc::downgrade(inner);
-        let loaded = Rc::new(move || {
-            if let Some(store) = store.upgrade() {
-                store.kick(crate::sync::Kick::Poll);
-            }
-        });
-        inner.background.queue(&handle, loaded);
+        inner.load_later(&handle);
     }
     Ok(handle)
 }
@@ -347,10 +342,7 @@ async fn fetch(inner: &Rc<StoreInner>, id: &ThreadId) -> Result<Rc<ThreadHandle>
         .map_err(|_| StoreError::NotFound(id.to_string()))?;
     inner.fetch_thread(document_id).await?;
     inner
-        .threads
-        .borrow()
-        .get(id)
-        .cloned()
+        .thread(id)
         .ok_or_else(|| StoreError::NotFound(id.to_string()))
 }
 
@@ -365,7 +357,7 @@ async fn refetch(
     let Ok(handle) = fetch(inner, id).await else {
         return Err(corrupt);
     };
-    inner.db.delete_doc(id.as_str()).await?;
+    inner.db().delete_doc(id.as_str()).await?;
     handle.persisted.borrow_mut().write_failed();
     handle.changed();
     inner.flush().await?;

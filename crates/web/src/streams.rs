@@ -142,8 +142,8 @@ impl ThreadHandle {
 /// Before a thread opens: the locks of the open streams its view would show are looked at first,
 /// so a stream whose writer is gone shows `interrupted` in the very first view.
 pub(crate) async fn settle(store: &StoreInner, handle: &Rc<ThreadHandle>) {
-    handle.attach_locks(&store.locks);
-    if !store.locks.available() || !handle.may_show_streams() {
+    handle.attach_locks(store.locks());
+    if !store.locks().available() || !handle.may_show_streams() {
         return;
     }
     let at = ReadAt::new(now_ms());

@@ -3,13 +3,12 @@
 //! merge them into what they hold. Chunk keys are unique per store instance and compaction deletes only
 //! the chunks it merged, so no tab ever overwrites another's writes.
 
-use std::rc::{Rc, Weak};
+use std::rc::Weak;
 
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{BroadcastChannel, MessageEvent};
 
-use crate::error::{Result, StoreError};
 use crate::inner::StoreInner;
 
 /// The channel of one store database, and its listener.
@@ -57,77 +56,5 @@ impl Drop for Tabs {
     fn drop(&mut self) {
         self.channel.set_onmessage(None);
         self.channel.close();
-    }
-}
-
-impl StoreInner {
-    /// Merges what another tab stored of `doc` into the copy held here, if one is held.
-    pub async fn refresh_from_storage(self: &Rc<Self>, doc: &str) -> Result<()> {
-        if self.closed.get() {
-            return Ok(());
-        }
-        let is_index = self.index.borrow().id.to_string() == doc;
-        let handle = self
-            .threads
-            .borrow()
-            .iter()
-            .find(|(id, _)| id.as_str() == doc)
-            .map(|(_, h)| Rc::clone(h));
-        if !is_index && handle.is_none() {
-            return Ok(());
-        }
-        let stored = self.db.read_doc(doc).await?;
-        if is_index {
-            let changed = {
-                let mut index = self.index.borrow_mut();
-                let fresh = index.persisted.unseen(&stored);
-                let before = index.index.heads();
-                let dirty = index.dirty;
-                for bytes in &fresh {
-                    index
-                        .index
-                        .with_automerge(|d| d.load_incremental(bytes))
-                        .map_err(|e| StoreError::Corrupt {
-                            id: doc.to_owned(),
-                            reason: e.to_string(),
-                        })?;
-                }
-                if !dirty {
-                    // What was just loaded is stored already: it is no chunk of ours to write again.
-                    index.index.save_incremental();
-                }
-                index.persisted.seen(&stored, &self.writer);
-                index.index.heads() != before
-            };
-            if changed {
-                self.emit_threads("remote");
-            }
-        } else if let Some(handle) = handle {
-            let fresh = handle.persisted.borrow().unseen(&stored);
-            if fresh.is_empty() {
-                handle.persisted.borrow_mut().seen(&stored, &self.writer);
-                return Ok(());
-            }
-            let dirty = handle.dirty.get();
-            let changed = handle.with_thread(|thread| -> Result<bool> {
-                let before = thread.heads();
-                for bytes in &fresh {
-                    thread.load_incremental(bytes)?;
-                }
-                if !dirty {
-                    thread.save_incremental();
-                }
-                Ok(thread.heads() != before)
-            })??;
-            handle.persisted.borrow_mut().seen(&stored, &self.writer);
-            if changed {
-                handle.changed();
-                handle.dirty.set(dirty);
-                self.schedule_repaint(&handle);
-                // Other tabs' changes reach the relay through this tab's session too.
-                self.kick(crate::sync::Kick::Poll);
-            }
-        }
-        Ok(())
     }
 }

@@ -11,10 +11,6 @@ use wasm_bindgen_futures::JsFuture;
 
 use crate::error::{Result, StoreError};
 
-/// The WebSocket close code a chatsync relay closes a socket with when its token expires (reason
-/// "token expired"): the store then asks its token source for a fresh one.
-pub(crate) const TOKEN_EXPIRED: u16 = 4001;
-
 /// `StoreOptions.token` or `setToken`'s argument.
 #[derive(Clone, Debug, Default)]
 pub(crate) enum TokenSource {

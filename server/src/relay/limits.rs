@@ -55,8 +55,12 @@ pub struct Limits {
     pub http_header_timeout: Duration,
     /// Longest an HTTP request may take, reading its body included (408 beyond).
     pub http_request_timeout: Duration,
-    /// Largest HTTP request body accepted (413 beyond).
+    /// Largest HTTP request body accepted (413 beyond). A streamed reply (`/api/stream`) is bounded
+    /// per line by this instead, and in all by the model's content limit.
     pub max_request_body_bytes: usize,
+    /// Requests to `/api/*` one user may make per second, with as many again in a burst (429
+    /// `rate_limited` beyond). A streamed reply counts once.
+    pub max_api_requests_per_second: u32,
 }
 
 impl Default for Limits {
@@ -82,6 +86,7 @@ impl Default for Limits {
             http_header_timeout: Duration::from_secs(10),
             http_request_timeout: Duration::from_secs(30),
             max_request_body_bytes: 1 << 20,
+            max_api_requests_per_second: 200,
         }
     }
 }

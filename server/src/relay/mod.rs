@@ -16,7 +16,9 @@ mod connection;
 mod cpu;
 mod document;
 mod eviction;
+mod external;
 mod limits;
+mod local_write;
 mod metrics;
 mod outbox;
 mod registration;
@@ -35,6 +37,7 @@ use chatsync_protocol::hub::Hub;
 
 pub use connection::{Frame, Inbound, serve_connection, serve_verified_connection};
 pub use limits::Limits;
+pub use local_write::{LocalWriteError, Open};
 pub use metrics::Metrics;
 
 use cpu::Cpu;

@@ -3,28 +3,36 @@
 use automerge::ObjType;
 use automerge::transaction::Transactable;
 
-use super::Thread;
+use super::{Thread, ThreadInit};
 use crate::schema::key;
-use crate::{ModelError, ThreadSettings, ThreadStatus, TitleSource, access};
+use crate::{Index, ModelError, ProjectId, ThreadSettings, ThreadStatus, TitleSource, access};
 
 impl Thread {
-    pub(super) fn write_genesis_meta(
-        &mut self,
-        now_ms: u64,
-        title: Option<String>,
-        settings: &ThreadSettings,
-        project_id: Option<String>,
-    ) -> Result<(), ModelError> {
-        let title = title.map(|t| self.checked_title(t)).transpose()?;
+    pub(super) fn write_genesis_meta(&mut self, init: &ThreadInit) -> Result<(), ModelError> {
+        let now_ms = init.now_ms;
+        let title = init
+            .title
+            .clone()
+            .map(|t| self.checked_title(t))
+            .transpose()?;
+        let settings = &init.settings;
         settings.validate(&self.limits)?;
-        if let Some(project) = &project_id {
+        if let Some(project) = &init.project_id {
             self.limits.short("project id", project)?;
         }
         let meta = self.container(key::META, ObjType::Map)?;
         self.doc.put(&meta, "createdAt", now_ms)?;
         self.doc
             .put(&meta, "status", ThreadStatus::Active.as_str())?;
-        access::put_opt(&mut self.doc, &meta, "projectId", project_id)?;
+        access::put_opt(
+            &mut self.doc,
+            &meta,
+            "projectId",
+            init.project_id.as_deref(),
+        )?;
+        if init.local_only {
+            self.doc.put(&meta, "localOnly", true)?;
+        }
         if let Some(title) = title {
             self.doc.put(&meta, "title", title)?;
             self.doc
@@ -88,7 +96,27 @@ impl Thread {
         access::put_if_changed(&mut self.doc, &meta, "status", status.as_str())
     }
 
-    /// Moves the thread into a project, or out of any with `None`.
+    /// Sets the brief summary shown for quick reference, or clears it with `None`.
+    pub fn set_summary(&mut self, summary: Option<String>, now_ms: u64) -> Result<(), ModelError> {
+        self.ensure_writable()?;
+        if let Some(text) = &summary {
+            self.limits.short("summary", text)?;
+        }
+        let meta = self.container(key::META, ObjType::Map)?;
+        self.touch(now_ms)?;
+        access::put_opt(&mut self.doc, &meta, "summary", summary)
+    }
+
+    /// Whether the thread is local-only: never synced.
+    pub fn local_only(&self) -> bool {
+        self.container(key::META, ObjType::Map)
+            .ok()
+            .and_then(|meta| access::get_bool(&self.doc, &meta, "localOnly"))
+            == Some(true)
+    }
+
+    /// Moves the thread into a project, or out of any with `None`. Concurrent moves settle on one
+    /// project everywhere (the field is last-writer-wins).
     pub fn set_project(
         &mut self,
         project_id: Option<String>,
@@ -101,6 +129,31 @@ impl Thread {
         let meta = self.container(key::META, ObjType::Map)?;
         self.touch(now_ms)?;
         access::put_opt(&mut self.doc, &meta, "projectId", project_id)
+    }
+
+    /// Moves the thread into a project of `index` (the user's), or out of any with `None`: refused
+    /// for a project the index does not have (or deleted), and for a purged thread. The caller then
+    /// upserts the thread's summary into the index, as after any write.
+    pub fn move_to_project(
+        &mut self,
+        index: &Index,
+        project: Option<&ProjectId>,
+        now_ms: u64,
+    ) -> Result<(), ModelError> {
+        if index.is_purged(&self.id) {
+            return Err(ModelError::Purged {
+                id: self.id.to_string(),
+            });
+        }
+        if let Some(id) = project
+            && !index.has_project(id)
+        {
+            return Err(ModelError::NotFound {
+                kind: "project",
+                id: id.to_string(),
+            });
+        }
+        self.set_project(project.map(|p| p.to_string()), now_ms)
     }
 
     /// Sets the settings that are `Some` in `update`; leaves the others.

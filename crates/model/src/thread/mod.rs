@@ -14,6 +14,7 @@ mod meta;
 mod read;
 mod session;
 mod tool_calls;
+mod totals;
 
 use std::cell::OnceCell;
 use std::collections::HashMap;
@@ -56,6 +57,10 @@ pub struct ThreadInit {
     pub settings: ThreadSettings,
     /// The project the thread belongs to.
     pub project_id: Option<String>,
+    /// Whether the thread stays on this device, never synced (see
+    /// [`Preferences::new_thread_local_only`](crate::Preferences::new_thread_local_only)). Fixed at
+    /// creation, so a later change of preference does not upload it.
+    pub local_only: bool,
 }
 
 impl ThreadInit {
@@ -68,6 +73,7 @@ impl ThreadInit {
             title: None,
             settings: ThreadSettings::default(),
             project_id: None,
+            local_only: false,
         }
     }
 }
@@ -90,6 +96,8 @@ pub struct Thread {
     streams: HashMap<MessageId, StreamHandle>,
     /// The message tree's nodes in order, read on first use (see `Thread::nodes`).
     nodes: OnceCell<Vec<branches::Node>>,
+    /// Token totals and activity, counted on first use (see `Thread::totals`).
+    totals: OnceCell<totals::Totals>,
     /// The heads that storage already holds (from the last save, or the bytes loaded):
     /// [`Thread::save_incremental`] returns the changes after them. Automerge's own cursor starts
     /// empty after a load, which would make the first chunk repeat the whole loaded document.
@@ -109,10 +117,10 @@ struct StreamHandle {
 impl Thread {
     /// Creates a new, empty thread.
     pub fn create(init: ThreadInit, limits: Limits) -> Result<Self, ModelError> {
-        let mut doc = AutoCommit::new().with_actor(init.actor);
+        let mut doc = AutoCommit::new().with_actor(init.actor.clone());
         schema::create_missing_containers(&mut doc)?;
-        let mut thread = Self::wrap(init.id, doc, limits);
-        thread.write_genesis_meta(init.now_ms, init.title, &init.settings, init.project_id)?;
+        let mut thread = Self::wrap(init.id.clone(), doc, limits);
+        thread.write_genesis_meta(&init)?;
         thread.commit();
         Ok(thread)
     }
@@ -164,6 +172,7 @@ impl Thread {
             touched: Vec::new(),
             streams: HashMap::new(),
             nodes: OnceCell::new(),
+            totals: OnceCell::new(),
             saved_heads: Vec::new(),
         };
         thread.refresh();
@@ -184,6 +193,7 @@ impl Thread {
         self.newer_schema = (version > THREAD_SCHEMA_VERSION).then_some(version);
         self.streams.clear();
         self.nodes = OnceCell::new();
+        self.recount();
     }
 
     /// The thread's id.

@@ -21,6 +21,8 @@ use crate::{
 #[derive(Default)]
 struct Meta {
     project_id: Option<String>,
+    summary: Option<String>,
+    local_only: bool,
     created_at: u64,
     updated_at: u64,
     last_message_at: Option<u64>,
@@ -33,6 +35,7 @@ impl Thread {
         let first_user = messages.iter().find(|m| m.role == Role::User);
         let (title, title_source) = self.title_from(first_user.map(|m| m.content.as_str()));
         let meta = self.meta();
+        let totals = self.totals(at.now_ms);
         ThreadView {
             id: self.id.clone(),
             schema_version: self.schema_version(),
@@ -45,6 +48,10 @@ impl Thread {
             updated_at: meta.updated_at,
             last_message_at: meta.last_message_at,
             settings: self.settings(),
+            summary: meta.summary,
+            total_input_tokens: totals.input_tokens,
+            total_output_tokens: totals.output_tokens,
+            local_only: meta.local_only,
             messages,
             artifacts: self.artifacts(),
             tool_calls: self.tool_calls(),
@@ -59,11 +66,12 @@ impl Thread {
     }
 
     /// What the thread list shows for this thread. Reads only the messages and metadata, not the
-    /// artifacts, tool calls and the rest a full view needs.
-    pub fn summary(&self, _at: ReadAt) -> ThreadSummary {
+    /// artifacts, tool calls and the rest a full view needs. `trashed_at` is the index's to fill.
+    pub fn summary(&self, at: ReadAt) -> ThreadSummary {
         let outline = self.outline();
         let (title, _) = self.title_from(outline.first_user_content.as_deref());
         let meta = self.meta();
+        let totals = self.totals(at.now_ms);
         ThreadSummary {
             preview: outline
                 .last_content
@@ -79,6 +87,12 @@ impl Thread {
             status: self.status(),
             created_at: meta.created_at,
             project_id: meta.project_id,
+            summary: meta.summary,
+            total_input_tokens: totals.input_tokens,
+            total_output_tokens: totals.output_tokens,
+            trashed_at: None,
+            local_only: meta.local_only,
+            activity: totals.activity,
         }
     }
 
@@ -89,6 +103,8 @@ impl Thread {
         let f = Fields::of(&self.doc, &obj);
         Meta {
             project_id: f.str("projectId"),
+            summary: f.str("summary"),
+            local_only: f.bool("localOnly") == Some(true),
             created_at: f.u64("createdAt").unwrap_or(0),
             updated_at: f.u64("updatedAt").unwrap_or(0),
             last_message_at: f.u64("lastMessageAt"),
@@ -146,7 +162,6 @@ impl Thread {
         let mut status = f
             .str("status")
             .and_then(|s| s.parse().ok())
-            .filter(|s| *s != MessageStatus::Interrupted)
             .unwrap_or(MessageStatus::Complete);
         if status.is_open() && at.now_ms.saturating_sub(updated_at) > at.stale_after_ms {
             status = MessageStatus::Interrupted;

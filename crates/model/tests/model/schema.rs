@@ -183,6 +183,7 @@ fn every_write_to_a_newer_schema_document_is_refused() {
             t.set_feedback(&mid("u1"), feedback, at(10))
         }),
         Box::new(|t| t.set_title("x", at(10))),
+        Box::new(|t| t.set_summary(Some("s".into()), at(10))),
         Box::new(|t| t.clear_title(at(10))),
         Box::new(|t| t.set_status(ThreadStatus::Archived, at(10))),
         Box::new(|t| t.set_project(Some("p".into()), at(10))),
@@ -333,4 +334,89 @@ fn strings_stored_as_text_objects_read_like_plain_strings() {
     assert_eq!(view.messages.len(), 1);
     assert_eq!(view.messages[0].role, Role::User);
     assert_eq!(view.messages[0].content, "Hello from JS");
+}
+
+/// A thread as version 1 stored it: a reply with usage, under `schema: 1`.
+fn version_1_bytes() -> Vec<u8> {
+    let mut thread = new_thread();
+    append(&mut thread, "u1", Role::User, "Hello", at(1));
+    thread
+        .append_message(NewMessage::new(mid("a1"), Role::Assistant, ""), at(2))
+        .unwrap();
+    let end = chatsync_model::MessageEnd {
+        status: chatsync_model::MessageStatus::Complete,
+        usage: Some(chatsync_model::Usage {
+            input_tokens: 7,
+            output_tokens: 9,
+        }),
+    };
+    thread.finish_message(&mid("a1"), end, at(3)).unwrap();
+    let mut doc = thread.into_automerge();
+    doc.put(ROOT, "schema", 1).unwrap();
+    doc.commit();
+    doc.save()
+}
+
+#[test]
+fn a_version_1_thread_migrates_to_the_current_schema_keeping_everything() {
+    let bytes = version_1_bytes();
+    let mut a = load(&bytes, "device-a").unwrap();
+    let mut b = load(&bytes, "device-b").unwrap();
+    assert_eq!(THREAD_SCHEMA_VERSION, 2);
+    assert_eq!(a.schema_version(), 2);
+    assert!(!a.read_only());
+    assert_eq!(
+        a.heads(),
+        b.heads(),
+        "both replicas made the same migration change"
+    );
+    let view = view_at(&a, at(10));
+    assert_eq!(path(&a), ["u1", "a1"]);
+    assert_eq!((view.total_input_tokens, view.total_output_tokens), (7, 9));
+    assert_eq!((view.summary.clone(), view.local_only), (None, false));
+    a.set_summary(Some("greeting".into()), at(11)).unwrap();
+    b.merge(&mut a).unwrap();
+    assert_eq!(view_at(&b, at(12)).summary.as_deref(), Some("greeting"));
+}
+
+#[test]
+fn a_version_1_index_reads_as_before_and_migrates_at_its_first_write() {
+    use chatsync_model::{INDEX_SCHEMA_VERSION, Index, ListOptions, ThreadId};
+    // What version 1 left of a deleted thread: its times, count and project beside the flag.
+    let mut doc = AutoCommit::new();
+    doc.put(ROOT, "schema", 1).unwrap();
+    for (key, value) in [
+        ("kept/title", "Kept"),
+        ("kept/status", "active"),
+        ("gone/status", "deleted"),
+        ("gone/projectId", "p"),
+    ] {
+        doc.put(ROOT, key, value).unwrap();
+    }
+    doc.put(ROOT, "kept/lastActivityAt", 5u64).unwrap();
+    doc.put(ROOT, "gone/deleted", true).unwrap();
+    doc.put(ROOT, "gone/lastActivityAt", 6u64).unwrap();
+    let mut index = Index::load(&doc.save(), actor("device-a")).unwrap();
+    assert!(!index.read_only());
+    let listed: Vec<String> = index
+        .list(ListOptions::default())
+        .into_iter()
+        .map(|s| s.title)
+        .collect();
+    assert_eq!(listed, ["Kept"]);
+    let gone = ThreadId::new("gone").unwrap();
+    assert!(index.is_purged(&gone));
+    assert_eq!(index.schema_version(), 1, "reading writes nothing");
+
+    index
+        .set_status(&ThreadId::new("kept").unwrap(), ThreadStatus::Archived, 10)
+        .unwrap();
+    assert_eq!(index.schema_version(), INDEX_SCHEMA_VERSION);
+    let keys: Vec<String> =
+        index.with_automerge(|d| d.keys(ROOT).filter(|k| k.starts_with("gone/")).collect());
+    assert_eq!(
+        keys,
+        ["gone/deleted"],
+        "the migration keeps only the tombstone"
+    );
 }

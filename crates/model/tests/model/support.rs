@@ -135,3 +135,16 @@ pub fn refused(
     );
     err
 }
+
+/// A patch of `target` from a JSON object, which must be valid.
+pub fn patch(
+    target: chatsync_model::PatchTarget,
+    json: serde_json::Value,
+) -> chatsync_model::Patch {
+    chatsync_model::Patch::from_json(target, &json).unwrap()
+}
+
+/// A patch of the preferences from a JSON object.
+pub fn prefs(json: serde_json::Value) -> chatsync_model::Patch {
+    patch(chatsync_model::PatchTarget::Preferences, json)
+}

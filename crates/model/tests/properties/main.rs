@@ -3,6 +3,7 @@
 //!
 //! Cases: `PROPTEST_CASES` (default 64 here; CI runs the default).
 
+mod concurrent;
 mod corrupt;
 mod index;
 mod thread;

@@ -75,6 +75,10 @@ enum Op {
     RemoveContext {
         key: u8,
     },
+    /// Sets (or clears) the brief summary.
+    Summary(Option<String>),
+    /// Moves the thread into project `p<n>`, or out of any.
+    Project(Option<u8>),
     /// Replica `from`'s changes reach replica `to` mid-sequence.
     Sync {
         from: usize,
@@ -115,6 +119,8 @@ fn op() -> impl Strategy<Value = Op> {
         1 => (0..4u8, any::<i8>(), proptest::option::of(0..200u8))
             .prop_map(|(key, priority, expires)| Op::Context { key, priority, expires }),
         1 => (0..4u8).prop_map(|key| Op::RemoveContext { key }),
+        1 => proptest::option::of(text()).prop_map(Op::Summary),
+        1 => proptest::option::of(0..3u8).prop_map(Op::Project),
         2 => (0..4usize, 0..4usize).prop_map(|(from, to)| Op::Sync { from, to }),
     ]
 }
@@ -231,6 +237,8 @@ fn apply(replicas: &mut [Thread], r: usize, op: Op, known: &mut Known, now: u64)
             Some(id) => t.set_feedback(&id, Feedback { rating, text: None }, now),
             None => Ok(()),
         },
+        Op::Summary(summary) => t.set_summary(summary, now),
+        Op::Project(project) => t.set_project(project.map(|p| format!("p{p}")), now),
         Op::Title(Some(title)) => t.set_title(title, now),
         Op::Title(None) => t.clear_title(now),
         Op::Temperature(temperature) => t.update_settings(
@@ -439,5 +447,22 @@ proptest! {
         for id in &known.messages {
             prop_assert!(replicas[0].message(id, at).is_some(), "message {} lost", id);
         }
+        // Totals are the sums over every message, on every branch, whoever appended it: computed
+        // from the merged messages, so concurrent appends and finishes never make them drift.
+        let usages: Vec<_> = known
+            .messages
+            .iter()
+            .filter_map(|id| replicas[0].message(id, at)?.usage)
+            .collect();
+        let input: u64 = usages.iter().map(|u| u.input_tokens).sum();
+        let output: u64 = usages.iter().map(|u| u.output_tokens).sum();
+        prop_assert_eq!((summary.total_input_tokens, summary.total_output_tokens), (input, output));
+        prop_assert_eq!((view.total_input_tokens, view.total_output_tokens), (input, output));
+        prop_assert_eq!(&summary.summary, &view.summary);
+        prop_assert_eq!(&summary.project_id, &view.project_id);
+        let counted: u64 = summary.activity.iter().map(|a| a.messages).sum();
+        prop_assert_eq!(counted, known.messages.len() as u64);
+        let tokens: u64 = summary.activity.iter().map(|a| a.tokens).sum();
+        prop_assert_eq!(tokens, input + output);
     }
 }

@@ -14,6 +14,7 @@ use std::hash::BuildHasher;
 use automerge::{AutoCommit, ChangeHash};
 
 use super::LinkEvent;
+use super::by_id::ById;
 use crate::{DocSession, DocumentId, Message, SyncError};
 
 /// The documents a driver holds, lent to the link one call at a time.
@@ -76,15 +77,15 @@ struct Entry {
 
 /// Every document of a link, with its session.
 pub(crate) struct DocumentSet {
-    /// A `BTreeMap` so that frames leave in the same order on every run (the simulation replays seeds).
-    entries: BTreeMap<DocumentId, Entry>,
+    /// In id order, so that frames leave in the same order on every run (the simulation replays seeds).
+    entries: ById<Entry>,
     batch_hold_ms: Option<u64>,
 }
 
 impl DocumentSet {
     pub(crate) fn new(batch_hold_ms: Option<u64>) -> Self {
         Self {
-            entries: BTreeMap::new(),
+            entries: ById::default(),
             batch_hold_ms,
         }
     }
@@ -179,7 +180,7 @@ impl DocumentSet {
     /// The relay answered `join`: every document starts a session with it.
     pub(crate) fn start_all(&mut self, relay: &Relay<'_>, docs: &mut (impl Documents + ?Sized)) {
         let mut entries = std::mem::take(&mut self.entries);
-        for (id, entry) in &mut entries {
+        for (id, entry) in entries.iter_mut() {
             self.start(*id, entry, relay, docs);
         }
         self.entries = entries;

@@ -3,6 +3,7 @@
 //! documents, config).
 
 mod backoff;
+mod by_id;
 mod config;
 mod documents;
 mod events;

@@ -375,3 +375,34 @@ fn regression_a_hold_that_ran_out_with_nothing_to_send_arms_no_timer() {
     assert!(link.poll_transmit().is_none(), "nothing new to send");
     assert_eq!(link.poll_timeout(), None, "no timer left in the past");
 }
+
+#[test]
+fn reconnect_now_dials_at_once_after_a_refusal_or_a_wait_with_the_shortest_backoff_again() {
+    // The browser's paths: `setToken` after its token was refused, and the switch back online
+    // after a dial it declined while offline (reported as `DialFailed`).
+    let mut docs: HashMap<DocumentId, AutoCommit> = HashMap::new();
+    let mut link = joined(&mut docs, None);
+    let now = Duration::from_secs(1);
+    for _ in 0..3 {
+        link.handle_disconnected(now, Disconnect::DialFailed);
+    }
+    link.handle_disconnected(
+        now,
+        Disconnect::Closed {
+            code: TOKEN_EXPIRED,
+            reason: "token expired".into(),
+        },
+    );
+    events(&mut link);
+    link.reconnect_now();
+    assert!(matches!(events(&mut link).as_slice(), [LinkEvent::Dial]));
+    assert_eq!(link.state(), &ConnectionState::Dialing);
+    link.reconnect_now();
+    assert!(events(&mut link).is_empty(), "already dialing");
+    link.handle_disconnected(now, Disconnect::DialFailed);
+    let delay = link.poll_timeout().unwrap() - now;
+    assert!(delay < Duration::from_millis(150), "{delay:?}");
+    events(&mut link);
+    link.reconnect_now();
+    assert!(matches!(events(&mut link).as_slice(), [LinkEvent::Dial]));
+}

@@ -79,3 +79,33 @@ async fn a_thread_written_again_after_its_acknowledgement_stays_marked_by_the_ne
         "the thread's new change is not marked unsynced"
     );
 }
+
+#[wasm_bindgen_test]
+async fn a_thread_changed_only_on_another_device_is_not_left_marked_unsynced() {
+    let user = unique_user("kim");
+    let db = unique_db("remote-only");
+    let writer = synced_store(&unique_db("remote-writer"), &user).await;
+    let reader = synced_store(&db, &user).await;
+    let id = create_thread(&writer, Some("written elsewhere")).await;
+    let on_writer = open_thread(&writer, &id).await.unwrap();
+    append(&on_writer, "user", "first");
+    ok(writer.sync()).await;
+    let on_reader = open_thread(&reader, &id).await.unwrap();
+    append(&on_writer, "user", "second");
+    ok(writer.sync()).await;
+    eventually("the reader shows the second message", async || {
+        messages(&on_reader).len() == 2
+    })
+    .await;
+    // The reader stores what arrived (a flush marks what it writes), and the relay already holds
+    // it: the mark comes off without any `sync()` or further frame, and closing writes that.
+    sleep(600).await;
+    ok(reader.close()).await;
+    let raw_db = raw::open(&db).await;
+    let marked = raw::get(&raw_db, "meta", &format!("unsynced/{id}")).await;
+    raw_db.close();
+    assert!(
+        marked.is_none(),
+        "a thread the relay holds is marked unsynced"
+    );
+}

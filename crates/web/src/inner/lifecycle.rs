@@ -4,8 +4,8 @@
 
 use std::rc::Rc;
 
+use super::StoreInner;
 use crate::error::Result;
-use crate::inner::StoreInner;
 use crate::sync::Kick;
 
 /// Flushes `close()` makes while writes keep landing during them (an app streaming into a store it
@@ -14,11 +14,6 @@ use crate::sync::Kick;
 const MAX_CLOSING_FLUSHES: usize = 5;
 
 impl StoreInner {
-    /// Whether a write since the last flush has not reached IndexedDB yet.
-    fn has_unflushed(&self) -> bool {
-        self.index.borrow().dirty || self.threads.borrow().values().any(|h| h.dirty.get())
-    }
-
     /// Flushes everything and releases the store; calling it again does nothing.
     pub async fn close(self: &Rc<Self>) -> Result<()> {
         if self.closed.get() {

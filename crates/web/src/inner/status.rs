@@ -4,22 +4,11 @@
 
 use std::cell::RefCell;
 
+use chatsync_protocol::ConnectionState;
 use wasm_bindgen::JsValue;
 
-use crate::inner::StoreInner;
+use super::StoreInner;
 use crate::output::{js_object, number};
-
-/// Where the relay connection is when it is not joined (the sync task says).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub(crate) enum Phase {
-    /// A connection attempt is under way.
-    #[default]
-    Connecting,
-    /// Not trying right now: switched off (by the app or the browser), or waiting to retry.
-    Offline,
-    /// The relay refused the token, and the token source has no other.
-    Unauthorized,
-}
 
 /// `StoreStatus.state`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -84,16 +73,16 @@ impl StatusCache {
 impl StoreInner {
     /// `{ state, online, pendingThreads, lastSyncedAt }`, the same object while they stay the same.
     pub fn status_js(&self) -> JsValue {
-        let (online, phase, last_synced_at) = {
-            let state = self.sync.borrow();
-            (state.online, state.phase, state.last_synced_at)
-        };
-        let state = match (&self.relay, online, phase) {
-            (None, _, _) => State::Local,
-            (Some(_), true, _) => State::Online,
-            (Some(_), false, Phase::Connecting) => State::Connecting,
-            (Some(_), false, Phase::Offline) => State::Offline,
-            (Some(_), false, Phase::Unauthorized) => State::Unauthorized,
+        let state = match &self.relay {
+            None => State::Local,
+            Some(_) => match (self.sync.read_link().state(), self.sync.is_enabled()) {
+                (_, false) => State::Offline,
+                (ConnectionState::Joined { .. }, true) => State::Online,
+                (ConnectionState::Dialing | ConnectionState::Joining, true) => State::Connecting,
+                (ConnectionState::NeedsCredentials { .. }, true) => State::Unauthorized,
+                // Waiting to dial again, or closed.
+                (_, true) => State::Offline,
+            },
         };
         // Without a relay nothing is waiting for one.
         let pending = if self.relay.is_some() {
@@ -104,14 +93,8 @@ impl StoreInner {
         self.status.get(Shown {
             state,
             pending,
-            last_synced_at,
+            last_synced_at: self.sync.last_synced_at(),
         })
-    }
-
-    /// The sync task's phase while not joined; listeners hear of a change.
-    pub fn set_phase(&self, phase: Phase) {
-        self.sync.borrow_mut().phase = phase;
-        self.emit_status();
     }
 
     /// Tells listeners the status changed — when it did: each status object is announced once, so
