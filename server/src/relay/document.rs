@@ -13,7 +13,7 @@ use std::time::Instant;
 
 use chatsync_protocol::DocumentId;
 use chatsync_protocol::hub::{Access, Close, ConnId, Hub, HubDocument, Refusal, StorageTask};
-use tokio::sync::{Mutex, OnceCell};
+use tokio::sync::{Mutex, Notify, OnceCell};
 
 use super::Relay;
 use super::connection::Frame;
@@ -32,6 +32,9 @@ pub(crate) struct LoadedDocument {
     /// The hub document and its sessions' outboxes. A tokio mutex, held only for one step — on the
     /// blocking pool when the step is Automerge-heavy — never across storage IO.
     pub(crate) state: Arc<Mutex<DocState>>,
+    /// Woken after every step, for whoever waits on what the document becomes (a local write
+    /// waiting for storage to hold its change).
+    pub(crate) stepped: Notify,
 }
 
 /// The part of a document that changes, behind its lock.
@@ -219,6 +222,7 @@ impl<S: Storage> Relay<S> {
                 hub: document,
                 outboxes: HashMap::new(),
             })),
+            stepped: Notify::new(),
         }))
     }
 }

@@ -17,6 +17,15 @@ use super::tasks::Runner;
 use super::{Metrics, Relay};
 use crate::storage::Storage;
 
+/// Where a step runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Place {
+    /// On the async worker that asked for it (light hub work).
+    Inline,
+    /// On the blocking pool, with this weight.
+    Pool(Weight),
+}
+
 /// Who is speaking: the connection, as the document code needs it.
 pub(crate) struct Speaker<'a> {
     pub(crate) hub: &'a HubConnection,
@@ -136,21 +145,43 @@ impl<S: Storage> Relay<S> {
         I: Send + 'static,
         T: Send + 'static,
     {
+        let place = |hub: &HubDocument, input: &I| match Weight::of(cost(hub, input)) {
+            Weight::Light => Place::Inline,
+            heavy => Place::Pool(heavy),
+        };
+        self.step_in(document, own, input, place, run).await
+    }
+
+    /// [`Relay::step`], run where `place` says: code that is not the hub's own (a backend's change)
+    /// runs on the blocking pool however small, so a panic in it cannot take down an async worker.
+    pub(crate) async fn step_in<I, T>(
+        &self,
+        document: &Arc<LoadedDocument>,
+        own: Option<ConnId>,
+        input: I,
+        place: impl FnOnce(&HubDocument, &I) -> Place,
+        run: impl FnOnce(&mut DocState, I) -> T + Send + 'static,
+    ) -> Result<(T, Carried), Refusal>
+    where
+        I: Send + 'static,
+        T: Send + 'static,
+    {
         let mut state = document.state.clone().lock_owned().await;
-        let weight = Weight::of(cost(&state.hub, &input));
+        let place = place(&state.hub, &input);
         let step = move || {
             let value = run(&mut state, input);
             (value, state.carry(own))
         };
-        let stepped = match weight {
-            Weight::Light => Ok(step()),
-            Weight::Heavy => self.cpu.run(weight, step).await,
+        let stepped = match place {
+            Place::Inline => Ok(step()),
+            Place::Pool(weight) => self.cpu.run(weight, step).await,
         };
         let (value, carried) = match stepped {
             Ok(stepped) => stepped,
             Err(refusal) => {
                 // Automerge panicked mid-step on the blocking pool: this copy may be half-changed.
                 self.forget_documents([&document.id]);
+                document.stepped.notify_waiters();
                 return Err(refusal);
             }
         };
@@ -165,6 +196,7 @@ impl<S: Storage> Relay<S> {
         } else {
             self.with_hub(|hub| hub.document_resized(&document.id, carried.stored_bytes));
         }
+        document.stepped.notify_waiters();
         Ok((value, carried))
     }
 }

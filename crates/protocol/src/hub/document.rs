@@ -109,6 +109,9 @@ pub struct HubDocument {
     pub(super) in_flight: InFlight,
     /// Heads another relay stored, to look at once the task in flight is done.
     pub(super) stored_elsewhere: Option<Vec<ChangeHash>>,
+    /// Another relay may have stored changes, which ones unknown: read storage once the task in
+    /// flight is done.
+    pub(super) reread: bool,
     /// Connections whose messages brought changes since memory last held nothing storage lacked:
     /// if storing them fails, their devices count them as sent (Automerge never sends a change
     /// twice in one session), so only a new session — a reconnect — sends them again.
@@ -170,6 +173,7 @@ impl HubDocument {
             ephemeral_seen: HashMap::new(),
             in_flight: InFlight::Nothing,
             stored_elsewhere: None,
+            reread: false,
             contributors: BTreeSet::new(),
             advertise: false,
             effects: HubEffects::default(),

@@ -46,9 +46,9 @@ impl HubDocument {
             self.start_append(cause);
             return;
         }
-        if let Some(heads) = self.stored_elsewhere.take()
-            && !holds_all(&mut self.doc, &heads)
-        {
+        let elsewhere = self.stored_elsewhere.take();
+        let reread = std::mem::take(&mut self.reread);
+        if reread || elsewhere.is_some_and(|heads| !holds_all(&mut self.doc, &heads)) {
             self.in_flight = InFlight::Load { reload: false };
             self.effects
                 .tasks
@@ -260,6 +260,15 @@ impl HubDocument {
         self.stored_elsewhere
             .get_or_insert_with(Vec::new)
             .extend(heads);
+        self.settle(None, false);
+    }
+
+    /// Another relay sharing this storage may have stored changes, but which is unknown (notices of
+    /// them were lost, or named too many heads): the document is read from storage (once the task
+    /// in flight is done) and merged, and every session hears the new heads if there are any.
+    pub fn handle_stored_elsewhere_unknown(&mut self, now: Duration) {
+        self.last_used = now;
+        self.reread = true;
         self.settle(None, false);
     }
 

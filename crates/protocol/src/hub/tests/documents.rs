@@ -253,6 +253,30 @@ fn changes_stored_by_another_relay_are_loaded_merged_and_synced() {
     assert!(document.take_effects().is_empty());
 }
 
+/// Notices of another relay's changes were lost (or named too many heads): the document reads
+/// storage anyway, merges what it lacks, and every session hears it.
+#[test]
+fn changes_stored_elsewhere_unseen_are_read_back_all_the_same() {
+    let mut document = document();
+    let mut stored = AutoCommit::new();
+    let mut device = Device::new(1);
+    device.sync(&mut document);
+    let effects = document.take_effects();
+    device.receive(&store(&mut document, &mut stored, effects));
+    let mut elsewhere = stored.fork();
+    elsewhere.put(ROOT, "from", "relay 2").unwrap();
+    elsewhere.commit();
+    stored.merge(&mut elsewhere).unwrap();
+    let heads = stored.get_heads();
+    document.handle_stored_elsewhere_unknown(NOW);
+    let effects = document.take_effects();
+    assert!(matches!(&effects.tasks[..], [StorageTask::Load { .. }]));
+    let effects = store(&mut document, &mut stored, effects);
+    assert_eq!(document.stored_heads(), &heads[..]);
+    assert_eq!(device.receive(&effects), Some(heads.clone()));
+    assert!(holds_all(&mut device.doc, &heads));
+}
+
 #[test]
 fn large_chunks_ask_for_a_compaction_which_waits_for_nothing_unstored() {
     let config = DocumentConfig {
