@@ -1,33 +1,27 @@
 //! Changes stored by other relays on the same database ([`Storage::changes`]): a document this relay
-//! holds in memory reads the chunks it lacks and syncs its own peers, so a device on this relay sees a
-//! change made through another one live. Documents not in memory need nothing: their next load reads
-//! storage.
+//! holds in memory is told ([`HubDocument::handle_stored_elsewhere`]), and the hub decides the rest —
+//! if memory lacks the changes it reads storage once the task in flight is done, merges, and syncs
+//! every session — so a device on this relay sees a change made through another one live. This file
+//! only carries the notices to the documents and runs the tasks they ask for. Documents not in
+//! memory need nothing: their next load reads storage.
 //!
-//! Merged changes are already stored, so they advance `stored_heads` — unless this relay has unstored
-//! changes of its own in flight: then its writer stores them all once more (Automerge ignores the
-//! duplicates) and answers the peers, as it does for changes its own connections send meanwhile.
+//! [`HubDocument::handle_stored_elsewhere`]: chatsync_protocol::hub::HubDocument::handle_stored_elsewhere
 
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
+use std::time::Duration;
 
 use automerge::ChangeHash;
-use chatsync_protocol::DocumentId;
 use tokio_util::sync::CancellationToken;
 
 use super::Relay;
-use super::cpu::Weight;
 use super::document::LoadedDocument;
-use super::refusal::Refusal;
-use super::sync::answer;
+use super::tasks::Runner;
 use crate::storage::{ChangeNotice, Storage, StoredChange};
 
-/// What was read from storage.
-enum Stored {
-    /// Chunks from a sequence number on, concatenated.
-    Chunks(Vec<u8>),
-    /// The whole document: its snapshot and every chunk, concatenated.
-    Document(Vec<u8>),
-}
+/// How long a notice waits for a load of its document under way (a storage read and an Automerge
+/// rebuild: seconds at most), polled this often.
+const LOAD_WAIT: Duration = Duration::from_secs(5);
+const LOAD_POLL: Duration = Duration::from_millis(10);
 
 impl<S: Storage> Relay<S> {
     /// Follows the changes other relays store until `shutdown` (or forever, for storage that only
@@ -45,8 +39,8 @@ impl<S: Storage> Relay<S> {
                 None => return,
                 Some(ChangeNotice::Stored(change)) => {
                     // One task per notice: a slow read of one document must not hold up the others.
-                    // Notices of one document may then be handled out of order, which is fine: each
-                    // one reads everything from its chunk on, and merging is idempotent.
+                    // Notices of one document may then be handled out of order, which is fine: the
+                    // hub reads everything stored, and merging is idempotent.
                     let relay = self.clone();
                     tokio::spawn(async move { relay.catch_up(change).await });
                 }
@@ -58,84 +52,70 @@ impl<S: Storage> Relay<S> {
         }
     }
 
-    /// Brings the in-memory copy of one document up to `change`, if this relay holds it.
+    /// Tells the in-memory copy of one document, if this relay holds it, about `change`.
     async fn catch_up(self: Arc<Self>, change: StoredChange) {
-        let StoredChange {
-            document: id,
-            seq,
-            heads,
-        } = change;
-        let Some(document) = self.loaded_or_loading(&id).await else {
+        let Some(document) = self.loaded_or_loading(&change.document).await else {
             return;
         };
-        if !heads.is_empty()
-            && document
-                .state
-                .lock()
-                .await
-                .doc
-                .get_missing_deps(&heads)
-                .is_empty()
-        {
-            // Its own peers sent this relay the same changes already.
-            return;
-        }
-        let merged = match self.storage.chunks_from(&id, seq).await {
-            Ok(chunks) => {
-                self.merge(&id, &document, Stored::Chunks(chunks.concat()), &heads)
-                    .await
-            }
-            Err(e) => Err(Refusal::Storage(e)),
-        };
-        match merged {
-            Ok(true) => {}
-            // The chunk was compacted meanwhile (it is in the snapshot), or depends on chunks this
-            // relay has not seen: read all of it.
-            Ok(false) => self.reload(&id, &document).await,
-            Err(e) => {
-                tracing::warn!(document = %id, error = %e, "could not read another relay's change")
-            }
-        }
+        // No heads: there were too many to name, so which changes is unknown.
+        let heads = (!change.heads.is_empty()).then_some(change.heads);
+        self.stored_elsewhere(&document, heads).await;
     }
 
-    /// After notices may have been lost: every document in memory reads all of what is stored.
+    /// After notices may have been lost: every document in memory reads what is stored.
     async fn catch_up_all(self: Arc<Self>) {
-        let held: Vec<(DocumentId, Arc<LoadedDocument>)> = {
+        let held: Vec<Arc<LoadedDocument>> = {
             let documents = self
                 .documents
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
             documents
-                .iter()
-                .filter_map(|(id, slot)| Some((*id, slot.get()?.clone())))
+                .values()
+                .filter_map(|slot| slot.get().cloned())
                 .collect()
         };
-        for (id, document) in held {
-            self.reload(&id, &document).await;
+        for document in held {
+            self.stored_elsewhere(&document, None).await;
         }
     }
 
-    /// Merges everything stored for `id` into the copy in memory.
-    async fn reload(&self, id: &DocumentId, document: &Arc<LoadedDocument>) {
-        let merged = match self.storage.load(id).await {
-            Ok(Some(stored)) => {
-                let mut bytes = stored.snapshot;
-                bytes.extend(stored.chunks.concat());
-                self.merge(id, document, Stored::Document(bytes), &[]).await
-            }
-            Ok(None) => Ok(true),
-            Err(e) => Err(Refusal::Storage(e)),
+    /// One notice stepped into the document (`heads: None` when which changes is unknown), and the
+    /// storage tasks it asks for carried out.
+    async fn stored_elsewhere(
+        self: &Arc<Self>,
+        document: &Arc<LoadedDocument>,
+        heads: Option<Vec<ChangeHash>>,
+    ) {
+        let now = self.now();
+        let stepped = self
+            .step(
+                document,
+                None,
+                heads,
+                |hub, _| hub.cost_of_settling(),
+                move |state, heads| match heads {
+                    Some(heads) => state.hub.handle_stored_elsewhere(now, heads),
+                    None => state.hub.handle_stored_elsewhere_unknown(now),
+                },
+            )
+            .await;
+        let done = match stepped {
+            Ok(((), carried)) => self.run_tasks(document, carried, Runner::Background).await,
+            Err(refusal) => Err(refusal.into()),
         };
-        if let Err(e) = merged {
-            tracing::warn!(document = %id, error = %e, "could not read another relay's changes");
+        if let Err(ended) = done {
+            tracing::warn!(document = %document.id, ?ended, "could not read another relay's changes");
         }
     }
 
     /// The document if it is in memory — waiting for it if it is being loaded right now: that load
     /// may have read storage just before the change was committed, and would otherwise miss it.
-    async fn loaded_or_loading(&self, id: &DocumentId) -> Option<Arc<LoadedDocument>> {
-        // A load is a storage read and an Automerge rebuild: seconds at most.
-        for _ in 0..500 {
+    async fn loaded_or_loading(
+        &self,
+        id: &chatsync_protocol::DocumentId,
+    ) -> Option<Arc<LoadedDocument>> {
+        let deadline = tokio::time::Instant::now() + LOAD_WAIT;
+        loop {
             let slot = {
                 let documents = self
                     .documents
@@ -146,76 +126,11 @@ impl<S: Storage> Relay<S> {
             if let Some(document) = slot.get() {
                 return Some(document.clone());
             }
-            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            if tokio::time::Instant::now() >= deadline {
+                tracing::warn!(document = %id, "gave up waiting for a load to apply another relay's change");
+                return None;
+            }
+            tokio::time::sleep(LOAD_POLL).await;
         }
-        tracing::warn!(document = %id, "gave up waiting for a load to apply another relay's change");
-        None
-    }
-
-    /// Applies stored bytes to the copy in memory and, if that changed it and nobody is writing it,
-    /// tells its peers. Returns whether the copy now has `heads` and every dependency of what it was
-    /// given.
-    async fn merge(
-        &self,
-        id: &DocumentId,
-        document: &Arc<LoadedDocument>,
-        stored: Stored,
-        heads: &[ChangeHash],
-    ) -> Result<bool, Refusal> {
-        let (bytes, new_chunks) = match stored {
-            Stored::Chunks(bytes) => (bytes, true),
-            Stored::Document(bytes) => (bytes, false),
-        };
-        if bytes.is_empty() {
-            return Ok(heads.is_empty());
-        }
-        let mut state = document.state.clone().lock_owned().await;
-        if state.broken {
-            return Ok(true);
-        }
-        let (document, relay_peer, id, heads) =
-            (document.clone(), self.peer_id.clone(), *id, heads.to_vec());
-        let added = bytes.len() as u64;
-        let (complete, sent, stored_bytes) = self
-            .cpu
-            .run(Weight::of(added), move || {
-                let s = &mut *state;
-                let before = s.doc.get_heads();
-                let all_stored = before == s.stored_heads;
-                s.doc
-                    .load_incremental(&bytes)
-                    .map_err(|e| Refusal::Corrupt(e.to_string()))?;
-                let complete = s.doc.get_missing_deps(&heads).is_empty();
-                let after = s.doc.get_heads();
-                if after == before {
-                    return Ok((complete, 0, None));
-                }
-                s.last_used = std::time::Instant::now();
-                // Counted as chunks, so this relay compacts the document once they outgrow the
-                // snapshot, as it would its own. (A whole document re-read adds little that is new,
-                // and how much is not known: not counted.)
-                if new_chunks {
-                    s.chunk_bytes += added;
-                }
-                if !all_stored {
-                    // Its writer is storing this relay's own changes: it answers once done.
-                    return Ok((complete, 0, Some(s.stored_bytes())));
-                }
-                s.stored_heads = after;
-                // Read and acted on under the state lock, as `sync::receive` does: a writer gives
-                // its role back under this lock and answers every peer before it does.
-                let sent = if document.writing.load(Ordering::Acquire) {
-                    0
-                } else {
-                    answer(s, &relay_peer, id, true)
-                };
-                Ok::<_, Refusal>((complete, sent, Some(s.stored_bytes())))
-            })
-            .await??;
-        self.metrics.sync_out.fetch_add(sent, Ordering::Relaxed);
-        if let Some(bytes) = stored_bytes {
-            self.with_ledger(|ledger| ledger.resize(&id, bytes));
-        }
-        Ok(complete)
     }
 }

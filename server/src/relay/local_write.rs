@@ -1,23 +1,28 @@
-//! The one way the relay changes a document itself (the HTTP API's writes): load it as its owner,
-//! run the change on the blocking pool, store it, and sync it to every connected device — the same
-//! store-before-acknowledge rule as a device's change.
+//! The one way the relay changes a document itself (the HTTP API's writes): open it as its owner,
+//! commit the change through the hub document on the blocking pool, and wait until storage holds
+//! it — the hub then syncs it to every connected device, the same store-before-acknowledge rule as
+//! a device's change.
 //!
 //! Everything here is model-agnostic: the caller passes a closure over the Automerge document, and
-//! the API layer wraps it in the model. The relay internals used are `open_document` (ownership and
-//! loading), the document's state lock, the blocking pool (`Cpu::run`), the writer role
-//! (`LoadedDocument::writing`) and `write` (store, then answer every peer).
+//! the API layer wraps it in the model. The hub decides ([`HubDocument::commit`],
+//! [`HubDocument::is_stored`]); this file only carries the effects: ownership and loading
+//! (`open_document`), one step on the blocking pool, the storage tasks (`run_tasks`), and waiting.
+//!
+//! [`HubDocument::commit`]: chatsync_protocol::hub::HubDocument::commit
+//! [`HubDocument::is_stored`]: chatsync_protocol::hub::HubDocument::is_stored
 
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use automerge::AutoCommit;
+use automerge::{AutoCommit, ChangeHash};
 use chatsync_protocol::DocumentId;
+use chatsync_protocol::hub::Refusal;
 
 use super::Relay;
 use super::cpu::Weight;
-use super::refusal::Refusal;
-use super::writer::{Compaction, Writer};
+use super::document::LoadedDocument;
+use super::sync::Place;
+use super::tasks::Runner;
 use crate::storage::Storage;
 
 /// How a local write opens its document.
@@ -61,22 +66,20 @@ impl From<Refusal> for LocalWriteError {
             Refusal::MemoryBudget { .. } | Refusal::TooManyDocuments(_) => {
                 Self::Busy(refusal.to_string())
             }
-            Refusal::Storage(e) => {
-                tracing::warn!(error = %e, "a local write could not reach storage");
-                Self::Storage
-            }
+            Refusal::Storage => Self::Storage,
             other => Self::Internal(other.to_string()),
         }
     }
 }
 
-/// While another writer stores the document, how long to wait before looking again.
-const WRITER_POLL: Duration = Duration::from_millis(2);
+/// How long a waiting write goes without a step before it looks again (a document dropped from
+/// memory by a panic in a background task is not stepped again).
+const RECHECK: Duration = Duration::from_millis(50);
 
 impl<S: Storage> Relay<S> {
     /// Runs `change` on document `id` as `user`, on the blocking pool with the document's lock held.
-    /// If it changed the document, returns only once storage holds the change and every connected
-    /// peer has been sent it. A `change` that changes nothing (a read) stores nothing.
+    /// If it changed the document, returns only once storage holds the change, which the hub then
+    /// sends every connected peer. A `change` that changes nothing (a read) stores nothing.
     pub async fn with_document<R: Send + 'static>(
         self: &Arc<Self>,
         user: &str,
@@ -86,11 +89,10 @@ impl<S: Storage> Relay<S> {
     ) -> Result<R, LocalWriteError> {
         // One indexed lookup whether the document is missing or someone else's, so the two answers
         // take the same time; then only the owner's documents are ever loaded.
-        let owner = self
-            .storage
-            .owner(id)
-            .await
-            .map_err(|e| LocalWriteError::from(Refusal::Storage(e)))?;
+        let owner = self.storage.owner(id).await.map_err(|e| {
+            tracing::warn!(document = %id, error = %e, "a local write could not reach storage");
+            LocalWriteError::Storage
+        })?;
         let missing = owner.is_none() && open == Open::Existing && self.loaded(id).is_none();
         if missing || owner.as_deref().is_some_and(|owner| owner != user) {
             return Err(LocalWriteError::NotFound);
@@ -99,60 +101,67 @@ impl<S: Storage> Relay<S> {
             .open_document(id, user, open == Open::CreateIfAbsent)
             .await?
             .ok_or(LocalWriteError::NotFound)?;
-        let state = document.state.clone().lock_owned().await;
-        if state.broken {
-            // Storage failed under this copy a moment ago; it has left memory.
-            return Err(LocalWriteError::Storage);
-        }
-        let limit = self.limits.max_document_bytes;
-        if state.stored_bytes() > limit {
-            return Err(LocalWriteError::TooLarge { limit });
-        }
-        let weight = Weight::of(state.stored_bytes());
-        let ran = self
-            .cpu
-            .run(weight, move || {
-                let mut state = state;
-                state.last_used = Instant::now();
-                let before = state.doc.get_heads();
-                let result = change(&mut state.doc);
-                // Only this change counts: a device's change that a writer is storing right now
-                // does not make a read wait for storage.
-                let changed = state.doc.get_heads() != before;
-                (result, changed)
-            })
-            .await;
-        let (result, changed) = match ran {
-            Ok(ran) => ran,
-            Err(refusal) => {
-                // The change panicked mid-way: this copy may be half-changed; storage has the truth.
-                self.forget_documents([id]);
-                return Err(refusal.into());
-            }
+        let (limit, now) = (self.limits.max_document_bytes, self.now());
+        let place = |hub: &chatsync_protocol::hub::HubDocument, _: &_| {
+            Place::Pool(Weight::of(hub.stored_bytes()))
         };
-        if changed {
-            self.store_local_change(id, &document).await?;
+        let (committed, carried) = self
+            .step_in(&document, None, change, place, move |state, change| {
+                let hub = &mut state.hub;
+                if hub.stored_bytes() > limit {
+                    return Err(LocalWriteError::TooLarge { limit });
+                }
+                let before = hub.doc().get_heads();
+                let result = hub.commit(now, change)?;
+                // Only this change counts: a device's change being stored right now does not make
+                // a read wait for storage.
+                let after = hub.doc().get_heads();
+                Ok((result, (after != before).then_some(after)))
+            })
+            .await?;
+        // Whatever the step asked for is carried out, even for a refused or read-only call.
+        if let Err(ended) = self.run_tasks(&document, carried, Runner::Background).await {
+            tracing::warn!(document = %id, ?ended, "storing a local write failed");
+        }
+        let (result, changed) = committed?;
+        if let Some(heads) = changed {
+            self.until_stored(&document, &heads).await?;
         }
         Ok(result)
     }
 
-    /// Waits for the writer role, then stores whatever memory holds beyond storage (the change just
-    /// made included) and answers every peer. A writer already at work stores it too; the role is
-    /// then free once it has, and taking it stores nothing more.
-    async fn store_local_change(
-        self: &Arc<Self>,
-        id: &DocumentId,
-        document: &Arc<super::document::LoadedDocument>,
+    /// Waits until storage holds `heads` of `document` (an earlier writer of the document may be
+    /// storing them, with its own changes). Fails once they can no longer be stored: a failed
+    /// write replaced memory with what storage holds, or the document left memory.
+    async fn until_stored(
+        &self,
+        document: &Arc<LoadedDocument>,
+        heads: &[ChangeHash],
     ) -> Result<(), LocalWriteError> {
-        while document.writing.swap(true, Ordering::AcqRel) {
-            tokio::time::sleep(WRITER_POLL).await;
+        loop {
+            // Armed before looking, so a step between the look and the wait still wakes it.
+            let mut stepped = std::pin::pin!(document.stepped.notified());
+            stepped.as_mut().enable();
+            {
+                let mut state = document.state.lock().await;
+                if state.hub.is_stored(heads) {
+                    return Ok(());
+                }
+                let doc = state.hub.doc();
+                let lost = heads
+                    .iter()
+                    .any(|h| doc.get_change_meta_by_hash(h).is_none());
+                if lost || !self.holds(document) {
+                    return Err(LocalWriteError::Storage);
+                }
+            }
+            let _ = tokio::time::timeout(RECHECK, stepped).await;
         }
-        if document.state.lock().await.broken {
-            document.writing.store(false, Ordering::Release);
-            return Err(LocalWriteError::Storage);
-        }
-        self.write(id, document, Compaction::WhenLarge, Writer::Connection)
-            .await
-            .map_err(LocalWriteError::from)
+    }
+
+    /// Whether `document` is still the copy in memory.
+    fn holds(&self, document: &Arc<LoadedDocument>) -> bool {
+        self.loaded(&document.id)
+            .is_some_and(|held| Arc::ptr_eq(&held, document))
     }
 }

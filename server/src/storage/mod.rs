@@ -19,18 +19,8 @@ pub use feed::{ChangeFeed, ChangeNotice, StoredChange};
 pub use postgres::{PostgresOptions, PostgresStorage};
 pub use sqlite::SqliteStorage;
 
-/// A stored document as loaded: enough to rebuild it with `load` + `load_incremental`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StoredDocument {
-    /// The user who stored it first.
-    pub owner: String,
-    /// The compacted document (empty before the first compaction).
-    pub snapshot: Vec<u8>,
-    /// Changes appended since, in order.
-    pub chunks: Vec<Vec<u8>>,
-    /// The heads of all of it (empty if written before heads were recorded).
-    pub heads: Vec<ChangeHash>,
-}
+/// A stored document as loaded: the hub's type, so storage answers its tasks without conversion.
+pub use chatsync_protocol::hub::StoredDocument;
 
 /// Heads as stored: 32-byte hashes, concatenated.
 pub(crate) fn encode_heads(heads: &[ChangeHash]) -> Vec<u8> {
