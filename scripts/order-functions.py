@@ -19,7 +19,7 @@ import zlib
 from collections import defaultdict
 
 NAME_SUBSECTION_FUNCTIONS = 1
-# Chaining is quadratic in a group's size (the largest, `drop_in_place`, has 600 copies: seconds);
+# Chaining is quadratic in a group's size (the largest, `drop_in_place`, has 700 copies: seconds);
 # bigger groups are ordered by their code's first bytes.
 MAX_CHAINED_GROUP = 1000
 
