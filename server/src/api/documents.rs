@@ -91,6 +91,11 @@ fn with_thread<T>(
         f(&mut thread)
     };
     *doc = thread.into_automerge();
+    if result.is_err() {
+        // A refused write stores nothing: whatever the model had written before it refused is
+        // taken back rather than committed with the refusal (the caller gets a 4xx and may retry).
+        doc.rollback();
+    }
     result
 }
 
@@ -135,7 +140,7 @@ pub(crate) async fn write_thread_listed<S: Storage, T: Send + 'static>(
         })
         .await??;
     if listing == Listing::Update {
-        update_index(relay, user, summary).await?;
+        update_index(relay, user, summary).await;
     }
     Ok(value)
 }
@@ -190,18 +195,17 @@ pub(crate) async fn create_thread<S: Storage>(
             })
         })
         .await??;
-    update_index(relay, user, summary.clone()).await?;
+    update_index(relay, user, summary.clone()).await;
     Ok(summary)
 }
 
 /// Brings the user's index up to date with one thread's summary (nothing is written when it is
-/// already current). An index from a newer schema is left alone: the thread is stored, only the list
-/// lags, as in the browser store.
-async fn update_index<S: Storage>(
-    relay: &Arc<Relay<S>>,
-    user: &str,
-    summary: ThreadSummary,
-) -> Result<(), ApiError> {
+/// already current). It runs after the thread's own change is stored, so a failure here is logged,
+/// not answered: the caller's write did happen (a "nothing was changed" refusal would make a retry
+/// of a non-idempotent write, such as a delta, apply it twice), and the list is derived — the next
+/// write or any device's flush brings it up to date. An index from a newer schema is left alone, as
+/// in the browser store.
+async fn update_index<S: Storage>(relay: &Arc<Relay<S>>, user: &str, summary: ThreadSummary) {
     let index_id = relay.index_document_id(user);
     let upserted = relay
         .with_document(user, &index_id, Open::CreateIfAbsent, move |doc| {
@@ -210,11 +214,12 @@ async fn update_index<S: Storage>(
             *doc = index.into_automerge();
             upserted
         })
-        .await?;
-    if let Err(e) = upserted {
-        tracing::warn!(user, error = %e, "the thread list was not updated");
+        .await;
+    match upserted {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => tracing::warn!(user, error = %e, "the thread list was not updated"),
+        Err(e) => tracing::warn!(user, error = %e, "the thread list could not be written"),
     }
-    Ok(())
 }
 
 /// The user's thread list, as the browser's `listThreads()` gives it.

@@ -108,7 +108,7 @@ async fn mutation<S: Storage>(
     headers: HeaderMap,
     body: Body,
 ) -> Answer {
-    let user = request::caller(&state, &headers)?;
+    let user = request::caller(&state, &headers).await?;
     let call = read_call(&state, &headers, body).await?;
     let task = state.clone();
     detached(&state, async move {
@@ -122,7 +122,7 @@ async fn query<S: Storage>(
     headers: HeaderMap,
     body: Body,
 ) -> Answer {
-    let user = request::caller(&state, &headers)?;
+    let user = request::caller(&state, &headers).await?;
     let call = read_call(&state, &headers, body).await?;
     let task = state.clone();
     detached(&state, async move {
@@ -136,7 +136,7 @@ async fn stream<S: Storage>(
     headers: HeaderMap,
     body: Body,
 ) -> Answer {
-    let user = request::caller(&state, &headers)?;
+    let user = request::caller(&state, &headers).await?;
     let task = state.clone();
     detached(&state, stream::run(task, user, body)).await
 }

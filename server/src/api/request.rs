@@ -21,8 +21,10 @@ pub(crate) fn bearer(headers: &HeaderMap) -> Option<&str> {
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }
 
-/// The user the request's token names, once their request budget allows one more request.
-pub(crate) fn caller<S: Storage>(
+/// The user the request's token names, once their request budget allows one more request. A JWKS
+/// refetch the token needs (a rotated key) is awaited, bounded, as on `/sync` and `/api/me`; a
+/// provider that is down is 503 `auth_unavailable`, not 401.
+pub(crate) async fn caller<S: Storage>(
     state: &ApiState<S>,
     headers: &HeaderMap,
 ) -> Result<String, ApiError> {
@@ -30,10 +32,11 @@ pub(crate) fn caller<S: Storage>(
         .app
         .relay
         .auth()
-        .verify(bearer(headers))
+        .authenticate(bearer(headers))
+        .await
         .map_err(|e| {
             tracing::info!(error = %e, "refused an API request");
-            ApiError::Unauthorized
+            ApiError::refused(&e)
         })?;
     state
         .rate

@@ -47,36 +47,60 @@ enum Next {
     TooLong,
 }
 
-/// Splits a body into lines, each bounded in length.
+/// Splits a body into lines, each bounded in length. Each byte is searched once and moved at most
+/// once (lines are cut out of the buffer by offset, and the consumed prefix is dropped only before
+/// reading more), so a body of tiny chunks or tiny lines costs time linear in its length.
 struct Lines<B> {
     body: B,
     buffer: Vec<u8>,
+    /// Where the next line starts in `buffer`.
+    start: usize,
+    /// How far `buffer` has been searched for a newline.
+    scanned: usize,
     max_line: usize,
     ended: bool,
 }
 
 impl<B: Stream<Item = Result<Bytes, axum::Error>> + Unpin> Lines<B> {
+    fn new(body: B, max_line: usize) -> Self {
+        Self {
+            body,
+            buffer: Vec::new(),
+            start: 0,
+            scanned: 0,
+            max_line,
+            ended: false,
+        }
+    }
+
     async fn next(&mut self, idle: Duration) -> Next {
         loop {
-            if let Some(end) = self.buffer.iter().position(|b| *b == b'\n') {
-                let line: Vec<u8> = self.buffer.drain(..=end).collect();
-                let line = trim(&line[..end]);
-                if line.is_empty() {
-                    continue;
+            if let Some(offset) = self.buffer[self.scanned..].iter().position(|b| *b == b'\n') {
+                let end = self.scanned + offset;
+                let line = trim(&self.buffer[self.start..end]);
+                let line = (!line.is_empty()).then(|| Bytes::copy_from_slice(line));
+                self.start = end + 1;
+                self.scanned = self.start;
+                match line {
+                    Some(line) => return Next::Line(line),
+                    None => continue,
                 }
-                return Next::Line(Bytes::copy_from_slice(line));
             }
-            if self.buffer.len() > self.max_line {
+            self.scanned = self.buffer.len();
+            if self.buffer.len() - self.start > self.max_line {
                 return Next::TooLong;
             }
             if self.ended {
-                let rest = std::mem::take(&mut self.buffer);
-                let rest = trim(&rest);
-                return if rest.is_empty() {
-                    Next::End
-                } else {
-                    Next::Line(Bytes::copy_from_slice(rest))
-                };
+                let rest = trim(&self.buffer[self.start..]);
+                let rest = (!rest.is_empty()).then(|| Bytes::copy_from_slice(rest));
+                self.buffer.clear();
+                (self.start, self.scanned) = (0, 0);
+                return rest.map_or(Next::End, Next::Line);
+            }
+            if self.start > 0 {
+                self.buffer.drain(..self.start);
+                self.scanned -= self.start;
+                self.start = 0;
             }
             match tokio::time::timeout(idle, self.body.next()).await {
                 Err(_) => return Next::Stalled,
@@ -101,12 +125,7 @@ pub(crate) async fn run<S: Storage>(
 ) -> Result<Value, ApiError> {
     let limits = state.app.relay.limits().clone();
     let idle = limits.http_request_timeout;
-    let mut lines = Lines {
-        body: body.into_data_stream(),
-        buffer: Vec::new(),
-        max_line: limits.max_request_body_bytes,
-        ended: false,
-    };
+    let mut lines = Lines::new(body.into_data_stream(), limits.max_request_body_bytes);
     let first = match lines.next(idle).await {
         Next::Line(line) => line,
         Next::TooLong => return Err(line_too_long(limits.max_request_body_bytes)),
@@ -364,5 +383,60 @@ impl<S: Storage> Batches<'_, S> {
             f,
         )
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lines_of(
+        chunks: Vec<&'static [u8]>,
+        max_line: usize,
+    ) -> Lines<impl Stream<Item = Result<Bytes, axum::Error>> + Unpin> {
+        let chunks = chunks.into_iter().map(|c| Ok(Bytes::from_static(c)));
+        Lines::new(futures_util::stream::iter(chunks), max_line)
+    }
+
+    async fn all(
+        mut lines: Lines<impl Stream<Item = Result<Bytes, axum::Error>> + Unpin>,
+    ) -> Vec<String> {
+        let mut out = Vec::new();
+        loop {
+            match lines.next(Duration::from_secs(1)).await {
+                Next::Line(line) => out.push(String::from_utf8(line.to_vec()).unwrap()),
+                Next::End => return out,
+                Next::TooLong => {
+                    out.push("<too long>".into());
+                    return out;
+                }
+                _ => panic!("the body neither broke nor stalled"),
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn lines_split_across_chunks_blank_lines_and_a_last_line_without_newline() {
+        let lines = lines_of(
+            vec![b"{\"a\"", b":1}\n\n  \r\n{\"b\":2}\n{\"c\"", b":3}"],
+            100,
+        );
+        assert_eq!(all(lines).await, ["{\"a\":1}", "{\"b\":2}", "{\"c\":3}"]);
+    }
+
+    #[tokio::test]
+    async fn a_body_of_one_byte_chunks_is_split_like_one_chunk() {
+        let body: &'static [u8] = b"{\"delta\":\"x\"}\n{\"delta\":\"y\"}\n";
+        let chunks = (0..body.len()).map(|i| &body[i..i + 1]).collect();
+        assert_eq!(
+            all(lines_of(chunks, 100)).await,
+            ["{\"delta\":\"x\"}", "{\"delta\":\"y\"}"]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_line_over_the_limit_is_refused_after_the_lines_before_it() {
+        let lines = lines_of(vec![b"ok\n", b"0123456789", b"0123456789"], 12);
+        assert_eq!(all(lines).await, ["ok", "<too long>"]);
     }
 }
