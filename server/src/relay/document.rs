@@ -8,6 +8,7 @@
 //! held for one step of the hub document and never across storage IO.
 
 use std::collections::HashMap;
+use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, PoisonError};
 use std::time::Instant;
 
@@ -35,6 +36,11 @@ pub(crate) struct LoadedDocument {
     /// Woken after every step, for whoever waits on what the document becomes (a local write
     /// waiting for storage to hold its change).
     pub(crate) stepped: Notify,
+    /// A step panicked on this copy: it may be half-changed (a document taken out of its place, a
+    /// transaction left open), so no later step may run on it — not even one by a connection that
+    /// already held this copy when it left the map — lest it be stored or compacted over what
+    /// storage holds.
+    pub(crate) poisoned: AtomicBool,
 }
 
 /// The part of a document that changes, behind its lock.
@@ -223,6 +229,7 @@ impl<S: Storage> Relay<S> {
                 outboxes: HashMap::new(),
             })),
             stepped: Notify::new(),
+            poisoned: AtomicBool::new(false),
         }))
     }
 }

@@ -167,19 +167,26 @@ impl<S: Storage> Relay<S> {
         T: Send + 'static,
     {
         let mut state = document.state.clone().lock_owned().await;
+        if document.poisoned.load(Ordering::Acquire) {
+            return Err(Refusal::Panicked);
+        }
         let place = place(&state.hub, &input);
         let step = move || {
             let value = run(&mut state, input);
             (value, state.carry(own))
         };
         let stepped = match place {
-            Place::Inline => Ok(step()),
+            // A light step can meet an Automerge panic too (a damaged change): caught here like one
+            // on the pool, so the copy is poisoned rather than left half-changed for the next step.
+            Place::Inline => std::panic::catch_unwind(std::panic::AssertUnwindSafe(step))
+                .map_err(|_| Refusal::Panicked),
             Place::Pool(weight) => self.cpu.run(weight, step).await,
         };
         let (value, carried) = match stepped {
             Ok(stepped) => stepped,
             Err(refusal) => {
                 // Automerge panicked mid-step on the blocking pool: this copy may be half-changed.
+                document.poisoned.store(true, Ordering::Release);
                 self.forget_documents([&document.id]);
                 document.stepped.notify_waiters();
                 return Err(refusal);

@@ -237,3 +237,50 @@ async fn write_acknowledged(
         device.until_acknowledged(&heads, check).await;
     }
 }
+
+#[tokio::test]
+async fn a_step_that_panicked_leaves_storage_holding_every_acknowledged_change() {
+    use chatsync_relay::relay::Open;
+    use chatsync_relay::storage::Storage;
+
+    let h = Harness::new();
+    let doc_id = id(9);
+    let mut stored = doc_with("stored");
+    h.storage.put(doc_id, "alice", &mut stored);
+    let mut one = h.device("alice", "alice-1", doc_id, doc_with("one")).await;
+    one.sync();
+    let heads = one.doc.get_heads();
+    one.until_acknowledged(&heads, |_| {}).await;
+
+    // A backend's change panics midway, having taken the document out of its place.
+    let panicked = h
+        .relay
+        .with_document("alice", &doc_id, Open::Existing, |doc| {
+            let _taken = std::mem::take(doc);
+            panic!("a bug in a backend's change");
+        })
+        .await;
+    assert!(panicked.is_err());
+
+    // The device that held the document meanwhile keeps writing, and the relay compacts what it
+    // holds (as at shutdown): neither may store the half-changed copy over what storage has.
+    one.doc.put(ROOT, "after", 1).unwrap();
+    one.doc.commit();
+    one.sync();
+    tokio::time::sleep(QUIET).await;
+    h.relay.compact_all().await;
+
+    let stored = h
+        .storage
+        .load(&doc_id)
+        .await
+        .unwrap()
+        .expect("still stored");
+    let mut doc = AutoCommit::load(&stored.snapshot).unwrap_or_else(|_| AutoCommit::new());
+    for chunk in &stored.chunks {
+        doc.load_incremental(chunk).unwrap();
+    }
+    for key in ["stored", "one"] {
+        assert!(doc.get(ROOT, key).unwrap().is_some(), "{key} was lost");
+    }
+}
