@@ -50,6 +50,9 @@ pub enum ApiError {
         /// When a request will be accepted again.
         retry_after: Duration,
     },
+    /// The user already has as many `/api/stream` requests open as a user may have connections.
+    #[error("{0} streams are already open for this user; finish one first")]
+    TooManyStreams(usize),
     /// The body did not arrive in time.
     #[error("the request body did not arrive within {} s", .0.as_secs())]
     Timeout(Duration),
@@ -79,7 +82,7 @@ impl ApiError {
                 StatusCode::CONFLICT
             }
             Self::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::RateLimited { .. } | Self::TooManyStreams(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::Timeout(_) => StatusCode::REQUEST_TIMEOUT,
             Self::Storage | Self::StorageUnavailable | Self::Busy(_) | Self::AuthUnavailable => {
                 StatusCode::SERVICE_UNAVAILABLE
@@ -99,7 +102,7 @@ impl ApiError {
             Self::InvalidTransition(_) => "invalid_transition",
             Self::ReadOnlySchema(_) => "read_only_schema",
             Self::TooLarge(_) => "too_large",
-            Self::RateLimited { .. } => "rate_limited",
+            Self::RateLimited { .. } | Self::TooManyStreams(_) => "rate_limited",
             Self::Timeout(_) => "timeout",
             Self::Storage => "storage",
             Self::StorageUnavailable => "storage_unavailable",

@@ -14,6 +14,7 @@ mod apply;
 mod documents;
 pub mod error;
 mod mutation;
+mod open_streams;
 mod query;
 mod rate;
 mod request;
@@ -35,12 +36,14 @@ use tower_http::cors::{Any, CorsLayer};
 use crate::http::AppState;
 use crate::storage::Storage;
 use error::ApiError;
+use open_streams::OpenStreams;
 use rate::RateLimiter;
 
 /// What the API's handlers share.
 pub(crate) struct ApiState<S> {
     app: AppState<S>,
     rate: Arc<RateLimiter>,
+    streams: Arc<OpenStreams>,
 }
 
 impl<S> Clone for ApiState<S> {
@@ -48,6 +51,7 @@ impl<S> Clone for ApiState<S> {
         Self {
             app: self.app.clone(),
             rate: self.rate.clone(),
+            streams: self.streams.clone(),
         }
     }
 }
@@ -70,7 +74,11 @@ pub fn routes<S: Storage>(app: AppState<S>) -> Router {
                 .allow_methods([Method::POST])
                 .allow_headers([AUTHORIZATION, CONTENT_TYPE]),
         )
-        .with_state(ApiState { app, rate })
+        .with_state(ApiState {
+            app,
+            rate,
+            streams: Arc::default(),
+        })
 }
 
 /// `{ "value": … }`.
@@ -137,8 +145,17 @@ async fn stream<S: Storage>(
     body: Body,
 ) -> Answer {
     let user = request::caller(&state, &headers).await?;
+    let max = state.app.relay.limits().max_connections_per_user;
+    let Some(open) = state.streams.open(&user, max) else {
+        state.app.relay.metrics().refused("api_streams_per_user");
+        return Err(ApiError::TooManyStreams(max));
+    };
     let task = state.clone();
-    detached(&state, stream::run(task, user, body)).await
+    detached(&state, async move {
+        let _open = open;
+        stream::run(task, user, body).await
+    })
+    .await
 }
 
 async fn read_call<S: Storage>(
