@@ -81,22 +81,50 @@ impl<S: Storage> Relay<S> {
     /// out. Returns how many were evicted.
     pub async fn evict(self: &Arc<Self>, now: Instant) -> usize {
         let now = now.saturating_duration_since(self.epoch);
-        let evicted: Vec<Arc<LoadedDocument>> = {
-            let mut documents = self
+        let chosen: Vec<Arc<LoadedDocument>> = {
+            let documents = self
                 .documents
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner);
             let chosen = self.with_hub(|hub| hub.evictions(now, candidates(&documents)));
             chosen
                 .iter()
-                .filter_map(|id| documents.remove(id)?.get().cloned())
+                .filter_map(|id| documents.get(id)?.get().cloned())
                 .collect()
         };
-        let count = evicted.len();
-        for document in evicted {
+        let mut count = 0;
+        for document in chosen {
+            // Compacted while still in the map: a device opening the document meanwhile joins this
+            // copy (its append waits for the compaction) instead of loading a second copy, whose
+            // acknowledged append this compaction would then delete with the chunks it replaces.
             self.compact_document(&document).await;
+            if self.forget_if_idle(&document) {
+                count += 1;
+            }
         }
         count
+    }
+
+    /// Drops `document` from memory if it is still the copy in the map and nobody came back to it
+    /// (the compaction's step counted it again; a document someone reopened stays, counted).
+    fn forget_if_idle(&self, document: &Arc<LoadedDocument>) -> bool {
+        let mut documents = self
+            .documents
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let same = documents
+            .get(&document.id)
+            .and_then(|slot| slot.get())
+            .is_some_and(|held| Arc::ptr_eq(held, document));
+        let idle = document
+            .state
+            .try_lock()
+            .is_ok_and(|state| state.hub.is_idle());
+        if same && idle {
+            documents.remove(&document.id);
+            self.with_hub(|hub| hub.document_forgotten(&document.id));
+        }
+        same && idle
     }
 
     /// Compacts every document in memory that has chunks, so the next cold load reads one snapshot.

@@ -284,3 +284,60 @@ async fn a_step_that_panicked_leaves_storage_holding_every_acknowledged_change()
         assert!(doc.get(ROOT, key).unwrap().is_some(), "{key} was lost");
     }
 }
+
+#[tokio::test]
+async fn a_device_reopening_a_document_while_eviction_compacts_it_loses_nothing() {
+    use chatsync_relay::storage::Storage;
+
+    let h = Harness::new();
+    let doc_id = id(10);
+    let mut stored = doc_with("stored");
+    h.storage.put(doc_id, "alice", &mut stored);
+    // Loaded by a device that then goes away: the document is idle, with a chunk to compact.
+    {
+        let mut one = h.device("alice", "alice-1", doc_id, doc_with("one")).await;
+        one.sync();
+        let heads = one.doc.get_heads();
+        one.until_acknowledged(&heads, |_| {}).await;
+    }
+    for _ in 0..100 {
+        if h.relay.sessions_on(&doc_id).await == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    // Eviction picks it and compacts it on its way out; the compaction is held.
+    h.storage.compactions_gate.hold(doc_id);
+    let relay = h.relay.clone();
+    let later = std::time::Instant::now() + Duration::from_secs(3600);
+    let evicting = tokio::spawn(async move { relay.evict(later).await });
+    h.storage.compactions_gate.until_waiting(1).await;
+
+    // Meanwhile another device opens the document and writes (its sync runs while the compaction
+    // is held, then the compaction is let go).
+    let mut two = h.device("alice", "alice-2", doc_id, doc_with("two")).await;
+    two.sync();
+    let heads = two.doc.get_heads();
+    let gate = &h.storage.compactions_gate;
+    tokio::join!(two.until_acknowledged(&heads, |_| {}), async {
+        tokio::time::sleep(QUIET).await;
+        gate.open();
+    });
+    evicting.await.unwrap();
+
+    // What was acknowledged is in storage: the compaction did not delete the second device's chunk.
+    let stored = h
+        .storage
+        .load(&doc_id)
+        .await
+        .unwrap()
+        .expect("still stored");
+    let mut doc = AutoCommit::load(&stored.snapshot).unwrap_or_else(|_| AutoCommit::new());
+    for chunk in &stored.chunks {
+        doc.load_incremental(chunk).unwrap();
+    }
+    for key in ["stored", "one", "two"] {
+        assert!(doc.get(ROOT, key).unwrap().is_some(), "{key} was lost");
+    }
+}
