@@ -241,7 +241,6 @@ async fn write_acknowledged(
 #[tokio::test]
 async fn a_step_that_panicked_leaves_storage_holding_every_acknowledged_change() {
     use chatsync_relay::relay::Open;
-    use chatsync_relay::storage::Storage;
 
     let h = Harness::new();
     let doc_id = id(9);
@@ -270,25 +269,11 @@ async fn a_step_that_panicked_leaves_storage_holding_every_acknowledged_change()
     tokio::time::sleep(QUIET).await;
     h.relay.compact_all().await;
 
-    let stored = h
-        .storage
-        .load(&doc_id)
-        .await
-        .unwrap()
-        .expect("still stored");
-    let mut doc = AutoCommit::load(&stored.snapshot).unwrap_or_else(|_| AutoCommit::new());
-    for chunk in &stored.chunks {
-        doc.load_incremental(chunk).unwrap();
-    }
-    for key in ["stored", "one"] {
-        assert!(doc.get(ROOT, key).unwrap().is_some(), "{key} was lost");
-    }
+    assert_stored(&h, &doc_id, &["stored", "one"]).await;
 }
 
 #[tokio::test]
 async fn a_device_reopening_a_document_while_eviction_compacts_it_loses_nothing() {
-    use chatsync_relay::storage::Storage;
-
     let h = Harness::new();
     let doc_id = id(10);
     let mut stored = doc_with("stored");
@@ -327,17 +312,20 @@ async fn a_device_reopening_a_document_while_eviction_compacts_it_loses_nothing(
     evicting.await.unwrap();
 
     // What was acknowledged is in storage: the compaction did not delete the second device's chunk.
-    let stored = h
-        .storage
-        .load(&doc_id)
-        .await
-        .unwrap()
-        .expect("still stored");
+    assert_stored(&h, &doc_id, &["stored", "one", "two"]).await;
+}
+
+/// Asserts that storage still holds document `id` with every key in `keys` (each written by a change
+/// that was acknowledged).
+async fn assert_stored(h: &Harness, id: &chatsync_protocol::DocumentId, keys: &[&str]) {
+    use chatsync_relay::storage::Storage;
+
+    let stored = h.storage.load(id).await.unwrap().expect("still stored");
     let mut doc = AutoCommit::load(&stored.snapshot).unwrap_or_else(|_| AutoCommit::new());
     for chunk in &stored.chunks {
         doc.load_incremental(chunk).unwrap();
     }
-    for key in ["stored", "one", "two"] {
-        assert!(doc.get(ROOT, key).unwrap().is_some(), "{key} was lost");
+    for key in keys {
+        assert!(doc.get(ROOT, *key).unwrap().is_some(), "{key} was lost");
     }
 }
