@@ -2,7 +2,8 @@
 # Builds the npm package `chatsync` into pkg/ from the settings in wasm-pack.toml (nothing here repeats
 # them): the browser crate compiled to wasm32 with the size profile, wasm-bindgen's `web` target in
 # pkg/web (ES modules with init()); the package's JS layer compiled from crates/web/ts/src by tsc
-# (pkg/index.js, the "chatsync" entry: pkg/web plus ChatsyncError and persistent storage; the adapters
+# (pkg/index.js, the "chatsync" entry: pkg/web plus ChatsyncError, persistent storage and
+# store.search, whose index in pkg/search loads on the first search; the adapters
 # pkg/react and pkg/ai-sdk, each a subpath export with its own types); pkg/bundler, an entry for
 # bundlers that initialises the wasm on import (see below); then the package's package.json, README and
 # licences. Prints the wasm's gzipped and brotli sizes.
@@ -90,9 +91,12 @@ package = {
     },
     # npm adds README.md by itself, but not licence files named LICENSE-*.
     "files": ["index.js", "index.d.ts", "errors.js", "errors.d.ts", "web", "bundler", "react", "ai-sdk",
-              "README.md", "LICENSE-MIT", "LICENSE-APACHE"],
+              "search", "README.md", "LICENSE-MIT", "LICENSE-APACHE"],
     # index.js patches the store class (persistent storage) when imported; bundler/ loads the wasm.
-    "sideEffects": ["./index.js", f"./bundler/{name}.js"],
+    "sideEffects": ["./index.js", f"./bundler/{name}.js", "./search/install.js"],
+    # store.search's index (search/engine.js, imported on the first search): the version the tests
+    # run against (crates/web/ts/package.json), and later 7.x.
+    "dependencies": {"minisearch": "^" + json.load(open("crates/web/ts/package.json"))["devDependencies"]["minisearch"]},
     # The adapters' frameworks, each needed only by its subpath: chatsync/react needs react,
     # chatsync/ai-sdk needs ai (the versions the tests run against: crates/web/ts/package.json).
     "peerDependencies": {"react": ">=18.0.0", "ai": ">=7.0.0 <8"},

@@ -4,10 +4,11 @@
 #   - the package's metadata: README and licences in the tarball, no placeholder repository anywhere;
 #   - publint on the tarball `npm pack` makes, and arethetypeswrong (esm-only profile: the package is
 #     ES modules only, so CommonJS `require` resolutions are not checked);
-#   - the adapters (chatsync/react, chatsync/ai-sdk) from the tarball: their tests type-checked with
-#     tsc under strict (skipLibCheck off, every subpath), then run in headless Chromium (React Testing
-#     Library, the ai package's Chat and streams; crates/web/ts/test); the size of each entry, gzip and
-#     brotli, and the core wasm's budget (crates/web/ts/sizes.mjs);
+#   - the adapters (chatsync/react, chatsync/ai-sdk) and store.search from the tarball: their tests
+#     type-checked with tsc under strict (skipLibCheck off, every subpath), then run in headless
+#     Chromium (React Testing Library, the ai package's Chat and streams, a relay started by run.mjs;
+#     crates/web/ts/test); the size of each entry (and of the search index, loaded on demand), gzip
+#     and brotli, and the core wasm's budget (crates/web/ts/sizes.mjs);
 #   - the tarball installed into examples/vite-app, type-checked with skipLibCheck off under
 #     lib ["ES2023", "DOM"] (and again under ESNext), built with `vite build`, and loaded in headless
 #     Chromium from `vite preview` and from `vite dev` (whose pre-bundling used to give a blank page):
@@ -86,11 +87,16 @@ step "publint"
 step "arethetypeswrong (esm-only profile)"
 crates/web/ts/node_modules/.bin/attw "$tarball" --profile esm-only --format table-flipped
 
-step "the adapters from the tarball: tsc --strict on every subpath, then their tests in Chromium"
+# The relay of the tests that sync (the adapters' and store.search's, the React + AI SDK example, the
+# precompressed wasm).
+relay=${CHATSYNC_RELAY_BIN:-${CARGO_TARGET_DIR:-target}/debug/chatsync-relay}
+[ -x "$relay" ] || cargo build -q -p chatsync-relay
+
+step "the adapters and store.search from the tarball: tsc --strict on every subpath, then their tests in Chromium"
 npm install --prefix crates/web/ts --no-save --offline --no-audit --no-fund --loglevel=error "$tarball"
 crates/web/ts/node_modules/.bin/tsc -p crates/web/ts/tsconfig.test.json
 echo "tsc --noEmit (strict, skipLibCheck false; chatsync, chatsync/bundler, chatsync/react, chatsync/ai-sdk): ok"
-node crates/web/ts/test/run.mjs
+CHATSYNC_RELAY_BIN=$(realpath "$relay") node crates/web/ts/test/run.mjs
 
 step "size per entry"
 mkdir -p "$work/unpacked"
@@ -126,9 +132,6 @@ node "$app/e2e/load.mjs" "http://127.0.0.1:$port/" || { cat "$work/dev.log" >&2;
 # without testing anything.
 grep -q '"chatsync/bundler"' "$app/node_modules/.vite/deps/_metadata.json" ||
   fail "vite dev did not pre-bundle chatsync/bundler"
-
-relay=${CHATSYNC_RELAY_BIN:-${CARGO_TARGET_DIR:-target}/debug/chatsync-relay}
-[ -x "$relay" ] || cargo build -q -p chatsync-relay
 
 step "examples/vite-react-ai-sdk: tsc, vite build, and in Chromium with a relay (second device, reload mid-reply, offline)"
 ai_app=examples/vite-react-ai-sdk

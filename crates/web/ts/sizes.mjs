@@ -1,6 +1,7 @@
 // Prints what each entry of the packed package costs an app: the entry's own JS bundled and minified
 // (the frameworks it needs, react / ai, and the core module left out, as an app has them anyway),
-// gzipped and brotli'd; and the core wasm, which must stay within its budget.
+// gzipped and brotli'd; what the main entry imports only on demand (the search index) on its own row;
+// and the core wasm, which must stay within its budget.
 //   node crates/web/ts/sizes.mjs <unpacked package dir>
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -15,6 +16,7 @@ const brotli = (bytes) => brotliCompressSync(bytes, { params: { [constants.BROTL
 const kb = (n) => `${(n / 1000).toFixed(1)} KB`;
 
 const rows = [];
+const lazyRows = [];
 for (const [subpath, target] of Object.entries(packageJson.exports)) {
   if (typeof target === "string") continue; // ./package.json
   const entry = join(dir, target.default);
@@ -41,9 +43,17 @@ for (const [subpath, target] of Object.entries(packageJson.exports)) {
     },
   });
   const outputs = (Array.isArray(result) ? result : [result]).flatMap((r) => r.output);
-  const code = Buffer.concat(outputs.filter((o) => o.type === "chunk").map((o) => Buffer.from(o.code)));
-  rows.push([subpath, code.length, gzip(code), brotli(code)]);
+  const chunks = outputs.filter((o) => o.type === "chunk");
+  // What an entry loads only later, by import() (store.search's index and MiniSearch), is its own
+  // row: an app pays for it on its first search, not when it loads chatsync.
+  const eager = Buffer.concat(chunks.filter((o) => !o.isDynamicEntry).map((o) => Buffer.from(o.code)));
+  rows.push([subpath, eager.length, gzip(eager), brotli(eager)]);
+  if (subpath === ".") {
+    const lazy = Buffer.concat(chunks.filter((o) => o.isDynamicEntry).map((o) => Buffer.from(o.code)));
+    if (lazy.length) lazyRows.push([". search (lazy)", lazy.length, gzip(lazy), brotli(lazy)]);
+  }
 }
+rows.push(...lazyRows);
 const wasm = readFileSync(join(dir, "web/chatsync_bg.wasm"));
 rows.push(["core wasm", wasm.length, gzip(wasm), brotli(wasm)]);
 console.log("entry            minified      gzip    brotli");

@@ -8,6 +8,9 @@ import type { StoreEvent, StoreStatus } from "./web/chatsync.js";
 export * from "./web/chatsync.js";
 export { default } from "./web/chatsync.js";
 export { ChatsyncError, isChatsyncErrorCode, type ChatsyncErrorCode } from "./errors.js";
+// store.search (its index loads on the first call).
+export type { Highlight, SearchOptions, SearchResult, SearchResultKind } from "./search/install.js";
+import "./search/install.js";
 
 declare module "./web/chatsync.js" {
   interface StoreOptions {

@@ -30,6 +30,13 @@ export async function eventually(check: () => void | Promise<void>, ms = 5000): 
   }
 }
 
+/** The relay run.mjs started for this page (ws://…/sync). */
+export function relayUrl(): string {
+  const url = new URLSearchParams(location.search).get("relay");
+  if (!url) throw new Error("no ?relay= in the page's URL: run the tests with run.mjs");
+  return url;
+}
+
 let dbCount = 0;
 /** A database name of its own for each test. */
 export function freshDb(): string {

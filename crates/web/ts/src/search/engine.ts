@@ -1,0 +1,373 @@
+// The search index of one store: MiniSearch over every thread's title, the messages of its active
+// path and its artifacts. Loaded from IndexedDB when it is first needed, then kept current from the
+// store's own events: each `threads` event (a local write, a streamed reply's periodic commit, a
+// change synced from elsewhere) compares the thread list with what the index was built from and
+// reads only the threads whose activity changed, re-indexing only their messages whose updatedAt or
+// text changed. Saved to IndexedDB debounced; rebuilt from the documents when the saved copy is
+// missing, damaged or of another version.
+import MiniSearch, { type Options } from "minisearch";
+import type { ChatStore, Role, ThreadSummary, ThreadView } from "../web/chatsync.js";
+import { ChatsyncError } from "../errors.js";
+import {
+  FORMAT_VERSION,
+  isCurrentRecord,
+  loadRecord,
+  openSearchDb,
+  saveRecord,
+  searchDbName,
+  type ThreadEntry,
+} from "./persist.js";
+import { snippet } from "./snippet.js";
+import { TOKENIZER_VERSION, terms } from "./tokens.js";
+import type { SearchOptions, SearchResult, SearchResultKind } from "./types.js";
+
+interface Doc {
+  id: string;
+  kind: SearchResultKind;
+  threadId: string;
+  messageId?: string;
+  artifactId?: string;
+  role?: Role;
+  createdAt: number;
+  text: string;
+}
+type Stored = Omit<Doc, "id">;
+
+const SAVE_AFTER_MS = 1000; // quiet time before the index is saved
+const SAVE_AT_MOST_MS = 5000; // and at the latest, during a long stream of changes
+const DEFAULT_LIMIT = 20;
+const MAX_LIMIT = 1000;
+const TITLE_BOOST = 2;
+const ROLES: readonly Role[] = ["user", "assistant", "system", "tool"];
+
+const options: Options<Doc> = {
+  idField: "id",
+  fields: ["text"],
+  storeFields: ["kind", "threadId", "messageId", "artifactId", "role", "createdAt", "text"],
+  // Documents and queries are folded by tokens.ts; MiniSearch's own lower-casing is not wanted.
+  tokenize: (text: string) => terms(text),
+  processTerm: (term: string) => term,
+  searchOptions: {
+    tokenize: (text: string) => terms(text, true),
+    processTerm: (term: string) => term,
+    prefix: true,
+    combineWith: "AND",
+    boostDocument: (_id: unknown, _term: string, stored?: Record<string, unknown>) =>
+      stored?.kind === "title" ? TITLE_BOOST : 1,
+  },
+};
+
+const docId = (kind: string, threadId: string, id = "") => `${kind}\u0000${threadId}\u0000${id}`;
+const fingerprint = (s: ThreadSummary) => `${s.lastActivityAt}|${s.messageCount}`;
+
+/** What the index knows of how it was built: for tests and the benchmark (not part of the API). */
+export interface SearchStats {
+  /** Threads read (opened) to index them since the index was loaded. */
+  threadReads: number;
+  /** Documents (re-)indexed since then. */
+  docsIndexed: number;
+  /** Whether the saved index was unusable and rebuilt from the documents. */
+  rebuilt: boolean;
+  /** Saves to IndexedDB so far. */
+  saves: number;
+  documents: number;
+}
+
+export class SearchIndex {
+  readonly stats: SearchStats = { threadReads: 0, docsIndexed: 0, rebuilt: false, saves: 0, documents: 0 };
+  private mini = new MiniSearch<Doc>(options);
+  private threads = new Map<string, ThreadEntry>();
+  private refreshing: Promise<void> | null = null;
+  private again = false;
+  private failed = false;
+  private closed = false;
+  private dirty = false;
+  private saveTimer: ReturnType<typeof setTimeout> | undefined;
+  private firstUnsaved = 0;
+  private saving: Promise<void> = Promise.resolve();
+  private readonly unsubscribe: () => void;
+  private readonly onHide = () => {
+    if (document.visibilityState === "hidden") void this.save();
+  };
+
+  private constructor(
+    private readonly store: ChatStore,
+    private readonly db: IDBDatabase | null,
+  ) {
+    this.unsubscribe = store.subscribe((event) => {
+      if (event.type === "threads") this.refreshSoon();
+    });
+    globalThis.document?.addEventListener("visibilitychange", this.onHide);
+  }
+
+  /** Loads the saved index (or starts an empty one) and brings it up to date with the store. */
+  static async open(store: ChatStore, dbName: string): Promise<SearchIndex> {
+    const db = await openSearchDb(searchDbName(dbName));
+    const index = new SearchIndex(store, db);
+    if (db) await index.load(db);
+    await index.refresh();
+    return index;
+  }
+
+  private async load(db: IDBDatabase): Promise<void> {
+    let record: unknown;
+    try {
+      record = await loadRecord(db);
+    } catch {
+      record = undefined;
+    }
+    if (record === undefined) return; // never saved: built from the documents now
+    try {
+      if (!isCurrentRecord(record, TOKENIZER_VERSION)) throw new Error("another version, or damaged");
+      const mini = MiniSearch.loadJSON<Doc>(record.index, options);
+      const threads = new Map(Object.entries(record.threads));
+      let docs = 0;
+      for (const entry of threads.values()) docs += Object.keys(entry.docs).length;
+      if (docs !== mini.documentCount) throw new Error("the index and its threads disagree");
+      this.mini = mini;
+      this.threads = threads;
+    } catch {
+      // Rebuilt from the documents (the refresh that follows reads every thread), and saved anew.
+      this.stats.rebuilt = true;
+      this.changed();
+    }
+  }
+
+  /** Runs a refresh now, or once more after the one under way. */
+  private refreshSoon(): void {
+    if (this.closed) return;
+    if (this.refreshing) {
+      this.again = true;
+      return;
+    }
+    this.refresh().catch(() => {
+      // A background refresh that failed (a thread that would not open, storage trouble) is tried
+      // again by the next search, which reports the error if it persists.
+      this.failed = true;
+    });
+  }
+
+  private refresh(): Promise<void> {
+    if (this.refreshing) return this.refreshing;
+    const run = async () => {
+      try {
+        do {
+          this.again = false;
+          await this.catchUp();
+        } while (this.again && !this.closed);
+        this.failed = false;
+      } finally {
+        this.refreshing = null;
+      }
+    };
+    this.refreshing = run();
+    return this.refreshing;
+  }
+
+  /** Compares the thread list with the index and re-indexes what changed. */
+  private async catchUp(): Promise<void> {
+    const summaries = await this.store.listThreads({ includeArchived: true });
+    const listed = new Set<string>();
+    for (const summary of summaries) {
+      if (this.closed) return;
+      listed.add(summary.id);
+      const entry = this.threads.get(summary.id);
+      if (!entry || entry.fingerprint !== fingerprint(summary)) {
+        await this.readThread(summary);
+      } else if (entry.title !== summary.title || entry.status !== summary.status || entry.projectId !== summary.projectId) {
+        this.setEntry(summary.id, { ...entry, ...this.listFields(summary) });
+      }
+    }
+    // Deleted threads leave the list for good, and the index with it.
+    for (const [id, entry] of [...this.threads]) {
+      if (listed.has(id)) continue;
+      this.mini.discardAll(Object.keys(entry.docs).filter((doc) => this.mini.has(doc)));
+      this.threads.delete(id);
+      this.changed();
+    }
+  }
+
+  private listFields(summary: ThreadSummary): Pick<ThreadEntry, "title" | "status" | "projectId"> {
+    return { title: summary.title, status: summary.status, projectId: summary.projectId };
+  }
+
+  /** Replaces a thread's entry; the title document follows the title. */
+  private setEntry(threadId: string, entry: ThreadEntry): void {
+    const id = docId("t", threadId);
+    const stored = this.mini.getStoredFields(id) as Stored | undefined;
+    if (stored?.text !== entry.title) {
+      const doc: Doc = { id, kind: "title", threadId, createdAt: entry.createdAt, text: entry.title };
+      if (stored) this.mini.replace(doc);
+      else this.mini.add(doc);
+      this.stats.docsIndexed += 1;
+    }
+    entry.docs[id] = entry.createdAt;
+    this.threads.set(threadId, entry);
+    this.changed();
+  }
+
+  private async readThread(summary: ThreadSummary): Promise<void> {
+    this.stats.threadReads += 1;
+    let view: ThreadView | undefined;
+    let unread = false;
+    try {
+      const thread = await this.store.openThread(summary.id);
+      try {
+        view = thread.view();
+      } finally {
+        thread.close();
+      }
+    } catch (error) {
+      const code = error instanceof ChatsyncError ? error.code : undefined;
+      if (code === "closed") throw error;
+      // A thread that does not load is left as the index had it: a damaged one until its activity
+      // changes, any other (not here yet, a storage error) tried again at the next change of the list.
+      if (code !== "corrupt_document" && code !== "corrupt") unread = true;
+    }
+    const old = this.threads.get(summary.id);
+    // A thread listed before its document arrived (synced from another device) shows fewer messages
+    // than its summary counts: read again at the next change rather than taken as done.
+    if (view && view.messages.length < summary.messageCount) unread = true;
+    const entry: ThreadEntry = {
+      fingerprint: unread ? "" : fingerprint(summary),
+      ...this.listFields(summary),
+      createdAt: summary.createdAt,
+      docs: {},
+    };
+    if (!view) {
+      this.setEntry(summary.id, { ...entry, docs: old?.docs ?? {} });
+      return;
+    }
+    const docs: Doc[] = [];
+    for (const message of view.messages) {
+      if (!message.content) continue;
+      const id = docId("m", view.id, message.id);
+      docs.push({ id, kind: "message", threadId: view.id, messageId: message.id, role: message.role, createdAt: message.createdAt, text: message.content });
+      entry.docs[id] = message.updatedAt;
+    }
+    for (const artifact of view.artifacts) {
+      const id = docId("a", view.id, artifact.id);
+      const text = `${artifact.title}\n${artifact.content}`;
+      docs.push({ id, kind: "artifact", threadId: view.id, artifactId: artifact.id, messageId: artifact.messageId, createdAt: artifact.createdAt, text });
+      entry.docs[id] = artifact.updatedAt;
+    }
+    for (const doc of docs) {
+      const before = this.mini.getStoredFields(doc.id) as Stored | undefined;
+      if (before && old?.docs[doc.id] === entry.docs[doc.id] && before.text === doc.text) continue;
+      if (before) this.mini.replace(doc);
+      else this.mini.add(doc);
+      this.stats.docsIndexed += 1;
+    }
+    // What the thread no longer shows (another branch selected, a message gone) leaves the index.
+    const titleId = docId("t", summary.id);
+    const gone = Object.keys(old?.docs ?? {}).filter((id) => id !== titleId && !(id in entry.docs) && this.mini.has(id));
+    if (gone.length) this.mini.discardAll(gone);
+    this.setEntry(summary.id, entry);
+  }
+
+  /** The query's best matches, with the options' filters. */
+  async search(query: string, opts: SearchOptions = {}): Promise<SearchResult[]> {
+    if (this.refreshing) await this.refreshing;
+    else if (this.failed) await this.refresh();
+    const limit = opts.limit ?? DEFAULT_LIMIT;
+    const queryTerms = terms(query, true);
+    if (queryTerms.length === 0) return [];
+    const { projectId, role, from, to, includeArchived = false } = opts;
+    const hits = this.mini.search(query, {
+      filter: (hit) => {
+        const stored = hit as unknown as Stored;
+        const thread = this.threads.get(stored.threadId);
+        if (!thread || thread.status === "deleted") return false;
+        if (!includeArchived && thread.status === "archived") return false;
+        if (projectId !== undefined && thread.projectId !== projectId) return false;
+        if (role !== undefined && stored.role !== role) return false;
+        if (from !== undefined && stored.createdAt < from) return false;
+        if (to !== undefined && stored.createdAt > to) return false;
+        return true;
+      },
+    });
+    return hits.slice(0, limit).map((hit) => {
+      const stored = hit as unknown as Stored;
+      const result: SearchResult = {
+        threadId: stored.threadId,
+        kind: stored.kind,
+        title: this.threads.get(stored.threadId)?.title ?? "",
+        createdAt: stored.createdAt,
+        ...snippet(stored.text, queryTerms),
+        score: hit.score,
+      };
+      if (stored.messageId !== undefined) result.messageId = stored.messageId;
+      if (stored.artifactId !== undefined) result.artifactId = stored.artifactId;
+      if (stored.role !== undefined) result.role = stored.role;
+      return result;
+    });
+  }
+
+  private changed(): void {
+    this.dirty = true;
+    this.stats.documents = this.mini.documentCount;
+    if (!this.db || this.closed) return;
+    const now = Date.now();
+    if (!this.saveTimer) this.firstUnsaved = now;
+    clearTimeout(this.saveTimer);
+    const wait = Math.max(0, Math.min(SAVE_AFTER_MS, this.firstUnsaved + SAVE_AT_MOST_MS - now));
+    this.saveTimer = setTimeout(() => void this.save(), wait);
+  }
+
+  /** Writes the index to IndexedDB if it changed since the last write. */
+  save(): Promise<void> {
+    clearTimeout(this.saveTimer);
+    this.saveTimer = undefined;
+    const db = this.db;
+    if (!db || !this.dirty) return this.saving;
+    this.dirty = false;
+    const record = {
+      format: FORMAT_VERSION,
+      tokenizer: TOKENIZER_VERSION,
+      index: JSON.stringify(this.mini),
+      threads: Object.fromEntries(this.threads),
+    };
+    this.saving = this.saving
+      .then(() => saveRecord(db, record))
+      .then(
+        () => void (this.stats.saves += 1),
+        () => {
+          // Not saved (quota, the database deleted): the next change tries again; until then a
+          // reload rebuilds what is missing.
+          this.dirty = true;
+        },
+      );
+    return this.saving;
+  }
+
+  /** Saves what is unsaved and stops following the store (its `close()` calls this). */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    await this.refreshing?.catch(() => {});
+    this.closed = true;
+    this.unsubscribe();
+    globalThis.document?.removeEventListener("visibilitychange", this.onHide);
+    await this.save();
+    this.db?.close();
+  }
+}
+
+/** Checks `store.search`'s arguments: a refusal is a ChatsyncError `invalid_input`. */
+export function checkSearchArgs(query: unknown, opts: unknown): void {
+  const refuse = (message: string) => {
+    throw new ChatsyncError("invalid_input", `store.search: ${message}`);
+  };
+  if (typeof query !== "string") refuse("the query must be a string");
+  if (opts === undefined || opts === null) return;
+  if (typeof opts !== "object") refuse("the options must be an object");
+  const o = opts as Record<string, unknown>;
+  if (o.projectId !== undefined && typeof o.projectId !== "string") refuse("projectId must be a string");
+  if (o.role !== undefined && !ROLES.includes(o.role as Role)) refuse(`role must be one of ${ROLES.join(", ")}`);
+  for (const key of ["from", "to"]) {
+    if (o[key] !== undefined && !Number.isFinite(o[key])) refuse(`${key} must be a time in ms`);
+  }
+  if (o.includeArchived !== undefined && typeof o.includeArchived !== "boolean") refuse("includeArchived must be a boolean");
+  if (o.limit !== undefined && !(Number.isInteger(o.limit) && (o.limit as number) >= 1 && (o.limit as number) <= MAX_LIMIT)) {
+    refuse(`limit must be an integer from 1 to ${MAX_LIMIT}`);
+  }
+}
