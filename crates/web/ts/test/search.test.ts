@@ -7,7 +7,9 @@ interface Stats {
   threadReads: number;
   docsIndexed: number;
   rebuilt: boolean;
-  saves: number;
+  damagedJournal: number;
+  snapshots: number;
+  journalWrites: number;
   documents: number;
 }
 const stats = (store: ChatStore) =>
@@ -206,11 +208,12 @@ test("search: a reload answers from the saved index without reading every thread
   await second.close();
 });
 
-test("search: the index is saved debounced, not on every change", async () => {
-  const store = await ChatStore.open({ dbName: freshDb(), persist: false });
+test("search: changes are saved debounced, as one thread's journal record, not the whole index", async () => {
+  const dbName = freshDb();
+  const store = await ChatStore.open({ dbName, persist: false });
   const { id } = await store.createThread({ title: "Debounce" });
   await store.search("x");
-  const saves = stats(store)!.saves;
+  await eventually(() => equal(stats(store)!.snapshots, 1, "the first build is saved as a snapshot"), 3000);
   const t = await store.openThread(id);
   const reply = t.appendMessage({ role: "assistant" });
   for (let i = 0; i < 20; i++) {
@@ -220,27 +223,37 @@ test("search: the index is saved debounced, not on every change", async () => {
   t.finishMessage(reply.id, { status: "complete" });
   await eventually(async () => equal((await store.search("word19")).length, 1, "the last delta"));
   assert(stats(store)!.docsIndexed >= 3, `re-indexed while streaming: ${stats(store)!.docsIndexed}`);
-  assert(stats(store)!.saves - saves <= 1, `saves during the stream: ${stats(store)!.saves - saves}`);
+  assert(stats(store)!.journalWrites <= 1, `journal writes during the stream: ${stats(store)!.journalWrites}`);
   t.close();
   await store.close();
-  assert(stats(store)!.saves > saves, "close saved it");
+  const s = stats(store)!;
+  equal([s.snapshots, s.journalWrites >= 1], [1, true], "close wrote the journal, not a new snapshot");
+  // The next store: the snapshot, then the journal over it; nothing read.
+  const again = await ChatStore.open({ dbName, persist: false });
+  equal((await again.search("word0 word19")).length, 1, "after the reload");
+  equal(stats(again)!.threadReads, 0, "threads read");
+  await again.close();
 });
 
-/** Replaces the saved index record of `dbName`'s store with `value` (or deletes it: undefined). */
-async function damage(dbName: string, value: unknown): Promise<void> {
+/**
+ * Replaces a saved record of `dbName`'s index with `value` (a function: of the record as it was;
+ * undefined: deletes it). The snapshot, or the journal record of a thread.
+ */
+async function damage(dbName: string, value: unknown, where: [string, string] = ["index", "snapshot"]): Promise<void> {
+  const [storeName, key] = where;
   const open = indexedDB.open(`${dbName}/search`);
   const db = await new Promise<IDBDatabase>((resolve, reject) => {
     open.onsuccess = () => resolve(open.result);
     open.onerror = () => reject(open.error);
   });
   const before = await new Promise<unknown>((resolve) => {
-    const get = db.transaction("index").objectStore("index").get("state");
+    const get = db.transaction(storeName).objectStore(storeName).get(key);
     get.onsuccess = () => resolve(get.result);
   });
   assert(typeof before === "object" && before !== null, "there was a saved index");
-  const tx = db.transaction("index", "readwrite");
-  if (value === undefined) tx.objectStore("index").delete("state");
-  else tx.objectStore("index").put(typeof value === "function" ? value(before) : value, "state");
+  const tx = db.transaction(storeName, "readwrite");
+  if (value === undefined) tx.objectStore(storeName).delete(key);
+  else tx.objectStore(storeName).put(typeof value === "function" ? value(before) : value, key);
   await new Promise((resolve) => (tx.oncomplete = resolve));
   db.close();
 }
@@ -273,6 +286,26 @@ test("search: a damaged, missing or other-version index record is rebuilt from t
     equal(stats(again)!.threadReads, 0, `${what}: reads after the rebuild`);
     await again.close();
   }
+});
+
+test("search: a damaged journal record: only its thread is read again", async () => {
+  const dbName = freshDb();
+  const first = await ChatStore.open({ dbName, persist: false });
+  const changed = await thread(first, "Changed", ["otters hold hands"]);
+  await thread(first, "Same", ["otters sleep on their backs"]);
+  equal((await first.search("otters")).length, 2, "before");
+  await eventually(() => equal(stats(first)!.snapshots, 1, "the snapshot saved"), 3000);
+  const t = await first.openThread(changed);
+  t.appendMessage({ role: "user", content: "sea otters use stones" });
+  t.close();
+  await first.flush();
+  await eventually(async () => equal((await first.search("otters")).length, 3, "the new message"));
+  await first.close(); // the snapshot of two threads, and the changed thread's journal record
+  await damage(dbName, (r: { docs: unknown[] }) => ({ ...r, docs: r.docs.slice(1) }), ["journal", changed]);
+  const store = await ChatStore.open({ dbName, persist: false });
+  equal((await store.search("otters")).length, 3, "results");
+  equal([stats(store)!.damagedJournal, stats(store)!.threadReads, stats(store)!.rebuilt], [1, 1, false], "one thread read");
+  await store.close();
 });
 
 test("search: artifacts' titles and text are searched", async () => {

@@ -6,43 +6,48 @@
 // text changed. Saved to IndexedDB debounced; rebuilt from the documents when the saved copy is
 // missing, damaged or of another version.
 import MiniSearch, { type Options } from "minisearch";
-import type { ChatStore, Role, ThreadSummary, ThreadView } from "../web/chatsync.js";
+import type { ChatStore, ThreadSummary, ThreadView } from "../web/chatsync.js";
 import { ChatsyncError } from "../errors.js";
 import {
   FORMAT_VERSION,
-  isCurrentRecord,
-  loadRecord,
+  isJournalRecord,
+  isSnapshot,
+  loadRecords,
   openSearchDb,
-  saveRecord,
+  saveJournal,
+  saveSnapshot,
   searchDbName,
+  type IndexedDoc as Doc,
+  type JournalRecord,
   type ThreadEntry,
 } from "./persist.js";
 import { snippet } from "./snippet.js";
 import { TOKENIZER_VERSION, terms } from "./tokens.js";
-import type { SearchOptions, SearchResult, SearchResultKind } from "./types.js";
+import type { SearchOptions, SearchResult } from "./types.js";
+import type { Role } from "../web/chatsync.js";
 
-interface Doc {
-  id: string;
-  kind: SearchResultKind;
-  threadId: string;
-  messageId?: string;
-  artifactId?: string;
-  role?: Role;
-  createdAt: number;
-  text: string;
-}
 type Stored = Omit<Doc, "id">;
 
-const SAVE_AFTER_MS = 1000; // quiet time before the index is saved
+const SAVE_AFTER_MS = 1000; // quiet time before changes are saved
 const SAVE_AT_MOST_MS = 5000; // and at the latest, during a long stream of changes
+// Once the journal holds this many documents, the next save writes a new snapshot instead.
+const SNAPSHOT_AFTER_DOCS = 2000;
 const DEFAULT_LIMIT = 20;
 const MAX_LIMIT = 1000;
 const TITLE_BOOST = 2;
 const ROLES: readonly Role[] = ["user", "assistant", "system", "tool"];
+const CJK = /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Hangul}]/u;
 
 const options: Options<Doc> = {
   idField: "id",
-  fields: ["text"],
+  // Two fields of one text, so that titles weigh more through MiniSearch's per-field boost (a
+  // boostDocument callback would run for every posting of every query term).
+  fields: ["title", "body"],
+  extractField: (doc, field) => {
+    if (field === "title") return doc.kind === "title" ? doc.text : undefined;
+    if (field === "body") return doc.kind === "title" ? undefined : doc.text;
+    return (doc as unknown as Record<string, unknown>)[field];
+  },
   storeFields: ["kind", "threadId", "messageId", "artifactId", "role", "createdAt", "text"],
   // Documents and queries are folded by tokens.ts; MiniSearch's own lower-casing is not wanted.
   tokenize: (text: string) => terms(text),
@@ -50,10 +55,11 @@ const options: Options<Doc> = {
   searchOptions: {
     tokenize: (text: string) => terms(text, true),
     processTerm: (term: string) => term,
-    prefix: true,
+    // Every term is a prefix, but a single Latin letter (or digit) only matches itself: as a prefix
+    // it would match most of the index and tell nothing. A single CJK character is a word's start.
+    prefix: (term: string) => term.length > 1 || CJK.test(term),
     combineWith: "AND",
-    boostDocument: (_id: unknown, _term: string, stored?: Record<string, unknown>) =>
-      stored?.kind === "title" ? TITLE_BOOST : 1,
+    boost: { title: TITLE_BOOST },
   },
 };
 
@@ -66,22 +72,47 @@ export interface SearchStats {
   threadReads: number;
   /** Documents (re-)indexed since then. */
   docsIndexed: number;
-  /** Whether the saved index was unusable and rebuilt from the documents. */
+  /** Whether the saved snapshot was unusable and the index rebuilt from the documents. */
   rebuilt: boolean;
-  /** Saves to IndexedDB so far. */
-  saves: number;
+  /** Journal records that were unusable (their threads were read again). */
+  damagedJournal: number;
+  /** Saves to IndexedDB so far: snapshots and journal writes; the last snapshot's index (characters). */
+  snapshots: number;
+  journalWrites: number;
+  snapshotChars: number;
+  /** Catch-ups with the thread list (one per burst of `threads` events), and their time in all. */
+  refreshes: number;
+  refreshMs: number;
+  /** The time of the last save's work on this thread (serialising; the write itself is IndexedDB's). */
+  lastSaveMs: number;
   documents: number;
 }
 
 export class SearchIndex {
-  readonly stats: SearchStats = { threadReads: 0, docsIndexed: 0, rebuilt: false, saves: 0, documents: 0 };
+  readonly stats: SearchStats = {
+    threadReads: 0,
+    docsIndexed: 0,
+    rebuilt: false,
+    damagedJournal: 0,
+    snapshots: 0,
+    journalWrites: 0,
+    snapshotChars: 0,
+    refreshes: 0,
+    refreshMs: 0,
+    lastSaveMs: 0,
+    documents: 0,
+  };
   private mini = new MiniSearch<Doc>(options);
   private threads = new Map<string, ThreadEntry>();
   private refreshing: Promise<void> | null = null;
   private again = false;
   private failed = false;
   private closed = false;
-  private dirty = false;
+  // What the next save writes: the threads changed since the last one, or a whole snapshot.
+  private unsaved = new Set<string>();
+  private snapshotDue = false;
+  // The documents the journal holds, per thread (a snapshot empties it).
+  private journal = new Map<string, number>();
   private saveTimer: ReturnType<typeof setTimeout> | undefined;
   private firstUnsaved = 0;
   private saving: Promise<void> = Promise.resolve();
@@ -105,32 +136,63 @@ export class SearchIndex {
     const db = await openSearchDb(searchDbName(dbName));
     const index = new SearchIndex(store, db);
     if (db) await index.load(db);
+    else index.snapshotDue = true;
     await index.refresh();
     return index;
   }
 
   private async load(db: IDBDatabase): Promise<void> {
-    let record: unknown;
+    let records: Awaited<ReturnType<typeof loadRecords>>;
     try {
-      record = await loadRecord(db);
+      records = await loadRecords(db);
     } catch {
-      record = undefined;
+      records = { snapshot: "unreadable", journal: new Map() };
     }
-    if (record === undefined) return; // never saved: built from the documents now
+    const { snapshot, journal } = records;
+    if (snapshot === undefined && journal.size === 0) {
+      this.snapshotDue = true; // never saved: built from the documents now
+      return;
+    }
     try {
-      if (!isCurrentRecord(record, TOKENIZER_VERSION)) throw new Error("another version, or damaged");
-      const mini = MiniSearch.loadJSON<Doc>(record.index, options);
-      const threads = new Map(Object.entries(record.threads));
+      if (!isSnapshot(snapshot, TOKENIZER_VERSION)) throw new Error("another version, or damaged");
+      const mini = MiniSearch.loadJSON<Doc>(snapshot.index, options);
+      const threads = new Map(Object.entries(snapshot.threads));
       let docs = 0;
       for (const entry of threads.values()) docs += Object.keys(entry.docs).length;
       if (docs !== mini.documentCount) throw new Error("the index and its threads disagree");
       this.mini = mini;
       this.threads = threads;
     } catch {
-      // Rebuilt from the documents (the refresh that follows reads every thread), and saved anew.
+      // Rebuilt from the documents (the refresh that follows reads every thread), then saved as a
+      // new snapshot, which also empties the journal.
       this.stats.rebuilt = true;
-      this.changed();
+      this.snapshotDue = true;
+      this.scheduleSave();
+      return;
     }
+    for (const [threadId, record] of journal) this.replay(threadId, record);
+  }
+
+  /** Applies a journal record over the snapshot: the thread as it was when last saved. */
+  private replay(threadId: string, record: unknown): void {
+    const old = this.threads.get(threadId);
+    const present = Object.keys(old?.docs ?? {}).filter((id) => this.mini.has(id));
+    if (!isJournalRecord(record, TOKENIZER_VERSION, threadId)) {
+      // The snapshot's copy of the thread stays, marked to be read again by the refresh.
+      this.stats.damagedJournal += 1;
+      if (old) old.fingerprint = "";
+      else this.unsaved.add(threadId); // a record to overwrite, for a thread read anyway
+      this.scheduleSave();
+      return;
+    }
+    if (present.length) this.mini.discardAll(present);
+    if (record.entry) {
+      this.mini.addAll(record.docs);
+      this.threads.set(threadId, record.entry);
+    } else {
+      this.threads.delete(threadId);
+    }
+    this.journal.set(threadId, record.docs.length);
   }
 
   /** Runs a refresh now, or once more after the one under way. */
@@ -153,7 +215,10 @@ export class SearchIndex {
       try {
         do {
           this.again = false;
+          const started = performance.now();
           await this.catchUp();
+          this.stats.refreshes += 1;
+          this.stats.refreshMs += performance.now() - started;
         } while (this.again && !this.closed);
         this.failed = false;
       } finally {
@@ -183,7 +248,7 @@ export class SearchIndex {
       if (listed.has(id)) continue;
       this.mini.discardAll(Object.keys(entry.docs).filter((doc) => this.mini.has(doc)));
       this.threads.delete(id);
-      this.changed();
+      this.changed(id);
     }
   }
 
@@ -203,7 +268,7 @@ export class SearchIndex {
     }
     entry.docs[id] = entry.createdAt;
     this.threads.set(threadId, entry);
-    this.changed();
+    this.changed(threadId);
   }
 
   private async readThread(summary: ThreadSummary): Promise<void> {
@@ -273,7 +338,10 @@ export class SearchIndex {
     const queryTerms = terms(query, true);
     if (queryTerms.length === 0) return [];
     const { projectId, role, from, to, includeArchived = false } = opts;
-    const hits = this.mini.search(query, {
+    const unfiltered =
+      projectId === undefined && role === undefined && from === undefined && to === undefined &&
+      (includeArchived || this.archived() === 0);
+    const hits = this.mini.search(query, unfiltered ? {} : {
       filter: (hit) => {
         const stored = hit as unknown as Stored;
         const thread = this.threads.get(stored.threadId);
@@ -303,9 +371,20 @@ export class SearchIndex {
     });
   }
 
-  private changed(): void {
-    this.dirty = true;
+  /** How many indexed threads are archived (most stores have none: their searches need no filter). */
+  private archived(): number {
+    let count = 0;
+    for (const entry of this.threads.values()) if (entry.status === "archived") count += 1;
+    return count;
+  }
+
+  private changed(threadId: string): void {
+    this.unsaved.add(threadId);
     this.stats.documents = this.mini.documentCount;
+    this.scheduleSave();
+  }
+
+  private scheduleSave(): void {
     if (!this.db || this.closed) return;
     const now = Date.now();
     if (!this.saveTimer) this.firstUnsaved = now;
@@ -314,29 +393,67 @@ export class SearchIndex {
     this.saveTimer = setTimeout(() => void this.save(), wait);
   }
 
-  /** Writes the index to IndexedDB if it changed since the last write. */
+  /**
+   * Writes what changed since the last save: the changed threads' journal records, or a whole
+   * snapshot after a (re)build or once the journal has grown large.
+   */
   save(): Promise<void> {
     clearTimeout(this.saveTimer);
     this.saveTimer = undefined;
     const db = this.db;
-    if (!db || !this.dirty) return this.saving;
-    this.dirty = false;
-    const record = {
-      format: FORMAT_VERSION,
-      tokenizer: TOKENIZER_VERSION,
-      index: JSON.stringify(this.mini),
-      threads: Object.fromEntries(this.threads),
-    };
-    this.saving = this.saving
-      .then(() => saveRecord(db, record))
-      .then(
-        () => void (this.stats.saves += 1),
-        () => {
-          // Not saved (quota, the database deleted): the next change tries again; until then a
-          // reload rebuilds what is missing.
-          this.dirty = true;
-        },
-      );
+    if (!db || (!this.snapshotDue && this.unsaved.size === 0)) return this.saving;
+    const started = performance.now();
+    let journalDocs = 0;
+    for (const count of this.journal.values()) journalDocs += count;
+    let write: () => Promise<void>;
+    let undo: () => void;
+    if (this.snapshotDue || journalDocs > SNAPSHOT_AFTER_DOCS) {
+      const snapshot = {
+        format: FORMAT_VERSION,
+        tokenizer: TOKENIZER_VERSION,
+        index: JSON.stringify(this.mini),
+        threads: Object.fromEntries(this.threads),
+      };
+      const [journal, unsaved] = [this.journal, this.unsaved];
+      this.snapshotDue = false;
+      this.journal = new Map();
+      this.unsaved = new Set();
+      write = async () => {
+        await saveSnapshot(db, snapshot);
+        this.stats.snapshots += 1;
+        this.stats.snapshotChars = snapshot.index.length;
+      };
+      undo = () => {
+        this.snapshotDue = true;
+        for (const [id, count] of journal) this.journal.set(id, count);
+        for (const id of unsaved) this.unsaved.add(id);
+      };
+    } else {
+      const records = new Map<string, JournalRecord>();
+      for (const threadId of this.unsaved) {
+        const entry = this.threads.get(threadId) ?? null;
+        const docs = Object.keys(entry?.docs ?? {}).flatMap((id) => {
+          const stored = this.mini.getStoredFields(id) as Stored | undefined;
+          return stored ? [{ ...stored, id }] : [];
+        });
+        records.set(threadId, { format: FORMAT_VERSION, tokenizer: TOKENIZER_VERSION, entry, docs });
+        this.journal.set(threadId, docs.length);
+      }
+      this.unsaved = new Set();
+      write = async () => {
+        await saveJournal(db, records);
+        this.stats.journalWrites += 1;
+      };
+      undo = () => {
+        for (const id of records.keys()) this.unsaved.add(id);
+      };
+    }
+    this.stats.lastSaveMs = performance.now() - started;
+    this.saving = this.saving.then(write).catch(() => {
+      // Not saved (quota, the database deleted): written with the next save; until then a reload
+      // reads again what is missing.
+      undo();
+    });
     return this.saving;
   }
 

@@ -33,24 +33,30 @@ ChatStore.open = async function open(options) {
   return store;
 };
 
+// The module with the index, imported once.
+let engine: Promise<typeof import("./engine.js")> | undefined;
+const loadEngine = () => (engine ??= import("./engine.js"));
+
 /** The store's index, loading it (and the module) on first use. */
 function searchIndex(store: ChatStore): Promise<SearchIndex> {
   let index = indexes.get(store);
   if (!index) {
-    index = import("./engine.js").then(async ({ SearchIndex }) => {
+    index = loadEngine().then(async ({ SearchIndex }) => {
       const loaded = await SearchIndex.open(store, dbNames.get(store) ?? "chatsync");
       stats.set(store, loaded.stats);
       return loaded;
     });
     // A failed load (the store closed meanwhile) is not kept: the next search tries again.
-    index.catch(() => indexes.delete(store));
+    index.catch(() => {
+      if (indexes.get(store) === index) indexes.delete(store);
+    });
     indexes.set(store, index);
   }
   return index;
 }
 
 ChatStore.prototype.search = async function search(this: ChatStore, query: string, options?: SearchOptions) {
-  const { checkSearchArgs } = await import("./engine.js");
+  const { checkSearchArgs } = await loadEngine();
   checkSearchArgs(query, options);
   const index = await searchIndex(this);
   return index.search(query, options);
