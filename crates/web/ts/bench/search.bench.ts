@@ -48,11 +48,14 @@ async function main() {
   const dbName = `bench-${Date.now()}`;
   let store = await ChatStore.open({ dbName, persist: false });
   let started = performance.now();
+  let corpusChars = 0;
   for (let t = 0; t < THREADS; t++) {
     const { id } = await store.createThread({ title: `${word()} ${word()}`, projectId: `p${t % 5}` });
     const thread = await store.openThread(id);
     for (let m = 0; m < PER_THREAD; m++) {
-      thread.appendMessage(m % 2 ? { role: "assistant", content: sentence(40, 200) } : { role: "user", content: sentence(8, 40) });
+      const content = m % 2 ? sentence(40, 200) : sentence(8, 40);
+      corpusChars += content.length;
+      thread.appendMessage({ role: m % 2 ? "assistant" : "user", content });
     }
     thread.close();
     if (t % 20 === 19) await store.flush();
@@ -140,6 +143,7 @@ async function main() {
   const result = {
     messages: THREADS * PER_THREAD,
     threads: THREADS,
+    corpusChars,
     buildMs: Math.round(buildMs),
     queries: times.length,
     queryP50Ms: round(percentile(times, 50)),

@@ -308,6 +308,41 @@ test("search: a damaged journal record: only its thread is read again", async ()
   await store.close();
 });
 
+test("search: an edit (a new branch) replaces the old text in the index; switching back restores it", async () => {
+  const store = await ChatStore.open({ dbName: freshDb(), persist: false });
+  const { id } = await store.createThread({ title: "Branches" });
+  const t = await store.openThread(id);
+  const first = t.appendMessage({ role: "user", content: "recipe for lasagna" });
+  await store.flush();
+  equal((await store.search("lasagna")).length, 1, "before the edit");
+  const edited = t.editMessage(first.id, "recipe for risotto");
+  await store.flush();
+  await eventually(async () => {
+    equal((await store.search("risotto")).map((r) => r.messageId), [edited.id], "the edit");
+    equal((await store.search("lasagna")).length, 0, "the other branch's text");
+  });
+  t.selectBranch(first.id);
+  await store.flush();
+  await eventually(async () => equal((await store.search("lasagna")).map((r) => r.messageId), [first.id], "switched back"));
+  t.close();
+  await store.close();
+});
+
+test("search: a closed store's search rejects with closed, before and after its index loaded", async () => {
+  for (const searchedBefore of [false, true]) {
+    const store = await ChatStore.open({ dbName: freshDb(), persist: false });
+    await thread(store, "Closed", ["something to find"]);
+    if (searchedBefore) equal((await store.search("something")).length, 1, "before closing");
+    await store.close();
+    try {
+      await store.search("something");
+      throw new Error("a closed store searched");
+    } catch (error) {
+      assert(error instanceof ChatsyncError && error.code === "closed", `searched before: ${searchedBefore}: ${String(error)}`);
+    }
+  }
+});
+
 test("search: artifacts' titles and text are searched", async () => {
   const store = await ChatStore.open({ dbName: freshDb(), persist: false });
   const { id } = await store.createThread({ title: "Code" });

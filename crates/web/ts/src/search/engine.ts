@@ -116,7 +116,7 @@ export class SearchIndex {
   private saveTimer: ReturnType<typeof setTimeout> | undefined;
   private firstUnsaved = 0;
   private saving: Promise<void> = Promise.resolve();
-  private readonly unsubscribe: () => void;
+  private unsubscribe = () => {};
   private readonly onHide = () => {
     if (document.visibilityState === "hidden") void this.save();
   };
@@ -124,21 +124,36 @@ export class SearchIndex {
   private constructor(
     private readonly store: ChatStore,
     private readonly db: IDBDatabase | null,
-  ) {
-    this.unsubscribe = store.subscribe((event) => {
-      if (event.type === "threads") this.refreshSoon();
-    });
-    globalThis.document?.addEventListener("visibilitychange", this.onHide);
-  }
+  ) {}
 
   /** Loads the saved index (or starts an empty one) and brings it up to date with the store. */
   static async open(store: ChatStore, dbName: string): Promise<SearchIndex> {
     const db = await openSearchDb(searchDbName(dbName));
     const index = new SearchIndex(store, db);
-    if (db) await index.load(db);
-    else index.snapshotDue = true;
-    await index.refresh();
+    try {
+      if (db) await index.load(db);
+      else index.snapshotDue = true;
+      // Events are followed once the saved index is in place (a refresh before would be overwritten).
+      index.unsubscribe = store.subscribe((event) => {
+        if (event.type === "threads") index.refreshSoon();
+      });
+      globalThis.document?.addEventListener("visibilitychange", index.onHide);
+      await index.refresh();
+    } catch (error) {
+      // The store closed meanwhile: nothing is saved (an index of nothing would replace a good one).
+      index.dispose();
+      throw error;
+    }
     return index;
+  }
+
+  /** Stops following the store and closes the database, saving nothing. */
+  private dispose(): void {
+    this.closed = true;
+    clearTimeout(this.saveTimer);
+    this.unsubscribe();
+    globalThis.document?.removeEventListener("visibilitychange", this.onHide);
+    this.db?.close();
   }
 
   private async load(db: IDBDatabase): Promise<void> {
@@ -462,10 +477,8 @@ export class SearchIndex {
     if (this.closed) return;
     await this.refreshing?.catch(() => {});
     this.closed = true;
-    this.unsubscribe();
-    globalThis.document?.removeEventListener("visibilitychange", this.onHide);
     await this.save();
-    this.db?.close();
+    this.dispose();
   }
 }
 
