@@ -5,6 +5,7 @@
 //   node crates/web/ts/sizes.mjs <unpacked package dir>
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { brotliCompressSync, constants, gzipSync } from "node:zlib";
 import { build } from "vite";
 
@@ -17,6 +18,12 @@ const kb = (n) => `${(n / 1000).toFixed(1)} KB`;
 
 const rows = [];
 const lazyRows = [];
+// The unpacked package has no node_modules: its dependencies (minisearch) are bundled from the
+// tooling's copy here, the version the tests run against.
+const alias = Object.keys(packageJson.dependencies ?? {}).map((name) => ({
+  find: new RegExp(`^${name}$`),
+  replacement: fileURLToPath(import.meta.resolve(name)),
+}));
 for (const [subpath, target] of Object.entries(packageJson.exports)) {
   if (typeof target === "string") continue; // ./package.json
   const entry = join(dir, target.default);
@@ -24,6 +31,7 @@ for (const [subpath, target] of Object.entries(packageJson.exports)) {
   const result = await build({
     configFile: false,
     logLevel: "silent",
+    resolve: { alias },
     // The wasm is counted on its own (last row): a library build would inline it as base64.
     plugins: [{
       name: "wasm-apart",
