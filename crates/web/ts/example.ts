@@ -8,6 +8,9 @@ import init, {
   type StoreEvent,
   type StoreStatus,
   type SyncReport,
+  type SearchOptions,
+  type SearchResult,
+  type Highlight,
   type Thread,
   type ThreadSummary,
   type ThreadView,
@@ -102,6 +105,13 @@ export async function tour(): Promise<void> {
   });
   stop();
   thread.close();
+
+  const options: SearchOptions = { projectId: "p1", role: "assistant", from: 0, to: Date.now(), includeArchived: true, limit: 5 };
+  const results: SearchResult[] = await store.search("paris", options);
+  for (const r of results) {
+    const [start, end]: Highlight = r.highlights[0] ?? [0, 0];
+    console.log(r.threadId, r.messageId, r.artifactId, r.kind, r.title, r.role, r.createdAt, r.snippet.slice(start, end), r.score);
+  }
 
   await store.archiveThread(created.id);
   await store.deleteThread(created.id);
