@@ -305,7 +305,13 @@ test("search: a damaged journal record: only its thread is read again", async ()
   const store = await ChatStore.open({ dbName, persist: false });
   equal((await store.search("otters")).length, 3, "results");
   equal([stats(store)!.damagedJournal, stats(store)!.threadReads, stats(store)!.rebuilt], [1, 1, false], "one thread read");
-  await store.close();
+  await store.close(); // its journal record written anew
+  // A record that looks right but names one document twice: it does not fit, and all is rebuilt.
+  await damage(dbName, (r: { docs: unknown[] }) => ({ ...r, docs: [r.docs[0], r.docs[0], ...r.docs.slice(2)] }), ["journal", changed]);
+  const rebuilt = await ChatStore.open({ dbName, persist: false });
+  equal((await rebuilt.search("otters")).length, 3, "results after the rebuild");
+  equal([stats(rebuilt)!.threadReads, stats(rebuilt)!.rebuilt], [2, true], "every thread read");
+  await rebuilt.close();
 });
 
 test("search: an edit (a new branch) replaces the old text in the index; switching back restores it", async () => {

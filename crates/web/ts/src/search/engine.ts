@@ -2,9 +2,9 @@
 // path and its artifacts. Loaded from IndexedDB when it is first needed, then kept current from the
 // store's own events: each `threads` event (a local write, a streamed reply's periodic commit, a
 // change synced from elsewhere) compares the thread list with what the index was built from and
-// reads only the threads whose activity changed, re-indexing only their messages whose updatedAt or
-// text changed. Saved to IndexedDB debounced; rebuilt from the documents when the saved copy is
-// missing, damaged or of another version.
+// reads only the threads whose activity changed, re-indexing only their documents whose updatedAt
+// or text changed. Saved debounced (persist.ts: a snapshot, and a journal of the threads changed
+// since); rebuilt from the documents when the saved copy is missing, damaged or of another version.
 import MiniSearch, { type Options } from "minisearch";
 import type { ChatStore, ThreadSummary, ThreadView } from "../web/chatsync.js";
 import { ChatsyncError } from "../errors.js";
@@ -185,7 +185,17 @@ export class SearchIndex {
       this.scheduleSave();
       return;
     }
-    for (const [threadId, record] of journal) this.replay(threadId, record);
+    try {
+      for (const [threadId, record] of journal) this.replay(threadId, record);
+    } catch {
+      // Records that pass their checks but do not fit the snapshot (a document id twice): rebuilt.
+      this.mini = new MiniSearch<Doc>(options);
+      this.threads = new Map();
+      this.journal = new Map();
+      this.stats.rebuilt = true;
+      this.snapshotDue = true;
+      this.scheduleSave();
+    }
   }
 
   /** Applies a journal record over the snapshot: the thread as it was when last saved. */
