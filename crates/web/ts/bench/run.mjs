@@ -20,7 +20,7 @@ await build(config);
 const server = await preview({ ...config, preview: { host: "127.0.0.1", port: 0 } });
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
-  args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run"],
+  args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run", "--js-flags=--expose-gc", "--enable-precise-memory-info"],
 });
 try {
   const page = await browser.newPage();

@@ -40,6 +40,13 @@ function percentile(sorted: number[], p: number): number {
 }
 const round = (n: number) => Math.round(n * 100) / 100;
 
+// Chromium's JS heap in use (performance.memory, non-standard), after a collection when run.mjs
+// gives the page --js-flags=--expose-gc.
+function heapBytes(): number {
+  (globalThis as { gc?: () => void }).gc?.();
+  return (performance as unknown as { memory?: { usedJSHeapSize: number } }).memory?.usedJSHeapSize ?? 0;
+}
+
 async function idbBytes(): Promise<number> {
   return (await navigator.storage.estimate()).usage ?? 0;
 }
@@ -63,6 +70,7 @@ async function main() {
   await store.flush();
   log(`corpus: ${THREADS * PER_THREAD} messages in ${THREADS} threads, ${Math.round(performance.now() - started)} ms`);
   const beforeIndex = await idbBytes();
+  const heapBefore = heapBytes();
 
   started = performance.now();
   await store.search("warmup");
@@ -71,6 +79,7 @@ async function main() {
   // The first save writes the whole index (a snapshot): let it happen before the queries are timed.
   while (stats(store).snapshots === 0) await new Promise((resolve) => setTimeout(resolve, 100));
   const snapshotMs = stats(store).lastSaveMs;
+  const heapIndex = heapBytes() - heapBefore;
   const snapshotChars = stats(store).snapshotChars;
 
   // Queries: frequent and rare words, prefixes of 2-4 letters, two words, CJK, and with filters.
@@ -153,6 +162,7 @@ async function main() {
     resultsPerQuery: round(hits / times.length),
     singleLetterP95Ms: round(percentile(letters, 95)),
     snapshotChars,
+    indexHeapBytes: heapIndex,
     snapshotSerialiseMs: Math.round(snapshotMs),
     indexedDbGrowthBytes: afterIndex - beforeIndex,
     reloadFirstSearchMs: Math.round(reloadMs),

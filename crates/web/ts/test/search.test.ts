@@ -349,6 +349,34 @@ test("search: a closed store's search rejects with closed, before and after its 
   }
 });
 
+test("search: switching threads reads nothing; a new title replaces the old one", async () => {
+  const store = await ChatStore.open({ dbName: freshDb(), persist: false });
+  const a = await thread(store, "Mountains", ["alps and andes"]);
+  const b = await thread(store, "Rivers", ["nile and amazon"]);
+  equal((await store.search("and")).length, 2, "both");
+  const reads = stats(store)!.threadReads;
+  for (const id of [a, b, a, b]) {
+    const t = await store.openThread(id);
+    t.view();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    t.close();
+  }
+  await store.flush();
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  equal((await store.search("alps")).length, 1, "still found");
+  equal(stats(store)!.threadReads, reads, "threads read by the index while switching");
+  const t = await store.openThread(a);
+  t.setTitle("Volcanoes");
+  t.close();
+  await store.flush();
+  await eventually(async () => {
+    equal((await store.search("volcanoes")).map((r) => [r.kind, r.threadId, r.title]), [["title", a, "Volcanoes"]], "the new title");
+    equal((await store.search("mountains")).length, 0, "the old title");
+  });
+  equal((await store.search("alps")).map((r) => r.title), ["Volcanoes"], "messages carry the new title");
+  await store.close();
+});
+
 test("search: artifacts' titles and text are searched", async () => {
   const store = await ChatStore.open({ dbName: freshDb(), persist: false });
   const { id } = await store.createThread({ title: "Code" });
