@@ -1,6 +1,6 @@
 // The `chatsync` entry: the wasm-bindgen module as it is, plus what is plain JS — the `ChatsyncError`
-// class, and `navigator.storage.persist()` asked for when a store opens (reported in `status()` as
-// `persisted`; `persist: false` opts out). Both entries ("chatsync" and "chatsync/bundler") and the
+// class, `navigator.storage.persist()` asked for when a store opens (reported in `status()` as
+// `persisted`; `persist: false` opts out), and `store.search` (./search/install.ts). Both entries ("chatsync" and "chatsync/bundler") and the
 // adapters import this module, so the store class is patched once, before anyone opens a store.
 import { ChatStore } from "./web/chatsync.js";
 import type { StoreEvent, StoreStatus } from "./web/chatsync.js";
