@@ -4,7 +4,7 @@
 #   - the package's metadata: README and licences in the tarball, no placeholder repository anywhere;
 #   - publint on the tarball `npm pack` makes, and arethetypeswrong (esm-only profile: the package is
 #     ES modules only, so CommonJS `require` resolutions are not checked);
-#   - the adapters (chatsync/react, chatsync/ai-sdk) from the tarball: their tests type-checked with
+#   - the adapters (chatsync/react, chatsync/ai-sdk) and chatsync/export from the tarball: their tests type-checked with
 #     tsc under strict (skipLibCheck off, every subpath), then run in headless Chromium (React Testing
 #     Library, the ai package's Chat and streams; crates/web/ts/test); the size of each entry, gzip and
 #     brotli, and the core wasm's budget (crates/web/ts/sizes.mjs);
@@ -75,7 +75,7 @@ tarball=$(echo "$work"/chatsync-*.tgz)
 listing=$(tar -tzf "$tarball")
 for file in README.md LICENSE-MIT LICENSE-APACHE package.json index.js index.d.ts web/chatsync.js \
   web/chatsync_bg.wasm web/chatsync.d.ts bundler/chatsync.js bundler/chatsync.d.ts react/index.js \
-  react/index.d.ts ai-sdk/index.js ai-sdk/index.d.ts; do
+  react/index.d.ts ai-sdk/index.js ai-sdk/index.d.ts export/index.js export/index.d.ts; do
   grep -qx "package/$file" <<<"$listing" || fail "the tarball has no $file"
 done
 echo "$(basename "$tarball"): $(stat -c %s "$tarball") bytes, README and both licences in it"
@@ -89,7 +89,7 @@ crates/web/ts/node_modules/.bin/attw "$tarball" --profile esm-only --format tabl
 step "the adapters from the tarball: tsc --strict on every subpath, then their tests in Chromium"
 npm install --prefix crates/web/ts --no-save --offline --no-audit --no-fund --loglevel=error "$tarball"
 crates/web/ts/node_modules/.bin/tsc -p crates/web/ts/tsconfig.test.json
-echo "tsc --noEmit (strict, skipLibCheck false; chatsync, chatsync/bundler, chatsync/react, chatsync/ai-sdk): ok"
+echo "tsc --noEmit (strict, skipLibCheck false; chatsync, chatsync/bundler, chatsync/react, chatsync/ai-sdk, chatsync/export): ok"
 node crates/web/ts/test/run.mjs
 
 step "size per entry"

@@ -125,6 +125,36 @@ impl Thread {
         Ok(self.handle.view_js()?)
     }
 
+    /// Every message, on the active branch or not (each with its `parentId` and `siblings`), in the
+    /// thread's order: the whole tree, for an export. `view()` shows the active branch only.
+    #[wasm_bindgen(js_name = allMessages, unchecked_return_type = "Message[]")]
+    pub fn all_messages(&self) -> Result<JsValue, JsValue> {
+        self.ensure_open()?;
+        let at = self.handle.read_at();
+        Ok(to_js(
+            &self.handle.with_thread(|thread| thread.all_messages(at))?,
+        )?)
+    }
+
+    /// Every approval request, decided or not (`view()` shows the pending ones).
+    #[wasm_bindgen(unchecked_return_type = "Approval[]")]
+    pub fn approvals(&self) -> Result<JsValue, JsValue> {
+        self.ensure_open()?;
+        Ok(to_js(
+            &self.handle.with_thread(|thread| thread.approvals())?,
+        )?)
+    }
+
+    /// The thread's Automerge document, saved whole (every branch, every change): an exact copy,
+    /// which `store.loadThread` adds to a store.
+    pub fn save(&self) -> Result<Vec<u8>, JsValue> {
+        self.ensure_open()?;
+        // Automerge's own save, not the model's: that one moves the mark of what storage holds.
+        Ok(self
+            .handle
+            .with_thread(|thread| thread.with_automerge(|doc| doc.save()))?)
+    }
+
     /// Appends a message and returns it. Its parent defaults to the last message on the active branch.
     #[wasm_bindgen(js_name = appendMessage, unchecked_return_type = "Message")]
     pub fn append_message(

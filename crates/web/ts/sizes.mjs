@@ -18,7 +18,7 @@ const rows = [];
 for (const [subpath, target] of Object.entries(packageJson.exports)) {
   if (typeof target === "string") continue; // ./package.json
   const entry = join(dir, target.default);
-  const adapter = subpath === "./react" || subpath === "./ai-sdk";
+  const adapter = subpath === "./react" || subpath === "./ai-sdk" || subpath === "./export";
   const result = await build({
     configFile: false,
     logLevel: "silent",

@@ -8,6 +8,12 @@ import type { StoreEvent, StoreStatus } from "./web/chatsync.js";
 export * from "./web/chatsync.js";
 export { default } from "./web/chatsync.js";
 export { ChatsyncError, isChatsyncErrorCode, type ChatsyncErrorCode } from "./errors.js";
+// store.exportThread / exportAll / importThreads, loading chatsync/export on first use.
+import "./export/store.js";
+export type {
+  ChatsyncExport, ExportedThread, ExportFormat, ExportFormats, ImportFormat, ImportLoss, ImportOptions,
+  ImportResult, ImportSkip,
+} from "./export/format.js";
 
 declare module "./web/chatsync.js" {
   interface StoreOptions {

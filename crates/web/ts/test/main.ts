@@ -5,5 +5,6 @@ import { run } from "./harness.js";
 import "./core.test.js";
 import "./react.test.js";
 import "./ai-sdk.test.js";
+import "./export.test.js";
 
 await run(new URLSearchParams(location.search).get("filter"));
