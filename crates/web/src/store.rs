@@ -87,37 +87,49 @@ impl ChatStore {
                 },
                 Limits::default(),
             )?;
-            add_thread(&inner, thread, false).await
+            let handle = Rc::new(ThreadHandle::created(thread, inner.actor().clone()));
+            handle.changed();
+            inner.insert_thread(handle);
+            inner.flush().await?;
+            let summary = inner.summary(&id);
+            to_js(&summary)
         })
     }
 
     /// Adds a copy of a thread from its Automerge bytes (`thread.save()`), under a new id: its
     /// messages on every branch, artifacts and the rest, with their history. Bytes that are not a
     /// chatsync thread (or are a newer chatsync's, or a deleted thread) are refused (`invalid_input`).
-    #[wasm_bindgen(js_name = loadThread, unchecked_return_type = "Promise<ThreadSummary>")]
-    pub fn load_thread(&self, bytes: Vec<u8>) -> Promise {
-        let inner = Rc::clone(&self.inner);
-        promise(async move {
-            inner.ensure_open()?;
-            let id = ThreadId::new(DocumentId::new_v4(random_bytes()).to_string())?;
-            let actor = inner.actor().clone();
-            let thread = chatsync_model::Thread::load(id, &bytes, actor, Limits::default())
-                .ok()
-                .filter(|thread| {
-                    let summary = thread.summary(chatsync_model::ReadAt::new(0));
-                    !thread.read_only()
-                        && summary.created_at != 0
-                        && summary.status != ThreadStatus::Deleted
-                })
-                .ok_or_else(|| {
-                    StoreError::InvalidInput(
-                        "these bytes are not a chatsync thread's Automerge document (or are a \
-                         newer chatsync's, or a deleted thread)"
-                            .into(),
-                    )
-                })?;
-            add_thread(&inner, thread, true).await
-        })
+    /// Returns the new thread's id; it is stored, and listed, with the next flush (`await
+    /// store.flush()` waits for it).
+    #[wasm_bindgen(js_name = loadThread, unchecked_return_type = "string")]
+    pub fn load_thread(&self, bytes: &[u8]) -> Result<JsValue, JsValue> {
+        let inner = &self.inner;
+        inner.ensure_open()?;
+        let id = ThreadId::new(DocumentId::new_v4(random_bytes()).to_string())
+            .map_err(StoreError::from)?;
+        let actor = inner.actor().clone();
+        let thread = chatsync_model::Thread::load(id.clone(), bytes, actor, Limits::default())
+            .ok()
+            .filter(|thread| {
+                let summary = thread.summary(chatsync_model::ReadAt::new(0));
+                !thread.read_only()
+                    && summary.created_at != 0
+                    && summary.status != ThreadStatus::Deleted
+            })
+            .ok_or_else(|| {
+                StoreError::InvalidInput(
+                    "these bytes are not a chatsync thread's Automerge document (or are a \
+                     newer chatsync's, or a deleted thread)"
+                        .into(),
+                )
+            })?;
+        let handle = Rc::new(ThreadHandle::created(thread, inner.actor().clone()));
+        // A loaded document counts its bytes as stored: the first flush must write them all.
+        handle.persisted.borrow_mut().write_failed();
+        handle.changed();
+        inner.insert_thread(handle);
+        inner.schedule_flush();
+        Ok(JsValue::from_str(id.as_str()))
     }
 
     /// Opens a thread: one read of storage, and its first view at once when the stored view is current.
@@ -299,25 +311,6 @@ impl ChatStore {
             Ok(JsValue::UNDEFINED)
         })
     }
-}
-
-/// Holds a new thread (created here, or a copy loaded from bytes: `whole`, as storage has none of
-/// it) and stores it; resolves to its summary.
-async fn add_thread(
-    inner: &Rc<StoreInner>,
-    thread: chatsync_model::Thread,
-    whole: bool,
-) -> Result<JsValue> {
-    let id = thread.id().clone();
-    let handle = Rc::new(ThreadHandle::created(thread, inner.actor().clone()));
-    if whole {
-        // A loaded document counts its bytes as stored: the first flush must write them all.
-        handle.persisted.borrow_mut().write_failed();
-    }
-    handle.changed();
-    inner.insert_thread(handle);
-    inner.flush().await?;
-    to_js(&inner.summary(&id))
 }
 
 /// A promise of an async store call, whose error reaches JavaScript as an `Error` with a `code`.

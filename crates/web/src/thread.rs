@@ -125,24 +125,20 @@ impl Thread {
         Ok(self.handle.view_js()?)
     }
 
-    /// Every message, on the active branch or not (each with its `parentId` and `siblings`), in the
-    /// thread's order: the whole tree, for an export. `view()` shows the active branch only.
-    #[wasm_bindgen(js_name = allMessages, unchecked_return_type = "Message[]")]
-    pub fn all_messages(&self) -> Result<JsValue, JsValue> {
+    /// The whole thread, for an export: `view()`, but with every branch's messages in `messages`
+    /// (in the thread's order, parents first; `view().messages` names the active ones) and every
+    /// approval request, decided ones too, in `pendingApprovals`.
+    #[wasm_bindgen(js_name = fullView, unchecked_return_type = "ThreadView")]
+    pub fn full_view(&self) -> Result<JsValue, JsValue> {
         self.ensure_open()?;
         let at = self.handle.read_at();
-        Ok(to_js(
-            &self.handle.with_thread(|thread| thread.all_messages(at))?,
-        )?)
-    }
-
-    /// Every approval request, decided or not (`view()` shows the pending ones).
-    #[wasm_bindgen(unchecked_return_type = "Approval[]")]
-    pub fn approvals(&self) -> Result<JsValue, JsValue> {
-        self.ensure_open()?;
-        Ok(to_js(
-            &self.handle.with_thread(|thread| thread.approvals())?,
-        )?)
+        let view = self.handle.with_thread(|thread| {
+            let mut view = thread.view(at);
+            view.messages = thread.all_messages(at);
+            view.pending_approvals = thread.approvals();
+            view
+        })?;
+        Ok(to_js(&view)?)
     }
 
     /// The thread's Automerge document, saved whole (every branch, every change): an exact copy,

@@ -51,7 +51,8 @@ async function richThread(store: ChatStore): Promise<string> {
 async function read(store: ChatStore, id: string) {
   const thread = await store.openThread(id);
   try {
-    return { view: thread.view(), all: thread.allMessages(), approvals: thread.approvals() };
+    const full = thread.fullView();
+    return { view: thread.view(), all: full.messages, approvals: full.pendingApprovals };
   } finally {
     thread.close();
   }
@@ -308,8 +309,8 @@ test("import: malformed input is refused with invalid_input and nothing is impor
       "the import was undone",
     );
     assert(undone.message.includes("thread 1 of the export"), undone.message);
-    await expectInvalid(() => store.loadThread(new Uint8Array([1, 2, 3])), "not a chatsync thread");
-    await expectInvalid(() => store.loadThread(new Uint8Array()), "not a chatsync thread");
+    await expectInvalid(async () => store.loadThread(new Uint8Array([1, 2, 3])), "not a chatsync thread");
+    await expectInvalid(async () => store.loadThread(new Uint8Array()), "not a chatsync thread");
     await expectInvalid(() => store.exportThread(id, { format: "pdf" as "json" }), "unknown export format");
 
     equal(await store.listThreads({ includeArchived: true }), [], "no thread was left behind");

@@ -9,13 +9,13 @@ import { ChatsyncError } from "../errors.js";
 
 /** One open thread, exported. */
 export function exportOpenThread(thread: Thread): ExportedThread {
-  const view = thread.view();
-  const { messages: active, pendingApprovals: _pending, readOnly: _readOnly, ...fields } = view;
+  const active = thread.view().messages;
+  const { messages, pendingApprovals: approvals, readOnly: _readOnly, ...fields } = thread.fullView();
   return {
     ...fields,
-    messages: thread.allMessages(),
+    messages,
     activePath: active.map((m) => m.id),
-    approvals: thread.approvals(),
+    approvals,
     automerge: toBase64(thread.save()),
   };
 }
@@ -50,7 +50,8 @@ export async function importChatsync(store: ChatStore, data: unknown): Promise<I
   const documents = readExport(data);
   const imported: string[] = [];
   try {
-    for (const bytes of documents) imported.push((await store.loadThread(bytes)).id);
+    for (const bytes of documents) imported.push(store.loadThread(bytes));
+    await store.flush();
   } catch (error) {
     await undo(store, imported);
     const code = error instanceof ChatsyncError ? error.code : "storage";

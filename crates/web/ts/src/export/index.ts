@@ -60,7 +60,9 @@ export async function importThreads(
     if (options?.format !== undefined && options.format !== "chatsync") {
       throw invalid(`bytes are a chatsync thread's Automerge document, not a ${options.format} export`);
     }
-    return { imported: [(await store.loadThread(data)).id], skipped: [], lost: [] };
+    const id = store.loadThread(data);
+    await store.flush();
+    return { imported: [id], skipped: [], lost: [] };
   }
   const parsed = typeof data === "string" ? parseJson(data) : data;
   const format = options?.format ?? detect(parsed);
