@@ -1,7 +1,7 @@
 // chatsync/export and the store's exportThread / exportAll / importThreads: the lossless round trip
 // into another store, Markdown of the active branch, ChatGPT's and Claude's exports (fixtures in
 // ./fixtures), and refusals of malformed input with nothing half-imported.
-import { ChatStore, ChatsyncError, type ThreadView } from "chatsync/bundler";
+import { ChatStore, ChatsyncError, type Thread, type ThreadView } from "chatsync/bundler";
 import { EXPORT_VERSION, exportThread, importThreads, toMarkdown, type ChatsyncExport } from "chatsync/export";
 import { assert, equal, freshDb, test } from "./harness.js";
 import { branchedConversation, emptyConversation, linearConversation } from "./fixtures/chatgpt.js";
@@ -332,6 +332,71 @@ test("import: the same ChatGPT export twice makes two copies (new ids each time)
     equal((await store.listThreads()).length, 2, "two threads listed");
     const exported: ChatsyncExport = await store.exportAll();
     equal(exported.threads.length, 2, "both exported");
+  } finally {
+    await store.close();
+  }
+});
+
+test("import: a write the store refuses midway undoes the threads that import made", async () => {
+  const store = await open();
+  try {
+    // The store as the import sees it, whose fifth appendMessage fails: the second conversation's first.
+    let appends = 0;
+    const failing = Object.create(store) as ChatStore;
+    failing.openThread = async (id: string) => {
+      const thread = await store.openThread(id);
+      const wrapped = Object.create(thread) as Thread;
+      wrapped.appendMessage = (message) => {
+        if (++appends === 5) throw new ChatsyncError("storage", "the disk is full");
+        return thread.appendMessage(message);
+      };
+      return wrapped;
+    };
+    try {
+      await importThreads(failing, [linearConversation, { ...linearConversation, title: "Second" }], { format: "chatgpt" });
+      throw new Error("the import resolved");
+    } catch (error) {
+      assert(error instanceof ChatsyncError, String(error));
+      equal(error.code, "storage", "the store's code");
+      assert(error.message.includes("the import was undone") && error.message.includes("the disk is full"), error.message);
+    }
+    equal(appends, 5, "appends tried");
+    equal(await store.listThreads({ includeArchived: true }), [], "the first conversation's thread was deleted again");
+  } finally {
+    await store.close();
+  }
+});
+
+test("import: values over the store's limits are cut or left out and reported, not refused", async () => {
+  const store = await open();
+  try {
+    const big = "词".repeat(120_000); // 360 KB of UTF-8
+    const conversation = {
+      uuid: "c-big",
+      name: "Big",
+      chat_messages: [
+        { uuid: "b-1", sender: "human", text: "Read this", attachments: [{ file_name: "book.txt", extracted_content: big }], files: [] },
+        {
+          uuid: "b-2",
+          sender: "assistant",
+          text: "",
+          content: [
+            { type: "tool_use", id: "t1", name: "read", input: { path: "book.txt" } },
+            { type: "tool_result", tool_use_id: "t1", content: big },
+            { type: "text", text: "Done." },
+          ],
+        },
+      ],
+    };
+    const result = await store.importThreads([conversation], { format: "claude" });
+    equal(result.imported.length, 1, "imported");
+    const { view } = await read(store, result.imported[0]!);
+    equal(view.messages[0]!.metadata?.attachments, [{ fileName: "book.txt" }], "the attachment without its text");
+    const output = view.toolCalls[0]!.output as { omitted?: string };
+    assert(output.omitted?.includes("over the store's limit"), JSON.stringify(output));
+    const items = result.lost[0]!.items;
+    assert(items.some((i) => i.startsWith('the text of attachment "book.txt"')), JSON.stringify(items));
+    assert(items.includes("tool results over 200 KB"), JSON.stringify(items));
   } finally {
     await store.close();
   }

@@ -6,12 +6,14 @@
 // files and images, whose content the export does not hold, and thinking are listed in the report.
 import type { JsonValue } from "../web/chatsync.js";
 import { invalid, kindOf, millis, record, text } from "./invalid.js";
-import { fitContent, Losses, type PlannedMessage, type PlannedThread, type PlannedToolCall } from "./plan.js";
+import {
+  byteLength, fitContent, fitJson, Losses, MAX_JSON_BYTES, type PlannedMessage, type PlannedThread, type PlannedToolCall,
+} from "./plan.js";
 
 /** Claude's parent of a conversation's first message. */
 const NO_PARENT = "00000000-0000-4000-8000-000000000000";
-/** Attachment text kept per message, at most: the store's metadata limit is 256 KB. */
-const MAX_ATTACHMENT_TEXT = 200_000;
+/** Attachment text kept per message, at most, in UTF-8 bytes: the store's metadata limit is 256 KB. */
+const MAX_ATTACHMENT_TEXT = MAX_JSON_BYTES - 10_000;
 
 /** Reads the export whole, or refuses it (`invalid_input`) naming the first thing wrong. */
 export function planClaude(data: unknown): PlannedThread[] {
@@ -93,14 +95,14 @@ function planMessage(
     } else if (type === "tool_use") {
       toolCalls.push({
         toolName: text(block?.name) ?? "tool",
-        input: json(block?.input) ?? {},
+        input: fitJson(json(block?.input) ?? {}, "tool inputs", losses),
         ...(text(block?.id) !== undefined && { providerCallId: text(block?.id)! }),
       });
     } else if (type === "tool_result") {
       const callId = text(block?.tool_use_id);
       const call = toolCalls.find((c) => callId !== undefined && c.providerCallId === callId) ??
         toolCalls.find((c) => c.output === undefined && c.error === undefined && c.toolName === text(block?.name));
-      const output = json(block?.content) ?? null;
+      const output = fitJson(json(block?.content) ?? null, "tool results", losses);
       if (!call) losses.add("tool results without their tool call");
       else if (block?.is_error === true) call.error = typeof output === "string" ? output : JSON.stringify(output);
       else call.output = output;
@@ -122,11 +124,12 @@ function planMessage(
     if (text(attachment.file_type)) entry.fileType = text(attachment.file_type)!;
     if (typeof attachment.file_size === "number") entry.fileSize = attachment.file_size;
     const extracted = text(attachment.extracted_content);
-    if (extracted !== undefined && kept + extracted.length <= MAX_ATTACHMENT_TEXT) {
+    const size = extracted === undefined ? 0 : byteLength(extracted);
+    if (extracted !== undefined && kept + size <= MAX_ATTACHMENT_TEXT) {
       entry.extractedContent = extracted;
-      kept += extracted.length;
+      kept += size;
     } else if (extracted !== undefined) {
-      losses.add(`the text of attachment ${JSON.stringify(name)} (over ${MAX_ATTACHMENT_TEXT / 1000} KB)`);
+      losses.add(`the text of attachment ${JSON.stringify(name)} (the message's attachments are over ${MAX_ATTACHMENT_TEXT / 1000} KB)`);
     }
     attachments.push(entry);
   }

@@ -57,6 +57,25 @@ export class Losses {
   }
 }
 
+/** The store's limit on a JSON value (metadata, a tool call's input or output), with room to spare. */
+export const MAX_JSON_BYTES = 200_000;
+
+/** The UTF-8 size of `text`. */
+export function byteLength(text: string): number {
+  return new TextEncoder().encode(text).length;
+}
+
+/**
+ * `value` if its JSON fits the store's limit, else a small stand-in naming its size — and the loss
+ * counted as `what`: one oversized tool result must not make the store refuse the whole import.
+ */
+export function fitJson(value: JsonValue, what: string, losses: Losses): JsonValue {
+  const bytes = byteLength(JSON.stringify(value));
+  if (bytes <= MAX_JSON_BYTES) return value;
+  losses.add(`${what} over ${MAX_JSON_BYTES / 1000} KB`);
+  return { omitted: `${bytes} bytes of JSON, over the store's limit` };
+}
+
 /** `content` cut to the store's limit (on a character boundary), and whether it was cut. */
 export function fitContent(content: string): [string, boolean] {
   const bytes = new TextEncoder().encode(content);
