@@ -22,6 +22,17 @@ after(async () => {
   await relay?.dispose();
 });
 
+const poll = async (what, check, timeout = 20_000) => {
+  const until = Date.now() + timeout;
+  let last;
+  while (Date.now() < until) {
+    last = await check();
+    if (last === true) return;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  assert.fail(`timed out waiting until ${what} (last: ${JSON.stringify(last)})`);
+};
+
 /** Clicks `selector` and returns the file it downloads, as text. */
 async function downloaded(page, selector) {
   const [file] = await Promise.all([page.waitForEvent("download", { timeout: 20_000 }), page.click(selector)]);
@@ -67,8 +78,16 @@ test("a conversation exported as Markdown and JSON, everything imported by anoth
   assert.deepEqual(await shownMessages(bob.page), messages, "the imported thread shows the same messages");
   assert.deepEqual(await threadTitles(bob.page), [title]);
   await screenshot(bob.page, "imported-export");
+  // The copy syncs like any thread: bob's second device gets it through the relay.
+  const phone = await device(browser, relay, "bob-import");
+  await poll("bob's second device lists the imported thread", async () =>
+    JSON.stringify(await threadTitles(phone.page)) === JSON.stringify([title]) || (await threadTitles(phone.page)));
+  await openThreadTitled(phone.page, title);
+  await poll("it shows the same messages there", async () =>
+    JSON.stringify(await shownMessages(phone.page)) === JSON.stringify(messages) || (await shownMessages(phone.page)));
   await alice.context.close();
   await bob.context.close();
+  await phone.context.close();
 });
 
 test("ChatGPT's conversations.json imported: its branches, and what could not be carried over", async () => {

@@ -119,7 +119,7 @@ test("export: an imported copy is stored whole (a reopened store shows it) and i
     const before = await read(source, id);
     const bytes = await source.exportThread(id, { format: "automerge" });
     assert(bytes instanceof Uint8Array && bytes.length > 100, "automerge bytes");
-    const { imported } = await target.importThreads(bytes);
+    const { imported } = await target.importThreads(bytes, { format: "automerge" });
     await target.close();
     target = await ChatStore.open({ dbName: db, persist: false });
     const copy = imported[0]!;
@@ -312,6 +312,8 @@ test("import: malformed input is refused with invalid_input and nothing is impor
     await expectInvalid(async () => store.loadThread(new Uint8Array([1, 2, 3])), "not a chatsync thread");
     await expectInvalid(async () => store.loadThread(new Uint8Array()), "not a chatsync thread");
     await expectInvalid(() => store.exportThread(id, { format: "pdf" as "json" }), "unknown export format");
+    await expectInvalid(() => store.importThreads("[]", { format: "automerge" }), "takes a thread's Automerge bytes");
+    await expectInvalid(() => store.importThreads(new Uint8Array([1]), { format: "claude" }), "not a claude export");
 
     equal(await store.listThreads({ includeArchived: true }), [], "no thread was left behind");
   } finally {

@@ -57,8 +57,11 @@ export interface ExportFormats {
 }
 export type ExportFormat = keyof ExportFormats;
 
-/** The formats `store.importThreads` reads: chatsync's own export, ChatGPT's and Claude's `conversations.json`. */
-export type ImportFormat = "chatsync" | "chatgpt" | "claude";
+/**
+ * The formats `store.importThreads` reads: chatsync's own export, ChatGPT's and Claude's
+ * `conversations.json`, and a thread's Automerge bytes (`"automerge"`, or `"chatsync"` given bytes).
+ */
+export type ImportFormat = "chatsync" | "chatgpt" | "claude" | "automerge";
 
 export interface ImportOptions {
   /** The format of `data`; recognised from its shape when omitted. */

@@ -56,11 +56,12 @@ export async function importThreads(
   data: unknown,
   options?: ImportOptions,
 ): Promise<ImportResult> {
-  if (data instanceof Uint8Array) {
-    if (options?.format !== undefined && options.format !== "chatsync") {
-      throw invalid(`bytes are a chatsync thread's Automerge document, not a ${options.format} export`);
+  if (data instanceof Uint8Array || data instanceof ArrayBuffer) {
+    const format = options?.format;
+    if (format !== undefined && format !== "chatsync" && format !== "automerge") {
+      throw invalid(`bytes are a chatsync thread's Automerge document, not a ${format} export`);
     }
-    const id = store.loadThread(data);
+    const id = store.loadThread(new Uint8Array(data));
     await store.flush();
     return { imported: [id], skipped: [], lost: [] };
   }
@@ -73,6 +74,8 @@ export async function importThreads(
       return writePlans(store, planChatGPT(parsed));
     case "claude":
       return writePlans(store, planClaude(parsed));
+    case "automerge":
+      throw invalid(`format "automerge" takes a thread's Automerge bytes (a Uint8Array), not ${kindOf(parsed)}`);
     default:
       throw invalid(`unknown import format ${JSON.stringify(format)}: "chatsync", "chatgpt" or "claude"`);
   }
