@@ -3,8 +3,9 @@
 # them): the browser crate compiled to wasm32 with the size profile, wasm-bindgen's `web` target in
 # pkg/web (ES modules with init()); the package's JS layer compiled from crates/web/ts/src by tsc
 # (pkg/index.js, the "chatsync" entry: pkg/web plus ChatsyncError, persistent storage and
-# store.search, whose index in pkg/search loads on the first search; the adapters
-# pkg/react and pkg/ai-sdk, each a subpath export with its own types); pkg/bundler, an entry for
+# store.search, whose index in pkg/search loads on the first search; the adapters pkg/react and
+# pkg/ai-sdk, each a subpath export with its own types; pkg/export, chatsync/export, the export and
+# import that the store's exportThread / exportAll / importThreads load on first use); pkg/bundler, an entry for
 # bundlers that initialises the wasm on import (see below); then the package's package.json, README and
 # licences. Prints the wasm's gzipped and brotli sizes.
 set -euo pipefail
@@ -87,13 +88,15 @@ package = {
         "./bundler": {"types": f"./bundler/{name}.d.ts", "default": f"./bundler/{name}.js"},
         "./react": {"types": "./react/index.d.ts", "default": "./react/index.js"},
         "./ai-sdk": {"types": "./ai-sdk/index.d.ts", "default": "./ai-sdk/index.js"},
+        "./export": {"types": "./export/index.d.ts", "default": "./export/index.js"},
         "./package.json": "./package.json",
     },
     # npm adds README.md by itself, but not licence files named LICENSE-*.
     "files": ["index.js", "index.d.ts", "errors.js", "errors.d.ts", "web", "bundler", "react", "ai-sdk",
-              "search", "README.md", "LICENSE-MIT", "LICENSE-APACHE"],
-    # index.js patches the store class (persistent storage) when imported; bundler/ loads the wasm.
-    "sideEffects": ["./index.js", f"./bundler/{name}.js", "./search/install.js"],
+              "search", "export", "README.md", "LICENSE-MIT", "LICENSE-APACHE"],
+    # index.js patches the store class (persistent storage) when imported, and so do
+    # search/install.js (store.search) and export/store.js (the export methods); bundler/ loads the wasm.
+    "sideEffects": ["./index.js", "./search/install.js", "./export/store.js", f"./bundler/{name}.js"],
     # store.search's index (search/engine.js, imported on the first search): the version the tests
     # run against (crates/web/ts/package.json), and later 7.x.
     "dependencies": {"minisearch": "^" + json.load(open("crates/web/ts/package.json"))["devDependencies"]["minisearch"]},

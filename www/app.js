@@ -2,6 +2,7 @@
 // plain ES modules), against the relay that serves this page.
 import init, { ChatStore } from "./pkg/chatsync.js";
 import { runReply, streamReply } from "./stand-in-model.js";
+import { setupTransfer } from "./transfer.js";
 
 const $ = (selector) => document.querySelector(selector);
 const SESSION_KEY = "chatsync-demo-session";
@@ -87,6 +88,7 @@ async function start(token, user) {
   const wanted = new URLSearchParams(location.hash.slice(1)).get("thread");
   const first = threads.find((t) => t.id === wanted) ?? threads[0];
   if (first) await openThread(first.id);
+  setupTransfer({ store: state.store, threadId: () => state.threadId, openThread });
   // Only now: a message sent earlier would race the store's opening and the first thread's.
   for (const control of ["#composer", "#send", "#new-thread"]) $(control).disabled = false;
   $("#composer").focus();

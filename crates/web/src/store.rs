@@ -96,6 +96,42 @@ impl ChatStore {
         })
     }
 
+    /// Adds a copy of a thread from its Automerge bytes (`thread.save()`), under a new id: its
+    /// messages on every branch, artifacts and the rest, with their history. Bytes that are not a
+    /// chatsync thread (or are a newer chatsync's, or a deleted thread) are refused (`invalid_input`).
+    /// Returns the new thread's id; it is stored, and listed, with the next flush (`await
+    /// store.flush()` waits for it).
+    #[wasm_bindgen(js_name = loadThread, unchecked_return_type = "string")]
+    pub fn load_thread(&self, bytes: &[u8]) -> Result<JsValue, JsValue> {
+        let inner = &self.inner;
+        inner.ensure_open()?;
+        let id = ThreadId::new(DocumentId::new_v4(random_bytes()).to_string())
+            .map_err(StoreError::from)?;
+        let actor = inner.actor().clone();
+        let thread = chatsync_model::Thread::load(id.clone(), bytes, actor, Limits::default())
+            .ok()
+            .filter(|thread| {
+                let summary = thread.summary(chatsync_model::ReadAt::new(0));
+                !thread.read_only()
+                    && summary.created_at != 0
+                    && summary.status != ThreadStatus::Deleted
+            })
+            .ok_or_else(|| {
+                StoreError::InvalidInput(
+                    "these bytes are not a chatsync thread's Automerge document (or are a \
+                     newer chatsync's, or a deleted thread)"
+                        .into(),
+                )
+            })?;
+        let handle = Rc::new(ThreadHandle::created(thread, inner.actor().clone()));
+        // A loaded document counts its bytes as stored: the first flush must write them all.
+        handle.persisted.borrow_mut().write_failed();
+        handle.changed();
+        inner.insert_thread(handle);
+        inner.schedule_flush();
+        Ok(JsValue::from_str(id.as_str()))
+    }
+
     /// Opens a thread: one read of storage, and its first view at once when the stored view is current.
     #[wasm_bindgen(js_name = openThread, unchecked_return_type = "Promise<Thread>")]
     pub fn open_thread(&self, id: String) -> Promise {

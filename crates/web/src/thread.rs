@@ -125,6 +125,32 @@ impl Thread {
         Ok(self.handle.view_js()?)
     }
 
+    /// The whole thread, for an export: `view()`, but with every branch's messages in `messages`
+    /// (in the thread's order, parents first; `view().messages` names the active ones) and every
+    /// approval request, decided ones too, in `pendingApprovals`.
+    #[wasm_bindgen(js_name = fullView, unchecked_return_type = "ThreadView")]
+    pub fn full_view(&self) -> Result<JsValue, JsValue> {
+        self.ensure_open()?;
+        let at = self.handle.read_at();
+        let view = self.handle.with_thread(|thread| {
+            let mut view = thread.view(at);
+            view.messages = thread.all_messages(at);
+            view.pending_approvals = thread.approvals();
+            view
+        })?;
+        Ok(to_js(&view)?)
+    }
+
+    /// The thread's Automerge document, saved whole (every branch, every change): an exact copy,
+    /// which `store.loadThread` adds to a store.
+    pub fn save(&self) -> Result<Vec<u8>, JsValue> {
+        self.ensure_open()?;
+        // Automerge's own save, not the model's: that one moves the mark of what storage holds.
+        Ok(self
+            .handle
+            .with_thread(|thread| thread.with_automerge(|doc| doc.save()))?)
+    }
+
     /// Appends a message and returns it. Its parent defaults to the last message on the active branch.
     #[wasm_bindgen(js_name = appendMessage, unchecked_return_type = "Message")]
     pub fn append_message(

@@ -60,6 +60,11 @@ impl<'a> Tree<'a> {
         }
     }
 
+    /// Every message once, in `order` (a parent before its children when each was written after it).
+    pub fn nodes(&self) -> &[&'a Node] {
+        &self.nodes
+    }
+
     pub fn get(&self, id: &MessageId) -> Option<&'a Node> {
         self.index.get(id).map(|&i| self.nodes[i])
     }

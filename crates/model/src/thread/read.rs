@@ -123,6 +123,18 @@ impl Thread {
             .collect()
     }
 
+    /// Every message, on the active path or not, in the tree's order: the whole tree, for an export.
+    pub fn all_messages(&self, at: ReadAt) -> Vec<MessageView> {
+        let Ok(messages) = self.container(key::MESSAGES, ObjType::Map) else {
+            return Vec::new();
+        };
+        let tree = self.tree();
+        tree.nodes()
+            .iter()
+            .filter_map(|node| self.message_view(&messages, node, &tree, at))
+            .collect()
+    }
+
     /// The Automerge actor that created a message (its writer, for a streamed reply): lets a reader
     /// tell a stream written on this device from one that came from elsewhere. `None` for an
     /// unknown message.

@@ -210,3 +210,30 @@ fn messages_appended_concurrently_on_two_replicas_are_both_kept_in_the_same_orde
     b.merge(&mut a).unwrap();
     assert_eq!(path(&b), [on_a[0].as_str(), &on_a[1], &on_a[2], "u2"]);
 }
+
+#[test]
+fn all_messages_lists_every_branch_in_order_with_the_views_fields() {
+    let mut thread = conversation();
+    thread
+        .edit_message(&mid("u2"), mid("u2b"), "Paris", at(10))
+        .unwrap();
+    thread
+        .regenerate_message(&mid("a1"), regenerate("a1b"), at(11))
+        .unwrap();
+
+    let all = thread.all_messages(ReadAt::new(at(12)));
+    let ids: Vec<_> = all.iter().map(|m| m.id.to_string()).collect();
+    assert_eq!(ids, ["u1", "a1", "u2", "a2", "u2b", "a1b"]);
+    assert_eq!(
+        path(&thread),
+        ["u1", "a1b"],
+        "the view still shows one branch"
+    );
+    for message in &all {
+        assert_eq!(
+            Some(message),
+            thread.message(&message.id, ReadAt::new(at(12))).as_ref(),
+            "the same fields as message()"
+        );
+    }
+}

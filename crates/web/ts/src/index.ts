@@ -11,6 +11,12 @@ export { ChatsyncError, isChatsyncErrorCode, type ChatsyncErrorCode } from "./er
 // store.search (its index loads on the first call).
 export type { Highlight, SearchOptions, SearchResult, SearchResultKind } from "./search/install.js";
 import "./search/install.js";
+// store.exportThread / exportAll / importThreads, loading chatsync/export on first use.
+import "./export/store.js";
+export type {
+  ChatsyncExport, ExportedThread, ExportFormat, ExportFormats, ImportFormat, ImportLoss, ImportOptions,
+  ImportResult, ImportSkip,
+} from "./export/format.js";
 
 declare module "./web/chatsync.js" {
   interface StoreOptions {

@@ -6,5 +6,6 @@ import "./core.test.js";
 import "./react.test.js";
 import "./ai-sdk.test.js";
 import "./search.test.js";
+import "./export.test.js";
 
 await run(new URLSearchParams(location.search).get("filter"));

@@ -1,0 +1,66 @@
+// The demo's export and import: the open conversation as Markdown or JSON, every thread as JSON, and
+// an import of a chatsync export or of ChatGPT's or Claude's conversations.json. It uses the
+// package's chatsync/export (./pkg/export), loaded on the first click.
+const $ = (selector) => document.querySelector(selector);
+const load = () => import("./pkg/export/index.js");
+
+/** Wires the export and import controls to `store`; `threadId()` is the open thread's id. */
+export function setupTransfer({ store, threadId, openThread }) {
+  const report = (text, error = false) => {
+    const el = $("#transfer-report");
+    el.textContent = text;
+    el.classList.toggle("error", error);
+  };
+  const guarded = (action) => async () => {
+    try {
+      await action();
+    } catch (error) {
+      report(`${error.code ? `${error.code}: ` : ""}${error.message}`, true);
+    }
+  };
+
+  const exportThread = (format) => guarded(async () => {
+    const id = threadId();
+    if (!id) return report("Open a conversation to export it.", true);
+    const { exportThread } = await load();
+    const data = await exportThread(store, id, { format });
+    const title = (await store.listThreads({ includeArchived: true })).find((t) => t.id === id)?.title ?? "conversation";
+    const name = title.replace(/[^\p{L}\p{N}]+/gu, "-").replace(/^-|-$/g, "").toLowerCase() || "conversation";
+    if (format === "markdown") download(`${name}.md`, data, "text/markdown");
+    else download(`${name}.json`, JSON.stringify(data, null, 2), "application/json");
+    report(`Exported “${title}”.`);
+  });
+  $("#export-markdown").addEventListener("click", exportThread("markdown"));
+  $("#export-json").addEventListener("click", exportThread("json"));
+
+  $("#export-all").addEventListener("click", guarded(async () => {
+    const { exportAll } = await load();
+    const data = await exportAll(store);
+    download(`chatsync-export-${new Date().toISOString().slice(0, 10)}.json`, JSON.stringify(data), "application/json");
+    report(`Exported ${data.threads.length} thread${data.threads.length === 1 ? "" : "s"}.`);
+  }));
+
+  $("#import-file").addEventListener("change", guarded(async () => {
+    const input = $("#import-file");
+    const file = input.files?.[0];
+    input.value = ""; // the same file again fires `change` again
+    if (!file) return;
+    report(`Importing ${file.name}…`);
+    const { importThreads } = await load();
+    const result = await importThreads(store, await file.text());
+    const lines = [`Imported ${result.imported.length} conversation${result.imported.length === 1 ? "" : "s"} from ${file.name}.`];
+    if (result.skipped.length) lines.push(`Skipped ${result.skipped.length}: ${result.skipped.map((s) => s.reason).join("; ")}.`);
+    for (const loss of result.lost) lines.push(`“${loss.title ?? loss.sourceId ?? loss.index}”: not carried over: ${loss.items.join(", ")}.`);
+    report(lines.join("\n"));
+    if (result.imported[0]) await openThread(result.imported[0]);
+  }));
+}
+
+function download(name, text, type) {
+  const url = URL.createObjectURL(new Blob([text], { type }));
+  const a = Object.assign(document.createElement("a"), { href: url, download: name });
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 1000);
+}
