@@ -57,6 +57,7 @@ pub mod input;
 mod json;
 mod kinds;
 mod limits;
+mod part_view;
 mod patch;
 mod preferences;
 mod project;
@@ -71,7 +72,9 @@ pub mod view;
 pub mod view_json;
 
 pub use error::ModelError;
-pub use ids::{ApprovalId, ArtifactId, MAX_ID_LEN, MessageId, ProjectId, ThreadId, ToolCallId};
+pub use ids::{
+    ApprovalId, ArtifactId, MAX_ID_LEN, MessageId, PartId, ProjectId, ThreadId, ToolCallId,
+};
 pub use index::{INDEX_SCHEMA_VERSION, Index, ListOptions};
 pub use json::Json;
 pub use kinds::{
@@ -88,9 +91,9 @@ pub use retention::{RetentionPolicy, threads_to_purge};
 pub use schema::THREAD_SCHEMA_VERSION;
 pub use settings::ThreadSettings;
 pub use thread::{
-    ApprovalDecision, ApprovalRequest, ArtifactUpsert, ContextEntry, Feedback, FromAutomergeError,
-    MessageEnd, NewMessage, Regenerate, SessionState, Thread, ThreadInit, ToolCallOutcome,
-    ToolCallStart, Usage,
+    ApprovalDecision, ApprovalRequest, ArtifactUpsert, ContextEntry, Feedback, FilePart,
+    FinishDetails, FromAutomergeError, MAX_PARTS, MessageEnd, NewMessage, NewPart, Regenerate,
+    SessionState, Thread, ThreadInit, ToolCallOptions, ToolCallOutcome, ToolCallStart, Usage,
 };
 pub use usage::{UsageReport, usage};
 pub use view::{ReadAt, ThreadSummary, ThreadView};

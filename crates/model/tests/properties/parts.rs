@@ -1,0 +1,92 @@
+//! Parts streamed concurrently: two devices appending to different parts of one message (and
+//! adding parts of their own) converge, and keep every delta in its part.
+
+#[cfg(target_arch = "wasm32")]
+use wasm_bindgen_test::wasm_bindgen_test as test;
+
+use chatsync_model::automerge::ActorId;
+use chatsync_model::view::PartView;
+use chatsync_model::{
+    Limits, MessageId, NewMessage, NewPart, PartId, ReadAt, Role, Thread, ThreadId, ThreadInit,
+};
+use proptest::prelude::*;
+
+use super::cases;
+
+fn actor(r: usize) -> ActorId {
+    ActorId::from(format!("device-{r}").into_bytes())
+}
+
+fn copy(thread: &mut Thread, r: usize) -> Thread {
+    let bytes = thread.save().unwrap();
+    Thread::load(
+        ThreadId::new("t").unwrap(),
+        &bytes,
+        actor(r),
+        Limits::default(),
+    )
+    .unwrap()
+}
+
+fn texts(thread: &Thread, id: &MessageId) -> Vec<(Option<String>, String)> {
+    thread
+        .message(id, ReadAt::new(1))
+        .unwrap()
+        .parts
+        .into_iter()
+        .filter_map(|p| match p {
+            PartView::Text(t) | PartView::Reasoning(t) => Some((t.id.map(String::from), t.text)),
+            _ => None,
+        })
+        .collect()
+}
+
+proptest! {
+    #![proptest_config(cases(64))]
+
+    #[test]
+    fn two_devices_streaming_into_two_parts_of_one_message_converge(
+        a in proptest::collection::vec("[a-z ]{0,6}", 1..12),
+        b in proptest::collection::vec("[A-Z ]{0,6}", 1..12),
+        b_adds_a_part in any::<bool>(),
+        a_first in any::<bool>(),
+    ) {
+        let id = MessageId::new("m").unwrap();
+        let mut start = Thread::create(ThreadInit::new(ThreadId::new("t").unwrap(), actor(9), 1), Limits::default()).unwrap();
+        let mut message = NewMessage::new(id.clone(), Role::Assistant, "");
+        message.parts = vec![
+            NewPart::Text { id: Some(PartId::new("p1").unwrap()), text: String::new() },
+            NewPart::Reasoning { id: Some(PartId::new("p2").unwrap()), text: String::new() },
+        ];
+        start.append_message(message, 1).unwrap();
+        let mut ra = copy(&mut start, 0);
+        let mut rb = copy(&mut start, 1);
+        for (i, delta) in a.iter().enumerate() {
+            ra.append_part_delta(&id, &PartId::new("p1").unwrap(), delta, 2 + i as u64).unwrap();
+            if i % 3 == 0 { ra.commit(); }
+        }
+        for (i, delta) in b.iter().enumerate() {
+            rb.append_part_delta(&id, &PartId::new("p2").unwrap(), delta, 2 + i as u64).unwrap();
+            if b_adds_a_part && i == 0 {
+                rb.append_part(&id, NewPart::StepStart, 2).unwrap();
+                rb.append_part(&id, NewPart::Text { id: Some(PartId::new("p3").unwrap()), text: "b".into() }, 2).unwrap();
+            }
+        }
+        let (mut ca, mut cb) = (copy(&mut ra, 3), copy(&mut rb, 4));
+        if a_first {
+            ra.merge(&mut cb).unwrap();
+            rb.merge(&mut ca).unwrap();
+        } else {
+            rb.merge(&mut ca).unwrap();
+            ra.merge(&mut cb).unwrap();
+        }
+        prop_assert_eq!(ra.view(ReadAt::new(1)), rb.view(ReadAt::new(1)));
+        let got = texts(&ra, &id);
+        prop_assert_eq!(&got[0], &(Some("p1".into()), a.concat()));
+        prop_assert_eq!(&got[1], &(Some("p2".into()), b.concat()));
+        prop_assert_eq!(got.len(), if b_adds_a_part { 3 } else { 2 });
+        let content = ra.message(&id, ReadAt::new(1)).unwrap().content;
+        let expected = if b_adds_a_part { format!("{}b", a.concat()) } else { a.concat() };
+        prop_assert_eq!(content, expected);
+    }
+}
