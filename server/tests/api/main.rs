@@ -10,6 +10,7 @@ mod mutations;
 mod refusals;
 mod streaming;
 mod support;
+mod ui_stream;
 
 use std::time::Duration;
 
