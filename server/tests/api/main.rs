@@ -7,6 +7,7 @@ mod examples;
 mod isolation;
 mod live;
 mod mutations;
+mod parts;
 mod refusals;
 mod streaming;
 mod support;
