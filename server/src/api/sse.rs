@@ -285,10 +285,11 @@ pub(crate) async fn run<S: Storage>(
                 if let Some(end) = read.end {
                     return writer.finish(end).await;
                 }
-                if writer.pending.len() > 10_000 {
-                    if let Err(e) = writer.flush().await {
-                        return Err(writer.interrupt(e).await);
-                    }
+                // A batch is bounded in writes, as an NDJSON batch is in bytes: store it now.
+                if writer.pending.len() > 10_000
+                    && let Err(e) = writer.flush().await
+                {
+                    return Err(writer.interrupt(e).await);
                 }
             }
             Err(e) => return Err(writer.interrupt(e).await),
