@@ -61,8 +61,8 @@ pub(crate) struct Read {
 /// The stream's state: its parts and tool calls so far.
 pub(crate) struct Chunks {
     message: MessageId,
-    /// The stream's text and reasoning part ids → the thread's.
-    parts: HashMap<String, PartId>,
+    /// The stream's text and reasoning parts (kind, the stream's id) → the thread's part ids.
+    parts: HashMap<(String, String), PartId>,
     /// Tool calls this stream started.
     tools: HashMap<String, ToolCallId>,
     new_id: fn() -> String,
@@ -115,7 +115,9 @@ impl Chunks {
             "start-step" => op(Op::Part(NewPart::StepStart)),
             "text-start" | "reasoning-start" => {
                 let id = PartId::new((self.new_id)())?;
-                self.parts.insert(c.required("id")?.to_owned(), id.clone());
+                let kind = &ty[..ty.len() - "-start".len()];
+                let key = (kind.to_owned(), c.required("id")?.to_owned());
+                self.parts.insert(key, id.clone());
                 let (id, text) = (Some(id), String::new());
                 op(Op::Part(if ty == "text-start" {
                     NewPart::Text { id, text }
@@ -125,10 +127,12 @@ impl Chunks {
             }
             "text-delta" | "reasoning-delta" => {
                 let stream_id = c.required("id")?;
-                let part = self.parts.get(stream_id).ok_or_else(|| {
+                // A text delta goes to a text part, a reasoning one to a reasoning part.
+                let kind = &ty[..ty.len() - "-delta".len()];
+                let key = (kind.to_owned(), stream_id.to_owned());
+                let part = self.parts.get(&key).ok_or_else(|| {
                     invalid(format!(
-                        "`{ty}` for part {stream_id:?}, which no `{}-start` began",
-                        &ty[..ty.len() - "-delta".len()]
+                        "`{ty}` for part {stream_id:?}, which no `{kind}-start` began"
                     ))
                 })?;
                 op(Op::Delta(part.clone(), c.required("delta")?.to_owned()));
