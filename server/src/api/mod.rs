@@ -21,6 +21,7 @@ mod query;
 mod rate;
 mod request;
 mod sse;
+mod sse_events;
 mod stream;
 mod ui_chunks;
 

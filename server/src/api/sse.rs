@@ -11,8 +11,6 @@
 //! ends, breaks or stalls before its end, or a chunk that is malformed or refused, leaves the
 //! message `interrupted` holding every chunk before it, and is answered with the typed error.
 
-use std::time::Duration;
-
 use axum::body::Body;
 use axum::extract::Query;
 use axum::http::Uri;
@@ -24,6 +22,7 @@ use tokio::time::Instant;
 
 use super::documents::{self, Deleted, Listing, ThreadRef, new_id};
 use super::error::ApiError;
+use super::sse_events::{Event, Events, NextEvent};
 use super::stream::{self, BATCH, Lines, MAX_STREAM_DURATION, Next, stored_state};
 use super::ui_chunks::{Chunks, End, Op};
 use super::{ApiState, json};
@@ -92,93 +91,6 @@ impl Target {
     }
 }
 
-/// One event of the body.
-enum Event {
-    Chunk(Value),
-    Done,
-}
-
-/// Server-sent events from a body: `data:` lines joined until a blank line; comments (`:`) and
-/// the `event`, `id` and `retry` fields are skipped (the AI SDK sends none but keep-alive
-/// comments).
-struct Events<B> {
-    lines: Lines<B>,
-    max: usize,
-}
-
-/// How reading the next event went.
-enum NextEvent {
-    Event(Event),
-    /// The body ended with no further event.
-    End,
-    Failed(Next),
-    Invalid(ApiError),
-}
-
-impl<B> Events<B>
-where
-    B: futures_util::Stream<Item = Result<axum::body::Bytes, axum::Error>> + Unpin,
-{
-    async fn next(&mut self, idle: Duration) -> NextEvent {
-        let mut data: Option<Vec<u8>> = None;
-        loop {
-            let line = match self.lines.next(idle).await {
-                Next::Line(line) => line,
-                Next::End => match data {
-                    Some(data) => return parse_event(&data),
-                    None => return NextEvent::End,
-                },
-                other => return NextEvent::Failed(other),
-            };
-            if line.is_empty() {
-                match data.take() {
-                    Some(data) => return parse_event(&data),
-                    None => continue,
-                }
-            }
-            if line.starts_with(b":") {
-                continue;
-            }
-            let (field, value) = match line.iter().position(|b| *b == b':') {
-                Some(i) => (&line[..i], &line[i + 1..]),
-                None => (&line[..], &b""[..]),
-            };
-            let value = value.strip_prefix(b" ").unwrap_or(value);
-            match field {
-                b"data" => {
-                    let buffer = data.get_or_insert_with(Vec::new);
-                    if !buffer.is_empty() {
-                        buffer.push(b'\n');
-                    }
-                    buffer.extend_from_slice(value);
-                    if buffer.len() > self.max {
-                        return NextEvent::Failed(Next::TooLong);
-                    }
-                }
-                b"event" | b"id" | b"retry" => {}
-                _ => {
-                    return NextEvent::Invalid(ApiError::InvalidInput(format!(
-                        "a line of the event stream is not a server-sent event field: {:?}",
-                        String::from_utf8_lossy(&line[..line.len().min(64)])
-                    )));
-                }
-            }
-        }
-    }
-}
-
-fn parse_event(data: &[u8]) -> NextEvent {
-    if data.trim_ascii() == b"[DONE]" {
-        return NextEvent::Event(Event::Done);
-    }
-    match serde_json::from_slice(data) {
-        Ok(value) => NextEvent::Event(Event::Chunk(value)),
-        Err(e) => NextEvent::Invalid(ApiError::InvalidInput(format!(
-            "an event's data is not a JSON chunk: {e}"
-        ))),
-    }
-}
-
 /// Serves one UI message stream.
 pub(crate) async fn run<S: Storage>(
     state: ApiState<S>,
@@ -190,7 +102,7 @@ pub(crate) async fn run<S: Storage>(
     let idle = limits.http_request_timeout;
     let max = limits.max_request_body_bytes;
     let lines = Lines::new(body.into_data_stream(), max).keeping_blank_lines();
-    let mut events = Events { lines, max };
+    let mut events = Events::new(lines, max);
     let thread = ThreadRef::parse(&target.thread)?;
     // The first event may name the message (`start`'s `messageId`).
     let first = match events.next(idle).await {
