@@ -7,7 +7,9 @@
 //!
 //! - [`Thread`]: messages (with streaming deltas, status, usage, feedback, metadata, and branches from
 //!   edits and regenerations), artifacts, tool calls, approval requests, agent session state, context
-//!   entries, settings and title. Writes accumulate in one pending change until [`Thread::commit`], so a
+//!   entries, settings and title. A message holds ordered parts as the AI SDK's `UIMessage` does
+//!   ([`NewPart`], [`view::PartView`]): text and reasoning that stream into parts of their own, tool
+//!   calls in the AI SDK's states, files, sources, data, step boundaries; its `content` is its text. Writes accumulate in one pending change until [`Thread::commit`], so a
 //!   stream of token deltas costs one change per batch, not one per token.
 //! - [`Index`]: a summary per thread ([`ThreadSummary`]), so the thread list never opens a thread;
 //!   the trash (restorable for the user's `trashRetentionDays`) and purge tombstones that refuse
