@@ -398,6 +398,9 @@ fn apply(t: &mut Thread, id: &MessageId, op: Op, now: u64) -> Result<(), ApiErro
             };
             t.decide_approval(&approval, decision, now)?;
         }
+        Op::ResetStep => {
+            t.reset_step(id, now)?;
+        }
         Op::Metadata(update) => {
             let current = t
                 .message(id, stored_state(now))

@@ -12,8 +12,9 @@
 //! `source-document`, `file`, `data-*` (not `transient`) → parts; `start`, `message-metadata` and
 //! `finish`'s `messageMetadata` merge into the message's metadata (as `useChat` merges them);
 //! `finish` / `error` / `abort` end the message `complete` (with `finishReason`) / `error` (with the
-//! text) / `cancelled`. `finish-step`, `text-end`, `reasoning-end` change nothing stored; `custom`,
-//! `reasoning-file`, `steering-message` and `reset-step` are not stored.
+//! text) / `cancelled`; `reset-step` removes the current step's parts (those after the last
+//! `step-start`). `finish-step`, `text-end`, `reasoning-end` change nothing stored; `custom`,
+//! `reasoning-file` and `steering-message` are not stored.
 
 use std::collections::HashMap;
 
@@ -41,6 +42,8 @@ pub(crate) enum Op {
     DecideApproval(ApprovalId, bool, Option<String>),
     /// Merged into the message's metadata.
     Metadata(Value),
+    /// The current step's parts removed.
+    ResetStep,
 }
 
 /// How the stream ended the message.
@@ -76,7 +79,6 @@ const IGNORED: &[&str] = &[
     "custom",
     "reasoning-file",
     "steering-message",
-    "reset-step",
 ];
 
 impl Chunks {
@@ -113,6 +115,12 @@ impl Chunks {
                 }
             }
             "start-step" => op(Op::Part(NewPart::StepStart)),
+            "reset-step" => {
+                // As the AI SDK: the step's open parts and partial tool calls are forgotten too.
+                self.parts.clear();
+                self.tools.clear();
+                op(Op::ResetStep);
+            }
             "text-start" | "reasoning-start" => {
                 let id = PartId::new((self.new_id)())?;
                 let kind = &ty[..ty.len() - "-start".len()];

@@ -225,3 +225,38 @@ async fn the_query_must_name_the_thread_and_nothing_else() {
     assert_eq!(answer.error(400), "invalid_input");
     relay.stop().await;
 }
+
+#[tokio::test]
+async fn a_reset_step_drops_the_steps_parts_as_use_chat_does() {
+    let relay = TestRelay::start().await;
+    let api = relay.api("alice");
+    let t = new_thread(&api, "T").await;
+    let mut body = Vec::new();
+    for chunk in [
+        json!({ "type": "start", "messageId": "retried" }),
+        json!({ "type": "start-step" }),
+        json!({ "type": "text-start", "id": "0" }),
+        json!({ "type": "text-delta", "id": "0", "delta": "first try" }),
+        json!({ "type": "reset-step" }),
+        json!({ "type": "text-start", "id": "0" }),
+        json!({ "type": "text-delta", "id": "0", "delta": "second try" }),
+        json!({ "type": "text-end", "id": "0" }),
+        json!({ "type": "finish" }),
+    ] {
+        body.extend(event(chunk));
+    }
+    body.extend(b"data: [DONE]\n\n");
+    let answer = api
+        .post_typed(&format!("/api/stream?threadId={t}"), SSE, body)
+        .await;
+    let m = answer.value();
+    assert_eq!(m["content"], "second try");
+    let types: Vec<&str> = m["parts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(types, ["step-start", "text"]);
+    relay.stop().await;
+}

@@ -417,6 +417,38 @@ impl Thread {
         Ok(())
     }
 
+    /// Removes the parts of the current step of an open message — those after its last
+    /// `step-start` (all of them if it has none) — as the AI SDK's `reset-step` chunk does (a
+    /// step the model retries). The thread's tool call records stay; only their parts go.
+    /// Returns how many parts were removed.
+    pub fn reset_step(&mut self, id: &MessageId, now_ms: u64) -> Result<usize, ModelError> {
+        self.ensure_writable()?;
+        let handle = self.open_parts_handle(id, "reset a step of")?;
+        let list = handle.parts.list.clone().ok_or_else(|| legacy(id))?;
+        let types: Vec<Option<String>> = self
+            .doc
+            .values(&list)
+            .map(|(_, part)| access::get_str(&self.doc, &part, k::TYPE))
+            .collect();
+        let start = types
+            .iter()
+            .rposition(|t| t.as_deref() == Some(k::TYPE_STEP_START))
+            .map_or(0, |i| i + 1);
+        let removed = types.len() - start;
+        if removed == 0 {
+            return Ok(0);
+        }
+        self.touch(now_ms)?;
+        for index in (start..types.len()).rev() {
+            self.doc.delete(&list, index)?;
+        }
+        self.doc.put(&handle.message, "updatedAt", now_ms)?;
+        // The text it held left with it: read the message's parts afresh at the next write.
+        self.streams.remove(id);
+        self.touched.retain(|(touched, _)| touched != id);
+        Ok(removed)
+    }
+
     /// Adds the part of a tool call just started to its message, when the message has parts.
     pub(super) fn append_tool_part(
         &mut self,

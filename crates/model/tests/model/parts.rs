@@ -532,3 +532,38 @@ fn a_part_stream_interleaved_with_tool_calls_keeps_its_order() {
         .collect();
     assert_eq!(states, [ToolPartState::InputAvailable; 3]);
 }
+
+#[test]
+fn a_reset_step_removes_the_parts_after_the_last_step_start() {
+    let mut t = new_thread();
+    reply(&mut t, "a1");
+    let a1 = mid("a1");
+    t.append_part(&a1, NewPart::StepStart, at(3)).unwrap();
+    t.append_delta(&a1, "kept", at(3)).unwrap();
+    t.append_part(&a1, NewPart::StepStart, at(4)).unwrap();
+    t.append_delta(&a1, "dropped", at(4)).unwrap();
+    t.start_tool_call(search_call("tc1", "a1", ToolCallStatus::Running), at(5))
+        .unwrap();
+    assert_eq!(t.reset_step(&a1, at(6)).unwrap(), 2);
+    let m = t.message(&a1, ReadAt::new(at(6))).unwrap();
+    assert_eq!(m.content, "kept");
+    assert_eq!(m.parts.len(), 3, "{:?}", m.parts);
+    // The retried step streams on after the step-start; the tool call's record stays.
+    t.append_delta(&a1, " again", at(7)).unwrap();
+    let m = t.message(&a1, ReadAt::new(at(7))).unwrap();
+    assert_eq!(m.content, "kept again");
+    assert_eq!(t.tool_calls().len(), 1);
+    assert_eq!(t.reset_step(&a1, at(8)).unwrap(), 1);
+    assert_eq!(t.reset_step(&a1, at(8)).unwrap(), 0);
+    t.finish_message(
+        &a1,
+        MessageEnd {
+            status: MessageStatus::Complete,
+            usage: None,
+        },
+        at(9),
+    )
+    .unwrap();
+    let err = refused(&mut t, |t| t.reset_step(&a1, at(10)).map(|_| ()));
+    assert_eq!(err.code(), "invalid_transition");
+}
