@@ -8,6 +8,7 @@ use chatsync_model::automerge::ActorId;
 use chatsync_model::view::PartView;
 use chatsync_model::{
     Limits, MessageId, NewMessage, NewPart, PartId, ReadAt, Role, Thread, ThreadId, ThreadInit,
+    ToolCallId, ToolCallStart, ToolCallStatus,
 };
 use proptest::prelude::*;
 
@@ -88,5 +89,87 @@ proptest! {
         let content = ra.message(&id, ReadAt::new(1)).unwrap().content;
         let expected = if b_adds_a_part { format!("{}b", a.concat()) } else { a.concat() };
         prop_assert_eq!(content, expected);
+    }
+}
+
+/// One write of a streamed reply.
+#[derive(Clone, Debug)]
+enum Step {
+    Delta(String),
+    Tool,
+    StepStart,
+    Commit,
+}
+
+fn step() -> impl Strategy<Value = Step> {
+    prop_oneof![
+        4 => "[a-z]{1,5}".prop_map(Step::Delta),
+        1 => Just(Step::Tool),
+        1 => Just(Step::StepStart),
+        1 => Just(Step::Commit),
+    ]
+}
+
+/// What a part should read as: its text, a tool call's id, or a step boundary.
+fn shown(part: &PartView) -> String {
+    match part {
+        PartView::Text(t) => format!("text:{}", t.text),
+        PartView::Tool(t) => format!("tool:{}", t.tool_call_id),
+        PartView::StepStart => "step".into(),
+        other => format!("{other:?}"),
+    }
+}
+
+proptest! {
+    #![proptest_config(cases(64))]
+
+    /// Deltas interleaved with tool calls and step boundaries keep their order: consecutive
+    /// deltas make one text part, and each tool call or step sits between the texts around it —
+    /// on the writer and on a replica that loads it, commits wherever they fell.
+    #[test]
+    fn a_part_stream_interleaved_with_tool_calls_keeps_its_order(steps in proptest::collection::vec(step(), 1..40)) {
+        let id = MessageId::new("m").unwrap();
+        let mut t = Thread::create(ThreadInit::new(ThreadId::new("t").unwrap(), actor(0), 1), Limits::default()).unwrap();
+        t.append_message(NewMessage::new(id.clone(), Role::Assistant, ""), 1).unwrap();
+        let mut expected: Vec<String> = Vec::new();
+        let mut tools = 0;
+        for step in &steps {
+            match step {
+                Step::Delta(text) => {
+                    t.append_delta(&id, text, 2).unwrap();
+                    match expected.last_mut() {
+                        Some(last) if last.starts_with("text:") => last.push_str(text),
+                        _ => expected.push(format!("text:{text}")),
+                    }
+                }
+                Step::Tool => {
+                    let call = ToolCallStart {
+                        id: ToolCallId::new(format!("tc{tools}")).unwrap(),
+                        message_id: id.clone(),
+                        tool_name: "search".into(),
+                        provider_call_id: None,
+                        input: Default::default(),
+                        status: ToolCallStatus::Running,
+                    };
+                    t.start_tool_call(call, 2).unwrap();
+                    expected.push(format!("tool:tc{tools}"));
+                    tools += 1;
+                }
+                Step::StepStart => {
+                    t.append_part(&id, NewPart::StepStart, 2).unwrap();
+                    expected.push("step".into());
+                }
+                Step::Commit => {
+                    t.commit();
+                }
+            }
+        }
+        let got: Vec<String> = t.message(&id, ReadAt::new(2)).unwrap().parts.iter().map(shown).collect();
+        prop_assert_eq!(&got, &expected);
+        let loaded = copy(&mut t, 1);
+        let again: Vec<String> = loaded.message(&id, ReadAt::new(2)).unwrap().parts.iter().map(shown).collect();
+        prop_assert_eq!(&again, &expected);
+        let content: String = steps.iter().filter_map(|s| match s { Step::Delta(d) => Some(d.as_str()), _ => None }).collect();
+        prop_assert_eq!(loaded.message(&id, ReadAt::new(2)).unwrap().content, content);
     }
 }
