@@ -94,19 +94,19 @@ proptest! {
 
 /// One write of a streamed reply.
 #[derive(Clone, Debug)]
-enum Step {
+enum Write {
     Delta(String),
     Tool,
     StepStart,
     Commit,
 }
 
-fn step() -> impl Strategy<Value = Step> {
+fn write() -> impl Strategy<Value = Write> {
     prop_oneof![
-        4 => "[a-z]{1,5}".prop_map(Step::Delta),
-        1 => Just(Step::Tool),
-        1 => Just(Step::StepStart),
-        1 => Just(Step::Commit),
+        4 => "[a-z]{1,5}".prop_map(Write::Delta),
+        1 => Just(Write::Tool),
+        1 => Just(Write::StepStart),
+        1 => Just(Write::Commit),
     ]
 }
 
@@ -127,7 +127,7 @@ proptest! {
     /// deltas make one text part, and each tool call or step sits between the texts around it —
     /// on the writer and on a replica that loads it, commits wherever they fell.
     #[test]
-    fn a_part_stream_interleaved_with_tool_calls_keeps_its_order(steps in proptest::collection::vec(step(), 1..40)) {
+    fn a_part_stream_interleaved_with_tool_calls_keeps_its_order(steps in proptest::collection::vec(write(), 1..40)) {
         let id = MessageId::new("m").unwrap();
         let mut t = Thread::create(ThreadInit::new(ThreadId::new("t").unwrap(), actor(0), 1), Limits::default()).unwrap();
         t.append_message(NewMessage::new(id.clone(), Role::Assistant, ""), 1).unwrap();
@@ -135,14 +135,14 @@ proptest! {
         let mut tools = 0;
         for step in &steps {
             match step {
-                Step::Delta(text) => {
+                Write::Delta(text) => {
                     t.append_delta(&id, text, 2).unwrap();
                     match expected.last_mut() {
                         Some(last) if last.starts_with("text:") => last.push_str(text),
                         _ => expected.push(format!("text:{text}")),
                     }
                 }
-                Step::Tool => {
+                Write::Tool => {
                     let call = ToolCallStart {
                         id: ToolCallId::new(format!("tc{tools}")).unwrap(),
                         message_id: id.clone(),
@@ -155,11 +155,11 @@ proptest! {
                     expected.push(format!("tool:tc{tools}"));
                     tools += 1;
                 }
-                Step::StepStart => {
+                Write::StepStart => {
                     t.append_part(&id, NewPart::StepStart, 2).unwrap();
                     expected.push("step".into());
                 }
-                Step::Commit => {
+                Write::Commit => {
                     t.commit();
                 }
             }
@@ -169,7 +169,7 @@ proptest! {
         let loaded = copy(&mut t, 1);
         let again: Vec<String> = loaded.message(&id, ReadAt::new(2)).unwrap().parts.iter().map(shown).collect();
         prop_assert_eq!(&again, &expected);
-        let content: String = steps.iter().filter_map(|s| match s { Step::Delta(d) => Some(d.as_str()), _ => None }).collect();
+        let content: String = steps.iter().filter_map(|s| match s { Write::Delta(d) => Some(d.as_str()), _ => None }).collect();
         prop_assert_eq!(loaded.message(&id, ReadAt::new(2)).unwrap().content, content);
     }
 }
