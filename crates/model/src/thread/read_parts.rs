@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use automerge::{ObjId, ObjType, ReadDoc};
+use automerge::{ObjType, ReadDoc};
 
 use super::Thread;
 use super::parts::part_key as k;
@@ -87,7 +87,7 @@ impl Thread {
                 continue;
             }
             let f = Fields::of(&self.doc, &obj);
-            let Some(part) = self.part_view(&f, &obj, open, tools) else {
+            let Some(part) = part_view(&f, open, tools) else {
                 // A part of a type this build does not know (a newer writer's) is left out.
                 continue;
             };
@@ -98,57 +98,54 @@ impl Thread {
         }
         Some((parts, content))
     }
+}
 
-    fn part_view(
-        &self,
-        f: &Fields<'_>,
-        _obj: &ObjId,
-        open: bool,
-        tools: &ToolIndex,
-    ) -> Option<PartView> {
-        let ty = f.str(k::TYPE)?;
-        Some(match ty.as_str() {
-            k::TYPE_TEXT | k::TYPE_REASONING => {
-                let text = TextPart {
-                    id: f.str(k::ID).and_then(|id| PartId::new(id).ok()),
-                    text: f.text(k::TEXT).unwrap_or_default(),
-                    streaming: open,
-                };
-                if ty == k::TYPE_TEXT {
-                    PartView::Text(text)
-                } else {
-                    PartView::Reasoning(text)
-                }
+/// One stored part as shown; `None` for a type this build does not know.
+fn part_view(f: &Fields<'_>, open: bool, tools: &ToolIndex) -> Option<PartView> {
+    let ty = f.str(k::TYPE)?;
+    Some(match ty.as_str() {
+        k::TYPE_TEXT | k::TYPE_REASONING => {
+            let text = TextPart {
+                id: f.str(k::ID).and_then(|id| PartId::new(id).ok()),
+                text: f.text(k::TEXT).unwrap_or_default(),
+                streaming: open,
+            };
+            if ty == k::TYPE_TEXT {
+                PartView::Text(text)
+            } else {
+                PartView::Reasoning(text)
             }
-            k::TYPE_TOOL => PartView::Tool(tool_part(f.str(k::TOOL_CALL_ID)?, tools)?),
-            k::TYPE_FILE => PartView::File {
-                url: f.str("url"),
-                reference: f.str("reference"),
-                media_type: f.str("mediaType").unwrap_or_default(),
-                filename: f.str("filename"),
-                size: f.u64("size"),
-            },
-            k::TYPE_SOURCE_URL => PartView::SourceUrl {
-                source_id: f.str("sourceId").unwrap_or_default(),
-                url: f.str("url").unwrap_or_default(),
-                title: f.str("title"),
-            },
-            k::TYPE_SOURCE_DOCUMENT => PartView::SourceDocument {
-                source_id: f.str("sourceId").unwrap_or_default(),
-                media_type: f.str("mediaType").unwrap_or_default(),
-                title: f.str("title").unwrap_or_default(),
-                filename: f.str("filename"),
-            },
-            k::TYPE_STEP_START => PartView::StepStart,
-            data if data.starts_with(k::DATA_PREFIX) => PartView::Data {
-                data_type: ty.clone(),
-                id: f.str(k::ID),
-                data: f.str(k::DATA).map(json::decode).unwrap_or_default(),
-            },
-            _ => return None,
-        })
-    }
+        }
+        k::TYPE_TOOL => PartView::Tool(tool_part(f.str(k::TOOL_CALL_ID)?, tools)?),
+        k::TYPE_FILE => PartView::File {
+            url: f.str("url"),
+            reference: f.str("reference"),
+            media_type: f.str("mediaType").unwrap_or_default(),
+            filename: f.str("filename"),
+            size: f.u64("size"),
+        },
+        k::TYPE_SOURCE_URL => PartView::SourceUrl {
+            source_id: f.str("sourceId").unwrap_or_default(),
+            url: f.str("url").unwrap_or_default(),
+            title: f.str("title"),
+        },
+        k::TYPE_SOURCE_DOCUMENT => PartView::SourceDocument {
+            source_id: f.str("sourceId").unwrap_or_default(),
+            media_type: f.str("mediaType").unwrap_or_default(),
+            title: f.str("title").unwrap_or_default(),
+            filename: f.str("filename"),
+        },
+        k::TYPE_STEP_START => PartView::StepStart,
+        data if data.starts_with(k::DATA_PREFIX) => PartView::Data {
+            data_type: ty.clone(),
+            id: f.str(k::ID),
+            data: f.str(k::DATA).map(json::decode).unwrap_or_default(),
+        },
+        _ => return None,
+    })
+}
 
+impl Thread {
     /// The text of a message: its text parts joined, or the `content` of one stored without parts.
     /// Reads no more than the text.
     pub(super) fn content_of(&self, message: &Fields<'_>) -> String {
