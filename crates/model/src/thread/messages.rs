@@ -5,7 +5,8 @@ use automerge::{ObjType, ReadDoc};
 use serde::{Deserialize, Serialize};
 
 use super::branches::{Node, Tree};
-use super::parts::{self, NewPart, PartsState, part_key};
+use super::part_writes::PartsState;
+use super::parts::{self, NewPart, part_key};
 use super::{StreamHandle, Thread};
 use crate::schema::key;
 use crate::{Json, MessageId, MessageStatus, ModelError, Role, access, json};

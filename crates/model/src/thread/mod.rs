@@ -11,6 +11,7 @@ mod branches;
 mod context;
 mod messages;
 mod meta;
+mod part_writes;
 mod parts;
 mod read;
 mod read_parts;
@@ -115,7 +116,7 @@ struct StreamHandle {
     /// stored a plain string, or the message has parts.
     text: Option<ObjId>,
     /// The message's parts, when it has them.
-    parts: parts::PartsState,
+    parts: part_writes::PartsState,
     /// The bytes of text of its content (and reasoning), for the size limit.
     bytes: usize,
     status: crate::MessageStatus,
