@@ -110,6 +110,11 @@ id_type!(
     "approval"
 );
 id_type!(
+    /// A message part's id (a text or reasoning part a stream targets), unique within its message.
+    PartId,
+    "part"
+);
+id_type!(
     /// A project's id, unique within its user's index.
     ProjectId,
     "project"

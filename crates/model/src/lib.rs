@@ -7,7 +7,9 @@
 //!
 //! - [`Thread`]: messages (with streaming deltas, status, usage, feedback, metadata, and branches from
 //!   edits and regenerations), artifacts, tool calls, approval requests, agent session state, context
-//!   entries, settings and title. Writes accumulate in one pending change until [`Thread::commit`], so a
+//!   entries, settings and title. A message holds ordered parts as the AI SDK's `UIMessage` does
+//!   ([`NewPart`], [`view::PartView`]): text and reasoning that stream into parts of their own, tool
+//!   calls in the AI SDK's states, files, sources, data, step boundaries; its `content` is its text. Writes accumulate in one pending change until [`Thread::commit`], so a
 //!   stream of token deltas costs one change per batch, not one per token.
 //! - [`Index`]: a summary per thread ([`ThreadSummary`]), so the thread list never opens a thread;
 //!   the trash (restorable for the user's `trashRetentionDays`) and purge tombstones that refuse
@@ -57,6 +59,7 @@ pub mod input;
 mod json;
 mod kinds;
 mod limits;
+mod part_view;
 mod patch;
 mod preferences;
 mod project;
@@ -71,7 +74,9 @@ pub mod view;
 pub mod view_json;
 
 pub use error::ModelError;
-pub use ids::{ApprovalId, ArtifactId, MAX_ID_LEN, MessageId, ProjectId, ThreadId, ToolCallId};
+pub use ids::{
+    ApprovalId, ArtifactId, MAX_ID_LEN, MessageId, PartId, ProjectId, ThreadId, ToolCallId,
+};
 pub use index::{INDEX_SCHEMA_VERSION, Index, ListOptions};
 pub use json::Json;
 pub use kinds::{
@@ -88,9 +93,9 @@ pub use retention::{RetentionPolicy, threads_to_purge};
 pub use schema::THREAD_SCHEMA_VERSION;
 pub use settings::ThreadSettings;
 pub use thread::{
-    ApprovalDecision, ApprovalRequest, ArtifactUpsert, ContextEntry, Feedback, FromAutomergeError,
-    MessageEnd, NewMessage, Regenerate, SessionState, Thread, ThreadInit, ToolCallOutcome,
-    ToolCallStart, Usage,
+    ApprovalDecision, ApprovalRequest, ArtifactUpsert, ContextEntry, Feedback, FilePart,
+    FinishDetails, FromAutomergeError, MAX_PARTS, MessageEnd, NewMessage, NewPart, Regenerate,
+    SessionState, Thread, ThreadInit, ToolCallOptions, ToolCallOutcome, ToolCallStart, Usage,
 };
 pub use usage::{UsageReport, usage};
 pub use view::{ReadAt, ThreadSummary, ThreadView};

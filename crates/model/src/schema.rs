@@ -16,7 +16,13 @@ use crate::{ModelError, access};
 /// 2: `meta` may hold `summary` and `localOnly`, and token totals are read from every message. A
 /// version-1 build would drop neither, but would sync a local-only thread it opened, so it opens
 /// version 2 read-only.
-pub const THREAD_SCHEMA_VERSION: u64 = 2;
+///
+/// 3: messages hold ordered `parts` (text and reasoning each in a `Text` of its own, tool calls,
+/// files, sources, data, step boundaries), `content` being their text; `finishReason` and `error`;
+/// approvals may name a `toolCallId`; tool calls may be `dynamic` or `inputStreaming`. A version-2
+/// build would show a new message's content as empty and would stream into no part, so it opens
+/// version 3 read-only.
+pub const THREAD_SCHEMA_VERSION: u64 = 3;
 
 /// Keys of the thread document.
 pub(crate) mod key {
@@ -77,8 +83,11 @@ pub(crate) fn create_missing_containers(doc: &mut AutoCommit) -> Result<(), Mode
 ///
 /// Version 0 → 1: create the containers a thread needs (an empty automerge-repo document becomes an
 /// empty thread). 1 → 2: only the version changes — the new fields are optional and the totals are
-/// computed from what version 1 already stored. Later versions add their steps here, each reading
-/// what the previous one left.
+/// computed from what version 1 already stored. 2 → 3: only the version changes — a message stored
+/// without `parts` reads as one text part holding its `content` (so its content stays exactly what
+/// it was), which also covers messages a version-2 device writes offline after another device
+/// migrated; rewriting every message into parts would cost a change as large as the thread for no
+/// reader's gain. Later versions add their steps here, each reading what the previous one left.
 pub(crate) fn migrate(doc: &mut AutoCommit, device_actor: &ActorId) -> Result<(), ModelError> {
     let from = version_of(doc);
     doc.commit();

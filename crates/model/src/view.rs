@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::part_view::{PartView, TextPart, ToolApproval, ToolPart, ToolPartState};
 use crate::usage::Activity;
 use crate::{
     ApprovalId, ApprovalStatus, ArtifactId, ArtifactStatus, Feedback, Json, MessageId,
@@ -95,10 +96,19 @@ pub struct MessageView {
     pub id: MessageId,
     /// Who wrote it.
     pub role: Role,
-    /// Its text.
+    /// Its text: the text parts, concatenated.
     pub content: String,
+    /// Its parts in order, in the AI SDK's `UIMessage` part shapes. A message stored before parts
+    /// existed shows its content as one text part.
+    pub parts: Vec<PartView>,
     /// Its status; `interrupted` when it stopped streaming without finishing.
     pub status: MessageStatus,
+    /// Why the model stopped, as the writer said at finish (the AI SDK's `finishReason`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finish_reason: Option<String>,
+    /// What went wrong, for a message finished as `error`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
     /// The message it answers.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parent_id: Option<MessageId>,
@@ -200,6 +210,9 @@ pub struct ApprovalView {
     /// The message that asked.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message_id: Option<MessageId>,
+    /// The tool call it is about, for a tool call's approval.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tool_call_id: Option<ToolCallId>,
     /// When it was asked, ms.
     pub requested_at: u64,
     /// Who decided.

@@ -7,9 +7,10 @@
 
 use std::fmt::Write;
 
+use crate::part_view::FieldOut;
 use crate::view::{
-    ApprovalView, ArtifactView, ContextEntryView, MessageView, SessionView, ThreadSummary,
-    ThreadView, ToolCallView,
+    ApprovalView, ArtifactView, ContextEntryView, MessageView, PartView, SessionView,
+    ThreadSummary, ThreadView, ToolCallView,
 };
 use crate::{
     Feedback, FieldValue, FieldValues, Json, MessageId, Preferences, Project, ThreadSettings,
@@ -285,7 +286,10 @@ impl WriteJson for MessageView {
             f.str("id", self.id.as_str());
             f.str("role", self.role.as_str());
             f.str("content", &self.content);
+            f.list("parts", &self.parts);
             f.str("status", self.status.as_str());
+            f.opt_str("finishReason", self.finish_reason.as_deref());
+            f.opt_str("error", self.error.as_deref());
             f.opt_str("parentId", self.parent_id.as_ref().map(|p| p.as_str()));
             f.int("createdAt", self.created_at);
             f.int("updatedAt", self.updated_at);
@@ -296,6 +300,28 @@ impl WriteJson for MessageView {
             f.opt_value("feedback", self.feedback.as_ref());
             f.list("siblings", &self.siblings);
             f.int("siblingIndex", self.sibling_index as u64);
+        });
+    }
+}
+
+impl WriteJson for PartView {
+    fn write_json(&self, out: &mut JsonText<'_>) {
+        out.object(|f| {
+            f.str("type", &self.part_type());
+            for (key, value) in self.fields() {
+                match value {
+                    FieldOut::Str(s) => f.str(key, s),
+                    FieldOut::Uint(n) => f.int(key, n),
+                    FieldOut::Json(j) => f.key(key).json(j),
+                    FieldOut::Approval(a) => f.key(key).object(|f| {
+                        f.str("id", a.id.as_str());
+                        if let Some(approved) = a.approved {
+                            f.bool("approved", approved);
+                        }
+                        f.opt_str("reason", a.reason.as_deref());
+                    }),
+                }
+            }
         });
     }
 }
@@ -342,6 +368,7 @@ impl WriteJson for ApprovalView {
             f.str("subject", &self.subject);
             f.str("status", self.status.as_str());
             f.opt_str("messageId", self.message_id.as_ref().map(|m| m.as_str()));
+            f.opt_str("toolCallId", self.tool_call_id.as_ref().map(|c| c.as_str()));
             f.int("requestedAt", self.requested_at);
             f.opt_str("decidedBy", self.decided_by.as_deref());
             f.opt_int("decidedAt", self.decided_at);

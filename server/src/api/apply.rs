@@ -2,8 +2,10 @@
 //! again: a repeat of a create with a caller-chosen id answers as the first did and writes nothing;
 //! one with other content is `409 already_exists`.
 
-use chatsync_model::input::{NewMessageInput, ThreadInitInput};
-use chatsync_model::{ApprovalId, MessageId, ReadAt, Regenerate, Thread, TitleSource, ToolCallId};
+use chatsync_model::input::{AppendMessageInput, ThreadInitInput};
+use chatsync_model::{
+    ApprovalId, MessageId, NewPart, PartId, ReadAt, Regenerate, Thread, TitleSource, ToolCallId,
+};
 use serde_json::Value;
 
 use super::documents::new_id;
@@ -30,26 +32,58 @@ pub(super) fn apply(thread: &mut Thread, write: Write, now: u64) -> Result<Value
                 thread.set_status(status, now)?;
             }
         }
-        Write::Append(id, message) => {
-            let id = MessageId::new(id.unwrap_or_else(new_id))?;
+        Write::Append(input) => {
+            let message = input.clone().into_model(new_id)?;
+            let id = message.id.clone();
             if let Some(existing) = thread.message(&id, stored_state(now)) {
-                return if same_message(&existing, &message) {
+                return if same_message(&existing, &input) {
                     json(&thread.message(&id, at))
                 } else {
                     Err(already_exists("message", &id))
                 };
             }
-            thread.append_message(message.into_model(id.clone())?, now)?;
+            thread.append_message(message, now)?;
             return json(&thread.message(&id, at));
         }
-        Write::AppendDelta(id, text) => thread.append_delta(&MessageId::new(id)?, &text, now)?,
-        Write::Finish(id, end) => {
+        Write::AppendDelta {
+            message_id,
+            text,
+            part,
+        } => {
+            let id = MessageId::new(message_id)?;
+            match part {
+                Some(part) => thread.append_part_delta(&id, &PartId::new(part)?, &text, now)?,
+                None => thread.append_delta(&id, &text, now)?,
+            }
+        }
+        Write::AppendPart(id, part) => thread.append_part(&MessageId::new(id)?, part, now)?,
+        Write::Finish(id, finish) => {
             let id = MessageId::new(id)?;
             let stored = thread.message(&id, stored_state(now)).map(|m| m.status);
             // Finishing again as it was finished (a retry) is done.
-            if stored != Some(end.status) {
-                thread.finish_message(&id, end.into_model(), now)?;
+            if stored != Some(finish.end.status) {
+                let (end, details) = finish.into_model();
+                thread.finish_message_with(&id, end, details, now)?;
             }
+        }
+        Write::UpdateMetadata {
+            message_id,
+            metadata,
+            merge,
+        } => {
+            let id = MessageId::new(message_id)?;
+            let metadata = if merge {
+                let current = thread
+                    .message(&id, stored_state(now))
+                    .and_then(|m| m.metadata)
+                    .map(|m| m.to_value());
+                let update = metadata.map(|m| m.to_value());
+                super::merge::merge_metadata(current, update).map(chatsync_model::Json::from)
+            } else {
+                metadata
+            };
+            thread.update_message_metadata(&id, metadata, now)?;
+            return json(&thread.message(&id, at));
         }
         Write::Edit {
             message_id,
@@ -111,7 +145,7 @@ pub(super) fn apply(thread: &mut Thread, write: Write, now: u64) -> Result<Value
             }
             return Ok(Value::String(id.to_string()));
         }
-        Write::StartToolCall(call) => {
+        Write::StartToolCall(call, options) => {
             let call = call.into_model(new_id)?;
             let id = call.id.clone();
             if let Some(existing) = thread.tool_calls().into_iter().find(|c| c.id == id) {
@@ -125,26 +159,31 @@ pub(super) fn apply(thread: &mut Thread, write: Write, now: u64) -> Result<Value
                     Err(already_exists("tool call", &id))
                 };
             }
-            thread.start_tool_call(call, now)?;
+            thread.start_tool_call_with(call, options, now)?;
             return Ok(Value::String(id.to_string()));
+        }
+        Write::SetToolCallInput(id, input) => {
+            thread.set_tool_call_input(&ToolCallId::new(id)?, input, now)?;
         }
         Write::FinishToolCall(id, end) => {
             thread.finish_tool_call(&ToolCallId::new(id)?, end.into_model()?, now)?;
         }
-        Write::RequestApproval(request) => {
+        Write::RequestApproval(request, tool_call) => {
             let request = request.into_model(new_id)?;
+            let tool_call = tool_call.map(ToolCallId::new).transpose()?;
             let id = request.id.clone();
             if let Some(existing) = thread.approvals().into_iter().find(|a| a.id == id) {
                 let same = existing.kind == request.kind
                     && existing.subject == request.subject
-                    && existing.message_id == request.message_id;
+                    && existing.message_id == request.message_id
+                    && existing.tool_call_id == tool_call;
                 return if same {
                     Ok(Value::String(id.to_string()))
                 } else {
                     Err(already_exists("approval", &id))
                 };
             }
-            thread.request_approval(request, now)?;
+            thread.request_approval_for(request, tool_call.as_ref(), now)?;
             return Ok(Value::String(id.to_string()));
         }
         Write::DecideApproval(id, decision) => {
@@ -167,11 +206,23 @@ pub(super) fn apply(thread: &mut Thread, write: Write, now: u64) -> Result<Value
     Ok(Value::Null)
 }
 
-/// Whether a stored message is what a repeated `messages:append` asks for.
-fn same_message(existing: &chatsync_model::view::MessageView, new: &NewMessageInput) -> bool {
+/// Whether a stored message is what a repeated `messages:append` asks for: the same fields, the
+/// same text and as many parts.
+fn same_message(existing: &chatsync_model::view::MessageView, input: &AppendMessageInput) -> bool {
     let metadata = |m: Option<&chatsync_model::Json>| m.map(chatsync_model::Json::to_value);
+    let new = &input.message;
+    let text: String = input
+        .parts
+        .iter()
+        .filter_map(|p| match p {
+            NewPart::Text { text, .. } => Some(text.as_str()),
+            _ => None,
+        })
+        .collect();
+    let parts = input.parts.len() + usize::from(!new.content.is_empty());
     existing.role == new.role
-        && existing.content == new.content
+        && existing.content == format!("{}{text}", new.content)
+        && existing.parts.len() == parts
         && new
             .parent_id
             .as_ref()

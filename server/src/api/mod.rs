@@ -7,18 +7,23 @@
 //! - [`error`]: the one error shape, `{ "code", "message" }`.
 //! - `request`: the bearer token, the per-user budget, bounded bodies, the envelope.
 //! - `mutation` and `query`: the paths; `apply`: a mutation through the model, and idempotent
-//!   repeats. `stream`: NDJSON replies.
+//!   repeats. `stream`: NDJSON replies; `sse` and `ui_chunks`: the AI SDK's UI message stream
+//!   (`Content-Type: text/event-stream`); `merge`: metadata merged as the AI SDK merges it.
 //! - `documents`: threads and the index through the model.
 
 mod apply;
 mod documents;
 pub mod error;
+mod merge;
 mod mutation;
 mod open_streams;
 mod query;
 mod rate;
 mod request;
+mod sse;
+mod sse_events;
 mod stream;
+mod ui_chunks;
 
 use std::sync::Arc;
 
@@ -141,10 +146,15 @@ async fn query<S: Storage>(
 
 async fn stream<S: Storage>(
     State(state): State<ApiState<S>>,
+    uri: axum::http::Uri,
     headers: HeaderMap,
     body: Body,
 ) -> Answer {
     let user = request::caller(&state, &headers).await?;
+    // The AI SDK's UI message stream names its thread in the query; NDJSON in its first line.
+    let ui_stream = sse::is_event_stream(&headers)
+        .then(|| sse::Target::from_uri(&uri))
+        .transpose()?;
     let max = state.app.relay.limits().max_connections_per_user;
     let Some(open) = state.streams.open(&user, max) else {
         state.app.relay.metrics().refused("api_streams_per_user");
@@ -153,7 +163,10 @@ async fn stream<S: Storage>(
     let task = state.clone();
     detached(&state, async move {
         let _open = open;
-        stream::run(task, user, body).await
+        match ui_stream {
+            Some(target) => sse::run(task, user, target, body).await,
+            None => stream::run(task, user, body).await,
+        }
     })
     .await
 }

@@ -6,11 +6,14 @@
 //! the first did and writes nothing; repeating it with other content is `409 already_exists`.
 
 use chatsync_model::input::{
-    ApprovalDecisionInput, ApprovalRequestInput, ArtifactInput, ContextEntryInput, Fields,
-    FromFields, MessageEndInput, NewMessageInput, SessionStateInput, ThreadInitInput,
-    ToolCallEndInput, ToolCallStartInput,
+    AppendMessageInput, ApprovalDecisionInput, ApprovalRequestInput, ArtifactInput,
+    ContextEntryInput, Fields, FinishMessageInput, FromFields, PartInput, SessionStateInput,
+    ThreadInitInput, ToolCallEndInput, ToolCallStartInput,
 };
-use chatsync_model::{Feedback, Limits, Thread, ThreadInit, ThreadSettings, ThreadStatus};
+use chatsync_model::{
+    Feedback, Json, Limits, NewPart, Thread, ThreadInit, ThreadSettings, ThreadStatus,
+    ToolCallOptions,
+};
 use serde_json::Value;
 
 use super::apply;
@@ -28,13 +31,16 @@ pub(crate) const PATHS: &[&str] = &[
     "threads:delete",
     "messages:append",
     "messages:appendDelta",
+    "messages:appendPart",
     "messages:finish",
+    "messages:updateMetadata",
     "messages:edit",
     "messages:regenerate",
     "messages:selectBranch",
     "messages:setFeedback",
     "artifacts:upsert",
     "toolCalls:start",
+    "toolCalls:setInput",
     "toolCalls:finish",
     "approvals:request",
     "approvals:decide",
@@ -49,9 +55,19 @@ pub(super) enum Write {
     SetTitle(String),
     SetSettings(ThreadSettings),
     SetStatus(ThreadStatus),
-    Append(Option<String>, NewMessageInput),
-    AppendDelta(String, String),
-    Finish(String, MessageEndInput),
+    Append(AppendMessageInput),
+    AppendDelta {
+        message_id: String,
+        text: String,
+        part: Option<String>,
+    },
+    AppendPart(String, NewPart),
+    Finish(String, FinishMessageInput),
+    UpdateMetadata {
+        message_id: String,
+        metadata: Option<Json>,
+        merge: bool,
+    },
     Edit {
         message_id: String,
         id: Option<String>,
@@ -66,9 +82,10 @@ pub(super) enum Write {
     SelectBranch(String),
     SetFeedback(String, Feedback),
     UpsertArtifact(ArtifactInput),
-    StartToolCall(ToolCallStartInput),
+    StartToolCall(ToolCallStartInput, ToolCallOptions),
+    SetToolCallInput(String, Json),
     FinishToolCall(String, ToolCallEndInput),
-    RequestApproval(ApprovalRequestInput),
+    RequestApproval(ApprovalRequestInput, Option<String>),
     DecideApproval(String, ApprovalDecisionInput),
     SaveSession(SessionStateInput),
     UpsertContext(ContextEntryInput),
@@ -155,13 +172,28 @@ fn parse<S: chatsync_model::input::Source>(
         }
         "threads:archive" => Write::SetStatus(ThreadStatus::Archived),
         "threads:delete" => Write::SetStatus(ThreadStatus::Deleted),
-        "messages:append" => Write::Append(f.string("id")?, NewMessageInput::read(f)?),
-        "messages:appendDelta" => {
-            Write::AppendDelta(f.required_string("messageId")?, f.required_string("text")?)
+        "messages:append" => Write::Append(AppendMessageInput::read(f)?),
+        "messages:appendDelta" => Write::AppendDelta {
+            message_id: f.required_string("messageId")?,
+            text: f.required_string("text")?,
+            part: f.string("part")?,
+        },
+        "messages:appendPart" => {
+            let message_id = f.required_string("messageId")?;
+            let part: PartInput = f
+                .nested("part")?
+                .ok_or_else(|| ApiError::InvalidInput("missing field `part`".into()))?;
+            Write::AppendPart(message_id, part.0)
         }
-        "messages:finish" => {
-            Write::Finish(f.required_string("messageId")?, MessageEndInput::read(f)?)
-        }
+        "messages:finish" => Write::Finish(
+            f.required_string("messageId")?,
+            FinishMessageInput::read(f)?,
+        ),
+        "messages:updateMetadata" => Write::UpdateMetadata {
+            message_id: f.required_string("messageId")?,
+            metadata: f.json("metadata")?,
+            merge: f.bool("merge")?.unwrap_or(false),
+        },
         "messages:edit" => Write::Edit {
             message_id: f.required_string("messageId")?,
             id: f.string("id")?,
@@ -178,11 +210,25 @@ fn parse<S: chatsync_model::input::Source>(
             Write::SetFeedback(f.required_string("messageId")?, Feedback::read(f)?)
         }
         "artifacts:upsert" => Write::UpsertArtifact(ArtifactInput::read(f)?),
-        "toolCalls:start" => Write::StartToolCall(ToolCallStartInput::read(f)?),
+        "toolCalls:start" => {
+            let call = ToolCallStartInput::read(f)?;
+            let options = ToolCallOptions {
+                dynamic: f.bool("dynamic")?.unwrap_or(false),
+                input_streaming: f.bool("inputStreaming")?.unwrap_or(false),
+            };
+            Write::StartToolCall(call, options)
+        }
+        "toolCalls:setInput" => Write::SetToolCallInput(
+            f.required_string("callId")?,
+            f.json("input")?.unwrap_or_default(),
+        ),
         "toolCalls:finish" => {
             Write::FinishToolCall(f.required_string("callId")?, ToolCallEndInput::read(f)?)
         }
-        "approvals:request" => Write::RequestApproval(ApprovalRequestInput::read(f)?),
+        "approvals:request" => {
+            let request = ApprovalRequestInput::read(f)?;
+            Write::RequestApproval(request, f.string("toolCallId")?)
+        }
         "approvals:decide" => Write::DecideApproval(
             f.required_string("approvalId")?,
             ApprovalDecisionInput::read(f)?,

@@ -10,7 +10,7 @@
 use std::time::Duration;
 
 use axum::body::{Body, Bytes};
-use chatsync_model::input::{Fields, MessageEndInput};
+use chatsync_model::input::{Fields, FinishMessageInput};
 use chatsync_model::{MessageId, MessageStatus, NewMessage, ReadAt, Role, Thread};
 use futures_util::{Stream, StreamExt};
 use serde_json::Value;
@@ -26,16 +26,16 @@ pub(crate) const BATCH: Duration = Duration::from_millis(100);
 
 /// The longest one streamed reply may take in all; a stream is also cut when no line arrives for
 /// `http_request_timeout`.
-const MAX_STREAM_DURATION: Duration = Duration::from_secs(30 * 60);
+pub(super) const MAX_STREAM_DURATION: Duration = Duration::from_secs(30 * 60);
 
 /// One line of the stream, after the first.
 enum Line {
     Delta(String),
-    Finish(MessageEndInput),
+    Finish(FinishMessageInput),
 }
 
 /// How reading the next line went.
-enum Next {
+pub(super) enum Next {
     Line(Bytes),
     /// The body ended (cleanly) with no further line.
     End,
@@ -47,11 +47,13 @@ enum Next {
     TooLong,
 }
 
-/// Splits a body into lines, each bounded in length. Each byte is searched once and moved at most
+/// Splits a body into lines, each bounded in length (blank lines skipped, or kept for a format
+/// where they mean something: server-sent events end each event with one). Each byte is searched once and moved at most
 /// once (lines are cut out of the buffer by offset, and the consumed prefix is dropped only before
 /// reading more), so a body of tiny chunks or tiny lines costs time linear in its length.
-struct Lines<B> {
+pub(super) struct Lines<B> {
     body: B,
+    keep_blank: bool,
     buffer: Vec<u8>,
     /// Where the next line starts in `buffer`.
     start: usize,
@@ -62,9 +64,10 @@ struct Lines<B> {
 }
 
 impl<B: Stream<Item = Result<Bytes, axum::Error>> + Unpin> Lines<B> {
-    fn new(body: B, max_line: usize) -> Self {
+    pub(super) fn new(body: B, max_line: usize) -> Self {
         Self {
             body,
+            keep_blank: false,
             buffer: Vec::new(),
             start: 0,
             scanned: 0,
@@ -73,7 +76,13 @@ impl<B: Stream<Item = Result<Bytes, axum::Error>> + Unpin> Lines<B> {
         }
     }
 
-    async fn next(&mut self, idle: Duration) -> Next {
+    /// Blank lines are returned (as empty lines) rather than skipped.
+    pub(super) fn keeping_blank_lines(mut self) -> Self {
+        self.keep_blank = true;
+        self
+    }
+
+    pub(super) async fn next(&mut self, idle: Duration) -> Next {
         loop {
             if let Some(offset) = self.buffer[self.scanned..].iter().position(|b| *b == b'\n') {
                 let end = self.scanned + offset;
@@ -83,6 +92,7 @@ impl<B: Stream<Item = Result<Bytes, axum::Error>> + Unpin> Lines<B> {
                 self.scanned = self.start;
                 match line {
                     Some(line) => return Next::Line(line),
+                    None if self.keep_blank => return Next::Line(Bytes::new()),
                     None => continue,
                 }
             }
@@ -199,14 +209,14 @@ pub(crate) async fn run<S: Storage>(
     }
 }
 
-async fn sleep_until(at: Option<Instant>) {
+pub(super) async fn sleep_until(at: Option<Instant>) {
     match at {
         Some(at) => tokio::time::sleep_until(at).await,
         None => std::future::pending().await,
     }
 }
 
-fn line_too_long(max: usize) -> ApiError {
+pub(super) fn line_too_long(max: usize) -> ApiError {
     ApiError::TooLarge(format!("a line of the stream is over {max} bytes"))
 }
 
@@ -250,6 +260,7 @@ async fn open<S: Storage>(
                     provider,
                     model,
                     metadata: None,
+                    parts: Vec::new(),
                 };
                 Ok(t.append_message(message, now)?)
             }
@@ -259,7 +270,7 @@ async fn open<S: Storage>(
     Ok((thread, message_id))
 }
 
-fn stored_state(now: u64) -> ReadAt {
+pub(super) fn stored_state(now: u64) -> ReadAt {
     ReadAt {
         now_ms: now,
         stale_after_ms: u64::MAX,
@@ -281,7 +292,7 @@ fn parse_line(line: &[u8]) -> Result<Line, ApiError> {
     let source = &value;
     let mut f = Fields::of(&source).map_err(|_| not_an_object("a line of the stream"))?;
     let parsed = if f.has("finish") {
-        let end: MessageEndInput = f
+        let end: FinishMessageInput = f
             .nested("finish")?
             .ok_or_else(|| ApiError::InvalidInput("`finish` must be an object".into()))?;
         Line::Finish(end)
@@ -331,7 +342,7 @@ impl<S: Storage> Batches<'_, S> {
     }
 
     /// The pending deltas and the end, as one change; the finished message.
-    async fn finish(mut self, end: MessageEndInput) -> Result<Value, ApiError> {
+    async fn finish(mut self, end: FinishMessageInput) -> Result<Value, ApiError> {
         let text = std::mem::take(&mut self.pending);
         let id = self.message.clone();
         let written = self
@@ -339,7 +350,8 @@ impl<S: Storage> Batches<'_, S> {
                 if !text.is_empty() {
                     t.append_delta(&id, &text, now)?;
                 }
-                t.finish_message(&id, end.into_model(), now)?;
+                let (end, details) = end.into_model();
+                t.finish_message_with(&id, end, details, now)?;
                 Ok(t.message(&id, ReadAt::new(now)))
             })
             .await;

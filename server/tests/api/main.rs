@@ -7,9 +7,11 @@ mod examples;
 mod isolation;
 mod live;
 mod mutations;
+mod parts;
 mod refusals;
 mod streaming;
 mod support;
+mod ui_stream;
 
 use std::time::Duration;
 

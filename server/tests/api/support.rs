@@ -194,8 +194,23 @@ impl Api {
         self.stream_to("/api/stream").await
     }
 
+    /// A whole body with a content type.
+    pub async fn post_typed(&self, path: &str, content_type: &str, body: Vec<u8>) -> Answer {
+        let request = self
+            .request(path)
+            .header("content-type", content_type)
+            .body(Full::new(Bytes::from(body)))
+            .unwrap();
+        send(self.addr, request).await
+    }
+
     /// A streamed body to any path.
     pub async fn stream_to(&self, path: &str) -> StreamingRequest {
+        self.stream_typed(path, "application/x-ndjson").await
+    }
+
+    /// A streamed body of a content type to any path.
+    pub async fn stream_typed(&self, path: &str, content_type: &str) -> StreamingRequest {
         let (lines, rx) = mpsc::unbounded_channel::<Bytes>();
         let body = StreamBody::new(futures_util::stream::unfold(rx, |mut rx| async move {
             rx.recv()
@@ -204,7 +219,7 @@ impl Api {
         }));
         let request = self
             .request(path)
-            .header("content-type", "application/x-ndjson")
+            .header("content-type", content_type)
             .body(body)
             .unwrap();
         let tcp = TcpStream::connect(self.addr).await.unwrap();

@@ -36,6 +36,10 @@ impl Source for &Value {
     fn to_json(&self) -> Option<Json> {
         Some(Json::from((*self).clone()))
     }
+
+    fn items(&self) -> Option<Vec<Self>> {
+        self.as_array().map(|items| items.iter().collect())
+    }
 }
 
 #[cfg(test)]

@@ -8,12 +8,14 @@
 //! names it, never a silent no-op.
 
 mod json_source;
+mod parts;
 mod shapes;
 
 use std::str::FromStr;
 
 use crate::{Json, ModelError};
 
+pub use parts::{AppendMessageInput, FinishMessageInput, PartInput};
 pub use shapes::{
     ApprovalDecisionInput, ApprovalRequestInput, ArtifactInput, ContextEntryInput, ListInput,
     MessageEndInput, NewMessageInput, SessionStateInput, ThreadInitInput, ToolCallEndInput,
@@ -39,6 +41,11 @@ pub trait Source: Sized {
     fn as_f64(&self) -> Option<f64>;
     /// This value as JSON text; `None` if it has no JSON form.
     fn to_json(&self) -> Option<Json>;
+    /// The items, if this is an array. A representation without arrays keeps the default, and
+    /// every list field reads as the wrong type.
+    fn items(&self) -> Option<Vec<Self>> {
+        None
+    }
 }
 
 /// Why an input was refused. Every variant names the field; a nested object's say which field holds it.
@@ -245,6 +252,24 @@ impl<'a, S: Source> Fields<'a, S> {
                     .ok_or_else(|| wrong_type(key, "plain JSON data"))
             })
             .transpose()
+    }
+
+    /// An optional array of objects, each read as `T` (with no fields but `T`'s).
+    pub fn list<T: FromFields>(&mut self, key: &'static str) -> Result<Option<Vec<T>>, InputError> {
+        let Some(value) = self.value(key) else {
+            return Ok(None);
+        };
+        let items = value.items().ok_or_else(|| wrong_type(key, "an array"))?;
+        items
+            .iter()
+            .map(|item| {
+                read(item).map_err(|e| InputError::Nested {
+                    field: key,
+                    error: Box::new(e),
+                })
+            })
+            .collect::<Result<Vec<T>, _>>()
+            .map(Some)
     }
 
     /// An optional nested object read as `T`, with no fields but `T`'s.

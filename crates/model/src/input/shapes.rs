@@ -59,6 +59,7 @@ impl NewMessageInput {
             provider: self.provider,
             model: self.model,
             metadata: self.metadata,
+            parts: Vec::new(),
         })
     }
 }

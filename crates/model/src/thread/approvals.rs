@@ -5,7 +5,7 @@ use automerge::transaction::Transactable;
 
 use super::Thread;
 use crate::schema::key;
-use crate::{ApprovalId, ApprovalStatus, MessageId, ModelError, access};
+use crate::{ApprovalId, ApprovalStatus, MessageId, ModelError, ToolCallId, access};
 
 /// Something the agent wants a person to approve.
 #[derive(Clone, Debug)]
@@ -38,7 +38,22 @@ impl Thread {
         req: ApprovalRequest,
         now_ms: u64,
     ) -> Result<(), ModelError> {
+        self.request_approval_for(req, None, now_ms)
+    }
+
+    /// [`Thread::request_approval`] of a tool call (the AI SDK's `tool-approval-request`): the
+    /// call's part shows the approval (`approval-requested`, then `approval-responded` or
+    /// `output-denied`).
+    pub fn request_approval_for(
+        &mut self,
+        req: ApprovalRequest,
+        tool_call: Option<&ToolCallId>,
+        now_ms: u64,
+    ) -> Result<(), ModelError> {
         self.ensure_writable()?;
+        if let Some(call) = tool_call {
+            self.entry(key::TOOL_CALLS, "tool call", call.as_str())?;
+        }
         self.limits.short("approval kind", &req.kind)?;
         self.limits.content("approval subject", req.subject.len())?;
         if let Some(message) = &req.message_id {
@@ -65,6 +80,12 @@ impl Thread {
             &obj,
             "messageId",
             req.message_id.map(String::from),
+        )?;
+        access::put_opt(
+            &mut self.doc,
+            &obj,
+            "toolCallId",
+            tool_call.map(|c| c.as_str()),
         )?;
         Ok(())
     }

@@ -5,6 +5,8 @@ use automerge::{ObjType, ReadDoc};
 use serde::{Deserialize, Serialize};
 
 use super::branches::{Node, Tree};
+use super::part_writes::PartsState;
+use super::parts::{self, NewPart, part_key};
 use super::{StreamHandle, Thread};
 use crate::schema::key;
 use crate::{Json, MessageId, MessageStatus, ModelError, Role, access, json};
@@ -30,6 +32,9 @@ pub struct NewMessage {
     pub model: Option<String>,
     /// Application data: a JSON object.
     pub metadata: Option<Json>,
+    /// Its parts, in order (see [`NewPart`]). A non-empty `content` is a text part before them; a
+    /// message cannot have both.
+    pub parts: Vec<NewPart>,
 }
 
 impl NewMessage {
@@ -44,6 +49,7 @@ impl NewMessage {
             provider: None,
             model: None,
             metadata: None,
+            parts: Vec::new(),
         }
     }
 }
@@ -65,6 +71,17 @@ pub struct MessageEnd {
     pub status: MessageStatus,
     /// Token usage, when the provider reported it.
     pub usage: Option<Usage>,
+}
+
+/// What a finished message says about how it ended, beside its status: the AI SDK's `finishReason`
+/// and an error's text.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct FinishDetails {
+    /// Why the model stopped (`stop`, `length`, `tool-calls`, `content-filter`, `error`, `other`, …),
+    /// as the provider said.
+    pub finish_reason: Option<String>,
+    /// What went wrong; only with status `error`.
+    pub error: Option<String>,
 }
 
 /// A person's rating of a message.
@@ -96,6 +113,8 @@ struct Insert {
     parent: Option<MessageId>,
     variant_of: Option<MessageId>,
     metadata: Option<String>,
+    /// Bytes of text of the content and parts.
+    bytes: usize,
 }
 
 impl Thread {
@@ -135,6 +154,9 @@ impl Thread {
                 action: "stream into",
             });
         }
+        if handle.parts.list.is_some() {
+            return self.append_delta_to_parts(id, delta, now_ms);
+        }
         let text = text.ok_or_else(|| ModelError::InvalidTransition {
             kind: "message",
             id: id.to_string(),
@@ -168,7 +190,32 @@ impl Thread {
         end: MessageEnd,
         now_ms: u64,
     ) -> Result<(), ModelError> {
+        self.finish_message_with(id, end, FinishDetails::default(), now_ms)
+    }
+
+    /// [`Thread::finish_message`] with a finish reason and an error's text (which only an `error`
+    /// status may have).
+    pub fn finish_message_with(
+        &mut self,
+        id: &MessageId,
+        end: MessageEnd,
+        details: FinishDetails,
+        now_ms: u64,
+    ) -> Result<(), ModelError> {
         self.ensure_writable()?;
+        if let Some(reason) = &details.finish_reason {
+            self.limits.short("finish reason", reason)?;
+        }
+        if let Some(error) = &details.error {
+            if end.status != MessageStatus::Error {
+                return Err(ModelError::InvalidValue {
+                    field: "error of a message that is not finished as `error`",
+                    value: end.status.to_string(),
+                    expected: "status `error` with an error text",
+                });
+            }
+            self.limits.short("message error", error)?;
+        }
         if !matches!(
             end.status,
             MessageStatus::Complete | MessageStatus::Error | MessageStatus::Cancelled
@@ -179,7 +226,35 @@ impl Thread {
                 expected: "complete, error or cancelled",
             });
         }
-        self.end_message(id, end, "finish", now_ms)
+        self.end_message(id, end, "finish", now_ms)?;
+        let message = self.entry(key::MESSAGES, "message", id.as_str())?;
+        access::put_opt(
+            &mut self.doc,
+            &message,
+            "finishReason",
+            details.finish_reason,
+        )?;
+        access::put_opt(&mut self.doc, &message, "error", details.error)
+    }
+
+    /// Replaces a message's application metadata (a JSON object; `None` removes it), whatever its
+    /// status. The model does not parse JSON, so merging is the caller's: the AI SDK's
+    /// `message-metadata` chunks merge into what is there (the relay's `/api/stream` does that).
+    pub fn update_message_metadata(
+        &mut self,
+        id: &MessageId,
+        metadata: Option<Json>,
+        now_ms: u64,
+    ) -> Result<(), ModelError> {
+        self.ensure_writable()?;
+        let metadata = metadata
+            .as_ref()
+            .map(|m| json::encode_object("metadata", m, &self.limits))
+            .transpose()?;
+        let message = self.entry(key::MESSAGES, "message", id.as_str())?;
+        self.touch(now_ms)?;
+        self.doc.put(&message, "updatedAt", now_ms)?;
+        access::put_opt(&mut self.doc, &message, "metadata", metadata)
     }
 
     /// Ends a `pending` or `streaming` message whose writer went away mid-stream (a backend's
@@ -341,8 +416,15 @@ impl Thread {
             }
             None => MessageStatus::Complete,
         };
-        self.limits
-            .content("message content", message.content.len())?;
+        if !message.content.is_empty() && !message.parts.is_empty() {
+            return Err(ModelError::InvalidValue {
+                field: "content of a message with parts",
+                value: message.content.chars().take(64).collect(),
+                expected: "empty: the text goes in a text part",
+            });
+        }
+        let bytes = message.content.len() + parts::check_all(&message.parts, &self.limits)?;
+        self.limits.content("message content", bytes)?;
         for field in [&message.provider, &message.model].into_iter().flatten() {
             self.limits.short("provider or model", field)?;
         }
@@ -357,6 +439,7 @@ impl Thread {
             parent,
             variant_of,
             metadata,
+            bytes,
         })
     }
 
@@ -366,17 +449,29 @@ impl Thread {
         let meta = self.container(key::META, ObjType::Map)?;
         self.touch(now_ms)?;
         let Insert {
-            message,
+            mut message,
             status,
             parent,
             variant_of,
             metadata,
+            bytes,
         } = insert;
         let obj = self
             .doc
             .put_object(&messages, message.id.as_str(), ObjType::Map)?;
         self.doc.put(&obj, "role", message.role.as_str())?;
-        let text = access::put_text(&mut self.doc, &obj, "content", &message.content)?;
+        // The content is its text parts (see `parts`): a `content` text is only read from messages
+        // stored before parts existed.
+        let list = self.doc.put_object(&obj, part_key::PARTS, ObjType::List)?;
+        let mut all = message.parts;
+        if !message.content.is_empty() {
+            let text = std::mem::take(&mut message.content);
+            all.insert(0, NewPart::Text { id: None, text });
+        }
+        for part in &all {
+            parts::write_part(&mut self.doc, &list, part)?;
+        }
+        let (parts_state, _) = PartsState::read(&self.doc, list);
         self.doc.put(&obj, "status", status.as_str())?;
         self.doc.put(&obj, "createdAt", now_ms)?;
         self.doc.put(&obj, "updatedAt", now_ms)?;
@@ -410,8 +505,9 @@ impl Thread {
             message.id,
             StreamHandle {
                 message: obj,
-                text: Some(text),
-                bytes: message.content.len(),
+                text: None,
+                parts: parts_state,
+                bytes,
                 status,
             },
         );
@@ -419,20 +515,35 @@ impl Thread {
     }
 
     /// The cached handle of a message that may be streamed into or finished.
-    fn stream_handle(&mut self, id: &MessageId) -> Result<&StreamHandle, ModelError> {
+    pub(super) fn stream_handle(&mut self, id: &MessageId) -> Result<&StreamHandle, ModelError> {
         if !self.streams.contains_key(id) {
             let message = self.entry(key::MESSAGES, "message", id.as_str())?;
             let status = self.stored_status(&message);
-            let text = access::get_obj(&self.doc, &message, "content", ObjType::Text);
-            let bytes = match &text {
-                Some(text) => self.doc.text(text)?.len(),
-                None => 0,
-            };
-            let handle = StreamHandle {
-                message,
-                text,
-                bytes,
-                status,
+            let handle = match self.parts_list(&message) {
+                Some(list) => {
+                    let (parts, bytes) = PartsState::read(&self.doc, list);
+                    StreamHandle {
+                        message,
+                        text: None,
+                        parts,
+                        bytes,
+                        status,
+                    }
+                }
+                None => {
+                    let text = access::get_obj(&self.doc, &message, "content", ObjType::Text);
+                    let bytes = match &text {
+                        Some(text) => self.doc.text(text)?.len(),
+                        None => 0,
+                    };
+                    StreamHandle {
+                        message,
+                        text,
+                        parts: PartsState::default(),
+                        bytes,
+                        status,
+                    }
+                }
             };
             self.streams.insert(id.clone(), handle);
         }

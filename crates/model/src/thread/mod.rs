@@ -11,7 +11,10 @@ mod branches;
 mod context;
 mod messages;
 mod meta;
+mod part_writes;
+mod parts;
 mod read;
+mod read_parts;
 mod session;
 mod tool_calls;
 mod totals;
@@ -28,8 +31,10 @@ use crate::{Limits, MessageId, ModelError, ThreadId, ThreadSettings, access};
 pub use approvals::{ApprovalDecision, ApprovalRequest};
 pub use artifacts::ArtifactUpsert;
 pub use context::ContextEntry;
-pub use messages::{Feedback, MessageEnd, NewMessage, Regenerate, Usage};
+pub use messages::{Feedback, FinishDetails, MessageEnd, NewMessage, Regenerate, Usage};
+pub use parts::{FilePart, MAX_PARTS, NewPart};
 pub use session::SessionState;
+pub use tool_calls::ToolCallOptions;
 pub use tool_calls::{ToolCallOutcome, ToolCallStart};
 
 /// [`Thread::from_automerge`] failed: why, and the document, untouched.
@@ -107,9 +112,12 @@ pub struct Thread {
 #[derive(Clone, Debug)]
 struct StreamHandle {
     message: ObjId,
-    /// The content `Text`; `None` when a foreign writer stored a plain string.
+    /// The content `Text` of a message stored without parts (schema 2); `None` when a foreign writer
+    /// stored a plain string, or the message has parts.
     text: Option<ObjId>,
-    /// The content's length in bytes, for the size limit.
+    /// The message's parts, when it has them.
+    parts: part_writes::PartsState,
+    /// The bytes of text of its content (and reasoning), for the size limit.
     bytes: usize,
     status: crate::MessageStatus,
 }

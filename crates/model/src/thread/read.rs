@@ -4,13 +4,14 @@ use automerge::{ObjId, ObjType};
 
 use super::Thread;
 use super::branches::{Node, Tree};
+use super::read_parts::ToolIndex;
 use crate::access::Fields;
 use crate::schema::key;
 use crate::sorted::sorted;
 use crate::title::{DEFAULT_TITLE, derive_title, preview};
 use crate::view::{
-    ApprovalView, ArtifactView, ContextEntryView, MessageView, ReadAt, SessionView, ThreadSummary,
-    ThreadView, ToolCallView,
+    ApprovalView, ArtifactView, ContextEntryView, MessageView, PartView, ReadAt, SessionView,
+    TextPart, ThreadSummary, ThreadView, ToolCallView,
 };
 use crate::{
     ApprovalId, ApprovalStatus, ArtifactId, Feedback, MessageId, MessageStatus, Role, TitleSource,
@@ -117,9 +118,10 @@ impl Thread {
             return Vec::new();
         };
         let tree = self.tree();
+        let tools = self.tool_index();
         tree.active_path()
             .into_iter()
-            .filter_map(|node| self.message_view(&messages, node, &tree, at))
+            .filter_map(|node| self.message_view(&messages, node, &tree, &tools, at))
             .collect()
     }
 
@@ -149,7 +151,7 @@ impl Thread {
     pub fn message(&self, id: &MessageId, at: ReadAt) -> Option<MessageView> {
         let messages = self.container(key::MESSAGES, ObjType::Map).ok()?;
         let tree = self.tree();
-        self.message_view(&messages, tree.get(id)?, &tree, at)
+        self.message_view(&messages, tree.get(id)?, &tree, &self.tool_index(), at)
     }
 
     fn message_view(
@@ -157,6 +159,7 @@ impl Thread {
         messages: &ObjId,
         node: &Node,
         tree: &Tree,
+        tools: &ToolIndex,
         at: ReadAt,
     ) -> Option<MessageView> {
         let doc = &self.doc;
@@ -193,11 +196,31 @@ impl Thread {
                 text: f.str("feedbackText"),
             });
         let siblings = tree.variants(&node.id);
+        let (parts, content) = match self.read_parts(&f, status.is_open(), tools) {
+            Some(read) => read,
+            None => {
+                // Stored before parts existed: the content is its one text part.
+                let content = f.text("content").unwrap_or_default();
+                let parts = if content.is_empty() {
+                    Vec::new()
+                } else {
+                    vec![PartView::Text(TextPart {
+                        id: None,
+                        text: content.clone(),
+                        streaming: status.is_open(),
+                    })]
+                };
+                (parts, content)
+            }
+        };
         Some(MessageView {
             id: node.id.clone(),
             role,
-            content: f.text("content").unwrap_or_default(),
+            content,
+            parts,
             status,
+            finish_reason: f.str("finishReason"),
+            error: f.str("error"),
             parent_id: node.parent.clone(),
             created_at,
             updated_at,
@@ -238,15 +261,11 @@ impl Thread {
             };
             outline.count += 1;
             if role == Role::User && outline.first_user_content.is_none() {
-                outline.first_user_content = Some(f.text("content").unwrap_or_default());
+                outline.first_user_content = Some(self.content_of(&f));
             }
             last = Some(obj);
         }
-        outline.last_content = last.map(|obj| {
-            Fields::of(&self.doc, &obj)
-                .text("content")
-                .unwrap_or_default()
-        });
+        outline.last_content = last.map(|obj| self.content_of(&Fields::of(&self.doc, &obj)));
         outline
     }
 
@@ -338,6 +357,7 @@ impl Thread {
                         .and_then(|s| s.parse().ok())
                         .unwrap_or(ApprovalStatus::Pending),
                     message_id: f.str("messageId").and_then(|m| MessageId::new(m).ok()),
+                    tool_call_id: f.str("toolCallId").and_then(|c| ToolCallId::new(c).ok()),
                     requested_at: f.u64("requestedAt").unwrap_or(0),
                     decided_by: f.str("decidedBy"),
                     decided_at: f.u64("decidedAt"),
@@ -387,7 +407,7 @@ impl Thread {
     }
 
     /// The entries of a top-level map container (artifacts, tool calls, …): key and fields.
-    fn entries(&self, container: &'static str) -> Vec<(String, Fields<'_>)> {
+    pub(super) fn entries(&self, container: &'static str) -> Vec<(String, Fields<'_>)> {
         let Ok(obj) = self.container(container, ObjType::Map) else {
             return Vec::new();
         };

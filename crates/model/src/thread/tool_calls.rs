@@ -39,9 +39,30 @@ pub enum ToolCallOutcome {
     },
 }
 
+/// How a tool call is shown as a part of its message (the AI SDK's tool part).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ToolCallOptions {
+    /// A tool not known in advance (the AI SDK's `dynamic-tool` part).
+    pub dynamic: bool,
+    /// The model is still writing the input: the part is `input-streaming` until
+    /// [`Thread::set_tool_call_input`].
+    pub input_streaming: bool,
+}
+
 impl Thread {
-    /// Records a tool call; its start time is `now_ms`.
+    /// Records a tool call; its start time is `now_ms`. A message with parts gets the call's tool
+    /// part at its end.
     pub fn start_tool_call(&mut self, call: ToolCallStart, now_ms: u64) -> Result<(), ModelError> {
+        self.start_tool_call_with(call, ToolCallOptions::default(), now_ms)
+    }
+
+    /// [`Thread::start_tool_call`] for a dynamic tool, or one whose input is still streaming.
+    pub fn start_tool_call_with(
+        &mut self,
+        call: ToolCallStart,
+        options: ToolCallOptions,
+        now_ms: u64,
+    ) -> Result<(), ModelError> {
         self.ensure_writable()?;
         if call.status.is_finished() {
             return Err(ModelError::InvalidValue {
@@ -73,7 +94,38 @@ impl Thread {
         self.doc.put(&obj, "input", input)?;
         self.doc.put(&obj, "status", call.status.as_str())?;
         self.doc.put(&obj, "startedAt", now_ms)?;
-        Ok(())
+        if options.dynamic {
+            self.doc.put(&obj, "dynamic", true)?;
+        }
+        if options.input_streaming {
+            self.doc.put(&obj, "inputStreaming", true)?;
+        }
+        self.append_tool_part(&call.message_id, &call.id)
+    }
+
+    /// Sets the whole input of a call whose input was streaming (or replaces an unfinished call's
+    /// input): its part becomes `input-available`.
+    pub fn set_tool_call_input(
+        &mut self,
+        id: &ToolCallId,
+        input: Json,
+        now_ms: u64,
+    ) -> Result<(), ModelError> {
+        self.ensure_writable()?;
+        let input = json::encode("tool input", &input, &self.limits)?;
+        let obj = self.entry(key::TOOL_CALLS, "tool call", id.as_str())?;
+        let status = self.tool_call_status(&obj);
+        if status.is_finished() {
+            return Err(ModelError::InvalidTransition {
+                kind: "tool call",
+                id: id.to_string(),
+                state: status.to_string(),
+                action: "set the input of",
+            });
+        }
+        self.touch(now_ms)?;
+        self.doc.put(&obj, "input", input)?;
+        access::put_opt(&mut self.doc, &obj, "inputStreaming", None::<bool>)
     }
 
     /// Marks a `pending` call as running; its start time becomes `now_ms`.

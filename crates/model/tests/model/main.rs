@@ -12,6 +12,7 @@ mod branches;
 mod errors;
 mod messages;
 mod metadata;
+mod parts;
 mod persistence;
 mod preferences;
 mod projects;

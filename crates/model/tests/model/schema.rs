@@ -362,8 +362,7 @@ fn a_version_1_thread_migrates_to_the_current_schema_keeping_everything() {
     let bytes = version_1_bytes();
     let mut a = load(&bytes, "device-a").unwrap();
     let mut b = load(&bytes, "device-b").unwrap();
-    assert_eq!(THREAD_SCHEMA_VERSION, 2);
-    assert_eq!(a.schema_version(), 2);
+    assert_eq!(a.schema_version(), THREAD_SCHEMA_VERSION);
     assert!(!a.read_only());
     assert_eq!(
         a.heads(),

@@ -6,6 +6,7 @@
 mod concurrent;
 mod corrupt;
 mod index;
+mod parts;
 mod thread;
 
 use proptest::prelude::*;
