@@ -131,9 +131,10 @@ impl Thread {
             return Vec::new();
         };
         let tree = self.tree();
+        let tools = self.tool_index();
         tree.nodes()
             .iter()
-            .filter_map(|node| self.message_view(&messages, node, &tree, at))
+            .filter_map(|node| self.message_view(&messages, node, &tree, &tools, at))
             .collect()
     }
 
