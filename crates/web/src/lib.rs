@@ -58,6 +58,8 @@ mod handle;
 #[cfg(target_arch = "wasm32")]
 mod idb;
 #[cfg(target_arch = "wasm32")]
+mod idb_future;
+#[cfg(target_arch = "wasm32")]
 mod inner;
 #[cfg(target_arch = "wasm32")]
 mod input;
