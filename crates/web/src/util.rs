@@ -1,4 +1,7 @@
-//! Small browser facts: the clock and randomness (both passed into the model, which has neither).
+//! Small browser facts: the clock and randomness (both passed into the model, which has neither),
+//! and running a task in the background.
+
+use std::pin::Pin;
 
 /// Milliseconds since the Unix epoch.
 pub(crate) fn now_ms() -> u64 {
@@ -30,4 +33,14 @@ pub(crate) fn random_hex(n: usize) -> String {
         }
     }
     out
+}
+
+/// Runs `task` in the background (wasm-bindgen-futures' `spawn_local`). Boxed first, so every caller
+/// shares one copy of the spawning code instead of one per future type.
+pub(crate) fn spawn(task: impl Future<Output = ()> + 'static) {
+    spawn_boxed(Box::pin(task));
+}
+
+fn spawn_boxed(task: Pin<Box<dyn Future<Output = ()>>>) {
+    wasm_bindgen_futures::spawn_local(task);
 }
