@@ -449,10 +449,7 @@ fn checked_bytes(record: &JsValue) -> Option<Vec<u8>> {
 /// The first 8 bytes of the SHA-256 of `bytes`, in hex: enough to catch damage, not an authenticator.
 fn sum(bytes: &[u8]) -> String {
     use sha2::Digest;
-    sha2::Sha256::digest(bytes)[..8]
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    hex::encode(&sha2::Sha256::digest(bytes)[..8])
 }
 
 /// The bytes of a stored `Uint8Array`; `None` for anything else (a damaged record).

@@ -28,9 +28,7 @@ pub(crate) fn random_hex(n: usize) -> String {
     for chunk in 0..n.div_ceil(16) {
         let bytes = random_bytes::<16>();
         let take = (n - chunk * 16).min(16);
-        for b in &bytes[..take] {
-            out.push_str(&format!("{b:02x}"));
-        }
+        out.push_str(&hex::encode(&bytes[..take]));
     }
     out
 }
