@@ -285,22 +285,30 @@ impl Db {
     }
 
     /// The id of every document storage holds bytes of, in key order: keys only, from one read-only
-    /// transaction, so comparing them with the index costs little on every open.
-    pub async fn stored_doc_ids(&self) -> Result<Vec<String>> {
-        let tx = Tx::read(&self.db, &[SNAPSHOTS, CHUNKS])?;
-        let snapshots = tx.store(SNAPSHOTS)?.keys(None)?;
-        let chunks = tx.store(CHUNKS)?.keys(None)?;
-        let mut ids = snapshots.string_keys().await?;
-        for key in chunks.string_keys().await? {
-            let doc = key.split_once('/').map_or(key.as_str(), |(doc, _)| doc);
-            // Chunk keys come sorted, so a document's chunks are next to each other.
-            if ids.last().map(String::as_str) != Some(doc) {
-                ids.push(doc.to_owned());
+    /// transaction, so comparing them with the index costs little on every open. The requests are
+    /// made by this call, before the result is awaited, so they overlap whatever the caller reads
+    /// meanwhile.
+    pub fn stored_doc_ids(&self) -> impl Future<Output = Result<Vec<String>>> + use<> {
+        let requests = Tx::read(&self.db, &[SNAPSHOTS, CHUNKS]).and_then(|tx| {
+            Ok((
+                tx.store(SNAPSHOTS)?.keys(None)?,
+                tx.store(CHUNKS)?.keys(None)?,
+            ))
+        });
+        async move {
+            let (snapshots, chunks) = requests?;
+            let mut ids = snapshots.string_keys().await?;
+            for key in chunks.string_keys().await? {
+                let doc = key.split_once('/').map_or(key.as_str(), |(doc, _)| doc);
+                // Chunk keys come sorted, so a document's chunks are next to each other.
+                if ids.last().map(String::as_str) != Some(doc) {
+                    ids.push(doc.to_owned());
+                }
             }
+            ids.sort_unstable();
+            ids.dedup();
+            Ok(ids)
         }
-        ids.sort_unstable();
-        ids.dedup();
-        Ok(ids)
     }
 
     /// The ids of the threads marked unsynced, by any tab.
