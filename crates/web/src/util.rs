@@ -1,7 +1,11 @@
 //! Small browser facts: the clock and randomness (both passed into the model, which has neither),
 //! and running a task in the background.
 
-use std::pin::Pin;
+use std::future::poll_fn;
+use std::pin::{Pin, pin};
+use std::task::Poll;
+
+use gloo_timers::future::TimeoutFuture;
 
 /// Milliseconds since the Unix epoch.
 pub(crate) fn now_ms() -> u64 {
@@ -41,4 +45,16 @@ pub(crate) fn spawn(task: impl Future<Output = ()> + 'static) {
 
 fn spawn_boxed(task: Pin<Box<dyn Future<Output = ()>>>) {
     wasm_bindgen_futures::spawn_local(task);
+}
+
+/// `future`'s output, or `None` if `ms` pass first (the future is then dropped). One function
+/// rather than a `select!` per caller, each of which expands to its own polling code.
+pub(crate) async fn within<T>(ms: u32, future: impl Future<Output = T>) -> Option<T> {
+    let mut future = pin!(future);
+    let mut timeout = TimeoutFuture::new(ms);
+    poll_fn(|cx| match future.as_mut().poll(cx) {
+        Poll::Ready(output) => Poll::Ready(Some(output)),
+        Poll::Pending => Pin::new(&mut timeout).poll(cx).map(|()| None),
+    })
+    .await
 }
