@@ -3,7 +3,7 @@
 the glue alike.
 
 wasm-bindgen names each import `__wbg_<name>_<16 hex digits>`; the hashes are 120 runs of random hex
-the compressor cannot shrink (1.6 KB of the brotli'd package). The glue defines each import once, as
+the compressor cannot shrink (1.3 KB of the brotli'd package). The glue defines each import once, as
 a key of the object it hands to `WebAssembly.instantiate` (`__wbg_get_imports`), so the renaming is
 one key per import: each name must occur exactly once in the glue, or this script refuses (a
 wasm-bindgen whose glue looks otherwise fails the build here instead of at load time).
