@@ -39,6 +39,8 @@ strip_names=(--remove-name-section --remove-producers-section)
 rm -rf pkg
 wasm-bindgen --target web --out-dir pkg/web --out-name "$name" "${strip_names[@]}" "$wasm"
 file="pkg/web/${name}_bg.wasm"
+# Short names for the functions the wasm imports from its glue (wasm-bindgen's end in a hash).
+python3 scripts/short-imports.py "$file" "pkg/web/${name}.js"
 if [ -n "$wasm_opt" ]; then
   # Names for --reorder-functions-by-name that put similar code side by side (see the script).
   python3 scripts/order-functions.py "$file"

@@ -42,7 +42,7 @@ pub(crate) fn watch(inner: &Rc<StoreInner>) {
     listeners.extend(listen("pagehide", move || {
         if let Some(inner) = weak.upgrade() {
             // The transaction starts now, while the page still runs; IndexedDB finishes it.
-            wasm_bindgen_futures::spawn_local(async move {
+            crate::util::spawn(async move {
                 let _ = inner.flush().await;
             });
         }

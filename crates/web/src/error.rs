@@ -63,23 +63,6 @@ impl StoreError {
             Self::Token(_) => "token",
         }
     }
-
-    /// A storage failure, from anything IndexedDB threw.
-    pub(crate) fn storage(e: impl std::fmt::Display) -> Self {
-        Self::Storage(e.to_string())
-    }
-}
-
-impl From<indexed_db_futures::error::Error> for StoreError {
-    fn from(e: indexed_db_futures::error::Error) -> Self {
-        Self::storage(e)
-    }
-}
-
-impl From<indexed_db_futures::error::OpenDbError> for StoreError {
-    fn from(e: indexed_db_futures::error::OpenDbError) -> Self {
-        Self::storage(e)
-    }
 }
 
 impl From<StoreError> for JsValue {

@@ -246,7 +246,7 @@ impl ThreadHandle {
         }
         if !judged.to_check.is_empty() {
             let handle = Rc::clone(self);
-            wasm_bindgen_futures::spawn_local(async move {
+            crate::util::spawn(async move {
                 handle.check_streams(judged.to_check).await;
             });
         }

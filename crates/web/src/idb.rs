@@ -18,13 +18,12 @@
 //! A flush is one read-write transaction ([`Db::write`]), so IndexedDB never holds half a flush.
 //! Layout 1 (one `documents` store of whole saves) is upgraded in place.
 
-use indexed_db_futures::database::Database;
-use indexed_db_futures::prelude::*;
-use indexed_db_futures::transaction::TransactionMode;
 use js_sys::{Object, Reflect, Uint8Array};
 use wasm_bindgen::{JsCast, JsValue};
+use web_sys::IdbDatabase;
 
 use crate::error::{Result, StoreError};
+use crate::idb_future::{self, OrStorage, Query, Tx};
 use crate::persist::{DocWrite, StoredBytes};
 
 /// The layout this build reads and writes.
@@ -129,61 +128,44 @@ fn chunk_range(doc: &str) -> std::ops::Range<String> {
 
 /// An open store database.
 pub(crate) struct Db {
-    db: Database,
+    db: IdbDatabase,
 }
 
 impl Db {
     /// Opens (creating or upgrading) the database `name`.
     pub async fn open(name: &str) -> Result<Self> {
-        let db = Database::open(name)
-            .with_version(LAYOUT_VERSION)
-            .with_on_upgrade_needed_fut(|event, db| async move {
-                let old = event.old_version() as u32;
-                upgrade(&db, old).await
-            })
-            .await?;
+        let db = idb_future::open(name, LAYOUT_VERSION, |db, tx, old| async move {
+            upgrade(&db, &tx, old).await
+        })
+        .await?;
         Ok(Self { db })
     }
 
     /// Closes the connection (other tabs may then upgrade the database).
     pub fn close(&self) {
-        self.db.clone().close();
+        self.db.close();
     }
 
     /// Reads a document's snapshot, chunks and view in one read-only transaction.
     pub async fn read_doc(&self, doc: &str) -> Result<StoredDoc> {
-        let tx = self
-            .db
-            .transaction([SNAPSHOTS, CHUNKS, VIEWS, META])
-            .with_mode(TransactionMode::Readonly)
-            .build()?;
-        let snapshots = tx.object_store(SNAPSHOTS)?;
-        let chunks = tx.object_store(CHUNKS)?;
-        let views = tx.object_store(VIEWS)?;
-        let snapshot = snapshots.get::<JsValue, _, _>(doc).primitive()?;
-        let keys = chunks
-            .get_all_keys::<String>()
-            .with_query(chunk_range(doc))
-            .primitive()?;
-        let values = chunks
-            .get_all::<JsValue>()
-            .with_query(chunk_range(doc))
-            .primitive()?;
-        let view = views.get::<JsValue, _, _>(doc).primitive()?;
-        let sync_state = tx
-            .object_store(META)?
-            .get::<JsValue, _, _>(sync_key(doc))
-            .primitive()?;
+        let tx = Tx::read(&self.db, &[SNAPSHOTS, CHUNKS, VIEWS, META])?;
+        let snapshot = tx.store(SNAPSHOTS)?.get(doc)?;
+        let chunks = tx.store(CHUNKS)?;
+        let range = chunk_range(doc);
+        let keys = chunks.keys(Some(&range))?;
+        let values = chunks.values(Some(&range))?;
+        let view = tx.store(VIEWS)?.get(doc)?;
+        let sync_state = tx.store(META)?.get(&sync_key(doc))?;
 
-        let snapshot = match snapshot.await? {
+        let snapshot = match snapshot.record().await? {
             Some(record) => Some((
                 checked_bytes(&record).ok_or_else(|| corrupt(doc, "its snapshot"))?,
                 string_field(&record, "id").unwrap_or_default(),
             )),
             None => None,
         };
-        let keys: Vec<String> = keys.await?.collect::<indexed_db_futures::Result<_>>()?;
-        let values: Vec<JsValue> = values.await?.collect::<indexed_db_futures::Result<_>>()?;
+        let keys = keys.string_keys().await?;
+        let values = values.values().await?;
         let chunks = keys
             .into_iter()
             .zip(values)
@@ -193,10 +175,11 @@ impl Db {
             })
             .collect::<Result<Vec<_>>>()?;
         let current_view = view
+            .record()
             .await?
             .and_then(|record| current_view(&record, snapshot.as_ref(), &chunks));
         // Anything but a well-formed record reads as no state: a session then starts fresh.
-        let sync_state = sync_state.await?.and_then(|record| {
+        let sync_state = sync_state.record().await?.and_then(|record| {
             Some(SavedSync {
                 peer: string_field(&record, "peer")?,
                 state: to_bytes(&Reflect::get(&record, &"state".into()).ok()?)?,
@@ -215,22 +198,15 @@ impl Db {
         if writes.is_empty() {
             return Ok(());
         }
-        let tx = self
-            .db
-            .transaction([SNAPSHOTS, CHUNKS, VIEWS, META])
-            .with_mode(TransactionMode::Readwrite)
-            .build()?;
-        let snapshots = tx.object_store(SNAPSHOTS)?;
-        let chunks = tx.object_store(CHUNKS)?;
-        let views = tx.object_store(VIEWS)?;
-        let meta = tx.object_store(META)?;
+        let tx = Tx::write(&self.db, &[SNAPSHOTS, CHUNKS, VIEWS, META])?;
+        let snapshots = tx.store(SNAPSHOTS)?;
+        let chunks = tx.store(CHUNKS)?;
+        let views = tx.store(VIEWS)?;
+        let meta = tx.store(META)?;
         for write in writes {
             match write {
                 Write::Doc(DocWrite::Chunk { key, bytes }) => {
-                    chunks
-                        .put(bytes_record(&bytes, &[]))
-                        .with_key(key)
-                        .primitive()?;
+                    chunks.put(&key, &bytes_record(&bytes, &[]))?;
                 }
                 Write::Doc(DocWrite::Compact {
                     doc,
@@ -239,9 +215,9 @@ impl Db {
                     replaced,
                 }) => {
                     let record = bytes_record(&snapshot, &[("id", snapshot_id.into())]);
-                    snapshots.put(record).with_key(doc).primitive()?;
+                    snapshots.put(&doc, &record)?;
                     for key in replaced {
-                        chunks.delete(key).primitive()?;
+                        chunks.delete(Query::Key(&key))?;
                     }
                 }
                 Write::View {
@@ -259,37 +235,34 @@ impl Db {
                         ),
                         ("chunks", covered.into()),
                     ]);
-                    views.put(record).with_key(doc).primitive()?;
+                    views.put(&doc, &record)?;
                 }
                 Write::Meta { key, value } => {
-                    meta.put(value).with_key(key).primitive()?;
+                    meta.put(key, &value)?;
                 }
                 Write::Doc(DocWrite::SyncState { doc, saved }) => {
                     let record = record(&[
                         ("peer", saved.peer.into()),
                         ("state", Uint8Array::from(saved.state.as_slice()).into()),
                     ]);
-                    meta.put(record).with_key(sync_key(&doc)).primitive()?;
+                    meta.put(&sync_key(&doc), &record)?;
                 }
                 Write::Unsynced { add, remove } => {
                     // Puts and deletes only: a flush started at `pagehide` must issue every request
                     // and commit before the page is gone; a read here would wait for a callback the
                     // closing page may never run, and the whole flush would be lost.
                     for id in &add {
-                        meta.put(JsValue::TRUE)
-                            .with_key(unsynced_key(id))
-                            .primitive()?;
+                        meta.put(&unsynced_key(id), &JsValue::TRUE)?;
                     }
                     // `marks.rs` left out of `remove` what it marks again.
                     for id in &remove {
-                        meta.delete(unsynced_key(id)).primitive()?;
+                        meta.delete(Query::Key(&unsynced_key(id)))?;
                     }
-                    meta.delete(LEGACY_UNSYNCED).primitive()?;
+                    meta.delete(Query::Key(LEGACY_UNSYNCED))?;
                 }
             }
         }
-        tx.commit().await?;
-        Ok(())
+        tx.commit().await
     }
 
     /// Reads the metadata value `key` and writes the one `update` returns for it, if any, in one
@@ -301,73 +274,57 @@ impl Db {
         key: &str,
         update: impl FnOnce(Option<&JsValue>) -> Option<JsValue>,
     ) -> Result<Option<JsValue>> {
-        let tx = self
-            .db
-            .transaction(META)
-            .with_mode(TransactionMode::Readwrite)
-            .build()?;
-        let meta = tx.object_store(META)?;
-        let held = meta.get::<JsValue, _, _>(key).primitive()?.await?;
+        let tx = Tx::write(&self.db, &[META])?;
+        let meta = tx.store(META)?;
+        let held = meta.get(key)?.record().await?;
         if let Some(value) = update(held.as_ref()) {
-            meta.put(value).with_key(key).primitive()?;
+            meta.put(key, &value)?;
         }
         tx.commit().await?;
         Ok(held)
     }
 
     /// The id of every document storage holds bytes of, in key order: keys only, from one read-only
-    /// transaction, so comparing them with the index costs little on every open.
-    pub async fn stored_doc_ids(&self) -> Result<Vec<String>> {
-        let tx = self
-            .db
-            .transaction([SNAPSHOTS, CHUNKS])
-            .with_mode(TransactionMode::Readonly)
-            .build()?;
-        let snapshots = tx
-            .object_store(SNAPSHOTS)?
-            .get_all_keys::<String>()
-            .primitive()?;
-        let chunks = tx
-            .object_store(CHUNKS)?
-            .get_all_keys::<String>()
-            .primitive()?;
-        let mut ids: Vec<String> = snapshots
-            .await?
-            .collect::<indexed_db_futures::Result<_>>()?;
-        for key in chunks.await? {
-            let key = key?;
-            let doc = key.split_once('/').map_or(key.as_str(), |(doc, _)| doc);
-            // Chunk keys come sorted, so a document's chunks are next to each other.
-            if ids.last().map(String::as_str) != Some(doc) {
-                ids.push(doc.to_owned());
+    /// transaction, so comparing them with the index costs little on every open. The requests are
+    /// made by this call, before the result is awaited, so they overlap whatever the caller reads
+    /// meanwhile.
+    pub fn stored_doc_ids(&self) -> impl Future<Output = Result<Vec<String>>> + use<> {
+        let requests = Tx::read(&self.db, &[SNAPSHOTS, CHUNKS]).and_then(|tx| {
+            Ok((
+                tx.store(SNAPSHOTS)?.keys(None)?,
+                tx.store(CHUNKS)?.keys(None)?,
+            ))
+        });
+        async move {
+            let (snapshots, chunks) = requests?;
+            let mut ids = snapshots.string_keys().await?;
+            for key in chunks.string_keys().await? {
+                let doc = key.split_once('/').map_or(key.as_str(), |(doc, _)| doc);
+                // Chunk keys come sorted, so a document's chunks are next to each other.
+                if ids.last().map(String::as_str) != Some(doc) {
+                    ids.push(doc.to_owned());
+                }
             }
+            ids.sort_unstable();
+            ids.dedup();
+            Ok(ids)
         }
-        ids.sort_unstable();
-        ids.dedup();
-        Ok(ids)
     }
 
     /// The ids of the threads marked unsynced, by any tab.
     pub async fn unsynced(&self) -> Result<Vec<String>> {
-        let tx = self
-            .db
-            .transaction(META)
-            .with_mode(TransactionMode::Readonly)
-            .build()?;
-        let meta = tx.object_store(META)?;
+        let tx = Tx::read(&self.db, &[META])?;
+        let meta = tx.store(META)?;
         // `'0'` follows `'/'`: the range holds exactly the `unsynced/…` keys.
-        let keys = meta
-            .get_all_keys::<String>()
-            .with_query(unsynced_key("")..String::from("unsynced0"))
-            .primitive()?;
-        let legacy = meta.get::<JsValue, _, _>(LEGACY_UNSYNCED).primitive()?;
+        let keys = meta.keys(Some(&(unsynced_key("")..String::from("unsynced0"))))?;
+        let legacy = meta.get(LEGACY_UNSYNCED)?;
         let mut ids = Vec::new();
-        for key in keys.await? {
-            if let Some(id) = key?.strip_prefix("unsynced/") {
+        for key in keys.string_keys().await? {
+            if let Some(id) = key.strip_prefix("unsynced/") {
                 ids.push(id.to_owned());
             }
         }
-        if let Some(list) = legacy.await?.filter(js_sys::Array::is_array) {
+        if let Some(list) = legacy.record().await?.filter(js_sys::Array::is_array) {
             for id in js_sys::Array::from(&list)
                 .iter()
                 .filter_map(|id| id.as_string())
@@ -382,70 +339,48 @@ impl Db {
 
     /// A metadata value.
     pub async fn meta(&self, key: &str) -> Result<Option<JsValue>> {
-        let tx = self
-            .db
-            .transaction(META)
-            .with_mode(TransactionMode::Readonly)
-            .build()?;
-        let value = tx
-            .object_store(META)?
-            .get::<JsValue, _, _>(key)
-            .primitive()?
-            .await?;
-        Ok(value)
+        let tx = Tx::read(&self.db, &[META])?;
+        tx.store(META)?.get(key)?.record().await
     }
 }
 
 impl Db {
     /// Removes everything stored of a document (damaged records, before a fresh copy is written).
     pub async fn delete_doc(&self, doc: &str) -> Result<()> {
-        let tx = self
-            .db
-            .transaction([SNAPSHOTS, CHUNKS, VIEWS, META])
-            .with_mode(TransactionMode::Readwrite)
-            .build()?;
-        tx.object_store(SNAPSHOTS)?.delete(doc).primitive()?;
-        tx.object_store(META)?.delete(sync_key(doc)).primitive()?;
-        tx.object_store(CHUNKS)?
-            .delete(chunk_range(doc))
-            .primitive()?;
-        tx.object_store(VIEWS)?.delete(doc).primitive()?;
-        tx.commit().await?;
-        Ok(())
+        let tx = Tx::write(&self.db, &[SNAPSHOTS, CHUNKS, VIEWS, META])?;
+        tx.store(SNAPSHOTS)?.delete(Query::Key(doc))?;
+        tx.store(META)?.delete(Query::Key(&sync_key(doc)))?;
+        tx.store(CHUNKS)?.delete(Query::Range(&chunk_range(doc)))?;
+        tx.store(VIEWS)?.delete(Query::Key(doc))?;
+        tx.commit().await
     }
 }
 
 /// Brings a database at layout `old` (0: new) to [`LAYOUT_VERSION`], inside the upgrade transaction.
-async fn upgrade(db: &Database, old: u32) -> indexed_db_futures::Result<()> {
-    let snapshots = db.create_object_store(SNAPSHOTS).build()?;
-    db.create_object_store(CHUNKS).build()?;
-    db.create_object_store(VIEWS).build()?;
+async fn upgrade(db: &IdbDatabase, tx: &Tx, old: u32) -> Result<()> {
+    for store in [SNAPSHOTS, CHUNKS, VIEWS] {
+        db.create_object_store(store).or_storage()?;
+    }
     if old == 0 {
-        db.create_object_store(META).build()?;
+        db.create_object_store(META).or_storage()?;
     }
     if old == 1 {
         // Layout 1 kept whole saves; each becomes a snapshot. Views are rebuilt on first open.
-        let tx = snapshots.transaction();
-        let legacy = tx.object_store(LEGACY_DOCUMENTS)?;
-        let keys: Vec<String> = legacy
-            .get_all_keys::<String>()
-            .primitive()?
-            .await?
-            .collect::<indexed_db_futures::Result<_>>()?;
-        let values: Vec<JsValue> = legacy
-            .get_all::<JsValue>()
-            .primitive()?
-            .await?
-            .collect::<indexed_db_futures::Result<_>>()?;
+        let snapshots = tx.store(SNAPSHOTS)?;
+        let legacy = tx.store(LEGACY_DOCUMENTS)?;
+        let keys = legacy.keys(None)?;
+        let values = legacy.values(None)?;
+        let keys = keys.string_keys().await?;
+        let values = values.values().await?;
         for (key, value) in keys.into_iter().zip(values) {
             // A record that is not bytes is kept as it was, to be reported as corrupt on open.
             let record = match to_bytes(&value) {
                 Some(bytes) => bytes_record(&bytes, &[("id", "layout-1".into())]),
                 None => record(&[("bytes", value), ("id", "layout-1".into())]),
             };
-            snapshots.put(record).with_key(key).primitive()?;
+            snapshots.put(&key, &record)?;
         }
-        db.delete_object_store(LEGACY_DOCUMENTS)?;
+        db.delete_object_store(LEGACY_DOCUMENTS).or_storage()?;
     }
     Ok(())
 }
@@ -522,10 +457,7 @@ fn checked_bytes(record: &JsValue) -> Option<Vec<u8>> {
 /// The first 8 bytes of the SHA-256 of `bytes`, in hex: enough to catch damage, not an authenticator.
 fn sum(bytes: &[u8]) -> String {
     use sha2::Digest;
-    sha2::Sha256::digest(bytes)[..8]
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    hex::encode(&sha2::Sha256::digest(bytes)[..8])
 }
 
 /// The bytes of a stored `Uint8Array`; `None` for anything else (a damaged record).

@@ -2,14 +2,13 @@
 //! this user shares as its thread list.
 
 use chatsync_protocol::DocumentId;
-use futures_util::{FutureExt, select};
-use gloo_timers::future::TimeoutFuture;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::Response;
 
 use crate::error::{Result, StoreError};
 use crate::inner::RelayConfig;
+use crate::util::within;
 
 /// How long opening a store waits for the relay before carrying on with a local index.
 const ME_TIMEOUT_MS: u32 = 3_000;
@@ -43,12 +42,9 @@ pub(crate) async fn index_id(relay_url: &str, token: Option<&str>) -> Result<Opt
     let Some(url) = me_url(relay_url, token) else {
         return Ok(None);
     };
-    let fetch = JsFuture::from(window.fetch_with_str(&url)).fuse();
-    let timeout = TimeoutFuture::new(ME_TIMEOUT_MS).fuse();
-    futures_util::pin_mut!(fetch, timeout);
-    let response = select! {
-        response = fetch => response,
-        () = timeout => return Ok(None),
+    let fetch = JsFuture::from(window.fetch_with_str(&url));
+    let Some(response) = within(ME_TIMEOUT_MS, fetch).await else {
+        return Ok(None);
     };
     let Ok(response) = response.and_then(|r| r.dyn_into::<Response>()) else {
         return Ok(None);

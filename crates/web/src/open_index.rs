@@ -48,9 +48,9 @@ pub(crate) async fn open_index(
         .await?;
     let held = held.as_ref().and_then(parse_id);
     let id = relay_index.or(held).unwrap_or(proposed);
-    // Both reads at once: the repair's key-only read overlaps the index's.
-    let (index, stored) = futures_util::join!(read_index(db, id), db.stored_doc_ids());
-    let mut index = index?;
+    // Both reads at once: the repair's key-only requests are made before the index is read.
+    let stored = db.stored_doc_ids();
+    let mut index = read_index(db, id).await?;
     let mut not_threads = Vec::new();
     if let Some(old) = held.filter(|old| *old != id) {
         // An index made here before the relay assigned one: its threads join the relay's list.
@@ -59,7 +59,7 @@ pub(crate) async fn open_index(
         index.dirty = true;
         not_threads.push(old.to_string());
     }
-    repair(db, &mut index, stored?, &mut not_threads).await?;
+    repair(db, &mut index, stored.await?, &mut not_threads).await?;
     Ok((index, not_threads))
 }
 

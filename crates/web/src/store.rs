@@ -1,5 +1,6 @@
 //! `ChatStore`, the package's entry point: opens a store, lists, creates and opens threads.
 
+use std::pin::Pin;
 use std::rc::Rc;
 
 use chatsync_model::input::{ListInput, ThreadInitInput};
@@ -288,7 +289,7 @@ impl ChatStore {
             let _ = crate::open_index::mark_not_threads(inner.db(), not_threads).await;
         }
         if let Some(kicked) = kicked {
-            wasm_bindgen_futures::spawn_local(crate::driver::run(Rc::clone(&inner), kicked));
+            crate::util::spawn(crate::driver::run(Rc::clone(&inner), kicked));
         }
         Ok(Self { inner })
     }
@@ -314,7 +315,13 @@ impl ChatStore {
 }
 
 /// A promise of an async store call, whose error reaches JavaScript as an `Error` with a `code`.
+/// The call is boxed first, so every call shares one copy of the promise's code (see
+/// [`crate::util::spawn`]).
 pub(crate) fn promise(call: impl Future<Output = Result<JsValue>> + 'static) -> Promise {
+    promise_boxed(Box::pin(call))
+}
+
+fn promise_boxed(call: Pin<Box<dyn Future<Output = Result<JsValue>>>>) -> Promise {
     wasm_bindgen_futures::future_to_promise(async move { call.await.map_err(JsValue::from) })
 }
 

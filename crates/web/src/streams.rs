@@ -99,7 +99,7 @@ impl ThreadHandle {
             if liveness == Liveness::Held {
                 let handle = Rc::downgrade(self);
                 let locks = Rc::clone(&locks);
-                wasm_bindgen_futures::spawn_local(async move {
+                crate::util::spawn(async move {
                     let Some(thread) = handle.upgrade().map(|h| h.id.clone()) else {
                         return;
                     };

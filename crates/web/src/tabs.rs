@@ -27,7 +27,7 @@ impl Tabs {
                 .iter()
                 .filter_map(|d| d.as_string())
                 .collect();
-            wasm_bindgen_futures::spawn_local(async move {
+            crate::util::spawn(async move {
                 for doc in docs {
                     if let Err(e) = inner.refresh_from_storage(&doc).await {
                         inner.emit_error(&e, None);

@@ -196,7 +196,7 @@ impl Thread {
         self.write(|thread, now| thread.finish_message(&id, end.into_model(), now))?;
         self.handle.stream_ended(&id);
         let store = Rc::clone(&self.store);
-        wasm_bindgen_futures::spawn_local(async move {
+        crate::util::spawn(async move {
             if let Err(e) = store.flush().await {
                 store.emit_error(&e, None);
             }

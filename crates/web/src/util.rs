@@ -1,4 +1,11 @@
-//! Small browser facts: the clock and randomness (both passed into the model, which has neither).
+//! Small browser facts: the clock and randomness (both passed into the model, which has neither),
+//! and running a task in the background.
+
+use std::future::poll_fn;
+use std::pin::{Pin, pin};
+use std::task::Poll;
+
+use gloo_timers::future::TimeoutFuture;
 
 /// Milliseconds since the Unix epoch.
 pub(crate) fn now_ms() -> u64 {
@@ -25,9 +32,29 @@ pub(crate) fn random_hex(n: usize) -> String {
     for chunk in 0..n.div_ceil(16) {
         let bytes = random_bytes::<16>();
         let take = (n - chunk * 16).min(16);
-        for b in &bytes[..take] {
-            out.push_str(&format!("{b:02x}"));
-        }
+        out.push_str(&hex::encode(&bytes[..take]));
     }
     out
+}
+
+/// Runs `task` in the background (wasm-bindgen-futures' `spawn_local`). Boxed first, so every caller
+/// shares one copy of the spawning code instead of one per future type.
+pub(crate) fn spawn(task: impl Future<Output = ()> + 'static) {
+    spawn_boxed(Box::pin(task));
+}
+
+fn spawn_boxed(task: Pin<Box<dyn Future<Output = ()>>>) {
+    wasm_bindgen_futures::spawn_local(task);
+}
+
+/// `future`'s output, or `None` if `ms` pass first (the future is then dropped). One function
+/// rather than a `select!` per caller, each of which expands to its own polling code.
+pub(crate) async fn within<T>(ms: u32, future: impl Future<Output = T>) -> Option<T> {
+    let mut future = pin!(future);
+    let mut timeout = TimeoutFuture::new(ms);
+    poll_fn(|cx| match future.as_mut().poll(cx) {
+        Poll::Ready(output) => Poll::Ready(Some(output)),
+        Poll::Pending => Pin::new(&mut timeout).poll(cx).map(|()| None),
+    })
+    .await
 }

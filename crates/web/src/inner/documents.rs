@@ -136,7 +136,7 @@ impl StoreInner {
     pub fn open_unsynced(self: &Rc<Self>) {
         let ids: Vec<String> = self.unsynced.borrow().marked().to_vec();
         let store = Rc::clone(self);
-        wasm_bindgen_futures::spawn_local(async move {
+        crate::util::spawn(async move {
             for id in ids {
                 if let Err(e) = crate::store::open_handle(&store, &id).await {
                     store.emit_error(&e, None);

@@ -32,7 +32,7 @@ impl StoreInner {
             if store.closed.get() {
                 return;
             }
-            wasm_bindgen_futures::spawn_local(async move {
+            crate::util::spawn(async move {
                 if let Err(e) = store.flush().await {
                     store.emit_error(&e, None);
                 }

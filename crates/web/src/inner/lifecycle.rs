@@ -77,7 +77,7 @@ impl StoreInner {
             return;
         }
         let store = Rc::clone(self);
-        wasm_bindgen_futures::spawn_local(async move {
+        crate::util::spawn(async move {
             // Nobody holds the store to hear of a failure but its listeners.
             if let Err(e) = store.close().await {
                 store.emit_error(&e, None);

@@ -6,13 +6,12 @@ use std::rc::Rc;
 use automerge::ChangeHash;
 use chatsync_protocol::{DocumentId, SavedSync};
 use futures_channel::oneshot;
-use futures_util::{FutureExt, select};
-use gloo_timers::future::TimeoutFuture;
 
 use super::{StoreDocs, StoreInner};
 use crate::error::{Result, StoreError};
 use crate::idb::Write;
 use crate::sync::Kick;
+use crate::util::within;
 
 /// How long `sync()` and a fetch wait for the relay.
 const RELAY_WAIT_MS: u32 = 15_000;
@@ -33,10 +32,11 @@ impl StoreInner {
         let (tx, rx) = oneshot::channel();
         self.kick(Kick::Fetch(id, tx));
         // On a timeout the receiver is dropped: the driver sees it and gives the fetch up.
-        select! {
-            result = rx.fuse() => result.unwrap_or(Err(StoreError::Closed)),
-            () = TimeoutFuture::new(RELAY_WAIT_MS).fuse() =>
-                Err(StoreError::Offline(format!("the relay did not send thread {id} in 15 s"))),
+        match within(RELAY_WAIT_MS, rx).await {
+            Some(result) => result.unwrap_or(Err(StoreError::Closed)),
+            None => Err(StoreError::Offline(format!(
+                "the relay did not send thread {id} in 15 s"
+            ))),
         }
     }
 
@@ -53,10 +53,11 @@ impl StoreInner {
         let count = heads.len();
         let (tx, rx) = oneshot::channel();
         self.kick(Kick::Acknowledge(heads, tx));
-        select! {
-            result = rx.fuse() => result.unwrap_or(Err(StoreError::Closed)).map(|()| count),
-            () = TimeoutFuture::new(RELAY_WAIT_MS).fuse() =>
-                Err(StoreError::Offline("the relay did not acknowledge within 15 s".into())),
+        match within(RELAY_WAIT_MS, rx).await {
+            Some(result) => result.unwrap_or(Err(StoreError::Closed)).map(|()| count),
+            None => Err(StoreError::Offline(
+                "the relay did not acknowledge within 15 s".into(),
+            )),
         }
     }
 
