@@ -21,6 +21,7 @@ mod limits;
 mod local_write;
 mod metrics;
 mod outbox;
+mod purge;
 mod registration;
 mod sync;
 mod tasks;

@@ -212,7 +212,8 @@ impl<S: Storage> Relay<S> {
 /// A storage error, logged, as the hub needs to know it.
 fn failure(id: &chatsync_protocol::DocumentId, what: &str, error: StorageError) -> StorageFailure {
     match error {
-        StorageError::NotOwner(_) => StorageFailure::NotOwner,
+        // A purged document is unavailable to everyone from now on, its owner included.
+        StorageError::NotOwner(_) | StorageError::Purged(_) => StorageFailure::NotOwner,
         e => {
             tracing::error!(document = %id, error = %e, "storage {what} failed");
             StorageFailure::Unavailable
