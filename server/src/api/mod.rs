@@ -8,17 +8,26 @@
 //! - `request`: the bearer token, the per-user budget, bounded bodies, the envelope.
 //! - `mutation` and `query`: the paths; `apply`: a mutation through the model, and idempotent
 //!   repeats. `stream`: NDJSON replies.
-//! - `documents`: threads and the index through the model.
+//! - `documents`: threads and the index through the model; `index`: the index alone.
+//! - `user` (preferences, profile, usage), `projects` (and `threads:move`), `trash` (restore,
+//!   purge — the relay's one way to purge a thread, which retention uses too).
 
 mod apply;
 mod documents;
 pub mod error;
+mod index;
 mod mutation;
 mod open_streams;
+mod projects;
 mod query;
 mod rate;
 mod request;
 mod stream;
+mod trash;
+mod user;
+
+pub(crate) use documents::ThreadRef;
+pub(crate) use trash::purge_thread;
 
 use std::sync::Arc;
 

@@ -10,7 +10,9 @@ use chatsync_model::input::{
     FromFields, MessageEndInput, NewMessageInput, SessionStateInput, ThreadInitInput,
     ToolCallEndInput, ToolCallStartInput,
 };
-use chatsync_model::{Feedback, Limits, Thread, ThreadInit, ThreadSettings, ThreadStatus};
+use chatsync_model::{
+    Feedback, Limits, PatchTarget, Thread, ThreadInit, ThreadSettings, ThreadStatus,
+};
 use serde_json::Value;
 
 use super::apply;
@@ -40,13 +42,26 @@ pub(crate) const PATHS: &[&str] = &[
     "approvals:decide",
     "sessions:save",
     "context:upsert",
+    "context:set",
     "context:remove",
+    "threads:setSummary",
+    "threads:unarchive",
+    "threads:move",
+    "threads:restore",
+    "threads:purge",
+    "preferences:set",
+    "profile:set",
+    "projects:create",
+    "projects:update",
+    "projects:archive",
+    "projects:delete",
 ];
 
 /// A parsed write to one thread.
 #[derive(Debug)]
 pub(super) enum Write {
     SetTitle(String),
+    SetSummary(Option<String>),
     SetSettings(ThreadSettings),
     SetStatus(ThreadStatus),
     Append(Option<String>, NewMessageInput),
@@ -86,6 +101,20 @@ pub(crate) async fn run<S: Storage>(
         return Err(unknown_path(path));
     }
     let relay = &state.app.relay;
+    // The paths on the user's index (and `threads:move`, which checks it first).
+    match path {
+        "threads:move" => return super::projects::move_thread(relay, user, args).await,
+        "threads:restore" => return super::trash::restore(relay, user, args).await,
+        "threads:purge" => return super::trash::purge(relay, user, args).await,
+        "preferences:set" => {
+            return super::user::set(relay, user, PatchTarget::Preferences, args).await;
+        }
+        "profile:set" => return super::user::set(relay, user, PatchTarget::Profile, args).await,
+        p if p.starts_with("projects:") => {
+            return super::projects::mutation(relay, user, path, args).await;
+        }
+        _ => {}
+    }
     let source = args;
     let mut f = Fields::of(&source)?;
     if path == "threads:create" {
@@ -153,7 +182,9 @@ fn parse<S: chatsync_model::input::Source>(
                 Write::SetSettings(ThreadSettings::read(f)?)
             }
         }
+        "threads:setSummary" => Write::SetSummary(summary_arg(f)?),
         "threads:archive" => Write::SetStatus(ThreadStatus::Archived),
+        "threads:unarchive" => Write::SetStatus(ThreadStatus::Active),
         "threads:delete" => Write::SetStatus(ThreadStatus::Deleted),
         "messages:append" => Write::Append(f.string("id")?, NewMessageInput::read(f)?),
         "messages:appendDelta" => {
@@ -188,12 +219,25 @@ fn parse<S: chatsync_model::input::Source>(
             ApprovalDecisionInput::read(f)?,
         ),
         "sessions:save" => Write::SaveSession(SessionStateInput::read(f)?),
-        "context:upsert" => Write::UpsertContext(ContextEntryInput::read(f)?),
+        "context:upsert" | "context:set" => Write::UpsertContext(ContextEntryInput::read(f)?),
         "context:remove" => {
             Write::RemoveContext(f.required_string("type")?, f.required_string("key")?)
         }
         other => return Err(unknown_path(other)),
     })
+}
+
+/// `threads:setSummary`'s text, as `text` (the JS method's argument) or `summary`; `null` clears it.
+fn summary_arg<S: chatsync_model::input::Source>(
+    f: &mut Fields<'_, S>,
+) -> Result<Option<String>, ApiError> {
+    let (text, summary) = (f.string("text")?, f.string("summary")?);
+    match (text, summary) {
+        (Some(_), Some(_)) => Err(ApiError::InvalidInput(
+            "give the summary as `text` or as `summary`, not both".into(),
+        )),
+        (text, summary) => Ok(text.or(summary)),
+    }
 }
 
 /// The refusal of a path that is not a mutation.

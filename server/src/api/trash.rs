@@ -1,0 +1,74 @@
+//! `threads:restore` and `threads:purge`, and the one way a thread is purged at the relay (shared
+//! with the retention sweep): its tombstone written in the user's index, so every device erases its
+//! copy and refuses it, then its stored bytes erased and the id refused from then on
+//! ([`Relay::purge_document`]). Both take `{ threadId }` and answer `null`.
+
+use std::sync::Arc;
+
+use chatsync_model::input::Fields;
+use serde_json::Value;
+
+use super::documents::ThreadRef;
+use super::error::ApiError;
+use super::index::write_index;
+use crate::relay::Relay;
+use crate::storage::Storage;
+
+/// `threads:restore`: out of the trash, as it was. `409 invalid_transition` for a thread not in the
+/// trash or past its time there, `410 purged` for a purged one (a purge racing a restore wins:
+/// the tombstone is never cleared).
+pub(super) async fn restore<S: Storage>(
+    relay: &Arc<Relay<S>>,
+    user: &str,
+    args: &Value,
+) -> Result<Value, ApiError> {
+    let thread = thread_arg(args)?;
+    write_index(relay, user, move |index, now| {
+        index.restore(&thread.id, now)?;
+        Ok(Value::Null)
+    })
+    .await
+}
+
+/// `threads:purge`: erased for good, trashed or not. Purging twice is harmless.
+pub(super) async fn purge<S: Storage>(
+    relay: &Arc<Relay<S>>,
+    user: &str,
+    args: &Value,
+) -> Result<Value, ApiError> {
+    purge_thread(relay, user, &thread_arg(args)?).await?;
+    Ok(Value::Null)
+}
+
+fn thread_arg(args: &Value) -> Result<ThreadRef, ApiError> {
+    let mut f = Fields::of(&args)?;
+    let thread = ThreadRef::parse(&f.required_string("threadId")?)?;
+    f.finish()?;
+    Ok(thread)
+}
+
+/// Purges the user's thread. Another user's thread, and an id neither stored nor listed, are not
+/// found, and nothing is written for them.
+pub(crate) async fn purge_thread<S: Storage>(
+    relay: &Arc<Relay<S>>,
+    user: &str,
+    thread: &ThreadRef,
+) -> Result<(), ApiError> {
+    let owner = relay.storage().owner(&thread.doc).await.map_err(|e| {
+        tracing::warn!(document = %thread.doc, error = %e, "a purge could not reach storage");
+        ApiError::Storage
+    })?;
+    if owner.as_deref().is_some_and(|owner| owner != user) {
+        return Err(ApiError::thread_not_found());
+    }
+    let (id, stored) = (thread.id.clone(), owner.is_some());
+    write_index(relay, user, move |index, now| {
+        if !stored && !index.contains(&id) {
+            return Err(ApiError::thread_not_found());
+        }
+        Ok(index.purge(&id, now)?)
+    })
+    .await?;
+    relay.purge_document(user, &thread.doc).await?;
+    Ok(())
+}
