@@ -198,6 +198,19 @@ pub struct ServeArgs {
     /// A folder of static files to serve at `/` (the demo app), beside the API.
     #[arg(long, env = "CHATSYNC_WEB_DIR")]
     pub web_dir: Option<PathBuf>,
+    /// Relay-wide retention default: keep only each user's N most recently active threads, purging
+    /// older ones (their bytes erased here and on every device). A user's own `keepNewestThreads`
+    /// preference takes precedence. Unset: no limit.
+    #[arg(long, env = "CHATSYNC_RETENTION_KEEP_NEWEST", value_parser = clap::value_parser!(u64).range(1..))]
+    pub retention_keep_newest: Option<u64>,
+    /// Relay-wide retention default: purge threads not active in this many days. A user's own
+    /// `keepActiveDays` preference takes precedence. Unset: no limit.
+    #[arg(long, env = "CHATSYNC_RETENTION_MAX_AGE_DAYS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub retention_max_age_days: Option<u64>,
+    /// Seconds between retention sweeps, which also purge threads past their time in the trash
+    /// (each user's `trashRetentionDays`, default 30) and erase threads purged on a device.
+    #[arg(long, env = "CHATSYNC_RETENTION_INTERVAL_SECS", default_value_t = 600)]
+    pub retention_interval_secs: u64,
     /// Serve `/metrics` on this address instead of the main one (e.g. a private interface), so
     /// scrapers never compete with clients.
     #[arg(long, env = "CHATSYNC_METRICS_LISTEN")]
@@ -322,6 +335,20 @@ impl ServeArgs {
             statement_timeout: Duration::from_secs(self.database_statement_timeout_secs.max(1)),
             acquire_timeout: Duration::from_secs(self.database_acquire_timeout_secs.max(1)),
         })
+    }
+
+    /// The retention these flags set.
+    pub fn retention(&self) -> crate::retention::RetentionConfig {
+        let defaults = crate::retention::RetentionConfig::default();
+        crate::retention::RetentionConfig {
+            default_policy: chatsync_model::RetentionPolicy {
+                keep_newest_threads: self.retention_keep_newest,
+                keep_active_days: self.retention_max_age_days,
+                ..defaults.default_policy
+            },
+            interval: Duration::from_secs(self.retention_interval_secs.max(1)),
+            ..defaults
+        }
     }
 
     /// The limits these flags set.

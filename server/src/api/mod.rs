@@ -26,7 +26,8 @@ mod stream;
 mod trash;
 mod user;
 
-pub(crate) use documents::ThreadRef;
+pub(crate) use documents::{ThreadRef, now_ms};
+pub(crate) use index::{read_index, write_index};
 pub(crate) use trash::purge_thread;
 
 use std::sync::Arc;

@@ -58,10 +58,24 @@ pub(crate) async fn run<S: Storage>(
             let thread = ThreadRef::parse(&f.required_string("threadId")?)?;
             f.finish()?;
             // Serialized on the blocking pool too: a long thread's view is megabytes of JSON.
-            documents::read_thread(relay, user, &thread, |thread, now| {
+            let mut view = documents::read_thread(relay, user, &thread, |thread, now| {
                 json(&thread.view(chatsync_model::ReadAt::new(now)))
             })
-            .await?
+            .await??;
+            // The thread document keeps the id of a project deleted since; it shows as in none.
+            if let Some(project) = view.get("projectId").and_then(Value::as_str) {
+                let project = project.to_owned();
+                let resolved = super::index::read_index(relay, user, move |index, _| {
+                    index.resolve_project_id(Some(project.clone()))
+                })
+                .await?;
+                if resolved.is_none()
+                    && let Some(fields) = view.as_object_mut()
+                {
+                    fields.remove("projectId");
+                }
+            }
+            Ok(view)
         }
         other => Err(ApiError::InvalidInput(format!(
             "unknown query path {other:?}; expected one of {}",

@@ -7,6 +7,8 @@ mod examples;
 mod isolation;
 mod live;
 mod mutations;
+mod organize;
+mod purge;
 mod refusals;
 mod streaming;
 mod support;

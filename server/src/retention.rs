@@ -1,0 +1,228 @@
+//! Retention at the relay: a periodic sweep over every user that purges what their retention says
+//! — threads past their time in the trash (`trashRetentionDays`, default 30), and what a
+//! keep-newest-N or keep-active-D-days policy drops — and erases the stored bytes of every thread
+//! a user's index tombstones (purged on a device) that the relay still holds.
+//!
+//! A user's own policy (their preferences, in their index) takes precedence; the relay-wide default
+//! ([`RetentionConfig::default_policy`], from `--retention-keep-newest` and
+//! `--retention-max-age-days`) fills only the limits the user left unset.
+//!
+//! The sweep is bounded: users are read from storage in pages, at most
+//! [`RetentionConfig::max_purges_per_user`] threads are purged per user and pass (the rest wait
+//! for the next), and each index is read and written through the relay's local-write seam, so the
+//! Automerge work runs on the blocking pool, never on an async worker. Time is a parameter of
+//! [`sweep`], so tests move the clock instead of waiting.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chatsync_model::{RetentionPolicy, ThreadId};
+use chatsync_protocol::DocumentId;
+use tokio_util::sync::CancellationToken;
+
+use crate::api::error::ApiError;
+use crate::api::{ThreadRef, now_ms, purge_thread, read_index, write_index};
+use crate::relay::Relay;
+use crate::storage::Storage;
+
+/// How the relay applies retention.
+#[derive(Clone, Debug)]
+pub struct RetentionConfig {
+    /// The limits applied to users who set none of their own (the trash's period is always the
+    /// user's: 30 days unless they changed it).
+    pub default_policy: RetentionPolicy,
+    /// How often the sweep runs.
+    pub interval: Duration,
+    /// Users read from storage at a time.
+    pub users_per_page: u32,
+    /// Most threads purged for one user in one pass.
+    pub max_purges_per_user: usize,
+}
+
+impl Default for RetentionConfig {
+    /// No relay-wide limit (the trash expires after each user's period), a sweep every 10 minutes.
+    fn default() -> Self {
+        Self {
+            default_policy: RetentionPolicy {
+                keep_newest_threads: None,
+                keep_active_days: None,
+                ..RetentionPolicy::default()
+            },
+            interval: Duration::from_secs(600),
+            users_per_page: 100,
+            max_purges_per_user: 1_000,
+        }
+    }
+}
+
+/// What one sweep did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SweepReport {
+    /// Users whose index was read.
+    pub users: u64,
+    /// Threads purged (written as tombstones in an index, and erased).
+    pub purged: u64,
+    /// Threads already tombstoned by a device whose stored bytes were erased now.
+    pub erased: u64,
+    /// Users the sweep could not finish (storage or memory refused); retried next pass.
+    pub failed: u64,
+}
+
+/// Runs [`sweep`] every `config.interval` until `shutdown`.
+pub async fn run<S: Storage>(
+    relay: Arc<Relay<S>>,
+    config: RetentionConfig,
+    shutdown: CancellationToken,
+) {
+    let mut erased = HashSet::new();
+    let mut tick = tokio::time::interval(config.interval.max(Duration::from_secs(1)));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            () = shutdown.cancelled() => return,
+        }
+        let report = tokio::select! {
+            report = sweep_with(&relay, &config, now_ms(), &mut erased) => report,
+            () = shutdown.cancelled() => return,
+        };
+        if report.purged + report.erased + report.failed > 0 {
+            tracing::info!(?report, "retention sweep");
+        }
+    }
+}
+
+/// One pass over every user at `now_ms`.
+pub async fn sweep<S: Storage>(
+    relay: &Arc<Relay<S>>,
+    config: &RetentionConfig,
+    now_ms: u64,
+) -> SweepReport {
+    sweep_with(relay, config, now_ms, &mut HashSet::new()).await
+}
+
+/// Ids known erased are kept between passes (up to a bound), so a tombstone costs one storage
+/// lookup, not one per pass.
+const KNOWN_ERASED: usize = 100_000;
+
+async fn sweep_with<S: Storage>(
+    relay: &Arc<Relay<S>>,
+    config: &RetentionConfig,
+    now_ms: u64,
+    erased: &mut HashSet<DocumentId>,
+) -> SweepReport {
+    let mut report = SweepReport::default();
+    let mut after: Option<String> = None;
+    loop {
+        let page = match relay
+            .storage()
+            .owners(after.as_deref(), config.users_per_page.max(1))
+            .await
+        {
+            Ok(page) => page,
+            Err(e) => {
+                tracing::warn!(error = %e, "the retention sweep could not list users");
+                report.failed += 1;
+                return report;
+            }
+        };
+        let Some(last) = page.last().cloned() else {
+            return report;
+        };
+        for user in &page {
+            if erased.len() > KNOWN_ERASED {
+                erased.clear();
+            }
+            match sweep_user(relay, config, user, now_ms, erased).await {
+                Ok((purged, erased_now)) => {
+                    report.users += 1;
+                    report.purged += purged;
+                    report.erased += erased_now;
+                }
+                Err(e) => {
+                    tracing::warn!(user, error = %e, "the retention sweep skipped a user");
+                    report.failed += 1;
+                }
+            }
+        }
+        after = Some(last);
+    }
+}
+
+/// Applies retention to one user: returns the threads purged now and the tombstoned ones erased.
+async fn sweep_user<S: Storage>(
+    relay: &Arc<Relay<S>>,
+    config: &RetentionConfig,
+    user: &str,
+    now_ms: u64,
+    erased: &mut HashSet<DocumentId>,
+) -> Result<(u64, u64), ApiError> {
+    let fallback = config.default_policy;
+    let max = config.max_purges_per_user;
+    let (mut due, tombstoned) = read_index(relay, user, move |index, _| {
+        let policy = index.preferences().retention().or(fallback);
+        let due = index.threads_to_purge(&policy, now_ms);
+        (due, index.purged_ids())
+    })
+    .await?;
+    due.truncate(max);
+    let mut purged = 0;
+    if !due.is_empty() {
+        let ids = due.clone();
+        write_index(relay, user, move |index, now| {
+            for id in &ids {
+                index.purge(id, now.max(now_ms))?;
+            }
+            Ok(())
+        })
+        .await?;
+        for id in &due {
+            if let Some(thread) = thread_ref(id) {
+                erase(relay, user, &thread, erased).await?;
+                purged += 1;
+            }
+        }
+    }
+    let mut erased_now = 0;
+    for id in tombstoned.iter().filter(|id| !due.contains(id)) {
+        let Some(thread) = thread_ref(id) else {
+            continue;
+        };
+        if erased.contains(&thread.doc) {
+            continue;
+        }
+        if erased_now >= max as u64 {
+            break;
+        }
+        if !relay.is_purged(&thread.doc).await? {
+            erase(relay, user, &thread, erased).await?;
+            erased_now += 1;
+        } else {
+            erased.insert(thread.doc);
+        }
+    }
+    Ok((purged, erased_now))
+}
+
+/// Erases one thread whose tombstone is written. Another user's document under an id this user's
+/// index names (a device wrote a stray id) is left alone.
+async fn erase<S: Storage>(
+    relay: &Arc<Relay<S>>,
+    user: &str,
+    thread: &ThreadRef,
+    erased: &mut HashSet<DocumentId>,
+) -> Result<(), ApiError> {
+    match purge_thread(relay, user, thread).await {
+        Ok(()) | Err(ApiError::NotFound(_)) => {
+            erased.insert(thread.doc);
+            Ok(())
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// A thread id as a document: ids that are no document id (a foreign writer's) have no bytes here.
+fn thread_ref(id: &ThreadId) -> Option<ThreadRef> {
+    ThreadRef::parse(id.as_str()).ok()
+}
