@@ -69,26 +69,83 @@ pub struct SweepReport {
     pub failed: u64,
 }
 
-/// Runs [`sweep`] every `config.interval` until `shutdown`.
+/// Runs [`sweep`] every `config.interval` until `shutdown`, and sweeps a user moments after their
+/// index takes changes from a device (a thread purged there is erased here at once).
 pub async fn run<S: Storage>(
     relay: Arc<Relay<S>>,
     config: RetentionConfig,
     shutdown: CancellationToken,
 ) {
     let mut erased = HashSet::new();
+    let mut changed = relay.watch_indexes();
+    let mut pending: HashSet<String> = HashSet::new();
+    let mut due: Option<tokio::time::Instant> = None;
     let mut tick = tokio::time::interval(config.interval.max(Duration::from_secs(1)));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
-        tokio::select! {
-            _ = tick.tick() => {}
+        let debounce = async {
+            match due {
+                Some(at) => tokio::time::sleep_until(at).await,
+                None => std::future::pending().await,
+            }
+        };
+        let work = tokio::select! {
+            _ = tick.tick() => None,
+            Some(user) = changed.recv() => {
+                // Bounded: past this many, the periodic sweep covers the rest.
+                if pending.len() < MAX_PENDING_USERS {
+                    pending.insert(user);
+                }
+                due.get_or_insert_with(|| tokio::time::Instant::now() + SETTLE);
+                continue;
+            }
+            () = debounce => Some(std::mem::take(&mut pending)),
             () = shutdown.cancelled() => return,
-        }
+        };
+        due = None;
+        let pass = async {
+            match work {
+                None => sweep_with(&relay, &config, now_ms(), &mut erased).await,
+                Some(users) => {
+                    let mut report = SweepReport::default();
+                    for user in users {
+                        tally(
+                            &mut report,
+                            &user,
+                            sweep_user(&relay, &config, &user, now_ms(), &mut erased).await,
+                        );
+                    }
+                    report
+                }
+            }
+        };
         let report = tokio::select! {
-            report = sweep_with(&relay, &config, now_ms(), &mut erased) => report,
+            report = pass => report,
             () = shutdown.cancelled() => return,
         };
         if report.purged + report.erased + report.failed > 0 {
             tracing::info!(?report, "retention sweep");
+        }
+    }
+}
+
+/// How long after a user's index changes their sweep runs: a device's purge arrives as several
+/// sync messages, and one sweep serves them all.
+const SETTLE: Duration = Duration::from_millis(500);
+
+/// Users waiting for a prompt sweep, at most.
+const MAX_PENDING_USERS: usize = 10_000;
+
+fn tally(report: &mut SweepReport, user: &str, result: Result<(u64, u64), ApiError>) {
+    match result {
+        Ok((purged, erased)) => {
+            report.users += 1;
+            report.purged += purged;
+            report.erased += erased;
+        }
+        Err(e) => {
+            tracing::warn!(user, error = %e, "the retention sweep skipped a user");
+            report.failed += 1;
         }
     }
 }
@@ -134,17 +191,8 @@ async fn sweep_with<S: Storage>(
             if erased.len() > KNOWN_ERASED {
                 erased.clear();
             }
-            match sweep_user(relay, config, user, now_ms, erased).await {
-                Ok((purged, erased_now)) => {
-                    report.users += 1;
-                    report.purged += purged;
-                    report.erased += erased_now;
-                }
-                Err(e) => {
-                    tracing::warn!(user, error = %e, "the retention sweep skipped a user");
-                    report.failed += 1;
-                }
-            }
+            let result = sweep_user(relay, config, user, now_ms, erased).await;
+            tally(&mut report, user, result);
         }
         after = Some(last);
     }

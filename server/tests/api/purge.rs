@@ -417,3 +417,43 @@ async fn a_thread_purged_on_a_device_is_erased_at_the_relay() {
     device.close();
     relay.stop().await;
 }
+
+#[tokio::test]
+async fn the_retention_task_erases_a_thread_moments_after_a_device_purges_it() {
+    let relay = TestRelay::start().await;
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    let task = tokio::spawn(chatsync_relay::retention::run(
+        relay.relay.clone(),
+        RetentionConfig {
+            // Only the prompt sweep can do it within the test.
+            interval: Duration::from_secs(3_600),
+            ..RetentionConfig::default()
+        },
+        shutdown.clone(),
+    ));
+    let api = relay.api("alice");
+    let secret = "gone-within-moments";
+    let t = thread_with_message(&api, secret).await;
+    let device = relay.client("alice", "phone").await;
+    let index = relay.index_of("alice");
+    device.find(index, Duration::from_secs(5)).await.unwrap();
+    // The interval's first tick fires at once: let that pass run before the device purges.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let id = ThreadId::new(t.clone()).unwrap();
+    device
+        .change_index(index, move |index| index.purge(&id, now_ms()))
+        .await
+        .unwrap();
+    let erased = eventually(Duration::from_secs(10), || async {
+        raw_rows(&relay, &t, secret).await == (0, 0, 0, false)
+    })
+    .await;
+    assert!(
+        erased,
+        "the relay kept the bytes of a thread purged on a device"
+    );
+    shutdown.cancel();
+    task.await.unwrap();
+    device.close();
+    relay.stop().await;
+}
