@@ -564,6 +564,58 @@ mod tests {
     }
 
     #[test]
+    fn the_retention_flags_set_the_relay_wide_default_and_have_their_variables() {
+        use clap::CommandFactory;
+        let serve = |args: &[&str]| {
+            let cli = Cli::try_parse_from(
+                ["chatsync-relay", "serve", "--insecure-dev-auth"]
+                    .iter()
+                    .chain(args),
+            )?;
+            match cli.command {
+                Command::Serve(args) => Ok::<_, clap::Error>(args),
+                Command::Token(_) => unreachable!(),
+            }
+        };
+        let config = serve(&[
+            "--retention-keep-newest",
+            "500",
+            "--retention-max-age-days",
+            "90",
+            "--retention-interval-secs",
+            "60",
+        ])
+        .unwrap()
+        .retention();
+        assert_eq!(config.default_policy.keep_newest_threads, Some(500));
+        assert_eq!(config.default_policy.keep_active_days, Some(90));
+        assert_eq!(config.default_policy.trash_retention_days, 30);
+        assert_eq!(config.interval, Duration::from_secs(60));
+        for zero in ["--retention-keep-newest", "--retention-max-age-days"] {
+            assert!(
+                serve(&[zero, "0"]).is_err(),
+                "{zero} 0 would purge everything"
+            );
+        }
+        let cli = Cli::command();
+        let serve = cli.find_subcommand("serve").unwrap();
+        for (flag, variable) in [
+            ("retention-keep-newest", "CHATSYNC_RETENTION_KEEP_NEWEST"),
+            ("retention-max-age-days", "CHATSYNC_RETENTION_MAX_AGE_DAYS"),
+            (
+                "retention-interval-secs",
+                "CHATSYNC_RETENTION_INTERVAL_SECS",
+            ),
+        ] {
+            let arg = serve
+                .get_arguments()
+                .find(|a| a.get_long() == Some(flag))
+                .unwrap_or_else(|| panic!("--{flag}"));
+            assert_eq!(arg.get_env().and_then(|v| v.to_str()), Some(variable));
+        }
+    }
+
+    #[test]
     fn ttls_read_with_their_unit() {
         assert_eq!(parse_ttl("90s").unwrap(), Duration::from_secs(90));
         assert_eq!(parse_ttl("1h").unwrap(), Duration::from_secs(3600));

@@ -34,12 +34,6 @@ struct Raw {
     chunk_bytes: i64,
 }
 
-const RAW_SQL: [&str; 2] = [
-    "SELECT COUNT(*), COALESCE(SUM(length(snapshot)), 0), COALESCE(SUM(length(heads)), 0) \
-     FROM documents WHERE id = ",
-    "SELECT COUNT(*), COALESCE(SUM(length(data)), 0) FROM chunks WHERE document_id = ",
-];
-
 struct Sqlite(tempfile::TempDir);
 
 impl Backend for Sqlite {
@@ -57,16 +51,21 @@ impl Backend for Sqlite {
         );
         let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
         let key = id.to_string();
-        let (rows, snapshot, heads): (i64, i64, i64) = sqlx::query_as(&format!("{}?", RAW_SQL[0]))
-            .bind(&key)
-            .fetch_one(&pool)
-            .await
-            .unwrap();
-        let (chunks, chunk_bytes): (i64, i64) = sqlx::query_as(&format!("{}?", RAW_SQL[1]))
-            .bind(&key)
-            .fetch_one(&pool)
-            .await
-            .unwrap();
+        let (rows, snapshot, heads): (i64, i64, i64) = sqlx::query_as(
+            "SELECT COUNT(*), COALESCE(SUM(length(snapshot)), 0), \
+                 COALESCE(SUM(length(heads)), 0) FROM documents WHERE id = ?",
+        )
+        .bind(&key)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+        let (chunks, chunk_bytes): (i64, i64) = sqlx::query_as(
+            "SELECT COUNT(*), COALESCE(SUM(length(data)), 0) FROM chunks WHERE document_id = ?",
+        )
+        .bind(&key)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
         pool.close().await;
         Raw {
             rows,
@@ -91,11 +90,11 @@ impl Backend for Postgres {
     async fn raw(&self, id: &DocumentId) -> Raw {
         let pool = sqlx::PgPool::connect(&self.0).await.unwrap();
         let key = id.to_string();
-        let (rows, snapshot, heads): (i64, i64, i64) = sqlx::query_as(&format!(
+        let (rows, snapshot, heads): (i64, i64, i64) = sqlx::query_as(
             "SELECT COUNT(*), COALESCE(SUM(length(snapshot)), 0)::BIGINT, \
              COALESCE(SUM(length(heads) + length(snapshot_heads)), 0)::BIGINT \
-             FROM documents WHERE id = $1"
-        ))
+             FROM documents WHERE id = $1",
+        )
         .bind(&key)
         .fetch_one(&pool)
         .await

@@ -24,8 +24,12 @@ pub(super) async fn restore<S: Storage>(
 ) -> Result<Value, ApiError> {
     let thread = thread_arg(args)?;
     write_index(relay, user, move |index, now| {
-        index.restore(&thread.id, now)?;
-        Ok(Value::Null)
+        match index.restore(&thread.id, now) {
+            Ok(()) => Ok(Value::Null),
+            // One answer, with no id in it, for a thread that is absent or another user's.
+            Err(chatsync_model::ModelError::NotFound { .. }) => Err(ApiError::thread_not_found()),
+            Err(e) => Err(e.into()),
+        }
     })
     .await
 }

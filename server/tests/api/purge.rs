@@ -175,7 +175,7 @@ async fn a_device_still_holding_a_purged_thread_cannot_bring_it_back() {
     assert!(written.is_ok(), "the local write itself is the device's");
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(raw_rows(&relay, &t, secret).await, (0, 0, 0, false));
-    assert_eq!(raw_rows(&relay, &t, "resurrected").await.3, false);
+    assert!(!raw_rows(&relay, &t, "resurrected").await.3);
     // A fresh device offering the whole old document is refused the same way.
     let laptop = relay.client("alice", "laptop").await;
     let old = phone.get(id).await.unwrap();
@@ -455,5 +455,31 @@ async fn the_retention_task_erases_a_thread_moments_after_a_device_purges_it() {
     shutdown.cancel();
     task.await.unwrap();
     device.close();
+    relay.stop().await;
+}
+
+#[tokio::test]
+async fn a_pass_purges_at_most_its_bound_per_user_and_the_next_pass_goes_on() {
+    let relay = TestRelay::start().await;
+    let api = relay.api("alice");
+    for n in 0..4 {
+        thread_with_message(&api, &format!("bounded-{n}")).await;
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let config = RetentionConfig {
+        default_policy: RetentionPolicy {
+            keep_newest_threads: Some(1),
+            ..RetentionConfig::default().default_policy
+        },
+        max_purges_per_user: 2,
+        users_per_page: 1,
+        ..RetentionConfig::default()
+    };
+    let first = sweep(&relay.relay, &config, now_ms()).await;
+    assert_eq!((first.users, first.purged), (1, 2), "{first:?}");
+    let second = sweep(&relay.relay, &config, now_ms()).await;
+    assert_eq!(second.purged, 1, "{second:?}");
+    let list = api.query("threads:list", json!({})).await;
+    assert_eq!(list.value().as_array().unwrap().len(), 1);
     relay.stop().await;
 }
