@@ -22,8 +22,8 @@ use chatsync_protocol::DocumentId;
 use tokio_util::sync::CancellationToken;
 
 use crate::api::error::ApiError;
-use crate::api::{ThreadRef, now_ms, purge_thread, read_index, write_index};
-use crate::relay::Relay;
+use crate::api::{ThreadRef, now_ms, read_index, write_index};
+use crate::relay::{LocalWriteError, Relay};
 use crate::storage::Storage;
 
 /// How the relay applies retention.
@@ -232,7 +232,9 @@ async fn sweep_user<S: Storage>(
             }
         }
     }
-    let mut erased_now = 0;
+    // Tombstones a device wrote: each looked up once (then remembered), at most `max` lookups
+    // per user and pass, so a long history of purges is worked through over several passes.
+    let (mut erased_now, mut looked_up) = (0, 0);
     for id in tombstoned.iter().filter(|id| !due.contains(id)) {
         let Some(thread) = thread_ref(id) else {
             continue;
@@ -240,33 +242,34 @@ async fn sweep_user<S: Storage>(
         if erased.contains(&thread.doc) {
             continue;
         }
-        if erased_now >= max as u64 {
+        if looked_up >= max {
             break;
         }
-        if !relay.is_purged(&thread.doc).await? {
+        looked_up += 1;
+        if relay.is_purged(&thread.doc).await? {
+            erased.insert(thread.doc);
+        } else {
             erase(relay, user, &thread, erased).await?;
             erased_now += 1;
-        } else {
-            erased.insert(thread.doc);
         }
     }
     Ok((purged, erased_now))
 }
 
-/// Erases one thread whose tombstone is written. Another user's document under an id this user's
-/// index names (a device wrote a stray id) is left alone.
+/// Erases the stored bytes of one thread whose tombstone the index holds. Another user's document
+/// under an id this user's index names (a device wrote a stray id) is left alone.
 async fn erase<S: Storage>(
     relay: &Arc<Relay<S>>,
     user: &str,
     thread: &ThreadRef,
     erased: &mut HashSet<DocumentId>,
 ) -> Result<(), ApiError> {
-    match purge_thread(relay, user, thread).await {
-        Ok(()) | Err(ApiError::NotFound(_)) => {
+    match relay.purge_document(user, &thread.doc).await {
+        Ok(()) | Err(LocalWriteError::NotFound) => {
             erased.insert(thread.doc);
             Ok(())
         }
-        Err(e) => Err(e),
+        Err(e) => Err(e.into()),
     }
 }
 

@@ -28,7 +28,6 @@ mod user;
 
 pub(crate) use documents::{ThreadRef, now_ms};
 pub(crate) use index::{read_index, write_index};
-pub(crate) use trash::purge_thread;
 
 use std::sync::Arc;
 

@@ -1,7 +1,7 @@
-//! `threads:restore` and `threads:purge`, and the one way a thread is purged at the relay (shared
-//! with the retention sweep): its tombstone written in the user's index, so every device erases its
-//! copy and refuses it, then its stored bytes erased and the id refused from then on
-//! ([`Relay::purge_document`]). Both take `{ threadId }` and answer `null`.
+//! `threads:restore` and `threads:purge`. A purge is, in this order (the retention sweep does the
+//! same for many threads at once): the thread's tombstone written in the user's index, so every
+//! device erases its copy and refuses it; then its stored bytes erased and the id refused from then
+//! on ([`Relay::purge_document`]). Both take `{ threadId }` and answer `null`.
 
 use std::sync::Arc;
 
@@ -53,7 +53,7 @@ fn thread_arg(args: &Value) -> Result<ThreadRef, ApiError> {
 
 /// Purges the user's thread. Another user's thread, and an id neither stored nor listed, are not
 /// found, and nothing is written for them.
-pub(crate) async fn purge_thread<S: Storage>(
+async fn purge_thread<S: Storage>(
     relay: &Arc<Relay<S>>,
     user: &str,
     thread: &ThreadRef,
