@@ -212,8 +212,8 @@ impl<S: Storage> Relay<S> {
 /// A storage error, logged, as the hub needs to know it.
 fn failure(id: &chatsync_protocol::DocumentId, what: &str, error: StorageError) -> StorageFailure {
     match error {
-        // A purged document is unavailable to everyone from now on, its owner included.
-        StorageError::NotOwner(_) | StorageError::Purged(_) => StorageFailure::NotOwner,
+        StorageError::NotOwner(_) => StorageFailure::NotOwner,
+        StorageError::Purged(_) => StorageFailure::Purged,
         e => {
             tracing::error!(document = %id, error = %e, "storage {what} failed");
             StorageFailure::Unavailable
