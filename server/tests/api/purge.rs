@@ -78,11 +78,17 @@ async fn a_purged_thread_leaves_no_byte_in_sqlite_and_refuses_every_later_write(
         chunks > 0 && found,
         "the thread was not stored to begin with"
     );
+    let loaded = relay.relay.documents_loaded().await;
 
     api.mutation("threads:purge", json!({ "threadId": t }))
         .await
         .value();
     assert_eq!(raw_rows(&relay, &t, secret).await, (0, 0, 0, false));
+    assert_eq!(
+        relay.relay.documents_loaded().await,
+        loaded - 1,
+        "the purged thread is still in memory"
+    );
     let id: DocumentId = t.parse().unwrap();
     assert_eq!(relay.relay.sessions_on(&id).await, 0);
     assert!(relay.relay.storage().load(&id).await.unwrap().is_none());
