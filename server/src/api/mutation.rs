@@ -104,6 +104,7 @@ pub(crate) async fn run<S: Storage>(
     // The paths on the user's index (and `threads:move`, which checks it first).
     match path {
         "threads:move" => return super::projects::move_thread(relay, user, args).await,
+        "threads:delete" => return super::trash::trash(relay, user, args).await,
         "threads:restore" => return super::trash::restore(relay, user, args).await,
         "threads:purge" => return super::trash::purge(relay, user, args).await,
         "preferences:set" => {
@@ -157,13 +158,13 @@ pub(crate) async fn run<S: Storage>(
     let thread = ThreadRef::parse(&f.required_string("threadId")?)?;
     let write = parse(path, &mut f)?;
     f.finish()?;
-    let deleted = match write {
-        Write::SetStatus(ThreadStatus::Deleted) => Deleted::Allowed,
-        _ => Deleted::NotFound,
-    };
-    documents::write_thread(relay, user, &thread, deleted, move |thread, now| {
-        apply::apply(thread, write, now)
-    })
+    documents::write_thread(
+        relay,
+        user,
+        &thread,
+        Deleted::NotFound,
+        move |thread, now| apply::apply(thread, write, now),
+    )
     .await
 }
 
@@ -185,7 +186,6 @@ fn parse<S: chatsync_model::input::Source>(
         "threads:setSummary" => Write::SetSummary(summary_arg(f)?),
         "threads:archive" => Write::SetStatus(ThreadStatus::Archived),
         "threads:unarchive" => Write::SetStatus(ThreadStatus::Active),
-        "threads:delete" => Write::SetStatus(ThreadStatus::Deleted),
         "messages:append" => Write::Append(f.string("id")?, NewMessageInput::read(f)?),
         "messages:appendDelta" => {
             Write::AppendDelta(f.required_string("messageId")?, f.required_string("text")?)

@@ -1,7 +1,11 @@
-//! `threads:restore` and `threads:purge`. A purge is, in this order (the retention sweep does the
+//! `threads:delete` (to the trash, as the browser's `deleteThread`), `threads:restore` and
+//! `threads:purge`, each taking `{ threadId }` and answering `null`. The trash lives in the user's
+//! index alone, as in the browser store: a trashed thread keeps its document, leaves every list but
+//! `threads:list { trashed: true }`, and is purged once the user's `trashRetentionDays` have passed
+//! (the retention sweep). A purge is, in this order (the retention sweep does the
 //! same for many threads at once): the thread's tombstone written in the user's index, so every
 //! device erases its copy and refuses it; then its stored bytes erased and the id refused from then
-//! on ([`Relay::purge_document`]). Both take `{ threadId }` and answer `null`.
+//! on ([`Relay::purge_document`]).
 
 use std::sync::Arc;
 
@@ -13,6 +17,27 @@ use super::error::ApiError;
 use super::index::write_index;
 use crate::relay::Relay;
 use crate::storage::Storage;
+
+/// `threads:delete`: into the trash (trashing a trashed thread keeps its first time there; deleting
+/// a purged thread again is done already).
+pub(super) async fn trash<S: Storage>(
+    relay: &Arc<Relay<S>>,
+    user: &str,
+    args: &Value,
+) -> Result<Value, ApiError> {
+    let thread = thread_arg(args)?;
+    write_index(relay, user, move |index, now| {
+        if index.is_purged(&thread.id) {
+            return Ok(Value::Null);
+        }
+        match index.trash(&thread.id, now) {
+            Ok(()) => Ok(Value::Null),
+            Err(chatsync_model::ModelError::NotFound { .. }) => Err(ApiError::thread_not_found()),
+            Err(e) => Err(e.into()),
+        }
+    })
+    .await
+}
 
 /// `threads:restore`: out of the trash, as it was. `409 invalid_transition` for a thread not in the
 /// trash or past its time there, `410 purged` for a purged one (a purge racing a restore wins:

@@ -198,8 +198,7 @@ async fn a_device_still_holding_a_purged_thread_cannot_bring_it_back() {
     relay.stop().await;
 }
 
-/// Moves `t` to alice's trash from her device (the HTTP API has no trash path: `threads:delete`
-/// is for good), at `at`.
+/// Moves `t` to alice's trash from her device, at `at` (a time the test chooses).
 async fn trash_from_device(relay: &TestRelay, t: &str, at: u64) {
     let device = relay.client("alice", "phone").await;
     let index = relay.index_of("alice");
@@ -249,7 +248,13 @@ async fn restore_takes_a_thread_out_of_the_trash_and_refuses_one_not_in_it() {
         .mutation("threads:restore", json!({ "threadId": t }))
         .await;
     assert_eq!(not_trashed.error(409), "invalid_transition");
-    trash_from_device(&relay, &t, now_ms()).await;
+    api.mutation("threads:delete", json!({ "threadId": t }))
+        .await
+        .value();
+    // Still stored, and readable, while in the trash.
+    assert!(raw_rows(&relay, &t, "keep me").await.3);
+    let view = api.query("threads:get", json!({ "threadId": t })).await;
+    assert_eq!(view.value()["messages"][0]["content"], "keep me");
     let trash = api.query("threads:list", json!({ "trashed": true })).await;
     assert_eq!(trash.value()[0]["id"], t.as_str());
     assert_eq!(
