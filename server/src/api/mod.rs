@@ -9,8 +9,8 @@
 //! - `mutation` and `query`: the paths; `apply`: a mutation through the model, and idempotent
 //!   repeats. `stream`: NDJSON replies.
 //! - `documents`: threads and the index through the model; `index`: the index alone.
-//! - `user` (preferences, profile, usage), `projects` (and `threads:move`), `trash` (restore,
-//!   purge — the relay's one way to purge a thread, which retention uses too).
+//! - `user` (preferences, profile, usage), `projects` (and `threads:move`), `trash`
+//!   (`threads:delete` to the trash, restore, purge).
 
 mod apply;
 mod documents;
