@@ -1,7 +1,7 @@
 //! The relay's [`Storage`] in memory: a fuzz input must cost microseconds, not a SQLite transaction,
 //! and must not see what earlier inputs stored (each gets a fresh one).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use chatsync_protocol::DocumentId;
@@ -13,6 +13,8 @@ use chatsync_relay::storage::{Storage, StorageError, StoredDocument};
 pub struct MemoryStorage {
     documents: Arc<Mutex<HashMap<DocumentId, StoredDocument>>>,
     settings: Arc<Mutex<HashMap<String, Vec<u8>>>>,
+    /// Purged documents: their entry is kept, emptied, as SQLite keeps its tombstone row.
+    purged: Arc<Mutex<HashSet<DocumentId>>>,
 }
 
 impl MemoryStorage {
@@ -33,6 +35,9 @@ impl MemoryStorage {
 
 impl Storage for MemoryStorage {
     async fn load(&self, id: &DocumentId) -> Result<Option<StoredDocument>, StorageError> {
+        if self.is_purged(id).await? {
+            return Ok(None);
+        }
         Ok(self.documents().get(id).cloned())
     }
 
@@ -47,6 +52,7 @@ impl Storage for MemoryStorage {
         chunk: &[u8],
         heads: &[ChangeHash],
     ) -> Result<u64, StorageError> {
+        let purged = self.is_purged(id).await?;
         let mut documents = self.documents();
         let doc = documents.entry(*id).or_insert_with(|| StoredDocument {
             owner: owner.to_owned(),
@@ -57,12 +63,18 @@ impl Storage for MemoryStorage {
         if doc.owner != owner {
             return Err(StorageError::NotOwner(*id));
         }
+        if purged {
+            return Err(StorageError::Purged(*id));
+        }
         doc.chunks.push(chunk.to_vec());
         doc.heads = heads.to_vec();
         Ok(doc.chunks.iter().map(|c| c.len() as u64).sum())
     }
 
     async fn compact(&self, id: &DocumentId, snapshot: &[u8]) -> Result<(), StorageError> {
+        if self.is_purged(id).await? {
+            return Ok(());
+        }
         if let Some(doc) = self.documents().get_mut(id) {
             doc.snapshot = snapshot.to_vec();
             doc.chunks.clear();
@@ -76,6 +88,50 @@ impl Storage for MemoryStorage {
             .entry(key.to_owned())
             .or_insert_with(|| initial.to_vec())
             .clone())
+    }
+
+    async fn purge(&self, id: &DocumentId, owner: &str) -> Result<u64, StorageError> {
+        let mut documents = self.documents();
+        let doc = documents.entry(*id).or_insert_with(|| StoredDocument {
+            owner: owner.to_owned(),
+            snapshot: Vec::new(),
+            chunks: Vec::new(),
+            heads: Vec::new(),
+        });
+        if doc.owner != owner {
+            return Err(StorageError::NotOwner(*id));
+        }
+        let erased =
+            doc.snapshot.len() as u64 + doc.chunks.iter().map(|c| c.len() as u64).sum::<u64>();
+        *doc = StoredDocument {
+            owner: owner.to_owned(),
+            snapshot: Vec::new(),
+            chunks: Vec::new(),
+            heads: Vec::new(),
+        };
+        self.purged
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(*id);
+        Ok(erased)
+    }
+
+    async fn is_purged(&self, id: &DocumentId) -> Result<bool, StorageError> {
+        let purged = self.purged.lock().unwrap_or_else(PoisonError::into_inner);
+        Ok(purged.contains(id))
+    }
+
+    async fn owners(&self, after: Option<&str>, limit: u32) -> Result<Vec<String>, StorageError> {
+        let mut owners: Vec<String> = self
+            .documents()
+            .values()
+            .map(|d| d.owner.clone())
+            .filter(|o| after.is_none_or(|a| o.as_str() > a))
+            .collect();
+        owners.sort();
+        owners.dedup();
+        owners.truncate(limit as usize);
+        Ok(owners)
     }
 
     async fn close(&self) {}

@@ -198,6 +198,19 @@ pub struct ServeArgs {
     /// A folder of static files to serve at `/` (the demo app), beside the API.
     #[arg(long, env = "CHATSYNC_WEB_DIR")]
     pub web_dir: Option<PathBuf>,
+    /// Relay-wide retention default: keep only each user's N most recently active threads, purging
+    /// older ones (their bytes erased here and on every device). A user's own `keepNewestThreads`
+    /// preference takes precedence. Unset: no limit.
+    #[arg(long, env = "CHATSYNC_RETENTION_KEEP_NEWEST", value_parser = clap::value_parser!(u64).range(1..))]
+    pub retention_keep_newest: Option<u64>,
+    /// Relay-wide retention default: purge threads not active in this many days. A user's own
+    /// `keepActiveDays` preference takes precedence. Unset: no limit.
+    #[arg(long, env = "CHATSYNC_RETENTION_MAX_AGE_DAYS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub retention_max_age_days: Option<u64>,
+    /// Seconds between retention sweeps, which also purge threads past their time in the trash
+    /// (each user's `trashRetentionDays`, default 30) and erase threads purged on a device.
+    #[arg(long, env = "CHATSYNC_RETENTION_INTERVAL_SECS", default_value_t = 600)]
+    pub retention_interval_secs: u64,
     /// Serve `/metrics` on this address instead of the main one (e.g. a private interface), so
     /// scrapers never compete with clients.
     #[arg(long, env = "CHATSYNC_METRICS_LISTEN")]
@@ -322,6 +335,20 @@ impl ServeArgs {
             statement_timeout: Duration::from_secs(self.database_statement_timeout_secs.max(1)),
             acquire_timeout: Duration::from_secs(self.database_acquire_timeout_secs.max(1)),
         })
+    }
+
+    /// The retention these flags set.
+    pub fn retention(&self) -> crate::retention::RetentionConfig {
+        let defaults = crate::retention::RetentionConfig::default();
+        crate::retention::RetentionConfig {
+            default_policy: chatsync_model::RetentionPolicy {
+                keep_newest_threads: self.retention_keep_newest,
+                keep_active_days: self.retention_max_age_days,
+                ..defaults.default_policy
+            },
+            interval: Duration::from_secs(self.retention_interval_secs.max(1)),
+            ..defaults
+        }
     }
 
     /// The limits these flags set.
@@ -534,6 +561,58 @@ mod tests {
         assert_eq!(options.max_connections, 4);
         assert_eq!(options.statement_timeout, Duration::from_secs(3));
         assert_eq!(options.acquire_timeout, Duration::from_secs(5));
+    }
+
+    #[test]
+    fn the_retention_flags_set_the_relay_wide_default_and_have_their_variables() {
+        use clap::CommandFactory;
+        let serve = |args: &[&str]| {
+            let cli = Cli::try_parse_from(
+                ["chatsync-relay", "serve", "--insecure-dev-auth"]
+                    .iter()
+                    .chain(args),
+            )?;
+            match cli.command {
+                Command::Serve(args) => Ok::<_, clap::Error>(args),
+                Command::Token(_) => unreachable!(),
+            }
+        };
+        let config = serve(&[
+            "--retention-keep-newest",
+            "500",
+            "--retention-max-age-days",
+            "90",
+            "--retention-interval-secs",
+            "60",
+        ])
+        .unwrap()
+        .retention();
+        assert_eq!(config.default_policy.keep_newest_threads, Some(500));
+        assert_eq!(config.default_policy.keep_active_days, Some(90));
+        assert_eq!(config.default_policy.trash_retention_days, 30);
+        assert_eq!(config.interval, Duration::from_secs(60));
+        for zero in ["--retention-keep-newest", "--retention-max-age-days"] {
+            assert!(
+                serve(&[zero, "0"]).is_err(),
+                "{zero} 0 would purge everything"
+            );
+        }
+        let cli = Cli::command();
+        let serve = cli.find_subcommand("serve").unwrap();
+        for (flag, variable) in [
+            ("retention-keep-newest", "CHATSYNC_RETENTION_KEEP_NEWEST"),
+            ("retention-max-age-days", "CHATSYNC_RETENTION_MAX_AGE_DAYS"),
+            (
+                "retention-interval-secs",
+                "CHATSYNC_RETENTION_INTERVAL_SECS",
+            ),
+        ] {
+            let arg = serve
+                .get_arguments()
+                .find(|a| a.get_long() == Some(flag))
+                .unwrap_or_else(|| panic!("--{flag}"));
+            assert_eq!(arg.get_env().and_then(|v| v.to_str()), Some(variable));
+        }
     }
 
     #[test]

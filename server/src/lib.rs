@@ -22,5 +22,6 @@ pub mod config;
 pub mod http;
 pub mod open_files;
 pub mod relay;
+pub mod retention;
 pub mod server;
 pub mod storage;

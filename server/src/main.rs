@@ -123,6 +123,7 @@ async fn serve_on<S: Storage>(
     let options = ServeOptions {
         web_dir: args.web_dir.clone(),
         metrics_listener,
+        retention: Some(args.retention()),
     };
     chatsync_relay::server::run_with(listener, relay.clone(), shutdown, options).await?;
     relay.storage().close().await;

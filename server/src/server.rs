@@ -21,6 +21,9 @@ pub struct ServeOptions {
     pub web_dir: Option<PathBuf>,
     /// A listener of its own for `/metrics`; the main listener then does not serve it.
     pub metrics_listener: Option<TcpListener>,
+    /// Run the retention sweep (expired trash, retention policies, erasing threads purged on
+    /// devices) with this configuration; `None`: never (tests that sweep by hand).
+    pub retention: Option<crate::retention::RetentionConfig>,
 }
 
 /// Serves `relay` on `listener` until `shutdown` fires, then closes every connection and waits for
@@ -82,6 +85,13 @@ pub async fn run_with<S: Storage>(
             }
         }
     });
+    let sweeper = options.retention.map(|config| {
+        tokio::spawn(crate::retention::run(
+            relay.clone(),
+            config,
+            shutdown.clone(),
+        ))
+    });
     // Changes other relays on the same database store (PostgreSQL); ends at once for SQLite.
     let follower = tokio::spawn(relay.clone().follow_other_relays(shutdown.clone()));
     let limits = relay.limits().clone();
@@ -113,6 +123,9 @@ pub async fn run_with<S: Storage>(
     connections.wait().await;
     relay.compact_all().await;
     let _ = evictor.await;
+    if let Some(sweeper) = sweeper {
+        let _ = sweeper.await;
+    }
     let _ = follower.await;
     Ok(())
 }

@@ -401,3 +401,83 @@ async fn while_the_database_is_down_writes_are_refused_and_readyz_fails_until_it
     assert!(doc.get(ROOT, "after").unwrap().is_some());
     relay.stop().await;
 }
+
+/// The bytes PostgreSQL holds of `id`: snapshot and heads lengths, the chunks' count.
+async fn raw_postgres(url: &str, id: &chatsync_protocol::DocumentId) -> (i64, i64, i64) {
+    let pool = sqlx::PgPool::connect(url).await.unwrap();
+    let (snapshot, heads): (i64, i64) = sqlx::query_as(
+        "SELECT COALESCE(SUM(length(snapshot)), 0)::BIGINT, \
+         COALESCE(SUM(length(heads) + length(snapshot_heads)), 0)::BIGINT \
+         FROM documents WHERE id = $1",
+    )
+    .bind(id.to_string())
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    let chunks: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM chunks WHERE document_id = $1")
+        .bind(id.to_string())
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+    (snapshot, heads, chunks)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_purge_on_one_relay_erases_the_bytes_and_no_relay_takes_the_document_back() {
+    let Some(url) = support::fresh_database().await else {
+        return;
+    };
+    let options = PostgresOptions::new(url.clone());
+    let (a, b) = (
+        TestRelay::start(&options).await,
+        TestRelay::start(&options).await,
+    );
+    let phone = a.client("alice", "phone").await;
+    let laptop = b.client("alice", "laptop").await;
+    let id = create(&phone).await;
+    put(&phone, id, "secret").await;
+    // Relay b holds the document in memory, with the laptop's session on it.
+    laptop.find(id, WAIT).await.unwrap();
+    assert!(raw_postgres(&url, &id).await.2 > 0);
+
+    a.relay.purge_document("alice", &id).await.unwrap();
+    assert_eq!(raw_postgres(&url, &id).await, (0, 0, 0));
+    assert!(a.relay.is_purged(&id).await.unwrap());
+    // Both devices still hold it and write to it: neither relay stores anything.
+    put(&laptop, id, "through-b").await;
+    put(&phone, id, "through-a").await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(raw_postgres(&url, &id).await, (0, 0, 0));
+    assert!(b.relay.storage().load(&id).await.unwrap().is_none());
+    // A device offering the whole old document, on either relay, is refused too.
+    for relay in [&a, &b] {
+        let fresh = relay.client("alice", "fresh").await;
+        fresh
+            .insert(id, phone.get(id).await.unwrap())
+            .await
+            .unwrap();
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert_eq!(raw_postgres(&url, &id).await, (0, 0, 0));
+        fresh.close();
+        let other = relay.client("alice", "other").await;
+        assert!(other.find(id, Duration::from_secs(2)).await.is_err());
+        other.close();
+    }
+    // Another user cannot purge (or claim) alice's documents.
+    let theirs = create(&phone).await;
+    let refused = b
+        .relay
+        .purge_document("mallory", &theirs)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(refused, chatsync_relay::relay::LocalWriteError::NotFound),
+        "{refused}"
+    );
+    assert!(raw_postgres(&url, &theirs).await.2 > 0);
+    phone.close();
+    laptop.close();
+    a.stop().await;
+    b.stop().await;
+}

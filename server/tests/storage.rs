@@ -19,6 +19,19 @@ use chatsync_relay::storage::{
 trait Backend {
     type S: Storage;
     async fn open(&self) -> Self::S;
+    /// What the database itself holds of `id`, read with SQL beside the storage under test.
+    async fn raw(&self, id: &DocumentId) -> Raw;
+}
+
+/// A document's bytes as the database holds them: the snapshot's and heads' lengths, the chunks'
+/// count and total length.
+#[derive(Debug, PartialEq, Eq)]
+struct Raw {
+    rows: i64,
+    snapshot: i64,
+    heads: i64,
+    chunks: i64,
+    chunk_bytes: i64,
 }
 
 struct Sqlite(tempfile::TempDir);
@@ -30,6 +43,38 @@ impl Backend for Sqlite {
             .await
             .expect("open SQLite")
     }
+
+    async fn raw(&self, id: &DocumentId) -> Raw {
+        let url = format!(
+            "sqlite://{}",
+            self.0.path().join("chatsync.sqlite3").display()
+        );
+        let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+        let key = id.to_string();
+        let (rows, snapshot, heads): (i64, i64, i64) = sqlx::query_as(
+            "SELECT COUNT(*), COALESCE(SUM(length(snapshot)), 0), \
+                 COALESCE(SUM(length(heads)), 0) FROM documents WHERE id = ?",
+        )
+        .bind(&key)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+        let (chunks, chunk_bytes): (i64, i64) = sqlx::query_as(
+            "SELECT COUNT(*), COALESCE(SUM(length(data)), 0) FROM chunks WHERE document_id = ?",
+        )
+        .bind(&key)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+        pool.close().await;
+        Raw {
+            rows,
+            snapshot,
+            heads,
+            chunks,
+            chunk_bytes,
+        }
+    }
 }
 
 struct Postgres(String);
@@ -40,6 +85,35 @@ impl Backend for Postgres {
         PostgresStorage::open(&PostgresOptions::new(&self.0))
             .await
             .expect("open PostgreSQL")
+    }
+
+    async fn raw(&self, id: &DocumentId) -> Raw {
+        let pool = sqlx::PgPool::connect(&self.0).await.unwrap();
+        let key = id.to_string();
+        let (rows, snapshot, heads): (i64, i64, i64) = sqlx::query_as(
+            "SELECT COUNT(*), COALESCE(SUM(length(snapshot)), 0)::BIGINT, \
+             COALESCE(SUM(length(heads) + length(snapshot_heads)), 0)::BIGINT \
+             FROM documents WHERE id = $1",
+        )
+        .bind(&key)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+        let (chunks, chunk_bytes): (i64, i64) = sqlx::query_as(
+            "SELECT COUNT(*), COALESCE(SUM(length(data)), 0)::BIGINT FROM chunks WHERE document_id = $1",
+        )
+        .bind(&key)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+        pool.close().await;
+        Raw {
+            rows,
+            snapshot,
+            heads,
+            chunks,
+            chunk_bytes,
+        }
     }
 }
 
@@ -70,6 +144,10 @@ on_both!(
     heads_are_stored_with_the_chunks,
     chunks_read_from_a_sequence_number_are_a_superset_of_the_new_ones,
     a_reachable_database_is_ready,
+    a_purge_erases_every_byte_and_refuses_later_appends,
+    a_purge_of_an_id_never_stored_keeps_it_from_being_made,
+    another_users_document_is_not_purged,
+    owners_are_listed_in_bounded_pages,
 );
 
 fn id(n: u8) -> DocumentId {
@@ -189,6 +267,111 @@ async fn a_reachable_database_is_ready(backend: &impl Backend) {
 }
 
 /// Makes a change; the chunk it adds (as the relay's writer takes it) and the heads after.
+async fn a_purge_erases_every_byte_and_refuses_later_appends(backend: &impl Backend) {
+    let storage = backend.open().await;
+    let mut doc = AutoCommit::new();
+    let secret = "a very private conversation";
+    let one = change(&mut doc, secret);
+    storage
+        .append(&id(9), "alice", &one.0, &one.1)
+        .await
+        .unwrap();
+    storage.compact(&id(9), &doc.save()).await.unwrap();
+    let two = change(&mut doc, "and more of it");
+    storage
+        .append(&id(9), "alice", &two.0, &two.1)
+        .await
+        .unwrap();
+    let before = storage.bytes_stored().await.unwrap();
+    assert!(backend.raw(&id(9)).await.snapshot > 0);
+
+    let erased = storage.purge(&id(9), "alice").await.unwrap();
+    assert!(erased > 0 && erased <= before, "{erased} of {before} bytes");
+    assert_eq!(
+        backend.raw(&id(9)).await,
+        Raw {
+            rows: 1,
+            snapshot: 0,
+            heads: 0,
+            chunks: 0,
+            chunk_bytes: 0
+        },
+        "the tombstone row holds no byte of the document"
+    );
+    assert_eq!(storage.bytes_stored().await.unwrap(), before - erased);
+    assert_eq!(storage.load(&id(9)).await.unwrap(), None);
+    assert!(storage.is_purged(&id(9)).await.unwrap());
+    assert!(!storage.is_purged(&id(8)).await.unwrap());
+    // The owner stays recorded (nobody else may claim the id), and a device still holding the
+    // document cannot store it again, nor can a compaction from a copy still in memory.
+    assert_eq!(
+        storage.owner(&id(9)).await.unwrap().as_deref(),
+        Some("alice")
+    );
+    let again = storage
+        .append(&id(9), "alice", &one.0, &one.1)
+        .await
+        .unwrap_err();
+    assert!(matches!(again, StorageError::Purged(_)), "{again}");
+    storage.compact(&id(9), &doc.save()).await.unwrap();
+    let raw = backend.raw(&id(9)).await;
+    assert_eq!(
+        (raw.snapshot, raw.chunks),
+        (0, 0),
+        "a compaction wrote into a tombstone"
+    );
+    // Purging twice is harmless; the tombstone outlives reopening.
+    assert_eq!(storage.purge(&id(9), "alice").await.unwrap(), 0);
+    drop(storage);
+    let reopened = backend.open().await;
+    assert!(reopened.is_purged(&id(9)).await.unwrap());
+    assert_eq!(reopened.load(&id(9)).await.unwrap(), None);
+}
+
+async fn a_purge_of_an_id_never_stored_keeps_it_from_being_made(backend: &impl Backend) {
+    let storage = backend.open().await;
+    assert_eq!(storage.purge(&id(10), "alice").await.unwrap(), 0);
+    let made = storage
+        .append(&id(10), "alice", b"x", &[])
+        .await
+        .unwrap_err();
+    assert!(matches!(made, StorageError::Purged(_)), "{made}");
+    let other = storage
+        .append(&id(10), "mallory", b"x", &[])
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(other, StorageError::NotOwner(_) | StorageError::Purged(_)),
+        "{other}"
+    );
+    assert_eq!(backend.raw(&id(10)).await.chunks, 0);
+}
+
+async fn another_users_document_is_not_purged(backend: &impl Backend) {
+    let storage = backend.open().await;
+    storage
+        .append(&id(11), "alice", b"mine", &[])
+        .await
+        .unwrap();
+    let refused = storage.purge(&id(11), "mallory").await.unwrap_err();
+    assert!(matches!(refused, StorageError::NotOwner(_)), "{refused}");
+    assert!(!storage.is_purged(&id(11)).await.unwrap());
+    assert_eq!(
+        storage.load(&id(11)).await.unwrap().unwrap().chunks,
+        [b"mine".to_vec()]
+    );
+}
+
+async fn owners_are_listed_in_bounded_pages(backend: &impl Backend) {
+    let storage = backend.open().await;
+    for (n, owner) in [(20, "carol"), (21, "alice"), (22, "bob"), (23, "alice")] {
+        storage.append(&id(n), owner, b"x", &[]).await.unwrap();
+    }
+    assert_eq!(storage.owners(None, 2).await.unwrap(), ["alice", "bob"]);
+    assert_eq!(storage.owners(Some("bob"), 2).await.unwrap(), ["carol"]);
+    assert!(storage.owners(Some("carol"), 2).await.unwrap().is_empty());
+}
+
 fn change(doc: &mut AutoCommit, key: &str) -> (Vec<u8>, Vec<ChangeHash>) {
     let before = doc.get_heads();
     doc.put(ROOT, key, key).unwrap();

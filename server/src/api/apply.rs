@@ -26,6 +26,12 @@ pub(super) fn apply(thread: &mut Thread, write: Write, now: u64) -> Result<Value
     let at = ReadAt::new(now);
     match write {
         Write::SetTitle(title) => thread.set_title(title, now)?,
+        Write::SetSummary(summary) => {
+            // Setting it again as it is (a retry) writes nothing.
+            if thread.summary(at).summary != summary {
+                thread.set_summary(summary, now)?;
+            }
+        }
         Write::SetSettings(settings) => thread.update_settings(&settings, now)?,
         Write::SetStatus(status) => {
             if thread.status() != status {

@@ -140,7 +140,7 @@ pub(crate) async fn write_thread_listed<S: Storage, T: Send + 'static>(
         })
         .await??;
     if listing == Listing::Update {
-        update_index(relay, user, summary).await;
+        update_index(relay, user, thread, summary).await?;
     }
     Ok(value)
 }
@@ -195,7 +195,7 @@ pub(crate) async fn create_thread<S: Storage>(
             })
         })
         .await??;
-    update_index(relay, user, summary.clone()).await;
+    update_index(relay, user, thread, summary.clone()).await?;
     Ok(summary)
 }
 
@@ -205,7 +205,16 @@ pub(crate) async fn create_thread<S: Storage>(
 /// of a non-idempotent write, such as a delta, apply it twice), and the list is derived — the next
 /// write or any device's flush brings it up to date. An index from a newer schema is left alone, as
 /// in the browser store.
-async fn update_index<S: Storage>(relay: &Arc<Relay<S>>, user: &str, summary: ThreadSummary) {
+///
+/// The one refusal answered: the index says the thread is purged (a device purged it, and the
+/// relay has not erased it yet). The thread is erased now, and the write answered `410 purged`:
+/// a device or backend still holding the thread must not bring it back.
+async fn update_index<S: Storage>(
+    relay: &Arc<Relay<S>>,
+    user: &str,
+    thread: &ThreadRef,
+    summary: ThreadSummary,
+) -> Result<(), ApiError> {
     let index_id = relay.index_document_id(user);
     let upserted = relay
         .with_document(user, &index_id, Open::CreateIfAbsent, move |doc| {
@@ -217,25 +226,27 @@ async fn update_index<S: Storage>(relay: &Arc<Relay<S>>, user: &str, summary: Th
         .await;
     match upserted {
         Ok(Ok(())) => {}
+        Ok(Err(e @ chatsync_model::ModelError::Purged { .. })) => {
+            relay.purge_document(user, &thread.doc).await?;
+            return Err(e.into());
+        }
         Ok(Err(e)) => tracing::warn!(user, error = %e, "the thread list was not updated"),
         Err(e) => tracing::warn!(user, error = %e, "the thread list could not be written"),
     }
+    Ok(())
 }
 
 /// The user's thread list, as the browser's `listThreads()` gives it.
 pub(crate) async fn list_threads<S: Storage>(
     relay: &Arc<Relay<S>>,
     user: &str,
-    include_archived: bool,
+    options: chatsync_model::ListOptions,
 ) -> Result<Vec<ThreadSummary>, ApiError> {
     let index_id = relay.index_document_id(user);
     let listed = relay
         .with_document(user, &index_id, Open::Existing, move |doc| {
             let index = Index::from_automerge(std::mem::take(doc));
-            let list = index.list(chatsync_model::ListOptions {
-                include_archived,
-                ..Default::default()
-            });
+            let list = index.list(options);
             *doc = index.into_automerge();
             list
         })

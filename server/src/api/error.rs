@@ -36,6 +36,9 @@ pub enum ApiError {
     /// Not allowed in the current state (finishing a finished message, …).
     #[error("{0}")]
     InvalidTransition(String),
+    /// The thread was purged: its id is a tombstone that refuses every write (410).
+    #[error("{0}")]
+    Purged(String),
     /// The document comes from a newer schema and is read-only here.
     #[error("{0}")]
     ReadOnlySchema(String),
@@ -81,6 +84,7 @@ impl ApiError {
             Self::AlreadyExists(_) | Self::InvalidTransition(_) | Self::ReadOnlySchema(_) => {
                 StatusCode::CONFLICT
             }
+            Self::Purged(_) => StatusCode::GONE,
             Self::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::RateLimited { .. } | Self::TooManyStreams(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::Timeout(_) => StatusCode::REQUEST_TIMEOUT,
@@ -101,6 +105,7 @@ impl ApiError {
             Self::AlreadyExists(_) => "already_exists",
             Self::InvalidTransition(_) => "invalid_transition",
             Self::ReadOnlySchema(_) => "read_only_schema",
+            Self::Purged(_) => "purged",
             Self::TooLarge(_) => "too_large",
             Self::RateLimited { .. } | Self::TooManyStreams(_) => "rate_limited",
             Self::Timeout(_) => "timeout",
@@ -149,6 +154,7 @@ impl From<ModelError> for ApiError {
             ModelError::AlreadyExists { .. } => Self::AlreadyExists(message),
             ModelError::InvalidTransition { .. } => Self::InvalidTransition(message),
             ModelError::ReadOnlySchema { .. } => Self::ReadOnlySchema(message),
+            ModelError::Purged { .. } => Self::Purged(message),
             ModelError::TooLarge { .. } => Self::TooLarge(message),
             ModelError::Malformed { .. } | ModelError::Automerge(_) => {
                 tracing::error!(error = %message, "a stored thread is damaged");
@@ -172,6 +178,7 @@ impl From<LocalWriteError> for ApiError {
     fn from(e: LocalWriteError) -> Self {
         match e {
             LocalWriteError::NotFound => Self::thread_not_found(),
+            LocalWriteError::Purged => Self::Purged("the thread was purged".into()),
             LocalWriteError::TooLarge { .. } => Self::TooLarge(e.to_string()),
             LocalWriteError::Busy(why) => Self::Busy(why),
             LocalWriteError::Storage => Self::Storage,

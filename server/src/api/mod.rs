@@ -9,21 +9,30 @@
 //! - `mutation` and `query`: the paths; `apply`: a mutation through the model, and idempotent
 //!   repeats. `stream`: NDJSON replies; `sse` and `ui_chunks`: the AI SDK's UI message stream
 //!   (`Content-Type: text/event-stream`); `merge`: metadata merged as the AI SDK merges it.
-//! - `documents`: threads and the index through the model.
+//! - `documents`: threads and the index through the model; `index`: the index alone.
+//! - `user` (preferences, profile, usage), `projects` (and `threads:move`), `trash`
+//!   (`threads:delete` to the trash, restore, purge).
 
 mod apply;
 mod documents;
 pub mod error;
+mod index;
 mod merge;
 mod mutation;
 mod open_streams;
+mod projects;
 mod query;
 mod rate;
 mod request;
 mod sse;
 mod sse_events;
 mod stream;
+mod trash;
 mod ui_chunks;
+mod user;
+
+pub(crate) use documents::{ThreadRef, now_ms};
+pub(crate) use index::{read_index, write_index};
 
 use std::sync::Arc;
 

@@ -11,7 +11,7 @@ use chatsync_model::input::{
     ThreadInitInput, ToolCallEndInput, ToolCallStartInput,
 };
 use chatsync_model::{
-    Feedback, Json, Limits, NewPart, Thread, ThreadInit, ThreadSettings, ThreadStatus,
+    Feedback, Json, Limits, NewPart, PatchTarget, Thread, ThreadInit, ThreadSettings, ThreadStatus,
     ToolCallOptions,
 };
 use serde_json::Value;
@@ -46,13 +46,26 @@ pub(crate) const PATHS: &[&str] = &[
     "approvals:decide",
     "sessions:save",
     "context:upsert",
+    "context:set",
     "context:remove",
+    "threads:setSummary",
+    "threads:unarchive",
+    "threads:move",
+    "threads:restore",
+    "threads:purge",
+    "preferences:set",
+    "profile:set",
+    "projects:create",
+    "projects:update",
+    "projects:archive",
+    "projects:delete",
 ];
 
 /// A parsed write to one thread.
 #[derive(Debug)]
 pub(super) enum Write {
     SetTitle(String),
+    SetSummary(Option<String>),
     SetSettings(ThreadSettings),
     SetStatus(ThreadStatus),
     Append(AppendMessageInput),
@@ -103,6 +116,21 @@ pub(crate) async fn run<S: Storage>(
         return Err(unknown_path(path));
     }
     let relay = &state.app.relay;
+    // The paths on the user's index (and `threads:move`, which checks it first).
+    match path {
+        "threads:move" => return super::projects::move_thread(relay, user, args).await,
+        "threads:delete" => return super::trash::trash(relay, user, args).await,
+        "threads:restore" => return super::trash::restore(relay, user, args).await,
+        "threads:purge" => return super::trash::purge(relay, user, args).await,
+        "preferences:set" => {
+            return super::user::set(relay, user, PatchTarget::Preferences, args).await;
+        }
+        "profile:set" => return super::user::set(relay, user, PatchTarget::Profile, args).await,
+        p if p.starts_with("projects:") => {
+            return super::projects::mutation(relay, user, path, args).await;
+        }
+        _ => {}
+    }
     let source = args;
     let mut f = Fields::of(&source)?;
     if path == "threads:create" {
@@ -145,13 +173,13 @@ pub(crate) async fn run<S: Storage>(
     let thread = ThreadRef::parse(&f.required_string("threadId")?)?;
     let write = parse(path, &mut f)?;
     f.finish()?;
-    let deleted = match write {
-        Write::SetStatus(ThreadStatus::Deleted) => Deleted::Allowed,
-        _ => Deleted::NotFound,
-    };
-    documents::write_thread(relay, user, &thread, deleted, move |thread, now| {
-        apply::apply(thread, write, now)
-    })
+    documents::write_thread(
+        relay,
+        user,
+        &thread,
+        Deleted::NotFound,
+        move |thread, now| apply::apply(thread, write, now),
+    )
     .await
 }
 
@@ -170,8 +198,9 @@ fn parse<S: chatsync_model::input::Source>(
                 Write::SetSettings(ThreadSettings::read(f)?)
             }
         }
+        "threads:setSummary" => Write::SetSummary(summary_arg(f)?),
         "threads:archive" => Write::SetStatus(ThreadStatus::Archived),
-        "threads:delete" => Write::SetStatus(ThreadStatus::Deleted),
+        "threads:unarchive" => Write::SetStatus(ThreadStatus::Active),
         "messages:append" => Write::Append(AppendMessageInput::read(f)?),
         "messages:appendDelta" => Write::AppendDelta {
             message_id: f.required_string("messageId")?,
@@ -234,12 +263,25 @@ fn parse<S: chatsync_model::input::Source>(
             ApprovalDecisionInput::read(f)?,
         ),
         "sessions:save" => Write::SaveSession(SessionStateInput::read(f)?),
-        "context:upsert" => Write::UpsertContext(ContextEntryInput::read(f)?),
+        "context:upsert" | "context:set" => Write::UpsertContext(ContextEntryInput::read(f)?),
         "context:remove" => {
             Write::RemoveContext(f.required_string("type")?, f.required_string("key")?)
         }
         other => return Err(unknown_path(other)),
     })
+}
+
+/// `threads:setSummary`'s text, as `text` (the JS method's argument) or `summary`; `null` clears it.
+fn summary_arg<S: chatsync_model::input::Source>(
+    f: &mut Fields<'_, S>,
+) -> Result<Option<String>, ApiError> {
+    let (text, summary) = (f.string("text")?, f.string("summary")?);
+    match (text, summary) {
+        (Some(_), Some(_)) => Err(ApiError::InvalidInput(
+            "give the summary as `text` or as `summary`, not both".into(),
+        )),
+        (text, summary) => Ok(text.or(summary)),
+    }
 }
 
 /// The refusal of a path that is not a mutation.

@@ -192,6 +192,17 @@ impl<S: Storage> Relay<S> {
             tracing::error!(document = %id, error = %e, "loading a document failed");
             NotLoaded::Refused(Refusal::Storage)
         })?;
+        // A purged document loads as absent, and must not be made again by a device still
+        // holding it (checked only when creating: the one path where absent means "make it").
+        if stored.is_none()
+            && creates
+            && self
+                .is_purged(id)
+                .await
+                .map_err(|_| NotLoaded::Refused(Refusal::Storage))?
+        {
+            return Err(NotLoaded::Unavailable);
+        }
         let config = self.with_hub(|hub| hub.document_config());
         let now = self.now();
         let document = match Hub::access(stored.as_ref().map(|s| s.owner.as_str()), user, creates) {

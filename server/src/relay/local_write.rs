@@ -41,6 +41,9 @@ pub enum LocalWriteError {
     /// No such document, or another user's: the two are never told apart.
     #[error("not found")]
     NotFound,
+    /// The document was purged: it takes no more changes and is never made again.
+    #[error("purged")]
+    Purged,
     /// The document is over the relay's size limit.
     #[error("the document is over the size limit of {limit} bytes")]
     TooLarge {
@@ -97,10 +100,12 @@ impl<S: Storage> Relay<S> {
         if missing || owner.as_deref().is_some_and(|owner| owner != user) {
             return Err(LocalWriteError::NotFound);
         }
-        let document = self
+        let Some(document) = self
             .open_document(id, user, open == Open::CreateIfAbsent)
             .await?
-            .ok_or(LocalWriteError::NotFound)?;
+        else {
+            return Err(self.unavailable(id).await);
+        };
         let (limit, now) = (self.limits.max_document_bytes, self.now());
         let place = |hub: &chatsync_protocol::hub::HubDocument, _: &_| {
             Place::Pool(Weight::of(hub.stored_bytes()))

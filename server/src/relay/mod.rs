@@ -17,10 +17,12 @@ mod cpu;
 mod document;
 mod eviction;
 mod external;
+mod index_watch;
 mod limits;
 mod local_write;
 mod metrics;
 mod outbox;
+mod purge;
 mod registration;
 mod sync;
 mod tasks;
@@ -74,6 +76,8 @@ pub struct Relay<S> {
     metrics: Metrics,
     /// The documents' clock counts from here.
     epoch: std::time::Instant,
+    /// Who hears that a user's index took changes (the retention task).
+    index_watch: index_watch::IndexWatch,
 }
 
 impl<S: Storage> Relay<S> {
@@ -95,6 +99,7 @@ impl<S: Storage> Relay<S> {
             next_conn: AtomicU64::new(1),
             metrics: Metrics::default(),
             epoch: std::time::Instant::now(),
+            index_watch: Default::default(),
         }
     }
 

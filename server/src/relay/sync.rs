@@ -83,8 +83,13 @@ impl<S: Storage> Relay<S> {
             )
             .await?;
         result?;
+        let stores = !carried.tasks.is_empty();
         self.run_tasks(&document, carried, Runner::Connection(conn))
-            .await
+            .await?;
+        if stores {
+            self.document_changed(user, &id);
+        }
+        Ok(())
     }
 
     /// A device opening a thread it has none of, while the relay does not have it in memory: answered

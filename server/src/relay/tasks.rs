@@ -213,6 +213,7 @@ impl<S: Storage> Relay<S> {
 fn failure(id: &chatsync_protocol::DocumentId, what: &str, error: StorageError) -> StorageFailure {
     match error {
         StorageError::NotOwner(_) => StorageFailure::NotOwner,
+        StorageError::Purged(_) => StorageFailure::Purged,
         e => {
             tracing::error!(document = %id, error = %e, "storage {what} failed");
             StorageFailure::Unavailable

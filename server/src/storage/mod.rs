@@ -60,6 +60,9 @@ pub enum StorageError {
     /// A document is owned by someone else (a race between two users creating one id).
     #[error("document {0} belongs to another user")]
     NotOwner(DocumentId),
+    /// The document was purged: it takes no more changes, so no device brings it back.
+    #[error("document {0} was purged")]
+    Purged(DocumentId),
 }
 
 /// Where documents live. Every write has returned only once it is durable.
@@ -103,6 +106,31 @@ pub trait Storage: Send + Sync + 'static {
         key: &str,
         initial: &[u8],
     ) -> impl Future<Output = Result<Vec<u8>, StorageError>> + Send;
+
+    /// Erases a document for good, in one transaction: its snapshot, heads and every chunk are
+    /// deleted, and its row is kept, emptied, as a tombstone (made for `owner` if the document was
+    /// never stored). A tombstone loads as absent, refuses every later append with
+    /// [`StorageError::Purged`] (so a purge committed first wins over any append) and is never
+    /// compacted into; its owner stays recorded, so nobody else can claim the id. Another user's
+    /// document fails with [`StorageError::NotOwner`]. Purging twice is harmless. Returns the bytes
+    /// erased.
+    fn purge(
+        &self,
+        id: &DocumentId,
+        owner: &str,
+    ) -> impl Future<Output = Result<u64, StorageError>> + Send;
+
+    /// Whether `id` is a purged document's tombstone.
+    fn is_purged(&self, id: &DocumentId)
+    -> impl Future<Output = Result<bool, StorageError>> + Send;
+
+    /// The users who own stored documents, in order, after `after`, at most `limit` of them: for
+    /// walking every user in bounded pages (the retention sweep).
+    fn owners(
+        &self,
+        after: Option<&str>,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<String>, StorageError>> + Send;
 
     /// Flushes and releases the storage at shutdown (SQLite folds its write-ahead log into the
     /// database file).

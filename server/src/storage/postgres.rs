@@ -151,7 +151,7 @@ impl PostgresStorage {
         let mut tx = self.pool.begin().await?;
         let replaced = sqlx::query(
             "UPDATE documents SET snapshot = $2, snapshot_heads = $3, snapshot_bytes = $4, \
-             compactions = compactions + 1 WHERE id = $1 AND compactions = $5",
+             compactions = compactions + 1 WHERE id = $1 AND compactions = $5 AND NOT purged",
         )
         .bind(&key)
         .bind(snapshot)
@@ -207,7 +207,7 @@ impl Storage for PostgresStorage {
         let Some(row) = sqlx::query(
             "SELECT owner, snapshot, heads, \
              (SELECT array_agg(data ORDER BY seq) FROM chunks WHERE document_id = d.id) AS chunks \
-             FROM documents d WHERE id = $1",
+             FROM documents d WHERE id = $1 AND NOT purged",
         )
         .bind(id.to_string())
         .fetch_optional(&self.pool)
@@ -258,7 +258,7 @@ impl Storage for PostgresStorage {
                          THEN excluded.heads ELSE ''::bytea END, \
                  writer = excluded.writer, \
                  next_seq = documents.next_seq + 1 \
-               WHERE documents.owner = excluded.owner \
+               WHERE documents.owner = excluded.owner AND NOT documents.purged \
                RETURNING chunk_bytes, next_seq - 1 AS seq \
              ), stored AS ( \
                INSERT INTO chunks (document_id, seq, heads, data) SELECT $1, seq, $4, $6 FROM doc \
@@ -279,7 +279,15 @@ impl Storage for PostgresStorage {
         .fetch_optional(&self.pool)
         .await?;
         let Some(row) = row else {
-            return Err(StorageError::NotOwner(*id));
+            let purged: Option<bool> =
+                sqlx::query_scalar("SELECT purged FROM documents WHERE id = $1")
+                    .bind(&key)
+                    .fetch_optional(&self.pool)
+                    .await?;
+            return Err(match purged {
+                Some(true) => StorageError::Purged(*id),
+                _ => StorageError::NotOwner(*id),
+            });
         };
         let total: i64 = row.get("chunk_bytes");
         Ok(total.max(0) as u64)
@@ -295,6 +303,79 @@ impl Storage for PostgresStorage {
         }
         tracing::info!(document = %id, "not compacting: other relays kept compacting it first");
         Ok(())
+    }
+
+    async fn purge(&self, id: &DocumentId, owner: &str) -> Result<u64, StorageError> {
+        let key = id.to_string();
+        // Two tries: a document being created by its owner's first append while this runs is
+        // found on the second.
+        for _ in 0..2 {
+            let mut tx = self.pool.begin().await?;
+            // The row lock this takes orders the purge with every append and compaction of the
+            // document, on any relay: those that commit after it see `purged` and store nothing.
+            let erased: Option<i64> = sqlx::query_scalar(
+                "UPDATE documents SET purged = TRUE WHERE id = $1 AND owner = $2 \
+                 RETURNING snapshot_bytes + chunk_bytes",
+            )
+            .bind(&key)
+            .bind(owner)
+            .fetch_optional(&mut *tx)
+            .await?;
+            if let Some(erased) = erased {
+                sqlx::query("DELETE FROM chunks WHERE document_id = $1")
+                    .bind(&key)
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query(
+                    "UPDATE documents SET snapshot = ''::bytea, snapshot_heads = ''::bytea, \
+                     snapshot_bytes = 0, chunk_bytes = 0, heads = ''::bytea, writer = $2 \
+                     WHERE id = $1",
+                )
+                .bind(&key)
+                .bind(&*self.writer)
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                return Ok(erased.max(0) as u64);
+            }
+            let made = sqlx::query(
+                "INSERT INTO documents (id, owner, snapshot, snapshot_bytes, chunk_bytes, purged) \
+                 VALUES ($1, $2, ''::bytea, 0, 0, TRUE) ON CONFLICT (id) DO NOTHING",
+            )
+            .bind(&key)
+            .bind(owner)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            tx.commit().await?;
+            if made == 1 {
+                return Ok(0);
+            }
+            if self.owner(id).await?.as_deref() != Some(owner) {
+                return Err(StorageError::NotOwner(*id));
+            }
+        }
+        Err(StorageError::Snapshot(format!(
+            "document {id} kept changing while it was purged"
+        )))
+    }
+
+    async fn is_purged(&self, id: &DocumentId) -> Result<bool, StorageError> {
+        let purged: Option<bool> = sqlx::query_scalar("SELECT purged FROM documents WHERE id = $1")
+            .bind(id.to_string())
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(purged == Some(true))
+    }
+
+    async fn owners(&self, after: Option<&str>, limit: u32) -> Result<Vec<String>, StorageError> {
+        Ok(sqlx::query_scalar(
+            "SELECT DISTINCT owner FROM documents WHERE owner > $1 ORDER BY owner LIMIT $2",
+        )
+        .bind(after.unwrap_or(""))
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?)
     }
 
     async fn setting_or_init(&self, key: &str, initial: &[u8]) -> Result<Vec<u8>, StorageError> {

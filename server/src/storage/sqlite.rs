@@ -70,10 +70,11 @@ impl Storage for SqliteStorage {
     async fn load(&self, id: &DocumentId) -> Result<Option<StoredDocument>, StorageError> {
         let key = id.to_string();
         let mut tx = self.pool.begin().await?;
-        let Some(row) = sqlx::query("SELECT owner, snapshot, heads FROM documents WHERE id = ?")
-            .bind(&key)
-            .fetch_optional(&mut *tx)
-            .await?
+        let Some(row) =
+            sqlx::query("SELECT owner, snapshot, heads FROM documents WHERE id = ? AND purged = 0")
+                .bind(&key)
+                .fetch_optional(&mut *tx)
+                .await?
         else {
             return Ok(None);
         };
@@ -118,7 +119,7 @@ impl Storage for SqliteStorage {
             "INSERT INTO documents (id, owner, snapshot, snapshot_bytes, chunk_bytes, heads) \
              VALUES (?, ?, x'', 0, ?, ?) \
              ON CONFLICT (id) DO UPDATE SET chunk_bytes = chunk_bytes + excluded.chunk_bytes, \
-             heads = excluded.heads WHERE owner = excluded.owner \
+             heads = excluded.heads WHERE owner = excluded.owner AND purged = 0 \
              RETURNING chunk_bytes",
         )
         .bind(&key)
@@ -128,7 +129,8 @@ impl Storage for SqliteStorage {
         .fetch_optional(&mut *tx)
         .await?;
         let Some(total) = total else {
-            return Err(StorageError::NotOwner(*id));
+            drop(tx);
+            return Err(refusal(&self.pool, id).await);
         };
         sqlx::query(
             "INSERT INTO chunks (document_id, seq, data) VALUES \
@@ -151,7 +153,8 @@ impl Storage for SqliteStorage {
             .execute(&mut *tx)
             .await?;
         sqlx::query(
-            "UPDATE documents SET snapshot = ?, snapshot_bytes = ?, chunk_bytes = 0 WHERE id = ?",
+            "UPDATE documents SET snapshot = ?, snapshot_bytes = ?, chunk_bytes = 0 \
+             WHERE id = ? AND purged = 0",
         )
         .bind(snapshot)
         .bind(snapshot.len() as i64)
@@ -160,6 +163,69 @@ impl Storage for SqliteStorage {
         .await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    async fn purge(&self, id: &DocumentId, owner: &str) -> Result<u64, StorageError> {
+        let key = id.to_string();
+        // Writing first takes SQLite's write lock at once (a transaction that read first could
+        // find its snapshot stale when it comes to write); this statement's `RETURNING` still
+        // sees the sizes it does not change.
+        let mut tx = self.pool.begin().await?;
+        let erased: Option<i64> = sqlx::query_scalar(
+            "UPDATE documents SET purged = 1 WHERE id = ? AND owner = ? \
+             RETURNING snapshot_bytes + chunk_bytes",
+        )
+        .bind(&key)
+        .bind(owner)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(erased) = erased else {
+            let made = sqlx::query(
+                "INSERT INTO documents (id, owner, snapshot, snapshot_bytes, chunk_bytes, heads, purged) \
+                 VALUES (?, ?, x'', 0, 0, x'', 1) ON CONFLICT (id) DO NOTHING",
+            )
+            .bind(&key)
+            .bind(owner)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if made == 0 {
+                return Err(StorageError::NotOwner(*id));
+            }
+            tx.commit().await?;
+            return Ok(0);
+        };
+        sqlx::query("DELETE FROM chunks WHERE document_id = ?")
+            .bind(&key)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "UPDATE documents SET snapshot = x'', snapshot_bytes = 0, chunk_bytes = 0, heads = x'' \
+             WHERE id = ?",
+        )
+        .bind(&key)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(erased.max(0) as u64)
+    }
+
+    async fn is_purged(&self, id: &DocumentId) -> Result<bool, StorageError> {
+        let purged: Option<i64> = sqlx::query_scalar("SELECT purged FROM documents WHERE id = ?")
+            .bind(id.to_string())
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(purged.is_some_and(|p| p != 0))
+    }
+
+    async fn owners(&self, after: Option<&str>, limit: u32) -> Result<Vec<String>, StorageError> {
+        Ok(sqlx::query_scalar(
+            "SELECT DISTINCT owner FROM documents WHERE owner > ? ORDER BY owner LIMIT ?",
+        )
+        .bind(after.unwrap_or(""))
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?)
     }
 
     async fn setting_or_init(&self, key: &str, initial: &[u8]) -> Result<Vec<u8>, StorageError> {
@@ -202,6 +268,20 @@ impl Storage for SqliteStorage {
     async fn ready(&self) -> Result<(), StorageError> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())
+    }
+}
+
+/// Why an append stored nothing: the document is purged, or another user's.
+async fn refusal(pool: &SqlitePool, id: &DocumentId) -> StorageError {
+    let purged: Result<Option<i64>, _> =
+        sqlx::query_scalar("SELECT purged FROM documents WHERE id = ?")
+            .bind(id.to_string())
+            .fetch_optional(pool)
+            .await;
+    match purged {
+        Ok(Some(p)) if p != 0 => StorageError::Purged(*id),
+        Ok(_) => StorageError::NotOwner(*id),
+        Err(e) => e.into(),
     }
 }
 

@@ -97,6 +97,24 @@ fn every_path(t: &str) -> Vec<(&'static str, &'static str, Value)> {
             "context:remove",
             json!({ "threadId": t, "type": "t", "key": "k" }),
         ),
+        (
+            "mutation",
+            "context:set",
+            json!({ "threadId": t, "type": "t", "key": "k", "value": 2 }),
+        ),
+        (
+            "mutation",
+            "threads:setSummary",
+            json!({ "threadId": t, "text": "mine now" }),
+        ),
+        ("mutation", "threads:unarchive", json!({ "threadId": t })),
+        (
+            "mutation",
+            "threads:move",
+            json!({ "threadId": t, "projectId": null }),
+        ),
+        ("mutation", "threads:restore", json!({ "threadId": t })),
+        ("mutation", "threads:purge", json!({ "threadId": t })),
         ("query", "threads:get", json!({ "threadId": t })),
     ]
 }

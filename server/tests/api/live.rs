@@ -99,8 +99,8 @@ async fn a_backends_thread_and_streamed_reply_reach_a_native_client_live() {
     })
     .await;
     assert!(preview, "the list's preview did not follow the reply");
-    // Deleted by the backend: gone from the device's list, and no text of it left in the index.
-    api.mutation("threads:delete", json!({ "threadId": t }))
+    // Purged by the backend: gone from the device's list, and no text of it left in the index.
+    api.mutation("threads:purge", json!({ "threadId": t }))
         .await
         .value();
     let thread_id = chatsync_model::ThreadId::new(t.clone()).unwrap();

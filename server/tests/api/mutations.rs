@@ -245,6 +245,7 @@ async fn every_mutation_path_writes_through_the_model_and_shows_in_the_view() {
         .query("threads:list", json!({ "includeArchived": true }))
         .await;
     assert_eq!(archived.value()[0]["status"], "archived");
+    // Delete moves it to the trash (twice is once); a purge erases it for good.
     ok(api
         .mutation("threads:delete", json!({ "threadId": t }))
         .await);
@@ -255,16 +256,25 @@ async fn every_mutation_path_writes_through_the_model_and_shows_in_the_view() {
         .query("threads:list", json!({ "includeArchived": true }))
         .await;
     assert_eq!(all.value(), &json!([]));
+    let trash = api.query("threads:list", json!({ "trashed": true })).await;
+    assert_eq!(trash.value()[0]["id"], t.as_str());
+    assert!(trash.value()[0]["trashedAt"].is_u64());
+    ok(api
+        .mutation("threads:purge", json!({ "threadId": t }))
+        .await);
     assert_eq!(
         api.query("threads:get", json!({ "threadId": t }))
             .await
-            .error(404),
-        "not_found"
+            .error(410),
+        "purged"
     );
     let write = api
         .mutation("threads:setTitle", json!({ "threadId": t, "title": "x" }))
         .await;
-    assert_eq!(write.error(404), "not_found");
+    assert_eq!(write.error(410), "purged");
+    ok(api
+        .mutation("threads:delete", json!({ "threadId": t }))
+        .await);
     relay.stop().await;
 }
 

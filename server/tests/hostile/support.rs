@@ -102,6 +102,29 @@ impl Storage for MemoryStorage {
             .clone())
     }
 
+    async fn purge(&self, id: &DocumentId, _owner: &str) -> Result<u64, StorageError> {
+        Err(StorageError::Io(std::io::Error::other(format!(
+            "this test double does not purge ({id})"
+        ))))
+    }
+
+    async fn is_purged(&self, _id: &DocumentId) -> Result<bool, StorageError> {
+        Ok(false)
+    }
+
+    async fn owners(&self, after: Option<&str>, limit: u32) -> Result<Vec<String>, StorageError> {
+        let documents = self.documents.lock().unwrap();
+        let mut owners: Vec<String> = documents
+            .values()
+            .map(|d| d.owner.clone())
+            .filter(|o| after.is_none_or(|a| o.as_str() > a))
+            .collect();
+        owners.sort();
+        owners.dedup();
+        owners.truncate(limit as usize);
+        Ok(owners)
+    }
+
     async fn close(&self) {}
 
     async fn bytes_stored(&self) -> Result<u64, StorageError> {

@@ -187,3 +187,21 @@ fn a_deleted_threads_summary_written_again_leaves_no_text_in_the_index() {
     assert!(index.upsert(&summary("t", "secret plans", 13), 13).is_err());
     assert_eq!(index.get(&id).unwrap().title, "");
 }
+
+#[test]
+fn purged_ids_lists_every_tombstone_and_nothing_else() {
+    let mut index = device("a");
+    index.upsert(&summary("t1", "kept", 10), 10).unwrap();
+    index.upsert(&summary("t2", "gone", 20), 20).unwrap();
+    index.purge(&ThreadId::new("t2").unwrap(), 30).unwrap();
+    index.purge(&ThreadId::new("t9").unwrap(), 30).unwrap();
+    let project = crate::ProjectId::new("p1").unwrap();
+    let mut patch = crate::Patch::new(crate::PatchTarget::Project);
+    patch
+        .set("name", Some(crate::FieldValue::Text("P".into())))
+        .unwrap();
+    index.create_project(&project, &patch, 40).unwrap();
+    index.delete_project(&project, 50).unwrap();
+    let ids: Vec<String> = index.purged_ids().iter().map(|i| i.to_string()).collect();
+    assert_eq!(ids, ["t2", "t9"]);
+}

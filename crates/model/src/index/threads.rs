@@ -197,6 +197,20 @@ impl Index {
             == Some(true)
     }
 
+    /// Every purged thread's id, in id order: what a device or the relay may still hold the bytes
+    /// of and has to erase.
+    pub fn purged_ids(&self) -> Vec<ThreadId> {
+        let mut out = Vec::new();
+        for (prefix, record) in Record::all(&self.doc) {
+            if record.bool(TOMBSTONE) == Some(true)
+                && let Ok(id) = ThreadId::new(prefix)
+            {
+                out.push(id);
+            }
+        }
+        out
+    }
+
     /// The same as [`Index::is_purged`] (the name from before there was a trash).
     pub fn is_deleted(&self, id: &ThreadId) -> bool {
         self.is_purged(id)

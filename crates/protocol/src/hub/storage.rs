@@ -103,4 +103,8 @@ pub enum StorageFailure {
     /// The document is another user's (two users raced to create one id).
     #[error("the document belongs to another user")]
     NotOwner,
+    /// The document was purged (erased for good) while this copy was in memory: it takes no more
+    /// changes from anyone, its owner included.
+    #[error("the document was purged")]
+    Purged,
 }

@@ -102,6 +102,11 @@ impl HubDocument {
                 }
                 self.unavailable_to_all();
             }
+            Err(StorageFailure::Purged) => {
+                // Not the writer's fault (a purge elsewhere won the race): its connection stays,
+                // and every session, its own included, hears the document is unavailable.
+                self.unavailable_to_all();
+            }
             Err(StorageFailure::Unavailable) => {
                 // The connections whose changes were lost reconnect and send them again; the
                 // others stay, and hear from the relay once memory is read back.

@@ -161,6 +161,29 @@ fn another_users_claim_found_on_storing_makes_the_document_unavailable_to_everyo
 }
 
 #[test]
+fn a_purge_found_on_storing_makes_the_document_unavailable_and_closes_nobody() {
+    let mut document = document();
+    let (mut a, mut b) = (Device::new(1), Device::new(2));
+    converse(&mut [&mut a, &mut b], &mut document, &mut AutoCommit::new());
+    a.edit("still here?");
+    until_task(&mut a, &mut document);
+    document.handle_appended(NOW, Err(StorageFailure::Purged));
+    let effects = document.take_effects();
+    assert!(effects.forget);
+    assert!(effects.closes.is_empty(), "{:?}", effects.closes);
+    assert!(effects.tasks.is_empty(), "nothing is stored or read back");
+    let mut told: Vec<u64> = effects.transmits.iter().map(|(conn, _)| *conn).collect();
+    told.sort();
+    assert_eq!(told, [1, 2]);
+    for (_, frame) in &effects.transmits {
+        assert!(matches!(
+            Message::decode(frame).unwrap(),
+            Message::DocUnavailable { .. }
+        ));
+    }
+}
+
+#[test]
 fn a_document_is_open_only_to_the_user_who_stored_it_first() {
     assert_eq!(Hub::access(Some("alice"), "alice", false), Access::Open);
     assert_eq!(Hub::access(Some("alice"), "bob", true), Access::Unavailable);
