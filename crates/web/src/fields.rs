@@ -7,7 +7,7 @@
 
 use std::str::FromStr;
 
-use chatsync_model::{Json, ModelError};
+use chatsync_model::{FieldKind, FieldValue, Json, ModelError, Patch, PatchTarget};
 use js_sys::{Array, JSON, Object, Reflect};
 use wasm_bindgen::{JsCast, JsValue};
 
@@ -180,4 +180,49 @@ fn missing(key: &str) -> StoreError {
 
 fn wrong_type(key: &str, expected: &str) -> StoreError {
     invalid(format!("`{key}` must be {expected}"))
+}
+
+/// A patch of the preferences, the profile or a project from a JS object: each field read as the
+/// model's table says ([`Patch::kind_of`]), so no field needs code here; `null` clears a field,
+/// `undefined` leaves it; the model refuses unknown fields and bad values.
+pub(crate) fn patch_from_js(target: PatchTarget, value: &JsValue) -> Result<Patch> {
+    let fields = Fields::of(value)?;
+    let mut patch = Patch::new(target);
+    for key in Object::keys(&fields.object) {
+        let name = key.as_string().unwrap_or_default();
+        let value = Reflect::get(&fields.object, &key).unwrap_or(JsValue::UNDEFINED);
+        if value.is_undefined() {
+            continue;
+        }
+        let read = match patch.kind_of(&name) {
+            _ if value.is_null() => None,
+            // `set` refuses the unknown field with the model's error.
+            None => None,
+            Some(FieldKind::Bool) => Some(FieldValue::Bool(
+                value
+                    .as_bool()
+                    .ok_or_else(|| wrong_type(&name, "a boolean"))?,
+            )),
+            Some(FieldKind::Number | FieldKind::Count) => Some(FieldValue::Number(
+                value
+                    .as_f64()
+                    .filter(|n| n.fract() == 0.0 && (0.0..=MAX_SAFE_INTEGER).contains(n))
+                    .ok_or_else(|| wrong_type(&name, "a non-negative integer"))?
+                    as u64,
+            )),
+            Some(FieldKind::Object) if value.is_object() && !Array::is_array(&value) => {
+                let text = JSON::stringify(&value).ok().and_then(|t| t.as_string());
+                let text = text.ok_or_else(|| wrong_type(&name, "plain JSON data"))?;
+                Some(FieldValue::Json(Json::from_text(text)))
+            }
+            Some(FieldKind::Object) => return Err(wrong_type(&name, "an object")),
+            Some(_) => Some(FieldValue::Text(
+                value
+                    .as_string()
+                    .ok_or_else(|| wrong_type(&name, "a string"))?,
+            )),
+        };
+        patch.set(&name, read)?;
+    }
+    Ok(patch)
 }

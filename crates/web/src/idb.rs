@@ -347,6 +347,27 @@ impl Db {
         Ok(ids)
     }
 
+    /// The id of every document storage holds any record of — bytes, or only a view and a sync
+    /// state (what a fetched thread has before it is written): what a purge must find.
+    pub async fn ids_with_records(&self) -> Result<Vec<String>> {
+        let mut ids = self.stored_doc_ids().await?;
+        let tx = self
+            .db
+            .transaction(VIEWS)
+            .with_mode(TransactionMode::Readonly)
+            .build()?;
+        let views = tx
+            .object_store(VIEWS)?
+            .get_all_keys::<String>()
+            .primitive()?;
+        for key in views.await? {
+            ids.push(key?);
+        }
+        ids.sort_unstable();
+        ids.dedup();
+        Ok(ids)
+    }
+
     /// The ids of the threads marked unsynced, by any tab.
     pub async fn unsynced(&self) -> Result<Vec<String>> {
         let tx = self

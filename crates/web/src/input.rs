@@ -3,8 +3,9 @@
 
 use chatsync_model::{
     ApprovalDecision, ApprovalId, ApprovalRequest, ArtifactId, ArtifactStatus, ArtifactUpsert,
-    Feedback, Json, MessageEnd, MessageId, MessageStatus, NewMessage, Role, SessionState,
-    ThreadSettings, ToolCallId, ToolCallOutcome, ToolCallStart, ToolCallStatus, Usage,
+    ContextEntry, Feedback, Json, MessageEnd, MessageId, MessageStatus, NewMessage, Role,
+    SessionState, ThreadSettings, ToolCallId, ToolCallOutcome, ToolCallStart, ToolCallStatus,
+    Usage,
 };
 
 use crate::error::{Result, StoreError};
@@ -30,13 +31,24 @@ pub(crate) struct StoreOptions {
 #[derive(Debug, Default)]
 pub(crate) struct ThreadInit {
     pub title: Option<String>,
-    pub settings: ThreadSettings,
+    /// `None`: the preferences' model and system prompt.
+    pub settings: Option<ThreadSettings>,
     pub project_id: Option<String>,
+    /// `None`: as the preferences' `saveConversationHistory` says.
+    pub local_only: Option<bool>,
 }
 
 /// `listThreads`' argument.
 #[derive(Debug, Default)]
 pub(crate) struct ListOptions {
+    pub include_archived: bool,
+    pub project_id: Option<String>,
+    pub trashed: bool,
+}
+
+/// `listProjects`' argument.
+#[derive(Debug, Default)]
+pub(crate) struct ListProjectsOptions {
     pub include_archived: bool,
 }
 
@@ -259,13 +271,24 @@ impl FromJs for ThreadInit {
     fn read(f: &mut Fields) -> Result<Self> {
         Ok(Self {
             title: f.string("title")?,
-            settings: f.nested("settings")?.unwrap_or_default(),
+            settings: f.nested("settings")?,
             project_id: f.string("projectId")?,
+            local_only: f.bool("localOnly")?,
         })
     }
 }
 
 impl FromJs for ListOptions {
+    fn read(f: &mut Fields) -> Result<Self> {
+        Ok(Self {
+            include_archived: f.bool("includeArchived")?.unwrap_or(false),
+            project_id: f.string("projectId")?,
+            trashed: f.bool("trashed")?.unwrap_or(false),
+        })
+    }
+}
+
+impl FromJs for ListProjectsOptions {
     fn read(f: &mut Fields) -> Result<Self> {
         Ok(Self {
             include_archived: f.bool("includeArchived")?.unwrap_or(false),
@@ -368,6 +391,27 @@ impl FromJs for JsSessionState {
             external_id: f.string("externalId")?,
             phase: f.required_string("phase")?,
             plan: f.string("plan")?,
+        })
+    }
+}
+
+/// `setContext`'s argument: the model's [`ContextEntry`], its priority an integer (default 0).
+impl FromJs for ContextEntry {
+    fn read(f: &mut Fields) -> Result<Self> {
+        let priority = f.number("priority")?.unwrap_or(0.0);
+        if priority.fract() != 0.0 || priority.abs() > 9_007_199_254_740_991.0 {
+            return Err(StoreError::InvalidInput(format!(
+                "`priority` must be an integer, not {priority}"
+            )));
+        }
+        Ok(Self {
+            entry_type: f.required_string("type")?,
+            key: f.required_string("key")?,
+            value: f
+                .json("value")?
+                .ok_or_else(|| StoreError::InvalidInput("missing field `value`".into()))?,
+            priority: priority as i64,
+            expires_at: f.uint("expiresAt")?,
         })
     }
 }

@@ -2,7 +2,7 @@
 
 use std::rc::Rc;
 
-use chatsync_model::{Limits, ListOptions, ThreadId, ThreadInit, ThreadStatus};
+use chatsync_model::{Limits, ListOptions, ProjectId, ThreadId, ThreadInit, ThreadStatus};
 use chatsync_protocol::DocumentId;
 use js_sys::{Function, Promise};
 use wasm_bindgen::prelude::*;
@@ -26,7 +26,7 @@ const DEFAULT_DB_NAME: &str = "chatsync";
 /// no `Thread` object of it is open).
 #[wasm_bindgen]
 pub struct ChatStore {
-    inner: Rc<StoreInner>,
+    pub(crate) inner: Rc<StoreInner>,
 }
 
 #[wasm_bindgen]
@@ -44,7 +44,8 @@ impl ChatStore {
         })
     }
 
-    /// The thread list, from the index alone: latest activity first, deleted threads never.
+    /// The thread list, from the index alone: latest activity first; archived threads with
+    /// `includeArchived`, one project's with `projectId`, the trash (alone) with `trashed`.
     #[wasm_bindgen(js_name = listThreads, unchecked_return_type = "Promise<ThreadSummary[]>")]
     pub fn list_threads(
         &self,
@@ -57,13 +58,16 @@ impl ChatStore {
                 input::from_js_or_default(&options.unwrap_or(JsValue::UNDEFINED))?;
             let list = inner.list_threads(ListOptions {
                 include_archived: options.include_archived,
-                ..ListOptions::default()
+                project_id: options.project_id.map(ProjectId::new).transpose()?,
+                trashed: options.trashed,
             });
             to_js(&list)
         })
     }
 
-    /// Creates a thread; it is in the list (and stored) once this resolves.
+    /// Creates a thread; it is in the list (and stored) once this resolves. Without `settings` it
+    /// takes the preferences' `preferredModel` and `defaultSystemPrompt`; without `localOnly`, it is
+    /// local-only (never sent to the relay) when `saveConversationHistory` is off.
     #[wasm_bindgen(js_name = createThread, unchecked_return_type = "Promise<ThreadSummary>")]
     pub fn create_thread(
         &self,
@@ -75,15 +79,16 @@ impl ChatStore {
             let init: input::ThreadInit =
                 input::from_js_or_default(&init.unwrap_or(JsValue::UNDEFINED))?;
             let id = ThreadId::new(DocumentId::new_v4(random_bytes()).to_string())?;
+            let preferences = inner.read_index(|index| index.preferences());
             let thread = chatsync_model::Thread::create(
                 ThreadInit {
                     id: id.clone(),
                     actor: inner.actor().clone(),
                     now_ms: now_ms(),
                     title: init.title,
-                    settings: init.settings,
+                    settings: preferences.new_thread_settings(init.settings.as_ref()),
                     project_id: init.project_id,
-                    local_only: false,
+                    local_only: preferences.new_thread_local_only(init.local_only),
                 },
                 Limits::default(),
             )?;
@@ -113,10 +118,29 @@ impl ChatStore {
         self.set_status(id, ThreadStatus::Archived)
     }
 
-    /// Deletes a thread: it leaves every list, on every device, for good.
+    /// Moves a thread to the trash, on every device: it leaves every list but
+    /// `listThreads({ trashed: true })`, and `restoreThread` brings it back until the preferences'
+    /// `trashRetentionDays` (default 30) have passed; then it is purged. Deleting a purged thread
+    /// again is done already.
     #[wasm_bindgen(js_name = deleteThread, unchecked_return_type = "Promise<void>")]
     pub fn delete_thread(&self, id: String) -> Promise {
-        self.set_status(id, ThreadStatus::Deleted)
+        let inner = Rc::clone(&self.inner);
+        promise(async move {
+            inner.ensure_open()?;
+            if deleted_in_index(&inner, &id) {
+                return Ok(JsValue::UNDEFINED);
+            }
+            let thread = ThreadId::new(id.as_str()).map_err(|_| StoreError::NotFound(id))?;
+            inner.write_index(|index, now| index.trash(&thread, now))?;
+            inner.flush().await?;
+            Ok(JsValue::UNDEFINED)
+        })
+    }
+
+    /// Takes an archived thread back into the default list.
+    #[wasm_bindgen(js_name = unarchiveThread, unchecked_return_type = "Promise<void>")]
+    pub fn unarchive_thread(&self, id: String) -> Promise {
+        self.set_status(id, ThreadStatus::Active)
     }
 
     /// Resolves once every write made so far is in IndexedDB.
@@ -251,6 +275,12 @@ impl ChatStore {
         if stored && !not_threads.is_empty() {
             let _ = crate::open_index::mark_not_threads(inner.db(), not_threads).await;
         }
+        // Expired trash (and what the user's retention drops) is purged before anything is listed,
+        // and the records of threads purged anywhere leave this device.
+        if inner.apply_retention().unwrap_or(false) {
+            inner.flush().await?;
+        }
+        inner.erase_purged().await?;
         if let Some(kicked) = kicked {
             wasm_bindgen_futures::spawn_local(crate::driver::run(Rc::clone(&inner), kicked));
         }
@@ -260,16 +290,7 @@ impl ChatStore {
     fn set_status(&self, id: String, status: ThreadStatus) -> Promise {
         let inner = Rc::clone(&self.inner);
         promise(async move {
-            inner.ensure_open()?;
-            let handle = if status == ThreadStatus::Deleted {
-                // Deleting twice (a double click, two devices at once) leaves it deleted: done.
-                if deleted_in_index(&inner, &id) {
-                    return Ok(JsValue::UNDEFINED);
-                }
-                open_handle(&inner, &id).await?
-            } else {
-                open_listed(&inner, &id).await?
-            };
+            let handle = open_listed(&inner, &id).await?;
             inner.set_status(&handle, status)?;
             inner.flush().await?;
             Ok(JsValue::UNDEFINED)
@@ -284,7 +305,7 @@ pub(crate) fn promise(call: impl Future<Output = Result<JsValue>> + 'static) -> 
 
 /// The handle of a thread the app may use: like [`open_handle`], but a deleted thread is not found,
 /// exactly as an id that never existed — here, and on every device its deletion reached.
-async fn open_listed(inner: &Rc<StoreInner>, id: &str) -> Result<Rc<ThreadHandle>> {
+pub(crate) async fn open_listed(inner: &Rc<StoreInner>, id: &str) -> Result<Rc<ThreadHandle>> {
     inner.ensure_open()?;
     if deleted_in_index(inner, id) {
         return Err(StoreError::NotFound(id.to_owned()));
@@ -297,7 +318,7 @@ async fn open_listed(inner: &Rc<StoreInner>, id: &str) -> Result<Rc<ThreadHandle
 }
 
 /// Whether the index lists `id` as deleted (it keeps deleted threads' ids, without their text).
-fn deleted_in_index(inner: &StoreInner, id: &str) -> bool {
+pub(crate) fn deleted_in_index(inner: &StoreInner, id: &str) -> bool {
     ThreadId::new(id).is_ok_and(|id| inner.index_says_deleted(&id))
 }
 

@@ -66,7 +66,7 @@ impl Thread {
     }
 
     /// A write committed at once (one change).
-    fn write<R>(
+    pub(crate) fn write<R>(
         &self,
         f: impl FnOnce(
             &mut chatsync_model::Thread,
@@ -118,7 +118,17 @@ impl Thread {
     #[wasm_bindgen(unchecked_return_type = "ThreadView")]
     pub fn view(&self) -> Result<JsValue, JsValue> {
         self.ensure_open()?;
-        Ok(self.handle.view_js()?)
+        let view = self.handle.view_js()?;
+        // The trash is the index's: its time is set on the (cached) view as it is read.
+        let trashed_at = self
+            .store
+            .read_index(|index| index.get(&self.handle.id).and_then(|s| s.trashed_at));
+        let key = JsValue::from_str("trashedAt");
+        match trashed_at {
+            Some(at) => js_sys::Reflect::set(&view, &key, &crate::output::number(at))?,
+            None => js_sys::Reflect::delete_property(view.unchecked_ref::<js_sys::Object>(), &key)?,
+        };
+        Ok(view)
     }
 
     /// Appends a message and returns it. Its parent defaults to the last message on the active branch.

@@ -14,7 +14,8 @@ use crate::sync::{Heads, Kick};
 
 /// A store's documents as the link borrows them. A thread painted from storage whose document has
 /// not loaded is not lent (the driver holds only loaded documents): loading it here would make a
-/// thread switch wait (`background.rs` loads it).
+/// thread switch wait (`background.rs` loads it). Nor is a local-only thread: the relay never
+/// receives one.
 pub(crate) struct StoreDocs<'a>(pub &'a StoreInner);
 
 impl Documents for StoreDocs<'_> {
@@ -34,7 +35,8 @@ impl StoreInner {
             return Some(self.index.borrow_mut().index.with_automerge(f));
         }
         self.thread_of(id)?
-            .with_loaded(|thread| thread.with_automerge(f))
+            .with_loaded(|thread| (!thread.local_only()).then(|| thread.with_automerge(f)))
+            .flatten()
     }
 
     /// The handle of a thread in memory, by document id.
@@ -43,20 +45,21 @@ impl StoreInner {
         self.threads.borrow().get(&thread_id).cloned()
     }
 
-    /// The documents the link should hold: the index and every loaded thread.
+    /// The documents the link should hold: the index and every loaded thread but the local-only
+    /// ones, which never leave the device.
     pub fn loaded_documents(&self) -> Vec<DocumentId> {
         let mut ids = vec![self.index.borrow().id];
         ids.extend(
             self.threads
                 .borrow()
                 .values()
-                .filter(|handle| handle.is_loaded())
+                .filter(|handle| handle.with_loaded(|t| !t.local_only()) == Some(true))
                 .filter_map(|handle| handle.id.as_str().parse::<DocumentId>().ok()),
         );
         ids
     }
 
-    /// The index's and the threads' heads; with `load` false, only of threads already loaded.
+    /// The index's and the synced threads' heads; with `load` false, only of threads already loaded.
     pub(super) fn all_heads(&self, load: bool) -> Heads {
         let mut heads = Vec::new();
         let index_id = self.index.borrow().id;
@@ -66,9 +69,10 @@ impl StoreInner {
             if !load && !handle.is_loaded() {
                 continue;
             }
-            if let (Ok(id), Ok(h)) = (
+            // A local-only thread is never sent: nothing of it waits for the relay.
+            if let (Ok(id), Ok(Some(h))) = (
                 handle.id.as_str().parse::<DocumentId>(),
-                handle.with_thread(|t| t.heads()),
+                handle.with_thread(|t| (!t.local_only()).then(|| t.heads())),
             ) {
                 heads.push((id, h));
             }
@@ -123,6 +127,9 @@ impl StoreInner {
         if self.index.borrow().id == id {
             self.index.borrow_mut().dirty = true;
             self.emit_threads("remote");
+            self.check_preferences("remote");
+            // Threads purged on another device leave this one too.
+            self.erase_purged_later();
             self.schedule_flush();
         } else if let Some(handle) = self.thread_of(id) {
             handle.changed();
