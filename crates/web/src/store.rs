@@ -300,6 +300,12 @@ impl ChatStore {
 
 /// A promise of an async store call, whose error reaches JavaScript as an `Error` with a `code`.
 pub(crate) fn promise(call: impl Future<Output = Result<JsValue>> + 'static) -> Promise {
+    boxed_promise(Box::pin(call))
+}
+
+/// One `future_to_promise` for every call: instantiated per future type, it cost about 300 bytes
+/// of the package for each async method.
+fn boxed_promise(call: std::pin::Pin<Box<dyn Future<Output = Result<JsValue>>>>) -> Promise {
     wasm_bindgen_futures::future_to_promise(async move { call.await.map_err(JsValue::from) })
 }
 
