@@ -2,7 +2,9 @@
 
 use std::rc::Rc;
 
-use chatsync_model::{Limits, ListOptions, ProjectId, ThreadId, ThreadInit, ThreadStatus};
+use chatsync_model::{
+    Limits, ListOptions, ModelError, ProjectId, ThreadId, ThreadInit, ThreadStatus,
+};
 use chatsync_protocol::DocumentId;
 use js_sys::{Function, Promise};
 use wasm_bindgen::prelude::*;
@@ -79,7 +81,20 @@ impl ChatStore {
             let init: input::ThreadInit =
                 input::from_js_or_default(&init.unwrap_or(JsValue::UNDEFINED))?;
             let id = ThreadId::new(DocumentId::new_v4(random_bytes()).to_string())?;
-            let preferences = inner.read_index(|index| index.preferences());
+            let (preferences, project_known) = inner.read_index(|index| {
+                let known = init
+                    .project_id
+                    .as_deref()
+                    .is_none_or(|p| ProjectId::new(p).is_ok_and(|p| index.has_project(&p)));
+                (index.preferences(), known)
+            });
+            if !project_known {
+                return Err(ModelError::NotFound {
+                    kind: "project",
+                    id: init.project_id.unwrap_or_default(),
+                }
+                .into());
+            }
             let thread = chatsync_model::Thread::create(
                 ThreadInit {
                     id: id.clone(),

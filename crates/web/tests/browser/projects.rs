@@ -105,10 +105,20 @@ async fn bad_project_calls_are_refused_with_typed_errors() {
         .await
         .unwrap_err();
     assert_eq!(code(&error), "not_found");
-    let error = call(store.move_thread("2Nf4zVZb2xtf4zWbGkqWmDLBMVNv".into(), Some(id)))
+    let error = call(store.move_thread("2Nf4zVZb2xtf4zWbGkqWmDLBMVNv".into(), Some(id.clone())))
         .await
         .unwrap_err();
     assert_eq!(code(&error), "not_found");
+    let init = js(json!({ "title": "x", "projectId": "nope" }));
+    let error = call(store.create_thread(Some(init))).await.unwrap_err();
+    assert_eq!(
+        code(&error),
+        "not_found",
+        "a thread is created only in a project that exists"
+    );
+    let init = js(json!({ "title": "in P", "projectId": id }));
+    let created = json(&ok(store.create_thread(Some(init))).await);
+    assert_eq!(created["projectId"], id.as_str());
 }
 
 #[wasm_bindgen_test]

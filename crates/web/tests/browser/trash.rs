@@ -213,3 +213,28 @@ async fn trash_past_its_period_is_purged_on_open() {
     assert_eq!(old_keys, Vec::<String>::new());
     assert_eq!(code(&restored.unwrap_err()), "purged");
 }
+
+#[wasm_bindgen_test]
+async fn the_users_retention_purges_on_open_beyond_the_newest_threads() {
+    let db = unique_db("retention");
+    let store = open_store(&db).await;
+    let oldest = create_thread(&store, Some("oldest")).await;
+    append(
+        &open_thread(&store, &oldest).await.unwrap(),
+        "user",
+        "old words",
+    );
+    sleep(5).await;
+    let newer = create_thread(&store, Some("newer")).await;
+    sleep(5).await;
+    let newest = create_thread(&store, Some("newest")).await;
+    ok(store.set_preferences(js(json!({ "keepNewestThreads": 2 })))).await;
+    ok(store.close()).await;
+
+    let store = open_store(&db).await;
+    let listed = ids(&list(&store, json!({})).await);
+    assert_eq!(listed, vec![newest, newer]);
+    assert_eq!(stored_keys_of(&db, &oldest).await, Vec::<String>::new());
+    let error = open_thread(&store, &oldest).await.err().unwrap();
+    assert_eq!(code(&error), "not_found");
+}
