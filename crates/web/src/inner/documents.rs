@@ -34,9 +34,11 @@ impl StoreInner {
         if self.index.borrow().id == id {
             return Some(self.index.borrow_mut().index.with_automerge(f));
         }
-        self.thread_of(id)?
-            .with_loaded(|thread| (!thread.local_only()).then(|| thread.with_automerge(f)))
-            .flatten()
+        let handle = self.thread_of(id)?;
+        if handle.is_local_only() {
+            return None;
+        }
+        handle.with_loaded(|thread| thread.with_automerge(f))
     }
 
     /// The handle of a thread in memory, by document id.
@@ -53,7 +55,7 @@ impl StoreInner {
             self.threads
                 .borrow()
                 .values()
-                .filter(|handle| handle.with_loaded(|t| !t.local_only()) == Some(true))
+                .filter(|handle| handle.is_loaded() && !handle.is_local_only())
                 .filter_map(|handle| handle.id.as_str().parse::<DocumentId>().ok()),
         );
         ids
@@ -70,10 +72,11 @@ impl StoreInner {
                 continue;
             }
             // A local-only thread is never sent: nothing of it waits for the relay.
-            if let (Ok(id), Ok(Some(h))) = (
+            if let (Ok(id), Ok(h)) = (
                 handle.id.as_str().parse::<DocumentId>(),
-                handle.with_thread(|t| (!t.local_only()).then(|| t.heads())),
-            ) {
+                handle.with_thread(|t| t.heads()),
+            ) && !handle.is_local_only()
+            {
                 heads.push((id, h));
             }
         }

@@ -71,16 +71,6 @@ impl StoreInner {
                 purged.push(id);
             }
         }
-        let held: Vec<ThreadId> = self
-            .threads
-            .borrow()
-            .keys()
-            .filter(|id| self.index_says_deleted(id))
-            .cloned()
-            .collect();
-        for id in &held {
-            self.forget_thread(id);
-        }
         if purged.is_empty() && !self.index.borrow().dirty {
             return Ok(());
         }
