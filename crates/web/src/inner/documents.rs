@@ -41,14 +41,18 @@ impl StoreInner {
         handle.with_loaded(|thread| thread.with_automerge(f))
     }
 
-    /// The handle of a thread in memory, by document id.
+    /// The handle of a thread in memory, by document id; none for a purged thread, which the link
+    /// must neither read nor change (no device brings one back).
     fn thread_of(&self, id: DocumentId) -> Option<Rc<ThreadHandle>> {
         let thread_id = ThreadId::new(id.to_string()).ok()?;
+        if self.index_says_deleted(&thread_id) {
+            return None;
+        }
         self.threads.borrow().get(&thread_id).cloned()
     }
 
     /// The documents the link should hold: the index and every loaded thread but the local-only
-    /// ones, which never leave the device.
+    /// ones, which never leave the device, and purged ones.
     pub fn loaded_documents(&self) -> Vec<DocumentId> {
         let mut ids = vec![self.index.borrow().id];
         ids.extend(
@@ -56,6 +60,7 @@ impl StoreInner {
                 .borrow()
                 .values()
                 .filter(|handle| handle.is_loaded() && !handle.is_local_only())
+                .filter(|handle| !self.index_says_deleted(&handle.id))
                 .filter_map(|handle| handle.id.as_str().parse::<DocumentId>().ok()),
         );
         ids
