@@ -210,3 +210,20 @@ async fn usage_counts_todays_messages_and_this_months_tokens_against_the_limits(
     assert_eq!(view["totalInputTokens"], 30);
     assert_eq!(view["totalOutputTokens"], 12);
 }
+
+#[wasm_bindgen_test]
+async fn another_tabs_preference_change_reaches_this_one_with_an_event() {
+    let db = unique_db("prefs-tabs");
+    let first = open_store(&db).await;
+    let second = open_store(&db).await;
+    let on_second = events(&second, "preferences");
+    ok(first.set_preferences(js(json!({ "allowDataTraining": true })))).await;
+    eventually("the second tab has it", async || {
+        preferences(&second)["allowDataTraining"] == true
+    })
+    .await;
+    eventually("the second tab was told", async || {
+        on_second.borrow().iter().any(|e| e["source"] == "remote")
+    })
+    .await;
+}
