@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Builds the npm package `chatsync` into pkg/ from the settings in wasm-pack.toml (nothing here repeats
 # them): the browser crate compiled to wasm32 with the size profile, wasm-bindgen's `web` target in
-# pkg/web (ES modules with init()), and pkg/bundler, an entry for bundlers that initialises pkg/web on
-# import (see below), then the package's package.json, README and licences. Prints the wasm's gzipped
-# and brotli sizes.
+# pkg/web (ES modules with init()); the package's JS layer compiled from crates/web/ts/src by tsc
+# (pkg/index.js, the "chatsync" entry: pkg/web plus ChatsyncError and persistent storage; the adapters
+# pkg/react and pkg/ai-sdk, each a subpath export with its own types); pkg/bundler, an entry for
+# bundlers that initialises the wasm on import (see below); then the package's package.json, README and
+# licences. Prints the wasm's gzipped and brotli sizes.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source scripts/setup.sh
@@ -53,14 +55,17 @@ fi
 mkdir -p pkg/bundler
 cat >"pkg/bundler/$name.js" <<JS
 // The same API as "$name", initialised on import: no init() to call.
-import init from "../web/$name.js";
+import init from "../index.js";
 await init({ module_or_path: new URL("../web/${name}_bg.wasm", import.meta.url) });
-export * from "../web/$name.js";
+export * from "../index.js";
 JS
 cat >"pkg/bundler/$name.d.ts" <<TS
 // The same API as "$name", initialised on import: no init() to call.
-export * from "../web/$name.js";
+export * from "../index.js";
 TS
+# The JS layer: plain TypeScript beside the wasm-bindgen glue (its tsconfig explains the layout; it
+# imports pkg/bundler, written above).
+crates/web/ts/node_modules/.bin/tsc -p crates/web/ts/tsconfig.build.json
 cp crates/web/README.md LICENSE-MIT LICENSE-APACHE pkg/
 
 python3 - "$name" "$version" <<'PY'
@@ -72,15 +77,26 @@ package = {
     "description": "Local-first store for AI chat conversations: Automerge documents in IndexedDB, synced through a relay.",
     "license": "MIT OR Apache-2.0",
     "type": "module",
-    "main": f"./web/{name}.js",
-    "types": f"./web/{name}.d.ts",
+    "main": "./index.js",
+    "types": "./index.d.ts",
+    # ES modules only (the wasm glue is ESM, with top-level await in ./bundler): no "require"
+    # condition, which is why arethetypeswrong runs with its esm-only profile.
     "exports": {
-        ".": {"types": f"./web/{name}.d.ts", "default": f"./web/{name}.js"},
+        ".": {"types": "./index.d.ts", "default": "./index.js"},
         "./bundler": {"types": f"./bundler/{name}.d.ts", "default": f"./bundler/{name}.js"},
+        "./react": {"types": "./react/index.d.ts", "default": "./react/index.js"},
+        "./ai-sdk": {"types": "./ai-sdk/index.d.ts", "default": "./ai-sdk/index.js"},
+        "./package.json": "./package.json",
     },
     # npm adds README.md by itself, but not licence files named LICENSE-*.
-    "files": ["web", "bundler", "README.md", "LICENSE-MIT", "LICENSE-APACHE"],
-    "sideEffects": [f"./bundler/{name}.js"],
+    "files": ["index.js", "index.d.ts", "errors.js", "errors.d.ts", "web", "bundler", "react", "ai-sdk",
+              "README.md", "LICENSE-MIT", "LICENSE-APACHE"],
+    # index.js patches the store class (persistent storage) when imported; bundler/ loads the wasm.
+    "sideEffects": ["./index.js", f"./bundler/{name}.js"],
+    # The adapters' frameworks, each needed only by its subpath: chatsync/react needs react,
+    # chatsync/ai-sdk needs ai (the versions the tests run against: crates/web/ts/package.json).
+    "peerDependencies": {"react": ">=18.0.0", "ai": ">=7.0.0 <8"},
+    "peerDependenciesMeta": {"react": {"optional": True}, "ai": {"optional": True}},
 }
 json.dump(package, open("pkg/package.json", "w"), indent=2)
 PY

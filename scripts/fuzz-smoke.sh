@@ -37,6 +37,7 @@ for target in $(cargo fuzz list); do
     message_decode) runs=2000000 ;;
     doc_session) runs=200000 ;;
     relay_frames) runs=60000 ;;
+    hub_frames) runs=30000 ;;
     *) runs=0 ;;
   esac
   cargo fuzz run --sanitizer none "$target" "$scratch/$target" "fuzz/seeds/$target" "${known[@]}" -- \

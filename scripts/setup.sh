@@ -55,6 +55,14 @@ if ! command -v curl >/dev/null 2>&1; then
   apt_install curl
 fi
 
+# PostgreSQL: the storage suite and the several-relays tests run against a private cluster that
+# scripts/test-postgres.sh starts (Debian's package puts initdb and pg_ctl in
+# /usr/lib/postgresql/<version>/bin; its own cluster is not used).
+if ! command -v initdb >/dev/null 2>&1 && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+  say "installing postgresql"
+  apt_install postgresql
+fi
+
 # Node runs the wasm tests outside a browser.
 if ! command -v node >/dev/null 2>&1; then
   say "installing nodejs"
@@ -64,10 +72,12 @@ fi
 # npm packages at the versions in their lockfiles: the JS automerge-repo peers of the interop tests,
 # the package's tools (TypeScript, binaryen's wasm-opt), playwright-core for the demo's end-to-end
 # tests (driving Debian's chromium: it never downloads a browser), and the example Vite app that
-# scripts/test-package.sh installs the packed package into (Vite, TypeScript, publint). `npm install` rather than `npm ci`: npm
+# scripts/test-package.sh installs the packed package into (Vite, TypeScript, publint), and the React + AI SDK
+# example (React, ai, @ai-sdk/react); crates/web/ts also holds what the adapters are checked against (React,
+# ai, React Testing Library, arethetypeswrong). `npm install` rather than `npm ci`: npm
 # 11's ci refuses the interop lockfile over cbor-extract's optional per-platform packages, which it
 # does not record.
-for js in tests/js crates/web/ts www examples/vite-app; do
+for js in tests/js crates/web/ts www examples/vite-app examples/vite-react-ai-sdk; do
   if [ ! -f "$js/node_modules/.package-lock.json" ] || [ "$js/package-lock.json" -nt "$js/node_modules/.package-lock.json" ]; then
     say "installing npm packages in $js"
     npm install --prefix "$js" --no-audit --no-fund --loglevel=error

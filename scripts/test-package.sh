@@ -2,11 +2,19 @@
 # Tests the npm package as a user gets it, and the demo's compressed files as the relay serves them.
 # Run after scripts/build-app.sh (scripts/test.sh does), which builds pkg/ and target/www:
 #   - the package's metadata: README and licences in the tarball, no placeholder repository anywhere;
-#   - publint on the tarball `npm pack` makes;
+#   - publint on the tarball `npm pack` makes, and arethetypeswrong (esm-only profile: the package is
+#     ES modules only, so CommonJS `require` resolutions are not checked);
+#   - the adapters (chatsync/react, chatsync/ai-sdk) from the tarball: their tests type-checked with
+#     tsc under strict (skipLibCheck off, every subpath), then run in headless Chromium (React Testing
+#     Library, the ai package's Chat and streams; crates/web/ts/test); the size of each entry, gzip and
+#     brotli, and the core wasm's budget (crates/web/ts/sizes.mjs);
 #   - the tarball installed into examples/vite-app, type-checked with skipLibCheck off under
 #     lib ["ES2023", "DOM"] (and again under ESNext), built with `vite build`, and loaded in headless
 #     Chromium from `vite preview` and from `vite dev` (whose pre-bundling used to give a blank page):
 #     the page writes a message through chatsync and must show it;
+#   - examples/vite-react-ai-sdk (React, useChat, chatsync/react and chatsync/ai-sdk) with the tarball:
+#     tsc, vite build, then driven in Chromium against a relay started here (a second tab and device,
+#     a reply that survives a reload mid-stream, the history with the relay gone);
 #   - the relay sending chatsync_bg.wasm brotli-encoded to a client that accepts br, gzip otherwise.
 # Needs no network: setup.sh installed the example's npm packages.
 set -euo pipefail
@@ -65,14 +73,29 @@ PY
 npm pack ./pkg --pack-destination "$work" --silent >/dev/null
 tarball=$(echo "$work"/chatsync-*.tgz)
 listing=$(tar -tzf "$tarball")
-for file in README.md LICENSE-MIT LICENSE-APACHE package.json web/chatsync.js web/chatsync_bg.wasm \
-  web/chatsync.d.ts bundler/chatsync.js bundler/chatsync.d.ts; do
+for file in README.md LICENSE-MIT LICENSE-APACHE package.json index.js index.d.ts web/chatsync.js \
+  web/chatsync_bg.wasm web/chatsync.d.ts bundler/chatsync.js bundler/chatsync.d.ts react/index.js \
+  react/index.d.ts ai-sdk/index.js ai-sdk/index.d.ts; do
   grep -qx "package/$file" <<<"$listing" || fail "the tarball has no $file"
 done
 echo "$(basename "$tarball"): $(stat -c %s "$tarball") bytes, README and both licences in it"
 
 step "publint"
 "$app/node_modules/.bin/publint" run "$tarball" --strict
+
+step "arethetypeswrong (esm-only profile)"
+crates/web/ts/node_modules/.bin/attw "$tarball" --profile esm-only --format table-flipped
+
+step "the adapters from the tarball: tsc --strict on every subpath, then their tests in Chromium"
+npm install --prefix crates/web/ts --no-save --offline --no-audit --no-fund --loglevel=error "$tarball"
+crates/web/ts/node_modules/.bin/tsc -p crates/web/ts/tsconfig.test.json
+echo "tsc --noEmit (strict, skipLibCheck false; chatsync, chatsync/bundler, chatsync/react, chatsync/ai-sdk): ok"
+node crates/web/ts/test/run.mjs
+
+step "size per entry"
+mkdir -p "$work/unpacked"
+tar -xzf "$tarball" -C "$work/unpacked"
+node crates/web/ts/sizes.mjs "$work/unpacked/package"
 
 step "the tarball in a Vite app: tsc, vite build"
 # --no-save: the app's package.json and lockfile name only its tools; the package comes from this
@@ -104,9 +127,17 @@ node "$app/e2e/load.mjs" "http://127.0.0.1:$port/" || { cat "$work/dev.log" >&2;
 grep -q '"chatsync/bundler"' "$app/node_modules/.vite/deps/_metadata.json" ||
   fail "vite dev did not pre-bundle chatsync/bundler"
 
-step "the relay serves the demo's wasm precompressed"
 relay=${CHATSYNC_RELAY_BIN:-${CARGO_TARGET_DIR:-target}/debug/chatsync-relay}
 [ -x "$relay" ] || cargo build -q -p chatsync-relay
+
+step "examples/vite-react-ai-sdk: tsc, vite build, and in Chromium with a relay (second device, reload mid-reply, offline)"
+ai_app=examples/vite-react-ai-sdk
+npm install --prefix "$ai_app" --no-save --offline --no-audit --no-fund --loglevel=error "$tarball"
+rm -rf "$ai_app/node_modules/.vite" "$ai_app/dist"
+(cd "$ai_app" && node_modules/.bin/tsc -p tsconfig.json && node_modules/.bin/vite build --logLevel error)
+CHATSYNC_RELAY_BIN=$(realpath "$relay") node "$ai_app/e2e/run.mjs"
+
+step "the relay serves the demo's wasm precompressed"
 NO_COLOR=1 "$relay" serve --listen 127.0.0.1:0 --data-dir "$work/relay" --web-dir target/www \
   --insecure-dev-auth >"$work/relay.log" 2>&1 &
 pids+=($!)

@@ -17,7 +17,10 @@ stop_test_servers() {
   wait "$relay_pid" 2>/dev/null || true
   rm -rf "$relay_data" || true
 }
-trap stop_test_servers EXIT
+# Chained with any EXIT trap already set (scripts/test-postgres.sh's).
+relay_previous_trap=$(trap -p EXIT | sed -e "s/^trap -- '//" -e "s/' EXIT\$//")
+# shellcheck disable=SC2064
+trap "stop_test_servers; $relay_previous_trap" EXIT
 relay_addr=""
 for _ in $(seq 100); do
   relay_addr=$(sed -n 's/.*relay listening addr=\([0-9.:]*\).*/\1/p' "$relay_log" | head -n 1)

@@ -7,7 +7,10 @@ source scripts/setup.sh
 
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
-step "native tests"
+step "native tests (the storage suite on SQLite and on a private PostgreSQL started here)"
+source scripts/test-postgres.sh
+# Outside CI the PostgreSQL tests skip when no database is given; run from here they must not.
+export CHATSYNC_REQUIRE_POSTGRES=1
 # Lib, integration and doc tests; examples are built. (Not --all-targets: that would run the benchmark
 # binaries, whose figures are for `cargo bench`.)
 cargo test --workspace
@@ -28,7 +31,7 @@ bash scripts/build-app.sh
 crates/web/ts/node_modules/.bin/tsc -p crates/web/ts/tsconfig.json
 echo "tsc --noEmit: ok"
 
-step "the npm package as a user installs it: npm pack, publint, a Vite app (tsc, build, preview, dev) in Chromium; the relay's brotli"
+step "the npm package as a user installs it: npm pack, publint, attw, the adapters (tsc --strict, Chromium), sizes, a Vite app (tsc, build, preview, dev) and the React + AI SDK example in Chromium; the relay's brotli"
 bash scripts/test-package.sh
 
 step "the demo app end to end (playwright-core driving Debian's chromium; screenshots in target/e2e-artifacts)"

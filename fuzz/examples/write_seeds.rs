@@ -34,6 +34,8 @@ fn main() {
     write_sync_seeds(&mut Seeds::new(&seeds, "doc_session"), &captured);
     write_message_seeds(&mut Seeds::new(&seeds, "message_decode"), &captured);
     write_relay_seeds(&mut Seeds::new(&seeds, "relay_frames"), &captured);
+    // The same frame sequences: the hub target reads the records the same way.
+    write_relay_seeds(&mut Seeds::new(&seeds, "hub_frames"), &captured);
 }
 
 /// One target's seed directory, emptied when opened.

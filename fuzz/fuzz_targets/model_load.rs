@@ -59,6 +59,7 @@ fn load(bytes: &[u8]) {
     let index = Index::from_automerge(doc.with_actor(actor()));
     let all = ListOptions {
         include_archived: true,
+        ..ListOptions::default()
     };
     for summary in index.list(all) {
         let _ = index.get(&summary.id);

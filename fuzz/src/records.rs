@@ -4,8 +4,9 @@
 //! ```text
 //! record   header byte, then for `binary` and `error` a 2-byte little-endian length and that many
 //!          bytes (fewer if the input ends first)
-//! header   bit 0: the connection (0 or 1); bits 1-2: 0 binary, 1 text, 2 keepalive, 3 error
-//!          (the other bits are ignored)
+//! header   bit 0: the connection (0 or 1); bits 1-2: 0 binary, 1 text, 2 keepalive, 3 error;
+//!          bits 3-7: flags, which the relay target ignores and the hub target reads as what
+//!          storage and the clock do around the frame (see `parse_flagged`)
 //! ```
 //!
 //! Length-prefixed rather than split on a separator, so a frame can hold any bytes, and the seed
@@ -32,11 +33,21 @@ const KEEPALIVE: u8 = 2;
 const ERROR: u8 = 3;
 
 /// The frames of `input`, each with the connection (0 or 1) it goes to.
-pub fn parse(mut input: &[u8]) -> Vec<(usize, Record)> {
+pub fn parse(input: &[u8]) -> Vec<(usize, Record)> {
+    parse_flagged(input)
+        .into_iter()
+        .map(|(conn, record, _)| (conn, record))
+        .collect()
+}
+
+/// The frames of `input`, each with the connection it goes to and its header's flags (bits 3-7,
+/// shifted down).
+pub fn parse_flagged(mut input: &[u8]) -> Vec<(usize, Record, u8)> {
     let mut records = Vec::new();
     while let Some((&header, rest)) = input.split_first() {
         input = rest;
         let conn = usize::from(header & 1);
+        let flags = header >> 3;
         let record = match (header >> 1) & 3 {
             TEXT => Record::Text,
             KEEPALIVE => Record::Keepalive,
@@ -50,7 +61,7 @@ pub fn parse(mut input: &[u8]) -> Vec<(usize, Record)> {
                 }
             }
         };
-        records.push((conn, record));
+        records.push((conn, record, flags));
     }
     records
 }

@@ -8,6 +8,7 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::auth::{Auth, AuthSetupError, JwksConfig, JwtConfig, TokenRules};
 use crate::relay::Limits;
+use crate::storage::PostgresOptions;
 
 /// The chatsync relay.
 #[derive(Debug, Parser)]
@@ -21,7 +22,7 @@ pub struct Cli {
 /// The relay's commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Serve sync over WebSocket, with embedded storage.
+    /// Serve sync over WebSocket, storing in SQLite (the default) or PostgreSQL.
     Serve(Box<ServeArgs>),
     /// Print a token for a user, signed with the configured secret.
     Token(Box<TokenArgs>),
@@ -80,9 +81,35 @@ pub struct ServeArgs {
     /// Address to listen on.
     #[arg(long, env = "CHATSYNC_LISTEN", default_value = "127.0.0.1:8787")]
     pub listen: SocketAddr,
-    /// Where the SQLite file lives.
+    /// Where the SQLite file lives (the embedded default, for one relay; unused with
+    /// `--database-url`).
     #[arg(long, env = "CHATSYNC_DATA_DIR", default_value = "./data")]
     pub data_dir: PathBuf,
+    /// Store in PostgreSQL instead (`postgres://user:password@host/database`): several relays on one
+    /// database serve every user the same way and pass each other's changes on.
+    #[arg(long, env = "CHATSYNC_DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+    /// Most PostgreSQL connections this relay holds (plus one that listens for other relays'
+    /// changes). Appends of one document queue on its row anyway; more connections serve more
+    /// documents at once.
+    #[arg(long, env = "CHATSYNC_DATABASE_MAX_CONNECTIONS", default_value_t = 16)]
+    pub database_max_connections: u32,
+    /// Seconds a PostgreSQL statement may run before the database cancels it (and the write is
+    /// refused), so a stuck database cannot hold writers forever.
+    #[arg(
+        long,
+        env = "CHATSYNC_DATABASE_STATEMENT_TIMEOUT_SECS",
+        default_value_t = 10
+    )]
+    pub database_statement_timeout_secs: u64,
+    /// Seconds a storage call waits for a PostgreSQL connection (connecting included) before it
+    /// fails: while the database is unreachable, writes are refused after this long.
+    #[arg(
+        long,
+        env = "CHATSYNC_DATABASE_ACQUIRE_TIMEOUT_SECS",
+        default_value_t = 5
+    )]
+    pub database_acquire_timeout_secs: u64,
     /// Token checking.
     #[command(flatten)]
     pub auth: AuthArgs,
@@ -154,6 +181,14 @@ pub struct ServeArgs {
     /// Largest HTTP request body, bytes (413 beyond).
     #[arg(long, env = "CHATSYNC_MAX_REQUEST_BODY_BYTES", default_value_t = 1 << 20)]
     pub max_request_body_bytes: usize,
+    /// Requests to `/api/*` one user may make per second, and as many again in a burst (429 beyond):
+    /// one backend's loop must not starve the relay's other users. A streamed reply counts once.
+    #[arg(
+        long,
+        env = "CHATSYNC_MAX_API_REQUESTS_PER_SECOND",
+        default_value_t = 200
+    )]
+    pub max_api_requests_per_second: u32,
     /// Bytes of documents to keep in memory once nobody is connected to them.
     #[arg(long, env = "CHATSYNC_MEMORY_BUDGET_BYTES", default_value_t = 512 << 20)]
     pub memory_budget_bytes: u64,
@@ -278,6 +313,17 @@ impl AuthArgs {
 }
 
 impl ServeArgs {
+    /// The PostgreSQL to store in, if one was given.
+    pub fn postgres(&self) -> Option<PostgresOptions> {
+        let url = self.database_url.as_ref().filter(|url| !url.is_empty())?;
+        Some(PostgresOptions {
+            url: url.clone(),
+            max_connections: self.database_max_connections,
+            statement_timeout: Duration::from_secs(self.database_statement_timeout_secs.max(1)),
+            acquire_timeout: Duration::from_secs(self.database_acquire_timeout_secs.max(1)),
+        })
+    }
+
     /// The limits these flags set.
     pub fn limits(&self) -> Limits {
         Limits {
@@ -301,6 +347,7 @@ impl ServeArgs {
             http_header_timeout: Duration::from_secs(self.http_header_timeout_secs),
             http_request_timeout: Duration::from_secs(self.http_request_timeout_secs),
             max_request_body_bytes: self.max_request_body_bytes,
+            max_api_requests_per_second: self.max_api_requests_per_second,
         }
     }
 }
@@ -456,6 +503,37 @@ mod tests {
             auth_args(Some("0123456789abcdef"), true).auth(None),
             Err(ConfigError::BothAuth)
         ));
+    }
+
+    #[test]
+    fn a_database_url_selects_postgres_with_its_pool_settings() {
+        let serve = |args: &[&str]| match Cli::parse_from(
+            ["chatsync-relay", "serve", "--insecure-dev-auth"]
+                .iter()
+                .chain(args),
+        )
+        .command
+        {
+            Command::Serve(args) => args,
+            Command::Token(_) => unreachable!(),
+        };
+        if std::env::var_os("CHATSYNC_DATABASE_URL").is_none() {
+            assert!(serve(&[]).postgres().is_none(), "SQLite stays the default");
+        }
+        let options = serve(&[
+            "--database-url",
+            "postgres://relay@db/chatsync",
+            "--database-max-connections",
+            "4",
+            "--database-statement-timeout-secs",
+            "3",
+        ])
+        .postgres()
+        .unwrap();
+        assert_eq!(options.url, "postgres://relay@db/chatsync");
+        assert_eq!(options.max_connections, 4);
+        assert_eq!(options.statement_timeout, Duration::from_secs(3));
+        assert_eq!(options.acquire_timeout, Duration::from_secs(5));
     }
 
     #[test]

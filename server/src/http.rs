@@ -1,4 +1,4 @@
-//! The HTTP surface: `GET /sync` (the WebSocket), `/healthz`, `/metrics`, `/api/*`, and optionally a
+//! The HTTP surface: `GET /sync` (the WebSocket), `/healthz`, `/readyz`, `/metrics`, `/api/*`, and optionally a
 //! folder of static files (the demo app). The router is a function of the state, so tests can call it
 //! without a socket.
 
@@ -11,7 +11,7 @@ use axum::extract::ws::{CloseFrame, Message as WsMessage, WebSocket, WebSocketUp
 use axum::extract::{Query, State};
 use axum::http::header::AUTHORIZATION;
 use axum::http::{HeaderMap, Method, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::get;
 use futures_util::{SinkExt, StreamExt};
 use serde::Deserialize;
@@ -22,7 +22,8 @@ use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::services::ServeDir;
 use tower_http::timeout::{RequestBodyTimeoutLayer, TimeoutLayer};
 
-use crate::auth::{Auth, AuthError, Verified};
+use crate::api::error::ApiError;
+use crate::auth::{Auth, Verified};
 
 use crate::relay::{Frame, Inbound, Relay, serve_verified_connection};
 use crate::storage::Storage;
@@ -85,6 +86,7 @@ pub fn app_with<S: Storage>(state: AppState<S>, options: AppOptions<'_>) -> Rout
     let mut router = Router::new()
         .route("/sync", get(sync::<S>))
         .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(readyz::<S>))
         // Browsers call this one from the app's own origin, which need not be the relay's (a dev
         // server, a test page). It is authenticated by bearer token, never by cookie, so any origin
         // may read it.
@@ -102,6 +104,7 @@ pub fn app_with<S: Storage>(state: AppState<S>, options: AppOptions<'_>) -> Rout
     if options.metrics {
         router = router.route("/metrics", get(metrics::<S>));
     }
+    let api = crate::api::routes(state.clone());
     let router = router.with_state(state);
     let router = match options.web_dir {
         // `file.br` or `file.gz` beside `file` is sent to clients that accept brotli or gzip
@@ -111,7 +114,8 @@ pub fn app_with<S: Storage>(state: AppState<S>, options: AppOptions<'_>) -> Rout
         }
         None => router,
     };
-    bounded(router, &limits)
+    // The API bounds its bodies and their time itself (a streamed reply outlives a request's bound).
+    bounded(router, &limits).merge(api)
 }
 
 /// Only `/metrics` (and `/healthz`), for a listener of their own.
@@ -120,6 +124,7 @@ pub fn metrics_app<S: Storage>(state: AppState<S>) -> Router {
     let router = Router::new()
         .route("/metrics", get(metrics::<S>))
         .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(readyz::<S>))
         .with_state(state);
     bounded(router, &limits)
 }
@@ -156,38 +161,17 @@ async fn dev_login<S: Storage>(
     Query(query): Query<DevLoginQuery>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     if !matches!(state.relay.auth(), Auth::InsecureDev) {
-        return Err(ApiError {
-            status: StatusCode::NOT_FOUND,
-            code: "not_found",
-            message: "no such route".into(),
-        });
+        return Err(ApiError::NotFound("no such route".into()));
     }
     let user = query.user.unwrap_or_default();
     let user = user.trim();
     if user.is_empty() || user.len() > 128 || user.chars().any(char::is_control) {
-        return Err(ApiError {
-            status: StatusCode::BAD_REQUEST,
-            code: "invalid_input",
-            message: "`user` must be 1 to 128 printable characters".into(),
-        });
+        return Err(ApiError::InvalidInput(
+            "`user` must be 1 to 128 printable characters".into(),
+        ));
     }
     tracing::info!(user, "development login");
     Ok(Json(serde_json::json!({ "token": user, "userId": user })))
-}
-
-/// The one error shape of the HTTP API: a status, a stable code, a plain message.
-#[derive(Debug)]
-pub struct ApiError {
-    status: StatusCode,
-    code: &'static str,
-    message: String,
-}
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let body = serde_json::json!({ "code": self.code, "message": self.message });
-        (self.status, Json(body)).into_response()
-    }
 }
 
 #[derive(Deserialize)]
@@ -217,10 +201,7 @@ async fn sync<S: Storage>(
         .await
         .map_err(|e| {
             tracing::warn!(error = %e, "refused a /sync connection");
-            refused(
-                &e,
-                "a valid token is required (the `token` query parameter)",
-            )
+            ApiError::refused(&e)
         })?;
     let max = state.relay.limits().max_frame_bytes;
     Ok(upgrade
@@ -304,28 +285,18 @@ pub(crate) async fn authenticate<S: Storage>(
 ) -> Result<Verified, ApiError> {
     state.relay.auth().authenticate(token).await.map_err(|e| {
         tracing::warn!(error = %e, "refused a request");
-        refused(
-            &e,
-            "a valid token is required (Authorization: Bearer, or the `token` query parameter)",
-        )
+        ApiError::refused(&e)
     })
 }
 
-/// 401 `unauthorized` for a token that is not good, or 503 `auth_unavailable` when the identity
-/// provider's keys cannot be fetched (the token may be fine: try again later).
-fn refused(error: &AuthError, message: &str) -> ApiError {
-    if error.is_unavailable() {
-        ApiError {
-            status: StatusCode::SERVICE_UNAVAILABLE,
-            code: "auth_unavailable",
-            message: "the identity provider's signing keys cannot be fetched right now; try again"
-                .into(),
-        }
-    } else {
-        ApiError {
-            status: StatusCode::UNAUTHORIZED,
-            code: "unauthorized",
-            message: message.into(),
+/// Whether this relay can serve: 200 while its database answers, 503 while it does not (a load
+/// balancer then sends clients to another relay). `/healthz` only says the process is up.
+async fn readyz<S: Storage>(State(state): State<AppState<S>>) -> Result<&'static str, ApiError> {
+    match state.relay.storage().ready().await {
+        Ok(()) => Ok("ready"),
+        Err(e) => {
+            tracing::warn!(error = %e, "not ready: storage unavailable");
+            Err(ApiError::StorageUnavailable)
         }
     }
 }

@@ -7,12 +7,16 @@
 //! - [`storage`]: the `Storage` trait and its embedded SQLite implementation.
 //! - [`auth`]: JWTs — HS256 with a shared secret, RS256 / ES256 from an identity provider's JWKS or a
 //!   PEM key (or, on loopback during development, the user id as the token).
-//! - [`relay`]: documents in memory, sync sessions, fan-out, eviction, limits, metrics.
+//! - [`relay`]: the driver of the protocol's sans-IO hub (`chatsync_protocol::hub`, which decides):
+//!   sockets, documents in memory each under its own lock, storage tasks, the blocking pool, timers,
+//!   limits, metrics.
 //! - [`http`]: the routes; [`server::run`] serves them until shutdown.
+//! - [`api`]: the HTTP API for backends (`/api/mutation`, `/api/query`, `/api/stream`).
 //! - [`open_files`]: the open-files limit, raised to the hard limit at start.
 #![warn(missing_docs)]
 
 mod accept;
+pub mod api;
 pub mod auth;
 pub mod config;
 pub mod http;

@@ -7,7 +7,7 @@ use anyhow::Context;
 use chatsync_relay::config::{Cli, Command, ServeArgs};
 use chatsync_relay::relay::{Identity, Relay};
 use chatsync_relay::server::ServeOptions;
-use chatsync_relay::storage::{SqliteStorage, Storage};
+use chatsync_relay::storage::{PostgresStorage, SqliteStorage, Storage};
 use clap::Parser;
 use tokio_util::sync::CancellationToken;
 use tracing_subscriber::EnvFilter;
@@ -67,11 +67,32 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         Some(Err(e)) => tracing::warn!(error = %e, "JWKS not available yet"),
         None => {}
     }
-    std::fs::create_dir_all(&args.data_dir)
-        .with_context(|| format!("creating the data directory {}", args.data_dir.display()))?;
-    let storage = SqliteStorage::open(&args.data_dir)
-        .await
-        .context("opening storage")?;
+    match args.postgres() {
+        Some(options) => {
+            let storage = PostgresStorage::open(&options)
+                .await
+                .context("opening PostgreSQL storage (--database-url)")?;
+            tracing::info!("storing in PostgreSQL");
+            serve_on(storage, auth, args).await
+        }
+        None => {
+            std::fs::create_dir_all(&args.data_dir).with_context(|| {
+                format!("creating the data directory {}", args.data_dir.display())
+            })?;
+            let storage = SqliteStorage::open(&args.data_dir)
+                .await
+                .context("opening storage")?;
+            tracing::info!(data_dir = %args.data_dir.display(), "storing in SQLite");
+            serve_on(storage, auth, args).await
+        }
+    }
+}
+
+async fn serve_on<S: Storage>(
+    storage: S,
+    auth: chatsync_relay::auth::Auth,
+    args: ServeArgs,
+) -> anyhow::Result<()> {
     let (storage_id, index_secret) = chatsync_relay::storage::relay_identity(&storage)
         .await
         .context("reading the relay's identity")?;
@@ -83,7 +104,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("listening on {}", args.listen))?;
-    tracing::info!(addr = %listener.local_addr()?, data_dir = %args.data_dir.display(), "relay listening");
+    tracing::info!(addr = %listener.local_addr()?, "relay listening");
     let shutdown = CancellationToken::new();
     tokio::spawn(signal_shutdown(shutdown.clone()));
     if let Some(dir) = &args.web_dir {

@@ -82,6 +82,8 @@ pub async fn run_with<S: Storage>(
             }
         }
     });
+    // Changes other relays on the same database store (PostgreSQL); ends at once for SQLite.
+    let follower = tokio::spawn(relay.clone().follow_other_relays(shutdown.clone()));
     let limits = relay.limits().clone();
     let bounds = || HttpBounds {
         max_connections: limits.max_tcp_connections,
@@ -111,5 +113,6 @@ pub async fn run_with<S: Storage>(
     connections.wait().await;
     relay.compact_all().await;
     let _ = evictor.await;
+    let _ = follower.await;
     Ok(())
 }

@@ -17,6 +17,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 
+use crate::relays::Relays;
 use crate::replica::{Replica, Replicas};
 use crate::socket::{self, Socket};
 use crate::{ClientConfig, ClientError};
@@ -82,6 +83,8 @@ type Finds = HashMap<DocumentId, Vec<oneshot::Sender<Result<AutoCommit, ClientEr
 
 pub(crate) struct Driver {
     config: ClientConfig,
+    /// Where the next dial goes.
+    relays: Relays,
     commands: mpsc::UnboundedReceiver<Command>,
     socket: Option<Socket>,
     link: Link,
@@ -116,8 +119,10 @@ impl Driver {
             rng_seed: seed(&config.peer_id),
             ..LinkConfig::new(config.peer_id.clone())
         });
+        let relays = Relays::new(&config.url, &config.fallback_urls);
         let mut driver = Self {
             config,
+            relays,
             commands,
             socket: None,
             link,
@@ -127,18 +132,45 @@ impl Driver {
             arrivals: Vec::new(),
             started: Instant::now(),
         };
-        // The link's first event asks for the dial.
+        // The link's first event asks for the dial: each relay in turn, until one joins.
         while let Some(event) = driver.link.poll_event() {
             if matches!(event, LinkEvent::Dial) {
-                let socket = socket::open(&driver.config)
-                    .await
-                    .map_err(|(_, e)| ClientError::Connect(e.to_string()))?;
-                driver.socket = Some(socket);
-                driver.link.handle_connected(driver.now());
+                let mut failures = Vec::new();
+                for _ in 0..driver.relays.len() {
+                    match driver.dial_and_join().await {
+                        Ok(()) => return Ok(driver),
+                        Err(e) => {
+                            failures.push(format!("{}: {e}", driver.relays.current()));
+                            driver.relays.advance();
+                        }
+                    }
+                }
+                return Err(ClientError::Connect(failures.join("; ")));
             }
         }
-        driver.join().await?;
-        Ok(driver)
+        Err(ClientError::Connect(
+            "the link asked for no connection".into(),
+        ))
+    }
+
+    /// Opens the socket to the current relay and joins it.
+    async fn dial_and_join(&mut self) -> Result<(), ClientError> {
+        let socket = socket::open(&self.config, self.relays.current())
+            .await
+            .map_err(|(_, e)| ClientError::Connect(e.to_string()))?;
+        self.socket = Some(socket);
+        let now = self.now();
+        self.link.handle_connected(now);
+        let joined = self.join().await;
+        if joined.is_err() {
+            self.socket = None;
+            let now = self.now();
+            self.link.handle_disconnected(now, Disconnect::Lost);
+            // The next relay is dialled at once (`handle_connected` starts a join from any state but
+            // closed), not after the backoff this schedules.
+            while self.link.poll_event().is_some() {}
+        }
+        joined
     }
 
     /// Sends `join` and reads frames until the relay answers it.
@@ -206,10 +238,12 @@ impl Driver {
                 }
                 Input::Frame(Some(Ok(WsMessage::Close(frame)))) => {
                     self.socket = None;
+                    self.relays.advance();
                     self.link.handle_disconnected(now, socket::closed(frame));
                 }
                 Input::Frame(None | Some(Err(_))) => {
                     self.socket = None;
+                    self.relays.advance();
                     self.link.handle_disconnected(now, Disconnect::Lost);
                 }
                 Input::Frame(Some(Ok(_))) => {}
@@ -241,6 +275,7 @@ impl Driver {
             };
             if socket.send(WsMessage::Binary(frame.into())).await.is_err() {
                 self.socket = None;
+                self.relays.advance();
                 let now = self.now();
                 self.link.handle_disconnected(now, Disconnect::Lost);
             }
@@ -249,14 +284,15 @@ impl Driver {
 
     async fn handle_event(&mut self, event: LinkEvent) {
         match event {
-            LinkEvent::Dial => match socket::open(&self.config).await {
+            LinkEvent::Dial => match socket::open(&self.config, self.relays.current()).await {
                 Ok(socket) => {
                     self.socket = Some(socket);
                     let now = self.now();
                     self.link.handle_connected(now);
                 }
                 Err((reason, e)) => {
-                    tracing::debug!(error = %e, "reconnect failed");
+                    tracing::debug!(relay = self.relays.current(), error = %e, "reconnect failed");
+                    self.relays.advance();
                     let now = self.now();
                     self.link.handle_disconnected(now, reason);
                 }

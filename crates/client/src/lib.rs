@@ -11,6 +11,7 @@
 #![warn(missing_docs)]
 
 mod driver;
+mod relays;
 mod replica;
 mod socket;
 
@@ -53,8 +54,12 @@ pub enum ClientError {
 /// How to reach the relay.
 #[derive(Clone, Debug)]
 pub struct ClientConfig {
-    /// The relay's sync URL, e.g. `ws://127.0.0.1:8787/sync`.
+    /// The relay's sync URL, e.g. `ws://127.0.0.1:8787/sync` (one relay, or a load balancer in front
+    /// of several).
     pub url: String,
+    /// Other relays' sync URLs (several relays on one database), tried in turn after `url` whenever
+    /// a dial fails or the connection is lost, with the same backoff. Empty by default.
+    pub fallback_urls: Vec<String>,
     /// The token (JWT, or the user id with a development relay).
     pub token: String,
     /// This client's peer id (unique per device or process).
@@ -74,11 +79,20 @@ impl ClientConfig {
     ) -> Self {
         Self {
             url: url.into(),
+            fallback_urls: Vec::new(),
             token: token.into(),
             peer_id: peer_id.into(),
             min_backoff: Duration::from_millis(100),
             max_backoff: Duration::from_secs(5),
         }
+    }
+}
+
+impl ClientConfig {
+    /// This config with `urls` as fallbacks, tried in turn after [`ClientConfig::url`].
+    pub fn with_fallbacks(mut self, urls: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.fallback_urls = urls.into_iter().map(Into::into).collect();
+        self
     }
 }
 
@@ -89,8 +103,8 @@ pub struct Client {
 }
 
 impl Client {
-    /// Connects (the first connection must succeed, so a bad URL or token fails here) and starts the
-    /// driver.
+    /// Connects (the first connection must succeed — to `url` or, failing that, to one of the
+    /// fallbacks in turn — so a bad URL or token fails here) and starts the driver.
     pub async fn connect(config: ClientConfig) -> Result<Self, ClientError> {
         let (commands, receiver) = mpsc::unbounded_channel();
         let driver = Driver::connect(config, receiver).await?;

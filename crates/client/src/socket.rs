@@ -13,10 +13,13 @@ use crate::ClientConfig;
 /// The socket the driver owns.
 pub(crate) type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
-/// Opens the socket (the link sends `join` on it). A failure is returned with how the link should
+/// Opens the socket to `relay_url` (the link sends `join` on it). A failure is returned with how the link should
 /// read it.
-pub(crate) async fn open(config: &ClientConfig) -> Result<Socket, (Disconnect, WsError)> {
-    let url = with_token(&config.url, &config.token);
+pub(crate) async fn open(
+    config: &ClientConfig,
+    relay_url: &str,
+) -> Result<Socket, (Disconnect, WsError)> {
+    let url = with_token(relay_url, &config.token);
     let mut ws_config = WebSocketConfig::default();
     // Cold-load frames grow with a thread's history (295 KB for 1,000 messages): allow a lot.
     ws_config.max_message_size = Some(64 << 20);

@@ -82,8 +82,9 @@ string_enum!(
         Error => "error",
         /// Stopped by the user.
         Cancelled => "cancelled",
-        /// Never stored: a view reports a `pending` or `streaming` message whose last update is older than
-        /// the staleness window as interrupted (its writer is gone).
+        /// Its writer is gone. A view reports a `pending` or `streaming` message whose last update is
+        /// older than the staleness window so; a writer whose stream broke off stores it
+        /// ([`Thread::interrupt_message`](crate::Thread::interrupt_message)).
         Interrupted => "interrupted",
     }
 );

@@ -53,6 +53,7 @@ mod access;
 mod error;
 mod ids;
 mod index;
+pub mod input;
 mod json;
 mod kinds;
 mod limits;

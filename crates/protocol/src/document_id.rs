@@ -67,19 +67,40 @@ impl DocumentId {
     }
 }
 
+/// base58check's checksum: the first 4 bytes of SHA-256 applied twice. Written here rather than
+/// through bs58's `check` feature, which brings a second major version of sha2 (the one Automerge
+/// uses is already linked): 2 KB of the browser package's brotli wasm.
+fn checksum(payload: &[u8]) -> [u8; 4] {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(Sha256::digest(payload));
+    [digest[0], digest[1], digest[2], digest[3]]
+}
+
+/// `payload` followed by its checksum, in base58.
+fn encode_check(payload: &[u8]) -> String {
+    let mut bytes = payload.to_vec();
+    bytes.extend_from_slice(&checksum(payload));
+    bs58::encode(bytes).into_string()
+}
+
 impl fmt::Display for DocumentId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&bs58::encode(self.0).with_check().into_string())
+        f.write_str(&encode_check(&self.0))
     }
 }
 
 impl FromStr for DocumentId {
     type Err = DocumentIdError;
     fn from_str(s: &str) -> Result<Self, DocumentIdError> {
-        let bytes = bs58::decode(s)
-            .with_check(None)
-            .into_vec()
-            .map_err(|_| DocumentIdError::NotBase58Check(s.chars().take(64).collect()))?;
+        let not_base58check = || DocumentIdError::NotBase58Check(s.chars().take(64).collect());
+        let mut bytes = bs58::decode(s).into_vec().map_err(|_| not_base58check())?;
+        let Some(split) = bytes.len().checked_sub(4) else {
+            return Err(not_base58check());
+        };
+        if bytes[split..] != checksum(&bytes[..split]) {
+            return Err(not_base58check());
+        }
+        bytes.truncate(split);
         let bytes: [u8; 16] = bytes
             .try_into()
             .map_err(|b: Vec<u8>| DocumentIdError::WrongLength(b.len()))?;
@@ -137,11 +158,30 @@ mod tests {
             bad.parse::<DocumentId>(),
             Err(DocumentIdError::NotBase58Check(_))
         ));
-        let short = bs58::encode([1u8; 8]).with_check().into_string();
+        let short = encode_check(&[1u8; 8]);
         assert_eq!(
             short.parse::<DocumentId>(),
             Err(DocumentIdError::WrongLength(8))
         );
         assert!("0OIl".parse::<DocumentId>().is_err());
+        // Shorter than a checksum, and the empty string.
+        assert!(matches!(
+            "2g".parse::<DocumentId>(),
+            Err(DocumentIdError::NotBase58Check(_))
+        ));
+        assert!(matches!(
+            "".parse::<DocumentId>(),
+            Err(DocumentIdError::NotBase58Check(_))
+        ));
+    }
+
+    #[test]
+    fn the_checksum_is_base58checks() {
+        // Bitcoin's base58check of a version-0 address payload (a known test vector).
+        let payload = [
+            0x00, 0x01, 0x09, 0x66, 0x77, 0x60, 0x06, 0x95, 0x3d, 0x55, 0x67, 0x43, 0x9e, 0x5e,
+            0x39, 0xf8, 0x6a, 0x0d, 0x27, 0x3b, 0xee,
+        ];
+        assert_eq!(encode_check(&payload), "16UwLL9Risc3QfPqBUvKofHmBQ7wMtjvM");
     }
 }

@@ -6,7 +6,9 @@
 //! with one peer, without IO, and checks every payload a peer sends before Automerge reads it
 //! ([`SyncMessageError`]). [`Link`] is the client side of one relay connection above those sessions
 //! — join, fetch, acknowledgements, resume, reconnect backoff — as a passive state machine that the
-//! native client and the browser store drive.
+//! native client and the browser store drive. [`hub`] is the other side: the relay's decisions —
+//! connections, document sessions, ownership, store-before-acknowledge, budgets, eviction — as
+//! passive state machines the relay drives.
 //!
 //! ```
 //! use chatsync_protocol::{DocumentId, Message};
@@ -25,6 +27,7 @@
 
 mod cbor;
 mod document_id;
+pub mod hub;
 mod link;
 mod message;
 mod session;

@@ -2,7 +2,7 @@
 //! bookkeeping, its cached view and its subscribers. Every JS `Thread` object of that thread in this
 //! tab shares one handle.
 
-use std::cell::{Cell, RefCell};
+use std::cell::{Cell, RefCell, RefMut};
 use std::rc::{Rc, Weak};
 
 use chatsync_model::{Limits, MessageId, ReadAt, Thread, ThreadId, ThreadStatus};
@@ -188,15 +188,22 @@ impl ThreadHandle {
 
     /// Runs `f` on the loaded thread, loading it first if need be.
     pub fn with_thread<R>(&self, f: impl FnOnce(&mut Thread) -> R) -> Result<R> {
+        let mut thread = self.loaded()?;
+        Ok(f(&mut thread))
+    }
+
+    /// The thread, loaded first if need be. Not generic, unlike [`Self::with_thread`]: the wasm
+    /// holds one copy of the loading, not one per caller.
+    fn loaded(&self) -> Result<RefMut<'_, Thread>> {
         let mut doc = self.doc.borrow_mut();
         if let Doc::Stored(stored) = &*doc {
             let thread = load(&self.id, &self.actor, stored)?;
             *doc = Doc::Loaded(Box::new(thread));
         }
-        match &mut *doc {
-            Doc::Loaded(thread) => Ok(f(thread)),
+        Ok(RefMut::map(doc, |doc| match doc {
+            Doc::Loaded(thread) => &mut **thread,
             Doc::Stored(_) => unreachable!("loaded just above"),
-        }
+        }))
     }
 
     /// Whether the thread is loaded and local-only (never sent to the relay). Not generic, so its

@@ -84,7 +84,8 @@ impl ChatStore {
         >,
     ) -> Result<JsValue, JsValue> {
         self.inner.ensure_open()?;
-        let options: input::ListProjectsOptions =
+        // The same shape as `listThreads`' model part: `{ includeArchived? }`.
+        let options: chatsync_model::input::ListInput =
             input::from_js_or_default(&options.unwrap_or(JsValue::UNDEFINED))?;
         let projects = self
             .inner

@@ -39,8 +39,7 @@ impl ChatStore {
         #[wasm_bindgen(unchecked_optional_param_type = "StoreOptions")] options: Option<JsValue>,
     ) -> Promise {
         promise(async move {
-            let options: StoreOptions =
-                input::from_js_or_default(&options.unwrap_or(JsValue::UNDEFINED))?;
+            let options = StoreOptions::from_js(&options.unwrap_or(JsValue::UNDEFINED))?;
             let store = Self::open_with(options).await?;
             Ok(JsValue::from(store))
         })
@@ -56,10 +55,10 @@ impl ChatStore {
         let inner = Rc::clone(&self.inner);
         promise(async move {
             inner.ensure_open()?;
-            let options: input::ListOptions =
+            let options: input::ThreadList =
                 input::from_js_or_default(&options.unwrap_or(JsValue::UNDEFINED))?;
             let list = inner.list_threads(ListOptions {
-                include_archived: options.include_archived,
+                include_archived: options.list.include_archived,
                 project_id: options.project_id.map(ProjectId::new).transpose()?,
                 trashed: options.trashed,
             });
@@ -78,8 +77,11 @@ impl ChatStore {
         let inner = Rc::clone(&self.inner);
         promise(async move {
             inner.ensure_open()?;
-            let init: input::ThreadInit =
-                input::from_js_or_default(&init.unwrap_or(JsValue::UNDEFINED))?;
+            let input::NewThread {
+                init,
+                settings,
+                local_only,
+            } = input::from_js_or_default(&init.unwrap_or(JsValue::UNDEFINED))?;
             let id = ThreadId::new(DocumentId::new_v4(random_bytes()).to_string())?;
             let (preferences, project_known) = inner.read_index(|index| {
                 let known = init
@@ -101,9 +103,9 @@ impl ChatStore {
                     actor: inner.actor().clone(),
                     now_ms: now_ms(),
                     title: init.title,
-                    settings: preferences.new_thread_settings(init.settings.as_ref()),
+                    settings: preferences.new_thread_settings(settings.as_ref()),
                     project_id: init.project_id,
-                    local_only: preferences.new_thread_local_only(init.local_only),
+                    local_only: preferences.new_thread_local_only(local_only),
                 },
                 Limits::default(),
             )?;

@@ -3,6 +3,10 @@
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
+use chatsync_model::input::{
+    ApprovalDecisionInput, ApprovalRequestInput, ArtifactInput, MessageEndInput, NewMessageInput,
+    SessionStateInput, ToolCallEndInput, ToolCallStartInput,
+};
 use chatsync_model::{ApprovalId, MessageId, Regenerate, ThreadSettings, ToolCallId};
 use js_sys::Function;
 use wasm_bindgen::prelude::*;
@@ -137,9 +141,11 @@ impl Thread {
         &self,
         #[wasm_bindgen(unchecked_param_type = "NewMessage")] message: JsValue,
     ) -> Result<JsValue, JsValue> {
-        let message: input::JsNewMessage = input::from_js(&message)?;
+        let message: NewMessageInput = input::from_js(&message)?;
         let id = MessageId::new(new_id()).map_err(crate::error::StoreError::from)?;
-        let message = message.into_model(id.clone())?;
+        let message = message
+            .into_model(id.clone())
+            .map_err(crate::error::StoreError::from)?;
         self.write(|thread, now| thread.append_message(message, now))?;
         Ok(self.message_js(&id)?)
     }
@@ -169,7 +175,7 @@ impl Thread {
         #[wasm_bindgen(js_name = messageId)] message_id: String,
         #[wasm_bindgen(unchecked_param_type = "MessageEnd")] end: JsValue,
     ) -> Result<(), JsValue> {
-        let end: input::JsMessageEnd = input::from_js(&end)?;
+        let end: MessageEndInput = input::from_js(&end)?;
         let id = MessageId::new(message_id).map_err(crate::error::StoreError::from)?;
         self.write(|thread, now| thread.finish_message(&id, end.into_model(), now))?;
         self.handle.stream_ended(&id);
@@ -252,7 +258,7 @@ impl Thread {
         #[wasm_bindgen(js_name = messageId)] message_id: String,
         #[wasm_bindgen(unchecked_param_type = "Feedback")] feedback: JsValue,
     ) -> Result<(), JsValue> {
-        let feedback: input::JsFeedback = input::from_js(&feedback)?;
+        let feedback: chatsync_model::Feedback = input::from_js(&feedback)?;
         let id = MessageId::new(message_id).map_err(crate::error::StoreError::from)?;
         self.write(|thread, now| thread.set_feedback(&id, feedback, now))?;
         Ok(())
@@ -264,7 +270,9 @@ impl Thread {
         &self,
         #[wasm_bindgen(unchecked_param_type = "ArtifactUpsert")] artifact: JsValue,
     ) -> Result<String, JsValue> {
-        let artifact = input::from_js::<input::JsArtifact>(&artifact)?.into_model()?;
+        let artifact = input::from_js::<ArtifactInput>(&artifact)?
+            .into_model(new_id)
+            .map_err(crate::error::StoreError::from)?;
         let id = artifact.id.to_string();
         self.write(|thread, now| thread.upsert_artifact(artifact, now))?;
         Ok(id)
@@ -276,7 +284,9 @@ impl Thread {
         &self,
         #[wasm_bindgen(unchecked_param_type = "ToolCallStart")] call: JsValue,
     ) -> Result<String, JsValue> {
-        let call = input::from_js::<input::JsToolCallStart>(&call)?.into_model()?;
+        let call = input::from_js::<ToolCallStartInput>(&call)?
+            .into_model(new_id)
+            .map_err(crate::error::StoreError::from)?;
         let id = call.id.to_string();
         self.write(|thread, now| thread.start_tool_call(call, now))?;
         Ok(id)
@@ -289,7 +299,9 @@ impl Thread {
         #[wasm_bindgen(js_name = callId)] call_id: String,
         #[wasm_bindgen(unchecked_param_type = "ToolCallEnd")] end: JsValue,
     ) -> Result<(), JsValue> {
-        let end = input::from_js::<input::JsToolCallEnd>(&end)?.into_model()?;
+        let end = input::from_js::<ToolCallEndInput>(&end)?
+            .into_model()
+            .map_err(crate::error::StoreError::from)?;
         let id = ToolCallId::new(call_id).map_err(crate::error::StoreError::from)?;
         self.write(|thread, now| thread.finish_tool_call(&id, end, now))?;
         Ok(())
@@ -301,7 +313,9 @@ impl Thread {
         &self,
         #[wasm_bindgen(unchecked_param_type = "ApprovalRequest")] request: JsValue,
     ) -> Result<String, JsValue> {
-        let request = input::from_js::<input::JsApprovalRequest>(&request)?.into_model()?;
+        let request = input::from_js::<ApprovalRequestInput>(&request)?
+            .into_model(new_id)
+            .map_err(crate::error::StoreError::from)?;
         let id = request.id.to_string();
         self.write(|thread, now| thread.request_approval(request, now))?;
         Ok(id)
@@ -314,7 +328,7 @@ impl Thread {
         #[wasm_bindgen(js_name = approvalId)] approval_id: String,
         #[wasm_bindgen(unchecked_param_type = "ApprovalDecision")] decision: JsValue,
     ) -> Result<(), JsValue> {
-        let decision: input::JsApprovalDecision = input::from_js(&decision)?;
+        let decision: ApprovalDecisionInput = input::from_js(&decision)?;
         let id = ApprovalId::new(approval_id).map_err(crate::error::StoreError::from)?;
         self.write(|thread, now| thread.decide_approval(&id, decision.into_model(), now))?;
         Ok(())
@@ -326,7 +340,7 @@ impl Thread {
         &self,
         #[wasm_bindgen(unchecked_param_type = "SessionState")] state: JsValue,
     ) -> Result<(), JsValue> {
-        let state: input::JsSessionState = input::from_js(&state)?;
+        let state: SessionStateInput = input::from_js(&state)?;
         self.write(|thread, now| thread.set_session_state(state.into_model(), now))?;
         Ok(())
     }

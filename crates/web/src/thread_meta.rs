@@ -1,7 +1,7 @@
 //! `Thread`'s writes of what is about the conversation rather than in it: its summary and its
 //! context entries.
 
-use chatsync_model::ContextEntry;
+use chatsync_model::input::ContextEntryInput;
 use wasm_bindgen::prelude::*;
 
 use crate::input;
@@ -23,7 +23,7 @@ impl Thread {
         &self,
         #[wasm_bindgen(unchecked_param_type = "ContextEntryInit")] entry: JsValue,
     ) -> Result<(), JsValue> {
-        let entry: ContextEntry = input::from_js(&entry)?;
+        let ContextEntryInput { entry } = input::from_js(&entry)?;
         self.write(|thread, now| thread.upsert_context(entry, now))?;
         Ok(())
     }

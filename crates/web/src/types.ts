@@ -3,9 +3,10 @@
 
 export type Role = "user" | "assistant" | "system" | "tool";
 /**
- * `interrupted` is never stored: it is how an open (`pending` / `streaming`) message shows once its
- * writer is gone — at once when the writing tab of this browser closed (its Web Lock is free), after
- * 5 s of silence for a stream from another device (or without Web Locks).
+ * `interrupted` is how an open (`pending` / `streaming`) message shows once its writer is gone — at
+ * once when the writing tab of this browser closed (its Web Lock is free), after 5 s of silence for a
+ * stream from another device (or without Web Locks); and for good once a backend's stream into it
+ * broke off (the relay stores it so).
  */
 export type MessageStatus =
   | "pending" | "streaming" | "complete" | "error" | "cancelled" | "interrupted";

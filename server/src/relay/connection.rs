@@ -1,23 +1,22 @@
 //! One WebSocket connection: the join handshake, then frames in and out until either side closes.
 //!
 //! Generic over the socket (any `Stream` of [`Inbound`] and `Sink` of [`Frame`]), so tests can drive it
-//! with channels and the HTTP layer adapts axum's WebSocket to it.
+//! with channels and the HTTP layer adapts axum's WebSocket to it. What each frame means, and when
+//! the connection's clocks fire, the hub connection decides; this loop carries it out.
 
-use std::collections::HashSet;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use chatsync_protocol::{DocumentId, Message, PeerMetadata};
+use chatsync_protocol::hub::{Due, HubConnection, Refusal, Route};
 use futures_util::{FutureExt, Sink, SinkExt, Stream, StreamExt};
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use super::deadlines::{Deadlines, Due, instant_of};
-use super::document::Speaker;
+use super::Relay;
 use super::outbox::Outbox;
-use super::refusal::Refusal;
 use super::registration::Registration;
-use super::{ConnId, Relay};
+use super::sync::{Ended, Speaker};
 use crate::auth::Verified;
 use crate::storage::Storage;
 
@@ -100,38 +99,35 @@ pub async fn serve_verified_connection<S, In, Out>(
 {
     let Verified { user, expires_at } = verified;
     let limits = relay.limits.clone();
-    let mut registration = Registration::new(relay.clone(), user.clone());
-    let conn = registration.conn();
+    // The connection's clocks count from its opening, on tokio's clock (which tests can pause).
+    let epoch = Instant::now();
+    let since = move |at: Instant| at.saturating_duration_since(epoch);
+    let expires_at = instant_of(expires_at).map(since);
+    let (mut registration, admitted) = Registration::new(relay.clone(), &user, expires_at);
+    let conn = registration.hub().id();
     let (outbox, mut queued) = Outbox::new(limits.max_queued_frames, limits.max_queued_bytes);
-    let mut deadlines =
-        Deadlines::new(tokio::time::Instant::now(), &limits, instant_of(expires_at));
-    let admitted = registration.admit(limits.max_connections_per_user);
-    let mut state = Connection {
-        relay: &relay,
-        conn,
-        user: &user,
-        peer_id: None,
-        outbox: &outbox,
-        documents: registration.documents(),
-        window: (Instant::now(), 0, 0),
-    };
     tracing::debug!(conn, user, "connection opened");
     // Once refused, the connection reads nothing more: it only sends the error and the close.
     let mut refused = false;
     let mut panicked = false;
     if let Err(refusal) = admitted {
-        state.refuse(&refusal);
+        refuse(&relay, registration.hub(), &outbox, refusal.into());
         refused = true;
     }
     loop {
+        let wake = epoch + registration.hub().poll_timeout();
         tokio::select! {
             frame = inbound.next(), if !refused => {
-                deadlines.heard(tokio::time::Instant::now());
+                let now = since(Instant::now());
+                let hub = registration.hub_mut();
                 let result = match frame {
                     None | Some(Inbound::Closed) => break,
-                    Some(Inbound::Keepalive) => Ok(()),
-                    Some(Inbound::Text) => Err(Refusal::Text),
-                    Some(Inbound::Error(e)) if is_size_error(&e) => Err(Refusal::Socket(e)),
+                    Some(Inbound::Keepalive) => {
+                        hub.handle_keepalive(now);
+                        Ok(())
+                    }
+                    Some(Inbound::Text) => Err(Refusal::Text.into()),
+                    Some(Inbound::Error(e)) if is_size_error(&e) => Err(Refusal::Socket(e).into()),
                     Some(Inbound::Error(e)) => {
                         // A peer that vanishes without a closing handshake is a close, not an offence.
                         tracing::info!(conn, user, error = %e, "connection lost");
@@ -140,29 +136,29 @@ pub async fn serve_verified_connection<S, In, Out>(
                     Some(Inbound::Binary(bytes)) => {
                         // A panic while handling one frame (a bug, or a library refusing hostile
                         // input by panicking) ends this connection, never the bookkeeping.
-                        match AssertUnwindSafe(state.handle(&bytes, &mut deadlines)).catch_unwind().await {
+                        match AssertUnwindSafe(handle(&relay, hub, &outbox, now, &bytes)).catch_unwind().await {
                             Ok(result) => result,
                             Err(panic) => {
                                 panicked = true;
                                 tracing::error!(conn, user, panic = panic_message(&*panic), "a frame's handling panicked");
-                                Err(Refusal::Panicked)
+                                Err(Refusal::Panicked.into())
                             }
                         }
                     }
                 };
-                if let Err(refusal) = result {
-                    state.refuse(&refusal);
+                if let Err(ended) = result {
+                    refuse(&relay, registration.hub(), &outbox, ended);
                     refused = true;
                 }
             }
-            () = tokio::time::sleep_until(deadlines.next_wake()), if !refused => {
-                match deadlines.poll(tokio::time::Instant::now()) {
+            () = tokio::time::sleep_until(wake), if !refused => {
+                match registration.hub_mut().handle_timeout(since(Instant::now())) {
                     Some(Due::Ping) => outbox.send(Frame::Ping(Vec::new())),
                     Some(Due::Close(refusal)) => {
-                        state.refuse(&refusal);
+                        refuse(&relay, registration.hub(), &outbox, refusal.into());
                         refused = true;
                     }
-                    None => {}
+                    _ => {}
                 }
             }
             Some(frame) = queued.recv() => {
@@ -191,10 +187,10 @@ pub async fn serve_verified_connection<S, In, Out>(
                 }
             }
             () = outbox.overflowed() => {
-                let refusal = Refusal::TooSlow;
-                relay.metrics.refused(refusal.label());
-                tracing::warn!(conn, user, limit_frames = limits.max_queued_frames, limit_bytes = limits.max_queued_bytes, "closing connection: {refusal}");
-                let _ = outbound.send(Frame::Close { code: refusal.close_code(), reason: refusal.to_string() }).await;
+                let close = registration.hub().refuse(&Refusal::TooSlow);
+                relay.metrics.refused(close.label);
+                tracing::warn!(conn, user, limit_frames = limits.max_queued_frames, limit_bytes = limits.max_queued_bytes, "closing connection: {}", close.reason);
+                let _ = outbound.send(Frame::Close { code: close.code, reason: close.reason }).await;
                 break;
             }
             () = shutdown.cancelled() => {
@@ -203,9 +199,73 @@ pub async fn serve_verified_connection<S, In, Out>(
             }
         }
     }
-    drop(state);
     registration.finish(panicked).await;
     tracing::debug!(conn, user, "connection closed");
+}
+
+/// One binary frame: the hub connection says where it goes, and it goes there.
+async fn handle<S: Storage>(
+    relay: &Arc<Relay<S>>,
+    hub: &mut HubConnection,
+    outbox: &Outbox,
+    now: Duration,
+    bytes: &[u8],
+) -> Result<(), Ended> {
+    match hub.handle_frame(now, bytes)? {
+        Route::Reply(frame) => {
+            tracing::info!(
+                conn = hub.id(),
+                user = hub.user(),
+                peer = hub.peer_id(),
+                "peer joined"
+            );
+            outbox.send(Frame::Binary(frame));
+            Ok(())
+        }
+        Route::Sync(request) => {
+            relay.with_hub(|relay_hub| relay_hub.open_session(hub, request.document))?;
+            let from = Speaker { hub, outbox };
+            relay.handle_sync(&from, request).await
+        }
+        Route::Ephemeral { document, message } => {
+            let from = Speaker { hub, outbox };
+            relay.handle_ephemeral(&from, document, message).await;
+            Ok(())
+        }
+        Route::Leave => {
+            outbox.send(Frame::Close {
+                code: 1000,
+                reason: "leave".into(),
+            });
+            Ok(())
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Tells the client why, logs it, counts it, and closes.
+fn refuse<S: Storage>(relay: &Relay<S>, hub: &HubConnection, outbox: &Outbox, ended: Ended) {
+    let close = match ended {
+        Ended::Refused(refusal) => {
+            tracing::warn!(conn = hub.id(), user = hub.user(), error = ?refusal, "closing connection: {refusal}");
+            hub.refuse(&refusal)
+        }
+        Ended::Closed(close) => {
+            tracing::warn!(
+                conn = hub.id(),
+                user = hub.user(),
+                "closing connection: {}",
+                close.reason
+            );
+            close
+        }
+    };
+    relay.metrics.refused(close.label);
+    outbox.send(Frame::Binary(close.error_frame));
+    outbox.send(Frame::Close {
+        code: close.code,
+        reason: close.reason,
+    });
 }
 
 /// What a caught panic said, for the log.
@@ -217,178 +277,17 @@ fn panic_message(panic: &(dyn std::any::Any + Send)) -> &str {
         .unwrap_or("(not a string)")
 }
 
-struct Connection<'a, S> {
-    relay: &'a Arc<Relay<S>>,
-    conn: ConnId,
-    user: &'a str,
-    /// The client's peer id, once it has joined.
-    peer_id: Option<String>,
-    outbox: &'a Outbox,
-    /// Documents this connection has a session on (held by its [`Registration`], which removes the
-    /// sessions however the connection ends).
-    documents: &'a mut HashSet<DocumentId>,
-    /// Start of the current one-second window, and the frames and bytes seen in it.
-    window: (Instant, u32, u64),
-}
-
-impl<S: Storage> Connection<'_, S> {
-    async fn handle(&mut self, bytes: &[u8], deadlines: &mut Deadlines) -> Result<(), Refusal> {
-        self.count_frame(bytes.len())?;
-        let message = Message::decode(bytes).map_err(|e| Refusal::Malformed(e.to_string()))?;
-        let Some(peer_id) = self.peer_id.clone() else {
-            self.join(message)?;
-            deadlines.joined();
-            return Ok(());
-        };
-        if sender_of(&message) != Some(peer_id.as_str()) {
-            // As the reference server does: a frame claiming another sender is ignored.
-            tracing::warn!(
-                conn = self.conn,
-                "ignoring a frame whose senderId is not the joined peer"
-            );
-            return Ok(());
-        }
-        let speaker = Speaker {
-            conn: self.conn,
-            user: self.user,
-            peer_id: &peer_id,
-            outbox: self.outbox,
-        };
-        match message {
-            Message::Sync {
-                document_id, data, ..
-            } => {
-                self.add_document(document_id)?;
-                self.relay
-                    .handle_sync(&speaker, document_id, &data, false)
-                    .await
-            }
-            Message::Request {
-                document_id, data, ..
-            } => {
-                self.add_document(document_id)?;
-                self.relay
-                    .handle_sync(&speaker, document_id, &data, true)
-                    .await
-            }
-            message @ Message::Ephemeral { .. } => {
-                self.relay.handle_ephemeral(&speaker, message).await;
-                Ok(())
-            }
-            Message::Leave { .. } => {
-                self.outbox.send(Frame::Close {
-                    code: 1000,
-                    reason: "leave".into(),
-                });
-                Ok(())
-            }
-            // Heads gossip, unavailability notices and repeated joins need no answer.
-            _ => Ok(()),
-        }
-    }
-
-    fn join(&mut self, message: Message) -> Result<(), Refusal> {
-        let Message::Join {
-            sender_id,
-            supported_protocol_versions,
-            ..
-        } = message
-        else {
-            return Err(Refusal::NotJoined);
-        };
-        if !supported_protocol_versions.iter().any(|v| v == "1") {
-            return Err(Refusal::UnsupportedVersion);
-        }
-        self.outbox.send(Frame::Binary(
-            Message::Peer {
-                sender_id: self.relay.peer_id.clone(),
-                target_id: sender_id.clone(),
-                peer_metadata: PeerMetadata {
-                    storage_id: Some(self.relay.storage_id.clone()),
-                    is_ephemeral: Some(false),
-                },
-                selected_protocol_version: "1".into(),
-            }
-            .encode(),
-        ));
-        tracing::info!(
-            conn = self.conn,
-            user = self.user,
-            peer = sender_id,
-            "peer joined"
-        );
-        self.peer_id = Some(sender_id);
-        Ok(())
-    }
-
-    /// Counts a session on `id` against the connection's cap on documents.
-    fn add_document(&mut self, id: DocumentId) -> Result<(), Refusal> {
-        let max = self.relay.limits.max_documents_per_connection;
-        if self.documents.contains(&id) {
-            return Ok(());
-        }
-        if self.documents.len() >= max {
-            return Err(Refusal::TooManyDocuments(max));
-        }
-        self.relay.admit_session(self.documents)?;
-        self.documents.insert(id);
-        Ok(())
-    }
-
-    fn count_frame(&mut self, bytes: usize) -> Result<(), Refusal> {
-        let now = Instant::now();
-        if now.duration_since(self.window.0) >= Duration::from_secs(1) {
-            self.window = (now, 0, 0);
-        }
-        self.window.1 += 1;
-        self.window.2 += bytes as u64;
-        let limits = &self.relay.limits;
-        if self.window.1 > limits.max_frames_per_second {
-            return Err(Refusal::Flood(limits.max_frames_per_second));
-        }
-        if self.window.2 > limits.max_bytes_per_second {
-            return Err(Refusal::ByteFlood(limits.max_bytes_per_second));
-        }
-        Ok(())
-    }
-
-    /// Tells the client why, logs it, and closes.
-    fn refuse(&self, refusal: &Refusal) {
-        self.relay.metrics.refused(refusal.label());
-        tracing::warn!(conn = self.conn, user = self.user, error = ?refusal, "closing connection: {refusal}");
-        self.outbox.send(Frame::Binary(
-            Message::Error {
-                sender_id: self.relay.peer_id.clone(),
-                target_id: self.peer_id.clone().unwrap_or_default(),
-                message: refusal.to_string(),
-            }
-            .encode(),
-        ));
-        self.outbox.send(Frame::Close {
-            code: refusal.close_code(),
-            reason: refusal.to_string(),
-        });
-    }
-}
-
 /// Whether the socket refused a frame for its size (tungstenite's "Space limit exceeded: Message too
 /// long") rather than failing.
 fn is_size_error(error: &str) -> bool {
     error.contains("too long") || error.contains("Space limit")
 }
 
-fn sender_of(message: &Message) -> Option<&str> {
-    match message {
-        Message::Join { sender_id, .. }
-        | Message::Peer { sender_id, .. }
-        | Message::Error { sender_id, .. }
-        | Message::Request { sender_id, .. }
-        | Message::Sync { sender_id, .. }
-        | Message::DocUnavailable { sender_id, .. }
-        | Message::Ephemeral { sender_id, .. }
-        | Message::RemoteSubscriptionChange { sender_id, .. }
-        | Message::RemoteHeadsChanged { sender_id, .. }
-        | Message::Leave { sender_id } => Some(sender_id),
-        _ => None,
-    }
+/// A wall-clock expiry as an instant of tokio's clock (which tests can pause): `None` stays `None`,
+/// a time already past is `now`.
+fn instant_of(expires_at: Option<std::time::SystemTime>) -> Option<Instant> {
+    let left = expires_at?
+        .duration_since(std::time::SystemTime::now())
+        .unwrap_or(Duration::ZERO);
+    Instant::now().checked_add(left)
 }

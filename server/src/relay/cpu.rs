@@ -10,7 +10,7 @@
 
 use tokio::sync::Semaphore;
 
-use super::refusal::Refusal;
+use chatsync_protocol::hub::Refusal;
 
 /// Documents (or incoming changes) over this many bytes take a heavy permit: loading or saving
 /// 64 KB of Automerge takes about a millisecond, 40,000 changes take hundreds.

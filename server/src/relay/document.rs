@@ -3,102 +3,99 @@
 //!
 //! The documents map is a `std::sync::Mutex` taken only to look up or insert a [`Slot`], never
 //! across an `.await`. A slot is a `OnceCell`: the first connection to open a document loads it, and
-//! the others await that same load instead of loading their own copy.
+//! the others await that same load instead of loading their own copy. Each document's
+//! [`HubDocument`] and the outboxes of its sessions sit behind a lock of their own ([`DocState`]),
+//! held for one step of the hub document and never across storage IO.
 
 use std::collections::HashMap;
-use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, PoisonError};
 use std::time::Instant;
 
-use automerge::{AutoCommit, ChangeHash};
-use chatsync_protocol::{DocSession, DocumentId};
-use tokio::sync::{Mutex, OnceCell};
+use chatsync_protocol::DocumentId;
+use chatsync_protocol::hub::{Access, Close, ConnId, Hub, HubDocument, Refusal, StorageTask};
+use tokio::sync::{Mutex, Notify, OnceCell};
 
+use super::Relay;
+use super::connection::Frame;
 use super::cpu::Weight;
 use super::outbox::Outbox;
-use super::refusal::Refusal;
-use super::{ConnId, Relay};
-use crate::storage::{Storage, StoredDocument};
+use crate::storage::Storage;
 
 /// A document's place in the map: empty while it loads, then the document.
 pub(crate) type Slot = OnceCell<Arc<LoadedDocument>>;
 
 /// A document held in memory.
 pub(crate) struct LoadedDocument {
-    /// The user who stored it first — or, before the first store, the user whose sync created it.
-    /// Never changes, so it is read without the state lock.
+    pub(crate) id: DocumentId,
+    /// The user it belongs to; never changes, so it is read without the state lock.
     pub(crate) owner: String,
-    /// Everything that changes. A tokio mutex, held only for in-memory steps — and, on the blocking
-    /// pool, for the Automerge work on this document — never across storage IO.
+    /// The hub document and its sessions' outboxes. A tokio mutex, held only for one step — on the
+    /// blocking pool when the step is Automerge-heavy — never across storage IO.
     pub(crate) state: Arc<Mutex<DocState>>,
-    /// Set while one task is this document's writer (see `writer.rs`): appends land one at a time,
-    /// in order, without any lock held across them.
-    pub(crate) writing: AtomicBool,
+    /// Woken after every step, for whoever waits on what the document becomes (a local write
+    /// waiting for storage to hold its change).
+    pub(crate) stepped: Notify,
 }
 
 /// The part of a document that changes, behind its lock.
 pub(crate) struct DocState {
-    pub(crate) doc: AutoCommit,
-    /// The heads of what storage holds. Never ahead of storage: replies advertise only stored changes.
-    pub(crate) stored_heads: Vec<ChangeHash>,
-    pub(crate) snapshot_bytes: u64,
-    pub(crate) chunk_bytes: u64,
-    /// Bytes of sync messages received since the last chunk was taken: how big the next one is.
-    pub(crate) unstored_bytes: u64,
-    pub(crate) peers: HashMap<ConnId, Peer>,
-    pub(crate) last_used: Instant,
-    /// The highest ephemeral `count` seen per session, to drop echoes and duplicates.
-    pub(crate) ephemeral_seen: HashMap<String, u64>,
-    /// Storage refused a write: the document left the map, and this copy (ahead of storage) must
-    /// never be stored or advertised.
-    pub(crate) broken: bool,
+    pub(crate) hub: HubDocument,
+    /// Where each session's frames go.
+    pub(crate) outboxes: HashMap<ConnId, Outbox>,
 }
 
-/// One connection's view of a document.
-pub(crate) struct Peer {
-    pub(crate) session: DocSession,
-    pub(crate) peer_id: String,
-    pub(crate) outbox: Outbox,
-    /// The peer said it has nothing and has not been answered yet: its answer is the whole document,
-    /// Automerge-heavy for a long thread.
-    pub(crate) fresh: bool,
-}
-
-/// Who is speaking, as the document code needs to know it.
-pub(crate) struct Speaker<'a> {
-    pub conn: ConnId,
-    pub user: &'a str,
-    pub peer_id: &'a str,
-    pub outbox: &'a Outbox,
+/// What a step left for the driver to do once the document's lock is released.
+#[derive(Debug, Default)]
+pub(crate) struct Carried {
+    pub(crate) tasks: Vec<StorageTask>,
+    pub(crate) compaction_due: bool,
+    pub(crate) forget: bool,
+    /// The refusal of the connection that stepped the document, for it to close with.
+    pub(crate) own_close: Option<Close>,
+    /// Labels of the other connections refused (already told, through their outboxes).
+    pub(crate) refused: Vec<&'static str>,
+    /// Frames sent.
+    pub(crate) sent: u64,
+    /// The document's stored bytes after the step.
+    pub(crate) stored_bytes: u64,
 }
 
 impl DocState {
-    fn new(mut doc: AutoCommit, snapshot_bytes: u64, chunk_bytes: u64) -> Self {
-        Self {
-            stored_heads: doc.get_heads(),
-            doc,
-            snapshot_bytes,
-            chunk_bytes,
-            unstored_bytes: 0,
-            peers: HashMap::new(),
-            last_used: Instant::now(),
-            ephemeral_seen: HashMap::new(),
-            broken: false,
+    /// Sends the frames the step produced and tells refused connections why; the rest is returned.
+    /// `own` is the connection that stepped the document, whose refusal it carries out itself.
+    pub(crate) fn carry(&mut self, own: Option<ConnId>) -> Carried {
+        let effects = self.hub.take_effects();
+        let mut carried = Carried {
+            tasks: effects.tasks,
+            compaction_due: effects.compaction_due,
+            forget: effects.forget,
+            stored_bytes: self.hub.stored_bytes(),
+            ..Carried::default()
+        };
+        for (conn, frame) in effects.transmits {
+            if let Some(outbox) = self.outboxes.get(&conn) {
+                outbox.send(Frame::Binary(frame));
+                carried.sent += 1;
+            }
         }
-    }
-
-    pub(crate) fn stored_bytes(&self) -> u64 {
-        self.snapshot_bytes + self.chunk_bytes
-    }
-}
-
-impl LoadedDocument {
-    fn new(owner: String, state: DocState) -> Self {
-        Self {
-            owner,
-            state: Arc::new(Mutex::new(state)),
-            writing: AtomicBool::new(false),
+        for (conn, close) in effects.closes {
+            if Some(conn) == own {
+                carried.own_close = Some(close);
+                continue;
+            }
+            if let Some(outbox) = self.outboxes.remove(&conn) {
+                carried.refused.push(close.label);
+                outbox.send(Frame::Binary(close.error_frame));
+                outbox.send(Frame::Close {
+                    code: close.code,
+                    reason: close.reason,
+                });
+            }
         }
+        if carried.forget {
+            self.outboxes.clear();
+        }
+        carried
     }
 }
 
@@ -129,23 +126,28 @@ impl<S: Storage> Relay<S> {
         documents.get(id)?.get().cloned()
     }
 
-    /// The document, if it exists and `user` owns it; with `create`, a document nobody has stored yet
-    /// is made in memory for `user`. Another user's document is reported exactly like a missing one.
+    /// The document, if it exists and `user` may open it; with `creates`, a document nobody has
+    /// stored yet is made in memory for `user`. Another user's document is reported exactly like a
+    /// missing one.
     pub(crate) async fn open_document(
         &self,
         id: &DocumentId,
         user: &str,
-        create: bool,
+        creates: bool,
     ) -> Result<Option<Arc<LoadedDocument>>, Refusal> {
         let slot = self.slot(id);
         // Every connection opening `id` meanwhile awaits this one load. If it fails (or finds the
         // document missing, or another user's), the next waiter tries its own.
         let loaded = slot
-            .get_or_try_init(|| self.load_document(id, user, create))
+            .get_or_try_init(|| self.load_document(id, user, creates))
             .await
             .cloned();
         match loaded {
-            Ok(document) => Ok((document.owner == user).then_some(document)),
+            // The hub's rule, on the owner kept outside the lock: only the owner may open it.
+            Ok(document) => {
+                let open = Hub::access(Some(&document.owner), user, false) == Access::Open;
+                Ok(open.then_some(document))
+            }
             Err(why) => {
                 self.drop_empty_slot(id, &slot);
                 match why {
@@ -176,27 +178,29 @@ impl<S: Storage> Relay<S> {
         &self,
         id: &DocumentId,
         user: &str,
-        create: bool,
+        creates: bool,
     ) -> Result<Arc<LoadedDocument>, NotLoaded> {
         self.admit_load(user).map_err(NotLoaded::Refused)?;
         let started = Instant::now();
-        let stored = self
-            .storage
-            .load(id)
-            .await
-            .map_err(|e| NotLoaded::Refused(Refusal::Storage(e)))?;
-        let (owner, state) = match stored {
-            Some(stored) if stored.owner != user => return Err(NotLoaded::Unavailable),
-            Some(stored) => {
+        let stored = self.storage.load(id).await.map_err(|e| {
+            tracing::error!(document = %id, error = %e, "loading a document failed");
+            NotLoaded::Refused(Refusal::Storage)
+        })?;
+        let config = self.with_hub(|hub| hub.document_config());
+        let now = self.now();
+        let document = match Hub::access(stored.as_ref().map(|s| s.owner.as_str()), user, creates) {
+            Access::Unavailable => return Err(NotLoaded::Unavailable),
+            Access::Create => HubDocument::new(*id, user, config, now),
+            Access::Open => {
+                let stored = stored.expect("stored, since it has an owner");
                 let read = started.elapsed();
                 let (chunks, snapshot_bytes) = (stored.chunks.len(), stored.snapshot.len());
-                let weight = Weight::of(stored_size(&stored));
-                let owner = stored.owner.clone();
-                let state = self
+                let (id, weight) = (*id, Weight::of(stored.size()));
+                let document = self
                     .cpu
-                    .run(weight, move || rebuild(&stored))
+                    .run(weight, move || HubDocument::load(id, &stored, config, now))
                     .await
-                    .and_then(|rebuilt| rebuilt)
+                    .and_then(|loaded| loaded)
                     .map_err(NotLoaded::Refused)?;
                 tracing::debug!(
                     document = %id,
@@ -206,38 +210,19 @@ impl<S: Storage> Relay<S> {
                     total_ms = started.elapsed().as_millis() as u64,
                     "loaded from storage"
                 );
-                (owner, state)
+                document
             }
-            None if create => (user.to_owned(), DocState::new(AutoCommit::new(), 0, 0)),
-            None => return Err(NotLoaded::Unavailable),
         };
-        self.with_ledger(|ledger| ledger.insert(*id, &owner, state.stored_bytes()));
-        Ok(Arc::new(LoadedDocument::new(owner, state)))
+        let owner = document.owner().to_owned();
+        self.with_hub(|hub| hub.document_loaded(*id, &owner, document.stored_bytes()));
+        Ok(Arc::new(LoadedDocument {
+            id: *id,
+            owner,
+            state: Arc::new(Mutex::new(DocState {
+                hub: document,
+                outboxes: HashMap::new(),
+            })),
+            stepped: Notify::new(),
+        }))
     }
-}
-
-fn stored_size(stored: &StoredDocument) -> u64 {
-    let chunks: usize = stored.chunks.iter().map(Vec::len).sum();
-    (stored.snapshot.len() + chunks) as u64
-}
-
-/// The Automerge document from what storage holds. CPU-heavy: runs on the blocking pool.
-fn rebuild(stored: &StoredDocument) -> Result<DocState, Refusal> {
-    let mut doc = if stored.snapshot.is_empty() {
-        AutoCommit::new()
-    } else {
-        AutoCommit::load(&stored.snapshot).map_err(|e| Refusal::Corrupt(e.to_string()))?
-    };
-    // One call for all chunks: Automerge reads a concatenation of chunks, and applying them one by
-    // one re-indexes the document each time (seconds for thousands of chunks).
-    let chunks = stored.chunks.concat();
-    if !chunks.is_empty() {
-        doc.load_incremental(&chunks)
-            .map_err(|e| Refusal::Corrupt(e.to_string()))?;
-    }
-    Ok(DocState::new(
-        doc,
-        stored.snapshot.len() as u64,
-        chunks.len() as u64,
-    ))
 }

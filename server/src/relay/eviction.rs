@@ -1,16 +1,35 @@
-//! Documents leaving memory: when a connection closes, when idle, when a memory budget is spent,
-//! and at shutdown. Storage keeps them all; the documents map's lock is never held across an await.
+//! Documents leaving memory — when a budget is spent, when idle, at shutdown — as the hub chooses;
+//! and sessions leaving documents when their connection closes. Storage keeps every document; the
+//! documents map's lock is never held across an await.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::sync::{Arc, PoisonError};
 use std::time::Instant;
 
 use chatsync_protocol::DocumentId;
+use chatsync_protocol::hub::{Candidate, Compaction, ConnId, Refusal};
 
-use super::document::LoadedDocument;
-use super::refusal::{BudgetScope, Refusal};
-use super::{ConnId, Relay};
+use super::Relay;
+use super::document::{LoadedDocument, Slot};
+use super::tasks::Runner;
 use crate::storage::Storage;
+
+/// Each document in memory that nobody is busy with right now (its lock is free), as eviction sees
+/// it. A document in the middle of a step is in use: skipped rather than waited for.
+fn candidates(documents: &HashMap<DocumentId, Arc<Slot>>) -> Vec<Candidate> {
+    documents
+        .iter()
+        .filter_map(|(id, slot)| {
+            let state = slot.get()?.state.try_lock().ok()?;
+            Some(Candidate {
+                id: *id,
+                last_used: state.hub.last_used(),
+                stored_bytes: state.hub.stored_bytes(),
+                idle: state.hub.is_idle(),
+            })
+        })
+        .collect()
+}
 
 impl<S: Storage> Relay<S> {
     /// Drops documents from memory (not from storage): their sessions go with them, and the next
@@ -22,60 +41,27 @@ impl<S: Storage> Relay<S> {
             .unwrap_or_else(PoisonError::into_inner);
         for id in ids {
             if documents.remove(id).is_some() {
-                self.with_ledger(|ledger| ledger.remove(id));
+                self.with_hub(|hub| hub.document_forgotten(id));
             }
         }
     }
 
-    /// Whether one more document of `user` may be loaded into memory. If a budget is spent, documents
-    /// nobody is connected to leave memory first, least recently used first, to make room: the user's
-    /// own for their budget, anyone's for the relay's. They are not compacted on the way out (that is
-    /// Automerge work, and this runs on a connection's path); storage still holds all of them.
+    /// Whether one more document of `user` may be loaded into memory; documents the hub evicts to
+    /// make room leave the map (not compacted: that is Automerge work, and this runs on a
+    /// connection's path).
     pub(crate) fn admit_load(&self, user: &str) -> Result<(), Refusal> {
-        let budgets = self.budgets();
-        let admit = || self.with_ledger(|ledger| ledger.admit_load(&budgets, user));
-        let Err(refusal) = admit() else {
-            return Ok(());
-        };
-        let only_users_own = matches!(
-            refusal,
-            Refusal::MemoryBudget {
-                scope: BudgetScope::User,
-                ..
-            }
-        );
         let mut documents = self
             .documents
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
-        let mut idle: Vec<(Instant, DocumentId)> = documents
-            .iter()
-            .filter_map(|(id, slot)| {
-                let document = slot.get()?;
-                let d = idle_state(document)?;
-                let evictable = !only_users_own || document.owner == user;
-                evictable.then_some((d, *id))
-            })
-            .collect();
-        idle.sort();
-        for (_, id) in idle {
-            if admit().is_ok() {
-                break;
-            }
-            if documents.remove(&id).is_some() {
-                self.with_ledger(|ledger| ledger.remove(&id));
-            }
+        let evicted = self.with_hub(|hub| hub.admit_load(user, candidates(&documents)))?;
+        for id in evicted {
+            documents.remove(&id);
         }
-        admit()
+        Ok(())
     }
 
-    /// Whether a connection with sessions on `open` may open one more (its memory budget).
-    pub(crate) fn admit_session(&self, open: &HashSet<DocumentId>) -> Result<(), Refusal> {
-        let budgets = self.budgets();
-        self.with_ledger(|ledger| ledger.admit_session(&budgets, open))
-    }
-
-    /// Forgets a closed connection's sessions.
+    /// Connection `conn` closed: its sessions leave `documents`.
     pub(crate) async fn remove_connection(
         &self,
         conn: ConnId,
@@ -83,52 +69,32 @@ impl<S: Storage> Relay<S> {
     ) {
         for id in documents {
             if let Some(document) = self.loaded(&id) {
-                let mut d = document.state.lock().await;
-                d.peers.remove(&conn);
-                d.last_used = Instant::now();
+                let mut state = document.state.lock().await;
+                state.hub.handle_leave(self.now(), conn);
+                state.outboxes.remove(&conn);
             }
         }
     }
 
-    /// Evicts documents nobody is connected to: those idle too long, then the least recently used
-    /// until the loaded ones fit the memory budget. Returns how many were evicted.
+    /// Evicts the documents the hub picks at `now`: those nobody uses that are idle too long, then
+    /// the least recently used until the rest fit the memory budget. Each is compacted on its way
+    /// out. Returns how many were evicted.
     pub async fn evict(self: &Arc<Self>, now: Instant) -> usize {
-        let mut evicted = Vec::new();
-        {
+        let now = now.saturating_duration_since(self.epoch);
+        let evicted: Vec<Arc<LoadedDocument>> = {
             let mut documents = self
                 .documents
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner);
-            let mut idle: Vec<(Instant, u64, DocumentId)> = Vec::new();
-            let mut total = 0;
-            for (id, slot) in documents.iter() {
-                let Some(document) = slot.get() else { continue };
-                // A document busy with a sync is in use: skip it rather than wait.
-                let Ok(d) = document.state.try_lock() else {
-                    continue;
-                };
-                total += d.stored_bytes();
-                if d.peers.is_empty()
-                    && !document.writing.load(std::sync::atomic::Ordering::Acquire)
-                {
-                    idle.push((d.last_used, d.stored_bytes(), *id));
-                }
-            }
-            idle.sort();
-            for (last_used, bytes, id) in idle {
-                let too_old = now.saturating_duration_since(last_used) >= self.limits.idle_eviction;
-                if too_old || total > self.limits.memory_budget_bytes {
-                    if let Some(document) = documents.remove(&id).and_then(|s| s.get().cloned()) {
-                        self.with_ledger(|ledger| ledger.remove(&id));
-                        evicted.push((id, document));
-                    }
-                    total = total.saturating_sub(bytes);
-                }
-            }
-        }
+            let chosen = self.with_hub(|hub| hub.evictions(now, candidates(&documents)));
+            chosen
+                .iter()
+                .filter_map(|id| documents.remove(id)?.get().cloned())
+                .collect()
+        };
         let count = evicted.len();
-        for (id, document) in evicted {
-            self.compact_document(&id, &document).await;
+        for document in evicted {
+            self.compact_document(&document).await;
         }
         count
     }
@@ -136,28 +102,45 @@ impl<S: Storage> Relay<S> {
     /// Compacts every document in memory that has chunks, so the next cold load reads one snapshot.
     /// Run at shutdown, after the connections have closed.
     pub async fn compact_all(self: &Arc<Self>) {
-        let documents: Vec<(DocumentId, Arc<LoadedDocument>)> = {
+        let documents: Vec<Arc<LoadedDocument>> = {
             let documents = self
                 .documents
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner);
             documents
-                .iter()
-                .filter_map(|(id, slot)| Some((*id, slot.get()?.clone())))
+                .values()
+                .filter_map(|s| s.get().cloned())
                 .collect()
         };
-        for (id, document) in documents {
-            self.compact_document(&id, &document).await;
+        for document in documents {
+            self.compact_document(&document).await;
         }
     }
-}
 
-/// When a document nobody is connected to and nobody is busy with was last used; `None` if it is in
-/// use (a sync holds its lock, a writer is storing it, or a connection has a session on it).
-fn idle_state(document: &LoadedDocument) -> Option<Instant> {
-    if document.writing.load(std::sync::atomic::Ordering::Acquire) {
-        return None;
+    /// Compacts one document if it has chunks and nothing is in flight. Failure only costs load
+    /// speed, so it is logged.
+    async fn compact_document(self: &Arc<Self>, document: &Arc<LoadedDocument>) {
+        let carried = self
+            .step(
+                document,
+                None,
+                (),
+                |hub, ()| hub.stored_bytes(),
+                |state, ()| {
+                    state.hub.compact(Compaction::Any);
+                },
+            )
+            .await;
+        match carried {
+            Ok(((), carried)) => {
+                let done = self.run_tasks(document, carried, Runner::Background).await;
+                if let Err(ended) = done {
+                    tracing::warn!(document = %document.id, ?ended, "compaction failed");
+                }
+            }
+            Err(refusal) => {
+                tracing::warn!(document = %document.id, error = %refusal, "compaction failed")
+            }
+        }
     }
-    let d = document.state.try_lock().ok()?;
-    d.peers.is_empty().then_some(d.last_used)
 }

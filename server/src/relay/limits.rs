@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use chatsync_protocol::hub::{DeadlineConfig, HubConfig};
+
 /// Per-relay limits. Each refusal is logged (naming the user, the connection and the limit), told to
 /// the client with a close code, and counted in `/metrics`.
 #[derive(Clone, Debug)]
@@ -53,8 +55,12 @@ pub struct Limits {
     pub http_header_timeout: Duration,
     /// Longest an HTTP request may take, reading its body included (408 beyond).
     pub http_request_timeout: Duration,
-    /// Largest HTTP request body accepted (413 beyond).
+    /// Largest HTTP request body accepted (413 beyond). A streamed reply (`/api/stream`) is bounded
+    /// per line by this instead, and in all by the model's content limit.
     pub max_request_body_bytes: usize,
+    /// Requests to `/api/*` one user may make per second, with as many again in a burst (429
+    /// `rate_limited` beyond). A streamed reply counts once.
+    pub max_api_requests_per_second: u32,
 }
 
 impl Default for Limits {
@@ -80,6 +86,32 @@ impl Default for Limits {
             http_header_timeout: Duration::from_secs(10),
             http_request_timeout: Duration::from_secs(30),
             max_request_body_bytes: 1 << 20,
+            max_api_requests_per_second: 200,
+        }
+    }
+}
+
+impl Limits {
+    /// What the hub decides with, for a relay whose storage is `storage_id`.
+    pub(crate) fn hub_config(&self, storage_id: &str) -> HubConfig {
+        HubConfig {
+            relay_peer_id: format!("chatsync-relay-{storage_id}"),
+            storage_id: storage_id.to_owned(),
+            max_frames_per_second: self.max_frames_per_second,
+            max_bytes_per_second: self.max_bytes_per_second,
+            max_connections_per_user: self.max_connections_per_user,
+            max_documents_per_connection: self.max_documents_per_connection,
+            max_document_bytes: self.max_document_bytes,
+            max_document_bytes_per_connection: self.max_document_bytes_per_connection,
+            max_document_bytes_per_user: self.max_document_bytes_per_user,
+            max_document_bytes_in_memory: self.max_document_bytes_in_memory,
+            memory_budget_bytes: self.memory_budget_bytes,
+            idle_eviction: self.idle_eviction,
+            deadlines: DeadlineConfig {
+                join_timeout: self.join_timeout,
+                ping_interval: self.ping_interval,
+                idle_timeout: self.idle_timeout,
+            },
         }
     }
 }

@@ -1,37 +1,47 @@
-//! The relay's core: documents in memory, their sync sessions with each connection, and the rule that
-//! a change is acknowledged only once it is stored.
+//! The relay's driver: sockets, storage, the blocking pool and timers, around the sans-IO hub
+//! ([`chatsync_protocol::hub`]), which makes every protocol decision.
+//!
+//! How the pieces run, and why so (the hub's docs say what each machine decides):
+//! - each connection's task owns its socket and its [`HubConnection`](chatsync_protocol::hub::HubConnection)
+//!   (`connection.rs`), feeding it frames and timeouts;
+//! - the relay-wide [`Hub`] (connections per user, memory budgets, eviction) sits behind a std mutex
+//!   held for one call — it does no Automerge work — never across an `.await`;
+//! - each document's [`HubDocument`](chatsync_protocol::hub::HubDocument) sits behind a lock of
+//!   its own (`document.rs`), so one document's work never waits for another's; a step that is
+//!   Automerge-heavy (a big message, a whole document for an empty peer, a save) runs on the
+//!   blocking pool (`cpu.rs`), and the lock is never held while storage works: the storage tasks a
+//!   step asks for are carried out after it (`tasks.rs`) and their results stepped in again.
 
-mod budget;
 mod connection;
 mod cpu;
-mod deadlines;
 mod document;
 mod eviction;
+mod external;
 mod limits;
+mod local_write;
 mod metrics;
 mod outbox;
-mod refusal;
 mod registration;
 mod sync;
-mod users;
-mod writer;
+mod tasks;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, PoisonError};
+use std::time::Duration;
 
 use crate::auth::Auth;
 use crate::storage::Storage;
 use chatsync_protocol::DocumentId;
+use chatsync_protocol::hub::Hub;
 
 pub use connection::{Frame, Inbound, serve_connection, serve_verified_connection};
 pub use limits::Limits;
+pub use local_write::{LocalWriteError, Open};
 pub use metrics::Metrics;
 
-use budget::{Budgets, MemoryLedger};
 use cpu::Cpu;
 use document::Slot;
-use users::UserConnections;
 
 /// Who this relay is to its peers, and the secret behind derived document ids (see
 /// [`crate::storage::relay_identity`]).
@@ -44,16 +54,17 @@ pub struct Identity {
 }
 
 /// A connection's id, unique within this relay process.
-pub type ConnId = u64;
+pub type ConnId = chatsync_protocol::hub::ConnId;
 
 /// The relay. Shared by every connection behind an `Arc`.
 pub struct Relay<S> {
     storage: S,
     auth: Auth,
     limits: Limits,
-    peer_id: String,
-    storage_id: String,
     index_secret: Vec<u8>,
+    /// The relay-wide decisions. Locked for one call at a time, never across an `.await`; taken
+    /// after `documents` when both are needed.
+    hub: std::sync::Mutex<Hub>,
     /// Documents in memory or being loaded. Locked only to look up, insert or remove — never across
     /// an `.await`.
     documents: std::sync::Mutex<HashMap<DocumentId, Arc<Slot>>>,
@@ -61,10 +72,8 @@ pub struct Relay<S> {
     cpu: Cpu,
     next_conn: AtomicU64,
     metrics: Metrics,
-    /// Open connections per user, against `Limits::max_connections_per_user`.
-    users: UserConnections,
-    /// Bytes of the documents in `documents`, against the memory budgets.
-    ledger: std::sync::Mutex<MemoryLedger>,
+    /// The documents' clock counts from here.
+    epoch: std::time::Instant,
 }
 
 impl<S: Storage> Relay<S> {
@@ -74,19 +83,18 @@ impl<S: Storage> Relay<S> {
             storage_id,
             index_secret,
         } = identity;
+        let hub = Hub::new(limits.hub_config(&storage_id));
         Self {
             storage,
             auth,
             limits,
-            peer_id: format!("chatsync-relay-{storage_id}"),
-            storage_id,
             index_secret,
+            hub: std::sync::Mutex::new(hub),
             documents: std::sync::Mutex::new(HashMap::new()),
             cpu: Cpu::new(Cpu::default_heavy_permits()),
             next_conn: AtomicU64::new(1),
             metrics: Metrics::default(),
-            users: UserConnections::default(),
-            ledger: std::sync::Mutex::new(MemoryLedger::default()),
+            epoch: std::time::Instant::now(),
         }
     }
 
@@ -122,41 +130,38 @@ impl<S: Storage> Relay<S> {
     /// How many connections have a sync session on document `id` (none if it is not in memory).
     pub async fn sessions_on(&self, id: &DocumentId) -> usize {
         match self.loaded(id) {
-            Some(document) => document.state.lock().await.peers.len(),
+            Some(document) => document.state.lock().await.hub.sessions(),
             None => 0,
         }
     }
 
     /// How many connections `user` has open.
     pub fn connections_of(&self, user: &str) -> usize {
-        self.users.count(user)
-    }
-
-    /// Changes the memory ledger, and the gauges that show it.
-    fn with_ledger<T>(&self, change: impl FnOnce(&mut MemoryLedger) -> T) -> T {
-        let mut ledger = self.ledger.lock().unwrap_or_else(PoisonError::into_inner);
-        let result = change(&mut ledger);
-        self.metrics
-            .documents_loaded
-            .store(ledger.len() as u64, Ordering::Relaxed);
-        self.metrics
-            .document_bytes_loaded
-            .store(ledger.total(), Ordering::Relaxed);
-        result
-    }
-
-    fn budgets(&self) -> Budgets {
-        Budgets {
-            per_connection: self.limits.max_document_bytes_per_connection,
-            per_user: self.limits.max_document_bytes_per_user,
-            relay: self.limits.max_document_bytes_in_memory,
-        }
+        self.with_hub(|hub| hub.connections_of(user))
     }
 
     /// The id of `user`'s index document (their thread list). Derived with this relay's secret, so every
     /// device of the user finds it through `/api/me` and nobody else can claim it first.
     pub fn index_document_id(&self, user: &str) -> DocumentId {
         DocumentId::derive(&self.index_secret, user)
+    }
+
+    /// One call on the relay-wide hub, and the gauges that show its memory ledger.
+    fn with_hub<T>(&self, call: impl FnOnce(&mut Hub) -> T) -> T {
+        let mut hub = self.hub.lock().unwrap_or_else(PoisonError::into_inner);
+        let result = call(&mut hub);
+        self.metrics
+            .documents_loaded
+            .store(hub.documents_loaded() as u64, Ordering::Relaxed);
+        self.metrics
+            .document_bytes_loaded
+            .store(hub.document_bytes_loaded(), Ordering::Relaxed);
+        result
+    }
+
+    /// Now, on the documents' clock.
+    fn now(&self) -> Duration {
+        self.epoch.elapsed()
     }
 
     fn next_conn_id(&self) -> ConnId {

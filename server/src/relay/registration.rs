@@ -6,70 +6,68 @@
 //! counts at once and hands the session removal to a task, so no document keeps a dead session and
 //! no gauge drifts.
 
-use std::collections::HashSet;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::time::Duration;
 
 use chatsync_protocol::DocumentId;
+use chatsync_protocol::hub::{HubConnection, Refusal};
 
-use super::refusal::Refusal;
-use super::{ConnId, Relay};
+use super::Relay;
 use crate::storage::Storage;
 
-/// One connection's bookkeeping in the relay.
+/// One connection's bookkeeping in the relay, around its hub connection.
 pub(crate) struct Registration<S: Storage> {
     relay: Arc<Relay<S>>,
-    conn: ConnId,
-    user: String,
-    /// Whether the user's connection count includes this connection.
-    admitted: bool,
-    /// Documents this connection has a session on.
-    documents: HashSet<DocumentId>,
+    hub: HubConnection,
     /// Set once everything is released.
     released: bool,
 }
 
 impl<S: Storage> Registration<S> {
-    /// Registers a new connection of `user`: it counts in the connection gauge from now on.
-    pub(crate) fn new(relay: Arc<Relay<S>>, user: String) -> Self {
+    /// Registers a new connection of `user` (its token valid until `expires_at` on the connection's
+    /// clock): it counts in the connection gauge from now on, and against its user's cap unless
+    /// refused.
+    pub(crate) fn new(
+        relay: Arc<Relay<S>>,
+        user: &str,
+        expires_at: Option<Duration>,
+    ) -> (Self, Result<(), Refusal>) {
         let conn = relay.next_conn_id();
         relay.metrics.connections.fetch_add(1, Ordering::Relaxed);
-        Self {
+        let (hub, admitted) =
+            relay.with_hub(|hub| hub.connect(conn, user, Duration::ZERO, expires_at));
+        let registration = Self {
             relay,
-            conn,
-            user,
-            admitted: false,
-            documents: HashSet::new(),
+            hub,
             released: false,
-        }
+        };
+        (registration, admitted)
     }
 
-    /// This connection's id.
-    pub(crate) fn conn(&self) -> ConnId {
-        self.conn
+    /// The hub connection.
+    pub(crate) fn hub(&self) -> &HubConnection {
+        &self.hub
     }
 
-    /// Counts the connection against its user's cap of `max`.
-    pub(crate) fn admit(&mut self, max: usize) -> Result<(), Refusal> {
-        self.relay.users.open(&self.user, max)?;
-        self.admitted = true;
-        Ok(())
+    /// The hub connection, to step.
+    pub(crate) fn hub_mut(&mut self) -> &mut HubConnection {
+        &mut self.hub
     }
 
-    /// The documents the connection has sessions on, for the connection to add to.
-    pub(crate) fn documents(&mut self) -> &mut HashSet<DocumentId> {
-        &mut self.documents
+    fn documents(&self) -> Vec<DocumentId> {
+        self.hub.documents().iter().copied().collect()
     }
 
     /// Removes the connection's sessions and releases its counts. After a panic, its documents are
     /// also dropped from memory: the panic may have left one half-changed, and storage holds what
     /// was acknowledged.
     pub(crate) async fn finish(mut self, panicked: bool) {
-        let documents = std::mem::take(&mut self.documents);
+        let documents = self.documents();
         if panicked {
             self.relay.forget_documents(&documents);
         }
-        self.relay.remove_connection(self.conn, documents).await;
+        self.relay.remove_connection(self.hub.id(), documents).await;
         self.release_counts();
     }
 
@@ -82,9 +80,8 @@ impl<S: Storage> Registration<S> {
             .metrics
             .connections
             .fetch_sub(1, Ordering::Relaxed);
-        if self.admitted {
-            self.relay.users.close(&self.user);
-        }
+        let hub = &mut self.hub;
+        self.relay.with_hub(|relay_hub| relay_hub.disconnect(hub));
     }
 }
 
@@ -94,18 +91,19 @@ impl<S: Storage> Drop for Registration<S> {
             return;
         }
         self.release_counts();
+        let conn = self.hub.id();
         tracing::warn!(
-            conn = self.conn,
-            user = self.user,
+            conn,
+            user = self.hub.user(),
             "connection ended without its cleanup; releasing it now"
         );
-        let documents = std::mem::take(&mut self.documents);
+        let documents = self.documents();
         if documents.is_empty() {
             return;
         }
         // Removing sessions takes the documents' state locks, which Drop cannot wait for.
         if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-            let (relay, conn) = (self.relay.clone(), self.conn);
+            let relay = self.relay.clone();
             runtime.spawn(async move {
                 relay.forget_documents(&documents);
                 relay.remove_connection(conn, documents).await;

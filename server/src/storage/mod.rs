@@ -2,7 +2,12 @@
 //!
 //! A document is a compacted snapshot plus incremental chunks appended after it. Loading reads the
 //! snapshot and its chunks; once the chunks outgrow the snapshot they are compacted into a new one.
+//!
+//! [`SqliteStorage`] is the embedded default for one relay; [`PostgresStorage`] lets several relays
+//! share one database, and tells each about the chunks the others store ([`Storage::changes`]).
 
+mod feed;
+mod postgres;
 mod sqlite;
 
 use std::future::Future;
@@ -10,20 +15,12 @@ use std::future::Future;
 use automerge::ChangeHash;
 use chatsync_protocol::DocumentId;
 
+pub use feed::{ChangeFeed, ChangeNotice, StoredChange};
+pub use postgres::{PostgresOptions, PostgresStorage};
 pub use sqlite::SqliteStorage;
 
-/// A stored document as loaded: enough to rebuild it with `load` + `load_incremental`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StoredDocument {
-    /// The user who stored it first.
-    pub owner: String,
-    /// The compacted document (empty before the first compaction).
-    pub snapshot: Vec<u8>,
-    /// Changes appended since, in order.
-    pub chunks: Vec<Vec<u8>>,
-    /// The heads of all of it (empty if written before heads were recorded).
-    pub heads: Vec<ChangeHash>,
-}
+/// A stored document as loaded: the hub's type, so storage answers its tasks without conversion.
+pub use chatsync_protocol::hub::StoredDocument;
 
 /// Heads as stored: 32-byte hashes, concatenated.
 pub(crate) fn encode_heads(heads: &[ChangeHash]) -> Vec<u8> {
@@ -54,6 +51,12 @@ pub enum StorageError {
     /// The database file could not be created or given its permissions.
     #[error("database file: {0}")]
     Io(#[source] std::io::Error),
+    /// The database did not answer in time (it is down, or overloaded).
+    #[error("the database did not answer within {} ms", .0.as_millis())]
+    Timeout(std::time::Duration),
+    /// Checking what a new snapshot holds failed (the snapshot did not load).
+    #[error("snapshot check: {0}")]
+    Snapshot(String),
     /// A document is owned by someone else (a race between two users creating one id).
     #[error("document {0} belongs to another user")]
     NotOwner(DocumentId),
@@ -84,7 +87,9 @@ pub trait Storage: Send + Sync + 'static {
         heads: &[ChangeHash],
     ) -> impl Future<Output = Result<u64, StorageError>> + Send;
 
-    /// Replaces the snapshot and every chunk up to now with `snapshot`, in one transaction.
+    /// Replaces the snapshot, and every chunk `snapshot` holds, with `snapshot`, in one transaction.
+    /// (SQLite, written by one relay, takes every chunk; PostgreSQL checks which chunks the snapshot
+    /// holds, so a chunk another relay appended and this one never saw stays.)
     fn compact(
         &self,
         id: &DocumentId,
@@ -105,6 +110,29 @@ pub trait Storage: Send + Sync + 'static {
 
     /// Total bytes stored, for metrics.
     fn bytes_stored(&self) -> impl Future<Output = Result<u64, StorageError>> + Send;
+
+    /// Whether the database answers now (for `/readyz`).
+    fn ready(&self) -> impl Future<Output = Result<(), StorageError>> + Send {
+        async { Ok(()) }
+    }
+
+    /// Chunks of `id` stored by other relays as they commit, if other relays can write this
+    /// database (PostgreSQL); `None` for storage only this relay writes (SQLite).
+    fn changes(&self) -> Option<ChangeFeed> {
+        None
+    }
+
+    /// The chunks of `id` from sequence number `first` on (see [`StoredChange::seq`]), in order.
+    /// Chunks compacted meanwhile are in the snapshot instead: a caller missing them loads the
+    /// document. Storage without sequence numbers returns every chunk, which is a superset.
+    fn chunks_from(
+        &self,
+        id: &DocumentId,
+        first: u64,
+    ) -> impl Future<Output = Result<Vec<Vec<u8>>, StorageError>> + Send {
+        let _ = first;
+        async move { Ok(self.load(id).await?.map(|d| d.chunks).unwrap_or_default()) }
+    }
 }
 
 /// The relay's identity in storage: its `storageId` and the secret that derives index document ids.

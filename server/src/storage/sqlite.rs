@@ -198,6 +198,11 @@ impl Storage for SqliteStorage {
         .await?;
         Ok(total.max(0) as u64)
     }
+
+    async fn ready(&self) -> Result<(), StorageError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! The cases. Each holds one document's IO at a gate and opens it only after checking what must
 //! proceed meanwhile, so none depends on timing; waits are bounded at 5 s.
 
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use chatsync_protocol::automerge::transaction::Transactable;
@@ -162,6 +163,65 @@ async fn concurrent_writers_on_one_document_with_slow_storage_converge_and_every
     assert_eq!(one.doc.get_heads(), two.doc.get_heads(), "converged");
     assert_eq!(one.doc.keys(ROOT).count(), 40);
     assert!(storage.holds_all(&doc_id, &one.doc.get_heads()));
+}
+
+/// Seed 706 of the sync simulation: after a failed write the relay dropped the document and every
+/// connection's session, and a device with nothing to send never heard of that document again.
+#[tokio::test]
+async fn after_a_failed_write_a_device_with_nothing_to_send_hears_from_the_relay_again() {
+    let h = Harness::new();
+    let doc_id = id(9);
+    let mut writer = h
+        .device("alice", "alice-1", doc_id, doc_with("first"))
+        .await;
+    let heads = writer.doc.get_heads();
+    writer.offer().await;
+    writer.until_acknowledged(&heads, |_| {}).await;
+    let mut reader = h
+        .device("alice", "alice-2", doc_id, AutoCommit::new())
+        .await;
+    reader.offer().await;
+    while reader.doc.get_heads() != heads {
+        let message = reader.next().await.expect("the reader gets the document");
+        reader.apply(message);
+        reader.sync();
+    }
+    // Drain what is left of the reader's exchange: it then has nothing to send.
+    while let Some(message) = reader.next_within(Duration::from_millis(100)).await {
+        reader.apply(message);
+        reader.sync();
+    }
+    h.storage.fail_next_append.store(true, Ordering::SeqCst);
+    writer.doc.put(ROOT, "lost", 1).unwrap();
+    writer.sync();
+    // The writer's connection is closed (1011); the document is read back from storage, and the
+    // reader — which sends nothing — hears from the relay.
+    let message = reader
+        .next_within(Duration::from_secs(5))
+        .await
+        .expect("the relay speaks to the idle device after the failed write");
+    assert_eq!(
+        reader.apply(message),
+        heads,
+        "storage's heads, without the lost change"
+    );
+    reader.sync();
+    // The writer reconnects and sends its change again; the reader gets it.
+    let mut again = h
+        .device("alice", "alice-3", doc_id, writer.doc.fork())
+        .await;
+    let all = again.doc.get_heads();
+    again.offer().await;
+    again.until_acknowledged(&all, |_| {}).await;
+    while reader.doc.get_heads() != all {
+        let message = reader
+            .next()
+            .await
+            .expect("the reader gets the resent change");
+        reader.apply(message);
+        reader.sync();
+    }
+    assert!(h.storage.holds_all(&doc_id, &all));
 }
 
 /// Twenty changes, each sent and awaited until acknowledged.

@@ -3,7 +3,7 @@
 //! while one document's IO is in progress, without timing guesses.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -79,6 +79,8 @@ pub struct Inner {
     loads: Mutex<HashMap<DocumentId, usize>>,
     /// Every append sleeps this long first (real time).
     pub append_delay: Mutex<Duration>,
+    /// The next append fails (and stores nothing).
+    pub fail_next_append: AtomicBool,
 }
 
 impl std::ops::Deref for SlowStorage {
@@ -147,6 +149,9 @@ impl Storage for SlowStorage {
             tokio::time::sleep(delay).await;
         }
         self.appends_gate.pass(id).await;
+        if self.fail_next_append.swap(false, Ordering::SeqCst) {
+            return Err(StorageError::Io(std::io::Error::other("the disk is full")));
+        }
         let mut documents = self.documents.lock().unwrap();
         let doc = documents.entry(*id).or_insert_with(|| StoredDocument {
             owner: owner.to_owned(),

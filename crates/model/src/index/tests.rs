@@ -168,3 +168,22 @@ fn foreign_keys_and_garbage_are_ignored_or_refused_without_panicking() {
     );
     assert!(Index::load(b"not automerge", ActorId::random()).is_err());
 }
+
+#[test]
+fn a_deleted_threads_summary_written_again_leaves_no_text_in_the_index() {
+    let mut index = device("a");
+    index.upsert(&summary("t", "secret plans", 10), 10).unwrap();
+    let id = ThreadId::new("t").unwrap();
+    index.set_status(&id, ThreadStatus::Deleted, 11).unwrap();
+    // The deleted thread's own summary (its document still has its title), written by the next
+    // flush: accepted, and nothing of it lands here.
+    let mut after = summary("t", "secret plans", 12);
+    after.status = ThreadStatus::Deleted;
+    index.upsert(&after, 12).unwrap();
+    let stored = index.get(&id).unwrap();
+    assert_eq!(stored.status, ThreadStatus::Deleted);
+    assert_eq!((stored.title.as_str(), stored.preview.as_str()), ("", ""));
+    // A stale active summary is refused and does not bring it back either.
+    assert!(index.upsert(&summary("t", "secret plans", 13), 13).is_err());
+    assert_eq!(index.get(&id).unwrap().title, "");
+}

@@ -48,7 +48,12 @@ impl Index {
     pub fn upsert(&mut self, summary: &ThreadSummary, now_ms: u64) -> Result<(), ModelError> {
         let id = &summary.id;
         if self.is_purged(id) {
-            return Err(purged(id));
+            // The thread's own document still says `deleted` and still has its title: the flush
+            // after a deletion writes that summary again, and must leave no text here.
+            return match summary.status {
+                ThreadStatus::Deleted => Ok(()),
+                _ => Err(purged(id)),
+            };
         }
         if summary.status == ThreadStatus::Deleted {
             return self.purge(id, now_ms);

@@ -179,13 +179,35 @@ impl Thread {
                 expected: "complete, error or cancelled",
             });
         }
+        self.end_message(id, end, "finish", now_ms)
+    }
+
+    /// Ends a `pending` or `streaming` message whose writer went away mid-stream (a backend's
+    /// request body broke off): it keeps its content and is stored as `interrupted`, so every reader
+    /// shows it so at once rather than after a staleness window.
+    pub fn interrupt_message(&mut self, id: &MessageId, now_ms: u64) -> Result<(), ModelError> {
+        self.ensure_writable()?;
+        let end = MessageEnd {
+            status: MessageStatus::Interrupted,
+            usage: None,
+        };
+        self.end_message(id, end, "interrupt", now_ms)
+    }
+
+    fn end_message(
+        &mut self,
+        id: &MessageId,
+        end: MessageEnd,
+        action: &'static str,
+        now_ms: u64,
+    ) -> Result<(), ModelError> {
         let handle = self.stream_handle(id)?;
         if !handle.status.is_open() {
             return Err(ModelError::InvalidTransition {
                 kind: "message",
                 id: id.to_string(),
                 state: handle.status.to_string(),
-                action: "finish",
+                action,
             });
         }
         let message = handle.message.clone();
@@ -434,7 +456,6 @@ impl Thread {
     pub(super) fn stored_status(&self, message: &automerge::ObjId) -> MessageStatus {
         access::get_str(&self.doc, message, "status")
             .and_then(|s| s.parse().ok())
-            .filter(|s| *s != MessageStatus::Interrupted)
             .unwrap_or(MessageStatus::Complete)
     }
 

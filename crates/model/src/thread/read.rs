@@ -162,7 +162,6 @@ impl Thread {
         let mut status = f
             .str("status")
             .and_then(|s| s.parse().ok())
-            .filter(|s| *s != MessageStatus::Interrupted)
             .unwrap_or(MessageStatus::Complete);
         if status.is_open() && at.now_ms.saturating_sub(updated_at) > at.stale_after_ms {
             status = MessageStatus::Interrupted;

@@ -286,3 +286,29 @@ fn feedback_is_recorded_and_a_later_rating_replaces_it() {
     assert_eq!(view.messages[0].feedback, None);
     assert_eq!(view.updated_at, at(4));
 }
+
+#[test]
+fn an_interrupted_stream_keeps_its_content_and_shows_interrupted_at_once_everywhere() {
+    let mut thread = new_thread();
+    append(&mut thread, "u1", Role::User, "Hi", at(1));
+    append(&mut thread, "a1", Role::Assistant, "", at(2));
+    thread.append_delta(&mid("a1"), "Half a ", at(3)).unwrap();
+    thread.append_delta(&mid("a1"), "reply", at(4)).unwrap();
+    thread.interrupt_message(&mid("a1"), at(5)).unwrap();
+    // Read at once (no staleness window passed), and on a replica that loads the bytes.
+    let mut copy = replica(&mut thread, "b");
+    for view in [view_at(&thread, at(5)), view_at(&copy, at(5))] {
+        let message = &view.messages[1];
+        assert_eq!(message.status, MessageStatus::Interrupted);
+        assert_eq!(message.content, "Half a reply");
+    }
+    // It is over: no more deltas, no finish.
+    assert!(copy.append_delta(&mid("a1"), "more", at(6)).is_err());
+    let end = MessageEnd {
+        status: MessageStatus::Complete,
+        usage: None,
+    };
+    assert!(copy.finish_message(&mid("a1"), end, at(6)).is_err());
+    // A finished message cannot be interrupted.
+    assert!(thread.interrupt_message(&mid("u1"), at(6)).is_err());
+}

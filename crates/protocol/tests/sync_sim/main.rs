@@ -1,5 +1,5 @@
-//! The deterministic simulation: real [`Link`]s — the client side of chatsync's protocol — against a
-//! relay stand-in (`relay.rs`; the real `Hub` replaces it once it exists), on virtual time. Seeded
+//! The deterministic simulation: real [`Link`]s — the client side of chatsync's protocol — against the
+//! real `Hub` — the relay's side — with storage in memory (`relay.rs`), on virtual time. Seeded
 //! cases interleave edits, deliveries across connections in any order, dropped connections,
 //! reconnects after backoff, relay restarts that lose what was not stored, failing and slow storage,
 //! and a device that fetches the document instead of holding it. Then the network heals and runs

@@ -1,5 +1,5 @@
 //! The simulated network: devices, each a real [`Link`] with its documents, joined to the relay
-//! stand-in by ordered connections; and the steps a case is made of.
+//! by ordered connections; and the steps a case is made of.
 
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
@@ -109,7 +109,7 @@ impl Sim {
             match event {
                 LinkEvent::Dial if self.relay.up => {
                     self.connections += 1;
-                    device.conn = Some(self.relay.accept(d));
+                    device.conn = Some(self.relay.accept(self.now, d));
                     device.link.handle_connected(self.now);
                 }
                 LinkEvent::Dial => device
@@ -168,7 +168,7 @@ impl Sim {
 
     /// Both ends of `conn` hear that it closed (frames in flight are lost).
     fn close(&mut self, conn: u64, reason: Disconnect) {
-        let Some(c) = self.relay.conns.remove(&conn) else {
+        let Some(c) = self.relay.drop_conn(self.now, conn) else {
             return;
         };
         let d = c.device;
@@ -178,11 +178,8 @@ impl Sim {
     }
 
     fn carry(&mut self, effects: Vec<Effect>) {
-        for Effect::Close { conn, code } in effects {
-            let reason = Disconnect::Closed {
-                code,
-                reason: "storage unavailable".into(),
-            };
+        for Effect::Close { conn, code, reason } in effects {
+            let reason = Disconnect::Closed { code, reason };
             let Some(d) = self.devices.iter().position(|dev| dev.conn == Some(conn)) else {
                 continue;
             };
@@ -194,6 +191,11 @@ impl Sim {
 
     fn deliver_to_relay(&mut self, d: usize) {
         if let Some(conn) = self.devices[d].conn {
+            if std::env::var_os("SIM_TRACE").is_some()
+                && let Some(frame) = self.relay.conns.get(&conn).and_then(|c| c.to_relay.front())
+            {
+                eprintln!("  device {d} -> relay: {}", describe(frame));
+            }
             let effects = self.relay.deliver(self.now, conn);
             self.carry(effects);
         }
@@ -211,6 +213,9 @@ impl Sim {
         else {
             return;
         };
+        if std::env::var_os("SIM_TRACE").is_some() {
+            eprintln!("  relay -> device {d}: {}", describe(&frame));
+        }
         let device = &mut self.devices[d];
         device
             .link
@@ -306,7 +311,6 @@ impl Sim {
             let mut moved = false;
             for d in 0..self.devices.len() {
                 while let Some(conn) = self.devices[d].conn
-                    && !self.relay.busy()
                     && self
                         .relay
                         .conns
@@ -336,11 +340,38 @@ impl Sim {
                 .filter_map(|d| d.link.poll_timeout())
                 .chain(self.relay.write_due())
                 .min();
+            if std::env::var_os("SIM_TRACE").is_some() {
+                eprintln!("quiet round {round} t={:?}: next {next:?}", self.now);
+            }
             match next {
                 Some(at) => self.advance(at.max(self.now)),
                 None => return,
             }
-            assert!(round < 9_999, "the network never went quiet");
         }
+        panic!("the network never went quiet");
+    }
+}
+
+/// A frame, for the trace: its type, and a sync message's heads, needs and changes.
+fn describe(frame: &[u8]) -> String {
+    use chatsync_protocol::Message;
+    match Message::decode(frame) {
+        Ok(Message::Sync { data, .. } | Message::Request { data, .. }) => {
+            match chatsync_protocol::automerge::sync::Message::decode(&data) {
+                Ok(m) => format!(
+                    "sync heads {:?} need {} have {} changes {}",
+                    m.heads
+                        .iter()
+                        .map(|h| h.to_string()[..6].to_owned())
+                        .collect::<Vec<_>>(),
+                    m.need.len(),
+                    m.have.len(),
+                    m.changes.len()
+                ),
+                Err(e) => format!("sync ({e})"),
+            }
+        }
+        Ok(other) => other.type_name().to_owned(),
+        Err(e) => format!("undecodable ({e})"),
     }
 }

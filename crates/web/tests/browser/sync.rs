@@ -7,7 +7,7 @@ use wasm_bindgen_test::wasm_bindgen_test;
 
 use crate::support::*;
 
-fn relay_url() -> &'static str {
+pub fn relay_url() -> &'static str {
     match option_env!("CHATSYNC_TEST_RELAY") {
         Some(url) => url,
         None => {

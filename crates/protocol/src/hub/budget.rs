@@ -5,29 +5,28 @@
 //! empty documents cost something too (20,000 empty documents on one socket took 252 MB before any
 //! cap: about 12 KB each with their sessions and replies). A budget is *spent* once the bytes held
 //! reach it; while it is spent no new session is admitted, so it is exceeded by at most one
-//! document's size. Plain data: the relay keeps it behind a std mutex held for one update, never
-//! across an await.
+//! document's size. Plain data, part of the [`Hub`](super::Hub).
 
 use std::collections::HashMap;
 
-use chatsync_protocol::DocumentId;
+use crate::DocumentId;
 
 use super::refusal::{BudgetScope, Refusal};
 
 /// What one document in memory is counted as beyond its stored bytes.
-pub(crate) const DOCUMENT_OVERHEAD_BYTES: u64 = 8 << 10;
+pub(super) const DOCUMENT_OVERHEAD_BYTES: u64 = 8 << 10;
 
 /// The three budgets, in bytes.
 #[derive(Clone, Copy, Debug)]
-pub(crate) struct Budgets {
-    pub(crate) per_connection: u64,
-    pub(crate) per_user: u64,
-    pub(crate) relay: u64,
+pub(super) struct Budgets {
+    pub(super) per_connection: u64,
+    pub(super) per_user: u64,
+    pub(super) relay: u64,
 }
 
 /// Bytes of documents in memory.
 #[derive(Debug, Default)]
-pub(crate) struct MemoryLedger {
+pub(super) struct MemoryLedger {
     documents: HashMap<DocumentId, (String, u64)>,
     per_user: HashMap<String, u64>,
     total: u64,
@@ -35,7 +34,7 @@ pub(crate) struct MemoryLedger {
 
 impl MemoryLedger {
     /// A document of `owner` with `stored_bytes` is now in memory.
-    pub(crate) fn insert(&mut self, id: DocumentId, owner: &str, stored_bytes: u64) {
+    pub(super) fn insert(&mut self, id: DocumentId, owner: &str, stored_bytes: u64) {
         self.remove(&id);
         let cost = stored_bytes + DOCUMENT_OVERHEAD_BYTES;
         self.documents.insert(id, (owner.to_owned(), cost));
@@ -45,7 +44,7 @@ impl MemoryLedger {
 
     /// A document in memory now has `stored_bytes` (after an append or a compaction). Ignored for a
     /// document no longer in memory.
-    pub(crate) fn resize(&mut self, id: &DocumentId, stored_bytes: u64) {
+    pub(super) fn resize(&mut self, id: &DocumentId, stored_bytes: u64) {
         let Some((owner, cost)) = self.documents.get_mut(id) else {
             return;
         };
@@ -57,7 +56,7 @@ impl MemoryLedger {
     }
 
     /// A document left memory.
-    pub(crate) fn remove(&mut self, id: &DocumentId) {
+    pub(super) fn remove(&mut self, id: &DocumentId) {
         let Some((owner, cost)) = self.documents.remove(id) else {
             return;
         };
@@ -70,18 +69,23 @@ impl MemoryLedger {
         }
     }
 
+    /// The owner of a document in memory.
+    pub(super) fn owner_of(&self, id: &DocumentId) -> Option<&str> {
+        self.documents.get(id).map(|(owner, _)| owner.as_str())
+    }
+
     /// Documents in memory.
-    pub(crate) fn len(&self) -> usize {
+    pub(super) fn len(&self) -> usize {
         self.documents.len()
     }
 
     /// Bytes of all documents in memory.
-    pub(crate) fn total(&self) -> u64 {
+    pub(super) fn total(&self) -> u64 {
         self.total
     }
 
     /// Whether a connection with sessions on `open` may open a session on one more document.
-    pub(crate) fn admit_session<'a>(
+    pub(super) fn admit_session<'a>(
         &self,
         budgets: &Budgets,
         open: impl IntoIterator<Item = &'a DocumentId>,
@@ -102,7 +106,7 @@ impl MemoryLedger {
 
     /// Whether one more document of `user` may be brought into memory; the budget that is spent if
     /// not.
-    pub(crate) fn admit_load(&self, budgets: &Budgets, user: &str) -> Result<(), Refusal> {
+    pub(super) fn admit_load(&self, budgets: &Budgets, user: &str) -> Result<(), Refusal> {
         if self.per_user.get(user).copied().unwrap_or(0) >= budgets.per_user {
             return Err(Refusal::MemoryBudget {
                 scope: BudgetScope::User,

@@ -1,22 +1,19 @@
 //! How many connections each user has open, against the per-user cap.
 
 use std::collections::HashMap;
-use std::sync::{Mutex, PoisonError};
 
 use super::refusal::Refusal;
 
-/// Open connections per user. A plain map behind a std mutex held for one lookup, never across an
-/// await.
+/// Open connections per user.
 #[derive(Debug, Default)]
-pub(crate) struct UserConnections {
-    open: Mutex<HashMap<String, usize>>,
+pub(super) struct UserConnections {
+    open: HashMap<String, usize>,
 }
 
 impl UserConnections {
     /// Counts a new connection of `user`, unless they already have `max` open.
-    pub(crate) fn open(&self, user: &str, max: usize) -> Result<(), Refusal> {
-        let mut open = self.open.lock().unwrap_or_else(PoisonError::into_inner);
-        let count = open.entry(user.to_owned()).or_insert(0);
+    pub(super) fn open(&mut self, user: &str, max: usize) -> Result<(), Refusal> {
+        let count = self.open.entry(user.to_owned()).or_insert(0);
         if *count >= max {
             return Err(Refusal::TooManyConnections(max));
         }
@@ -25,20 +22,18 @@ impl UserConnections {
     }
 
     /// Releases a connection counted by [`UserConnections::open`].
-    pub(crate) fn close(&self, user: &str) {
-        let mut open = self.open.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(count) = open.get_mut(user) {
+    pub(super) fn close(&mut self, user: &str) {
+        if let Some(count) = self.open.get_mut(user) {
             *count = count.saturating_sub(1);
             if *count == 0 {
-                open.remove(user);
+                self.open.remove(user);
             }
         }
     }
 
     /// How many connections `user` has open.
-    pub(crate) fn count(&self, user: &str) -> usize {
-        let open = self.open.lock().unwrap_or_else(PoisonError::into_inner);
-        open.get(user).copied().unwrap_or(0)
+    pub(super) fn count(&self, user: &str) -> usize {
+        self.open.get(user).copied().unwrap_or(0)
     }
 }
 
@@ -48,7 +43,7 @@ mod tests {
 
     #[test]
     fn a_user_at_the_cap_is_refused_until_one_of_their_connections_closes() {
-        let users = UserConnections::default();
+        let mut users = UserConnections::default();
         users.open("alice", 2).unwrap();
         users.open("alice", 2).unwrap();
         assert!(matches!(

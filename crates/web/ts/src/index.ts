@@ -1,0 +1,106 @@
+// The `chatsync` entry: the wasm-bindgen module as it is, plus what is plain JS — the `ChatsyncError`
+// class, and `navigator.storage.persist()` asked for when a store opens (reported in `status()` as
+// `persisted`; `persist: false` opts out). Both entries ("chatsync" and "chatsync/bundler") and the
+// adapters import this module, so the store class is patched once, before anyone opens a store.
+import { ChatStore } from "./web/chatsync.js";
+import type { StoreEvent, StoreStatus } from "./web/chatsync.js";
+
+export * from "./web/chatsync.js";
+export { default } from "./web/chatsync.js";
+export { ChatsyncError, isChatsyncErrorCode, type ChatsyncErrorCode } from "./errors.js";
+
+declare module "./web/chatsync.js" {
+  interface StoreOptions {
+    /**
+     * Ask the browser to keep this origin's storage (`navigator.storage.persist()`) so it is not
+     * evicted under storage pressure. Default true; the answer shows in `status().persisted`.
+     */
+    persist?: boolean;
+  }
+  interface StoreStatus {
+    /**
+     * Whether the browser keeps this origin's storage even under pressure: the answer to
+     * `navigator.storage.persist()` (or, with `persist: false`, to `navigator.storage.persisted()`).
+     * Absent until the browser answers, and where it has no Storage API.
+     */
+    persisted?: boolean;
+  }
+}
+
+/** The kinds of store event (`"threads"`, `"status"`, `"error"`, and what later versions add). */
+export type StoreEventType = StoreEvent["type"];
+/** The store event of one kind, e.g. `StoreEventOf<"status">` is `{ type: "status"; status }`. */
+export type StoreEventOf<T extends StoreEventType> = Extract<StoreEvent, { type: T }>;
+
+/**
+ * Calls `listener` with the store's events of one kind, typed as that kind; returns the function
+ * that unsubscribes. `onStoreEvent(store, "error", (e) => report(e.code, e.threadId))`.
+ */
+export function onStoreEvent<T extends StoreEventType>(
+  store: ChatStore,
+  type: T,
+  listener: (event: StoreEventOf<T>) => void,
+): () => void {
+  return store.subscribe((event) => {
+    if (event.type === type) listener(event as StoreEventOf<T>);
+  });
+}
+
+type Listener = (event: StoreEvent) => void;
+interface Persistence {
+  persisted?: boolean;
+  listeners: Set<Listener>;
+  // The last status the core gave and what this layer made of it, so status() keeps its identity.
+  core?: StoreStatus;
+  merged?: StoreStatus;
+}
+const persistence = new WeakMap<ChatStore, Persistence>();
+
+const coreOpen = ChatStore.open;
+const coreStatus = ChatStore.prototype.status;
+const coreSubscribe = ChatStore.prototype.subscribe;
+
+ChatStore.open = async function open(options) {
+  const { persist = true, ...rest } = options ?? {};
+  const store = await coreOpen.call(ChatStore, rest);
+  const state: Persistence = { listeners: new Set() };
+  persistence.set(store, state);
+  const storage = globalThis.navigator?.storage;
+  const ask = persist ? storage?.persist : storage?.persisted;
+  if (ask) {
+    // Not awaited: a browser may ask the person first (Firefox does), and the store is usable now.
+    ask.call(storage).then(
+      (persisted) => {
+        state.persisted = persisted;
+        const status = store.status();
+        for (const listener of [...state.listeners]) listener({ type: "status", status });
+      },
+      () => {}, // refused outright (e.g. an opaque origin): nothing to report
+    );
+  }
+  return store;
+};
+
+ChatStore.prototype.status = function status(this: ChatStore) {
+  const core = coreStatus.call(this);
+  const state = persistence.get(this);
+  if (state?.persisted === undefined) return core;
+  if (state.core !== core || state.merged?.persisted !== state.persisted) {
+    state.core = core;
+    state.merged = Object.freeze({ ...core, persisted: state.persisted });
+  }
+  return state.merged!;
+};
+
+ChatStore.prototype.subscribe = function subscribe(this: ChatStore, callback: Listener) {
+  const state = persistence.get(this);
+  // The core's status events carry its own status object: hand out the one status() gives.
+  const unsubscribe = coreSubscribe.call(this, (event: StoreEvent) =>
+    callback(event.type === "status" ? { type: "status", status: this.status() } : event),
+  );
+  state?.listeners.add(callback);
+  return () => {
+    state?.listeners.delete(callback);
+    unsubscribe();
+  };
+};

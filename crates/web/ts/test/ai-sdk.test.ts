@@ -1,0 +1,225 @@
+// chatsync/ai-sdk against the real ai package: its stream format (createUIMessageStream, the SSE of
+// createUIMessageStreamResponse parsed by DefaultChatTransport) and its Chat class driving the transport.
+import { Chat } from "@ai-sdk/react";
+import { createUIMessageStream, createUIMessageStreamResponse, DefaultChatTransport, type UIMessage, type UIMessageChunk } from "ai";
+import { ChatStore, ChatsyncError, type Thread } from "chatsync/bundler";
+import { chatsyncTransport, fromUIMessage, persistUIMessageStream, toUIMessages } from "chatsync/ai-sdk";
+import { assert, equal, eventually, freshDb, test } from "./harness.js";
+
+async function freshThread(): Promise<{ store: ChatStore; thread: Thread }> {
+  const store = await ChatStore.open({ dbName: freshDb(), persist: false });
+  const { id } = await store.createThread({ title: "AI SDK" });
+  return { store, thread: await store.openThread(id) };
+}
+
+function streamOf(chunks: UIMessageChunk[], delayMs = 0): ReadableStream<UIMessageChunk> {
+  return createUIMessageStream({
+    async execute({ writer }) {
+      for (const chunk of chunks) {
+        if (delayMs) await new Promise((resolve) => setTimeout(resolve, delayMs));
+        writer.write(chunk);
+      }
+    },
+  });
+}
+
+const reply: UIMessageChunk[] = [
+  { type: "start", messageId: "reply-1" },
+  { type: "start-step" },
+  { type: "tool-input-start", toolCallId: "call_1", toolName: "weather" },
+  { type: "tool-input-delta", toolCallId: "call_1", inputTextDelta: '{"city":"Oslo"}' },
+  { type: "tool-input-available", toolCallId: "call_1", toolName: "weather", input: { city: "Oslo" } },
+  { type: "tool-output-available", toolCallId: "call_1", output: { celsius: 4 } },
+  { type: "finish-step" },
+  { type: "start-step" },
+  { type: "text-start", id: "t1" },
+  { type: "text-delta", id: "t1", delta: "It is " },
+  { type: "text-delta", id: "t1", delta: "4 °C in Oslo." },
+  { type: "text-end", id: "t1" },
+  { type: "finish-step" },
+  { type: "finish", finishReason: "stop" },
+];
+
+test("ai-sdk: fromUIMessage and toUIMessages round-trip a user message (id, text parts, metadata)", async () => {
+  const { store, thread } = await freshThread();
+  const user: UIMessage = {
+    id: "ui-user-1", role: "user", metadata: { lang: "en" },
+    parts: [{ type: "text", text: "Weather " }, { type: "text", text: "in Oslo?" }],
+  };
+  thread.appendMessage(fromUIMessage(user));
+  const [back] = toUIMessages(thread.view());
+  equal(back, { id: "ui-user-1", metadata: { lang: "en" }, role: "user", parts: [{ type: "text", text: "Weather in Oslo?" }] }, "the UIMessage");
+  await store.close();
+});
+
+test("ai-sdk: toUIMessages gives tool parts with the AI SDK's states, and approval-requested", async () => {
+  const { store, thread } = await freshThread();
+  const message = thread.appendMessage({ role: "assistant", content: "Done." });
+  const done = thread.startToolCall({ messageId: message.id, toolName: "weather", providerCallId: "call_a", input: { city: "Oslo" }, status: "running" });
+  thread.finishToolCall(done, { status: "completed", output: { celsius: 4 } });
+  const failed = thread.startToolCall({ messageId: message.id, toolName: "search", input: { q: "x" } });
+  thread.finishToolCall(failed, { status: "failed", error: "timeout" });
+  const waiting = thread.startToolCall({ messageId: message.id, toolName: "deploy", input: {}, status: "running" });
+  const approval = thread.requestApproval({ kind: "tool-call", subject: waiting, messageId: message.id });
+  const running = thread.startToolCall({ messageId: message.id, toolName: "lookup", input: { id: 1 }, status: "running" });
+  const [ui] = toUIMessages(thread.view(), { dynamicTools: (name) => name === "lookup" });
+  type ToolPartShape = { type: string; state?: string; toolCallId?: string; output?: unknown; errorText?: string; approval?: { id: string } };
+  const parts = ui!.parts as ToolPartShape[];
+  // Calls started in the same millisecond have no order between them: look each up by its type.
+  const byType = new Map(parts.map((part) => [part.type, part]));
+  equal(parts.length, 5, "parts");
+  equal(parts.at(-1)!.type, "text", "the text last");
+  equal([...byType].map(([type, part]) => [type, part.state]).sort(), [
+    ["dynamic-tool", "input-available"], ["text", "done"], ["tool-deploy", "approval-requested"],
+    ["tool-search", "output-error"], ["tool-weather", "output-available"],
+  ], "parts and states");
+  equal(byType.get("tool-weather")!.toolCallId, "call_a", "the model's tool call id");
+  equal(byType.get("tool-weather")!.output, { celsius: 4 }, "output");
+  equal(byType.get("tool-search")!.errorText, "timeout", "errorText");
+  equal(byType.get("tool-deploy")!.approval?.id, approval, "the approval's id");
+  equal(byType.get("dynamic-tool")!.toolCallId, running, "a call without a provider id keeps chatsync's");
+  await store.close();
+});
+
+test("ai-sdk: persistUIMessageStream writes text deltas, tool calls and the finish into the thread", async () => {
+  const { store, thread } = await freshThread();
+  const result = await persistUIMessageStream(thread, streamOf(reply));
+  equal(result.status, "complete", "result status");
+  const view = thread.view();
+  const message = view.messages.find((m) => m.id === result.messageId)!;
+  equal([message.role, message.content, message.status], ["assistant", "It is 4 °C in Oslo.", "complete"], "the message");
+  equal(view.toolCalls.map((c) => [c.toolName, c.status, c.providerCallId, c.input, c.output]),
+    [["weather", "completed", "call_1", { city: "Oslo" }, { celsius: 4 }]], "the tool call");
+  const [ui] = toUIMessages(view);
+  equal(ui!.id, "reply-1", "the stream's message id kept");
+  equal(ui!.parts.map((p) => p.type), ["tool-weather", "text"], "its parts");
+  await store.close();
+});
+
+test("ai-sdk: persistUIMessageStream ends as error on an error chunk or a failing stream, cancelled on abort", async () => {
+  const { store, thread } = await freshThread();
+  const failed = await persistUIMessageStream(thread, streamOf([{ type: "start" }, { type: "text-delta", id: "t", delta: "Part" }, { type: "error", errorText: "model overloaded" }]));
+  equal([failed.status, failed.errorText], ["error", "model overloaded"], "error chunk");
+  const broken = new ReadableStream<UIMessageChunk>({
+    start(controller) {
+      controller.enqueue({ type: "text-delta", id: "t", delta: "Half" });
+      setTimeout(() => controller.error(new Error("connection reset")), 10);
+    },
+  });
+  equal((await persistUIMessageStream(thread, broken)).status, "error", "a failing stream");
+  const aborted = await persistUIMessageStream(thread, streamOf([{ type: "start" }, { type: "abort" }]));
+  equal(aborted.status, "cancelled", "abort chunk");
+  const controller = new AbortController();
+  const slow = streamOf([{ type: "start" }, ...Array.from({ length: 50 }, (_, i) => ({ type: "text-delta" as const, id: "t", delta: `${i} ` })), { type: "finish" }], 20);
+  const pending = persistUIMessageStream(thread, slow, { signal: controller.signal });
+  setTimeout(() => controller.abort(), 100);
+  const stopped = await pending;
+  equal(stopped.status, "cancelled", "signal aborted");
+  const statuses = thread.view().messages.map((m) => m.status);
+  equal(statuses, ["error", "error", "cancelled", "cancelled"], "stored statuses");
+  const partial = thread.view().messages.at(-1)!.content;
+  assert(partial.length > 0 && !partial.includes("49"), `the cancelled reply keeps what came: ${partial}`);
+  await store.close();
+});
+
+test("ai-sdk: the Chat class drives chatsyncTransport over DefaultChatTransport's SSE: both messages stored", async () => {
+  const { store, thread } = await freshThread();
+  const requests: { messages: UIMessage[]; id: string }[] = [];
+  const inner = new DefaultChatTransport<UIMessage>({
+    api: "/api/chat",
+    fetch: async (_url, init) => {
+      requests.push(JSON.parse(String(init?.body)));
+      return createUIMessageStreamResponse({ stream: streamOf(reply, 2) });
+    },
+  });
+  const transport = chatsyncTransport({ store, transport: inner });
+  const chat = new Chat<UIMessage>({ id: thread.id, transport });
+  await chat.sendMessage({ text: "Weather in Oslo?" });
+  await eventually(() => equal(chat.status, "ready", "chat status"));
+  equal(requests[0]!.id, thread.id, "the request's chat id");
+  await eventually(() => equal(thread.view().messages.at(-1)?.status, "complete", "stored reply status"));
+  const stored = toUIMessages(thread.view());
+  equal(stored.map((m) => m.role), ["user", "assistant"], "stored roles");
+  equal(stored[0]!.id, chat.messages[0]!.id, "the user message keeps the Chat's id");
+  equal(stored.map((m) => m.parts.filter((p) => p.type === "text").map((p) => (p as { text: string }).text).join("")),
+    ["Weather in Oslo?", "It is 4 °C in Oslo."], "stored text");
+  const live = chat.messages[1]!.parts.filter((p) => p.type === "text").map((p) => (p as { text: string }).text).join("");
+  equal(live, "It is 4 °C in Oslo.", "what the Chat shows");
+  // The same conversation, reopened: a new Chat starts from the document.
+  const again = new Chat<UIMessage>({ id: thread.id, transport, messages: toUIMessages(thread.view()) });
+  equal(again.messages.length, 2, "messages from the document");
+  transport.close();
+  await store.close();
+});
+
+test("ai-sdk: reconnectToStream follows a reply another writer is streaming into the thread (resume)", async () => {
+  const { store, thread } = await freshThread();
+  thread.appendMessage({ role: "user", content: "Tell me" });
+  const writing = thread.appendMessage({ role: "assistant" });
+  thread.appendDelta(writing.id, "Once ");
+  const transport = chatsyncTransport({
+    store,
+    transport: { sendMessages: async () => { throw new Error("not used"); }, reconnectToStream: async () => null },
+  });
+  const chat = new Chat<UIMessage>({ id: thread.id, transport, messages: toUIMessages(thread.view()) });
+  const resumed = chat.resumeStream();
+  for (const word of ["upon ", "a ", "time."]) {
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    thread.appendDelta(writing.id, word);
+  }
+  thread.finishMessage(writing.id, { status: "complete" });
+  await resumed;
+  await eventually(() => {
+    const text = chat.messages.at(-1)!.parts.filter((p) => p.type === "text").map((p) => (p as { text: string }).text).join("");
+    equal(text, "Once upon a time.", "the resumed reply");
+  });
+  equal(chat.messages.length, 2, "no duplicate of the reply");
+  // Nothing unfinished: nothing to resume.
+  equal(await transport.reconnectToStream({ chatId: thread.id }), null, "reconnect once finished");
+  transport.close();
+  await store.close();
+});
+
+test("ai-sdk: a tool approval from the stream is requested, and the Chat's answer decided through the transport", async () => {
+  const { store, thread } = await freshThread();
+  await persistUIMessageStream(thread, streamOf([
+    { type: "start", messageId: "reply-approval" },
+    { type: "tool-input-available", toolCallId: "call_9", toolName: "deploy", input: { env: "prod" } },
+    { type: "tool-approval-request", approvalId: "approval_9", toolCallId: "call_9" },
+    { type: "finish" },
+  ]));
+  const [ui] = toUIMessages(thread.view());
+  const part = ui!.parts[0] as { type: string; state: string; approval: { id: string } };
+  equal([part.type, part.state], ["tool-deploy", "approval-requested"], "the part");
+  const approvalId = part.approval.id;
+  equal(thread.view().pendingApprovals.map((a) => a.id), [approvalId], "pending approvals");
+  let sent = 0;
+  const transport = chatsyncTransport({
+    store,
+    transport: { sendMessages: async () => { sent += 1; return streamOf([{ type: "start" }, { type: "finish" }]); }, reconnectToStream: async () => null },
+  });
+  const chat = new Chat<UIMessage>({ id: thread.id, transport, messages: toUIMessages(thread.view()) });
+  await chat.addToolApprovalResponse({ id: approvalId, approved: false, reason: "not on a Friday" });
+  await chat.sendMessage();
+  await eventually(() => equal(sent, 1, "requests"));
+  await eventually(() => equal(thread.view().pendingApprovals.length, 0, "pending approvals after the answer"));
+  transport.close();
+  await store.close();
+});
+
+test("ai-sdk: a Chat whose id is no thread fails with the ChatsyncError, and nothing is sent", async () => {
+  const store = await ChatStore.open({ dbName: freshDb(), persist: false });
+  let sent = 0;
+  const transport = chatsyncTransport({
+    store,
+    transport: { sendMessages: async () => { sent += 1; return streamOf([{ type: "finish" }]); }, reconnectToStream: async () => null },
+  });
+  let failure: unknown;
+  const chat = new Chat<UIMessage>({ id: "not-a-thread", transport, onError: (error) => (failure = error) });
+  await chat.sendMessage({ text: "hello?" });
+  await eventually(() => equal(chat.status, "error", "chat status"));
+  assert(failure instanceof ChatsyncError, `the error: ${String(failure)}`);
+  equal(sent, 0, "requests sent");
+  transport.close();
+  await store.close();
+});

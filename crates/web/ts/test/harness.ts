@@ -1,0 +1,57 @@
+// A small test runner for the page: tests run one after another, each with a deadline; the results
+// land in window.__results for run.mjs to read (and in the console for a person).
+export type Test = () => Promise<void> | void;
+const tests: { name: string; fn: Test }[] = [];
+
+export function test(name: string, fn: Test): void {
+  tests.push({ name, fn });
+}
+
+export function assert(condition: unknown, message: string): asserts condition {
+  if (!condition) throw new Error(message);
+}
+
+export function equal<T>(actual: T, expected: T, what: string): void {
+  const a = JSON.stringify(actual);
+  const e = JSON.stringify(expected);
+  if (a !== e) throw new Error(`${what}: got ${a}, wanted ${e}`);
+}
+
+/** Resolves once `check` passes, retrying every 10 ms; fails with its last error after `ms`. */
+export async function eventually(check: () => void | Promise<void>, ms = 5000): Promise<void> {
+  const until = Date.now() + ms;
+  for (;;) {
+    try {
+      return await check();
+    } catch (error) {
+      if (Date.now() > until) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+  }
+}
+
+let dbCount = 0;
+/** A database name of its own for each test. */
+export function freshDb(): string {
+  return `adapter-test-${Date.now()}-${++dbCount}`;
+}
+
+export async function run(filter: string | null): Promise<void> {
+  const results: { name: string; ok: boolean; error?: string; ms: number }[] = [];
+  for (const { name, fn } of tests) {
+    if (filter && !name.includes(filter)) continue;
+    const started = performance.now();
+    try {
+      await Promise.race([
+        fn(),
+        new Promise((_, reject) => setTimeout(() => reject(new Error("timed out after 20 s")), 20_000)),
+      ]);
+      results.push({ name, ok: true, ms: Math.round(performance.now() - started) });
+    } catch (error) {
+      const text = error instanceof Error ? `${error.message}\n${error.stack ?? ""}` : String(error);
+      results.push({ name, ok: false, error: text, ms: Math.round(performance.now() - started) });
+    }
+    console.log(`${results.at(-1)!.ok ? "ok" : "FAILED"} ${name}`);
+  }
+  (window as unknown as { __results: unknown }).__results = results;
+}

@@ -1,0 +1,158 @@
+//! The HTTP API for backends (an LLM agent, a job): `POST /api/mutation` and `POST /api/query` with
+//! `{ "path", "args" }`, and `POST /api/stream` for a streamed reply. The token's user is who writes
+//! and reads; another user's thread is answered exactly like one that does not exist. Every write
+//! goes through the model and the relay's local-write seam, is answered `200` only once it is
+//! stored, and reaches every connected device live.
+//!
+//! - [`error`]: the one error shape, `{ "code", "message" }`.
+//! - `request`: the bearer token, the per-user budget, bounded bodies, the envelope.
+//! - `mutation` and `query`: the paths; `apply`: a mutation through the model, and idempotent
+//!   repeats. `stream`: NDJSON replies.
+//! - `documents`: threads and the index through the model.
+
+mod apply;
+mod documents;
+pub mod error;
+mod mutation;
+mod query;
+mod rate;
+mod request;
+mod stream;
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::Router;
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
+use axum::http::{HeaderMap, Method};
+use axum::routing::post;
+use serde::Serialize;
+use serde_json::Value;
+use tower_http::cors::{Any, CorsLayer};
+
+use crate::http::AppState;
+use crate::storage::Storage;
+use error::ApiError;
+use rate::RateLimiter;
+
+/// What the API's handlers share.
+pub(crate) struct ApiState<S> {
+    app: AppState<S>,
+    rate: Arc<RateLimiter>,
+}
+
+impl<S> Clone for ApiState<S> {
+    fn clone(&self) -> Self {
+        Self {
+            app: self.app.clone(),
+            rate: self.rate.clone(),
+        }
+    }
+}
+
+/// The API's routes. They bound their bodies themselves (a stream may run longer than a request
+/// may), so they are served beside the relay's other routes, not under their request bounds.
+pub fn routes<S: Storage>(app: AppState<S>) -> Router {
+    let rate = Arc::new(RateLimiter::new(
+        app.relay.limits().max_api_requests_per_second,
+    ));
+    Router::new()
+        .route("/api/mutation", post(mutation::<S>))
+        .route("/api/query", post(query::<S>))
+        .route("/api/stream", post(stream::<S>))
+        // Authenticated by bearer token, never by cookie, so a page of any origin may call it (a
+        // browser-side agent, a test page) without giving another site anything.
+        .layer(
+            CorsLayer::new()
+                .allow_origin(Any)
+                .allow_methods([Method::POST])
+                .allow_headers([AUTHORIZATION, CONTENT_TYPE]),
+        )
+        .with_state(ApiState { app, rate })
+}
+
+/// `{ "value": … }`.
+type Answer = Result<Json<Value>, ApiError>;
+
+fn answer(value: Value) -> Json<Value> {
+    Json(serde_json::json!({ "value": value }))
+}
+
+/// A value as JSON (the views serialize as the browser's `JSON.parse` of its own output).
+pub(crate) fn json<T: Serialize>(value: &T) -> Result<Value, ApiError> {
+    serde_json::to_value(value).map_err(|e| {
+        tracing::error!(error = %e, "a view did not serialize");
+        ApiError::Internal
+    })
+}
+
+/// Runs `work` in a task of its own, tracked for shutdown: a caller that fires and forgets (and
+/// hangs up) does not cut a write short between memory and storage.
+async fn detached<S: Storage>(
+    state: &ApiState<S>,
+    work: impl Future<Output = Result<Value, ApiError>> + Send + 'static,
+) -> Answer {
+    match state.app.connections.spawn(work).await {
+        Ok(result) => result.map(answer),
+        Err(e) => {
+            tracing::error!(error = %e, "an API request's task failed");
+            Err(ApiError::Internal)
+        }
+    }
+}
+
+async fn mutation<S: Storage>(
+    State(state): State<ApiState<S>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Answer {
+    let user = request::caller(&state, &headers)?;
+    let call = read_call(&state, &headers, body).await?;
+    let task = state.clone();
+    detached(&state, async move {
+        mutation::run(&task, &user, &call.path, &call.args).await
+    })
+    .await
+}
+
+async fn query<S: Storage>(
+    State(state): State<ApiState<S>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Answer {
+    let user = request::caller(&state, &headers)?;
+    let call = read_call(&state, &headers, body).await?;
+    let task = state.clone();
+    detached(&state, async move {
+        query::run(&task, &user, &call.path, &call.args).await
+    })
+    .await
+}
+
+async fn stream<S: Storage>(
+    State(state): State<ApiState<S>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Answer {
+    let user = request::caller(&state, &headers)?;
+    let task = state.clone();
+    detached(&state, stream::run(task, user, body)).await
+}
+
+async fn read_call<S: Storage>(
+    state: &ApiState<S>,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<request::Call, ApiError> {
+    let limits = state.app.relay.limits();
+    let bytes = request::read_body(
+        headers,
+        body,
+        limits.max_request_body_bytes,
+        limits.http_request_timeout,
+    )
+    .await?;
+    request::parse_call(&bytes)
+}

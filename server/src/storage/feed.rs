@@ -1,0 +1,129 @@
+//! Chunks other relays stored, as they commit: how a relay learns that a document it holds in memory
+//! changed on another relay, so it can read what it lacks and sync its own peers.
+
+use std::str::FromStr;
+
+use automerge::ChangeHash;
+use chatsync_protocol::DocumentId;
+use tokio::sync::broadcast;
+
+/// One chunk another relay stored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredChange {
+    /// The document it belongs to.
+    pub document: DocumentId,
+    /// Its sequence number: read it (and any after it) with [`super::Storage::chunks_from`].
+    pub seq: u64,
+    /// The document's heads on the relay that stored it, right after. Empty when there were too many
+    /// to name (then the reader loads the document to be sure it has everything).
+    pub heads: Vec<ChangeHash>,
+}
+
+/// What the feed delivers.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ChangeNotice {
+    /// Another relay stored a chunk.
+    Stored(StoredChange),
+    /// Notices may have been lost (the database connection dropped, or this relay fell behind):
+    /// anything in memory may be behind storage.
+    Missed,
+}
+
+/// A subscription to [`ChangeNotice`]s.
+#[derive(Debug)]
+pub struct ChangeFeed {
+    receiver: broadcast::Receiver<ChangeNotice>,
+}
+
+impl ChangeFeed {
+    pub(crate) fn new(receiver: broadcast::Receiver<ChangeNotice>) -> Self {
+        Self { receiver }
+    }
+
+    /// The next notice; `None` once the storage is closed. Falling too far behind reads as
+    /// [`ChangeNotice::Missed`].
+    pub async fn next(&mut self) -> Option<ChangeNotice> {
+        match self.receiver.recv().await {
+            Ok(notice) => Some(notice),
+            Err(broadcast::error::RecvError::Lagged(_)) => Some(ChangeNotice::Missed),
+            Err(broadcast::error::RecvError::Closed) => None,
+        }
+    }
+}
+
+/// PostgreSQL refuses notification payloads of 8,000 bytes or more; past this many bytes of heads,
+/// they are left out.
+const MAX_PAYLOAD: usize = 7_000;
+
+/// The heads as a notification names them (in hex, comma-separated), or nothing if they would make
+/// the payload too long. The payload is `<writer> <document> <seq> <heads>`, put together by the
+/// append's SQL (`postgres.rs`) so that it is sent in the append's own transaction.
+pub(crate) fn payload_heads(heads: &[ChangeHash]) -> String {
+    let heads: Vec<String> = heads.iter().map(ToString::to_string).collect();
+    let heads = heads.join(",");
+    if heads.len() <= MAX_PAYLOAD {
+        heads
+    } else {
+        String::new()
+    }
+}
+
+/// The writer and the change a payload names; `None` if it is not one of ours.
+pub(crate) fn decode_payload(payload: &str) -> Option<(&str, StoredChange)> {
+    let mut parts = payload.splitn(4, ' ');
+    let writer = parts.next()?;
+    let document = DocumentId::from_str(parts.next()?).ok()?;
+    let seq = parts.next()?.parse().ok()?;
+    let heads = parts
+        .next()?
+        .split(',')
+        .filter(|h| !h.is_empty())
+        .map(ChangeHash::from_str)
+        .collect::<Result<_, _>>()
+        .ok()?;
+    Some((
+        writer,
+        StoredChange {
+            document,
+            seq,
+            heads,
+        },
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_payload_reads_back_as_what_was_stored() {
+        let document = DocumentId::from_bytes([7; 16]);
+        let heads = vec![ChangeHash([1; 32]), ChangeHash([2; 32])];
+        let payload = format!("relay-a {document} 42 {}", payload_heads(&heads));
+        let (writer, change) = decode_payload(&payload).unwrap();
+        assert_eq!(writer, "relay-a");
+        assert_eq!(
+            change,
+            StoredChange {
+                document,
+                seq: 42,
+                heads
+            }
+        );
+    }
+
+    #[test]
+    fn too_many_heads_are_left_out_rather_than_refused_by_postgres() {
+        let document = DocumentId::from_bytes([7; 16]);
+        let heads: Vec<ChangeHash> = (0..200u8).map(|n| ChangeHash([n; 32])).collect();
+        let payload = format!("relay-a {document} 1 {}", payload_heads(&heads));
+        assert!(payload.len() < 8_000);
+        assert!(decode_payload(&payload).unwrap().1.heads.is_empty());
+    }
+
+    #[test]
+    fn a_foreign_payload_is_ignored() {
+        assert_eq!(decode_payload("hello"), None);
+        assert_eq!(decode_payload("a notadocid 1 "), None);
+    }
+}
