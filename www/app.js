@@ -16,6 +16,7 @@ const state = {
   streams: new Map(), // reply id -> AbortController, for the stop button
   editing: null, // message id being edited
   sending: false, // a message is being stored: a second Enter does not send it twice
+  list: { projectId: null, trash: false }, // which threads the sidebar lists
 };
 
 // ---------- sign in ----------
@@ -79,11 +80,13 @@ async function start(token, user) {
   $("#user-name").textContent = user;
   state.store.subscribe((event) => {
     if (event.type === "threads") renderThreads();
+    if (event.type === "preferences") renderSettings();
     if (event.type === "status") renderStatus();
     if (event.type === "error") console.warn("chatsync:", event.code, event.message);
   });
   setInterval(renderStatus, 1000);
   renderStatus();
+  renderSettings();
   const threads = await renderThreads();
   const wanted = new URLSearchParams(location.hash.slice(1)).get("thread");
   const first = threads.find((t) => t.id === wanted) ?? threads[0];
@@ -128,10 +131,13 @@ function timeAgo(ms) {
 }
 
 async function renderThreads() {
-  const threads = await state.store.listThreads();
+  renderProjects();
+  const { projectId, trash } = state.list;
+  const threads = await state.store.listThreads(trash ? { trashed: true } : projectId ? { projectId } : {});
   const list = $("#threads");
   list.replaceChildren(
     ...threads.map((t) => {
+      if (trash) return trashedItem(t);
       const li = document.createElement("li");
       li.className = "thread-item" + (t.id === state.threadId ? " active" : "");
       li.dataset.threadId = t.id;
@@ -143,7 +149,8 @@ async function renderThreads() {
         </button>
         <span class="actions">
           <button class="archive link" title="Archive">Archive</button>
-          <button class="delete link" title="Delete on every device">Delete</button>
+          <button class="delete link" title="Move to the trash on every device">Delete</button>
+          <select class="move" aria-label="Move to project"></select>
         </span>`;
       li.querySelector(".title").textContent = t.title;
       li.querySelector(".when").textContent = timeAgo(t.lastActivityAt);
@@ -155,18 +162,116 @@ async function renderThreads() {
         if (state.threadId === t.id) closeThread();
       });
       li.querySelector(".delete").addEventListener("click", async () => {
-        if (!confirm(`Delete “${t.title}” on every device?`)) return;
         await state.store.deleteThread(t.id);
         if (state.threadId === t.id) closeThread();
       });
+      const move = li.querySelector(".move");
+      move.replaceChildren(new Option("No project", ""), ...state.store.listProjects().map((p) => new Option(p.name, p.id)));
+      move.value = t.projectId ?? "";
+      move.addEventListener("change", () => state.store.moveThread(t.id, move.value || null));
       return li;
     }),
   );
   return threads;
 }
 
+/** A thread in the trash: restore it, or erase it for good. */
+function trashedItem(t) {
+  const li = document.createElement("li");
+  li.className = "thread-item trashed";
+  li.dataset.threadId = t.id;
+  li.innerHTML = `
+    <div class="open"><span class="title"></span><span class="meta">deleted <span class="when"></span></span></div>
+    <span class="actions trash-actions">
+      <button class="restore link">Restore</button>
+      <button class="purge link" title="Erase on every device">Delete forever</button>
+    </span>`;
+  li.querySelector(".title").textContent = t.title;
+  li.querySelector(".when").textContent = timeAgo(t.trashedAt);
+  li.querySelector(".restore").addEventListener("click", () => state.store.restoreThread(t.id));
+  li.querySelector(".purge").addEventListener("click", () => state.store.purgeThread(t.id).then(renderThreads));
+  return li;
+}
+
+// ---------- projects ----------
+
+function renderProjects() {
+  const choose = (list) => {
+    state.list = list;
+    renderThreads();
+  };
+  const item = (label, list, chosen, extra = {}) => {
+    const li = document.createElement("li");
+    li.className = chosen ? "chosen" : "";
+    Object.assign(li.dataset, extra);
+    const b = document.createElement("button");
+    b.textContent = label;
+    b.addEventListener("click", () => choose(list));
+    li.append(b);
+    return li;
+  };
+  const { projectId, trash } = state.list;
+  $("#project-list").replaceChildren(
+    item("All chats", { projectId: null, trash: false }, !projectId && !trash, { view: "all" }),
+    ...state.store.listProjects().map((p) =>
+      item(`${p.name} (${p.threadCount})`, { projectId: p.id, trash: false }, projectId === p.id, { projectId: p.id, view: "project" })),
+    item("Trash", { projectId: null, trash: true }, trash, { view: "trash" }),
+  );
+}
+
+$("#new-project").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const name = $("#project-name").value.trim();
+  if (!name) return;
+  const project = await state.store.createProject({ name });
+  $("#project-name").value = "";
+  state.list = { projectId: project.id, trash: false };
+  renderThreads();
+});
+
+// ---------- settings ----------
+
+const NUMBER_FIELDS = ["maxContextMessages", "dailyMessageLimit", "trashRetentionDays"];
+const TEXT_FIELDS = ["preferredModel", "defaultSystemPrompt"];
+const FLAG_FIELDS = ["saveConversationHistory", "enableContextMemory"];
+
+function renderSettings() {
+  if (!state.store) return;
+  const preferences = state.store.preferences();
+  const form = $("#settings-form");
+  // A field being edited keeps what is typed; the others show the merged preferences.
+  for (const name of [...TEXT_FIELDS, ...NUMBER_FIELDS]) {
+    if (document.activeElement !== form.elements[name]) form.elements[name].value = preferences[name] ?? "";
+  }
+  for (const name of FLAG_FIELDS) form.elements[name].checked = preferences[name];
+  const usage = state.store.usage();
+  $("#usage").textContent = `Today: ${usage.messagesToday}${usage.dailyMessageLimit != null ? ` of ${usage.dailyMessageLimit}` : ""} messages · this month: ${usage.tokensThisMonth} tokens`;
+}
+
+$("#settings-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const form = event.target;
+  const patch = {};
+  for (const name of TEXT_FIELDS) patch[name] = form.elements[name].value.trim() || null;
+  for (const name of NUMBER_FIELDS) patch[name] = form.elements[name].value === "" ? null : Number(form.elements[name].value);
+  for (const name of FLAG_FIELDS) patch[name] = form.elements[name].checked;
+  try {
+    await state.store.setPreferences(patch);
+    $("#settings-saved").textContent = "Saved";
+  } catch (error) {
+    $("#settings-saved").textContent = `Not saved: ${error.message}`;
+  }
+});
+
+$("#open-settings").addEventListener("click", () => {
+  renderSettings();
+  $("#settings").hidden = false;
+});
+$("#close-settings").addEventListener("click", () => ($("#settings").hidden = true));
+
 $("#new-thread").addEventListener("click", async () => {
-  const summary = await state.store.createThread();
+  const projectId = state.list.projectId ?? undefined;
+  const summary = await state.store.createThread(projectId ? { projectId } : undefined);
   await openThread(summary.id);
   $("#composer").focus();
 });
@@ -357,7 +462,8 @@ async function stream(threadId, run) {
 /** Stores the user's message (in a new thread if none is open) and returns it; throws if it was not stored. */
 async function storeQuestion(text) {
   if (!state.thread) {
-    const summary = await state.store.createThread();
+    const projectId = state.list.projectId ?? undefined;
+    const summary = await state.store.createThread(projectId ? { projectId } : undefined);
     await openThread(summary.id);
   }
   return state.thread.appendMessage({ role: "user", content: text });

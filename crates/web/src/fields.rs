@@ -6,8 +6,8 @@
 //! between to see every field, were 14 KB of the gzipped package for fourteen small argument
 //! shapes.
 
-use chatsync_model::Json;
 use chatsync_model::input::{self, FromFields, InputError, Source};
+use chatsync_model::{FieldKind, FieldValue, Json, Patch, PatchTarget};
 use js_sys::{Array, JSON, Object, Reflect};
 use wasm_bindgen::{JsCast, JsValue};
 
@@ -78,3 +78,56 @@ pub(crate) fn from_js_or_default<T: FromFields + Default>(value: &JsValue) -> Re
     }
     from_js(value)
 }
+
+/// A patch of the preferences, the profile or a project from a JS object: each field read as the
+/// model's table says ([`Patch::kind_of`]), so no field needs code here; `null` clears a field,
+/// `undefined` leaves it (which the model's [`Source`] does not tell apart, hence not a reader of
+/// `chatsync_model::input`); the model refuses unknown fields and bad values.
+pub(crate) fn patch_from_js(target: PatchTarget, value: &JsValue) -> Result<Patch> {
+    let object = Js(value.clone());
+    if !object.is_object() {
+        return Err(InputError::NotAnObject.into());
+    }
+    let mut patch = Patch::new(target);
+    for name in object.keys() {
+        let value = Reflect::get(value, &JsValue::from_str(&name)).unwrap_or(JsValue::UNDEFINED);
+        if value.is_undefined() {
+            continue;
+        }
+        let value = Js(value);
+        let (read, expected) = match patch.kind_of(&name) {
+            // `set` refuses the unknown field with the model's error.
+            _ if value.0.is_null() => (None, ""),
+            None => (None, ""),
+            Some(FieldKind::Bool) => (value.as_bool().map(FieldValue::Bool), "a boolean"),
+            Some(FieldKind::Number | FieldKind::Count) => (
+                value
+                    .as_f64()
+                    .filter(|n| n.fract() == 0.0 && (0.0..=MAX_SAFE_INTEGER).contains(n))
+                    .map(|n| FieldValue::Number(n as u64)),
+                "a non-negative integer",
+            ),
+            Some(FieldKind::Object) => (
+                value
+                    .is_object()
+                    .then(|| value.to_json())
+                    .flatten()
+                    .map(FieldValue::Json),
+                "an object",
+            ),
+            Some(_) => (value.as_string().map(FieldValue::Text), "a string"),
+        };
+        if read.is_none() && !expected.is_empty() {
+            return Err(InputError::WrongType {
+                field: name,
+                expected,
+            }
+            .into());
+        }
+        patch.set(&name, read)?;
+    }
+    Ok(patch)
+}
+
+/// Largest integer a JS number (an IEEE double) holds exactly.
+const MAX_SAFE_INTEGER: f64 = 9_007_199_254_740_991.0;

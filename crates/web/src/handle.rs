@@ -206,6 +206,12 @@ impl ThreadHandle {
         }))
     }
 
+    /// Whether the thread is loaded and local-only (never sent to the relay). Not generic, so its
+    /// callers share one copy of it.
+    pub fn is_local_only(&self) -> bool {
+        self.with_loaded(|thread| thread.local_only()) == Some(true)
+    }
+
     /// Runs `f` on the thread if it is loaded; `None` (and nothing loads) if it is not.
     pub fn with_loaded<R>(&self, f: impl FnOnce(&mut Thread) -> R) -> Option<R> {
         match &mut *self.doc.borrow_mut() {

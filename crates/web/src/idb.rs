@@ -311,6 +311,17 @@ impl Db {
         }
     }
 
+    /// The id of every document storage holds any record of — bytes, or only a view and a sync
+    /// state (what a fetched thread has before it is written): what a purge must find.
+    pub async fn ids_with_records(&self) -> Result<Vec<String>> {
+        let mut ids = self.stored_doc_ids().await?;
+        let tx = Tx::read(&self.db, &[VIEWS])?;
+        ids.extend(tx.store(VIEWS)?.keys(None)?.string_keys().await?);
+        ids.sort_unstable();
+        ids.dedup();
+        Ok(ids)
+    }
+
     /// The ids of the threads marked unsynced, by any tab.
     pub async fn unsynced(&self) -> Result<Vec<String>> {
         let tx = Tx::read(&self.db, &[META])?;

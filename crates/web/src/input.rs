@@ -1,8 +1,10 @@
 //! What JavaScript passes in. The argument shapes of `types.ts` are the model's
 //! (`chatsync_model::input`, shared with the relay's HTTP API); only the store's own options are read
-//! here, since one of them is a function.
+//! here, since one of them is a function, and the fields only the browser has (`localOnly`, a list's
+//! `projectId` and `trashed`), read after the model's shape from the same object.
 
-use chatsync_model::input::Fields;
+use chatsync_model::ThreadSettings;
+use chatsync_model::input::{Fields, FromFields, InputError, ListInput, Source, ThreadInitInput};
 use wasm_bindgen::JsValue;
 
 use crate::error::{Result, StoreError};
@@ -39,5 +41,45 @@ impl StoreOptions {
         };
         f.finish().map_err(StoreError::from)?;
         Ok(options)
+    }
+}
+
+/// `createThread`'s argument: the model's [`ThreadInitInput`] and `localOnly`.
+#[derive(Debug, Default)]
+pub(crate) struct NewThread {
+    pub init: ThreadInitInput,
+    /// `None`: the preferences' model and system prompt.
+    pub settings: Option<ThreadSettings>,
+    /// `None`: as the preferences' `saveConversationHistory` says.
+    pub local_only: Option<bool>,
+}
+
+impl FromFields for NewThread {
+    fn read<S: Source>(f: &mut Fields<'_, S>) -> Result<Self, InputError> {
+        let given = f.has("settings");
+        let mut init = ThreadInitInput::read(f)?;
+        Ok(Self {
+            settings: given.then(|| std::mem::take(&mut init.settings)),
+            init,
+            local_only: f.bool("localOnly")?,
+        })
+    }
+}
+
+/// `listThreads`' argument: the model's [`ListInput`], one project's threads, or the trash.
+#[derive(Debug, Default)]
+pub(crate) struct ThreadList {
+    pub list: ListInput,
+    pub project_id: Option<String>,
+    pub trashed: bool,
+}
+
+impl FromFields for ThreadList {
+    fn read<S: Source>(f: &mut Fields<'_, S>) -> Result<Self, InputError> {
+        Ok(Self {
+            list: ListInput::read(f)?,
+            project_id: f.string("projectId")?,
+            trashed: f.bool("trashed")?.unwrap_or(false),
+        })
     }
 }

@@ -72,6 +72,8 @@ mod open_index;
 #[cfg(target_arch = "wasm32")]
 mod output;
 #[cfg(target_arch = "wasm32")]
+mod projects;
+#[cfg(target_arch = "wasm32")]
 mod socket;
 #[cfg(target_arch = "wasm32")]
 mod store;
@@ -84,7 +86,13 @@ mod tabs;
 #[cfg(target_arch = "wasm32")]
 mod thread;
 #[cfg(target_arch = "wasm32")]
+mod thread_meta;
+#[cfg(target_arch = "wasm32")]
 mod token;
+#[cfg(target_arch = "wasm32")]
+mod trash;
+#[cfg(target_arch = "wasm32")]
+mod user;
 #[cfg(target_arch = "wasm32")]
 mod util;
 

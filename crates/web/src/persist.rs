@@ -191,6 +191,13 @@ impl Persisted {
         })
     }
 
+    /// The document arrived whole from the relay (a fetch): storage holds none of it, and its
+    /// incremental save is empty (what a fetch loaded counts as saved), so the next flush writes
+    /// it as a snapshot.
+    pub fn arrived_whole(&mut self) {
+        self.needs_full_save = true;
+    }
+
     /// A flush failed: its chunk may be missing, so the next flush saves the whole document (and
     /// its sync state again).
     pub fn write_failed(&mut self) {
@@ -226,6 +233,17 @@ mod tests {
             Some(DocWrite::Chunk { key, .. }) => key,
             other => panic!("not a chunk: {other:?}"),
         }
+    }
+
+    #[test]
+    fn a_document_that_arrived_whole_is_written_whole_even_with_no_new_changes() {
+        let (mut doc, mut writer) = (Persisted::default(), writer());
+        doc.arrived_whole();
+        match doc.flush(DOC, &mut writer, Vec::new(), whole(10)) {
+            Some(DocWrite::Compact { snapshot, .. }) => assert_eq!(snapshot.len(), 10),
+            other => panic!("not a snapshot: {other:?}"),
+        }
+        assert_eq!(doc.flush(DOC, &mut writer, Vec::new(), whole(10)), None);
     }
 
     #[test]

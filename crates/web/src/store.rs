@@ -3,8 +3,9 @@
 use std::pin::Pin;
 use std::rc::Rc;
 
-use chatsync_model::input::{ListInput, ThreadInitInput};
-use chatsync_model::{Limits, ListOptions, ThreadId, ThreadInit, ThreadStatus};
+use chatsync_model::{
+    Limits, ListOptions, ModelError, ProjectId, ThreadId, ThreadInit, ThreadStatus,
+};
 use chatsync_protocol::DocumentId;
 use js_sys::{Function, Promise};
 use wasm_bindgen::prelude::*;
@@ -28,7 +29,7 @@ const DEFAULT_DB_NAME: &str = "chatsync";
 /// no `Thread` object of it is open).
 #[wasm_bindgen]
 pub struct ChatStore {
-    inner: Rc<StoreInner>,
+    pub(crate) inner: Rc<StoreInner>,
 }
 
 #[wasm_bindgen]
@@ -45,7 +46,8 @@ impl ChatStore {
         })
     }
 
-    /// The thread list, from the index alone: latest activity first, deleted threads never.
+    /// The thread list, from the index alone: latest activity first; archived threads with
+    /// `includeArchived`, one project's with `projectId`, the trash (alone) with `trashed`.
     #[wasm_bindgen(js_name = listThreads, unchecked_return_type = "Promise<ThreadSummary[]>")]
     pub fn list_threads(
         &self,
@@ -54,17 +56,20 @@ impl ChatStore {
         let inner = Rc::clone(&self.inner);
         promise(async move {
             inner.ensure_open()?;
-            let options: ListInput =
+            let options: input::ThreadList =
                 input::from_js_or_default(&options.unwrap_or(JsValue::UNDEFINED))?;
             let list = inner.list_threads(ListOptions {
-                include_archived: options.include_archived,
-                ..ListOptions::default()
+                include_archived: options.list.include_archived,
+                project_id: options.project_id.map(ProjectId::new).transpose()?,
+                trashed: options.trashed,
             });
             to_js(&list)
         })
     }
 
-    /// Creates a thread; it is in the list (and stored) once this resolves.
+    /// Creates a thread; it is in the list (and stored) once this resolves. Without `settings` it
+    /// takes the preferences' `preferredModel` and `defaultSystemPrompt`; without `localOnly`, it is
+    /// local-only (never sent to the relay) when `saveConversationHistory` is off.
     #[wasm_bindgen(js_name = createThread, unchecked_return_type = "Promise<ThreadSummary>")]
     pub fn create_thread(
         &self,
@@ -73,18 +78,35 @@ impl ChatStore {
         let inner = Rc::clone(&self.inner);
         promise(async move {
             inner.ensure_open()?;
-            let init: ThreadInitInput =
-                input::from_js_or_default(&init.unwrap_or(JsValue::UNDEFINED))?;
+            let input::NewThread {
+                init,
+                settings,
+                local_only,
+            } = input::from_js_or_default(&init.unwrap_or(JsValue::UNDEFINED))?;
             let id = ThreadId::new(DocumentId::new_v4(random_bytes()).to_string())?;
+            let (preferences, project_known) = inner.read_index(|index| {
+                let known = init
+                    .project_id
+                    .as_deref()
+                    .is_none_or(|p| ProjectId::new(p).is_ok_and(|p| index.has_project(&p)));
+                (index.preferences(), known)
+            });
+            if !project_known {
+                return Err(ModelError::NotFound {
+                    kind: "project",
+                    id: init.project_id.unwrap_or_default(),
+                }
+                .into());
+            }
             let thread = chatsync_model::Thread::create(
                 ThreadInit {
                     id: id.clone(),
                     actor: inner.actor().clone(),
                     now_ms: now_ms(),
                     title: init.title,
-                    settings: init.settings,
+                    settings: preferences.new_thread_settings(settings.as_ref()),
                     project_id: init.project_id,
-                    local_only: false,
+                    local_only: preferences.new_thread_local_only(local_only),
                 },
                 Limits::default(),
             )?;
@@ -150,10 +172,29 @@ impl ChatStore {
         self.set_status(id, ThreadStatus::Archived)
     }
 
-    /// Deletes a thread: it leaves every list, on every device, for good.
+    /// Moves a thread to the trash, on every device: it leaves every list but
+    /// `listThreads({ trashed: true })`, and `restoreThread` brings it back until the preferences'
+    /// `trashRetentionDays` (default 30) have passed; then it is purged. Deleting a purged thread
+    /// again is done already.
     #[wasm_bindgen(js_name = deleteThread, unchecked_return_type = "Promise<void>")]
     pub fn delete_thread(&self, id: String) -> Promise {
-        self.set_status(id, ThreadStatus::Deleted)
+        let inner = Rc::clone(&self.inner);
+        promise(async move {
+            inner.ensure_open()?;
+            if deleted_in_index(&inner, &id) {
+                return Ok(JsValue::UNDEFINED);
+            }
+            let thread = ThreadId::new(id.as_str()).map_err(|_| StoreError::NotFound(id))?;
+            inner.write_index(|index, now| index.trash(&thread, now))?;
+            inner.flush().await?;
+            Ok(JsValue::UNDEFINED)
+        })
+    }
+
+    /// Takes an archived thread back into the default list.
+    #[wasm_bindgen(js_name = unarchiveThread, unchecked_return_type = "Promise<void>")]
+    pub fn unarchive_thread(&self, id: String) -> Promise {
+        self.set_status(id, ThreadStatus::Active)
     }
 
     /// Resolves once every write made so far is in IndexedDB.
@@ -288,6 +329,12 @@ impl ChatStore {
         if stored && !not_threads.is_empty() {
             let _ = crate::open_index::mark_not_threads(inner.db(), not_threads).await;
         }
+        // Expired trash (and what the user's retention drops) is purged before anything is listed,
+        // and the records of threads purged anywhere leave this device.
+        if inner.apply_retention().unwrap_or(false) {
+            inner.flush().await?;
+        }
+        inner.erase_purged().await?;
         if let Some(kicked) = kicked {
             crate::util::spawn(crate::driver::run(Rc::clone(&inner), kicked));
         }
@@ -297,16 +344,7 @@ impl ChatStore {
     fn set_status(&self, id: String, status: ThreadStatus) -> Promise {
         let inner = Rc::clone(&self.inner);
         promise(async move {
-            inner.ensure_open()?;
-            let handle = if status == ThreadStatus::Deleted {
-                // Deleting twice (a double click, two devices at once) leaves it deleted: done.
-                if deleted_in_index(&inner, &id) {
-                    return Ok(JsValue::UNDEFINED);
-                }
-                open_handle(&inner, &id).await?
-            } else {
-                open_listed(&inner, &id).await?
-            };
+            let handle = open_listed(&inner, &id).await?;
             inner.set_status(&handle, status)?;
             inner.flush().await?;
             Ok(JsValue::UNDEFINED)
@@ -327,7 +365,7 @@ fn promise_boxed(call: Pin<Box<dyn Future<Output = Result<JsValue>>>>) -> Promis
 
 /// The handle of a thread the app may use: like [`open_handle`], but a deleted thread is not found,
 /// exactly as an id that never existed — here, and on every device its deletion reached.
-async fn open_listed(inner: &Rc<StoreInner>, id: &str) -> Result<Rc<ThreadHandle>> {
+pub(crate) async fn open_listed(inner: &Rc<StoreInner>, id: &str) -> Result<Rc<ThreadHandle>> {
     inner.ensure_open()?;
     if deleted_in_index(inner, id) {
         return Err(StoreError::NotFound(id.to_owned()));
@@ -340,7 +378,7 @@ async fn open_listed(inner: &Rc<StoreInner>, id: &str) -> Result<Rc<ThreadHandle
 }
 
 /// Whether the index lists `id` as deleted (it keeps deleted threads' ids, without their text).
-fn deleted_in_index(inner: &StoreInner, id: &str) -> bool {
+pub(crate) fn deleted_in_index(inner: &StoreInner, id: &str) -> bool {
     ThreadId::new(id).is_ok_and(|id| inner.index_says_deleted(&id))
 }
 

@@ -70,7 +70,7 @@ impl Thread {
     }
 
     /// A write committed at once (one change).
-    fn write<R>(
+    pub(crate) fn write<R>(
         &self,
         f: impl FnOnce(
             &mut chatsync_model::Thread,
@@ -122,7 +122,17 @@ impl Thread {
     #[wasm_bindgen(unchecked_return_type = "ThreadView")]
     pub fn view(&self) -> Result<JsValue, JsValue> {
         self.ensure_open()?;
-        Ok(self.handle.view_js()?)
+        let view = self.handle.view_js()?;
+        // The trash is the index's: its time is set on the (cached) view as it is read.
+        let trashed_at = self
+            .store
+            .read_index(|index| index.get(&self.handle.id).and_then(|s| s.trashed_at));
+        let key = JsValue::from_str("trashedAt");
+        match trashed_at {
+            Some(at) => js_sys::Reflect::set(&view, &key, &crate::output::number(at))?,
+            None => js_sys::Reflect::delete_property(view.unchecked_ref::<js_sys::Object>(), &key)?,
+        };
+        Ok(view)
     }
 
     /// The whole thread, for an export: `view()`, but with every branch's messages in `messages`

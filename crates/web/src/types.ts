@@ -44,11 +44,25 @@ export interface ThreadSettings {
 
 export interface ThreadInit {
   title?: string;
+  /** Omitted: the preferences' `preferredModel` and `defaultSystemPrompt`. */
   settings?: ThreadSettings;
   projectId?: string;
+  /**
+   * A local-only thread never leaves this device: the relay never receives it. Omitted: local-only
+   * when the preferences' `saveConversationHistory` is off.
+   */
+  localOnly?: boolean;
 }
 
 export interface ListOptions {
+  includeArchived?: boolean;
+  /** Only this project's threads. */
+  projectId?: string;
+  /** The trash instead: only trashed threads (archived or not), each with its `trashedAt`. */
+  trashed?: boolean;
+}
+
+export interface ListProjectsOptions {
   includeArchived?: boolean;
 }
 
@@ -61,6 +75,94 @@ export interface ThreadSummary {
   messageCount: number;
   preview: string;
   projectId?: string;
+  /** A brief summary for quick reference (`thread.setSummary`). */
+  summary?: string;
+  /** Input and output tokens of every message, computed from the messages. */
+  totalInputTokens: number;
+  totalOutputTokens: number;
+  /** When it went to the trash (`deleteThread`), ms since the epoch. */
+  trashedAt?: number;
+  /** Never sent to the relay. */
+  localOnly?: boolean;
+}
+
+/** The user's preferences (`store.preferences()`), every default filled in; merged per field across devices. */
+export interface Preferences {
+  /** The model new threads use unless given settings. */
+  preferredModel?: string;
+  /** The system prompt new threads use unless given settings. */
+  defaultSystemPrompt?: string;
+  /** How replies should read (tone, length, format), as the app defines. */
+  responsePreferences?: { [key: string]: JsonValue };
+  /** Default true. */
+  enableContextMemory: boolean;
+  /** Default 50. */
+  maxContextMessages: number;
+  /** Default true; when false, new threads are local-only. */
+  saveConversationHistory: boolean;
+  /** Default false. */
+  allowDataTraining: boolean;
+  dailyMessageLimit?: number;
+  monthlyTokenLimit?: number;
+  /** Days a thread stays restorable in the trash before it is purged; default 30. */
+  trashRetentionDays: number;
+  /** Retention: keep only this many threads, the most recently active. */
+  keepNewestThreads?: number;
+  /** Retention: keep only threads active in this many last days. */
+  keepActiveDays?: number;
+}
+
+/** `store.setPreferences()`: the fields to change; `null` puts one back to its default. */
+export type PreferencesPatch = { [K in keyof Preferences]?: Preferences[K] | null };
+
+/** The user's profile (`store.profile()`, `store.setProfile()`: `null` clears a field). */
+export interface Profile {
+  username?: string | null;
+  email?: string | null;
+  displayName?: string | null;
+  avatarUrl?: string | null;
+  preferences?: { [key: string]: JsonValue } | null;
+}
+
+/** A project's own fields. */
+export interface ProjectFields {
+  name: string;
+  description?: string;
+  path?: string;
+  type?: string;
+  framework?: string;
+  language?: string;
+  status?: string;
+  lastOpened?: number;
+  settings?: { [key: string]: JsonValue };
+  metadata?: { [key: string]: JsonValue };
+}
+
+/** `store.createProject()`: `name` is required. */
+export type ProjectInit = ProjectFields & { archived?: boolean };
+
+/** `store.updateProject()`: the fields to change; `null` clears one (not the name). */
+export type ProjectPatch = {
+  [K in keyof ProjectFields]?: ProjectFields[K] | (K extends "name" ? never : null);
+} & { archived?: boolean };
+
+export interface Project extends ProjectFields {
+  id: string;
+  archived: boolean;
+  createdAt: number;
+  updatedAt: number;
+  /** Threads in it, out of the trash (archived ones included). */
+  threadCount: number;
+  /** The latest activity of those threads. */
+  lastActivityAt?: number;
+}
+
+/** `store.usage()`: counted from every thread's messages, in local time. */
+export interface UsageReport {
+  messagesToday: number;
+  tokensThisMonth: number;
+  dailyMessageLimit?: number;
+  monthlyTokenLimit?: number;
 }
 
 export interface Usage {
@@ -145,6 +247,16 @@ export interface ContextEntry {
   expiresAt?: number;
 }
 
+/** `thread.setContext()`: one entry per type and key; `priority` defaults to 0. */
+export interface ContextEntryInit {
+  type: string;
+  key: string;
+  value: JsonValue;
+  priority?: number;
+  /** ms since the epoch; the view hides it from then on. */
+  expiresAt?: number;
+}
+
 export interface ThreadView {
   id: string;
   schemaVersion: number;
@@ -157,6 +269,12 @@ export interface ThreadView {
   updatedAt: number;
   lastMessageAt?: number;
   settings: ThreadSettings;
+  summary?: string;
+  totalInputTokens: number;
+  totalOutputTokens: number;
+  /** Set by `view()` while the thread is in the trash. */
+  trashedAt?: number;
+  localOnly?: boolean;
   messages: Message[];
   artifacts: Artifact[];
   toolCalls: ToolCall[];
@@ -248,6 +366,8 @@ export interface StoreStatus {
 
 export type StoreEvent =
   | { type: "threads"; source: "local" | "remote" }
+  /** The preferences changed: set here, or merged from another device or tab. */
+  | { type: "preferences"; source: "local" | "remote"; preferences: Preferences }
   | { type: "status"; status: StoreStatus }
   | { type: "error"; code: string; message: string; threadId?: string };
 
@@ -256,6 +376,8 @@ export interface ChatsyncError extends Error {
   code:
     | "not_found" | "invalid_input" | "already_exists" | "invalid_transition"
     | "read_only_schema" | "corrupt_document" | "corrupt" | "storage"
+    /** The thread was purged: only its tombstone is left, and it refuses every write. */
+    | "purged"
     | "unauthorized" | "offline"
     /** The token function threw, rejected, or gave something other than a string. */
     | "token"

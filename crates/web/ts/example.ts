@@ -5,6 +5,10 @@ import init, {
   type ChatsyncError,
   type Message,
   type ConnectionState,
+  type Preferences,
+  type Profile,
+  type Project,
+  type UsageReport,
   type StoreEvent,
   type StoreStatus,
   type SyncReport,
@@ -43,6 +47,7 @@ export async function tour(): Promise<void> {
   const unsubscribe = store.subscribe((event: StoreEvent) => {
     if (event.type === "threads") console.log(event.source);
     if (event.type === "status") console.log(event.status.online, event.status.pendingThreads);
+    if (event.type === "preferences") console.log(event.source, event.preferences.preferredModel);
     if (event.type === "error") console.log(event.code, event.message, event.threadId);
   });
 
@@ -113,8 +118,38 @@ export async function tour(): Promise<void> {
     console.log(r.threadId, r.messageId, r.artifactId, r.kind, r.title, r.role, r.createdAt, r.snippet.slice(start, end), r.score);
   }
 
+  thread.setSummary("A trip, planned");
+  thread.setSummary(null);
+  thread.setContext({ type: "memory", key: "seat", value: "aisle", priority: 2, expiresAt: Date.now() + 60_000 });
+  thread.removeContext("memory", "seat");
+
+  const preferences: Preferences = store.preferences();
+  console.log(preferences.preferredModel, preferences.maxContextMessages, preferences.trashRetentionDays);
+  await store.setPreferences({ preferredModel: "gpt-4o", dailyMessageLimit: null, responsePreferences: { tone: "dry" } });
+  const profile: Profile = store.profile();
+  await store.setProfile({ displayName: "Alice", avatarUrl: null });
+  console.log(profile.displayName);
+  const project: Project = await store.createProject({ name: "Trips", language: "en" });
+  const renamed: Project = await store.updateProject(project.id, { name: "Holidays", description: null });
+  console.log(renamed.threadCount, renamed.lastActivityAt);
+  await store.moveThread(created.id, project.id);
+  const inProject: ThreadSummary[] = await store.listThreads({ projectId: project.id, includeArchived: true });
+  console.log(inProject.map((s) => [s.summary, s.totalInputTokens, s.totalOutputTokens, s.trashedAt]));
+  await store.moveThread(created.id, null);
+  const projects: Project[] = store.listProjects({ includeArchived: true });
+  console.log(projects.length);
+  await store.archiveProject(project.id);
+  await store.deleteProject(project.id);
+  const usage: UsageReport = store.usage();
+  console.log(usage.messagesToday, usage.tokensThisMonth, usage.dailyMessageLimit, usage.monthlyTokenLimit);
+
   await store.archiveThread(created.id);
+  await store.unarchiveThread(created.id);
   await store.deleteThread(created.id);
+  const trash: ThreadSummary[] = await store.listThreads({ trashed: true });
+  console.log(trash.length);
+  await store.restoreThread(created.id);
+  await store.purgeThread(created.id);
   await store.flush();
   store.setOnline(false);
   store.setOnline(true);

@@ -291,6 +291,9 @@ impl Driver {
             })
             .map(|thread| {
                 let handle = Rc::new(ThreadHandle::created(thread, inner.actor().clone()));
+                // Stored whole at the next flush: without it only its view reached IndexedDB, and
+                // the thread did not open after a reload without the relay.
+                handle.persisted.borrow_mut().arrived_whole();
                 handle.changed();
                 inner.insert_thread(handle);
                 inner.schedule_flush();

@@ -14,7 +14,8 @@ use crate::sync::{Heads, Kick};
 
 /// A store's documents as the link borrows them. A thread painted from storage whose document has
 /// not loaded is not lent (the driver holds only loaded documents): loading it here would make a
-/// thread switch wait (`background.rs` loads it).
+/// thread switch wait (`background.rs` loads it). Nor is a local-only thread: the relay never
+/// receives one.
 pub(crate) struct StoreDocs<'a>(pub &'a StoreInner);
 
 impl Documents for StoreDocs<'_> {
@@ -33,30 +34,39 @@ impl StoreInner {
         if self.index.borrow().id == id {
             return Some(self.index.borrow_mut().index.with_automerge(f));
         }
-        self.thread_of(id)?
-            .with_loaded(|thread| thread.with_automerge(f))
+        let handle = self.thread_of(id)?;
+        if handle.is_local_only() {
+            return None;
+        }
+        handle.with_loaded(|thread| thread.with_automerge(f))
     }
 
-    /// The handle of a thread in memory, by document id.
+    /// The handle of a thread in memory, by document id; none for a purged thread, which the link
+    /// must neither read nor change (no device brings one back).
     fn thread_of(&self, id: DocumentId) -> Option<Rc<ThreadHandle>> {
         let thread_id = ThreadId::new(id.to_string()).ok()?;
+        if self.index_says_deleted(&thread_id) {
+            return None;
+        }
         self.threads.borrow().get(&thread_id).cloned()
     }
 
-    /// The documents the link should hold: the index and every loaded thread.
+    /// The documents the link should hold: the index and every loaded thread but the local-only
+    /// ones, which never leave the device, and purged ones.
     pub fn loaded_documents(&self) -> Vec<DocumentId> {
         let mut ids = vec![self.index.borrow().id];
         ids.extend(
             self.threads
                 .borrow()
                 .values()
-                .filter(|handle| handle.is_loaded())
+                .filter(|handle| handle.is_loaded() && !handle.is_local_only())
+                .filter(|handle| !self.index_says_deleted(&handle.id))
                 .filter_map(|handle| handle.id.as_str().parse::<DocumentId>().ok()),
         );
         ids
     }
 
-    /// The index's and the threads' heads; with `load` false, only of threads already loaded.
+    /// The index's and the synced threads' heads; with `load` false, only of threads already loaded.
     pub(super) fn all_heads(&self, load: bool) -> Heads {
         let mut heads = Vec::new();
         let index_id = self.index.borrow().id;
@@ -66,10 +76,12 @@ impl StoreInner {
             if !load && !handle.is_loaded() {
                 continue;
             }
+            // A local-only thread is never sent: nothing of it waits for the relay.
             if let (Ok(id), Ok(h)) = (
                 handle.id.as_str().parse::<DocumentId>(),
                 handle.with_thread(|t| t.heads()),
-            ) {
+            ) && !handle.is_local_only()
+            {
                 heads.push((id, h));
             }
         }
@@ -123,6 +135,9 @@ impl StoreInner {
         if self.index.borrow().id == id {
             self.index.borrow_mut().dirty = true;
             self.emit_threads("remote");
+            self.check_preferences("remote");
+            // Threads purged on another device leave this one too.
+            self.erase_purged_later();
             self.schedule_flush();
         } else if let Some(handle) = self.thread_of(id) {
             handle.changed();

@@ -86,7 +86,8 @@ impl StoreInner {
         let mut written = Vec::new();
         let handles: Vec<Rc<ThreadHandle>> = self.threads.borrow().values().cloned().collect();
         for handle in &handles {
-            if !handle.dirty.replace(false) {
+            // A purged thread's records are being erased: nothing of it is written again.
+            if !handle.dirty.replace(false) || self.index_says_deleted(&handle.id) {
                 continue;
             }
             flushed.push(Rc::clone(handle));
@@ -103,9 +104,9 @@ impl StoreInner {
                     || thread.save().ok(),
                 );
                 let summary = thread.summary(handle.read_at());
-                (write, summary)
+                (write, summary, thread.local_only())
             });
-            let (write, summary) = match taken {
+            let (write, summary, local_only) = match taken {
                 Ok(taken) => taken,
                 Err(e) => {
                     self.emit_error(&e, Some(&handle.id));
@@ -114,7 +115,8 @@ impl StoreInner {
             };
             if let Some(write) = write {
                 written.push(doc.clone());
-                if self.relay.is_some() {
+                // A local-only thread is never sent, so never waited for.
+                if self.relay.is_some() && !local_only {
                     self.unsynced.borrow_mut().mark(&doc);
                 }
                 writes.push(write.into());

@@ -3,21 +3,24 @@
 //! Its fields are private to this module; the rest of the store uses its methods, grouped by
 //! concept in the submodules: `flush` (IndexedDB writes and their timers), `documents` (the
 //! documents lent to the link), `relay` (the calls that wait for the relay), `refresh` (other tabs'
-//! writes), `status`, `lifecycle` (close).
+//! writes), `status`, `lifecycle` (close), `user` (the index's own records: preferences, profile,
+//! projects, trash), `purge` (erasing purged threads' records).
 
 mod documents;
 mod flush;
 mod lifecycle;
+mod purge;
 mod refresh;
 mod relay;
 mod status;
+mod user;
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::rc::Rc;
 
 use automerge::ActorId;
-use chatsync_model::{Index, ListOptions, ThreadId, ThreadStatus, ThreadSummary};
+use chatsync_model::{Index, ListOptions, Preferences, ThreadId, ThreadStatus, ThreadSummary};
 use chatsync_protocol::DocumentId;
 use futures_channel::mpsc;
 use wasm_bindgen::JsValue;
@@ -118,10 +121,13 @@ pub(crate) struct StoreInner {
     browser_listeners: RefCell<Vec<Listener>>,
     /// Documents of threads painted from storage, loaded once the switching stops.
     background: Rc<Loads>,
+    /// The preferences listeners last heard of: a merged index tells them only when these change.
+    preferences: RefCell<Preferences>,
 }
 
 impl StoreInner {
     pub fn new(opened: Opened) -> Self {
+        let preferences = RefCell::new(opened.index.index.preferences());
         Self {
             db: opened.db,
             writer: RefCell::new(Writer::new(random_hex(6))),
@@ -141,6 +147,7 @@ impl StoreInner {
             tabs: RefCell::new(None),
             browser_listeners: RefCell::new(Vec::new()),
             background: Rc::default(),
+            preferences,
         }
     }
 
@@ -195,7 +202,12 @@ impl StoreInner {
 
     /// Holds a thread in memory (created here, read from storage, or fetched). Its document is
     /// written at the next flush if it is marked changed.
+    /// A purged thread is never held again (a fetch answered late, another tab's copy): its records
+    /// would be written back.
     pub fn insert_thread(&self, handle: Rc<ThreadHandle>) {
+        if self.index_says_deleted(&handle.id) {
+            return;
+        }
         self.threads.borrow_mut().insert(handle.id.clone(), handle);
     }
 

@@ -46,6 +46,8 @@ impl StoreInner {
             };
             if changed {
                 self.emit_threads("remote");
+                self.check_preferences("remote");
+                self.erase_purged_later();
             }
         } else if let Some(handle) = handle {
             let fresh = handle.persisted.borrow().unseen(stored.bytes());

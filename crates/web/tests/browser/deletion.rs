@@ -1,5 +1,5 @@
-//! A deleted thread is gone for the app: `openThread` rejects with `not_found`, exactly as for an id
-//! that never existed — on this device, after a reload, and on every device the deletion reached.
+//! A purged thread is gone for the app: `openThread` rejects with `not_found`, exactly as for an id
+//! that never existed — on this device, after a reload, and on every device the purge reached.
 
 use chatsync_web::ChatStore;
 use wasm_bindgen_test::wasm_bindgen_test;
@@ -18,13 +18,13 @@ async fn not_found(store: &ChatStore, id: &str) -> String {
 }
 
 #[wasm_bindgen_test]
-async fn a_deleted_thread_is_not_found_like_an_unknown_one() {
+async fn a_purged_thread_is_not_found_like_an_unknown_one() {
     let db = unique_db("deleted");
     let store = open_store(&db).await;
     let id = create_thread(&store, Some("to delete")).await;
     let open = open_thread(&store, &id).await.unwrap();
     append(&open, "user", "soon gone");
-    ok(store.delete_thread(id.clone())).await;
+    ok(store.purge_thread(id.clone())).await;
 
     let unknown = "2Nf4zVZb2xtf4zWbGkqWmDLBMVNv";
     let shape = |message: String, id: &str| message.replace(id, "<id>");
@@ -36,10 +36,10 @@ async fn a_deleted_thread_is_not_found_like_an_unknown_one() {
     let refused = open.append_message(js(serde_json::json!({ "role": "user", "content": "late" })));
     assert_eq!(code(&refused.unwrap_err()), "not_found");
     assert_eq!(json(&open.view().unwrap())["status"], "deleted");
-    // Archiving it is refused as for an unknown id; deleting it again is done already.
+    // Archiving it is refused as for an unknown id; purging it again is done already.
     let error = call(store.archive_thread(id.clone())).await.unwrap_err();
     assert_eq!(code(&error), "not_found");
-    ok(store.delete_thread(id.clone())).await;
+    ok(store.purge_thread(id.clone())).await;
     ok(store.close()).await;
 
     // After a reload: from the stored view, and from the document when there is no view.
@@ -54,7 +54,7 @@ async fn a_deleted_thread_is_not_found_like_an_unknown_one() {
 }
 
 #[wasm_bindgen_test]
-async fn a_thread_deleted_on_one_device_is_not_found_on_the_others() {
+async fn a_thread_purged_on_one_device_is_not_found_on_the_others() {
     let user = unique_user("deleter");
     let a = synced_store(&unique_db("delete-a"), &user).await;
     let b = synced_store(&unique_db("delete-b"), &user).await;
@@ -70,7 +70,7 @@ async fn a_thread_deleted_on_one_device_is_not_found_on_the_others() {
     .await;
     let on_b = on_b.unwrap();
 
-    ok(a.delete_thread(id.clone())).await;
+    ok(a.purge_thread(id.clone())).await;
     ok(a.sync()).await;
     eventually(
         "B no longer opens it",

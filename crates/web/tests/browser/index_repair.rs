@@ -82,7 +82,7 @@ async fn forget(db: &str, doc: &str, views: bool) {
     raw_db.close();
 }
 
-/// A store with an active thread (two messages), an archived one and a deleted one; closed.
+/// A store with an active thread (two messages), an archived one and a purged one; closed.
 async fn three_threads(db: &str) -> (String, String, String) {
     let store = open_store(db).await;
     let active = create_thread(&store, Some("active")).await;
@@ -92,7 +92,7 @@ async fn three_threads(db: &str) -> (String, String, String) {
     let archived = create_thread(&store, Some("archived")).await;
     ok(store.archive_thread(archived.clone())).await;
     let deleted = create_thread(&store, Some("deleted")).await;
-    ok(store.delete_thread(deleted.clone())).await;
+    ok(store.purge_thread(deleted.clone())).await;
     ok(store.close()).await;
     (active, archived, deleted)
 }

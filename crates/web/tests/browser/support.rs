@@ -1,8 +1,13 @@
 //! Calling the package the way JavaScript does, from Rust.
 
+use std::cell::RefCell;
+use std::rc::Rc;
+
 use chatsync_web::{ChatStore, Thread};
 use js_sys::{Promise, Reflect};
+use wasm_bindgen::JsCast;
 use wasm_bindgen::JsValue;
+use wasm_bindgen::closure::Closure;
 use wasm_bindgen::convert::TryFromJsValue;
 use wasm_bindgen_futures::JsFuture;
 
@@ -107,6 +112,35 @@ pub async fn eventually(what: &str, mut condition: impl AsyncFnMut() -> bool) {
         sleep(50).await;
     }
     panic!("timed out waiting until {what}");
+}
+
+/// The events of type `kind` the store tells its listeners from now on, as JSON.
+pub fn events(store: &ChatStore, kind: &'static str) -> Rc<RefCell<Vec<serde_json::Value>>> {
+    let seen = Rc::new(RefCell::new(Vec::new()));
+    let sink = Rc::clone(&seen);
+    let listener = Closure::<dyn FnMut(JsValue)>::new(move |event: JsValue| {
+        let event = json(&event);
+        if event["type"] == kind {
+            sink.borrow_mut().push(event);
+        }
+    });
+    let _unsubscribe = store.subscribe(listener.into_js_value().unchecked_into());
+    seen
+}
+
+/// Every key a store's database holds that names thread `id`, in any object store.
+pub async fn stored_keys_of(db: &str, id: &str) -> Vec<String> {
+    let database = raw::open(db).await;
+    let mut found = Vec::new();
+    for store in ["snapshots", "chunks", "views", "meta"] {
+        for key in raw::keys(&database, store).await {
+            if key.contains(id) {
+                found.push(format!("{store}/{key}"));
+            }
+        }
+    }
+    database.close();
+    found
 }
 
 /// Waits `ms` milliseconds of real time.

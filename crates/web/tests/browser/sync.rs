@@ -363,3 +363,27 @@ async fn a_signed_token_syncs_and_a_forged_one_is_unauthorized() {
         );
     }
 }
+
+#[wasm_bindgen_test]
+async fn a_thread_fetched_from_the_relay_opens_after_a_reload_without_it() {
+    let user = unique_user("fetched");
+    let (db_a, db_b) = (unique_db("fetched-a"), unique_db("fetched-b"));
+    let a = synced_store(&db_a, &user).await;
+    let id = create_thread(&a, Some("fetched")).await;
+    append(&open_thread(&a, &id).await.unwrap(), "user", "from A");
+    ok(a.sync()).await;
+    let b = synced_store(&db_b, &user).await;
+    eventually("B opens it", async || open_thread(&b, &id).await.is_ok()).await;
+    ok(b.flush()).await;
+    ok(b.close()).await;
+
+    // No relay now: the thread must come from B's IndexedDB alone, document and all.
+    let b = open_store(&db_b).await;
+    let thread = open_thread(&b, &id)
+        .await
+        .expect("the fetched thread is stored");
+    assert_eq!(messages(&thread)[0].1, "from A");
+    append(&thread, "assistant", "written offline");
+    ok(b.flush()).await;
+    assert_eq!(messages(&thread).len(), 2);
+}

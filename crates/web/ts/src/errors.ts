@@ -10,7 +10,7 @@ export type ChatsyncErrorCode = CoreError["code"];
 // the type below (it fails to compile when a code is missing here).
 const codes = {
   not_found: true, invalid_input: true, already_exists: true, invalid_transition: true,
-  read_only_schema: true, corrupt_document: true, corrupt: true, storage: true,
+  read_only_schema: true, corrupt_document: true, corrupt: true, storage: true, purged: true,
   unauthorized: true, offline: true, token: true, closed: true, thread_closed: true,
 } satisfies Record<ChatsyncErrorCode, true>;
 

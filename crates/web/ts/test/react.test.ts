@@ -1,7 +1,7 @@
 // chatsync/react in a real browser, through React Testing Library, in StrictMode where it matters.
 import { act, cleanup, render, renderHook, screen } from "@testing-library/react";
 import { createElement as h, StrictMode, type ReactNode } from "react";
-import { ChatStore, type StoreEvent, type StoreOptions } from "chatsync/bundler";
+import { ChatStore, type StoreOptions } from "chatsync/bundler";
 import {
   ChatStoreProvider, useChatStore, usePreferences, useStoreStatus, useThread, useThreads,
 } from "chatsync/react";
@@ -152,29 +152,23 @@ test("react: useStoreStatus gives store.status() and re-renders when it changes"
   }
 });
 
-test("react: usePreferences says unsupported without store.preferences(), reads and follows them with it", async () => {
+test("react: usePreferences reads store.preferences() and follows its preferences event; unsupported on a store without it", async () => {
   const store = await ChatStore.open({ dbName: freshDb(), persist: false });
-  const plain = renderHook(() => usePreferences(), { wrapper: withStore(store) });
-  equal(plain.result.current.supported, false, "supported without preferences()");
+  const { result } = renderHook(() => usePreferences(), { wrapper: withStore(store) });
+  equal(result.current.supported, true, "supported");
+  await eventually(() => equal(result.current.preferences?.maxContextMessages, 50, "the defaults"));
+  await act(async () => {
+    await store.setPreferences({ preferredModel: "large" });
+  });
+  await eventually(() => equal(result.current.preferences?.preferredModel, "large", "after setPreferences"));
   cleanup();
   await store.close();
 
-  // A store with issue 14's API, stood in for: preferences() and a "preferences" event.
-  const withPreferences = await ChatStore.open({ dbName: freshDb(), persist: false });
-  let preferences = { preferredModel: "small", maxContextMessages: 50 };
-  const listeners = new Set<(event: StoreEvent) => void>();
-  Object.assign(withPreferences, {
-    preferences: async () => preferences,
-    subscribe: (listener: (event: StoreEvent) => void) => {
-      listeners.add(listener);
-      return () => listeners.delete(listener);
-    },
-  });
-  const { result } = renderHook(() => usePreferences(), { wrapper: withStore(withPreferences) });
-  await eventually(() => equal(result.current.preferences?.preferredModel, "small", "preferredModel"));
-  preferences = { preferredModel: "large", maxContextMessages: 50 };
-  act(() => listeners.forEach((listener) => listener({ type: "preferences" } as unknown as StoreEvent)));
-  await eventually(() => equal(result.current.preferences?.preferredModel, "large", "after the event"));
+  // An older chatsync's store, stood in for: no preferences().
+  const older = await ChatStore.open({ dbName: freshDb(), persist: false });
+  Object.defineProperty(older, "preferences", { value: undefined });
+  const plain = renderHook(() => usePreferences(), { wrapper: withStore(older) });
+  equal(plain.result.current.supported, false, "supported without preferences()");
   cleanup();
-  await withPreferences.close();
+  await older.close();
 });

@@ -122,7 +122,8 @@ function listEntry(store: ChatStore, key: string, forget: () => void): Shared<Li
 }
 
 function preferencesEntry(store: ChatStore): Shared<PreferencesState> {
-  const read = (store as ChatStore & StoreExtras).preferences;
+  // Typed as optional: a store of an older chatsync has no `preferences()`.
+  const read = (store as ChatStore & StoreExtras).preferences as StoreExtras["preferences"];
   const unsupported: PreferencesState = { preferences: undefined, supported: false, loading: false, error: undefined };
   return new Shared<PreferencesState>(read ? { ...unsupported, supported: true, loading: true } : unsupported, (shared) => {
     if (!read) return () => {};
