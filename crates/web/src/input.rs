@@ -20,7 +20,9 @@ pub(crate) fn new_id() -> String {
 #[derive(Debug, Default)]
 pub(crate) struct StoreOptions {
     pub db_name: Option<String>,
-    pub relay_url: Option<String>,
+    /// `relayUrl`, then each of `relayUrls` not already named: the relays tried in turn. Empty for
+    /// a local-only store.
+    pub relay_urls: Vec<String>,
     pub token: TokenSource,
 }
 
@@ -32,12 +34,37 @@ impl StoreOptions {
         }
         let value = Js(value.clone());
         let mut f = Fields::of(&value).map_err(StoreError::from)?;
+        let mut relay_urls: Vec<String> = f
+            .string("relayUrl")
+            .map_err(StoreError::from)?
+            .into_iter()
+            .collect();
+        for url in url_list(f.value("relayUrls"))? {
+            if !relay_urls.contains(&url) {
+                relay_urls.push(url);
+            }
+        }
         let options = Self {
             db_name: f.string("dbName").map_err(StoreError::from)?,
-            relay_url: f.string("relayUrl").map_err(StoreError::from)?,
+            relay_urls,
             token: TokenSource::from_js(f.value("token").map(|v| v.0))?,
         };
         f.finish().map_err(StoreError::from)?;
         Ok(options)
     }
+}
+
+/// `relayUrls`: an array of strings (several relays on one database, tried in turn).
+fn url_list(value: Option<Js>) -> Result<Vec<String>> {
+    let Some(Js(value)) = value else {
+        return Ok(Vec::new());
+    };
+    let invalid = || StoreError::InvalidInput("relayUrls must be an array of strings".into());
+    if !js_sys::Array::is_array(&value) {
+        return Err(invalid());
+    }
+    js_sys::Array::from(&value)
+        .iter()
+        .map(|url| url.as_string().ok_or_else(invalid))
+        .collect()
 }

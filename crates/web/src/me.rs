@@ -18,16 +18,27 @@ const ME_TIMEOUT_MS: u32 = 3_000;
 /// more (a token function may have a fresh one), and only a token refused again is unauthorized.
 pub(crate) async fn index_id_for(relay: &RelayConfig) -> Result<Option<DocumentId>> {
     let token = relay.tokens.get().await?;
-    match index_id(&relay.url, token.as_deref()).await {
+    match first_answer(&relay.urls, token.as_deref()).await {
         Err(StoreError::Unauthorized) => {
             let fresh = relay.tokens.get().await?;
             if fresh == token {
                 return Err(StoreError::Unauthorized);
             }
-            index_id(&relay.url, fresh.as_deref()).await
+            first_answer(&relay.urls, fresh.as_deref()).await
         }
         other => other,
     }
+}
+
+/// [`index_id`] from the first of the relays (several on one database) that answers: one that is
+/// down says nothing, and every relay of one database answers every user the same way.
+async fn first_answer(urls: &[String], token: Option<&str>) -> Result<Option<DocumentId>> {
+    for url in urls {
+        if let Some(id) = index_id(url, token).await? {
+            return Ok(Some(id));
+        }
+    }
+    Ok(None)
 }
 
 /// The index document id the relay assigns this user: `Ok(None)` when the relay cannot say (it is

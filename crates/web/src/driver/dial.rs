@@ -36,7 +36,7 @@ impl Driver {
                 return true;
             }
         };
-        let url = with_token(&self.relay.url, token.as_deref());
+        let url = with_token(self.relay_url(), token.as_deref());
         self.token = token;
         match Socket::connect(&url) {
             Ok((socket, events)) => {
@@ -50,6 +50,12 @@ impl Driver {
                 false
             }
         }
+    }
+
+    /// The relay the link says to dial (or dialled last: it moves on when told of the disconnect).
+    fn relay_url(&self) -> &str {
+        let relay = self.inner.sync().read_link().relay();
+        self.relay.url(relay)
     }
 
     /// The socket closed. One that never opened may have been refused for its token: the HTTP
@@ -68,7 +74,7 @@ impl Driver {
             ConnectionState::Dialing | ConnectionState::Joining
                 if code != chatsync_protocol::TOKEN_EXPIRED =>
             {
-                if refused(&self.relay.url, self.token.as_deref()).await {
+                if refused(self.relay_url(), self.token.as_deref()).await {
                     Disconnect::Unauthorized
                 } else if matches!(state, ConnectionState::Dialing) {
                     Disconnect::DialFailed
