@@ -14,6 +14,7 @@ mod errors;
 mod index_repair;
 mod lifecycle;
 mod persistence;
+mod relays;
 mod status;
 mod stored_view;
 mod stream_locks;
