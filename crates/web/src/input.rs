@@ -34,16 +34,11 @@ impl StoreOptions {
         }
         let value = Js(value.clone());
         let mut f = Fields::of(&value).map_err(StoreError::from)?;
-        let mut relay_urls: Vec<String> = f
-            .string("relayUrl")
-            .map_err(StoreError::from)?
-            .into_iter()
-            .collect();
-        for url in url_list(f.value("relayUrls"))? {
-            if !relay_urls.contains(&url) {
-                relay_urls.push(url);
-            }
+        let mut relay_urls = Vec::new();
+        if let Some(url) = f.string("relayUrl").map_err(StoreError::from)? {
+            relay_urls.push(url);
         }
+        add_urls(&mut relay_urls, f.value("relayUrls"))?;
         let options = Self {
             db_name: f.string("dbName").map_err(StoreError::from)?,
             relay_urls,
@@ -54,17 +49,21 @@ impl StoreOptions {
     }
 }
 
-/// `relayUrls`: an array of strings (several relays on one database, tried in turn).
-fn url_list(value: Option<Js>) -> Result<Vec<String>> {
-    let Some(Js(value)) = value else {
-        return Ok(Vec::new());
+/// `relayUrls`, an array of strings (several relays on one database, tried in turn), added to
+/// `urls` where not already in it.
+fn add_urls(urls: &mut Vec<String>, list: Option<Js>) -> Result<()> {
+    let Some(Js(list)) = list else {
+        return Ok(());
     };
     let invalid = || StoreError::InvalidInput("relayUrls must be an array of strings".into());
-    if !js_sys::Array::is_array(&value) {
+    if !js_sys::Array::is_array(&list) {
         return Err(invalid());
     }
-    js_sys::Array::from(&value)
-        .iter()
-        .map(|url| url.as_string().ok_or_else(invalid))
-        .collect()
+    for url in js_sys::Array::from(&list) {
+        let url = url.as_string().ok_or_else(invalid)?;
+        if !urls.contains(&url) {
+            urls.push(url);
+        }
+    }
+    Ok(())
 }

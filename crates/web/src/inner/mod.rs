@@ -62,23 +62,17 @@ impl RelayConfig {
     /// Checks each URL's scheme: anything else would only fail later, on every reconnect. `None`
     /// without a URL (a local-only store).
     pub fn new(urls: Vec<String>, token: crate::token::TokenSource) -> Result<Option<Self>> {
-        if let Some(url) = urls
-            .iter()
-            .find(|url| !(url.starts_with("ws://") || url.starts_with("wss://")))
-        {
-            return Err(StoreError::InvalidInput(format!(
-                "a relay URL must start with ws:// or wss://, not {url:?}"
-            )));
+        for url in &urls {
+            if !(url.starts_with("ws://") || url.starts_with("wss://")) {
+                return Err(StoreError::InvalidInput(format!(
+                    "a relay URL must start with ws:// or wss://, not {url:?}"
+                )));
+            }
         }
         Ok((!urls.is_empty()).then(|| Self {
             urls,
             tokens: crate::token::Tokens::new(token),
         }))
-    }
-
-    /// The URL of relay `index`, as the link numbers them.
-    pub fn url(&self, index: usize) -> &str {
-        &self.urls[index % self.urls.len()]
     }
 }
 
