@@ -3,7 +3,8 @@
 # loopback ports, with throwaway data dirs, for the browser tests; exports their URLs as
 # CHATSYNC_TEST_RELAY and CHATSYNC_TEST_JS_SERVER, and a JWT relay's as CHATSYNC_TEST_JWT_RELAY with
 # tokens it signed (CHATSYNC_TEST_JWT_TOKEN, and CHATSYNC_TEST_JWT_EXPIRED_TOKEN for the same user),
-# and a token-expiry proxy's as CHATSYNC_TEST_EXPIRING_RELAY; stops them when the test run exits.
+# a token-expiry proxy's as CHATSYNC_TEST_EXPIRING_RELAY, and several relays on one PostgreSQL
+# (scripts/test-relays.sh); stops them when the test run exits.
 cargo build -q -p chatsync-relay
 relay_data=$(mktemp -d)
 relay_log="$relay_data/relay.log"
@@ -97,3 +98,7 @@ if ! grep -q ready "$proxy_log"; then
 fi
 export CHATSYNC_TEST_EXPIRING_RELAY="ws://127.0.0.1:$proxy_port/sync"
 echo "token-expiry proxy at $CHATSYNC_TEST_EXPIRING_RELAY"
+
+# Several relays on one PostgreSQL database, and a control endpoint to kill one: for the browser
+# tests across relays (CHATSYNC_TEST_PG_RELAYS, CHATSYNC_TEST_RELAY_CONTROL).
+source scripts/test-relays.sh

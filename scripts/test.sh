@@ -20,7 +20,7 @@ step "wasm32 tests (Node)"
 cargo test -p chatsync-model --target wasm32-unknown-unknown
 cargo test -p chatsync-protocol --target wasm32-unknown-unknown
 
-step "browser tests (headless Chromium, against a relay started here)"
+step "browser tests (headless Chromium, against relays started here: one on SQLite, three on the PostgreSQL above)"
 source scripts/test-relay.sh
 # 60 s per test rather than the runner's 20: CI machines are shared and slow at times.
 WASM_BINDGEN_TEST_TIMEOUT=60 CHROMEDRIVER=$(command -v chromedriver) \

@@ -83,7 +83,7 @@ type Finds = HashMap<DocumentId, Vec<oneshot::Sender<Result<AutoCommit, ClientEr
 
 pub(crate) struct Driver {
     config: ClientConfig,
-    /// Where the next dial goes.
+    /// Where the link's dials go ([`Link::relay`] picks one).
     relays: Relays,
     commands: mpsc::UnboundedReceiver<Command>,
     socket: Option<Socket>,
@@ -109,6 +109,7 @@ impl Driver {
         config: ClientConfig,
         commands: mpsc::UnboundedReceiver<Command>,
     ) -> Result<Self, ClientError> {
+        let relays = Relays::new(&config.url, &config.fallback_urls);
         let link = Link::new(LinkConfig {
             is_ephemeral: true,
             backoff: BackoffConfig {
@@ -117,9 +118,9 @@ impl Driver {
             },
             batch_hold: Some(BATCH_HOLD),
             rng_seed: seed(&config.peer_id),
+            relays: relays.len(),
             ..LinkConfig::new(config.peer_id.clone())
         });
-        let relays = Relays::new(&config.url, &config.fallback_urls);
         let mut driver = Self {
             config,
             relays,
@@ -137,12 +138,10 @@ impl Driver {
             if matches!(event, LinkEvent::Dial) {
                 let mut failures = Vec::new();
                 for _ in 0..driver.relays.len() {
+                    let url = driver.relay_url().to_owned();
                     match driver.dial_and_join().await {
                         Ok(()) => return Ok(driver),
-                        Err(e) => {
-                            failures.push(format!("{}: {e}", driver.relays.current()));
-                            driver.relays.advance();
-                        }
+                        Err(e) => failures.push(format!("{url}: {e}")),
                     }
                 }
                 return Err(ClientError::Connect(failures.join("; ")));
@@ -153,21 +152,28 @@ impl Driver {
         ))
     }
 
-    /// Opens the socket to the current relay and joins it.
+    /// The relay the link says to dial now.
+    fn relay_url(&self) -> &str {
+        self.relays.url(self.link.relay())
+    }
+
+    /// Opens the socket to the relay the link names and joins it. On failure the link hears of it
+    /// (so it names the next relay), and the next relay is dialled at once (`handle_connected`
+    /// starts a join from any state but closed), not after the backoff this schedules.
     async fn dial_and_join(&mut self) -> Result<(), ClientError> {
-        let socket = socket::open(&self.config, self.relays.current())
-            .await
-            .map_err(|(_, e)| ClientError::Connect(e.to_string()))?;
-        self.socket = Some(socket);
-        let now = self.now();
-        self.link.handle_connected(now);
-        let joined = self.join().await;
+        let joined = match socket::open(&self.config, self.relay_url()).await {
+            Ok(socket) => {
+                self.socket = Some(socket);
+                let now = self.now();
+                self.link.handle_connected(now);
+                self.join().await
+            }
+            Err((_, e)) => Err(ClientError::Connect(e.to_string())),
+        };
         if joined.is_err() {
             self.socket = None;
             let now = self.now();
             self.link.handle_disconnected(now, Disconnect::Lost);
-            // The next relay is dialled at once (`handle_connected` starts a join from any state but
-            // closed), not after the backoff this schedules.
             while self.link.poll_event().is_some() {}
         }
         joined
@@ -238,12 +244,10 @@ impl Driver {
                 }
                 Input::Frame(Some(Ok(WsMessage::Close(frame)))) => {
                     self.socket = None;
-                    self.relays.advance();
                     self.link.handle_disconnected(now, socket::closed(frame));
                 }
                 Input::Frame(None | Some(Err(_))) => {
                     self.socket = None;
-                    self.relays.advance();
                     self.link.handle_disconnected(now, Disconnect::Lost);
                 }
                 Input::Frame(Some(Ok(_))) => {}
@@ -275,7 +279,6 @@ impl Driver {
             };
             if socket.send(WsMessage::Binary(frame.into())).await.is_err() {
                 self.socket = None;
-                self.relays.advance();
                 let now = self.now();
                 self.link.handle_disconnected(now, Disconnect::Lost);
             }
@@ -284,15 +287,14 @@ impl Driver {
 
     async fn handle_event(&mut self, event: LinkEvent) {
         match event {
-            LinkEvent::Dial => match socket::open(&self.config, self.relays.current()).await {
+            LinkEvent::Dial => match socket::open(&self.config, self.relay_url()).await {
                 Ok(socket) => {
                     self.socket = Some(socket);
                     let now = self.now();
                     self.link.handle_connected(now);
                 }
                 Err((reason, e)) => {
-                    tracing::debug!(relay = self.relays.current(), error = %e, "reconnect failed");
-                    self.relays.advance();
+                    tracing::debug!(relay = self.relay_url(), error = %e, "reconnect failed");
                     let now = self.now();
                     self.link.handle_disconnected(now, reason);
                 }

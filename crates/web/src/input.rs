@@ -22,7 +22,9 @@ pub(crate) fn new_id() -> String {
 #[derive(Debug, Default)]
 pub(crate) struct StoreOptions {
     pub db_name: Option<String>,
-    pub relay_url: Option<String>,
+    /// `relayUrl`, then each of `relayUrls` not already named: the relays tried in turn. Empty for
+    /// a local-only store.
+    pub relay_urls: Vec<String>,
     pub token: TokenSource,
 }
 
@@ -34,9 +36,14 @@ impl StoreOptions {
         }
         let value = Js(value.clone());
         let mut f = Fields::of(&value).map_err(StoreError::from)?;
+        let mut relay_urls = Vec::new();
+        if let Some(url) = f.string("relayUrl").map_err(StoreError::from)? {
+            relay_urls.push(url);
+        }
+        add_urls(&mut relay_urls, f.value("relayUrls"))?;
         let options = Self {
             db_name: f.string("dbName").map_err(StoreError::from)?,
-            relay_url: f.string("relayUrl").map_err(StoreError::from)?,
+            relay_urls,
             token: TokenSource::from_js(f.value("token").map(|v| v.0))?,
         };
         f.finish().map_err(StoreError::from)?;
@@ -82,4 +89,23 @@ impl FromFields for ThreadList {
             trashed: f.bool("trashed")?.unwrap_or(false),
         })
     }
+}
+
+/// `relayUrls`, an array of strings (several relays on one database, tried in turn), added to
+/// `urls` where not already in it.
+fn add_urls(urls: &mut Vec<String>, list: Option<Js>) -> Result<()> {
+    let Some(Js(list)) = list else {
+        return Ok(());
+    };
+    let invalid = || StoreError::InvalidInput("relayUrls must be an array of strings".into());
+    if !js_sys::Array::is_array(&list) {
+        return Err(invalid());
+    }
+    for url in js_sys::Array::from(&list) {
+        let url = url.as_string().ok_or_else(invalid)?;
+        if !urls.contains(&url) {
+            urls.push(url);
+        }
+    }
+    Ok(())
 }

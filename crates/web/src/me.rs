@@ -17,54 +17,63 @@ const ME_TIMEOUT_MS: u32 = 3_000;
 /// more (a token function may have a fresh one), and only a token refused again is unauthorized.
 pub(crate) async fn index_id_for(relay: &RelayConfig) -> Result<Option<DocumentId>> {
     let token = relay.tokens.get().await?;
-    match index_id(&relay.url, token.as_deref()).await {
+    match index_id(&relay.urls, token.as_deref()).await {
         Err(StoreError::Unauthorized) => {
             let fresh = relay.tokens.get().await?;
             if fresh == token {
                 return Err(StoreError::Unauthorized);
             }
-            index_id(&relay.url, fresh.as_deref()).await
+            index_id(&relay.urls, fresh.as_deref()).await
         }
         other => other,
     }
 }
 
-/// The index document id the relay assigns this user: `Ok(None)` when the relay cannot say (it is
-/// unreachable, or a plain automerge-repo sync server without the API), `Err(Unauthorized)` when it
-/// refuses the token.
-pub(crate) async fn index_id(relay_url: &str, token: Option<&str>) -> Result<Option<DocumentId>> {
+/// The index document id the relays assign this user, from the first of them that says: one that is
+/// down says nothing, and every relay of one database answers every user the same way. `Ok(None)`
+/// when none can say (unreachable, or plain automerge-repo sync servers without the API),
+/// `Err(Unauthorized)` when one refuses the token.
+pub(crate) async fn index_id(
+    relay_urls: &[String],
+    token: Option<&str>,
+) -> Result<Option<DocumentId>> {
     let Some(window) = web_sys::window() else {
         return Ok(None);
     };
     if !window.navigator().on_line() {
         return Ok(None);
     }
-    let Some(url) = me_url(relay_url, token) else {
-        return Ok(None);
-    };
-    let fetch = JsFuture::from(window.fetch_with_str(&url));
-    let Some(response) = within(ME_TIMEOUT_MS, fetch).await else {
-        return Ok(None);
-    };
-    let Ok(response) = response.and_then(|r| r.dyn_into::<Response>()) else {
-        return Ok(None);
-    };
-    match response.status() {
-        200 => {}
-        401 | 403 => return Err(StoreError::Unauthorized),
-        _ => return Ok(None),
+    for relay_url in relay_urls {
+        let Some(url) = me_url(relay_url, token) else {
+            continue;
+        };
+        let fetch = JsFuture::from(window.fetch_with_str(&url));
+        let Some(response) = within(ME_TIMEOUT_MS, fetch).await else {
+            continue;
+        };
+        let Ok(response) = response.and_then(|r| r.dyn_into::<Response>()) else {
+            continue;
+        };
+        match response.status() {
+            200 => {}
+            401 | 403 => return Err(StoreError::Unauthorized),
+            _ => continue,
+        }
+        let Ok(body) = response.json() else {
+            continue;
+        };
+        let Ok(body) = JsFuture::from(body).await else {
+            continue;
+        };
+        let id = js_sys::Reflect::get(&body, &"indexDocumentId".into())
+            .ok()
+            .and_then(|v| v.as_string())
+            .and_then(|v| v.parse().ok());
+        if id.is_some() {
+            return Ok(id);
+        }
     }
-    let Ok(body) = response.json() else {
-        return Ok(None);
-    };
-    let Ok(body) = JsFuture::from(body).await else {
-        return Ok(None);
-    };
-    let id = js_sys::Reflect::get(&body, &"indexDocumentId".into())
-        .ok()
-        .and_then(|v| v.as_string())
-        .and_then(|v| v.parse().ok());
-    Ok(id)
+    Ok(None)
 }
 
 /// The HTTP API beside the sync endpoint: the sync URL's last path segment (`sync`) replaced by

@@ -287,10 +287,7 @@ impl ChatStore {
         let name = options
             .db_name
             .unwrap_or_else(|| DEFAULT_DB_NAME.to_owned());
-        let relay = match options.relay_url {
-            Some(url) => Some(RelayConfig::new(url, options.token)?),
-            None => None,
-        };
+        let relay = RelayConfig::new(options.relay_urls, options.token)?;
         let relay_index = match &relay {
             Some(relay) => crate::me::index_id_for(relay).await?,
             None => None,

@@ -55,12 +55,14 @@ pub(crate) struct SyncState {
 }
 
 impl SyncState {
-    pub fn new() -> Self {
+    /// With `relays` relay URLs to dial in turn.
+    pub fn new(relays: usize) -> Self {
         let link = Link::new(LinkConfig {
             // Not ephemeral: this store keeps what it syncs.
             is_ephemeral: false,
             batch_hold: Some(BATCH_HOLD),
             rng_seed: u64::from_le_bytes(random_bytes()),
+            relays,
             ..LinkConfig::new(new_peer_id())
         });
         Self {

@@ -20,8 +20,18 @@ export type JsonValue = null | boolean | number | string | JsonValue[] | { [key:
 export interface StoreOptions {
   /** The IndexedDB database; tabs that share it share the store. Default "chatsync". */
   dbName?: string;
-  /** The relay's sync URL (ws:// or wss://). Without one the store is local-only. */
+  /**
+   * The relay's sync URL (ws:// or wss://): one relay, or a load balancer in front of several.
+   * Without `relayUrl` or `relayUrls` the store is local-only.
+   */
   relayUrl?: string;
+  /**
+   * Several relays on one database, each at its own sync URL (ws:// or wss://), tried in turn:
+   * after a failed connection attempt or a lost connection the store dials the next one (round the
+   * list, with the same backoff), so it moves on when a relay dies. With `relayUrl` too, that one
+   * comes first. An empty list is no relay.
+   */
+  relayUrls?: string[];
   /**
    * A token for the relay (a JWT; the user id with a development relay), or a function giving one
    * (or a promise of one). A function is called on every connection attempt, and again when the

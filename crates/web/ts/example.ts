@@ -33,6 +33,11 @@ export async function tour(): Promise<void> {
     relayUrl: "wss://chat.example/relay/sync",
     token: async () => (await fetch("/token")).text(),
   });
+  const failover = await ChatStore.open({
+    relayUrls: ["wss://relay-1.chat.example/sync", "wss://relay-2.chat.example/sync"],
+    token: "alice",
+  });
+  await failover.close();
   renewing.setToken(() => "fresh");
   renewing.setToken("fixed");
   renewing.free();

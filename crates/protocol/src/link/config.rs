@@ -18,10 +18,14 @@ pub struct LinkConfig {
     pub batch_hold: Option<Duration>,
     /// Seeds the backoff jitter. Give each device a different one (its peer id hashed, say).
     pub rng_seed: u64,
+    /// How many relays the driver can dial: several relays on one database, each at its own URL,
+    /// tried in turn ([`Link::relay`](super::Link::relay) says which). 1 for one relay, or one URL
+    /// behind a load balancer; 0 counts as 1.
+    pub relays: usize,
 }
 
 impl LinkConfig {
-    /// An ephemeral peer with the default backoff, a 50 ms batch hold and seed 0.
+    /// An ephemeral peer with the default backoff, a 50 ms batch hold, seed 0 and one relay.
     pub fn new(peer_id: impl Into<String>) -> Self {
         Self {
             peer_id: peer_id.into(),
@@ -29,6 +33,7 @@ impl LinkConfig {
             backoff: BackoffConfig::default(),
             batch_hold: Some(Duration::from_millis(50)),
             rng_seed: 0,
+            relays: 1,
         }
     }
 }

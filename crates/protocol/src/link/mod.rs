@@ -70,6 +70,8 @@ use documents::DocumentSet;
 pub struct Link {
     config: LinkConfig,
     state: ConnectionState,
+    /// The relay to dial next, below `config.relays`.
+    relay: usize,
     backoff: Backoff,
     documents: DocumentSet,
     transmits: VecDeque<Vec<u8>>,
@@ -94,6 +96,7 @@ impl Link {
             documents: DocumentSet::new(config.batch_hold.map(millis)),
             config,
             state: ConnectionState::Dialing,
+            relay: 0,
             transmits: VecDeque::new(),
             events: VecDeque::from([LinkEvent::Dial]),
         }
@@ -102,6 +105,15 @@ impl Link {
     /// Where the connection is.
     pub fn state(&self) -> &ConnectionState {
         &self.state
+    }
+
+    /// Which of the driver's relays to dial on [`LinkEvent::Dial`]: an index below
+    /// [`LinkConfig::relays`]. It starts at 0 and moves to the next one, round the list, on every
+    /// [`Link::handle_disconnected`] (a failed dial, a lost or closed connection): a client whose
+    /// relay died (`kill -9`, a deploy) reaches another on its first retry, after the same backoff,
+    /// and comes back round to the first later. One rule for every driver.
+    pub fn relay(&self) -> usize {
+        self.relay
     }
 
     /// The socket is open: `join` goes out.
@@ -172,6 +184,7 @@ impl Link {
         }
         self.documents.save_all(self.state.relay_storage());
         self.transmits.clear();
+        self.relay = (self.relay + 1) % self.config.relays.max(1);
         let earliest = now + self.backoff.next_delay();
         let refusal = match &reason {
             Disconnect::Unauthorized => Some(CredentialsRefusal::Unauthorized),

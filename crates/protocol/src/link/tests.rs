@@ -406,3 +406,37 @@ fn reconnect_now_dials_at_once_after_a_refusal_or_a_wait_with_the_shortest_backo
     link.reconnect_now();
     assert!(matches!(events(&mut link).as_slice(), [LinkEvent::Dial]));
 }
+
+#[test]
+fn each_disconnect_moves_the_next_dial_to_the_next_relay_round_the_list() {
+    let mut docs: HashMap<DocumentId, AutoCommit> = HashMap::new();
+    let mut link = Link::new(LinkConfig {
+        relays: 3,
+        ..config()
+    });
+    let mut dialled = vec![link.relay()];
+    // A failed dial, a lost connection and a relay's close each move on; a join stays put.
+    link.handle_disconnected(Duration::ZERO, Disconnect::DialFailed);
+    dialled.push(link.relay());
+    link.handle_connected(Duration::ZERO);
+    link.handle_frame(Duration::ZERO, &peer(None), &mut docs)
+        .unwrap();
+    dialled.push(link.relay());
+    link.handle_disconnected(Duration::ZERO, Disconnect::Lost);
+    dialled.push(link.relay());
+    link.handle_disconnected(
+        Duration::ZERO,
+        Disconnect::Closed {
+            code: 1001,
+            reason: "going away".into(),
+        },
+    );
+    dialled.push(link.relay());
+    assert_eq!(dialled, [0, 1, 1, 2, 0]);
+    // One relay (a load balancer's URL) is always relay 0, and so is a count of 0.
+    for relays in [0, 1] {
+        let mut link = Link::new(LinkConfig { relays, ..config() });
+        link.handle_disconnected(Duration::ZERO, Disconnect::Lost);
+        assert_eq!(link.relay(), 0);
+    }
+}

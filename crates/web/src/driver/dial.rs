@@ -36,7 +36,7 @@ impl Driver {
                 return true;
             }
         };
-        let url = with_token(&self.relay.url, token.as_deref());
+        let url = with_token(&self.relay_urls()[0], token.as_deref());
         self.token = token;
         match Socket::connect(&url) {
             Ok((socket, events)) => {
@@ -50,6 +50,14 @@ impl Driver {
                 false
             }
         }
+    }
+
+    /// The relay the link says to dial (or dialled last: it moves on when told of the disconnect),
+    /// as a list of one.
+    fn relay_urls(&self) -> &[String] {
+        let relay = self.inner.sync().read_link().relay();
+        let urls = &self.relay.urls;
+        &urls[relay.min(urls.len() - 1)..][..1]
     }
 
     /// The socket closed. One that never opened may have been refused for its token: the HTTP
@@ -68,7 +76,7 @@ impl Driver {
             ConnectionState::Dialing | ConnectionState::Joining
                 if code != chatsync_protocol::TOKEN_EXPIRED =>
             {
-                if refused(&self.relay.url, self.token.as_deref()).await {
+                if refused(self.relay_urls(), self.token.as_deref()).await {
                     Disconnect::Unauthorized
                 } else if matches!(state, ConnectionState::Dialing) {
                     Disconnect::DialFailed
@@ -117,7 +125,7 @@ impl Driver {
 
 /// Whether a connection that never joined was refused for its token. A browser sees a refused
 /// WebSocket only as a close; the HTTP API says why.
-async fn refused(relay_url: &str, token: Option<&str>) -> bool {
+async fn refused(relay_url: &[String], token: Option<&str>) -> bool {
     matches!(
         crate::me::index_id(relay_url, token).await,
         Err(StoreError::Unauthorized)

@@ -53,24 +53,29 @@ pub(crate) struct IndexDoc {
 /// Where and how to reach the relay.
 #[derive(Clone, Debug)]
 pub(crate) struct RelayConfig {
-    /// The sync URL, `ws://` or `wss://`.
-    pub url: String,
+    /// The sync URLs, `ws://` or `wss://`: one relay (or a load balancer), or several relays on one
+    /// database, tried in turn (the link's rule, [`Link::relay`](chatsync_protocol::Link::relay)).
+    /// Never empty.
+    pub urls: Vec<String>,
     /// Shared with `setToken`.
     pub tokens: crate::token::Tokens,
 }
 
 impl RelayConfig {
-    /// Checks the URL's scheme: anything else would only fail later, on every reconnect.
-    pub fn new(url: String, token: crate::token::TokenSource) -> Result<Self> {
-        if !(url.starts_with("ws://") || url.starts_with("wss://")) {
-            return Err(StoreError::InvalidInput(format!(
-                "relayUrl must start with ws:// or wss://, not {url:?}"
-            )));
+    /// Checks each URL's scheme: anything else would only fail later, on every reconnect. `None`
+    /// without a URL (a local-only store).
+    pub fn new(urls: Vec<String>, token: crate::token::TokenSource) -> Result<Option<Self>> {
+        for url in &urls {
+            if !(url.starts_with("ws://") || url.starts_with("wss://")) {
+                return Err(StoreError::InvalidInput(format!(
+                    "a relay URL must start with ws:// or wss://, not {url:?}"
+                )));
+            }
         }
-        Ok(Self {
-            url,
+        Ok((!urls.is_empty()).then(|| Self {
+            urls,
             tokens: crate::token::Tokens::new(token),
-        })
+        }))
     }
 }
 
@@ -139,8 +144,8 @@ impl StoreInner {
             listeners: Callbacks::default(),
             closed: Cell::new(false),
             abandoned: Cell::new(false),
+            sync: SyncState::new(opened.relay.as_ref().map_or(1, |relay| relay.urls.len())),
             relay: opened.relay,
-            sync: SyncState::new(),
             status: StatusCache::default(),
             kicks: opened.kicks,
             unsynced: RefCell::new(UnsyncedMarks::new(opened.unsynced)),

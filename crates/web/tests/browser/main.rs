@@ -18,6 +18,7 @@ mod local_only;
 mod persistence;
 mod preferences;
 mod projects;
+mod relays;
 mod status;
 mod stored_view;
 mod stream_locks;
