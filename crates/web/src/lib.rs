@@ -46,6 +46,8 @@ mod browser;
 #[cfg(target_arch = "wasm32")]
 mod callbacks;
 #[cfg(target_arch = "wasm32")]
+mod channel;
+#[cfg(target_arch = "wasm32")]
 mod driver;
 #[cfg(target_arch = "wasm32")]
 mod error;

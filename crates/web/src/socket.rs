@@ -1,10 +1,10 @@
 //! [`Socket`]: the browser's WebSocket as a stream of [`SocketEvent`]s — binary frames only.
 
-use futures_channel::mpsc;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::closure::Closure;
 use web_sys::{BinaryType, CloseEvent, MessageEvent, WebSocket};
 
+use crate::channel::{Receiver, queue};
 use crate::error::{Result, StoreError};
 
 /// What the socket reports.
@@ -29,27 +29,27 @@ pub(crate) struct Socket {
 
 impl Socket {
     /// Starts connecting to `url`; events arrive on the returned receiver.
-    pub fn connect(url: &str) -> Result<(Self, mpsc::UnboundedReceiver<SocketEvent>)> {
+    pub fn connect(url: &str) -> Result<(Self, Receiver<SocketEvent>)> {
         let ws = WebSocket::new(url).map_err(|e| {
             StoreError::InvalidInput(format!("cannot open a WebSocket to {url:?}: {e:?}"))
         })?;
         ws.set_binary_type(BinaryType::Arraybuffer);
-        let (tx, rx) = mpsc::unbounded();
+        let (tx, rx) = queue();
 
         let open_tx = tx.clone();
         let on_open = Closure::<dyn FnMut()>::new(move || {
-            let _ = open_tx.unbounded_send(SocketEvent::Open);
+            open_tx.send(SocketEvent::Open);
         });
         let message_tx = tx.clone();
         let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
             // Text frames are not part of the protocol; they are dropped here.
             if let Ok(buffer) = event.data().dyn_into::<js_sys::ArrayBuffer>() {
                 let bytes = js_sys::Uint8Array::new(&buffer).to_vec();
-                let _ = message_tx.unbounded_send(SocketEvent::Frame(bytes));
+                message_tx.send(SocketEvent::Frame(bytes));
             }
         });
         let on_close = Closure::<dyn FnMut(CloseEvent)>::new(move |event: CloseEvent| {
-            let _ = tx.unbounded_send(SocketEvent::Closed {
+            tx.send(SocketEvent::Closed {
                 code: event.code(),
                 reason: event.reason(),
             });

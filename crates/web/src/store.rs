@@ -296,7 +296,7 @@ impl ChatStore {
         let (index, not_threads) = crate::open_index::open_index(&db, relay_index).await?;
         let (kicks, kicked) = match relay {
             Some(_) => {
-                let (tx, rx) = futures_channel::mpsc::unbounded();
+                let (tx, rx) = crate::channel::queue();
                 (Some(tx), Some(rx))
             }
             None => (None, None),

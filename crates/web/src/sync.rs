@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use automerge::ChangeHash;
 use chatsync_protocol::{DocumentId, Link, LinkConfig};
-use futures_channel::oneshot;
 
+use crate::channel::Reply;
 use crate::error::Result;
 use crate::util::{now_ms, random_bytes, random_hex};
 
@@ -29,9 +29,9 @@ pub(crate) enum Kick {
     /// The token was replaced: connect again with it now.
     Reconnect,
     /// Ask the relay for a document this device does not store; answered once it is held.
-    Fetch(DocumentId, oneshot::Sender<Result<()>>),
+    Fetch(DocumentId, Reply<Result<()>>),
     /// Answer once the relay has acknowledged these heads.
-    Acknowledge(Heads, oneshot::Sender<Result<()>>),
+    Acknowledge(Heads, Reply<Result<()>>),
     /// The store closed.
     Close,
 }

@@ -5,7 +5,8 @@ use std::future::poll_fn;
 use std::pin::{Pin, pin};
 use std::task::Poll;
 
-use gloo_timers::future::TimeoutFuture;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::JsFuture;
 
 /// Milliseconds since the Unix epoch.
 pub(crate) fn now_ms() -> u64 {
@@ -51,10 +52,25 @@ fn spawn_boxed(task: Pin<Box<dyn Future<Output = ()>>>) {
 /// rather than a `select!` per caller, each of which expands to its own polling code.
 pub(crate) async fn within<T>(ms: u32, future: impl Future<Output = T>) -> Option<T> {
     let mut future = pin!(future);
-    let mut timeout = TimeoutFuture::new(ms);
+    let mut timeout = sleep(ms);
     poll_fn(|cx| match future.as_mut().poll(cx) {
         Poll::Ready(output) => Poll::Ready(Some(output)),
-        Poll::Pending => Pin::new(&mut timeout).poll(cx).map(|()| None),
+        Poll::Pending => Pin::new(&mut timeout).poll(cx).map(|_| None),
     })
     .await
+}
+
+#[wasm_bindgen]
+extern "C" {
+    /// The global `setTimeout` (a window's or a worker's).
+    #[wasm_bindgen(js_name = setTimeout)]
+    fn set_timeout(callback: &js_sys::Function, ms: u32);
+}
+
+/// Resolves after `ms` milliseconds: a promise `setTimeout` resolves. Dropping it early leaves the
+/// timer to resolve a promise nobody awaits, which costs nothing, and saves the cancellable timer
+/// futures of gloo-timers (with futures-channel under them).
+pub(crate) fn sleep(ms: u32) -> JsFuture {
+    let promise = js_sys::Promise::new(&mut |resolve, _| set_timeout(&resolve, ms));
+    JsFuture::from(promise)
 }

@@ -13,10 +13,13 @@ use std::rc::Rc;
 
 use chatsync_model::{Limits, Thread, ThreadId};
 use chatsync_protocol::{Disconnect, DocumentId, LinkError, LinkEvent, automerge::AutoCommit};
-use futures_channel::{mpsc, oneshot};
-use futures_util::{FutureExt, StreamExt, pin_mut, select};
-use gloo_timers::future::TimeoutFuture;
+use std::future::poll_fn;
+use std::pin::Pin;
+use std::task::Poll;
 
+use wasm_bindgen_futures::JsFuture;
+
+use crate::channel::{self, Receiver};
 use crate::error::{Result, StoreError};
 use crate::handle::ThreadHandle;
 use crate::inner::{RelayConfig, StoreDocs, StoreInner};
@@ -27,24 +30,27 @@ use crate::sync::{Heads, Kick};
 struct Connection {
     // Dropping it closes the WebSocket.
     socket: Socket,
-    events: mpsc::UnboundedReceiver<SocketEvent>,
+    events: Receiver<SocketEvent>,
 }
 
 /// What woke the loop.
 enum Input {
     Kick(Option<Kick>),
-    Socket(Option<SocketEvent>),
+    Socket(SocketEvent),
     Timeout,
 }
 
 /// A call waiting for the relay.
-type Reply = oneshot::Sender<Result<()>>;
+type Reply = channel::Reply<Result<()>>;
 
 struct Driver {
     inner: Rc<StoreInner>,
     relay: RelayConfig,
-    kicks: mpsc::UnboundedReceiver<Kick>,
+    kicks: Receiver<Kick>,
     connection: Option<Connection>,
+    /// The timer of the link's next timeout (when, in the link's milliseconds), kept while that
+    /// stays the next timeout: a timer made per turn would leave one pending per event.
+    timer: Option<(u128, JsFuture)>,
     /// The token of the current (or last) connection.
     token: Option<String>,
     /// A fresh token (or none) already taken from the source for the next dial.
@@ -56,7 +62,7 @@ struct Driver {
 }
 
 /// The sync driver of a store with a relay: runs until the store closes.
-pub(crate) async fn run(inner: Rc<StoreInner>, kicks: mpsc::UnboundedReceiver<Kick>) {
+pub(crate) async fn run(inner: Rc<StoreInner>, kicks: Receiver<Kick>) {
     let Some(relay) = inner.relay().cloned() else {
         return;
     };
@@ -65,6 +71,7 @@ pub(crate) async fn run(inner: Rc<StoreInner>, kicks: mpsc::UnboundedReceiver<Ki
         relay,
         kicks,
         connection: None,
+        timer: None,
         token: None,
         next_token: None,
         held: Vec::new(),
@@ -87,10 +94,10 @@ impl Driver {
             match input {
                 Input::Kick(None | Some(Kick::Close)) => return self.close(),
                 Input::Kick(Some(kick)) => self.handle_kick(kick),
-                Input::Socket(Some(SocketEvent::Open)) => {
+                Input::Socket(SocketEvent::Open) => {
                     self.inner.sync().link().handle_connected(now)
                 }
-                Input::Socket(Some(SocketEvent::Frame(bytes))) => {
+                Input::Socket(SocketEvent::Frame(bytes)) => {
                     let handled = self.inner.sync().link().handle_frame(
                         now,
                         &bytes,
@@ -100,10 +107,9 @@ impl Driver {
                         warn_refused(&e);
                     }
                 }
-                Input::Socket(Some(SocketEvent::Closed { code, reason })) => {
+                Input::Socket(SocketEvent::Closed { code, reason }) => {
                     self.socket_closed(code, reason).await;
                 }
-                Input::Socket(None) => self.socket_closed(1006, String::new()).await,
                 Input::Timeout => self
                     .inner
                     .sync()
@@ -114,34 +120,38 @@ impl Driver {
     }
 
     /// Waits for a kick, a socket event, or the link's next timeout (none while switched off).
+    /// One poll function over the three, in that order.
     async fn next_input(&mut self) -> Input {
         let sync = self.inner.sync();
         let timeout = sync.link().poll_timeout().filter(|_| sync.is_enabled());
-        let delay = timeout.map(|at| {
-            let ms = at.saturating_sub(sync.now()).as_millis();
-            u32::try_from(ms).unwrap_or(u32::MAX)
-        });
-        let events = self.connection.as_mut().map(|c| &mut c.events);
-        let socket_event = async move {
-            match events {
-                Some(events) => events.next().await,
-                None => std::future::pending().await,
+        let at = timeout.map(|at| at.as_millis());
+        if self.timer.as_ref().map(|(when, _)| *when) != at {
+            self.timer = timeout.map(|at| {
+                let ms = at.saturating_sub(sync.now()).as_millis();
+                let timer = crate::util::sleep(u32::try_from(ms).unwrap_or(u32::MAX));
+                (at.as_millis(), timer)
+            });
+        }
+        let (kicks, connection, timer) = (&mut self.kicks, &mut self.connection, &mut self.timer);
+        let input = poll_fn(|cx| {
+            if let Poll::Ready(kick) = kicks.poll_next(cx) {
+                return Poll::Ready(Input::Kick(kick));
             }
-        }
-        .fuse();
-        let sleep = async move {
-            match delay {
-                Some(ms) => TimeoutFuture::new(ms).await,
-                None => std::future::pending().await,
+            if let Some(connection) = connection.as_mut()
+                && let Poll::Ready(Some(event)) = connection.events.poll_next(cx)
+            {
+                return Poll::Ready(Input::Socket(event));
             }
+            match timer {
+                Some((_, sleep)) => Pin::new(sleep).poll(cx).map(|_| Input::Timeout),
+                None => Poll::Pending,
+            }
+        })
+        .await;
+        if matches!(input, Input::Timeout) {
+            self.timer = None;
         }
-        .fuse();
-        pin_mut!(socket_event, sleep);
-        select! {
-            kick = self.kicks.next() => Input::Kick(kick),
-            event = socket_event => Input::Socket(event),
-            () = sleep => Input::Timeout,
-        }
+        input
     }
 
     /// Sends what the link has queued and acts on its events, until it has nothing more. False
@@ -185,7 +195,7 @@ impl Driver {
             LinkEvent::Disconnected { .. } => {
                 for (id, reply) in std::mem::take(&mut self.fetches) {
                     self.inner.sync().link().release(id);
-                    let _ = reply.send(Err(StoreError::Offline(format!(
+                    reply.send(Err(StoreError::Offline(format!(
                         "lost the relay while fetching {id}"
                     ))));
                 }
@@ -234,7 +244,7 @@ impl Driver {
             }
             Kick::Fetch(id, reply) => {
                 if self.held.contains(&id) {
-                    let _ = reply.send(Ok(()));
+                    reply.send(Ok(()));
                     return;
                 }
                 self.fetches.push((id, reply));
@@ -312,7 +322,7 @@ impl Driver {
             .partition(|(fetched, _)| *fetched == id);
         self.fetches = left;
         for (_, reply) in done {
-            let _ = reply.send(answer.clone().map_err(StoreError::NotFound));
+            reply.send(answer.clone().map_err(StoreError::NotFound));
         }
     }
 
@@ -328,7 +338,7 @@ impl Driver {
                 .all(|(id, heads)| !self.held.contains(id) || self.inner.acknowledged(*id, heads));
             if done {
                 self.inner.sync().synced_now();
-                let _ = reply.send(Ok(()));
+                reply.send(Ok(()));
             } else {
                 self.acks.push((heads, reply));
             }
@@ -361,10 +371,10 @@ impl Driver {
         self.inner.sync().link().close();
         self.connection = None;
         for (_, reply) in self.fetches.drain(..) {
-            let _ = reply.send(Err(StoreError::Closed));
+            reply.send(Err(StoreError::Closed));
         }
         for (_, reply) in self.acks.drain(..) {
-            let _ = reply.send(Err(StoreError::Closed));
+            reply.send(Err(StoreError::Closed));
         }
     }
 }

@@ -22,7 +22,6 @@ use std::rc::Rc;
 use automerge::ActorId;
 use chatsync_model::{Index, ListOptions, Preferences, ThreadId, ThreadStatus, ThreadSummary};
 use chatsync_protocol::DocumentId;
-use futures_channel::mpsc;
 use wasm_bindgen::JsValue;
 
 pub(crate) use documents::StoreDocs;
@@ -86,7 +85,7 @@ pub(crate) struct Opened {
     /// `None` for a local-only store.
     pub relay: Option<RelayConfig>,
     /// To the sync driver; `None` for a local-only store.
-    pub kicks: Option<mpsc::UnboundedSender<Kick>>,
+    pub kicks: Option<crate::channel::Sender<Kick>>,
     /// The unsynced marks storage holds.
     pub unsynced: Vec<String>,
     pub actor: ActorId,
@@ -116,7 +115,7 @@ pub(crate) struct StoreInner {
     /// The status object `status()` last handed out.
     status: StatusCache,
     /// To the sync driver; `None` for a local-only store.
-    kicks: Option<mpsc::UnboundedSender<Kick>>,
+    kicks: Option<crate::channel::Sender<Kick>>,
     /// Threads with changes the relay has not acknowledged, marked in storage so a reload still
     /// sends them.
     unsynced: RefCell<UnsyncedMarks>,

@@ -5,9 +5,9 @@ use std::rc::Rc;
 
 use automerge::ChangeHash;
 use chatsync_protocol::{DocumentId, SavedSync};
-use futures_channel::oneshot;
 
 use super::{StoreDocs, StoreInner};
+use crate::channel::reply;
 use crate::error::{Result, StoreError};
 use crate::idb::Write;
 use crate::sync::Kick;
@@ -20,7 +20,7 @@ impl StoreInner {
     /// Tells the sync driver something (nothing for a local-only store).
     pub fn kick(&self, kick: Kick) {
         if let Some(tx) = &self.kicks {
-            let _ = tx.unbounded_send(kick);
+            tx.send(kick);
         }
     }
 
@@ -29,7 +29,7 @@ impl StoreInner {
         if self.relay.is_none() || !self.sync.is_joined() {
             return Err(StoreError::NotFound(id.to_string()));
         }
-        let (tx, rx) = oneshot::channel();
+        let (tx, rx) = reply();
         self.kick(Kick::Fetch(id, tx));
         // On a timeout the receiver is dropped: the driver sees it and gives the fetch up.
         match within(RELAY_WAIT_MS, rx).await {
@@ -51,7 +51,7 @@ impl StoreInner {
         self.flush().await?;
         let heads = self.all_heads(true);
         let count = heads.len();
-        let (tx, rx) = oneshot::channel();
+        let (tx, rx) = reply();
         self.kick(Kick::Acknowledge(heads, tx));
         match within(RELAY_WAIT_MS, rx).await {
             Some(result) => result.unwrap_or(Err(StoreError::Closed)).map(|()| count),
