@@ -55,6 +55,11 @@ impl Source for Js {
             .and_then(|text| text.as_string())
             .map(Json::from_text)
     }
+
+    fn items(&self) -> Option<Vec<Self>> {
+        // A message's `parts`.
+        Array::is_array(&self.0).then(|| Array::from(&self.0).iter().map(Self).collect())
+    }
 }
 
 impl From<InputError> for StoreError {

@@ -3,8 +3,11 @@
 //! here, since one of them is a function, and the fields only the browser has (`localOnly`, a list's
 //! `projectId` and `trashed`), read after the model's shape from the same object.
 
-use chatsync_model::ThreadSettings;
-use chatsync_model::input::{Fields, FromFields, InputError, ListInput, Source, ThreadInitInput};
+use chatsync_model::input::{
+    ApprovalRequestInput, Fields, FromFields, InputError, ListInput, Source, ThreadInitInput,
+    ToolCallStartInput,
+};
+use chatsync_model::{ThreadSettings, ToolCallOptions};
 use wasm_bindgen::JsValue;
 
 use crate::error::{Result, StoreError};
@@ -87,6 +90,57 @@ impl FromFields for ThreadList {
             list: ListInput::read(f)?,
             project_id: f.string("projectId")?,
             trashed: f.bool("trashed")?.unwrap_or(false),
+        })
+    }
+}
+
+/// `appendDelta`'s options: `part`, the id of the text or reasoning part the text goes into.
+#[derive(Debug, Default)]
+pub(crate) struct DeltaOptions {
+    pub part: Option<String>,
+}
+
+impl FromFields for DeltaOptions {
+    fn read<S: Source>(f: &mut Fields<'_, S>) -> Result<Self, InputError> {
+        Ok(Self {
+            part: f.string("part")?,
+        })
+    }
+}
+
+/// `startToolCall`'s argument: the model's [`ToolCallStartInput`], `dynamic` and `inputStreaming`
+/// (the fields the relay's `toolCalls:start` reads beside it).
+#[derive(Debug)]
+pub(crate) struct ToolCallStartArgs {
+    pub call: ToolCallStartInput,
+    pub options: ToolCallOptions,
+}
+
+impl FromFields for ToolCallStartArgs {
+    fn read<S: Source>(f: &mut Fields<'_, S>) -> Result<Self, InputError> {
+        Ok(Self {
+            call: ToolCallStartInput::read(f)?,
+            options: ToolCallOptions {
+                dynamic: f.bool("dynamic")?.unwrap_or(false),
+                input_streaming: f.bool("inputStreaming")?.unwrap_or(false),
+            },
+        })
+    }
+}
+
+/// `requestApproval`'s argument: the model's [`ApprovalRequestInput`] and `toolCallId`, the tool
+/// call it approves (as the relay's `approvals:request` reads it).
+#[derive(Debug)]
+pub(crate) struct ApprovalRequestArgs {
+    pub request: ApprovalRequestInput,
+    pub tool_call_id: Option<String>,
+}
+
+impl FromFields for ApprovalRequestArgs {
+    fn read<S: Source>(f: &mut Fields<'_, S>) -> Result<Self, InputError> {
+        Ok(Self {
+            request: ApprovalRequestInput::read(f)?,
+            tool_call_id: f.string("toolCallId")?,
         })
     }
 }

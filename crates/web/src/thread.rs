@@ -4,17 +4,18 @@ use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use chatsync_model::input::{
-    ApprovalDecisionInput, ApprovalRequestInput, ArtifactInput, MessageEndInput, NewMessageInput,
-    SessionStateInput, ToolCallEndInput, ToolCallStartInput,
+    AppendMessageInput, ApprovalDecisionInput, ArtifactInput, FinishMessageInput, PartInput,
+    SessionStateInput, Source, ToolCallEndInput,
 };
-use chatsync_model::{ApprovalId, MessageId, Regenerate, ThreadSettings, ToolCallId};
+use chatsync_model::{ApprovalId, MessageId, PartId, Regenerate, ThreadSettings, ToolCallId};
 use js_sys::Function;
 use wasm_bindgen::prelude::*;
 
-use crate::error::Result;
+use crate::error::{Result, StoreError};
+use crate::fields::Js;
 use crate::handle::ThreadHandle;
 use crate::inner::StoreInner;
-use crate::input::{self, new_id};
+use crate::input::{self, ApprovalRequestArgs, DeltaOptions, ToolCallStartArgs, new_id};
 use crate::output::to_js;
 
 /// An open thread. Writes apply at once in memory and reach IndexedDB (and the relay) in batches.
@@ -161,33 +162,62 @@ impl Thread {
             .with_thread(|thread| thread.with_automerge(|doc| doc.save()))?)
     }
 
-    /// Appends a message and returns it. Its parent defaults to the last message on the active branch.
+    /// Appends a message and returns it: its `id` is the caller's (a duplicate is `already_exists`)
+    /// or a fresh one, its `parts` ordered parts. Its parent defaults to the last message on the
+    /// active branch.
     #[wasm_bindgen(js_name = appendMessage, unchecked_return_type = "Message")]
     pub fn append_message(
         &self,
         #[wasm_bindgen(unchecked_param_type = "NewMessage")] message: JsValue,
     ) -> Result<JsValue, JsValue> {
-        let message: NewMessageInput = input::from_js(&message)?;
-        let id = MessageId::new(new_id()).map_err(crate::error::StoreError::from)?;
-        let message = message
-            .into_model(id.clone())
-            .map_err(crate::error::StoreError::from)?;
+        let message = input::from_js::<AppendMessageInput>(&message)?
+            .into_model(new_id)
+            .map_err(StoreError::from)?;
+        let id = message.id.clone();
         self.write(|thread, now| thread.append_message(message, now))?;
         Ok(self.message_js(&id)?)
     }
 
-    /// Appends streamed text to a message. Synchronous and O(delta): deltas are committed together at
-    /// most every 100 ms and at finish.
+    /// Adds a part at the end of an open message (a data part with the type and id of one it has
+    /// replaces that one's data).
+    #[wasm_bindgen(js_name = appendPart)]
+    pub fn append_part(
+        &self,
+        #[wasm_bindgen(js_name = messageId)] message_id: String,
+        #[wasm_bindgen(unchecked_param_type = "NewPart")] part: JsValue,
+    ) -> Result<(), JsValue> {
+        let part: PartInput = input::from_js(&part)?;
+        let id = MessageId::new(message_id).map_err(StoreError::from)?;
+        self.write(|thread, now| thread.append_part(&id, part.0, now))?;
+        self.handle.stream_started(id);
+        Ok(())
+    }
+
+    /// Appends streamed text to a message: to its last part when that is text, else to a new text
+    /// part; with `{ part }`, to that text or reasoning part. Synchronous and O(delta): deltas are
+    /// committed together at most every 100 ms and at finish.
     #[wasm_bindgen(js_name = appendDelta)]
     pub fn append_delta(
         &self,
         #[wasm_bindgen(js_name = messageId)] message_id: String,
         text: String,
+        #[wasm_bindgen(unchecked_optional_param_type = "DeltaOptions")] options: Option<JsValue>,
     ) -> Result<(), JsValue> {
         self.ensure_writable()?;
-        let id = MessageId::new(message_id).map_err(crate::error::StoreError::from)?;
-        self.handle
-            .write(|thread, now| thread.append_delta(&id, &text, now))?;
+        let part = match options {
+            // The two-argument form reads nothing more.
+            None => None,
+            Some(options) => input::from_js_or_default::<DeltaOptions>(&options)?
+                .part
+                .map(PartId::new)
+                .transpose()
+                .map_err(StoreError::from)?,
+        };
+        let id = MessageId::new(message_id).map_err(StoreError::from)?;
+        self.handle.write(|thread, now| match &part {
+            Some(part) => thread.append_part_delta(&id, part, &text, now),
+            None => thread.append_delta(&id, &text, now),
+        })?;
         self.handle.stream_started(id);
         self.store.schedule_commit(&self.handle);
         self.store.schedule_repaint(&self.handle);
@@ -201,9 +231,9 @@ impl Thread {
         #[wasm_bindgen(js_name = messageId)] message_id: String,
         #[wasm_bindgen(unchecked_param_type = "MessageEnd")] end: JsValue,
     ) -> Result<(), JsValue> {
-        let end: MessageEndInput = input::from_js(&end)?;
-        let id = MessageId::new(message_id).map_err(crate::error::StoreError::from)?;
-        self.write(|thread, now| thread.finish_message(&id, end.into_model(), now))?;
+        let (end, details) = input::from_js::<FinishMessageInput>(&end)?.into_model();
+        let id = MessageId::new(message_id).map_err(StoreError::from)?;
+        self.write(|thread, now| thread.finish_message_with(&id, end, details, now))?;
         self.handle.stream_ended(&id);
         let store = Rc::clone(&self.store);
         crate::util::spawn(async move {
@@ -212,6 +242,39 @@ impl Thread {
             }
         });
         Ok(())
+    }
+
+    /// Replaces a message's metadata (an object; `null` removes it), whatever its status. The
+    /// package's `{ merge: true }` merges in JS first (`ts/src/metadata.ts`).
+    #[wasm_bindgen(js_name = updateMessageMetadata)]
+    pub fn update_message_metadata(
+        &self,
+        #[wasm_bindgen(js_name = messageId)] message_id: String,
+        #[wasm_bindgen(unchecked_param_type = "{ [key: string]: JsonValue } | null")]
+        metadata: JsValue,
+    ) -> Result<(), JsValue> {
+        let metadata = Js(metadata);
+        let metadata = match metadata.0.is_null() || metadata.0.is_undefined() {
+            true => None,
+            false => Some(metadata.to_json().ok_or_else(|| {
+                StoreError::InvalidInput("metadata must be a JSON object or null".into())
+            })?),
+        };
+        let id = MessageId::new(message_id).map_err(StoreError::from)?;
+        self.write(|thread, now| thread.update_message_metadata(&id, metadata, now))?;
+        Ok(())
+    }
+
+    /// Removes the parts of an open message's current step (after its last `step-start`), as the
+    /// AI SDK's `reset-step` does. Returns how many went.
+    #[wasm_bindgen(js_name = resetStep)]
+    pub fn reset_step(
+        &self,
+        #[wasm_bindgen(js_name = messageId)] message_id: String,
+    ) -> Result<u32, JsValue> {
+        let id = MessageId::new(message_id).map_err(StoreError::from)?;
+        let removed = self.write(|thread, now| thread.reset_step(&id, now))?;
+        Ok(u32::try_from(removed).unwrap_or(u32::MAX))
     }
 
     /// Edits a message as a new sibling branch (the original is kept) and selects it.
@@ -304,18 +367,31 @@ impl Thread {
         Ok(id)
     }
 
-    /// Records a tool call the assistant made. Returns its id.
+    /// Records a tool call the assistant made, and adds its part to its message. Returns its id.
     #[wasm_bindgen(js_name = startToolCall)]
     pub fn start_tool_call(
         &self,
         #[wasm_bindgen(unchecked_param_type = "ToolCallStart")] call: JsValue,
     ) -> Result<String, JsValue> {
-        let call = input::from_js::<ToolCallStartInput>(&call)?
-            .into_model(new_id)
-            .map_err(crate::error::StoreError::from)?;
+        let ToolCallStartArgs { call, options } = input::from_js(&call)?;
+        let call = call.into_model(new_id).map_err(StoreError::from)?;
         let id = call.id.to_string();
-        self.write(|thread, now| thread.start_tool_call(call, now))?;
+        self.write(|thread, now| thread.start_tool_call_with(call, options, now))?;
         Ok(id)
+    }
+
+    /// Sets the whole input of a call (one started with `inputStreaming: true` becomes
+    /// `input-available`).
+    #[wasm_bindgen(js_name = setToolCallInput)]
+    pub fn set_tool_call_input(
+        &self,
+        #[wasm_bindgen(js_name = callId)] call_id: String,
+        #[wasm_bindgen(unchecked_param_type = "JsonValue")] input: JsValue,
+    ) -> Result<(), JsValue> {
+        let input = Js(input).to_json().unwrap_or_default();
+        let id = ToolCallId::new(call_id).map_err(StoreError::from)?;
+        self.write(|thread, now| thread.set_tool_call_input(&id, input, now))?;
+        Ok(())
     }
 
     /// Records how a tool call ended; its duration is measured from its start.
@@ -333,17 +409,24 @@ impl Thread {
         Ok(())
     }
 
-    /// Asks a person to approve something. Returns the request's id.
+    /// Asks a person to approve something (with `toolCallId`, that tool call). Returns the
+    /// request's id.
     #[wasm_bindgen(js_name = requestApproval)]
     pub fn request_approval(
         &self,
         #[wasm_bindgen(unchecked_param_type = "ApprovalRequest")] request: JsValue,
     ) -> Result<String, JsValue> {
-        let request = input::from_js::<ApprovalRequestInput>(&request)?
-            .into_model(new_id)
-            .map_err(crate::error::StoreError::from)?;
+        let ApprovalRequestArgs {
+            request,
+            tool_call_id,
+        } = input::from_js(&request)?;
+        let request = request.into_model(new_id).map_err(StoreError::from)?;
+        let call = tool_call_id
+            .map(ToolCallId::new)
+            .transpose()
+            .map_err(StoreError::from)?;
         let id = request.id.to_string();
-        self.write(|thread, now| thread.request_approval(request, now))?;
+        self.write(|thread, now| thread.request_approval_for(request, call.as_ref(), now))?;
         Ok(id)
     }
 

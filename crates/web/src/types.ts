@@ -186,11 +186,76 @@ export interface Feedback {
   text?: string;
 }
 
+/** A text or reasoning part's state: `streaming` while its message is open. */
+export type PartState = "streaming" | "done";
+
+/** The AI SDK's tool part states, from the thread's tool call and its approval. */
+export type ToolPartState =
+  | "input-streaming"
+  | "input-available"
+  | "approval-requested"
+  | "approval-responded"
+  | "output-available"
+  | "output-error"
+  | "output-denied";
+
+/** A tool part's approval: `approved` once decided. */
+export interface ToolPartApproval {
+  id: string;
+  approved?: boolean;
+  reason?: string;
+}
+
+/** A tool call as a message part (`tool-<name>`, or `dynamic-tool` with `toolName`). */
+export interface ToolPart {
+  type: `tool-${string}` | "dynamic-tool";
+  /** With `dynamic-tool`. */
+  toolName?: string;
+  /** The thread's tool call (`view.toolCalls`). */
+  toolCallId: string;
+  state: ToolPartState;
+  input?: JsonValue;
+  output?: JsonValue;
+  errorText?: string;
+  approval?: ToolPartApproval;
+}
+
+/** One of a message's ordered parts, in the AI SDK's `UIMessage` part shapes. */
+export type MessagePart =
+  | { type: "text"; id?: string; text: string; state: PartState }
+  | { type: "reasoning"; id?: string; text: string; state: PartState }
+  | ToolPart
+  | { type: "file"; mediaType: string; url?: string; reference?: string; filename?: string; size?: number }
+  | { type: "source-url"; sourceId: string; url: string; title?: string }
+  | { type: "source-document"; sourceId: string; mediaType: string; title: string; filename?: string }
+  | { type: `data-${string}`; id?: string; data: JsonValue }
+  | { type: "step-start" };
+
+/**
+ * A part to add (`appendMessage({ parts })`, `thread.appendPart`). Tool parts come from
+ * `startToolCall`. A data part with the type and `id` of one the message has replaces its data.
+ */
+export type NewPart =
+  | { type: "text"; id?: string; text?: string }
+  | { type: "reasoning"; id?: string; text?: string }
+  | { type: "file"; mediaType: string; url?: string; reference?: string; filename?: string; size?: number }
+  | { type: "source-url"; sourceId: string; url: string; title?: string }
+  | { type: "source-document"; sourceId: string; mediaType: string; title: string; filename?: string }
+  | { type: `data-${string}`; id?: string; data: JsonValue }
+  | { type: "step-start" };
+
 export interface Message {
   id: string;
   role: Role;
+  /** The text parts joined. */
   content: string;
+  /** Ordered parts (a message of an older schema shows its content as one text part). */
+  parts: MessagePart[];
   status: MessageStatus;
+  /** The AI SDK's finish reason, as `finishMessage` gave it. */
+  finishReason?: string;
+  /** The error text of a message finished as `error`. */
+  error?: string;
   parentId?: string;
   createdAt: number;
   updatedAt: number;
@@ -237,6 +302,8 @@ export interface Approval {
   subject: string;
   status: ApprovalStatus;
   messageId?: string;
+  /** The tool call it approves (its part shows the approval). */
+  toolCallId?: string;
   requestedAt: number;
   decidedBy?: string;
   decidedAt?: number;
@@ -294,8 +361,12 @@ export interface ThreadView {
 }
 
 export interface NewMessage {
+  /** The caller's id (e.g. a UIMessage's); a duplicate is `already_exists`. Omit for a fresh one. */
+  id?: string;
   role: Role;
+  /** Text; a message has `content` or text parts, not both. */
   content?: string;
+  parts?: NewPart[];
   status?: MessageStatus;
   parentId?: string;
   provider?: string;
@@ -306,6 +377,15 @@ export interface NewMessage {
 export interface MessageEnd {
   status: "complete" | "error" | "cancelled";
   usage?: Usage;
+  /** The AI SDK's finish reason (`stop`, `length`, `tool-calls`, …). */
+  finishReason?: string;
+  /** Why it failed: only with status `error`. */
+  error?: string;
+}
+
+/** `appendDelta`'s third argument: `part` streams into that text or reasoning part (by its id). */
+export interface DeltaOptions {
+  part?: string;
 }
 
 export interface ArtifactUpsert {
@@ -326,6 +406,10 @@ export interface ToolCallStart {
   providerCallId?: string;
   input?: JsonValue;
   status?: "pending" | "running";
+  /** A tool not known in advance: its part is `dynamic-tool`. */
+  dynamic?: boolean;
+  /** The input is still streaming: the part is `input-streaming` until `setToolCallInput`. */
+  inputStreaming?: boolean;
 }
 
 export type ToolCallEnd =
@@ -338,6 +422,8 @@ export interface ApprovalRequest {
   kind: string;
   subject: string;
   messageId?: string;
+  /** The tool call it approves: its part goes `approval-requested`, then as decided. */
+  toolCallId?: string;
 }
 
 export interface ApprovalDecision {
