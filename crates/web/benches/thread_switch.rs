@@ -65,7 +65,7 @@ async fn write_thread(db: &str, messages: usize) -> String {
         let reply_id = append_reply(&thread);
         for _ in 0..20 {
             thread
-                .append_delta(reply_id.clone(), sentence[..15].to_owned())
+                .append_delta(reply_id.clone(), sentence[..15].to_owned(), None)
                 .unwrap();
         }
         thread
@@ -188,7 +188,7 @@ async fn streaming_into_a_long_thread() {
         for _ in 0..50 {
             let started = now();
             thread
-                .append_delta(reply_id.clone(), "token ".to_owned())
+                .append_delta(reply_id.clone(), "token ".to_owned(), None)
                 .unwrap();
             deltas.push(now() - started);
         }

@@ -26,7 +26,7 @@ async fn bad_input_is_invalid_input() {
     assert_eq!(code(&bad_role.unwrap_err()), "invalid_input");
     let typo = thread.append_message(js(serde_json::json!({ "role": "user", "contnet": "x" })));
     assert_eq!(code(&typo.unwrap_err()), "invalid_input");
-    let unknown = thread.append_delta("nope".into(), "x".into());
+    let unknown = thread.append_delta("nope".into(), "x".into(), None);
     assert_eq!(code(&unknown.unwrap_err()), "not_found");
     let rating = append(&thread, "assistant", "hi");
     let bad = thread.set_feedback(

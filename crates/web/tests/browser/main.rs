@@ -15,6 +15,7 @@ mod errors;
 mod index_repair;
 mod lifecycle;
 mod local_only;
+mod parts;
 mod persistence;
 mod preferences;
 mod projects;

@@ -20,7 +20,7 @@ async fn threads_and_messages_survive_close_and_reopen() {
     let reply = append(&thread, "assistant", "");
     let reply_id = reply["id"].as_str().unwrap().to_owned();
     for token in ["Lisbon ", "in ", "May."] {
-        thread.append_delta(reply_id.clone(), token.into()).unwrap();
+        thread.append_delta(reply_id.clone(), token.into(), None).unwrap();
     }
     thread
         .finish_message(reply_id, js(serde_json::json!({ "status": "complete" })))
@@ -59,7 +59,7 @@ async fn streamed_deltas_reach_storage_without_an_explicit_flush() {
     let reply = append(&thread, "assistant", "");
     let reply_id = reply["id"].as_str().unwrap().to_owned();
     thread
-        .append_delta(reply_id, "partial answer".into())
+        .append_delta(reply_id, "partial answer".into(), None)
         .unwrap();
     // The commit (100 ms) and flush (250 ms) timers write it; no flush() call.
     sleep(450).await;

@@ -65,7 +65,7 @@ fn start_reply(thread: &Thread, deltas: usize) -> String {
     let id = reply["id"].as_str().unwrap().to_owned();
     for i in 0..deltas {
         thread
-            .append_delta(id.clone(), format!("token {i} "))
+            .append_delta(id.clone(), format!("token {i} "), None)
             .unwrap();
     }
     id

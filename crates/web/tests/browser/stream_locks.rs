@@ -25,7 +25,7 @@ async fn streaming_writer(db: &str) -> (ChatStore, Thread, String) {
     let thread = open_thread(&store, &id).await.unwrap();
     let reply = append(&thread, "assistant", "");
     thread
-        .append_delta(reply["id"].as_str().unwrap().into(), "partial".into())
+        .append_delta(reply["id"].as_str().unwrap().into(), "partial".into(), None)
         .unwrap();
     ok(store.flush()).await;
     (store, thread, id)
@@ -120,7 +120,7 @@ async fn another_devices_stream_still_turns_interrupted_by_staleness() {
     let id = create_thread(&a, None).await;
     let on_a = open_thread(&a, &id).await.unwrap();
     let reply = append(&on_a, "assistant", "");
-    on_a.append_delta(reply["id"].as_str().unwrap().into(), "from A".into())
+    on_a.append_delta(reply["id"].as_str().unwrap().into(), "from A".into(), None)
         .unwrap();
     ok(a.sync()).await;
 

@@ -13,6 +13,9 @@ export type { Highlight, SearchOptions, SearchResult, SearchResultKind } from ".
 import "./search/install.js";
 // store.exportThread / exportAll / importThreads, loading chatsync/export on first use.
 import "./export/store.js";
+// thread.updateMessageMetadata(id, metadata, { merge: true }): merged here, in JS.
+import "./metadata.js";
+export { mergeObjects } from "./metadata.js";
 export type {
   ChatsyncExport, ExportedThread, ExportFormat, ExportFormats, ImportFormat, ImportLoss, ImportOptions,
   ImportResult, ImportSkip,

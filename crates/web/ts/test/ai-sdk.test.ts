@@ -48,7 +48,18 @@ test("ai-sdk: fromUIMessage and toUIMessages round-trip a user message (id, text
   };
   thread.appendMessage(fromUIMessage(user));
   const [back] = toUIMessages(thread.view());
-  equal(back, { id: "ui-user-1", metadata: { lang: "en" }, role: "user", parts: [{ type: "text", text: "Weather in Oslo?" }] }, "the UIMessage");
+  equal(back, {
+    id: "ui-user-1", metadata: { lang: "en" }, role: "user",
+    parts: [{ type: "text", text: "Weather ", state: "done" }, { type: "text", text: "in Oslo?", state: "done" }],
+  }, "the UIMessage");
+  equal(thread.view().messages[0]!.id, "ui-user-1", "the UIMessage's id is the message's own");
+  let duplicate: unknown;
+  try {
+    thread.appendMessage(fromUIMessage(user));
+  } catch (error) {
+    duplicate = error;
+  }
+  assert(duplicate instanceof ChatsyncError && duplicate.code === "already_exists", `a second copy: ${String(duplicate)}`);
   await store.close();
 });
 
@@ -60,15 +71,13 @@ test("ai-sdk: toUIMessages gives tool parts with the AI SDK's states, and approv
   const failed = thread.startToolCall({ messageId: message.id, toolName: "search", input: { q: "x" } });
   thread.finishToolCall(failed, { status: "failed", error: "timeout" });
   const waiting = thread.startToolCall({ messageId: message.id, toolName: "deploy", input: {}, status: "running" });
-  const approval = thread.requestApproval({ kind: "tool-call", subject: waiting, messageId: message.id });
+  const approval = thread.requestApproval({ kind: "tool-call", subject: waiting, messageId: message.id, toolCallId: waiting });
   const running = thread.startToolCall({ messageId: message.id, toolName: "lookup", input: { id: 1 }, status: "running" });
   const [ui] = toUIMessages(thread.view(), { dynamicTools: (name) => name === "lookup" });
   type ToolPartShape = { type: string; state?: string; toolCallId?: string; output?: unknown; errorText?: string; approval?: { id: string } };
   const parts = ui!.parts as ToolPartShape[];
-  // Calls started in the same millisecond have no order between them: look each up by its type.
   const byType = new Map(parts.map((part) => [part.type, part]));
-  equal(parts.length, 5, "parts");
-  equal(parts.at(-1)!.type, "text", "the text last");
+  equal(parts.map((part) => part.type), ["text", "tool-weather", "tool-search", "tool-deploy", "dynamic-tool"], "the parts in the order written");
   equal([...byType].map(([type, part]) => [type, part.state]).sort(), [
     ["dynamic-tool", "input-available"], ["text", "done"], ["tool-deploy", "approval-requested"],
     ["tool-search", "output-error"], ["tool-weather", "output-available"],
@@ -92,7 +101,76 @@ test("ai-sdk: persistUIMessageStream writes text deltas, tool calls and the fini
     [["weather", "completed", "call_1", { city: "Oslo" }, { celsius: 4 }]], "the tool call");
   const [ui] = toUIMessages(view);
   equal(ui!.id, "reply-1", "the stream's message id kept");
-  equal(ui!.parts.map((p) => p.type), ["tool-weather", "text"], "its parts");
+  equal(ui!.parts.map((p) => p.type), ["step-start", "tool-weather", "step-start", "text"], "its parts, in order");
+  equal(message.finishReason, "stop", "the finish reason");
+  await store.close();
+});
+
+test("ai-sdk: persistUIMessageStream stores reasoning, text and tool parts in order, data parts (replaced by id), sources and metadata", async () => {
+  const { store, thread } = await freshThread();
+  const result = await persistUIMessageStream(thread, streamOf([
+    { type: "start", messageId: "reply-parts", messageMetadata: { model: "m", usage: { in: 1 } } },
+    { type: "start-step" },
+    { type: "reasoning-start", id: "r" },
+    { type: "reasoning-delta", id: "r", delta: "The user wants " },
+    { type: "reasoning-delta", id: "r", delta: "the weather." },
+    { type: "reasoning-end", id: "r" },
+    { type: "data-weather", id: "w", data: { status: "loading" } },
+    { type: "tool-input-start", toolCallId: "call_7", toolName: "weather" },
+    { type: "tool-input-delta", toolCallId: "call_7", inputTextDelta: "{}" },
+    { type: "tool-input-available", toolCallId: "call_7", toolName: "weather", input: { city: "Rome" } },
+    { type: "tool-output-available", toolCallId: "call_7", output: { celsius: 20 } },
+    { type: "data-weather", id: "w", data: { status: "done", celsius: 20 } },
+    { type: "data-progress", data: 1, transient: true },
+    { type: "finish-step" },
+    { type: "start-step" },
+    { type: "text-start", id: "0" },
+    { type: "text-delta", id: "0", delta: "Sunny, 20 °C." },
+    { type: "text-end", id: "0" },
+    { type: "source-url", sourceId: "s1", url: "https://weather.example", title: "Weather" },
+    { type: "message-metadata", messageMetadata: { usage: { out: 2 } } },
+    { type: "finish", finishReason: "stop" },
+  ]));
+  equal(result.messageId, "reply-parts", "the stream's message id is the message's own");
+  const message = thread.view().messages.find((m) => m.id === "reply-parts")!;
+  equal(message.parts.map((p) => p.type),
+    ["step-start", "reasoning", "data-weather", "tool-weather", "step-start", "text", "source-url"], "the parts in order");
+  equal((message.parts[1] as { text: string }).text, "The user wants the weather.", "the reasoning");
+  equal((message.parts[2] as { data: unknown }).data, { status: "done", celsius: 20 }, "the data part replaced by its id");
+  const tool = message.parts[3] as { state: string; toolCallId: string; input: unknown; output: unknown };
+  equal([tool.state, tool.toolCallId, tool.input, tool.output], ["output-available", "call_7", { city: "Rome" }, { celsius: 20 }], "the tool part");
+  equal(message.content, "Sunny, 20 °C.", "content: the text parts");
+  equal(message.metadata, { model: "m", usage: { in: 1, out: 2 } }, "metadata merged as useChat merges it");
+  equal([message.status, message.finishReason], ["complete", "stop"], "finished");
+  const [ui] = toUIMessages(thread.view());
+  equal(ui!.id, "reply-parts", "the UIMessage id");
+  equal(ui!.parts.length, 7, "the UIMessage's parts");
+  await store.close();
+});
+
+test("ai-sdk: a reset-step drops the step's parts; updateMessageMetadata replaces or merges", async () => {
+  const { store, thread } = await freshThread();
+  const result = await persistUIMessageStream(thread, streamOf([
+    { type: "start" },
+    { type: "start-step" },
+    { type: "text-start", id: "0" },
+    { type: "text-delta", id: "0", delta: "First try" },
+    { type: "reset-step" } as unknown as UIMessageChunk,
+    { type: "start-step" },
+    { type: "text-start", id: "0" },
+    { type: "text-delta", id: "0", delta: "Second try" },
+    { type: "finish" },
+  ]));
+  const message = () => thread.view().messages.find((m) => m.id === result.messageId)!;
+  equal(message().content, "Second try", "only the retried step's text");
+  equal(message().parts.map((p) => p.type), ["step-start", "step-start", "text"], "parts after the reset");
+  thread.updateMessageMetadata(result.messageId, { a: { b: 1, c: [1] } });
+  thread.updateMessageMetadata(result.messageId, { a: { c: [2], d: null }, e: "x" }, { merge: true });
+  equal(message().metadata, { a: { b: 1, c: [2], d: null }, e: "x" }, "merged key by key, arrays replaced");
+  thread.updateMessageMetadata(result.messageId, { f: 1 });
+  equal(message().metadata, { f: 1 }, "replaced");
+  thread.updateMessageMetadata(result.messageId, null);
+  equal(message().metadata, undefined, "removed");
   await store.close();
 });
 
@@ -100,6 +178,7 @@ test("ai-sdk: persistUIMessageStream ends as error on an error chunk or a failin
   const { store, thread } = await freshThread();
   const failed = await persistUIMessageStream(thread, streamOf([{ type: "start" }, { type: "text-delta", id: "t", delta: "Part" }, { type: "error", errorText: "model overloaded" }]));
   equal([failed.status, failed.errorText], ["error", "model overloaded"], "error chunk");
+  equal(thread.view().messages[0]!.error, "model overloaded", "the error text stored");
   const broken = new ReadableStream<UIMessageChunk>({
     start(controller) {
       controller.enqueue({ type: "text-delta", id: "t", delta: "Half" });

@@ -1,11 +1,14 @@
-// Between chatsync's messages and the AI SDK's UIMessage. Today a chatsync message is one `content`
-// string plus the thread's tool calls and approvals; a UIMessage is ordered parts. So a message maps
-// to its tool parts (in the order the calls started) followed by one text part. Once chatsync stores
-// ordered parts (`message.parts`), they are used as they are.
+// Between chatsync's messages and the AI SDK's UIMessage. A chatsync message holds ordered parts in
+// the UIMessage part shapes (`message.parts`), used as they are. A message without them (from a
+// store of before issue 15's parts, read through an older view) maps to its tool parts, in the order
+// the calls started, followed by one text part.
 import type { DynamicToolUIPart, ToolUIPart, UIMessage, UIMessagePart, UIDataTypes, UITools } from "ai";
-import type { Approval, JsonValue, Message, NewMessage, ToolCall, ThreadView } from "../index.js";
+import type { Approval, JsonValue, Message, NewMessage, NewPart, ToolCall, ThreadView } from "../index.js";
 
-/** Where the UIMessage's own id is kept in a chatsync message's metadata (until ids are the caller's). */
+/**
+ * Where an older version kept the UIMessage's id in a chatsync message's metadata; read still, so
+ * those messages keep their UI id. New messages take the UIMessage's id as their own.
+ */
 export const UI_MESSAGE_ID = "uiMessageId";
 /** Where non-object UIMessage metadata is kept in a chatsync message's metadata. */
 export const UI_METADATA = "uiMetadata";
@@ -22,14 +25,14 @@ export interface ToUIMessagesOptions {
 
 // The view of a later chatsync: ordered parts per message, every approval (not only pending ones).
 type ViewWithExtras = ThreadView & { approvals?: Approval[] };
-type MessageWithParts = Message & { parts?: Part[] };
+type MessageWithParts = Omit<Message, "parts"> & { parts?: Message["parts"] };
 
 function isObject(value: unknown): value is { [key: string]: JsonValue } {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
 /** A UIMessage's id and metadata from a chatsync message's metadata. */
-function uiIdentity(message: Message): { id: string; metadata?: unknown } {
+function uiIdentity(message: Pick<Message, "id" | "metadata">): { id: string; metadata?: unknown } {
   const { [UI_MESSAGE_ID]: uiId, [UI_METADATA]: uiMetadata, ...rest } = message.metadata ?? {};
   const id = typeof uiId === "string" ? uiId : message.id;
   if (uiMetadata !== undefined) return { id, metadata: uiMetadata };
@@ -73,7 +76,9 @@ export function toUIMessages<M extends UIMessage = UIMessage>(view: ThreadView, 
     if (approval.kind === TOOL_APPROVAL_KIND) approvals.set(approval.subject, approval);
   }
   const calls = new Map<string, ToolCall[]>();
+  const byId = new Map<string, ToolCall>();
   for (const call of view.toolCalls) {
+    byId.set(call.id, call);
     const list = calls.get(call.messageId) ?? [];
     list.push(call);
     calls.set(call.messageId, list);
@@ -83,7 +88,13 @@ export function toUIMessages<M extends UIMessage = UIMessage>(view: ThreadView, 
     if (message.role === "tool") continue;
     let parts: Part[];
     if (message.parts) {
-      parts = message.parts;
+      // The same shapes (a data part's `data` is any JSON, as the UI part's); a tool part names its
+      // call by the model's id where chatsync had to give the call one of its own.
+      parts = message.parts.map((part) => {
+        if (!("toolCallId" in part)) return part as Part;
+        const call = byId.get(part.toolCallId);
+        return (call?.providerCallId ? { ...part, toolCallId: call.providerCallId } : part) as Part;
+      });
     } else {
       parts = (calls.get(message.id) ?? [])
         .slice()
@@ -101,20 +112,45 @@ export function toUIMessages<M extends UIMessage = UIMessage>(view: ThreadView, 
   return out;
 }
 
+/** A UIMessage part as the part `appendMessage` stores; `undefined` for one it does not take. */
+function toNewPart(part: Part): NewPart | undefined {
+  switch (part.type) {
+    case "text":
+    case "reasoning":
+      return { type: part.type, text: part.text };
+    case "file":
+      return { type: "file", mediaType: part.mediaType, url: part.url, ...(part.filename !== undefined ? { filename: part.filename } : {}) };
+    case "source-url":
+      return { type: "source-url", sourceId: part.sourceId, url: part.url, ...(part.title !== undefined ? { title: part.title } : {}) };
+    case "source-document":
+      return {
+        type: "source-document", sourceId: part.sourceId, mediaType: part.mediaType, title: part.title,
+        ...(part.filename !== undefined ? { filename: part.filename } : {}),
+      };
+    case "step-start":
+      return { type: "step-start" };
+    default:
+      if (part.type.startsWith("data-")) {
+        const data = part as { type: `data-${string}`; id?: string; data: unknown };
+        return { type: data.type, ...(data.id !== undefined ? { id: data.id } : {}), data: (data.data ?? null) as JsonValue };
+      }
+      // Tool parts are the thread's tool calls (`startToolCall`), not parts of an appended message.
+      return undefined;
+  }
+}
+
 /**
- * A UIMessage as the `appendMessage` argument that stores it: its text parts joined as `content`,
- * its id and metadata in the chatsync message's metadata (so `toUIMessages` gives them back).
- * Parts other than text (files, data, …) are not stored until chatsync has ordered parts.
+ * A UIMessage as the `appendMessage` argument that stores it: its id (the chatsync message's own),
+ * its parts (text, reasoning, files, sources, data, step boundaries; tool parts are the thread's
+ * tool calls, written by `persistUIMessageStream`), and its metadata (an object as it is; anything
+ * else under `uiMetadata`).
  */
 export function fromUIMessage(message: UIMessage): NewMessage {
-  const content = message.parts
-    .filter((part): part is Extract<Part, { type: "text" }> => part.type === "text")
-    .map((part) => part.text)
-    .join("");
-  const metadata: { [key: string]: JsonValue } = { [UI_MESSAGE_ID]: message.id };
-  if (isObject(message.metadata)) Object.assign(metadata, message.metadata);
-  else if (message.metadata !== undefined) metadata[UI_METADATA] = message.metadata as JsonValue;
-  return { role: message.role, content, metadata };
+  const parts = message.parts.map(toNewPart).filter((part): part is NewPart => part !== undefined);
+  const out: NewMessage = { id: message.id, role: message.role, parts };
+  if (isObject(message.metadata)) out.metadata = message.metadata;
+  else if (message.metadata !== undefined) out.metadata = { [UI_METADATA]: message.metadata as JsonValue };
+  return out;
 }
 
 /** The chatsync message that stores a UIMessage (by the UIMessage id kept in its metadata, or its own). */

@@ -1,7 +1,10 @@
 // persistUIMessageStream: writes an AI SDK UI message stream (UIMessageChunks, what
 // `toUIMessageStream()` / `createUIMessageStream()` make and `useChat` consumes) into a thread as one
-// assistant message: text deltas stream into its content, tool calls and approvals into the thread's
-// records, and the end of the stream finishes the message with the status it deserves.
+// assistant message with ordered parts: text and reasoning stream into parts of their own, tool calls
+// and approvals into the thread's records (their parts in the message), sources, files, data parts
+// and step boundaries as parts, metadata merged as `useChat` merges it, and the end of the stream
+// finishes the message with the status (and finish reason, or error) it deserves. As the relay's
+// `/api/stream` stores the same stream (docs/message-parts.md).
 import type { UIMessageChunk } from "ai";
 import type { JsonValue, MessageEnd, Thread } from "../index.js";
 import { isChatsyncErrorCode } from "../errors.js";
@@ -58,27 +61,63 @@ export async function persistUIMessageStream(
   const { signal } = options;
   let messageId = options.messageId ?? "";
   const calls = new Map<string, string>(); // the model's tool call id -> chatsync's
+  // The stream's text and reasoning ids only route deltas (a later step may reuse one): each start
+  // makes a part with an id of its own.
+  const streamParts = new Map<string, string>();
+  const prefix = Math.random().toString(36).slice(2, 10);
+  let partCount = 0;
   const begin = (metadata?: unknown, uiId?: string) => {
     if (messageId) return messageId;
     const merged: { [key: string]: JsonValue } = { ...options.metadata };
     if (typeof metadata === "object" && metadata !== null && !Array.isArray(metadata)) Object.assign(merged, metadata);
-    if (uiId) merged[UI_MESSAGE_ID] = uiId;
-    messageId = thread.appendMessage({ role: "assistant", ...(Object.keys(merged).length ? { metadata: merged } : {}) }).id;
+    const withMetadata = Object.keys(merged).length ? { metadata: merged } : {};
+    // The UIMessage's id is the message's own; one chatsync refuses is kept in the metadata instead.
+    messageId = uiId
+      ? withOwnId(
+          (id) => thread.appendMessage(id ? { id, role: "assistant", ...withMetadata } : { role: "assistant", metadata: { ...merged, [UI_MESSAGE_ID]: uiId } }).id,
+          uiId,
+        )
+      : thread.appendMessage({ role: "assistant", ...withMetadata }).id;
     return messageId;
   };
-  const startCall = (toolCallId: string, toolName: string, input: unknown) => {
+  const startPart = (type: "text" | "reasoning", streamId: string) => {
+    const id = `${prefix}-${++partCount}`;
+    thread.appendPart(begin(), { type, id });
+    streamParts.set(`${type}:${streamId}`, id);
+  };
+  const delta = (type: "text" | "reasoning", streamId: string, text: string) => {
+    let part = streamParts.get(`${type}:${streamId}`);
+    if (!part) {
+      // A delta with no start before it: its part begins here.
+      startPart(type, streamId);
+      part = streamParts.get(`${type}:${streamId}`)!;
+    }
+    thread.appendDelta(begin(), text, { part });
+  };
+  const startCall = (toolCallId: string, toolName: string, input: unknown, streaming: { dynamic?: boolean; inputStreaming?: boolean } = {}) => {
     const existing = calls.get(toolCallId);
     if (existing) return existing;
     const messageId = begin();
+    const flags = { ...(streaming.dynamic ? { dynamic: true } : {}), ...(streaming.inputStreaming ? { inputStreaming: true } : {}) };
     const id = withOwnId(
-      (id) => thread.startToolCall({ ...(id ? { id } : {}), messageId, toolName, providerCallId: toolCallId, input: (input ?? null) as JsonValue, status: "running" }),
+      (id) => thread.startToolCall({ ...(id ? { id } : {}), messageId, toolName, providerCallId: toolCallId, input: (input ?? null) as JsonValue, status: "running", ...flags }),
       toolCallId,
     );
     calls.set(toolCallId, id);
     return id;
   };
-  const finish = (end: PersistResult): PersistResult => {
-    if (end.messageId && end.status !== "interrupted") thread.finishMessage(end.messageId, { status: end.status });
+  const mergeMetadata = (metadata: unknown) => {
+    if (typeof metadata !== "object" || metadata === null || Array.isArray(metadata)) return;
+    thread.updateMessageMetadata(begin(), metadata as { [key: string]: JsonValue }, { merge: true });
+  };
+  const finish = (end: PersistResult, finishReason?: string): PersistResult => {
+    if (end.messageId && end.status !== "interrupted") {
+      thread.finishMessage(end.messageId, {
+        status: end.status,
+        ...(finishReason ? { finishReason } : {}),
+        ...(end.status === "error" && end.errorText ? { error: end.errorText } : {}),
+      });
+    }
     return end;
   };
 
@@ -107,15 +146,34 @@ export async function persistUIMessageStream(
       switch (chunk.type) {
         case "start":
           begin(chunk.messageMetadata, chunk.messageId);
+          if (options.messageId) mergeMetadata(chunk.messageMetadata);
+          break;
+        case "start-step":
+          thread.appendPart(begin(), { type: "step-start" });
+          break;
+        case "text-start":
+          startPart("text", chunk.id);
           break;
         case "text-delta":
-          thread.appendDelta(begin(), chunk.delta);
+          delta("text", chunk.id, chunk.delta);
           break;
-        case "tool-input-available":
-          startCall(chunk.toolCallId, chunk.toolName, chunk.input);
+        case "reasoning-start":
+          startPart("reasoning", chunk.id);
           break;
+        case "reasoning-delta":
+          delta("reasoning", chunk.id, chunk.delta);
+          break;
+        case "tool-input-start":
+          startCall(chunk.toolCallId, chunk.toolName, null, { dynamic: chunk.dynamic, inputStreaming: true });
+          break;
+        case "tool-input-available": {
+          const existing = calls.get(chunk.toolCallId);
+          if (existing) thread.setToolCallInput(existing, (chunk.input ?? null) as JsonValue);
+          else startCall(chunk.toolCallId, chunk.toolName, chunk.input, { dynamic: chunk.dynamic });
+          break;
+        }
         case "tool-input-error":
-          thread.finishToolCall(startCall(chunk.toolCallId, chunk.toolName, chunk.input), { status: "failed", error: chunk.errorText });
+          thread.finishToolCall(startCall(chunk.toolCallId, chunk.toolName, chunk.input, { dynamic: chunk.dynamic }), { status: "failed", error: chunk.errorText });
           break;
         case "tool-output-available": {
           const id = calls.get(chunk.toolCallId);
@@ -130,10 +188,11 @@ export async function persistUIMessageStream(
           break;
         }
         case "tool-approval-request": {
-          const subject = calls.get(chunk.toolCallId) ?? chunk.toolCallId;
+          const call = calls.get(chunk.toolCallId);
+          const subject = call ?? chunk.toolCallId;
           const messageId = begin();
           withOwnId(
-            (id) => thread.requestApproval({ ...(id ? { id } : {}), kind: TOOL_APPROVAL_KIND, subject, messageId }),
+            (id) => thread.requestApproval({ ...(id ? { id } : {}), kind: TOOL_APPROVAL_KIND, subject, messageId, ...(call ? { toolCallId: call } : {}) }),
             chunk.approvalId,
           );
           break;
@@ -141,16 +200,41 @@ export async function persistUIMessageStream(
         case "tool-approval-response":
           decide(thread, chunk.approvalId, chunk.approved, chunk.reason);
           break;
+        case "source-url":
+          thread.appendPart(begin(), { type: "source-url", sourceId: chunk.sourceId, url: chunk.url, ...(chunk.title !== undefined ? { title: chunk.title } : {}) });
+          break;
+        case "source-document":
+          thread.appendPart(begin(), {
+            type: "source-document", sourceId: chunk.sourceId, mediaType: chunk.mediaType, title: chunk.title,
+            ...(chunk.filename !== undefined ? { filename: chunk.filename } : {}),
+          });
+          break;
+        case "file":
+          thread.appendPart(begin(), { type: "file", mediaType: chunk.mediaType, url: chunk.url });
+          break;
+        case "message-metadata":
+          mergeMetadata(chunk.messageMetadata);
+          break;
+        case "reset-step":
+          if (messageId) thread.resetStep(messageId);
+          break;
         case "finish":
-          return finish({ messageId: begin(), status: "complete" });
+          begin();
+          mergeMetadata(chunk.messageMetadata);
+          return finish({ messageId, status: "complete" }, chunk.finishReason);
         case "abort":
           return finish({ messageId: begin(), status: "cancelled" });
         case "error":
           return finish({ messageId: begin(), status: "error", errorText: chunk.errorText });
-        default:
-          // Reasoning, files, sources, data parts and step boundaries: stored once chatsync has
-          // ordered parts. Input deltas are transient: the call is recorded when its input is whole.
+        default: {
+          const data = chunk as { type: string; id?: string; data?: unknown; transient?: boolean };
+          if (data.type.startsWith("data-") && !data.transient) {
+            thread.appendPart(begin(), { type: data.type as `data-${string}`, ...(data.id !== undefined ? { id: data.id } : {}), data: (data.data ?? null) as JsonValue });
+          }
+          // Input deltas are transient: the call's input is whole with tool-input-available.
+          // text-end, reasoning-end, finish-step: nothing to store.
           break;
+        }
       }
     }
   } finally {

@@ -79,6 +79,19 @@ function followReply(thread: Thread, reply: Message, signal?: AbortSignal): Read
   });
 }
 
+/** Stores a UIMessage under its own id; one chatsync refuses as malformed is kept in the metadata. */
+function appendUIMessage(thread: Thread, message: UIMessage): void {
+  const stored = fromUIMessage(message);
+  try {
+    thread.appendMessage(stored);
+  } catch (error) {
+    if ((error as { code?: unknown }).code !== "invalid_input") throw error;
+    const rest = { ...stored };
+    delete rest.id;
+    thread.appendMessage({ ...rest, metadata: { ...rest.metadata, [UI_MESSAGE_ID]: message.id } });
+  }
+}
+
 /** A `ChatTransport<UIMessage>` that keeps every message of a Chat in the chatsync thread of its id. */
 export function chatsyncTransport<M extends UIMessage = UIMessage>(options: ChatsyncTransportOptions<M>): ChatsyncTransport<M> {
   const { store } = options;
@@ -139,7 +152,7 @@ export function chatsyncTransport<M extends UIMessage = UIMessage>(options: Chat
         const previous = findMessage(view, request.messageId);
         if (previous?.role === "assistant") replyId = thread.regenerateMessage(previous.id).id;
       } else if (last?.role === "user" && !findMessage(view, last.id)) {
-        thread.appendMessage(fromUIMessage(last));
+        appendUIMessage(thread, last);
       }
       // The person's answers to approval requests travel in the messages: record them too.
       for (const part of last?.role === "assistant" ? last.parts : []) {
