@@ -82,7 +82,7 @@ impl ChatStore {
         #[wasm_bindgen(unchecked_optional_param_type = "ListProjectsOptions")] options: Option<
             JsValue,
         >,
-    ) -> Result<JsValue, JsValue> {
+    ) -> Result<JsValue> {
         self.inner.ensure_open()?;
         // The same shape as `listThreads`' model part: `{ includeArchived? }`.
         let options: chatsync_model::input::ListInput =

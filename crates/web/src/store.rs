@@ -125,7 +125,7 @@ impl ChatStore {
     /// Returns the new thread's id; it is stored, and listed, with the next flush (`await
     /// store.flush()` waits for it).
     #[wasm_bindgen(js_name = loadThread, unchecked_return_type = "string")]
-    pub fn load_thread(&self, bytes: &[u8]) -> Result<JsValue, JsValue> {
+    pub fn load_thread(&self, bytes: &[u8]) -> Result<JsValue> {
         let inner = &self.inner;
         inner.ensure_open()?;
         let id = ThreadId::new(DocumentId::new_v4(random_bytes()).to_string())
@@ -226,7 +226,7 @@ impl ChatStore {
     /// Whether the relay is connected, how many documents have changes it has not acknowledged, and
     /// when it last acknowledged everything.
     #[wasm_bindgen(unchecked_return_type = "StoreStatus")]
-    pub fn status(&self) -> Result<JsValue, JsValue> {
+    pub fn status(&self) -> Result<JsValue> {
         Ok(self.inner.status_js())
     }
 
@@ -244,7 +244,7 @@ impl ChatStore {
         &self,
         #[wasm_bindgen(unchecked_param_type = "string | (() => string | Promise<string>)")]
         token: JsValue,
-    ) -> Result<(), JsValue> {
+    ) -> Result<()> {
         self.inner.ensure_open()?;
         let source = crate::token::TokenSource::from_js(Some(token))?;
         if let Some(relay) = self.inner.relay() {

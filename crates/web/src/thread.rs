@@ -110,18 +110,18 @@ impl Thread {
 
     /// The thread as the thread list shows it.
     #[wasm_bindgen(unchecked_return_type = "ThreadSummary")]
-    pub fn summary(&self) -> Result<JsValue, JsValue> {
+    pub fn summary(&self) -> Result<JsValue> {
         self.ensure_open()?;
         let summary = self
             .handle
             .with_thread(|thread| thread.summary(self.handle.read_at()))?;
-        Ok(to_js(&summary)?)
+        to_js(&summary)
     }
 
     /// The whole thread as a UI renders it: the messages on the active branch, artifacts, tool calls,
     /// pending approvals, session state, context.
     #[wasm_bindgen(unchecked_return_type = "ThreadView")]
-    pub fn view(&self) -> Result<JsValue, JsValue> {
+    pub fn view(&self) -> Result<JsValue> {
         self.ensure_open()?;
         let view = self.handle.view_js()?;
         // The trash is the index's: its time is set on the (cached) view as it is read.
@@ -129,9 +129,10 @@ impl Thread {
             .store
             .read_index(|index| index.get(&self.handle.id).and_then(|s| s.trashed_at));
         let key = JsValue::from_str("trashedAt");
-        match trashed_at {
-            Some(at) => js_sys::Reflect::set(&view, &key, &crate::output::number(at))?,
-            None => js_sys::Reflect::delete_property(view.unchecked_ref::<js_sys::Object>(), &key)?,
+        // Setting or deleting a property of the plain view object cannot fail.
+        let _ = match trashed_at {
+            Some(at) => js_sys::Reflect::set(&view, &key, &crate::output::number(at)),
+            None => js_sys::Reflect::delete_property(view.unchecked_ref::<js_sys::Object>(), &key),
         };
         Ok(view)
     }
@@ -140,7 +141,7 @@ impl Thread {
     /// (in the thread's order, parents first; `view().messages` names the active ones) and every
     /// approval request, decided ones too, in `pendingApprovals`.
     #[wasm_bindgen(js_name = fullView, unchecked_return_type = "ThreadView")]
-    pub fn full_view(&self) -> Result<JsValue, JsValue> {
+    pub fn full_view(&self) -> Result<JsValue> {
         self.ensure_open()?;
         let at = self.handle.read_at();
         let view = self.handle.with_thread(|thread| {
@@ -149,12 +150,12 @@ impl Thread {
             view.pending_approvals = thread.approvals();
             view
         })?;
-        Ok(to_js(&view)?)
+        to_js(&view)
     }
 
     /// The thread's Automerge document, saved whole (every branch, every change): an exact copy,
     /// which `store.loadThread` adds to a store.
-    pub fn save(&self) -> Result<Vec<u8>, JsValue> {
+    pub fn save(&self) -> Result<Vec<u8>> {
         self.ensure_open()?;
         // Automerge's own save, not the model's: that one moves the mark of what storage holds.
         Ok(self
@@ -169,13 +170,13 @@ impl Thread {
     pub fn append_message(
         &self,
         #[wasm_bindgen(unchecked_param_type = "NewMessage")] message: JsValue,
-    ) -> Result<JsValue, JsValue> {
+    ) -> Result<JsValue> {
         let message = input::from_js::<AppendMessageInput>(&message)?
             .into_model(new_id)
             .map_err(StoreError::from)?;
         let id = message.id.clone();
         self.write(|thread, now| thread.append_message(message, now))?;
-        Ok(self.message_js(&id)?)
+        self.message_js(&id)
     }
 
     /// Adds a part at the end of an open message (a data part with the type and id of one it has
@@ -185,7 +186,7 @@ impl Thread {
         &self,
         #[wasm_bindgen(js_name = messageId)] message_id: String,
         #[wasm_bindgen(unchecked_param_type = "NewPart")] part: JsValue,
-    ) -> Result<(), JsValue> {
+    ) -> Result<()> {
         let part: PartInput = input::from_js(&part)?;
         let id = MessageId::new(message_id).map_err(StoreError::from)?;
         self.write(|thread, now| thread.append_part(&id, part.0, now))?;
@@ -202,7 +203,7 @@ impl Thread {
         #[wasm_bindgen(js_name = messageId)] message_id: String,
         text: String,
         #[wasm_bindgen(unchecked_optional_param_type = "DeltaOptions")] options: Option<JsValue>,
-    ) -> Result<(), JsValue> {
+    ) -> Result<()> {
         self.ensure_writable()?;
         let part = match options {
             // The two-argument form reads nothing more.
@@ -230,7 +231,7 @@ impl Thread {
         &self,
         #[wasm_bindgen(js_name = messageId)] message_id: String,
         #[wasm_bindgen(unchecked_param_type = "MessageEnd")] end: JsValue,
-    ) -> Result<(), JsValue> {
+    ) -> Result<()> {
         let (end, details) = input::from_js::<FinishMessageInput>(&end)?.into_model();
         let id = MessageId::new(message_id).map_err(StoreError::from)?;
         self.write(|thread, now| thread.finish_message_with(&id, end, details, now))?;
@@ -252,7 +253,7 @@ impl Thread {
         #[wasm_bindgen(js_name = messageId)] message_id: String,
         #[wasm_bindgen(unchecked_param_type = "{ [key: string]: JsonValue } | null")]
         metadata: JsValue,
-    ) -> Result<(), JsValue> {
+    ) -> Result<()> {
         let metadata = Js(metadata);
         let metadata = match metadata.0.is_null() || metadata.0.is_undefined() {
             true => None,
@@ -271,7 +272,7 @@ impl Thread {
     pub fn reset_step(
         &self,
         #[wasm_bindgen(js_name = messageId)] message_id: String,
-    ) -> Result<u32, JsValue> {
+    ) -> Result<u32> {
         let id = MessageId::new(message_id).map_err(StoreError::from)?;
         let removed = self.write(|thread, now| thread.reset_step(&id, now))?;
         Ok(u32::try_from(removed).unwrap_or(u32::MAX))
@@ -283,12 +284,12 @@ impl Thread {
         &self,
         #[wasm_bindgen(js_name = messageId)] message_id: String,
         content: String,
-    ) -> Result<JsValue, JsValue> {
+    ) -> Result<JsValue> {
         let id = MessageId::new(message_id).map_err(crate::error::StoreError::from)?;
         let new = MessageId::new(new_id()).map_err(crate::error::StoreError::from)?;
         let created = new.clone();
         self.write(|thread, now| thread.edit_message(&id, new, content, now))?;
-        Ok(self.message_js(&created)?)
+        self.message_js(&created)
     }
 
     /// Starts a new reply in place of an assistant message, as a sibling branch, and selects it. The
@@ -299,7 +300,7 @@ impl Thread {
         #[wasm_bindgen(js_name = messageId)] message_id: String,
         provider: Option<String>,
         model: Option<String>,
-    ) -> Result<JsValue, JsValue> {
+    ) -> Result<JsValue> {
         let id = MessageId::new(message_id).map_err(crate::error::StoreError::from)?;
         let new_id = MessageId::new(new_id()).map_err(crate::error::StoreError::from)?;
         let regenerate = Regenerate {
@@ -308,7 +309,7 @@ impl Thread {
             model,
         };
         self.write(|thread, now| thread.regenerate_message(&id, regenerate, now))?;
-        Ok(self.message_js(&new_id)?)
+        self.message_js(&new_id)
     }
 
     /// Shows this message's branch.
@@ -316,7 +317,7 @@ impl Thread {
     pub fn select_branch(
         &self,
         #[wasm_bindgen(js_name = messageId)] message_id: String,
-    ) -> Result<(), JsValue> {
+    ) -> Result<()> {
         let id = MessageId::new(message_id).map_err(crate::error::StoreError::from)?;
         self.write(|thread, now| thread.select_branch(&id, now))?;
         Ok(())
@@ -324,7 +325,7 @@ impl Thread {
 
     /// Sets the title (a person's title; it is no longer derived from the first message).
     #[wasm_bindgen(js_name = setTitle)]
-    pub fn set_title(&self, title: String) -> Result<(), JsValue> {
+    pub fn set_title(&self, title: String) -> Result<()> {
         self.write(|thread, now| thread.set_title(title, now))?;
         Ok(())
     }
@@ -334,7 +335,7 @@ impl Thread {
     pub fn set_settings(
         &self,
         #[wasm_bindgen(unchecked_param_type = "Partial<ThreadSettings>")] settings: JsValue,
-    ) -> Result<(), JsValue> {
+    ) -> Result<()> {
         let settings: ThreadSettings = input::from_js(&settings)?;
         self.write(|thread, now| thread.update_settings(&settings, now))?;
         Ok(())
@@ -346,7 +347,7 @@ impl Thread {
         &self,
         #[wasm_bindgen(js_name = messageId)] message_id: String,
         #[wasm_bindgen(unchecked_param_type = "Feedback")] feedback: JsValue,
-    ) -> Result<(), JsValue> {
+    ) -> Result<()> {
         let feedback: chatsync_model::Feedback = input::from_js(&feedback)?;
         let id = MessageId::new(message_id).map_err(crate::error::StoreError::from)?;
         self.write(|thread, now| thread.set_feedback(&id, feedback, now))?;
@@ -358,7 +359,7 @@ impl Thread {
     pub fn upsert_artifact(
         &self,
         #[wasm_bindgen(unchecked_param_type = "ArtifactUpsert")] artifact: JsValue,
-    ) -> Result<String, JsValue> {
+    ) -> Result<String> {
         let artifact = input::from_js::<ArtifactInput>(&artifact)?
             .into_model(new_id)
             .map_err(crate::error::StoreError::from)?;
@@ -372,7 +373,7 @@ impl Thread {
     pub fn start_tool_call(
         &self,
         #[wasm_bindgen(unchecked_param_type = "ToolCallStart")] call: JsValue,
-    ) -> Result<String, JsValue> {
+    ) -> Result<String> {
         let ToolCallStartArgs { call, options } = input::from_js(&call)?;
         let call = call.into_model(new_id).map_err(StoreError::from)?;
         let id = call.id.to_string();
@@ -387,7 +388,7 @@ impl Thread {
         &self,
         #[wasm_bindgen(js_name = callId)] call_id: String,
         #[wasm_bindgen(unchecked_param_type = "JsonValue")] input: JsValue,
-    ) -> Result<(), JsValue> {
+    ) -> Result<()> {
         let input = Js(input).to_json().unwrap_or_default();
         let id = ToolCallId::new(call_id).map_err(StoreError::from)?;
         self.write(|thread, now| thread.set_tool_call_input(&id, input, now))?;
@@ -400,7 +401,7 @@ impl Thread {
         &self,
         #[wasm_bindgen(js_name = callId)] call_id: String,
         #[wasm_bindgen(unchecked_param_type = "ToolCallEnd")] end: JsValue,
-    ) -> Result<(), JsValue> {
+    ) -> Result<()> {
         let end = input::from_js::<ToolCallEndInput>(&end)?
             .into_model()
             .map_err(crate::error::StoreError::from)?;
@@ -415,7 +416,7 @@ impl Thread {
     pub fn request_approval(
         &self,
         #[wasm_bindgen(unchecked_param_type = "ApprovalRequest")] request: JsValue,
-    ) -> Result<String, JsValue> {
+    ) -> Result<String> {
         let ApprovalRequestArgs {
             request,
             tool_call_id,
@@ -436,7 +437,7 @@ impl Thread {
         &self,
         #[wasm_bindgen(js_name = approvalId)] approval_id: String,
         #[wasm_bindgen(unchecked_param_type = "ApprovalDecision")] decision: JsValue,
-    ) -> Result<(), JsValue> {
+    ) -> Result<()> {
         let decision: ApprovalDecisionInput = input::from_js(&decision)?;
         let id = ApprovalId::new(approval_id).map_err(crate::error::StoreError::from)?;
         self.write(|thread, now| thread.decide_approval(&id, decision.into_model(), now))?;
@@ -448,7 +449,7 @@ impl Thread {
     pub fn set_session_state(
         &self,
         #[wasm_bindgen(unchecked_param_type = "SessionState")] state: JsValue,
-    ) -> Result<(), JsValue> {
+    ) -> Result<()> {
         let state: SessionStateInput = input::from_js(&state)?;
         self.write(|thread, now| thread.set_session_state(state.into_model(), now))?;
         Ok(())
@@ -461,7 +462,7 @@ impl Thread {
     pub fn subscribe(
         &self,
         #[wasm_bindgen(unchecked_param_type = "(view: ThreadView) => void")] callback: Function,
-    ) -> Result<Function, JsValue> {
+    ) -> Result<Function> {
         self.ensure_open()?;
         let (key, unsubscribe) =
             crate::callbacks::subscribe(&self.handle, |handle| &handle.subscribers, callback);

@@ -4,6 +4,7 @@
 use chatsync_model::input::ContextEntryInput;
 use wasm_bindgen::prelude::*;
 
+use crate::error::Result;
 use crate::input;
 use crate::thread::Thread;
 
@@ -11,7 +12,7 @@ use crate::thread::Thread;
 impl Thread {
     /// Sets the brief summary shown for quick reference (in the list and the view); `null` clears it.
     #[wasm_bindgen(js_name = setSummary)]
-    pub fn set_summary(&self, text: Option<String>) -> Result<(), JsValue> {
+    pub fn set_summary(&self, text: Option<String>) -> Result<()> {
         self.write(|thread, now| thread.set_summary(text, now))?;
         Ok(())
     }
@@ -22,7 +23,7 @@ impl Thread {
     pub fn set_context(
         &self,
         #[wasm_bindgen(unchecked_param_type = "ContextEntryInit")] entry: JsValue,
-    ) -> Result<(), JsValue> {
+    ) -> Result<()> {
         let ContextEntryInput { entry } = input::from_js(&entry)?;
         self.write(|thread, now| thread.upsert_context(entry, now))?;
         Ok(())
@@ -34,7 +35,7 @@ impl Thread {
         &self,
         #[wasm_bindgen(js_name = type)] entry_type: String,
         key: String,
-    ) -> Result<(), JsValue> {
+    ) -> Result<()> {
         self.write(|thread, now| thread.remove_context(&entry_type, &key, now))?;
         Ok(())
     }

@@ -17,7 +17,7 @@ use crate::store::{ChatStore, promise};
 impl ChatStore {
     /// The user's preferences, every default filled in.
     #[wasm_bindgen(unchecked_return_type = "Preferences")]
-    pub fn preferences(&self) -> Result<JsValue, JsValue> {
+    pub fn preferences(&self) -> Result<JsValue> {
         self.inner.ensure_open()?;
         Ok(to_js(&self.inner.read_index(|index| index.preferences()))?)
     }
@@ -38,7 +38,7 @@ impl ChatStore {
 
     /// The user's profile: the fields that are set.
     #[wasm_bindgen(unchecked_return_type = "Profile")]
-    pub fn profile(&self) -> Result<JsValue, JsValue> {
+    pub fn profile(&self) -> Result<JsValue> {
         self.inner.ensure_open()?;
         Ok(to_js(&self.inner.read_index(|index| index.profile()))?)
     }
@@ -59,7 +59,7 @@ impl ChatStore {
     /// Messages created today and tokens used this month (local time), with the limits the
     /// preferences set; counted from every thread's messages, on any device.
     #[wasm_bindgen(unchecked_return_type = "UsageReport")]
-    pub fn usage(&self) -> Result<JsValue, JsValue> {
+    pub fn usage(&self) -> Result<JsValue> {
         self.inner.ensure_open()?;
         // getTimezoneOffset is UTC minus local time, in minutes; the model wants local minus UTC.
         let offset = -js_sys::Date::new_0().get_timezone_offset() as i32;
