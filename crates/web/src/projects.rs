@@ -90,7 +90,7 @@ impl ChatStore {
         let projects = self
             .inner
             .read_index(|index| index.list_projects(options.include_archived));
-        Ok(to_js(&projects)?)
+        to_js(&projects)
     }
 
     /// Moves a thread into a project, or out of any with `null`; resolves once stored.

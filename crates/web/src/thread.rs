@@ -158,9 +158,8 @@ impl Thread {
     pub fn save(&self) -> Result<Vec<u8>> {
         self.ensure_open()?;
         // Automerge's own save, not the model's: that one moves the mark of what storage holds.
-        Ok(self
-            .handle
-            .with_thread(|thread| thread.with_automerge(|doc| doc.save()))?)
+        self.handle
+            .with_thread(|thread| thread.with_automerge(|doc| doc.save()))
     }
 
     /// Appends a message and returns it: its `id` is the caller's (a duplicate is `already_exists`)

@@ -19,7 +19,7 @@ impl ChatStore {
     #[wasm_bindgen(unchecked_return_type = "Preferences")]
     pub fn preferences(&self) -> Result<JsValue> {
         self.inner.ensure_open()?;
-        Ok(to_js(&self.inner.read_index(|index| index.preferences()))?)
+        to_js(&self.inner.read_index(|index| index.preferences()))
     }
 
     /// Changes the preferences the patch names (`null` puts one back to its default). Applied at
@@ -40,7 +40,7 @@ impl ChatStore {
     #[wasm_bindgen(unchecked_return_type = "Profile")]
     pub fn profile(&self) -> Result<JsValue> {
         self.inner.ensure_open()?;
-        Ok(to_js(&self.inner.read_index(|index| index.profile()))?)
+        to_js(&self.inner.read_index(|index| index.profile()))
     }
 
     /// Changes the profile fields the patch names (`null` clears one); resolves once stored.
@@ -68,7 +68,7 @@ impl ChatStore {
             .inner
             .read_index(|index| index.usage(now, offset))
             .map_err(crate::error::StoreError::from)?;
-        Ok(to_js(&report)?)
+        to_js(&report)
     }
 }
 

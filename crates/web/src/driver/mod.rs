@@ -94,9 +94,7 @@ impl Driver {
             match input {
                 Input::Kick(None | Some(Kick::Close)) => return self.close(),
                 Input::Kick(Some(kick)) => self.handle_kick(kick),
-                Input::Socket(SocketEvent::Open) => {
-                    self.inner.sync().link().handle_connected(now)
-                }
+                Input::Socket(SocketEvent::Open) => self.inner.sync().link().handle_connected(now),
                 Input::Socket(SocketEvent::Frame(bytes)) => {
                     let handled = self.inner.sync().link().handle_frame(
                         now,

@@ -54,7 +54,7 @@ async fn arguments_are_read_strictly_and_json_values_kept() {
     let store = open_store(&unique_db("input")).await;
     let id = create_thread(&store, None).await;
     let thread = open_thread(&store, &id).await.unwrap();
-    let refusal = |result: Result<JsValue, JsValue>| {
+    let refusal = |result: Result<JsValue, chatsync_web::StoreError>| {
         let error = result.expect_err("refused");
         assert_eq!(code(&error), "invalid_input", "{}", describe(&error));
         describe(&error)
@@ -83,7 +83,9 @@ async fn arguments_are_read_strictly_and_json_values_kept() {
     let created = store.create_thread(Some(js(serde_json::json!({
         "title": "t", "settings": { "modle": "x" }
     }))));
-    assert!(refusal(call(created).await).contains("`settings`: unknown field `modle`"));
+    let error = call(created).await.expect_err("refused");
+    assert_eq!(code(&error), "invalid_input");
+    assert!(describe(&error).contains("`settings`: unknown field `modle`"));
 
     let metadata =
         serde_json::json!({ "n": [1, 2.5, null, "x"], "deep": { "big": 9007199254740991u64 } });

@@ -59,7 +59,7 @@ fn types(message: &Value) -> Vec<String> {
         .collect()
 }
 
-fn finish(thread: &Thread, id: &str, end: Value) -> Result<(), JsValue> {
+fn finish(thread: &Thread, id: &str, end: Value) -> Result<(), chatsync_web::StoreError> {
     thread.finish_message(id.into(), js(end))
 }
 
@@ -85,7 +85,11 @@ async fn append_with_parts_keeps_their_order() {
     let both = thread.append_message(js(json!({
         "role": "user", "content": "x", "parts": [{ "type": "text", "text": "y" }]
     })));
-    assert_eq!(code(&both.unwrap_err()), "invalid_input", "content and text parts");
+    assert_eq!(
+        code(&both.unwrap_err()),
+        "invalid_input",
+        "content and text parts"
+    );
     let unknown = thread.append_message(js(json!({
         "role": "user", "parts": [{ "type": "picture" }]
     })));
@@ -143,7 +147,10 @@ async fn reasoning_then_text() {
     assert_eq!(types(&m), ["reasoning", "text"]);
     assert_eq!(m["parts"][0]["text"], "Thinking it over.");
     assert_eq!(m["parts"][1]["text"], "The answer is 4.");
-    assert_eq!(m["content"], "The answer is 4.", "content is the text parts");
+    assert_eq!(
+        m["content"], "The answer is 4.",
+        "content is the text parts"
+    );
 }
 
 #[wasm_bindgen_test]
@@ -225,10 +232,22 @@ async fn a_data_part_with_a_known_id_replaces_its_data() {
         .as_str()
         .unwrap()
         .to_owned();
-    part(&thread, &id, json!({ "type": "data-weather", "id": "w", "data": { "status": "loading" } }));
+    part(
+        &thread,
+        &id,
+        json!({ "type": "data-weather", "id": "w", "data": { "status": "loading" } }),
+    );
     part(&thread, &id, json!({ "type": "step-start" }));
-    part(&thread, &id, json!({ "type": "data-weather", "id": "w", "data": { "status": "done", "c": 21 } }));
-    part(&thread, &id, json!({ "type": "data-weather", "id": "v", "data": [1, 2] }));
+    part(
+        &thread,
+        &id,
+        json!({ "type": "data-weather", "id": "w", "data": { "status": "done", "c": 21 } }),
+    );
+    part(
+        &thread,
+        &id,
+        json!({ "type": "data-weather", "id": "v", "data": [1, 2] }),
+    );
     let m = message(&thread, &id);
     assert_eq!(types(&m), ["data-weather", "step-start", "data-weather"]);
     assert_eq!(m["parts"][0]["data"], json!({ "status": "done", "c": 21 }));
@@ -238,18 +257,27 @@ async fn a_data_part_with_a_known_id_replaces_its_data() {
 
     // resetStep drops what came after the last step-start.
     assert_eq!(thread.reset_step(id.clone()).unwrap(), 1);
-    assert_eq!(types(&message(&thread, &id)), ["data-weather", "step-start"]);
+    assert_eq!(
+        types(&message(&thread, &id)),
+        ["data-weather", "step-start"]
+    );
 }
 
 #[wasm_bindgen_test]
 async fn a_callers_id_is_kept_and_a_duplicate_refused() {
     let (_, _store, _, thread) = fresh("parts-ids").await;
-    let m = append_json(&thread, json!({ "id": "ui-msg-1", "role": "user", "content": "hi" }));
+    let m = append_json(
+        &thread,
+        json!({ "id": "ui-msg-1", "role": "user", "content": "hi" }),
+    );
     assert_eq!(m["id"], "ui-msg-1");
     assert_eq!(message(&thread, "ui-msg-1")["content"], "hi");
-    let again = thread.append_message(js(json!({ "id": "ui-msg-1", "role": "user", "content": "x" })));
+    let again = thread.append_message(js(
+        json!({ "id": "ui-msg-1", "role": "user", "content": "x" }),
+    ));
     assert_eq!(code(&again.unwrap_err()), "already_exists");
-    let malformed = thread.append_message(js(json!({ "id": "a b/c", "role": "user", "content": "x" })));
+    let malformed =
+        thread.append_message(js(json!({ "id": "a b/c", "role": "user", "content": "x" })));
     assert_eq!(code(&malformed.unwrap_err()), "invalid_input");
     assert_eq!(messages(&thread).len(), 1);
 }
@@ -262,9 +290,22 @@ async fn finish_reason_and_error_show_in_the_view() {
         .unwrap()
         .to_owned();
     delta(&thread, &ok_id, "done", None);
-    let refused = finish(&thread, &ok_id, json!({ "status": "complete", "error": "no" }));
-    assert_eq!(code(&refused.unwrap_err()), "invalid_input", "error only with status error");
-    finish(&thread, &ok_id, json!({ "status": "complete", "finishReason": "stop" })).unwrap();
+    let refused = finish(
+        &thread,
+        &ok_id,
+        json!({ "status": "complete", "error": "no" }),
+    );
+    assert_eq!(
+        code(&refused.unwrap_err()),
+        "invalid_input",
+        "error only with status error"
+    );
+    finish(
+        &thread,
+        &ok_id,
+        json!({ "status": "complete", "finishReason": "stop" }),
+    )
+    .unwrap();
     let m = message(&thread, &ok_id);
     assert_eq!(m["finishReason"], "stop");
     assert!(m.get("error").is_none());
@@ -288,15 +329,20 @@ async fn finish_reason_and_error_show_in_the_view() {
 #[wasm_bindgen_test]
 async fn metadata_is_replaced_at_any_status() {
     let (_, _store, _, thread) = fresh("parts-metadata").await;
-    let id = append_json(&thread, json!({ "role": "user", "content": "hi", "metadata": { "a": 1 } }))
-        ["id"]
+    let id = append_json(
+        &thread,
+        json!({ "role": "user", "content": "hi", "metadata": { "a": 1 } }),
+    )["id"]
         .as_str()
         .unwrap()
         .to_owned();
     thread
         .update_message_metadata(id.clone(), js(json!({ "b": { "c": 2 } })))
         .unwrap();
-    assert_eq!(message(&thread, &id)["metadata"], json!({ "b": { "c": 2 } }));
+    assert_eq!(
+        message(&thread, &id)["metadata"],
+        json!({ "b": { "c": 2 } })
+    );
     let not_object = thread.update_message_metadata(id.clone(), js(json!([1])));
     assert_eq!(code(&not_object.unwrap_err()), "invalid_input");
     thread
@@ -310,7 +356,10 @@ async fn metadata_is_replaced_at_any_status() {
 #[wasm_bindgen_test]
 async fn a_reload_keeps_parts_and_their_details() {
     let (db, store, thread_id, thread) = fresh("parts-reload").await;
-    append_json(&thread, json!({ "id": "q1", "role": "user", "content": "Weather?" }));
+    append_json(
+        &thread,
+        json!({ "id": "q1", "role": "user", "content": "Weather?" }),
+    );
     let id = append_json(&thread, json!({ "id": "a1", "role": "assistant" }))["id"]
         .as_str()
         .unwrap()
@@ -319,19 +368,30 @@ async fn a_reload_keeps_parts_and_their_details() {
     part(&thread, &id, json!({ "type": "reasoning", "id": "r" }));
     delta(&thread, &id, "Look it up.", Some("r"));
     let call = thread
-        .start_tool_call(js(json!({ "messageId": id, "toolName": "weather", "input": {} })))
+        .start_tool_call(js(
+            json!({ "messageId": id, "toolName": "weather", "input": {} }),
+        ))
         .unwrap();
     let approval = thread
         .request_approval(js(json!({
             "kind": "tool-call", "subject": "weather", "messageId": id, "toolCallId": call
         })))
         .unwrap();
-    part(&thread, &id, json!({ "type": "data-card", "id": "c", "data": { "n": 1 } }));
+    part(
+        &thread,
+        &id,
+        json!({ "type": "data-card", "id": "c", "data": { "n": 1 } }),
+    );
     delta(&thread, &id, "Sunny.", None);
     thread
         .update_message_metadata(id.clone(), js(json!({ "model": "m" })))
         .unwrap();
-    finish(&thread, &id, json!({ "status": "complete", "finishReason": "stop" })).unwrap();
+    finish(
+        &thread,
+        &id,
+        json!({ "status": "complete", "finishReason": "stop" }),
+    )
+    .unwrap();
     let before = message(&thread, &id);
     ok(store.close()).await;
 
@@ -341,7 +401,13 @@ async fn a_reload_keeps_parts_and_their_details() {
     assert_eq!(after, before);
     assert_eq!(
         types(&after),
-        ["step-start", "reasoning", "tool-weather", "data-card", "text"]
+        [
+            "step-start",
+            "reasoning",
+            "tool-weather",
+            "data-card",
+            "text"
+        ]
     );
     assert_eq!(after["parts"][2]["approval"]["id"], approval.as_str());
     assert_eq!(after["finishReason"], "stop");

@@ -20,7 +20,9 @@ async fn threads_and_messages_survive_close_and_reopen() {
     let reply = append(&thread, "assistant", "");
     let reply_id = reply["id"].as_str().unwrap().to_owned();
     for token in ["Lisbon ", "in ", "May."] {
-        thread.append_delta(reply_id.clone(), token.into(), None).unwrap();
+        thread
+            .append_delta(reply_id.clone(), token.into(), None)
+            .unwrap();
     }
     thread
         .finish_message(reply_id, js(serde_json::json!({ "status": "complete" })))

@@ -163,7 +163,9 @@ async fn a_stream_through_one_relay_shows_live_on_a_store_of_another() {
     let mut text = String::new();
     for i in 0..20 {
         let token = format!("t{i} ");
-        thread.append_delta(reply.clone(), token.clone(), None).unwrap();
+        thread
+            .append_delta(reply.clone(), token.clone(), None)
+            .unwrap();
         text.push_str(&token);
         sleep(20).await;
     }
@@ -201,7 +203,9 @@ async fn a_store_given_two_urls_moves_to_the_second_when_the_first_is_killed_mid
     while i < 120 || synced_after_kill < 3 {
         assert!(i < 1_000, "no sync resolved through the other relay");
         let token = format!("t{i} ");
-        thread.append_delta(reply.clone(), token.clone(), None).unwrap();
+        thread
+            .append_delta(reply.clone(), token.clone(), None)
+            .unwrap();
         text.push_str(&token);
         if i == 40 {
             let (doomed, killed) = (doomed.clone(), Rc::clone(&killed));

@@ -39,20 +39,48 @@ pub async fn ok(promise: Promise) -> JsValue {
         .unwrap_or_else(|e| panic!("rejected: {}", describe(&e)))
 }
 
+/// An error a package call gave: a thrown JS value (from a promise), or the `StoreError` a
+/// synchronous method returns (JavaScript sees it thrown as an `Error` with the same code).
+pub trait CallError {
+    fn error_code(&self) -> Option<String>;
+    fn message(&self) -> String;
+}
+
+impl CallError for JsValue {
+    fn error_code(&self) -> Option<String> {
+        Reflect::get(self, &"code".into())
+            .ok()
+            .and_then(|c| c.as_string())
+    }
+
+    fn message(&self) -> String {
+        let message = Reflect::get(self, &"message".into())
+            .ok()
+            .and_then(|m| m.as_string());
+        message.unwrap_or_else(|| format!("{self:?}"))
+    }
+}
+
+impl CallError for chatsync_web::StoreError {
+    fn error_code(&self) -> Option<String> {
+        Some(self.code().to_owned())
+    }
+
+    fn message(&self) -> String {
+        self.to_string()
+    }
+}
+
 /// The `code` of a thrown chatsync error.
-pub fn code(error: &JsValue) -> String {
-    Reflect::get(error, &"code".into())
-        .ok()
-        .and_then(|c| c.as_string())
-        .unwrap_or_else(|| panic!("not a chatsync error: {}", describe(error)))
+pub fn code(error: &impl CallError) -> String {
+    error
+        .error_code()
+        .unwrap_or_else(|| panic!("not a chatsync error: {}", error.message()))
 }
 
 /// An error's message, for failure output.
-pub fn describe(error: &JsValue) -> String {
-    let message = Reflect::get(error, &"message".into())
-        .ok()
-        .and_then(|m| m.as_string());
-    message.unwrap_or_else(|| format!("{error:?}"))
+pub fn describe(error: &impl CallError) -> String {
+    error.message()
 }
 
 pub async fn open_store(db: &str) -> ChatStore {
