@@ -94,8 +94,9 @@ package = {
         "./package.json": "./package.json",
     },
     # npm adds README.md by itself, but not licence files named LICENSE-*.
-    "files": ["index.js", "index.d.ts", "errors.js", "errors.d.ts", "web", "bundler", "react", "ai-sdk",
-              "search", "export", "README.md", "LICENSE-MIT", "LICENSE-APACHE"],
+    "files": ["index.js", "index.d.ts", "errors.js", "errors.d.ts", "metadata.js", "metadata.d.ts",
+              "web", "bundler", "react", "ai-sdk", "search", "export", "README.md", "LICENSE-MIT",
+              "LICENSE-APACHE"],
     # index.js patches the store class (persistent storage) when imported, and so do
     # search/install.js (store.search) and export/store.js (the export methods); bundler/ loads the wasm.
     "sideEffects": ["./index.js", "./search/install.js", "./export/store.js", f"./bundler/{name}.js"],
