@@ -90,10 +90,14 @@ export function toUIMessages<M extends UIMessage = UIMessage>(view: ThreadView, 
     if (message.parts) {
       // The same shapes (a data part's `data` is any JSON, as the UI part's); a tool part names its
       // call by the model's id where chatsync had to give the call one of its own.
+      // `dynamicTools` makes a `tool-<name>` part a `dynamic-tool` one, as for messages without parts.
       parts = message.parts.map((part) => {
         if (!("toolCallId" in part)) return part as Part;
         const call = byId.get(part.toolCallId);
-        return (call?.providerCallId ? { ...part, toolCallId: call.providerCallId } : part) as Part;
+        let out: typeof part = call?.providerCallId ? { ...part, toolCallId: call.providerCallId } : part;
+        const name = out.type.startsWith("tool-") ? out.type.slice("tool-".length) : undefined;
+        if (name !== undefined && dynamic(name)) out = { ...out, type: "dynamic-tool", toolName: name };
+        return out as Part;
       });
     } else {
       parts = (calls.get(message.id) ?? [])
