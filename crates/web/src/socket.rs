@@ -21,10 +21,8 @@ pub(crate) enum SocketEvent {
 /// An open (or opening) WebSocket. Dropping it closes the connection.
 pub(crate) struct Socket {
     ws: WebSocket,
-    // Kept alive as long as the socket: the browser calls them.
-    _on_open: Closure<dyn FnMut()>,
-    _on_message: Closure<dyn FnMut(MessageEvent)>,
-    _on_close: Closure<dyn FnMut(CloseEvent)>,
+    // Kept alive as long as the socket: the browser calls it.
+    _on_event: Closure<dyn FnMut(MessageEvent)>,
 }
 
 impl Socket {
@@ -35,34 +33,37 @@ impl Socket {
         })?;
         ws.set_binary_type(BinaryType::Arraybuffer);
         let (tx, rx) = queue();
-
-        let open_tx = tx.clone();
-        let on_open = Closure::<dyn FnMut()>::new(move || {
-            open_tx.send(SocketEvent::Open);
-        });
-        let message_tx = tx.clone();
-        let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
-            // Text frames are not part of the protocol; they are dropped here.
-            if let Ok(buffer) = event.data().dyn_into::<js_sys::ArrayBuffer>() {
-                let bytes = js_sys::Uint8Array::new(&buffer).to_vec();
-                message_tx.send(SocketEvent::Frame(bytes));
+        // One handler for `open`, `message` and `close`, told apart by the event's type: one
+        // closure of the type tabs.rs has too, rather than three of three types, each with its own
+        // glue in the wasm. Only `message` events are MessageEvents; the others are read as what
+        // they are.
+        let on_event = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
+            match event.type_().as_str() {
+                "open" => tx.send(SocketEvent::Open),
+                "message" => {
+                    // Text frames are not part of the protocol; they are dropped here.
+                    if let Ok(buffer) = event.data().dyn_into::<js_sys::ArrayBuffer>() {
+                        let bytes = js_sys::Uint8Array::new(&buffer).to_vec();
+                        tx.send(SocketEvent::Frame(bytes));
+                    }
+                }
+                _ => {
+                    let event = event.unchecked_ref::<CloseEvent>();
+                    tx.send(SocketEvent::Closed {
+                        code: event.code(),
+                        reason: event.reason(),
+                    });
+                }
             }
         });
-        let on_close = Closure::<dyn FnMut(CloseEvent)>::new(move |event: CloseEvent| {
-            tx.send(SocketEvent::Closed {
-                code: event.code(),
-                reason: event.reason(),
-            });
-        });
-        ws.set_onopen(Some(on_open.as_ref().unchecked_ref()));
-        ws.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
-        ws.set_onclose(Some(on_close.as_ref().unchecked_ref()));
+        let handler = Some(on_event.as_ref().unchecked_ref());
+        ws.set_onopen(handler);
+        ws.set_onmessage(handler);
+        ws.set_onclose(handler);
         Ok((
             Self {
                 ws,
-                _on_open: on_open,
-                _on_message: on_message,
-                _on_close: on_close,
+                _on_event: on_event,
             },
             rx,
         ))
