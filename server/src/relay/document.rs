@@ -179,6 +179,19 @@ impl<S: Storage> Relay<S> {
         }
     }
 
+    /// Who storage says owns `id` (one indexed lookup).
+    async fn owner_of(&self, id: &DocumentId) -> Result<Option<String>, Refusal> {
+        self.storage.owner(id).await.map_err(|e| {
+            tracing::error!(document = %id, error = %e, "looking up a document's owner failed");
+            Refusal::Storage
+        })
+    }
+
+    /// Whether `user` may read `id` from storage: storage says it is theirs.
+    pub(crate) async fn may_load(&self, id: &DocumentId, user: &str) -> Result<bool, Refusal> {
+        Ok(self.owner_of(id).await?.as_deref() == Some(user))
+    }
+
     /// Reads `id` from storage and rebuilds it on the blocking pool.
     async fn load_document(
         &self,
@@ -186,9 +199,20 @@ impl<S: Storage> Relay<S> {
         user: &str,
         creates: bool,
     ) -> Result<Arc<LoadedDocument>, NotLoaded> {
+        // Ownership from the owner's row first, so another user's id (or a missing one that may not
+        // be created) costs one indexed lookup, never a read of the document.
+        let owner = self.owner_of(id).await.map_err(NotLoaded::Refused)?;
+        if Hub::access(owner.as_deref(), user, creates) == Access::Unavailable {
+            return Err(NotLoaded::Unavailable);
+        }
         self.admit_load(user).map_err(NotLoaded::Refused)?;
         let started = Instant::now();
-        let stored = self.storage.load(id).await.map_err(|e| {
+        let stored = if owner.is_some() {
+            self.storage.load(id).await
+        } else {
+            Ok(None)
+        };
+        let stored = stored.map_err(|e| {
             tracing::error!(document = %id, error = %e, "loading a document failed");
             NotLoaded::Refused(Refusal::Storage)
         })?;

@@ -168,3 +168,18 @@ impl<S: Storage> Relay<S> {
         self.next_conn.fetch_add(1, Ordering::Relaxed)
     }
 }
+
+/// A relay over SQLite in a temporary directory, for the driver's own tests.
+#[cfg(test)]
+pub(crate) async fn test_relay() -> (Arc<Relay<crate::storage::SqliteStorage>>, tempfile::TempDir) {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let storage = crate::storage::SqliteStorage::open(dir.path())
+        .await
+        .expect("SQLite opens");
+    let identity = Identity {
+        storage_id: "test".into(),
+        index_secret: b"secret".to_vec(),
+    };
+    let relay = Relay::new(storage, Auth::InsecureDev, Limits::default(), identity);
+    (Arc::new(relay), dir)
+}
