@@ -144,7 +144,8 @@ async fn stream<S: Storage>(
     headers: HeaderMap,
     body: Body,
 ) -> Answer {
-    let user = request::caller(&state, &headers).await?;
+    let verified = request::verified_caller(&state, &headers).await?;
+    let (user, expires_at) = (verified.user, verified.expires_at);
     let max = state.app.relay.limits().max_connections_per_user;
     let Some(open) = state.streams.open(&user, max) else {
         state.app.relay.metrics().refused("api_streams_per_user");
@@ -153,7 +154,7 @@ async fn stream<S: Storage>(
     let task = state.clone();
     detached(&state, async move {
         let _open = open;
-        stream::run(task, user, body).await
+        stream::run(task, user, expires_at, body).await
     })
     .await
 }
