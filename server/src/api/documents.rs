@@ -129,6 +129,9 @@ pub(crate) async fn write_thread_listed<S: Storage, T: Send + 'static>(
     listing: Listing,
     f: impl FnOnce(&mut Thread, u64) -> Result<T, ApiError> + Send + 'static,
 ) -> Result<T, ApiError> {
+    if deleted == Deleted::NotFound && purged_in_index(relay, user, &thread.id).await? {
+        return Err(ApiError::thread_not_found());
+    }
     let id = thread.id.clone();
     let (value, summary) = relay
         .with_document(user, &thread.doc, Open::Existing, move |doc| {
@@ -152,6 +155,9 @@ pub(crate) async fn read_thread<S: Storage, T: Send + 'static>(
     thread: &ThreadRef,
     f: impl FnOnce(&Thread, u64) -> T + Send + 'static,
 ) -> Result<T, ApiError> {
+    if purged_in_index(relay, user, &thread.id).await? {
+        return Err(ApiError::thread_not_found());
+    }
     let id = thread.id.clone();
     relay
         .with_document(user, &thread.doc, Open::Existing, move |doc| {
@@ -197,6 +203,33 @@ pub(crate) async fn create_thread<S: Storage>(
         .await??;
     update_index(relay, user, summary.clone()).await;
     Ok(summary)
+}
+
+/// Whether the user's index says the thread is deleted (purged). Deletion lives in the index, not
+/// in the thread's document (the model: "Trash and purge live here alone"): a device that deletes a
+/// thread writes its tombstone there, and the thread document may still say `active`. The browser
+/// store checks both, and so does the API: the thread document's own status in [`with_thread`],
+/// the index here. A user with no index yet has deleted nothing.
+async fn purged_in_index<S: Storage>(
+    relay: &Arc<Relay<S>>,
+    user: &str,
+    id: &ThreadId,
+) -> Result<bool, ApiError> {
+    let index_id = relay.index_document_id(user);
+    let id = id.clone();
+    let purged = relay
+        .with_document(user, &index_id, Open::Existing, move |doc| {
+            let index = Index::from_automerge(std::mem::take(doc));
+            let purged = index.is_purged(&id);
+            *doc = index.into_automerge();
+            purged
+        })
+        .await;
+    match purged {
+        Ok(purged) => Ok(purged),
+        Err(crate::relay::LocalWriteError::NotFound) => Ok(false),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Brings the user's index up to date with one thread's summary (nothing is written when it is

@@ -136,7 +136,7 @@ impl<S: Storage> Relay<S> {
     /// stored yet is made in memory for `user`. Another user's document is reported exactly like a
     /// missing one.
     pub(crate) async fn open_document(
-        &self,
+        self: &Arc<Self>,
         id: &DocumentId,
         user: &str,
         creates: bool,
@@ -151,11 +151,14 @@ impl<S: Storage> Relay<S> {
         match loaded {
             // The hub's rule, on the owner kept outside the lock: only the owner may open it.
             Ok(document) => {
+                // Other relays' changes noticed while it loaded are stepped in now.
+                self.loaded_after_notices(id);
                 let open = Hub::access(Some(&document.owner), user, false) == Access::Open;
                 Ok(open.then_some(document))
             }
             Err(why) => {
                 self.drop_empty_slot(id, &slot);
+                self.drop_notices_unless_loading(id);
                 match why {
                     NotLoaded::Unavailable => Ok(None),
                     NotLoaded::Refused(refusal) => Err(refusal),

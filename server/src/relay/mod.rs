@@ -68,6 +68,9 @@ pub struct Relay<S> {
     /// Documents in memory or being loaded. Locked only to look up, insert or remove — never across
     /// an `.await`.
     documents: std::sync::Mutex<HashMap<DocumentId, Arc<Slot>>>,
+    /// Other relays' changes waiting to be stepped into documents, at most one entry (and one task)
+    /// per document. Taken after `documents` when both are needed, never across an `.await`.
+    notices: std::sync::Mutex<HashMap<DocumentId, external::Pending>>,
     /// The gate to the blocking pool, where Automerge's heavy work runs.
     cpu: Cpu,
     next_conn: AtomicU64,
@@ -91,6 +94,7 @@ impl<S: Storage> Relay<S> {
             index_secret,
             hub: std::sync::Mutex::new(hub),
             documents: std::sync::Mutex::new(HashMap::new()),
+            notices: std::sync::Mutex::default(),
             cpu: Cpu::new(Cpu::default_heavy_permits()),
             next_conn: AtomicU64::new(1),
             metrics: Metrics::default(),
