@@ -159,7 +159,8 @@ async fn stream<S: Storage>(
     headers: HeaderMap,
     body: Body,
 ) -> Answer {
-    let user = request::caller(&state, &headers).await?;
+    let verified = request::verified_caller(&state, &headers).await?;
+    let (user, expires_at) = (verified.user, verified.expires_at);
     // The AI SDK's UI message stream names its thread in the query; NDJSON in its first line.
     let ui_stream = sse::is_event_stream(&headers)
         .then(|| sse::Target::from_uri(&uri))
@@ -173,8 +174,8 @@ async fn stream<S: Storage>(
     detached(&state, async move {
         let _open = open;
         match ui_stream {
-            Some(target) => sse::run(task, user, target, body).await,
-            None => stream::run(task, user, body).await,
+            Some(target) => sse::run(task, user, expires_at, target, body).await,
+            None => stream::run(task, user, expires_at, body).await,
         }
     })
     .await

@@ -70,6 +70,9 @@ pub struct Relay<S> {
     /// Documents in memory or being loaded. Locked only to look up, insert or remove — never across
     /// an `.await`.
     documents: std::sync::Mutex<HashMap<DocumentId, Arc<Slot>>>,
+    /// Other relays' changes waiting to be stepped into documents, at most one entry (and one task)
+    /// per document. Taken after `documents` when both are needed, never across an `.await`.
+    notices: std::sync::Mutex<HashMap<DocumentId, external::Pending>>,
     /// The gate to the blocking pool, where Automerge's heavy work runs.
     cpu: Cpu,
     next_conn: AtomicU64,
@@ -95,6 +98,7 @@ impl<S: Storage> Relay<S> {
             index_secret,
             hub: std::sync::Mutex::new(hub),
             documents: std::sync::Mutex::new(HashMap::new()),
+            notices: std::sync::Mutex::default(),
             cpu: Cpu::new(Cpu::default_heavy_permits()),
             next_conn: AtomicU64::new(1),
             metrics: Metrics::default(),
@@ -172,4 +176,19 @@ impl<S: Storage> Relay<S> {
     fn next_conn_id(&self) -> ConnId {
         self.next_conn.fetch_add(1, Ordering::Relaxed)
     }
+}
+
+/// A relay over SQLite in a temporary directory, for the driver's own tests.
+#[cfg(test)]
+pub(crate) async fn test_relay() -> (Arc<Relay<crate::storage::SqliteStorage>>, tempfile::TempDir) {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let storage = crate::storage::SqliteStorage::open(dir.path())
+        .await
+        .expect("SQLite opens");
+    let identity = Identity {
+        storage_id: "test".into(),
+        index_secret: b"secret".to_vec(),
+    };
+    let relay = Relay::new(storage, Auth::InsecureDev, Limits::default(), identity);
+    (Arc::new(relay), dir)
 }
