@@ -23,5 +23,6 @@ pub mod http;
 pub mod open_files;
 pub mod relay;
 pub mod retention;
+pub mod search;
 pub mod server;
 pub mod storage;

@@ -131,6 +131,7 @@ impl<S: Storage> Relay<S> {
         let (result, changed) = committed?;
         if let Some(heads) = changed {
             self.until_stored(&document, &heads).await?;
+            self.changes_stored(user, id);
         }
         Ok(result)
     }
