@@ -24,7 +24,8 @@ pub(crate) fn search_rows(thread: &Thread, now: u64) -> SearchThread {
     if view.status == ThreadStatus::Deleted {
         return rows;
     }
-    rows.entries.push(entry(None, None, view.created_at, &rows.title));
+    rows.entries
+        .push(entry(None, None, view.created_at, &rows.title));
     for message in &view.messages {
         rows.entries.push(entry(
             Some(message.id.to_string()),

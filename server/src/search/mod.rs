@@ -26,6 +26,12 @@ use crate::storage::Storage;
 
 pub use indexer::run;
 
+/// The search terms of `text`, as the search table stores them (`query: false`) or as a query
+/// looks for them (`query: true`): folded words, CJK bigrams.
+pub fn search_terms(text: &str, query: bool) -> Vec<String> {
+    terms::terms(text, query)
+}
+
 /// Threads with no rows yet that one search indexes first, at most: a user with thousands of old
 /// threads gets them all indexed over a few searches, none of which waits for all of them.
 pub(crate) const BACKFILL_PER_SEARCH: usize = 25;

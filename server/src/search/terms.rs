@@ -22,7 +22,11 @@ pub(crate) struct Token {
 pub(crate) fn fold_word(word: &str) -> String {
     let stripped: String = word.nfkd().filter(|c| !is_combining_mark(*c)).collect();
     // Upper then lower folds more than lower alone (ß → ss), as the browser does.
-    stripped.nfc().collect::<String>().to_uppercase().to_lowercase()
+    stripped
+        .nfc()
+        .collect::<String>()
+        .to_uppercase()
+        .to_lowercase()
 }
 
 fn is_cjk(c: char) -> bool {
@@ -115,7 +119,10 @@ const LENGTH: usize = 200; // the snippet's length at most, ellipses aside
 pub(crate) fn matches(text: &str, query_terms: &[String]) -> Vec<Highlight> {
     let mut ranges: Vec<Highlight> = Vec::new();
     for token in tokenize(text, false) {
-        if !query_terms.iter().any(|q| token.term.starts_with(q.as_str())) {
+        if !query_terms
+            .iter()
+            .any(|q| token.term.starts_with(q.as_str()))
+        {
             continue;
         }
         match ranges.last_mut() {
@@ -133,7 +140,11 @@ pub(crate) fn snippet(text: &str, query_terms: &[String]) -> (String, Vec<Highli
     let ranges = matches(text, query_terms);
     let first = ranges.first().map_or(0, |r| r[0]);
     let space = u16::from(b' ');
-    let last_space = |before: usize| units[..before.min(units.len())].iter().rposition(|u| *u == space);
+    let last_space = |before: usize| {
+        units[..before.min(units.len())]
+            .iter()
+            .rposition(|u| *u == space)
+    };
     let mut start = first.saturating_sub(BEFORE);
     if start > 0
         && let Some(at) = last_space(start + 1)
@@ -176,12 +187,18 @@ mod tests {
 
     #[test]
     fn accents_and_case_fold() {
-        assert_eq!(terms("Café à PARIS, straße", false), ["cafe", "a", "paris", "strasse"]);
+        assert_eq!(
+            terms("Café à PARIS, straße", false),
+            ["cafe", "a", "paris", "strasse"]
+        );
     }
 
     #[test]
     fn cjk_runs_become_bigrams() {
-        assert_eq!(terms("東京タワー", false), ["東京", "京タ", "タワ", "ワー", "ー"]);
+        assert_eq!(
+            terms("東京タワー", false),
+            ["東京", "京タ", "タワ", "ワー", "ー"]
+        );
         assert_eq!(terms("東京", true), ["東京"]);
     }
 
