@@ -9,8 +9,9 @@ use chatsync_model::Role;
 use chatsync_model::input::Fields;
 use serde_json::{Value, json};
 
-use super::documents::{ThreadRef, list_threads};
+use super::documents::ThreadRef;
 use super::error::ApiError;
+use super::index::read_index;
 use crate::relay::Relay;
 use crate::search::terms::{snippet, terms};
 use crate::search::{BACKFILL_PER_SEARCH, index_thread};
@@ -68,7 +69,7 @@ pub(crate) async fn search<S: Storage>(
         // Only punctuation: nothing to look for.
         return Ok(Value::Array(Vec::new()));
     }
-    backfill(relay, user).await?;
+    let trashed = backfill(relay, user).await?;
     let search = SearchQuery {
         terms: query_terms.clone(),
         project_id,
@@ -76,6 +77,7 @@ pub(crate) async fn search<S: Storage>(
         from,
         to,
         include_archived,
+        exclude_threads: trashed,
         limit: u32::try_from(limit).unwrap_or(u32::MAX),
     };
     let matches = relay.storage().search(user, &search).await.map_err(|e| {
@@ -110,17 +112,23 @@ pub(crate) async fn search<S: Storage>(
 }
 
 /// Indexes up to [`BACKFILL_PER_SEARCH`] of the user's threads that have no search rows yet
-/// (stored before the search table existed, or missed while the indexer was behind).
-async fn backfill<S: Storage>(relay: &Arc<Relay<S>>, user: &str) -> Result<(), ApiError> {
-    let listed = list_threads(
-        relay,
-        user,
-        chatsync_model::ListOptions {
-            include_archived: true,
-            project_id: None,
-            trashed: false,
-        },
-    )
+/// (stored before the search table existed, or missed while the indexer was behind). Returns the
+/// threads in the trash, which results leave out: the trash lives in the user's index alone.
+async fn backfill<S: Storage>(relay: &Arc<Relay<S>>, user: &str) -> Result<Vec<String>, ApiError> {
+    let (listed, trashed) = read_index(relay, user, |index, _| {
+        let ids = |trashed| {
+            index
+                .list(chatsync_model::ListOptions {
+                    include_archived: true,
+                    project_id: None,
+                    trashed,
+                })
+                .into_iter()
+                .map(|summary| summary.id.as_str().to_owned())
+                .collect::<Vec<_>>()
+        };
+        (ids(false), ids(true))
+    })
     .await?;
     let indexed: HashSet<String> = relay
         .storage()
@@ -134,13 +142,13 @@ async fn backfill<S: Storage>(relay: &Arc<Relay<S>>, user: &str) -> Result<(), A
         .collect();
     let missing = listed
         .iter()
-        .filter(|summary| !indexed.contains(summary.id.as_str()))
-        .filter_map(|summary| ThreadRef::parse(summary.id.as_str()).ok())
+        .filter(|id| !indexed.contains(id.as_str()))
+        .filter_map(|id| ThreadRef::parse(id).ok())
         .take(BACKFILL_PER_SEARCH);
     for thread in missing {
         if let Err(e) = index_thread(relay, user, thread.doc).await {
             tracing::warn!(user, thread = %thread.id, error = %e, "a thread was not indexed for search");
         }
     }
-    Ok(())
+    Ok(trashed)
 }

@@ -10,7 +10,8 @@ use crate::storage::{SearchEntry, SearchThread};
 /// row stays a bounded amount of work for the database.
 const MAX_TEXT_CHARS: usize = 100_000;
 
-/// The rows of `thread` at `now`. A thread in the trash has none (it is not found until restored).
+/// The rows of `thread` at `now`. A deleted thread has none (the trash itself is the index's, and
+/// the search leaves out what the index has in the trash).
 pub(crate) fn search_rows(thread: &Thread, now: u64) -> SearchThread {
     let view = thread.view(ReadAt::new(now));
     let mut rows = SearchThread {

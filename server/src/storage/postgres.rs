@@ -466,7 +466,7 @@ impl Storage for PostgresStorage {
              WHERE e.terms @@ q AND e.owner = $2 \
                AND ($3::text IS NULL OR t.project_id = $3) AND ($4::text IS NULL OR e.role = $4) \
                AND ($5::int8 IS NULL OR e.created_at >= $5) AND ($6::int8 IS NULL OR e.created_at <= $6) \
-               AND ($7 OR NOT t.archived) \
+               AND ($7 OR NOT t.archived) AND NOT (e.thread_id = ANY($9)) \
              ORDER BY score DESC, e.created_at DESC LIMIT $8",
         )
         .bind(expression)
@@ -477,6 +477,7 @@ impl Storage for PostgresStorage {
         .bind(query.to.map(ms))
         .bind(query.include_archived)
         .bind(i64::from(query.limit))
+        .bind(&query.exclude_threads)
         .fetch_all(&self.pool)
         .await?;
         Ok(rows

@@ -49,6 +49,8 @@ pub struct SearchQuery {
     pub to: Option<u64>,
     /// Archived threads too.
     pub include_archived: bool,
+    /// Threads left out (those in the trash, which only the user's index knows).
+    pub exclude_threads: Vec<String>,
     /// At most this many rows.
     pub limit: u32,
 }

@@ -316,6 +316,7 @@ impl Storage for SqliteStorage {
                AND (?3 IS NULL OR t.project_id = ?3) AND (?4 IS NULL OR e.role = ?4) \
                AND (?5 IS NULL OR e.created_at >= ?5) AND (?6 IS NULL OR e.created_at <= ?6) \
                AND (?7 OR t.archived = 0) \
+               AND e.thread_id NOT IN (SELECT value FROM json_each(?9)) \
              ORDER BY score DESC, e.created_at DESC LIMIT ?8",
         )
         .bind(expression)
@@ -326,6 +327,7 @@ impl Storage for SqliteStorage {
         .bind(query.to.map(ms))
         .bind(query.include_archived)
         .bind(i64::from(query.limit))
+        .bind(serde_json::to_string(&query.exclude_threads).unwrap_or_else(|_| "[]".into()))
         .fetch_all(&self.pool)
         .await?;
         Ok(rows
