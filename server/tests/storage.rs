@@ -718,6 +718,9 @@ async fn search_finds_only_the_owners_rows_by_prefix_and_filters(backend: &impl 
         found(&storage, "alice", &to).await,
         [(t30.clone(), m("m1"))]
     );
+    let mut trashed = query("paris");
+    trashed.exclude_threads = vec![t30.clone()];
+    assert_eq!(found(&storage, "alice", &trashed).await, []);
     let mut one = query("paris");
     one.limit = 1;
     assert_eq!(found(&storage, "alice", &one).await.len(), 1);
