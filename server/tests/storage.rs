@@ -773,3 +773,79 @@ async fn a_threads_search_rows_are_replaced_whole_and_gone_once_purged(backend: 
     storage.search_put("alice", &second).await.unwrap();
     assert_eq!(found(&storage, "alice", &query("giraffe")).await, []);
 }
+
+/// A measurement, not a check (`cargo test -p chatsync-relay --test storage -- --ignored
+/// --nocapture search_latency`): 10,000 messages across 200 threads, then 200 searches of one and
+/// two prefixes; p50 and p95 per search.
+async fn search_latency(backend: &impl Backend, name: &str) {
+    let storage = backend.open().await;
+    let words = [
+        "alpha", "budget", "café", "delta", "écho", "forecast", "garden", "harbor", "island",
+        "jungle", "kernel", "lemon", "market", "nectar", "orbit", "paris", "quartz", "river",
+    ];
+    let started = std::time::Instant::now();
+    for t in 0..200u32 {
+        let n = u8::try_from(t % 250).unwrap();
+        let doc = DocumentId::from_bytes([n, 0xAB, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]);
+        storage.append(&doc, "alice", b"x", &[]).await.unwrap();
+        let mut rows = SearchThread {
+            thread_id: doc.to_string(),
+            title: format!("Thread {t}"),
+            created_at: 1,
+            ..SearchThread::default()
+        };
+        for m in 0..50u32 {
+            let text: Vec<&str> = (0..30)
+                .map(|k| words[((t * 7 + m * 13 + k * 5) as usize) % words.len()])
+                .collect();
+            rows.entries.push(entry(
+                Some(&format!("m{m}")),
+                Some("user"),
+                u64::from(m),
+                &text.join(" "),
+            ));
+        }
+        storage.search_put("alice", &rows).await.unwrap();
+    }
+    let indexing = started.elapsed();
+    let mut times = Vec::new();
+    for i in 0..200usize {
+        let q = if i % 2 == 0 {
+            words[i % words.len()][..3].to_owned()
+        } else {
+            format!(
+                "{} {}",
+                words[i % words.len()],
+                &words[(i + 3) % words.len()][..2]
+            )
+        };
+        let mut search = query(&q);
+        search.limit = 20;
+        let at = std::time::Instant::now();
+        let found = storage.search("alice", &search).await.unwrap();
+        times.push(at.elapsed());
+        assert!(!found.is_empty(), "{q}");
+    }
+    times.sort();
+    println!(
+        "{name}: indexed 10,000 messages in {:?}; search p50 {:?}, p95 {:?}",
+        indexing,
+        times[times.len() / 2],
+        times[times.len() * 95 / 100]
+    );
+}
+
+#[tokio::test]
+#[ignore = "a measurement"]
+async fn search_latency_sqlite() {
+    search_latency(&Sqlite(tempfile::tempdir().unwrap()), "SQLite").await;
+}
+
+#[tokio::test]
+#[ignore = "a measurement"]
+async fn search_latency_postgres() {
+    let Some(url) = support::fresh_database().await else {
+        return;
+    };
+    search_latency(&Postgres(url), "PostgreSQL").await;
+}
