@@ -15,7 +15,7 @@ use super::index::read_index;
 use crate::relay::Relay;
 use crate::search::terms::{snippet, terms};
 use crate::search::{BACKFILL_PER_SEARCH, index_thread};
-use crate::storage::{SearchQuery, Storage};
+use crate::storage::{SearchMatch, SearchQuery, Storage};
 
 /// Results given when the caller asks for no number.
 const DEFAULT_LIMIT: u64 = 20;
@@ -84,10 +84,23 @@ pub(crate) async fn search<S: Storage>(
         tracing::warn!(user, error = %e, "a search failed");
         ApiError::Storage
     })?;
-    let results = matches
+    // Cutting snippets tokenizes every matched text (up to 100 of them, each up to 100,000
+    // characters): on the blocking pool, not an async worker.
+    let results = tokio::task::spawn_blocking(move || shaped(matches, &query_terms))
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "building search results failed");
+            ApiError::Internal
+        })?;
+    Ok(Value::Array(results))
+}
+
+/// The results as the browser's `store.search` gives them.
+fn shaped(matches: Vec<SearchMatch>, query_terms: &[String]) -> Vec<Value> {
+    matches
         .into_iter()
         .map(|m| {
-            let (snippet, highlights) = snippet(&m.text, &query_terms);
+            let (snippet, highlights) = snippet(&m.text, query_terms);
             let mut item = json!({
                 "threadId": m.thread_id,
                 "kind": if m.message_id.is_some() { "message" } else { "title" },
@@ -107,8 +120,7 @@ pub(crate) async fn search<S: Storage>(
             }
             item
         })
-        .collect();
-    Ok(Value::Array(results))
+        .collect()
 }
 
 /// Indexes up to [`BACKFILL_PER_SEARCH`] of the user's threads that have no search rows yet
