@@ -123,8 +123,8 @@ fn shaped(matches: Vec<SearchMatch>, query_terms: &[String]) -> Vec<Value> {
         .collect()
 }
 
-/// Indexes up to [`BACKFILL_PER_SEARCH`] of the user's threads that have no search rows yet
-/// (stored before the search table existed, or missed while the indexer was behind). Returns the
+/// Indexes up to [`BACKFILL_PER_SEARCH`] of the user's threads changed since the indexer last ran,
+/// then as many that have no search rows yet (stored before the search table existed). Returns the
 /// threads in the trash, which results leave out: the trash lives in the user's index alone.
 async fn backfill<S: Storage>(relay: &Arc<Relay<S>>, user: &str) -> Result<Vec<String>, ApiError> {
     let (listed, trashed) = read_index(relay, user, |index, _| {
@@ -142,6 +142,13 @@ async fn backfill<S: Storage>(relay: &Arc<Relay<S>>, user: &str) -> Result<Vec<S
         (ids(false), ids(true))
     })
     .await?;
+    // Threads changed since the indexer last ran: indexed now, so a search right after a write
+    // finds what was written.
+    for id in relay.take_changes_of(user, BACKFILL_PER_SEARCH) {
+        if let Err(e) = index_thread(relay, user, id).await {
+            tracing::warn!(user, document = %id, error = %e, "a thread was not indexed for search");
+        }
+    }
     let indexed: HashSet<String> = relay
         .storage()
         .search_indexed(user)

@@ -79,7 +79,7 @@ pub struct Relay<S> {
     epoch: std::time::Instant,
     /// Who hears that a user's index took changes (the retention task).
     index_watch: index_watch::IndexWatch,
-    /// Who hears that a document's changes were stored (the search indexer).
+    /// The documents whose stored changes the search index has not read yet.
     change_watch: change_watch::ChangeWatch,
 }
 

@@ -3,12 +3,12 @@
 //!
 //! - `terms`: how text becomes search terms (the browser store's rules), and snippets.
 //! - `extract`: a thread's rows (its title, each message), through the model.
-//! - `indexer`: follows the relay's stored changes and re-indexes each changed thread, one at a
-//!   time, its Automerge work on the blocking pool.
+//! - `indexer`: follows the relay's stored changes and re-indexes each changed thread moments
+//!   later, one at a time, its Automerge work on the blocking pool.
 //!
-//! Threads stored before the search table existed (or missed while the indexer was behind) are
-//! indexed lazily: each search first indexes up to [`BACKFILL_PER_SEARCH`] of the user's threads
-//! that have no rows yet.
+//! A search first indexes the caller's threads changed since the indexer last ran (so it finds
+//! what was just written), then, lazily, threads stored before the search table existed: up to
+//! [`BACKFILL_PER_SEARCH`] of each per search.
 
 mod extract;
 mod indexer;
