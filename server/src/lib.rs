@@ -12,6 +12,7 @@
 //!   limits, metrics.
 //! - [`http`]: the routes; [`server::run`] serves them until shutdown.
 //! - [`api`]: the HTTP API for backends (`/api/mutation`, `/api/query`, `/api/stream`).
+//! - [`search`]: the search table behind `threads:search`, kept current with stored changes.
 //! - [`open_files`]: the open-files limit, raised to the hard limit at start.
 #![warn(missing_docs)]
 

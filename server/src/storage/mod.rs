@@ -5,6 +5,10 @@
 //!
 //! [`SqliteStorage`] is the embedded default for one relay; [`PostgresStorage`] lets several relays
 //! share one database, and tells each about the chunks the others store ([`Storage::changes`]).
+//!
+//! Beside the documents, each keeps a search table of every thread's title and messages, scoped to
+//! the owner ([`Storage::search_put`], [`Storage::search`]): FTS5 on SQLite, a `tsvector` with a
+//! GIN index on PostgreSQL.
 
 mod feed;
 mod postgres;
