@@ -736,7 +736,23 @@ async fn search_finds_only_the_owners_rows_by_prefix_and_filters(backend: &impl 
     assert!(hit.score > 0.0, "{}", hit.score);
     let mut indexed = storage.search_indexed("alice").await.unwrap();
     indexed.sort();
-    assert_eq!(indexed, [t30, t31]);
+    assert_eq!(indexed, [t30.clone(), t31]);
+    // CJK text, which has no spaces, is found by any run of its characters.
+    let mut tokyo = thread(30, "Trip", Some("p1"), false);
+    tokyo.entries.push(entry(
+        Some("m5"),
+        Some("user"),
+        4_000,
+        "東京タワーに行きたい",
+    ));
+    storage.search_put("alice", &tokyo).await.unwrap();
+    for q in ["東京", "タワー", "京", "行きたい"] {
+        assert_eq!(
+            found(&storage, "alice", &query(q)).await,
+            [(t30.clone(), m("m5"))],
+            "{q}"
+        );
+    }
 }
 
 async fn a_threads_search_rows_are_replaced_whole_and_gone_once_purged(backend: &impl Backend) {
