@@ -737,6 +737,24 @@ async fn search_finds_only_the_owners_rows_by_prefix_and_filters(backend: &impl 
     let mut indexed = storage.search_indexed("alice").await.unwrap();
     indexed.sort();
     assert_eq!(indexed, [t30.clone(), t31]);
+    // Nothing in a query is read as the database's query syntax, whatever it holds.
+    for q in [
+        "\" * ( ) ' \\ : ^ - +",
+        "AND OR NOT NEAR(a b)",
+        "a:b c*",
+        "\u{301}e\u{301}",
+        "Ⅻ ǅ ²",
+        "😀 \u{200d}",
+        "ﬁ ｆｕｌｌ",
+        "が\u{3099}",
+        "x\0y",
+        "&|!<->",
+    ] {
+        storage
+            .search("alice", &query(q))
+            .await
+            .unwrap_or_else(|e| panic!("{q:?}: {e}"));
+    }
     // CJK text, which has no spaces, is found by any run of its characters.
     let mut tokyo = thread(30, "Trip", Some("p1"), false);
     tokyo.entries.push(entry(

@@ -309,6 +309,18 @@ async fn bad_arguments_are_refused_as_invalid_input() {
         let answer = api.query("threads:search", args.clone()).await;
         assert_eq!(answer.error(400), "invalid_input", "{args}");
     }
+    // Nothing in a query is read as FTS5's syntax, whatever it holds.
+    for query in [
+        "\" * ( ) ' \\ : ^",
+        "AND OR NOT NEAR(a b)",
+        "a:b c*",
+        "\u{301}",
+        "x\0y",
+        "😀",
+    ] {
+        let answer = api.query("threads:search", json!({ "query": query })).await;
+        assert!(answer.value().is_array(), "{query:?}");
+    }
     // Punctuation alone has nothing to look for; the largest limit is accepted.
     assert!(
         search(&api, json!({ "query": "?!", "limit": 100 }))
