@@ -12,6 +12,7 @@
 //!   limits, metrics.
 //! - [`http`]: the routes; [`server::run`] serves them until shutdown.
 //! - [`api`]: the HTTP API for backends (`/api/mutation`, `/api/query`, `/api/stream`).
+//! - [`search`]: the search table behind `threads:search`, kept current with stored changes.
 //! - [`open_files`]: the open-files limit, raised to the hard limit at start.
 //! - [`malloc_tuning`]: glibc's allocator settings for a relay, applied at start.
 #![warn(missing_docs)]
@@ -25,5 +26,6 @@ pub mod malloc_tuning;
 pub mod open_files;
 pub mod relay;
 pub mod retention;
+pub mod search;
 pub mod server;
 pub mod storage;

@@ -166,6 +166,28 @@ pub(crate) async fn read_thread<S: Storage, T: Send + 'static>(
         .await?
 }
 
+/// Reads the user's thread through the model, a thread in the trash too (the search index reads
+/// every thread, and leaves out those in the trash itself). `Ok(None)`: the document is not a thread
+/// (an index, an app's own document).
+pub(crate) async fn read_any_thread<S: Storage, T: Send + 'static>(
+    relay: &Arc<Relay<S>>,
+    user: &str,
+    thread: &ThreadRef,
+    f: impl FnOnce(&Thread, u64) -> T + Send + 'static,
+) -> Result<Option<T>, ApiError> {
+    let id = thread.id.clone();
+    relay
+        .with_document(user, &thread.doc, Open::Existing, move |doc| {
+            if !is_thread(doc) {
+                return Ok(None);
+            }
+            with_thread(doc, &id, Deleted::Allowed, |thread| {
+                Ok(Some(f(thread, now_ms())))
+            })
+        })
+        .await?
+}
+
 /// Creates the thread `thread` for the user with `make` (given the time), unless it exists: then
 /// `same` decides whether the existing thread is what was asked for (the answer is its summary) or
 /// not (`409 already_exists`).

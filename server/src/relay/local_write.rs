@@ -143,6 +143,7 @@ impl<S: Storage> Relay<S> {
             tokio::time::timeout(waited, self.until_stored(&document, &heads))
                 .await
                 .map_err(|_| LocalWriteError::NotConfirmed { waited })??;
+            self.changes_stored(user, id);
         }
         Ok(result)
     }

@@ -12,6 +12,7 @@
 //!   blocking pool (`cpu.rs`), and the lock is never held while storage works: the storage tasks a
 //!   step asks for are carried out after it (`tasks.rs`) and their results stepped in again.
 
+mod change_watch;
 mod connection;
 mod cpu;
 mod document;
@@ -81,6 +82,8 @@ pub struct Relay<S> {
     epoch: std::time::Instant,
     /// Who hears that a user's index took changes (the retention task).
     index_watch: index_watch::IndexWatch,
+    /// The documents whose stored changes the search index has not read yet.
+    change_watch: change_watch::ChangeWatch,
 }
 
 impl<S: Storage> Relay<S> {
@@ -104,6 +107,7 @@ impl<S: Storage> Relay<S> {
             metrics: Metrics::default(),
             epoch: std::time::Instant::now(),
             index_watch: Default::default(),
+            change_watch: Default::default(),
         }
     }
 

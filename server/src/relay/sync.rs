@@ -88,6 +88,7 @@ impl<S: Storage> Relay<S> {
             .await?;
         if stores {
             self.document_changed(user, &id);
+            self.changes_stored(user, &id);
         }
         Ok(())
     }
