@@ -18,6 +18,7 @@
 //! offline at no extra load, sync or storage cost, and a project's thread counts come from the same
 //! document as its threads.
 
+mod local;
 mod projects;
 mod record;
 mod threads;
@@ -45,6 +46,8 @@ pub struct Index {
     doc: AutoCommit,
     newer_schema: Option<u64>,
     last_now_ms: u64,
+    /// The local-only threads' summaries: another document, never synced (see [`Index::set_local`]).
+    local: Option<Box<Index>>,
 }
 
 impl Index {
@@ -76,6 +79,7 @@ impl Index {
             doc,
             newer_schema: None,
             last_now_ms: 0,
+            local: None,
         };
         index.refresh();
         index
