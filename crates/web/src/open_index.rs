@@ -23,6 +23,8 @@ use crate::persist::Persisted;
 use crate::util::{now_ms, random_bytes};
 
 const META_INDEX_ID: &str = "indexId";
+/// The `meta` key of the local part's document id (see `IndexDoc::local_id`).
+const META_LOCAL_INDEX_ID: &str = "localIndexId";
 /// The `meta` key of the ids of stored documents that are not threads (earlier index documents,
 /// already merged): the repair never reads them again.
 const META_NOT_THREADS: &str = "notThreads";
@@ -50,24 +52,52 @@ pub(crate) async fn open_index(
     let id = relay_index.or(held).unwrap_or(proposed);
     // Both reads at once: the repair's key-only requests are made before the index is read.
     let stored = db.stored_doc_ids();
-    let mut index = read_index(db, id).await?;
+    let (mut index, persisted) = read_index(db, id).await?;
+    let local_id = local_index_id(db).await?;
+    let (local, local_persisted) = read_index(db, local_id).await?;
+    index.set_local(local);
+    let mut index = IndexDoc {
+        id,
+        index,
+        persisted,
+        dirty: false,
+        local_id,
+        local_persisted,
+    };
     let mut not_threads = Vec::new();
     if let Some(old) = held.filter(|old| *old != id) {
         // An index made here before the relay assigned one: its threads join the relay's list.
-        let mut local = read_index(db, old).await?;
-        index.index.merge(&mut local.index)?;
+        let (mut local, _) = read_index(db, old).await?;
+        index.index.merge(&mut local)?;
         index.dirty = true;
         not_threads.push(old.to_string());
     }
+    // Local-only summaries an earlier version wrote into the synced index leave it (its history
+    // keeps them: Automerge keeps every value written). A read-only index stays as it is.
+    index.dirty |= index.index.move_local_only(now_ms()).unwrap_or(false);
     repair(db, &mut index, stored.await?, &mut not_threads).await?;
     Ok((index, not_threads))
+}
+
+/// The local part's document id, chosen once per database like the index's (never the relay's:
+/// the relay never hears of it).
+async fn local_index_id(db: &Db) -> Result<DocumentId> {
+    let proposed = DocumentId::new_v4(random_bytes());
+    let held = db
+        .update_meta(META_LOCAL_INDEX_ID, |held| {
+            held.and_then(parse_id)
+                .is_none()
+                .then(|| proposed.to_string().into())
+        })
+        .await?;
+    Ok(held.as_ref().and_then(parse_id).unwrap_or(proposed))
 }
 
 fn parse_id(value: &JsValue) -> Option<DocumentId> {
     value.as_string()?.parse().ok()
 }
 
-async fn read_index(db: &Db, id: DocumentId) -> Result<IndexDoc> {
+async fn read_index(db: &Db, id: DocumentId) -> Result<(Index, Persisted)> {
     let actor = automerge::ActorId::from(random_bytes::<16>().to_vec());
     let stored: StoredDoc = db.read_doc(&id.to_string()).await?;
     let index = if stored.is_empty() {
@@ -78,12 +108,10 @@ async fn read_index(db: &Db, id: DocumentId) -> Result<IndexDoc> {
             reason: e.to_string(),
         })?
     };
-    Ok(IndexDoc {
-        id,
+    Ok((
         index,
-        persisted: Persisted::loaded(stored.bytes(), stored.sync_state.clone()),
-        dirty: false,
-    })
+        Persisted::loaded(stored.bytes(), stored.sync_state.clone()),
+    ))
 }
 
 /// Lists every stored thread the index lacks, and merges stored index documents other than this one.
@@ -94,10 +122,10 @@ async fn repair(
     stored: Vec<String>,
     found_not_threads: &mut Vec<String>,
 ) -> Result<()> {
-    let own = index.id.to_string();
+    let own = [index.id.to_string(), index.local_id.to_string()];
     let mut candidates: Vec<String> = stored
         .into_iter()
-        .filter(|doc| *doc != own && !listed(&index.index, doc))
+        .filter(|doc| !own.contains(doc) && !listed(&index.index, doc))
         .collect();
     if candidates.is_empty() {
         return Ok(());
@@ -199,6 +227,8 @@ fn summary_from_view(id: ThreadId, view: &JsValue) -> Option<ThreadSummary> {
             .map(|c| chatsync_model::title::preview(&c))
             .unwrap_or_default(),
         project_id: field("projectId").and_then(|v| v.as_string()),
+        // Listed from the local part, never the synced index.
+        local_only: field("localOnly").is_some_and(|v| v.is_truthy()),
         ..defaults
     })
 }
