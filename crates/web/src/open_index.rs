@@ -37,23 +37,12 @@ pub(crate) async fn open_index(
     db: &Db,
     relay_index: Option<DocumentId>,
 ) -> Result<(IndexDoc, Vec<String>)> {
-    let proposed = relay_index.unwrap_or_else(|| DocumentId::new_v4(random_bytes()));
-    let held = db
-        .update_meta(META_INDEX_ID, |held| {
-            let held = held.and_then(parse_id);
-            let keep = match relay_index {
-                Some(relay) => held == Some(relay),
-                None => held.is_some(),
-            };
-            (!keep).then(|| proposed.to_string().into())
-        })
-        .await?;
-    let held = held.as_ref().and_then(parse_id);
-    let id = relay_index.or(held).unwrap_or(proposed);
+    let (held, id) = choose_id(db, META_INDEX_ID, relay_index).await?;
     // Both reads at once: the repair's key-only requests are made before the index is read.
     let stored = db.stored_doc_ids();
     let (mut index, persisted) = read_index(db, id).await?;
-    let local_id = local_index_id(db).await?;
+    // Chosen like the index's, never the relay's: the relay never hears of it.
+    let (_, local_id) = choose_id(db, META_LOCAL_INDEX_ID, None).await?;
     let (local, local_persisted) = read_index(db, local_id).await?;
     index.set_local(local);
     let mut index = IndexDoc {
@@ -79,18 +68,27 @@ pub(crate) async fn open_index(
     Ok((index, not_threads))
 }
 
-/// The local part's document id, chosen once per database like the index's (never the relay's:
-/// the relay never hears of it).
-async fn local_index_id(db: &Db) -> Result<DocumentId> {
-    let proposed = DocumentId::new_v4(random_bytes());
+/// The document id `meta[key]` names, written in the same transaction if need be: the relay's
+/// (`relay`) when it names another, a new one when it names none. Returns the id it held, and the
+/// one to use.
+async fn choose_id(
+    db: &Db,
+    key: &str,
+    relay: Option<DocumentId>,
+) -> Result<(Option<DocumentId>, DocumentId)> {
+    let proposed = relay.unwrap_or_else(|| DocumentId::new_v4(random_bytes()));
     let held = db
-        .update_meta(META_LOCAL_INDEX_ID, |held| {
-            held.and_then(parse_id)
-                .is_none()
-                .then(|| proposed.to_string().into())
+        .update_meta(key, &|held| {
+            let held = held.and_then(parse_id);
+            let keep = match relay {
+                Some(relay) => held == Some(relay),
+                None => held.is_some(),
+            };
+            (!keep).then(|| proposed.to_string().into())
         })
         .await?;
-    Ok(held.as_ref().and_then(parse_id).unwrap_or(proposed))
+    let held = held.as_ref().and_then(parse_id);
+    Ok((held, relay.or(held).unwrap_or(proposed)))
 }
 
 fn parse_id(value: &JsValue) -> Option<DocumentId> {
@@ -248,11 +246,11 @@ fn not_threads(stored: Option<&JsValue>) -> Vec<String> {
 
 /// Adds ids to the stored `notThreads` list, in one transaction with reading it (other tabs add too).
 pub(crate) async fn mark_not_threads(db: &Db, ids: Vec<String>) -> Result<()> {
-    db.update_meta(META_NOT_THREADS, |held| {
+    db.update_meta(META_NOT_THREADS, &|held| {
         let mut all = not_threads(held);
-        for id in ids {
-            if !all.contains(&id) {
-                all.push(id);
+        for id in &ids {
+            if !all.contains(id) {
+                all.push(id.clone());
             }
         }
         let list: js_sys::Array = all.into_iter().map(JsValue::from).collect();
