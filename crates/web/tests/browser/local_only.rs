@@ -335,3 +335,30 @@ async fn local_only_summaries_an_older_store_synced_move_out_on_open() {
     let store = open_store(&db).await;
     assert!(listed_ids(&store, json!({})).await.contains(&id));
 }
+
+/// Two tabs on one database share its local part: each sees the other's local-only writes.
+#[wasm_bindgen_test]
+async fn another_tab_sees_local_only_threads_and_their_trash() {
+    let db = unique_db("local-tabs");
+    let first = open_store(&db).await;
+    let second = open_store(&db).await;
+    let id = local_thread(&first, "private in one tab").await;
+    ok(first.flush()).await;
+    eventually("the second tab lists it", async || {
+        listed_ids(&second, json!({})).await == [id.clone()]
+    })
+    .await;
+    ok(second.delete_thread(id.clone())).await;
+    eventually("the first tab sees it trashed", async || {
+        listed_ids(&first, json!({ "trashed": true })).await == [id.clone()]
+    })
+    .await;
+    ok(first.close()).await;
+    ok(second.close()).await;
+    let store = open_store(&db).await;
+    assert_eq!(
+        listed_ids(&store, json!({ "trashed": true })).await,
+        [id.clone()]
+    );
+    assert_eq!(traces_in_stored_index(&db, &id).await, Vec::<String>::new());
+}
