@@ -244,7 +244,7 @@ fn a_local_only_summary_is_listed_but_kept_out_of_the_synced_document() {
     assert_eq!(titles(&index, true), ["secret", "out"]);
     index.purge(&mine, 33).unwrap();
     assert!(index.is_purged(&mine));
-    assert_eq!(index.purged_ids(), [mine.clone()]);
+    assert_eq!(index.purged_ids(), std::slice::from_ref(&mine));
     assert!(
         index
             .upsert(&local_summary("mine", "again", 34), 34)

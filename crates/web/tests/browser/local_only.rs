@@ -186,7 +186,7 @@ async fn a_local_only_threads_summary_stays_out_of_the_synced_index() {
     })
     .await;
     ok(b.flush()).await;
-    assert_eq!(listed_ids(&b, json!({})).await, [shared.clone()]);
+    assert_eq!(listed_ids(&b, json!({})).await, [shared.as_str()]);
     assert_eq!(json(&b.usage().unwrap())["messagesToday"], 1);
     for needle in [
         private.as_str(),
@@ -223,17 +223,17 @@ async fn a_local_only_thread_is_trashed_restored_and_purged_on_this_device() {
     assert!(listed_ids(&store, json!({})).await.is_empty());
     assert_eq!(
         listed_ids(&store, json!({ "trashed": true })).await,
-        [id.clone()]
+        [id.as_str()]
     );
     // Kept across a reload, and restored.
     ok(store.close()).await;
     let store = open_store(&db).await;
     assert_eq!(
         listed_ids(&store, json!({ "trashed": true })).await,
-        [id.clone()]
+        [id.as_str()]
     );
     ok(store.restore_thread(id.clone())).await;
-    assert_eq!(listed_ids(&store, json!({})).await, [id.clone()]);
+    assert_eq!(listed_ids(&store, json!({})).await, [id.as_str()]);
     assert_eq!(traces_in_stored_index(&db, &id).await, Vec::<String>::new());
 
     ok(store.purge_thread(id.clone())).await;
@@ -358,7 +358,7 @@ async fn another_tab_sees_local_only_threads_and_their_trash() {
     let store = open_store(&db).await;
     assert_eq!(
         listed_ids(&store, json!({ "trashed": true })).await,
-        [id.clone()]
+        [id.as_str()]
     );
     assert_eq!(traces_in_stored_index(&db, &id).await, Vec::<String>::new());
 }
