@@ -12,7 +12,9 @@
 //!   limits, metrics.
 //! - [`http`]: the routes; [`server::run`] serves them until shutdown.
 //! - [`api`]: the HTTP API for backends (`/api/mutation`, `/api/query`, `/api/stream`).
+//! - [`search`]: the search table behind `threads:search`, kept current with stored changes.
 //! - [`open_files`]: the open-files limit, raised to the hard limit at start.
+//! - [`malloc_tuning`]: glibc's allocator settings for a relay, applied at start.
 #![warn(missing_docs)]
 
 mod accept;
@@ -20,8 +22,10 @@ pub mod api;
 pub mod auth;
 pub mod config;
 pub mod http;
+pub mod malloc_tuning;
 pub mod open_files;
 pub mod relay;
 pub mod retention;
+pub mod search;
 pub mod server;
 pub mod storage;

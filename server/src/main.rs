@@ -12,11 +12,22 @@ use clap::Parser;
 use tokio_util::sync::CancellationToken;
 use tracing_subscriber::EnvFilter;
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
+fn main() -> anyhow::Result<()> {
+    // Before anything else runs (it starts the program again, once, if it has to).
+    let tuning = chatsync_relay::malloc_tuning::apply();
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?
+        .block_on(run(tuning))
+}
+
+async fn run(tuning: Result<(), std::io::Error>) -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(log_filter())
         .init();
+    if let Err(e) = tuning {
+        tracing::warn!(error = %e, "could not apply glibc's allocator settings; running with its defaults");
+    }
     // reqwest is built without a default TLS provider (the JWKS client passes its own); this makes
     // any other client in the process use the same one instead of panicking.
     let _ = rustls::crypto::ring::default_provider().install_default();

@@ -92,6 +92,8 @@ pub async fn run_with<S: Storage>(
             shutdown.clone(),
         ))
     });
+    // Keeps the search table current with every thread change stored here.
+    let indexer = tokio::spawn(crate::search::run(relay.clone(), shutdown.clone()));
     // Changes other relays on the same database store (PostgreSQL); ends at once for SQLite.
     let follower = tokio::spawn(relay.clone().follow_other_relays(shutdown.clone()));
     let limits = relay.limits().clone();
@@ -127,5 +129,6 @@ pub async fn run_with<S: Storage>(
         let _ = sweeper.await;
     }
     let _ = follower.await;
+    let _ = indexer.await;
     Ok(())
 }

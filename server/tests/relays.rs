@@ -481,3 +481,108 @@ async fn a_purge_on_one_relay_erases_the_bytes_and_no_relay_takes_the_document_b
     a.stop().await;
     b.stop().await;
 }
+
+/// `POST /api/query` of `user` on `addr`: the answer's status and JSON body.
+async fn api_query(
+    addr: SocketAddr,
+    user: &str,
+    path: &str,
+    args: serde_json::Value,
+) -> (u16, serde_json::Value) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let body = serde_json::json!({ "path": path, "args": args }).to_string();
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let request = format!(
+        "POST /api/query HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {}\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        token(user),
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.unwrap();
+    let status = response
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let json = response.split_once("\r\n\r\n").map_or("", |(_, body)| body);
+    (status, serde_json::from_str(json).unwrap_or_default())
+}
+
+async fn search(addr: SocketAddr, user: &str, query: &str) -> Vec<serde_json::Value> {
+    let (status, body) = api_query(
+        addr,
+        user,
+        "threads:search",
+        serde_json::json!({ "query": query }),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    body["value"].as_array().unwrap().clone()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_thread_synced_to_one_relay_is_searched_on_another_and_gone_once_purged() {
+    use chatsync_model::{Limits, MessageId, NewMessage, Role, Thread, ThreadId, ThreadInit};
+    let Some(relays) = relays(2).await else {
+        return;
+    };
+    let (a, b) = (&relays[0], &relays[1]);
+    let phone = a.client("alice", "phone").await;
+    let doc = relay::new_id();
+    let mut init = ThreadInit::new(
+        ThreadId::new(doc.to_string()).unwrap(),
+        automerge::ActorId::random(),
+        1_000,
+    );
+    init.title = Some("Voyage".into());
+    phone
+        .create_thread(doc, Thread::create(init, Limits::default()).unwrap())
+        .await
+        .unwrap();
+    phone
+        .change_thread(doc, |t| {
+            let m = NewMessage::new(MessageId::new("m1").unwrap(), Role::User, "Un Café à Paris");
+            t.append_message(m, 2_000)
+        })
+        .await
+        .unwrap();
+    // Relay a indexes what it stored in PostgreSQL's search table; relay b, which never held the
+    // thread, finds it there.
+    let deadline = Instant::now() + WAIT;
+    let found = loop {
+        let found = search(b.addr, "alice", "cafe par").await;
+        if !found.is_empty() || Instant::now() > deadline {
+            break found;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0]["threadId"], doc.to_string());
+    assert_eq!(found[0]["messageId"], "m1");
+    assert_eq!(
+        found[0]["highlights"],
+        serde_json::json!([[3, 7], [10, 15]])
+    );
+    assert!(search(b.addr, "mallory", "cafe par").await.is_empty());
+    let (status, body) = api_query(
+        b.addr,
+        "alice",
+        "threads:search",
+        serde_json::json!({ "query": "" }),
+    )
+    .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (400, Some("invalid_input"))
+    );
+
+    a.relay.purge_document("alice", &doc).await.unwrap();
+    assert!(search(b.addr, "alice", "cafe").await.is_empty());
+    assert!(search(b.addr, "alice", "voyage").await.is_empty());
+    phone.close();
+    for relay in relays {
+        relay.stop().await;
+    }
+}

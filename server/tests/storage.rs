@@ -11,8 +11,8 @@ use automerge::transaction::Transactable;
 use automerge::{AutoCommit, ChangeHash, ROOT, ReadDoc};
 use chatsync_protocol::DocumentId;
 use chatsync_relay::storage::{
-    ChangeNotice, PostgresOptions, PostgresStorage, SqliteStorage, Storage, StorageError,
-    StoredChange, relay_identity,
+    ChangeNotice, PostgresOptions, PostgresStorage, SearchEntry, SearchQuery, SearchThread,
+    SqliteStorage, Storage, StorageError, StoredChange, relay_identity,
 };
 
 /// A database that can be opened more than once (to reopen it, or to stand for several relays).
@@ -148,6 +148,8 @@ on_both!(
     a_purge_of_an_id_never_stored_keeps_it_from_being_made,
     another_users_document_is_not_purged,
     owners_are_listed_in_bounded_pages,
+    search_finds_only_the_owners_rows_by_prefix_and_filters,
+    a_threads_search_rows_are_replaced_whole_and_gone_once_purged,
 );
 
 fn id(n: u8) -> DocumentId {
@@ -595,4 +597,289 @@ async fn an_unreachable_database_at_start_says_why() {
     // What failed (the connection, refused), not only that a pool timed out.
     assert!(matches!(err, StorageError::Database(_)), "{err:?}");
     assert!(err.to_string().contains("communicating"), "{err}");
+}
+
+fn entry(message: Option<&str>, role: Option<&str>, at: u64, text: &str) -> SearchEntry {
+    SearchEntry {
+        message_id: message.map(str::to_owned),
+        role: role.map(str::to_owned),
+        created_at: at,
+        text: text.to_owned(),
+        terms: chatsync_relay::search::search_terms(text, false).join(" "),
+    }
+}
+
+fn thread(n: u8, title: &str, project: Option<&str>, archived: bool) -> SearchThread {
+    SearchThread {
+        thread_id: id(n).to_string(),
+        title: title.to_owned(),
+        project_id: project.map(str::to_owned),
+        archived,
+        created_at: 500,
+        entries: vec![entry(None, None, 500, title)],
+    }
+}
+
+fn query(text: &str) -> SearchQuery {
+    SearchQuery {
+        terms: chatsync_relay::search::search_terms(text, true),
+        limit: 100,
+        ..SearchQuery::default()
+    }
+}
+
+/// (thread, message) of each result, in order.
+async fn found(
+    storage: &impl Storage,
+    owner: &str,
+    query: &SearchQuery,
+) -> Vec<(String, Option<String>)> {
+    storage
+        .search(owner, query)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|m| (m.thread_id, m.message_id))
+        .collect()
+}
+
+async fn search_finds_only_the_owners_rows_by_prefix_and_filters(backend: &impl Backend) {
+    let storage = backend.open().await;
+    for (n, owner) in [(30, "alice"), (31, "alice"), (32, "mallory")] {
+        storage.append(&id(n), owner, b"x", &[]).await.unwrap();
+    }
+    let mut trip = thread(30, "Trip", Some("p1"), false);
+    trip.entries
+        .push(entry(Some("m1"), Some("user"), 1_000, "Café à Paris?"));
+    trip.entries.push(entry(
+        Some("m2"),
+        Some("assistant"),
+        2_000,
+        "PARIS is lovely",
+    ));
+    storage.search_put("alice", &trip).await.unwrap();
+    let mut notes = thread(31, "Café notes", None, true);
+    notes
+        .entries
+        .push(entry(Some("m3"), Some("user"), 3_000, "crème brûlée"));
+    storage.search_put("alice", &notes).await.unwrap();
+    let mut theirs = thread(32, "Café à Paris", None, false);
+    theirs
+        .entries
+        .push(entry(Some("m4"), Some("user"), 1_000, "Café à Paris"));
+    storage.search_put("mallory", &theirs).await.unwrap();
+
+    let (t30, t31, t32) = (id(30).to_string(), id(31).to_string(), id(32).to_string());
+    let m = |s: &str| Some(s.to_owned());
+    // Every word a prefix, accents folded; an archived thread only when asked for.
+    assert_eq!(
+        found(&storage, "alice", &query("cafe par")).await,
+        [(t30.clone(), m("m1"))]
+    );
+    assert_eq!(
+        found(&storage, "alice", &query("CAFÉ")).await,
+        [(t30.clone(), m("m1"))]
+    );
+    let mut archived = query("cafe");
+    archived.include_archived = true;
+    let mut all = found(&storage, "alice", &archived).await;
+    all.sort();
+    assert_eq!(all, [(t30.clone(), m("m1")), (t31.clone(), None)]);
+    assert_eq!(found(&storage, "alice", &query("brul")).await, []);
+    // Never another user's rows, whatever matches.
+    assert_eq!(found(&storage, "mallory", &query("trip")).await, []);
+    let mut theirs_found = found(&storage, "mallory", &query("paris")).await;
+    theirs_found.sort();
+    assert_eq!(theirs_found, [(t32.clone(), None), (t32, m("m4"))]);
+    // Filters: role, project, time, limit.
+    let mut role = query("paris");
+    role.role = Some("assistant".into());
+    assert_eq!(
+        found(&storage, "alice", &role).await,
+        [(t30.clone(), m("m2"))]
+    );
+    let mut project = query("cafe");
+    project.project_id = Some("p2".into());
+    assert_eq!(found(&storage, "alice", &project).await, []);
+    project.project_id = Some("p1".into());
+    assert_eq!(
+        found(&storage, "alice", &project).await,
+        [(t30.clone(), m("m1"))]
+    );
+    let mut from = query("paris");
+    from.from = Some(1_500);
+    assert_eq!(
+        found(&storage, "alice", &from).await,
+        [(t30.clone(), m("m2"))]
+    );
+    let mut to = query("paris");
+    to.to = Some(1_500);
+    assert_eq!(
+        found(&storage, "alice", &to).await,
+        [(t30.clone(), m("m1"))]
+    );
+    let mut trashed = query("paris");
+    trashed.exclude_threads = vec![t30.clone()];
+    assert_eq!(found(&storage, "alice", &trashed).await, []);
+    let mut one = query("paris");
+    one.limit = 1;
+    assert_eq!(found(&storage, "alice", &one).await.len(), 1);
+    let hit = &storage.search("alice", &query("lovely")).await.unwrap()[0];
+    assert_eq!(
+        (hit.title.as_str(), hit.text.as_str()),
+        ("Trip", "PARIS is lovely")
+    );
+    assert_eq!(
+        (hit.role.as_deref(), hit.created_at),
+        (Some("assistant"), 2_000)
+    );
+    assert!(hit.score > 0.0, "{}", hit.score);
+    let mut indexed = storage.search_indexed("alice").await.unwrap();
+    indexed.sort();
+    assert_eq!(indexed, [t30.clone(), t31]);
+    // Nothing in a query is read as the database's query syntax, whatever it holds.
+    for q in [
+        "\" * ( ) ' \\ : ^ - +",
+        "AND OR NOT NEAR(a b)",
+        "a:b c*",
+        "\u{301}e\u{301}",
+        "Ⅻ ǅ ²",
+        "😀 \u{200d}",
+        "ﬁ ｆｕｌｌ",
+        "が\u{3099}",
+        "x\0y",
+        "&|!<->",
+    ] {
+        storage
+            .search("alice", &query(q))
+            .await
+            .unwrap_or_else(|e| panic!("{q:?}: {e}"));
+    }
+    // CJK text, which has no spaces, is found by any run of its characters.
+    let mut tokyo = thread(30, "Trip", Some("p1"), false);
+    tokyo.entries.push(entry(
+        Some("m5"),
+        Some("user"),
+        4_000,
+        "東京タワーに行きたい",
+    ));
+    storage.search_put("alice", &tokyo).await.unwrap();
+    for q in ["東京", "タワー", "京", "行きたい"] {
+        assert_eq!(
+            found(&storage, "alice", &query(q)).await,
+            [(t30.clone(), m("m5"))],
+            "{q}"
+        );
+    }
+}
+
+async fn a_threads_search_rows_are_replaced_whole_and_gone_once_purged(backend: &impl Backend) {
+    let storage = backend.open().await;
+    storage.append(&id(33), "alice", b"x", &[]).await.unwrap();
+    let t33 = id(33).to_string();
+    let mut first = thread(33, "Plans", None, false);
+    first
+        .entries
+        .push(entry(Some("m1"), Some("user"), 1_000, "zebra"));
+    storage.search_put("alice", &first).await.unwrap();
+    let mut second = thread(33, "Plans", None, false);
+    second
+        .entries
+        .push(entry(Some("m1"), Some("user"), 1_000, "giraffe"));
+    storage.search_put("alice", &second).await.unwrap();
+    assert_eq!(found(&storage, "alice", &query("zebra")).await, []);
+    assert_eq!(found(&storage, "alice", &query("giraffe")).await.len(), 1);
+    // Another user cannot write rows for a document that is not theirs.
+    storage.search_put("mallory", &first).await.unwrap();
+    assert_eq!(found(&storage, "mallory", &query("zebra")).await, []);
+
+    storage.purge(&id(33), "alice").await.unwrap();
+    assert_eq!(found(&storage, "alice", &query("giraffe")).await, []);
+    assert_eq!(found(&storage, "alice", &query("plans")).await, []);
+    assert!(
+        !storage
+            .search_indexed("alice")
+            .await
+            .unwrap()
+            .contains(&t33)
+    );
+    // An indexer late with its rows does not bring the purged thread back.
+    storage.search_put("alice", &second).await.unwrap();
+    assert_eq!(found(&storage, "alice", &query("giraffe")).await, []);
+}
+
+/// A measurement, not a check (`cargo test -p chatsync-relay --test storage -- --ignored
+/// --nocapture search_latency`): 10,000 messages across 200 threads, then 200 searches of one and
+/// two prefixes; p50 and p95 per search.
+async fn search_latency(backend: &impl Backend, name: &str) {
+    let storage = backend.open().await;
+    let words = [
+        "alpha", "budget", "café", "delta", "écho", "forecast", "garden", "harbor", "island",
+        "jungle", "kernel", "lemon", "market", "nectar", "orbit", "paris", "quartz", "river",
+    ];
+    let started = std::time::Instant::now();
+    for t in 0..200u32 {
+        let n = u8::try_from(t % 250).unwrap();
+        let doc = DocumentId::from_bytes([n, 0xAB, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]);
+        storage.append(&doc, "alice", b"x", &[]).await.unwrap();
+        let mut rows = SearchThread {
+            thread_id: doc.to_string(),
+            title: format!("Thread {t}"),
+            created_at: 1,
+            ..SearchThread::default()
+        };
+        for m in 0..50u32 {
+            let text: Vec<&str> = (0..30)
+                .map(|k| words[((t * 7 + m * 13 + k * 5) as usize) % words.len()])
+                .collect();
+            rows.entries.push(entry(
+                Some(&format!("m{m}")),
+                Some("user"),
+                u64::from(m),
+                &text.join(" "),
+            ));
+        }
+        storage.search_put("alice", &rows).await.unwrap();
+    }
+    let indexing = started.elapsed();
+    let mut times = Vec::new();
+    for i in 0..200usize {
+        let q = if i % 2 == 0 {
+            words[i % words.len()][..3].to_owned()
+        } else {
+            format!(
+                "{} {}",
+                words[i % words.len()],
+                &words[(i + 3) % words.len()][..2]
+            )
+        };
+        let mut search = query(&q);
+        search.limit = 20;
+        let at = std::time::Instant::now();
+        let found = storage.search("alice", &search).await.unwrap();
+        times.push(at.elapsed());
+        assert!(!found.is_empty(), "{q}");
+    }
+    times.sort();
+    println!(
+        "{name}: indexed 10,000 messages in {:?}; search p50 {:?}, p95 {:?}",
+        indexing,
+        times[times.len() / 2],
+        times[times.len() * 95 / 100]
+    );
+}
+
+#[tokio::test]
+#[ignore = "a measurement"]
+async fn search_latency_sqlite() {
+    search_latency(&Sqlite(tempfile::tempdir().unwrap()), "SQLite").await;
+}
+
+#[tokio::test]
+#[ignore = "a measurement"]
+async fn search_latency_postgres() {
+    let Some(url) = support::fresh_database().await else {
+        return;
+    };
+    search_latency(&Postgres(url), "PostgreSQL").await;
 }

@@ -272,7 +272,8 @@ impl Db {
     pub async fn update_meta(
         &self,
         key: &str,
-        update: impl FnOnce(Option<&JsValue>) -> Option<JsValue>,
+        // `dyn`: one copy of this future for every caller.
+        update: &dyn Fn(Option<&JsValue>) -> Option<JsValue>,
     ) -> Result<Option<JsValue>> {
         let tx = Tx::write(&self.db, &[META])?;
         let meta = tx.store(META)?;

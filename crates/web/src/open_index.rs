@@ -23,6 +23,8 @@ use crate::persist::Persisted;
 use crate::util::{now_ms, random_bytes};
 
 const META_INDEX_ID: &str = "indexId";
+/// The `meta` key of the local part's document id (see `IndexDoc::local_id`).
+const META_LOCAL_INDEX_ID: &str = "localIndexId";
 /// The `meta` key of the ids of stored documents that are not threads (earlier index documents,
 /// already merged): the repair never reads them again.
 const META_NOT_THREADS: &str = "notThreads";
@@ -35,11 +37,50 @@ pub(crate) async fn open_index(
     db: &Db,
     relay_index: Option<DocumentId>,
 ) -> Result<(IndexDoc, Vec<String>)> {
-    let proposed = relay_index.unwrap_or_else(|| DocumentId::new_v4(random_bytes()));
+    let (held, id) = choose_id(db, META_INDEX_ID, relay_index).await?;
+    // Both reads at once: the repair's key-only requests are made before the index is read.
+    let stored = db.stored_doc_ids();
+    let (mut index, persisted) = read_index(db, id).await?;
+    // Chosen like the index's, never the relay's: the relay never hears of it.
+    let (_, local_id) = choose_id(db, META_LOCAL_INDEX_ID, None).await?;
+    let (local, local_persisted) = read_index(db, local_id).await?;
+    index.set_local(local);
+    let mut index = IndexDoc {
+        id,
+        index,
+        persisted,
+        dirty: false,
+        local_id,
+        local_persisted,
+    };
+    let mut not_threads = Vec::new();
+    if let Some(old) = held.filter(|old| *old != id) {
+        // An index made here before the relay assigned one: its threads join the relay's list.
+        let (mut local, _) = read_index(db, old).await?;
+        index.index.merge(&mut local)?;
+        index.dirty = true;
+        not_threads.push(old.to_string());
+    }
+    // Local-only summaries an earlier version wrote into the synced index leave it (its history
+    // keeps them: Automerge keeps every value written). A read-only index stays as it is.
+    index.dirty |= index.index.move_local_only(now_ms()).unwrap_or(false);
+    repair(db, &mut index, stored.await?, &mut not_threads).await?;
+    Ok((index, not_threads))
+}
+
+/// The document id `meta[key]` names, written in the same transaction if need be: the relay's
+/// (`relay`) when it names another, a new one when it names none. Returns the id it held, and the
+/// one to use.
+async fn choose_id(
+    db: &Db,
+    key: &str,
+    relay: Option<DocumentId>,
+) -> Result<(Option<DocumentId>, DocumentId)> {
+    let proposed = relay.unwrap_or_else(|| DocumentId::new_v4(random_bytes()));
     let held = db
-        .update_meta(META_INDEX_ID, |held| {
+        .update_meta(key, &|held| {
             let held = held.and_then(parse_id);
-            let keep = match relay_index {
+            let keep = match relay {
                 Some(relay) => held == Some(relay),
                 None => held.is_some(),
             };
@@ -47,27 +88,14 @@ pub(crate) async fn open_index(
         })
         .await?;
     let held = held.as_ref().and_then(parse_id);
-    let id = relay_index.or(held).unwrap_or(proposed);
-    // Both reads at once: the repair's key-only requests are made before the index is read.
-    let stored = db.stored_doc_ids();
-    let mut index = read_index(db, id).await?;
-    let mut not_threads = Vec::new();
-    if let Some(old) = held.filter(|old| *old != id) {
-        // An index made here before the relay assigned one: its threads join the relay's list.
-        let mut local = read_index(db, old).await?;
-        index.index.merge(&mut local.index)?;
-        index.dirty = true;
-        not_threads.push(old.to_string());
-    }
-    repair(db, &mut index, stored.await?, &mut not_threads).await?;
-    Ok((index, not_threads))
+    Ok((held, relay.or(held).unwrap_or(proposed)))
 }
 
 fn parse_id(value: &JsValue) -> Option<DocumentId> {
     value.as_string()?.parse().ok()
 }
 
-async fn read_index(db: &Db, id: DocumentId) -> Result<IndexDoc> {
+async fn read_index(db: &Db, id: DocumentId) -> Result<(Index, Persisted)> {
     let actor = automerge::ActorId::from(random_bytes::<16>().to_vec());
     let stored: StoredDoc = db.read_doc(&id.to_string()).await?;
     let index = if stored.is_empty() {
@@ -78,12 +106,10 @@ async fn read_index(db: &Db, id: DocumentId) -> Result<IndexDoc> {
             reason: e.to_string(),
         })?
     };
-    Ok(IndexDoc {
-        id,
+    Ok((
         index,
-        persisted: Persisted::loaded(stored.bytes(), stored.sync_state.clone()),
-        dirty: false,
-    })
+        Persisted::loaded(stored.bytes(), stored.sync_state.clone()),
+    ))
 }
 
 /// Lists every stored thread the index lacks, and merges stored index documents other than this one.
@@ -94,10 +120,10 @@ async fn repair(
     stored: Vec<String>,
     found_not_threads: &mut Vec<String>,
 ) -> Result<()> {
-    let own = index.id.to_string();
+    let own = [index.id.to_string(), index.local_id.to_string()];
     let mut candidates: Vec<String> = stored
         .into_iter()
-        .filter(|doc| *doc != own && !listed(&index.index, doc))
+        .filter(|doc| !own.contains(doc) && !listed(&index.index, doc))
         .collect();
     if candidates.is_empty() {
         return Ok(());
@@ -199,6 +225,8 @@ fn summary_from_view(id: ThreadId, view: &JsValue) -> Option<ThreadSummary> {
             .map(|c| chatsync_model::title::preview(&c))
             .unwrap_or_default(),
         project_id: field("projectId").and_then(|v| v.as_string()),
+        // Listed from the local part, never the synced index.
+        local_only: field("localOnly").is_some_and(|v| v.is_truthy()),
         ..defaults
     })
 }
@@ -218,11 +246,11 @@ fn not_threads(stored: Option<&JsValue>) -> Vec<String> {
 
 /// Adds ids to the stored `notThreads` list, in one transaction with reading it (other tabs add too).
 pub(crate) async fn mark_not_threads(db: &Db, ids: Vec<String>) -> Result<()> {
-    db.update_meta(META_NOT_THREADS, |held| {
+    db.update_meta(META_NOT_THREADS, &|held| {
         let mut all = not_threads(held);
-        for id in ids {
-            if !all.contains(&id) {
-                all.push(id);
+        for id in &ids {
+            if !all.contains(id) {
+                all.push(id.clone());
             }
         }
         let list: js_sys::Array = all.into_iter().map(JsValue::from).collect();

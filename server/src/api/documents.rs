@@ -129,6 +129,9 @@ pub(crate) async fn write_thread_listed<S: Storage, T: Send + 'static>(
     listing: Listing,
     f: impl FnOnce(&mut Thread, u64) -> Result<T, ApiError> + Send + 'static,
 ) -> Result<T, ApiError> {
+    if deleted == Deleted::NotFound {
+        refuse_if_purged_in_index(relay, user, thread).await?;
+    }
     let id = thread.id.clone();
     let (value, summary) = relay
         .with_document(user, &thread.doc, Open::Existing, move |doc| {
@@ -152,11 +155,34 @@ pub(crate) async fn read_thread<S: Storage, T: Send + 'static>(
     thread: &ThreadRef,
     f: impl FnOnce(&Thread, u64) -> T + Send + 'static,
 ) -> Result<T, ApiError> {
+    refuse_if_purged_in_index(relay, user, thread).await?;
     let id = thread.id.clone();
     relay
         .with_document(user, &thread.doc, Open::Existing, move |doc| {
             with_thread(doc, &id, Deleted::NotFound, |thread| {
                 Ok(f(thread, now_ms()))
+            })
+        })
+        .await?
+}
+
+/// Reads the user's thread through the model, a thread in the trash too (the search index reads
+/// every thread, and leaves out those in the trash itself). `Ok(None)`: the document is not a thread
+/// (an index, an app's own document).
+pub(crate) async fn read_any_thread<S: Storage, T: Send + 'static>(
+    relay: &Arc<Relay<S>>,
+    user: &str,
+    thread: &ThreadRef,
+    f: impl FnOnce(&Thread, u64) -> T + Send + 'static,
+) -> Result<Option<T>, ApiError> {
+    let id = thread.id.clone();
+    relay
+        .with_document(user, &thread.doc, Open::Existing, move |doc| {
+            if !is_thread(doc) {
+                return Ok(None);
+            }
+            with_thread(doc, &id, Deleted::Allowed, |thread| {
+                Ok(Some(f(thread, now_ms())))
             })
         })
         .await?
@@ -197,6 +223,48 @@ pub(crate) async fn create_thread<S: Storage>(
         .await??;
     update_index(relay, user, thread, summary.clone()).await?;
     Ok(summary)
+}
+
+/// Before anything reads or writes a thread: if the user's index says it is purged (a device purged
+/// it, and the relay may not have erased it yet), it is erased now and the call answered
+/// `410 purged`, as a write found purged after the fact is; nothing is written to it.
+async fn refuse_if_purged_in_index<S: Storage>(
+    relay: &Arc<Relay<S>>,
+    user: &str,
+    thread: &ThreadRef,
+) -> Result<(), ApiError> {
+    if !purged_in_index(relay, user, &thread.id).await? {
+        return Ok(());
+    }
+    relay.purge_document(user, &thread.doc).await?;
+    Err(ApiError::Purged("the thread was purged".into()))
+}
+
+/// Whether the user's index says the thread is deleted (purged). Deletion lives in the index, not
+/// in the thread's document (the model: "Trash and purge live here alone"): a device that deletes a
+/// thread writes its tombstone there, and the thread document may still say `active`. The browser
+/// store checks both, and so does the API: the thread document's own status in [`with_thread`],
+/// the index here. A user with no index yet has deleted nothing.
+async fn purged_in_index<S: Storage>(
+    relay: &Arc<Relay<S>>,
+    user: &str,
+    id: &ThreadId,
+) -> Result<bool, ApiError> {
+    let index_id = relay.index_document_id(user);
+    let id = id.clone();
+    let purged = relay
+        .with_document(user, &index_id, Open::Existing, move |doc| {
+            let index = Index::from_automerge(std::mem::take(doc));
+            let purged = index.is_purged(&id);
+            *doc = index.into_automerge();
+            purged
+        })
+        .await;
+    match purged {
+        Ok(purged) => Ok(purged),
+        Err(crate::relay::LocalWriteError::NotFound) => Ok(false),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Brings the user's index up to date with one thread's summary (nothing is written when it is

@@ -182,6 +182,7 @@ impl From<LocalWriteError> for ApiError {
             LocalWriteError::TooLarge { .. } => Self::TooLarge(e.to_string()),
             LocalWriteError::Busy(why) => Self::Busy(why),
             LocalWriteError::Storage => Self::Storage,
+            LocalWriteError::NotConfirmed { .. } => Self::Busy(e.to_string()),
             LocalWriteError::Internal(why) => {
                 tracing::error!(error = %why, "a local write failed");
                 Self::Internal

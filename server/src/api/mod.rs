@@ -10,6 +10,7 @@
 //!   repeats. `stream`: NDJSON replies; `sse` and `ui_chunks`: the AI SDK's UI message stream
 //!   (`Content-Type: text/event-stream`); `merge`: metadata merged as the AI SDK merges it.
 //! - `documents`: threads and the index through the model; `index`: the index alone.
+//! - `search`: `threads:search`, over the search table (`crate::search` keeps it current).
 //! - `user` (preferences, profile, usage), `projects` (and `threads:move`), `trash`
 //!   (`threads:delete` to the trash, restore, purge).
 
@@ -24,6 +25,7 @@ mod projects;
 mod query;
 mod rate;
 mod request;
+mod search;
 mod sse;
 mod sse_events;
 mod stream;
@@ -31,7 +33,7 @@ mod trash;
 mod ui_chunks;
 mod user;
 
-pub(crate) use documents::{ThreadRef, now_ms};
+pub(crate) use documents::{ThreadRef, now_ms, read_any_thread};
 pub(crate) use index::{read_index, write_index};
 
 use std::sync::Arc;
@@ -159,7 +161,8 @@ async fn stream<S: Storage>(
     headers: HeaderMap,
     body: Body,
 ) -> Answer {
-    let user = request::caller(&state, &headers).await?;
+    let verified = request::verified_caller(&state, &headers).await?;
+    let (user, expires_at) = (verified.user, verified.expires_at);
     // The AI SDK's UI message stream names its thread in the query; NDJSON in its first line.
     let ui_stream = sse::is_event_stream(&headers)
         .then(|| sse::Target::from_uri(&uri))
@@ -173,8 +176,8 @@ async fn stream<S: Storage>(
     detached(&state, async move {
         let _open = open;
         match ui_stream {
-            Some(target) => sse::run(task, user, target, body).await,
-            None => stream::run(task, user, body).await,
+            Some(target) => sse::run(task, user, expires_at, target, body).await,
+            None => stream::run(task, user, expires_at, body).await,
         }
     })
     .await

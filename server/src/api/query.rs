@@ -14,6 +14,7 @@ use crate::storage::Storage;
 pub(crate) const PATHS: &[&str] = &[
     "threads:list",
     "threads:get",
+    "threads:search",
     "preferences:get",
     "profile:get",
     "projects:list",
@@ -50,6 +51,7 @@ pub(crate) async fn run<S: Storage>(
             };
             json(&documents::list_threads(relay, user, options).await?)
         }
+        "threads:search" => super::search::search(relay, user, args).await,
         "preferences:get" => super::user::get(relay, user, PatchTarget::Preferences, args).await,
         "profile:get" => super::user::get(relay, user, PatchTarget::Profile, args).await,
         "projects:list" => super::projects::list(relay, user, args).await,

@@ -28,6 +28,14 @@ pub(crate) async fn caller<S: Storage>(
     state: &ApiState<S>,
     headers: &HeaderMap,
 ) -> Result<String, ApiError> {
+    Ok(verified_caller(state, headers).await?.user)
+}
+
+/// [`caller`], with when the token expires (a stream stops taking lines then).
+pub(crate) async fn verified_caller<S: Storage>(
+    state: &ApiState<S>,
+    headers: &HeaderMap,
+) -> Result<crate::auth::Verified, ApiError> {
     let verified = state
         .app
         .relay
@@ -48,7 +56,7 @@ pub(crate) async fn caller<S: Storage>(
                 retry_after,
             }
         })?;
-    Ok(verified.user)
+    Ok(verified)
 }
 
 /// The whole body, refused beyond `limit` bytes (at once when `Content-Length` says so) or when it

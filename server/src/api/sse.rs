@@ -91,13 +91,20 @@ impl Target {
     }
 }
 
-/// Serves one UI message stream.
+/// Serves one UI message stream. Like the NDJSON stream, it takes no further chunk once the
+/// caller's token expires (`expires_at`): refused `401 unauthorized`, the message kept `interrupted`.
 pub(crate) async fn run<S: Storage>(
     state: ApiState<S>,
     user: String,
+    expires_at: Option<std::time::SystemTime>,
     target: Target,
     body: Body,
 ) -> Result<Value, ApiError> {
+    let expiry = stream::token_deadline(expires_at);
+    let expired = || expiry.is_some_and(|at| Instant::now() >= at);
+    if expired() {
+        return Err(ApiError::Unauthorized);
+    }
     let limits = state.app.relay.limits().clone();
     let idle = limits.http_request_timeout;
     let max = limits.max_request_body_bytes;
@@ -155,6 +162,9 @@ pub(crate) async fn run<S: Storage>(
                     () = tokio::time::sleep_until(deadline) => {
                         return Err(writer.interrupt(ApiError::Timeout(MAX_STREAM_DURATION)).await);
                     }
+                    () = stream::sleep_until(expiry) => {
+                        return Err(writer.interrupt(ApiError::Unauthorized).await);
+                    }
                     () = state.app.shutdown.cancelled() => {
                         let e = ApiError::Busy("the relay is shutting down; the reply is kept as interrupted".into());
                         return Err(writer.interrupt(e).await);
@@ -162,6 +172,9 @@ pub(crate) async fn run<S: Storage>(
                 }
             }
         };
+        if expired() {
+            return Err(writer.interrupt(ApiError::Unauthorized).await);
+        }
         let chunk = match event {
             NextEvent::Event(Event::Chunk(chunk)) => chunk,
             NextEvent::Event(Event::Done) => {

@@ -126,13 +126,31 @@ fn trim(line: &[u8]) -> &[u8] {
     line.trim_ascii()
 }
 
+/// When a token that expires at `expires_at` (wall clock) stops being valid, on the monotonic clock
+/// the stream's timers use.
+pub(super) fn token_deadline(expires_at: Option<std::time::SystemTime>) -> Option<Instant> {
+    expires_at.map(|at| {
+        let left = at
+            .duration_since(std::time::SystemTime::now())
+            .unwrap_or(Duration::ZERO);
+        Instant::now() + left
+    })
+}
+
 /// Serves one stream; runs in a task of its own, so a client that goes away does not cut the
 /// storing of what it sent short.
+///
+/// The token is checked again as lines come: once it expires (`expires_at`), no further line is
+/// taken — the stream is refused `401 unauthorized`, as a request with that token would be, and
+/// the message is kept `interrupted` — as `/sync` closes a socket whose token expires.
 pub(crate) async fn run<S: Storage>(
     state: ApiState<S>,
     user: String,
+    expires_at: Option<std::time::SystemTime>,
     body: Body,
 ) -> Result<Value, ApiError> {
+    let expiry = token_deadline(expires_at);
+    let expired = || expiry.is_some_and(|at| Instant::now() >= at);
     let limits = state.app.relay.limits().clone();
     let idle = limits.http_request_timeout;
     let mut lines = Lines::new(body.into_data_stream(), limits.max_request_body_bytes);
@@ -146,6 +164,9 @@ pub(crate) async fn run<S: Storage>(
             ));
         }
     };
+    if expired() {
+        return Err(ApiError::Unauthorized);
+    }
     let (thread, message_id) = open(&state, &user, &first).await?;
     let mut writer = Batches {
         state: &state,
@@ -170,6 +191,9 @@ pub(crate) async fn run<S: Storage>(
                 let e = ApiError::Timeout(MAX_STREAM_DURATION);
                 return Err(writer.interrupt(e).await);
             }
+            () = sleep_until(expiry) => {
+                return Err(writer.interrupt(ApiError::Unauthorized).await);
+            }
             // Shutdown waits for every request: a stream is cut rather than waited for.
             () = state.app.shutdown.cancelled() => {
                 let e = ApiError::Busy("the relay is shutting down; the reply is kept as interrupted".into());
@@ -193,6 +217,9 @@ pub(crate) async fn run<S: Storage>(
                 return Err(writer.interrupt(e).await);
             }
         };
+        if expired() {
+            return Err(writer.interrupt(ApiError::Unauthorized).await);
+        }
         match parse_line(&line) {
             Ok(Line::Delta(text)) => {
                 writer.pending.push_str(&text);

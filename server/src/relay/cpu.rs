@@ -8,7 +8,7 @@
 //! connections are capped, and the blocking pool queues beyond its thread limit. A dedicated pool
 //! (rayon) would do the same with one more dependency and its own threads.
 
-use tokio::sync::Semaphore;
+use tokio::sync::{Semaphore, SemaphorePermit};
 
 use chatsync_protocol::hub::Refusal;
 
@@ -65,10 +65,25 @@ impl Cpu {
         F: FnOnce() -> T + Send + 'static,
     {
         let _permit = match weight {
-            // The semaphore is never closed.
-            Weight::Heavy => Some(self.heavy.acquire().await.map_err(|_| Refusal::Panicked)?),
+            Weight::Heavy => Some(self.heavy_permit().await?),
             Weight::Light => None,
         };
+        Self::run_now(job).await
+    }
+
+    /// Waits for a heavy permit: taken before a job's inputs are (a document's lock), so nothing
+    /// is held while waiting. The job then runs with [`Cpu::run_now`] while the permit is held.
+    pub(crate) async fn heavy_permit(&self) -> Result<SemaphorePermit<'_>, Refusal> {
+        // The semaphore is never closed.
+        self.heavy.acquire().await.map_err(|_| Refusal::Panicked)
+    }
+
+    /// Runs `job` on the blocking pool at once (a heavy job's permit already held).
+    pub(crate) async fn run_now<T, F>(job: F) -> Result<T, Refusal>
+    where
+        T: Send + 'static,
+        F: FnOnce() -> T + Send + 'static,
+    {
         tokio::task::spawn_blocking(job).await.map_err(|e| {
             tracing::error!(error = %e, "an Automerge job on the blocking pool failed");
             Refusal::Panicked

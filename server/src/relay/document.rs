@@ -136,7 +136,7 @@ impl<S: Storage> Relay<S> {
     /// stored yet is made in memory for `user`. Another user's document is reported exactly like a
     /// missing one.
     pub(crate) async fn open_document(
-        &self,
+        self: &Arc<Self>,
         id: &DocumentId,
         user: &str,
         creates: bool,
@@ -151,11 +151,14 @@ impl<S: Storage> Relay<S> {
         match loaded {
             // The hub's rule, on the owner kept outside the lock: only the owner may open it.
             Ok(document) => {
+                // Other relays' changes noticed while it loaded are stepped in now.
+                self.loaded_after_notices(id);
                 let open = Hub::access(Some(&document.owner), user, false) == Access::Open;
                 Ok(open.then_some(document))
             }
             Err(why) => {
                 self.drop_empty_slot(id, &slot);
+                self.drop_notices_unless_loading(id);
                 match why {
                     NotLoaded::Unavailable => Ok(None),
                     NotLoaded::Refused(refusal) => Err(refusal),
@@ -179,6 +182,19 @@ impl<S: Storage> Relay<S> {
         }
     }
 
+    /// Who storage says owns `id` (one indexed lookup).
+    async fn owner_of(&self, id: &DocumentId) -> Result<Option<String>, Refusal> {
+        self.storage.owner(id).await.map_err(|e| {
+            tracing::error!(document = %id, error = %e, "looking up a document's owner failed");
+            Refusal::Storage
+        })
+    }
+
+    /// Whether `user` may read `id` from storage: storage says it is theirs.
+    pub(crate) async fn may_load(&self, id: &DocumentId, user: &str) -> Result<bool, Refusal> {
+        Ok(self.owner_of(id).await?.as_deref() == Some(user))
+    }
+
     /// Reads `id` from storage and rebuilds it on the blocking pool.
     async fn load_document(
         &self,
@@ -186,9 +202,20 @@ impl<S: Storage> Relay<S> {
         user: &str,
         creates: bool,
     ) -> Result<Arc<LoadedDocument>, NotLoaded> {
+        // Ownership from the owner's row first, so another user's id (or a missing one that may not
+        // be created) costs one indexed lookup, never a read of the document.
+        let owner = self.owner_of(id).await.map_err(NotLoaded::Refused)?;
+        if Hub::access(owner.as_deref(), user, creates) == Access::Unavailable {
+            return Err(NotLoaded::Unavailable);
+        }
         self.admit_load(user).map_err(NotLoaded::Refused)?;
         let started = Instant::now();
-        let stored = self.storage.load(id).await.map_err(|e| {
+        let stored = if owner.is_some() {
+            self.storage.load(id).await
+        } else {
+            Ok(None)
+        };
+        let stored = stored.map_err(|e| {
             tracing::error!(document = %id, error = %e, "loading a document failed");
             NotLoaded::Refused(Refusal::Storage)
         })?;

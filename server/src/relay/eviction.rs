@@ -32,18 +32,52 @@ fn candidates(documents: &HashMap<DocumentId, Arc<Slot>>) -> Vec<Candidate> {
 }
 
 impl<S: Storage> Relay<S> {
-    /// Drops documents from memory (not from storage): their sessions go with them, and the next
-    /// message on each loads it again from what storage holds.
-    pub(crate) fn forget_documents<'a>(&self, ids: impl IntoIterator<Item = &'a DocumentId>) {
+    /// Drops `document` from memory (not from storage) after something went wrong under it — a step
+    /// or a storage call panicked, so it may be half-changed or wait for a result that never comes.
+    /// Only this copy leaves: a copy loaded since stays. Every session on it but `own`'s (which
+    /// closes itself) is closed, so its device reconnects and resyncs with what storage holds
+    /// instead of talking to a copy nobody stores or syncs.
+    pub(crate) async fn forget_copy(&self, document: &Arc<LoadedDocument>, own: Option<ConnId>) {
+        self.remove_copy(document);
+        let carried = {
+            let mut state = document.state.lock().await;
+            state.hub.close_all_sessions(&Refusal::Panicked);
+            state.carry(own)
+        };
+        for label in &carried.refused {
+            self.metrics.refused(label);
+        }
+        document.stepped.notify_waiters();
+    }
+
+    /// The copies of `documents` connection `conn` has a session on, forgotten ([`Relay::forget_copy`]).
+    pub(crate) async fn forget_copies_of(&self, conn: ConnId, documents: &[DocumentId]) {
+        for id in documents {
+            let Some(document) = self.loaded(id) else {
+                continue;
+            };
+            let on_it = document.state.lock().await.outboxes.contains_key(&conn);
+            if on_it {
+                self.forget_copy(&document, Some(conn)).await;
+            }
+        }
+    }
+
+    /// Removes `document` from the map if it is still the copy there; returns whether it was.
+    pub(crate) fn remove_copy(&self, document: &Arc<LoadedDocument>) -> bool {
         let mut documents = self
             .documents
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
-        for id in ids {
-            if documents.remove(id).is_some() {
-                self.with_hub(|hub| hub.document_forgotten(id));
-            }
+        let same = documents
+            .get(&document.id)
+            .and_then(|slot| slot.get())
+            .is_some_and(|held| Arc::ptr_eq(held, document));
+        if same {
+            documents.remove(&document.id);
+            self.with_hub(|hub| hub.document_forgotten(&document.id));
         }
+        same
     }
 
     /// Whether one more document of `user` may be loaded into memory; documents the hub evicts to
@@ -108,23 +142,11 @@ impl<S: Storage> Relay<S> {
     /// Drops `document` from memory if it is still the copy in the map and nobody came back to it
     /// (the compaction's step counted it again; a document someone reopened stays, counted).
     fn forget_if_idle(&self, document: &Arc<LoadedDocument>) -> bool {
-        let mut documents = self
-            .documents
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        let same = documents
-            .get(&document.id)
-            .and_then(|slot| slot.get())
-            .is_some_and(|held| Arc::ptr_eq(held, document));
         let idle = document
             .state
             .try_lock()
             .is_ok_and(|state| state.hub.is_idle());
-        if same && idle {
-            documents.remove(&document.id);
-            self.with_hub(|hub| hub.document_forgotten(&document.id));
-        }
-        same && idle
+        idle && self.remove_copy(document)
     }
 
     /// Compacts every document in memory that has chunks, so the next cold load reads one snapshot.
@@ -170,5 +192,46 @@ impl<S: Storage> Relay<S> {
                 tracing::warn!(document = %document.id, error = %refusal, "compaction failed")
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use automerge::ROOT;
+    use automerge::transaction::Transactable;
+
+    use super::*;
+    use crate::relay::Open;
+
+    /// Review of issue 11: forgetting a document went by its id, so a late forget of a copy that had
+    /// already left memory dropped the copy loaded since — with its sessions and budget count.
+    #[tokio::test]
+    async fn forgetting_a_copy_leaves_the_copy_loaded_since() {
+        let (relay, _dir) = crate::relay::test_relay().await;
+        let id = DocumentId::from_bytes([4; 16]);
+        let write = |key: &'static str| {
+            let relay = relay.clone();
+            async move {
+                relay
+                    .with_document("alice", &id, Open::CreateIfAbsent, move |doc| {
+                        doc.put(ROOT, key, 1).unwrap();
+                    })
+                    .await
+                    .unwrap();
+            }
+        };
+        write("one").await;
+        let first = relay.loaded(&id).expect("in memory");
+        relay.forget_copy(&first, None).await;
+        assert!(relay.loaded(&id).is_none());
+        write("two").await;
+        let second = relay.loaded(&id).expect("loaded again");
+        assert!(!Arc::ptr_eq(&first, &second));
+
+        // A late forget of the first copy (a task that still held it) leaves the second alone.
+        relay.forget_copy(&first, None).await;
+        let held = relay.loaded(&id).expect("the second copy stays");
+        assert!(Arc::ptr_eq(&held, &second));
+        assert_eq!(relay.with_hub(|hub| hub.documents_loaded()), 1);
     }
 }

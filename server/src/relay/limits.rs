@@ -53,7 +53,8 @@ pub struct Limits {
     /// An HTTP connection that has not sent a whole request head this long after opening (or after
     /// its previous response) is closed: silent or half-sent requests do not hold sockets forever.
     pub http_header_timeout: Duration,
-    /// Longest an HTTP request may take, reading its body included (408 beyond).
+    /// Longest an HTTP request may take, reading its body included (408 beyond); also the longest a
+    /// write through the HTTP API waits for storage to confirm it (503 `busy` beyond).
     pub http_request_timeout: Duration,
     /// Largest HTTP request body accepted (413 beyond). A streamed reply (`/api/stream`) is bounded
     /// per line by this instead, and in all by the model's content limit.

@@ -22,7 +22,6 @@ use super::Relay;
 use super::cpu::Weight;
 use super::document::LoadedDocument;
 use super::sync::Place;
-use super::tasks::Runner;
 use crate::storage::Storage;
 
 /// How a local write opens its document.
@@ -59,6 +58,13 @@ pub enum LocalWriteError {
     /// The stored document is damaged, or the change panicked.
     #[error("internal error: {0}")]
     Internal(String),
+    /// Storage did not confirm the change within `waited`. It may still be stored (the document
+    /// keeps it and goes on storing it), so read before repeating a write that is not idempotent.
+    #[error("storage did not confirm the change within {} s", .waited.as_secs())]
+    NotConfirmed {
+        /// How long the write waited.
+        waited: Duration,
+    },
 }
 
 impl From<Refusal> for LocalWriteError {
@@ -124,19 +130,26 @@ impl<S: Storage> Relay<S> {
                 Ok((result, (after != before).then_some(after)))
             })
             .await?;
-        // Whatever the step asked for is carried out, even for a refused or read-only call.
-        if let Err(ended) = self.run_tasks(&document, carried, Runner::Background).await {
-            tracing::warn!(document = %id, ?ended, "storing a local write failed");
+        // Whatever the step asked for is carried out, even for a refused or read-only call — in a
+        // task of its own, so the wait below has a deadline without cutting a storage call in half
+        // (which would leave the document waiting for its result), and a storage call that panics
+        // is caught there: the copy leaves memory, its sessions are closed, and this write fails.
+        if !carried.tasks.is_empty() || carried.compaction_due {
+            self.hand_off(&document, carried.tasks.into(), carried.compaction_due);
         }
         let (result, changed) = committed?;
         if let Some(heads) = changed {
-            self.until_stored(&document, &heads).await?;
+            let waited = self.limits.http_request_timeout;
+            tokio::time::timeout(waited, self.until_stored(&document, &heads))
+                .await
+                .map_err(|_| LocalWriteError::NotConfirmed { waited })??;
+            self.changes_stored(user, id);
         }
         Ok(result)
     }
 
     /// Waits until storage holds `heads` of `document` (an earlier writer of the document may be
-    /// storing them, with its own changes). Fails once they can no longer be stored: a failed
+    /// storing them, with its own changes); the caller bounds the wait. Fails once they can no longer be stored: a failed
     /// write replaced memory with what storage holds, or the document left memory.
     async fn until_stored(
         &self,

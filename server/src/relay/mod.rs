@@ -12,6 +12,7 @@
 //!   blocking pool (`cpu.rs`), and the lock is never held while storage works: the storage tasks a
 //!   step asks for are carried out after it (`tasks.rs`) and their results stepped in again.
 
+mod change_watch;
 mod connection;
 mod cpu;
 mod document;
@@ -70,6 +71,9 @@ pub struct Relay<S> {
     /// Documents in memory or being loaded. Locked only to look up, insert or remove — never across
     /// an `.await`.
     documents: std::sync::Mutex<HashMap<DocumentId, Arc<Slot>>>,
+    /// Other relays' changes waiting to be stepped into documents, at most one entry (and one task)
+    /// per document. Taken after `documents` when both are needed, never across an `.await`.
+    notices: std::sync::Mutex<HashMap<DocumentId, external::Pending>>,
     /// The gate to the blocking pool, where Automerge's heavy work runs.
     cpu: Cpu,
     next_conn: AtomicU64,
@@ -78,6 +82,8 @@ pub struct Relay<S> {
     epoch: std::time::Instant,
     /// Who hears that a user's index took changes (the retention task).
     index_watch: index_watch::IndexWatch,
+    /// The documents whose stored changes the search index has not read yet.
+    change_watch: change_watch::ChangeWatch,
 }
 
 impl<S: Storage> Relay<S> {
@@ -95,11 +101,13 @@ impl<S: Storage> Relay<S> {
             index_secret,
             hub: std::sync::Mutex::new(hub),
             documents: std::sync::Mutex::new(HashMap::new()),
+            notices: std::sync::Mutex::default(),
             cpu: Cpu::new(Cpu::default_heavy_permits()),
             next_conn: AtomicU64::new(1),
             metrics: Metrics::default(),
             epoch: std::time::Instant::now(),
             index_watch: Default::default(),
+            change_watch: Default::default(),
         }
     }
 
@@ -172,4 +180,19 @@ impl<S: Storage> Relay<S> {
     fn next_conn_id(&self) -> ConnId {
         self.next_conn.fetch_add(1, Ordering::Relaxed)
     }
+}
+
+/// A relay over SQLite in a temporary directory, for the driver's own tests.
+#[cfg(test)]
+pub(crate) async fn test_relay() -> (Arc<Relay<crate::storage::SqliteStorage>>, tempfile::TempDir) {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let storage = crate::storage::SqliteStorage::open(dir.path())
+        .await
+        .expect("SQLite opens");
+    let identity = Identity {
+        storage_id: "test".into(),
+        index_secret: b"secret".to_vec(),
+    };
+    let relay = Relay::new(storage, Auth::InsecureDev, Limits::default(), identity);
+    (Arc::new(relay), dir)
 }

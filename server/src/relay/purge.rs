@@ -34,7 +34,11 @@ impl<S: Storage> Relay<S> {
                 return Err(LocalWriteError::Storage);
             }
         }
-        self.forget_documents([id]);
+        // Sessions still on the copy are closed with it: their devices reconnect and find the
+        // tombstone (the document unavailable), rather than syncing with a copy no longer stored.
+        if let Some(document) = self.loaded(id) {
+            self.forget_copy(&document, None).await;
+        }
         tracing::info!(user, document = %id, "document purged");
         Ok(())
     }

@@ -65,7 +65,7 @@ impl<S: Storage> Registration<S> {
     pub(crate) async fn finish(mut self, panicked: bool) {
         let documents = self.documents();
         if panicked {
-            self.relay.forget_documents(&documents);
+            self.relay.forget_copies_of(self.hub.id(), &documents).await;
         }
         self.relay.remove_connection(self.hub.id(), documents).await;
         self.release_counts();
@@ -105,7 +105,7 @@ impl<S: Storage> Drop for Registration<S> {
         if let Ok(runtime) = tokio::runtime::Handle::try_current() {
             let relay = self.relay.clone();
             runtime.spawn(async move {
-                relay.forget_documents(&documents);
+                relay.forget_copies_of(conn, &documents).await;
                 relay.remove_connection(conn, documents).await;
             });
         }

@@ -88,6 +88,7 @@ impl<S: Storage> Relay<S> {
             .await?;
         if stores {
             self.document_changed(user, &id);
+            self.changes_stored(user, &id);
         }
         Ok(())
     }
@@ -97,6 +98,11 @@ impl<S: Storage> Relay<S> {
     /// connection decides whether it may). Returns whether it answered.
     async fn serve_cold_load(&self, from: &Speaker<'_>, id: DocumentId) -> Result<bool, Refusal> {
         if self.loaded(&id).is_some() {
+            return Ok(false);
+        }
+        // The owner's row first: another user's id costs one indexed lookup, never a read of their
+        // document, and takes the normal path's answer (unavailable, as for a missing one).
+        if !self.may_load(&id, from.hub.user()).await? {
             return Ok(false);
         }
         let stored = self.storage.load(&id).await.map_err(|e| {
@@ -143,7 +149,7 @@ impl<S: Storage> Relay<S> {
         document: &Arc<LoadedDocument>,
         own: Option<ConnId>,
         input: I,
-        cost: impl FnOnce(&HubDocument, &I) -> u64,
+        cost: impl Fn(&HubDocument, &I) -> u64,
         run: impl FnOnce(&mut DocState, I) -> T + Send + 'static,
     ) -> Result<(T, Carried), Refusal>
     where
@@ -164,18 +170,31 @@ impl<S: Storage> Relay<S> {
         document: &Arc<LoadedDocument>,
         own: Option<ConnId>,
         input: I,
-        place: impl FnOnce(&HubDocument, &I) -> Place,
+        place: impl Fn(&HubDocument, &I) -> Place,
         run: impl FnOnce(&mut DocState, I) -> T + Send + 'static,
     ) -> Result<(T, Carried), Refusal>
     where
         I: Send + 'static,
         T: Send + 'static,
     {
-        let mut state = document.state.clone().lock_owned().await;
-        if document.poisoned.load(Ordering::Acquire) {
-            return Err(Refusal::Panicked);
-        }
-        let place = place(&state.hub, &input);
+        // A heavy step's permit is taken before the document's lock, never while holding it: other
+        // connections' light steps on this document go on while it waits for a core. Where a step
+        // runs depends on the document, so it is looked at under the lock, and if it turns out
+        // heavy without a permit, the lock is let go to wait for one, and taken again.
+        let mut permit = None;
+        let (mut state, place) = loop {
+            let state = document.state.clone().lock_owned().await;
+            if document.poisoned.load(Ordering::Acquire) {
+                return Err(Refusal::Panicked);
+            }
+            let place = place(&state.hub, &input);
+            if place == Place::Pool(Weight::Heavy) && permit.is_none() {
+                drop(state);
+                permit = Some(self.cpu.heavy_permit().await?);
+                continue;
+            }
+            break (state, place);
+        };
         let step = move || {
             let value = run(&mut state, input);
             (value, state.carry(own))
@@ -185,15 +204,15 @@ impl<S: Storage> Relay<S> {
             // on the pool, so the copy is poisoned rather than left half-changed for the next step.
             Place::Inline => std::panic::catch_unwind(std::panic::AssertUnwindSafe(step))
                 .map_err(|_| Refusal::Panicked),
-            Place::Pool(weight) => self.cpu.run(weight, step).await,
+            Place::Pool(_) => super::cpu::Cpu::run_now(step).await,
         };
+        drop(permit);
         let (value, carried) = match stepped {
             Ok(stepped) => stepped,
             Err(refusal) => {
                 // Automerge panicked mid-step on the blocking pool: this copy may be half-changed.
                 document.poisoned.store(true, Ordering::Release);
-                self.forget_documents([&document.id]);
-                document.stepped.notify_waiters();
+                self.forget_copy(document, own).await;
                 return Err(refusal);
             }
         };
@@ -204,11 +223,58 @@ impl<S: Storage> Relay<S> {
             self.metrics.refused(label);
         }
         if carried.forget {
-            self.forget_documents([&document.id]);
+            // Its sessions are closed already (the hub said so).
+            self.remove_copy(document);
         } else {
             self.with_hub(|hub| hub.document_resized(&document.id, carried.stored_bytes));
         }
         document.stepped.notify_waiters();
         Ok((value, carried))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use automerge::ROOT;
+    use automerge::transaction::Transactable;
+    use futures_util::FutureExt;
+
+    use super::*;
+    use crate::relay::Open;
+
+    /// Review of issue 11: a heavy step took the document's lock and then waited for a CPU permit,
+    /// so every other step on the document waited for a core too.
+    #[tokio::test]
+    async fn a_heavy_step_waits_for_its_permit_without_holding_the_documents_lock() {
+        let (relay, _dir) = crate::relay::test_relay().await;
+        let id = DocumentId::from_bytes([3; 16]);
+        relay
+            .with_document("alice", &id, Open::CreateIfAbsent, |doc| {
+                doc.put(ROOT, "k", 1).unwrap();
+            })
+            .await
+            .unwrap();
+        let document = relay.loaded(&id).expect("in memory");
+        // Every heavy permit is busy elsewhere.
+        let mut busy = Vec::new();
+        while let Some(permit) = relay.cpu.heavy_permit().now_or_never() {
+            busy.push(permit.unwrap());
+        }
+        let (stepping, copy) = (relay.clone(), document.clone());
+        let heavy = tokio::spawn(async move {
+            let heavy = |_: &HubDocument, _: &()| Place::Pool(Weight::Heavy);
+            let stepped = stepping.step_in(&copy, None, (), heavy, |_, ()| ()).await;
+            stepped.map(|_| ())
+        });
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(!heavy.is_finished(), "the heavy step waits for a permit");
+        assert!(
+            document.state.try_lock().is_ok(),
+            "the document's lock is free meanwhile"
+        );
+        drop(busy);
+        heavy.await.unwrap().unwrap();
     }
 }

@@ -85,7 +85,7 @@ impl<S: Storage> Relay<S> {
     }
 
     /// Passes the rest of a document's storage work to a task of its own.
-    fn hand_off(
+    pub(crate) fn hand_off(
         self: &Arc<Self>,
         document: &Arc<LoadedDocument>,
         tasks: VecDeque<StorageTask>,
@@ -109,7 +109,7 @@ impl<S: Storage> Relay<S> {
                         // A storage call panicked with a task in flight: the copy in memory waits
                         // for a result that never comes, so it leaves memory.
                         tracing::error!(document = %document.id, "background storage work panicked");
-                        relay.forget_documents([&document.id]);
+                        relay.forget_copy(&document, None).await;
                     }
                 }
             },

@@ -5,9 +5,14 @@
 //!
 //! [`SqliteStorage`] is the embedded default for one relay; [`PostgresStorage`] lets several relays
 //! share one database, and tells each about the chunks the others store ([`Storage::changes`]).
+//!
+//! Beside the documents, each keeps a search table of every thread's title and messages, scoped to
+//! the owner ([`Storage::search_put`], [`Storage::search`]): FTS5 on SQLite, a `tsvector` with a
+//! GIN index on PostgreSQL.
 
 mod feed;
 mod postgres;
+mod search;
 mod sqlite;
 
 use std::future::Future;
@@ -17,6 +22,7 @@ use chatsync_protocol::DocumentId;
 
 pub use feed::{ChangeFeed, ChangeNotice, StoredChange};
 pub use postgres::{PostgresOptions, PostgresStorage};
+pub use search::{SearchEntry, SearchMatch, SearchQuery, SearchThread};
 pub use sqlite::SqliteStorage;
 
 /// A stored document as loaded: the hub's type, so storage answers its tasks without conversion.
@@ -111,7 +117,8 @@ pub trait Storage: Send + Sync + 'static {
     /// deleted, and its row is kept, emptied, as a tombstone (made for `owner` if the document was
     /// never stored). A tombstone loads as absent, refuses every later append with
     /// [`StorageError::Purged`] (so a purge committed first wins over any append) and is never
-    /// compacted into; its owner stays recorded, so nobody else can claim the id. Another user's
+    /// compacted into; its owner stays recorded, so nobody else can claim the id. Its search rows
+    /// are deleted in the same transaction. Another user's
     /// document fails with [`StorageError::NotOwner`]. Purging twice is harmless. Returns the bytes
     /// erased.
     fn purge(
@@ -142,6 +149,38 @@ pub trait Storage: Send + Sync + 'static {
     /// Whether the database answers now (for `/readyz`).
     fn ready(&self) -> impl Future<Output = Result<(), StorageError>> + Send {
         async { Ok(()) }
+    }
+
+    /// Replaces the search rows of `owner`'s thread with `thread`'s, in one transaction, and marks
+    /// it indexed. Nothing is written for a document that is not `owner`'s or is purged (a purge
+    /// committed first wins: its thread never comes back in results). Storage without a search
+    /// table (a test double) keeps nothing.
+    fn search_put(
+        &self,
+        owner: &str,
+        thread: &SearchThread,
+    ) -> impl Future<Output = Result<(), StorageError>> + Send {
+        let _ = (owner, thread);
+        async { Ok(()) }
+    }
+
+    /// The ids of `owner`'s threads that have search rows (indexed at least once).
+    fn search_indexed(
+        &self,
+        owner: &str,
+    ) -> impl Future<Output = Result<Vec<String>, StorageError>> + Send {
+        let _ = owner;
+        async { Ok(Vec::new()) }
+    }
+
+    /// `owner`'s rows that match `query`, best first: only ever the owner's own threads.
+    fn search(
+        &self,
+        owner: &str,
+        query: &SearchQuery,
+    ) -> impl Future<Output = Result<Vec<SearchMatch>, StorageError>> + Send {
+        let _ = (owner, query);
+        async { Ok(Vec::new()) }
     }
 
     /// Chunks of `id` stored by other relays as they commit, if other relays can write this

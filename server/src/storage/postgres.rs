@@ -25,7 +25,11 @@ use sqlx::{Connection, PgConnection, Postgres, Row, Transaction};
 use tokio::sync::{Semaphore, broadcast};
 
 use super::feed::{ChangeFeed, ChangeNotice, payload_heads};
-use super::{Storage, StorageError, StoredDocument, decode_heads, encode_heads};
+use super::search::{ms, unms};
+use super::{
+    SearchMatch, SearchQuery, SearchThread, Storage, StorageError, StoredDocument, decode_heads,
+    encode_heads,
+};
 
 /// The notification channel every relay on a database listens to.
 const CHANNEL: &str = "chatsync_changes";
@@ -322,6 +326,7 @@ impl Storage for PostgresStorage {
             .fetch_optional(&mut *tx)
             .await?;
             if let Some(erased) = erased {
+                delete_search_rows(&mut tx, owner, &key).await?;
                 sqlx::query("DELETE FROM chunks WHERE document_id = $1")
                     .bind(&key)
                     .execute(&mut *tx)
@@ -378,6 +383,117 @@ impl Storage for PostgresStorage {
         .await?)
     }
 
+    async fn search_put(&self, owner: &str, thread: &SearchThread) -> Result<(), StorageError> {
+        let mut tx = self.pool.begin().await?;
+        // The document's row, share-locked: a purge (which updates it) is wholly before this — and
+        // then nothing is written — or waits for it, and then deletes these rows.
+        let live: Option<i32> = sqlx::query_scalar(
+            "SELECT 1 FROM documents WHERE id = $1 AND owner = $2 AND NOT purged FOR SHARE",
+        )
+        .bind(&thread.thread_id)
+        .bind(owner)
+        .fetch_optional(&mut *tx)
+        .await?;
+        delete_search_rows(&mut tx, owner, &thread.thread_id).await?;
+        if live.is_none() {
+            tx.commit().await?;
+            return Ok(());
+        }
+        sqlx::query(
+            "INSERT INTO search_threads (owner, thread_id, title, project_id, archived) \
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(owner)
+        .bind(&thread.thread_id)
+        .bind(&thread.title)
+        .bind(&thread.project_id)
+        .bind(thread.archived)
+        .execute(&mut *tx)
+        .await?;
+        let entries = &thread.entries;
+        // One statement for every row; the terms become the tsvector's lexemes as they are (each
+        // once: a tsvector holds a lexeme once).
+        sqlx::query(
+            "INSERT INTO search_entries (owner, thread_id, message_id, role, created_at, text, terms) \
+             SELECT $1, $2, m, r, c, t, \
+               array_to_tsvector(ARRAY(SELECT DISTINCT unnest(string_to_array(w, ' ')))) \
+             FROM UNNEST($3::text[], $4::text[], $5::int8[], $6::text[], $7::text[]) AS u(m, r, c, t, w)",
+        )
+        .bind(owner)
+        .bind(&thread.thread_id)
+        .bind(entries.iter().map(|e| e.message_id.clone()).collect::<Vec<_>>())
+        .bind(entries.iter().map(|e| e.role.clone()).collect::<Vec<_>>())
+        .bind(entries.iter().map(|e| ms(e.created_at)).collect::<Vec<_>>())
+        .bind(entries.iter().map(|e| e.text.clone()).collect::<Vec<_>>())
+        .bind(entries.iter().map(|e| e.terms.clone()).collect::<Vec<_>>())
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn search_indexed(&self, owner: &str) -> Result<Vec<String>, StorageError> {
+        Ok(
+            sqlx::query_scalar("SELECT thread_id FROM search_threads WHERE owner = $1")
+                .bind(owner)
+                .fetch_all(&self.pool)
+                .await?,
+        )
+    }
+
+    async fn search(
+        &self,
+        owner: &str,
+        query: &SearchQuery,
+    ) -> Result<Vec<SearchMatch>, StorageError> {
+        if query.terms.is_empty() {
+            return Ok(Vec::new());
+        }
+        // Every term a prefix (`'cafe':* & 'par':*`), quoted, read by the tsquery type itself: the
+        // terms are already folded, so no text search configuration touches them.
+        let expression = query
+            .terms
+            .iter()
+            .map(|t| format!("'{}':*", t.replace('\\', "\\\\").replace('\'', "''")))
+            .collect::<Vec<_>>()
+            .join(" & ");
+        let rows = sqlx::query(
+            "SELECT e.thread_id, e.message_id, e.role, e.created_at, e.text, t.title, \
+               ts_rank(e.terms, q)::float8 AS score \
+             FROM search_entries e \
+             JOIN search_threads t ON t.owner = e.owner AND t.thread_id = e.thread_id, \
+             CAST($1 AS tsquery) AS q \
+             WHERE e.terms @@ q AND e.owner = $2 \
+               AND ($3::text IS NULL OR t.project_id = $3) AND ($4::text IS NULL OR e.role = $4) \
+               AND ($5::int8 IS NULL OR e.created_at >= $5) AND ($6::int8 IS NULL OR e.created_at <= $6) \
+               AND ($7 OR NOT t.archived) AND NOT (e.thread_id = ANY($9)) \
+             ORDER BY score DESC, e.created_at DESC LIMIT $8",
+        )
+        .bind(expression)
+        .bind(owner)
+        .bind(&query.project_id)
+        .bind(&query.role)
+        .bind(query.from.map(ms))
+        .bind(query.to.map(ms))
+        .bind(query.include_archived)
+        .bind(i64::from(query.limit))
+        .bind(&query.exclude_threads)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| SearchMatch {
+                thread_id: r.get("thread_id"),
+                message_id: r.get("message_id"),
+                role: r.get("role"),
+                title: r.get("title"),
+                created_at: unms(r.get("created_at")),
+                text: r.get("text"),
+                score: r.get("score"),
+            })
+            .collect())
+    }
+
     async fn setting_or_init(&self, key: &str, initial: &[u8]) -> Result<Vec<u8>, StorageError> {
         sqlx::query(
             "INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING",
@@ -428,4 +544,23 @@ impl Storage for PostgresStorage {
         .fetch_all(&self.pool)
         .await?)
     }
+}
+
+/// Deletes the search rows of `owner`'s thread `thread_id`, in `tx`.
+async fn delete_search_rows(
+    tx: &mut Transaction<'_, Postgres>,
+    owner: &str,
+    thread_id: &str,
+) -> Result<(), StorageError> {
+    sqlx::query("DELETE FROM search_entries WHERE owner = $1 AND thread_id = $2")
+        .bind(owner)
+        .bind(thread_id)
+        .execute(&mut **tx)
+        .await?;
+    sqlx::query("DELETE FROM search_threads WHERE owner = $1 AND thread_id = $2")
+        .bind(owner)
+        .bind(thread_id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
 }

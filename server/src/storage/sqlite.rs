@@ -10,7 +10,11 @@ use sqlx::{Row, SqlitePool};
 
 use automerge::ChangeHash;
 
-use super::{Storage, StorageError, StoredDocument, decode_heads, encode_heads};
+use super::search::{ms, unms};
+use super::{
+    SearchMatch, SearchQuery, SearchThread, Storage, StorageError, StoredDocument, decode_heads,
+    encode_heads,
+};
 
 /// SQLite storage. Cheap to clone.
 #[derive(Clone, Debug)]
@@ -195,6 +199,7 @@ impl Storage for SqliteStorage {
             tx.commit().await?;
             return Ok(0);
         };
+        delete_search_rows(&mut tx, owner, &key).await?;
         sqlx::query("DELETE FROM chunks WHERE document_id = ?")
             .bind(&key)
             .execute(&mut *tx)
@@ -226,6 +231,117 @@ impl Storage for SqliteStorage {
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
         .await?)
+    }
+
+    async fn search_put(&self, owner: &str, thread: &SearchThread) -> Result<(), StorageError> {
+        // Deleting first takes SQLite's write lock, so a purge is wholly before or after this.
+        let mut tx = self.pool.begin().await?;
+        delete_search_rows(&mut tx, owner, &thread.thread_id).await?;
+        let live: Option<i64> =
+            sqlx::query_scalar("SELECT 1 FROM documents WHERE id = ? AND owner = ? AND purged = 0")
+                .bind(&thread.thread_id)
+                .bind(owner)
+                .fetch_optional(&mut *tx)
+                .await?;
+        if live.is_none() {
+            tx.commit().await?;
+            return Ok(());
+        }
+        sqlx::query(
+            "INSERT INTO search_threads (owner, thread_id, title, project_id, archived) \
+             VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(owner)
+        .bind(&thread.thread_id)
+        .bind(&thread.title)
+        .bind(&thread.project_id)
+        .bind(thread.archived)
+        .execute(&mut *tx)
+        .await?;
+        for entry in &thread.entries {
+            let id: i64 = sqlx::query_scalar(
+                "INSERT INTO search_entries (owner, thread_id, message_id, role, created_at, text) \
+                 VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+            )
+            .bind(owner)
+            .bind(&thread.thread_id)
+            .bind(&entry.message_id)
+            .bind(&entry.role)
+            .bind(ms(entry.created_at))
+            .bind(&entry.text)
+            .fetch_one(&mut *tx)
+            .await?;
+            sqlx::query("INSERT INTO search_terms (rowid, terms) VALUES (?, ?)")
+                .bind(id)
+                .bind(&entry.terms)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn search_indexed(&self, owner: &str) -> Result<Vec<String>, StorageError> {
+        Ok(
+            sqlx::query_scalar("SELECT thread_id FROM search_threads WHERE owner = ?")
+                .bind(owner)
+                .fetch_all(&self.pool)
+                .await?,
+        )
+    }
+
+    async fn search(
+        &self,
+        owner: &str,
+        query: &SearchQuery,
+    ) -> Result<Vec<SearchMatch>, StorageError> {
+        if query.terms.is_empty() {
+            return Ok(Vec::new());
+        }
+        // Every term a prefix (`"cafe"* "par"*`: FTS5 ANDs them); quoted, so nothing in a term is
+        // read as FTS5 syntax.
+        let expression = query
+            .terms
+            .iter()
+            .map(|t| format!("\"{}\"*", t.replace('"', "\"\"")))
+            .collect::<Vec<_>>()
+            .join(" ");
+        let rows = sqlx::query(
+            "SELECT e.thread_id, e.message_id, e.role, e.created_at, e.text, t.title, \
+               -bm25(search_terms) AS score \
+             FROM search_terms \
+             JOIN search_entries e ON e.id = search_terms.rowid \
+             JOIN search_threads t ON t.owner = e.owner AND t.thread_id = e.thread_id \
+             WHERE search_terms MATCH ?1 AND e.owner = ?2 \
+               AND (?3 IS NULL OR t.project_id = ?3) AND (?4 IS NULL OR e.role = ?4) \
+               AND (?5 IS NULL OR e.created_at >= ?5) AND (?6 IS NULL OR e.created_at <= ?6) \
+               AND (?7 OR t.archived = 0) \
+               AND e.thread_id NOT IN (SELECT value FROM json_each(?9)) \
+             ORDER BY score DESC, e.created_at DESC LIMIT ?8",
+        )
+        .bind(expression)
+        .bind(owner)
+        .bind(&query.project_id)
+        .bind(&query.role)
+        .bind(query.from.map(ms))
+        .bind(query.to.map(ms))
+        .bind(query.include_archived)
+        .bind(i64::from(query.limit))
+        .bind(serde_json::to_string(&query.exclude_threads).unwrap_or_else(|_| "[]".into()))
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| SearchMatch {
+                thread_id: r.get("thread_id"),
+                message_id: r.get("message_id"),
+                role: r.get("role"),
+                title: r.get("title"),
+                created_at: unms(r.get("created_at")),
+                text: r.get("text"),
+                score: r.get("score"),
+            })
+            .collect())
     }
 
     async fn setting_or_init(&self, key: &str, initial: &[u8]) -> Result<Vec<u8>, StorageError> {
@@ -269,6 +385,32 @@ impl Storage for SqliteStorage {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())
     }
+}
+
+/// Deletes the search rows of `owner`'s thread `thread_id`, in `tx`.
+async fn delete_search_rows(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    owner: &str,
+    thread_id: &str,
+) -> Result<(), StorageError> {
+    sqlx::query(
+        "DELETE FROM search_terms WHERE rowid IN \
+         (SELECT id FROM search_entries WHERE owner = ? AND thread_id = ?)",
+    )
+    .bind(owner)
+    .bind(thread_id)
+    .execute(&mut **tx)
+    .await?;
+    for table in ["search_entries", "search_threads"] {
+        sqlx::query(&format!(
+            "DELETE FROM {table} WHERE owner = ? AND thread_id = ?"
+        ))
+        .bind(owner)
+        .bind(thread_id)
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
 }
 
 /// Why an append stored nothing: the document is purged, or another user's.

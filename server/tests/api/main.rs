@@ -11,6 +11,7 @@ mod organize;
 mod parts;
 mod purge;
 mod refusals;
+mod search;
 mod streaming;
 mod support;
 mod ui_stream;

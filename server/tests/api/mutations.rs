@@ -381,3 +381,43 @@ async fn repeated_creates_with_the_same_id_are_answered_alike_and_a_conflicting_
     assert_eq!(list.value().as_array().unwrap().len(), 1);
     relay.stop().await;
 }
+
+/// Review of issue 11: the API looked for deletion in the thread's document, but a thread's
+/// deletion lives in the user's index (a device purging a thread writes its tombstone there): a
+/// purged thread went on taking writes. Now it is refused `410 purged` (and erased), as a thread
+/// purged through the API is.
+#[tokio::test]
+async fn a_thread_purged_in_the_index_is_refused_as_purged() {
+    use chatsync_model::{Index, ThreadId};
+    use chatsync_relay::relay::Open;
+
+    let relay = TestRelay::start().await;
+    let api = relay.api("alice");
+    let t = new_thread(&api, "T").await;
+    // A device purges it: the tombstone goes into the index; the thread document is untouched.
+    let id = ThreadId::new(t.clone()).unwrap();
+    relay
+        .relay
+        .with_document(
+            "alice",
+            &relay.index_of("alice"),
+            Open::Existing,
+            move |doc| {
+                let mut index = Index::from_automerge(std::mem::take(doc));
+                index.purge(&id, 1).unwrap();
+                *doc = index.into_automerge();
+            },
+        )
+        .await
+        .unwrap();
+    let append = api
+        .mutation(
+            "messages:append",
+            json!({ "threadId": t, "id": "m", "role": "user", "content": "Hi" }),
+        )
+        .await;
+    assert_eq!(append.error(410), "purged");
+    let read = api.query("threads:get", json!({ "threadId": t })).await;
+    assert_eq!(read.error(410), "purged");
+    relay.stop().await;
+}

@@ -214,3 +214,34 @@ async fn shutdown_cuts_a_running_stream_and_keeps_it_interrupted() {
     );
     relay.stop().await;
 }
+
+/// Review of issue 11: a token that expired mid-stream went on being taken for every later line
+/// (`/sync` closes a socket at its token's expiry). Now the stream stops at the expiry with the
+/// answer an expired token gets anywhere on the API (401 `unauthorized`), keeping what came before
+/// as an interrupted message.
+#[tokio::test]
+async fn a_token_that_expires_mid_stream_takes_no_further_line() {
+    let relay = TestRelay::start().await;
+    let api = relay.api("alice");
+    let t = new_thread(&api, "T").await;
+    let short = Api {
+        addr: api.addr,
+        token: Some(relay.auth.issue(
+            "alice",
+            Duration::from_secs(2),
+            std::time::SystemTime::now(),
+        )),
+    };
+    let stream = short.stream().await;
+    stream.line(json!({ "threadId": t, "messageId": "r" }));
+    stream.line(json!({ "delta": "before " }));
+    tokio::time::sleep(Duration::from_millis(2_500)).await;
+    stream.line(json!({ "delta": "after" }));
+    stream.line(json!({ "finish": { "status": "complete" } }));
+    let answer = stream.end().await;
+    assert_eq!(answer.error(401), "unauthorized");
+    let m = message(&api, &t, "r").await;
+    assert_eq!(m["status"], "interrupted");
+    assert_eq!(m["content"], "before ");
+    relay.stop().await;
+}

@@ -261,15 +261,138 @@ async fn a_step_that_panicked_leaves_storage_holding_every_acknowledged_change()
         .await;
     assert!(panicked.is_err());
 
-    // The device that held the document meanwhile keeps writing, and the relay compacts what it
-    // holds (as at shutdown): neither may store the half-changed copy over what storage has.
-    one.doc.put(ROOT, "after", 1).unwrap();
-    one.doc.commit();
-    one.sync();
-    tokio::time::sleep(QUIET).await;
+    // The device that held the document is closed (its session was on the dropped copy); it comes
+    // back and keeps writing, and the relay compacts what it holds (as at shutdown): neither may
+    // store the half-changed copy over what storage has.
+    assert_eq!(one.until_closed().await, 1011);
+    let mut again = h.device("alice", "alice-2", doc_id, one.doc.fork()).await;
+    again.doc.put(ROOT, "after", 1).unwrap();
+    again.doc.commit();
+    let heads = again.doc.get_heads();
+    again.offer().await;
+    again.until_acknowledged(&heads, |_| {}).await;
     h.relay.compact_all().await;
 
-    assert_stored(&h, &doc_id, &["stored", "one"]).await;
+    assert_stored(&h, &doc_id, &["stored", "one", "after"]).await;
+}
+
+/// Review of issue 11: a copy dropped after a panic left the other sessions on it open, talking to
+/// a copy nobody stores or syncs: a device following the document silently stopped hearing of it.
+/// Now every session on the dropped copy is closed (1011), so its device reconnects and resyncs.
+#[tokio::test]
+async fn a_copy_dropped_after_a_panic_closes_every_session_on_it() {
+    use chatsync_relay::relay::Open;
+
+    let h = Harness::new();
+    let doc_id = id(13);
+    h.storage.put(doc_id, "alice", &mut doc_with("stored"));
+    let mut writer = h.device("alice", "alice-1", doc_id, doc_with("one")).await;
+    writer.sync();
+    let heads = writer.doc.get_heads();
+    writer.until_acknowledged(&heads, |_| {}).await;
+    let heads = writer.doc.get_heads();
+    let mut follower = h
+        .device("alice", "alice-2", doc_id, AutoCommit::new())
+        .await;
+    follower.offer().await;
+    while follower.doc.get_heads() != heads {
+        let message = follower
+            .next()
+            .await
+            .expect("the follower gets the document");
+        follower.apply(message);
+        follower.sync();
+    }
+
+    let panicked = h
+        .relay
+        .with_document("alice", &doc_id, Open::Existing, |_| {
+            panic!("a bug in a backend's change")
+        })
+        .await;
+    assert!(panicked.is_err());
+    assert_eq!(follower.until_closed().await, 1011, "the follower is told");
+    assert_eq!(writer.until_closed().await, 1011, "so is the writer");
+    assert_eq!(h.relay.documents_loaded().await, 0);
+}
+
+/// Review of issue 11: a local write waited with no deadline for storage to confirm it. Now it
+/// gives up after the request timeout with a typed error (the change stays, and is stored once
+/// storage answers).
+#[tokio::test]
+async fn a_local_write_storage_never_confirms_is_refused_after_the_deadline() {
+    use chatsync_relay::relay::{Limits, LocalWriteError, Open};
+
+    let limits = Limits {
+        http_request_timeout: Duration::from_millis(300),
+        ..Limits::default()
+    };
+    let h = Harness::with_limits(limits);
+    let doc_id = id(14);
+    h.storage.put(doc_id, "alice", &mut doc_with("stored"));
+    h.storage.appends_gate.hold(doc_id);
+    let relay = h.relay.clone();
+    let write = tokio::spawn(async move {
+        relay
+            .with_document("alice", &doc_id, Open::Existing, |doc| {
+                doc.put(ROOT, "local", 1).unwrap();
+            })
+            .await
+    });
+    let refused = tokio::time::timeout(Duration::from_secs(5), write)
+        .await
+        .expect("the write has a deadline")
+        .unwrap();
+    assert!(
+        matches!(refused, Err(LocalWriteError::NotConfirmed { waited }) if waited == Duration::from_millis(300)),
+        "{refused:?}"
+    );
+    // Storage answers at last: the change is stored, and the next write goes through.
+    h.storage.appends_gate.open();
+    h.relay
+        .with_document("alice", &doc_id, Open::Existing, |doc| {
+            doc.put(ROOT, "next", 1).unwrap();
+        })
+        .await
+        .unwrap();
+    assert_stored(&h, &doc_id, &["stored", "local", "next"]).await;
+}
+
+/// Review of issue 11: a storage call that panicked under a local write unwound through the
+/// caller and left the document waiting for a result that never came, so every later write to it
+/// hung. Now the write is refused with `Storage`, the copy leaves memory, and the next write works.
+#[tokio::test]
+async fn a_storage_panic_under_a_local_write_is_refused_and_the_next_write_works() {
+    use chatsync_relay::relay::{LocalWriteError, Open};
+
+    let h = Harness::new();
+    let doc_id = id(15);
+    h.storage.put(doc_id, "alice", &mut doc_with("stored"));
+    h.storage.panic_next_append.store(true, Ordering::SeqCst);
+    let relay = h.relay.clone();
+    let refused = tokio::spawn(async move {
+        relay
+            .with_document("alice", &doc_id, Open::Existing, |doc| {
+                doc.put(ROOT, "lost", 1).unwrap();
+            })
+            .await
+    })
+    .await
+    .expect("the panic is caught, not passed to the caller");
+    assert!(
+        matches!(refused, Err(LocalWriteError::Storage)),
+        "{refused:?}"
+    );
+    let next = h
+        .relay
+        .with_document("alice", &doc_id, Open::Existing, |doc| {
+            doc.put(ROOT, "next", 1).unwrap();
+        });
+    tokio::time::timeout(Duration::from_secs(5), next)
+        .await
+        .expect("not stuck behind the panicked write")
+        .unwrap();
+    assert_stored(&h, &doc_id, &["stored", "next"]).await;
 }
 
 #[tokio::test]
@@ -328,4 +451,33 @@ async fn assert_stored(h: &Harness, id: &chatsync_protocol::DocumentId, keys: &[
     for key in keys {
         assert!(doc.get(ROOT, *key).unwrap().is_some(), "{key} was lost");
     }
+}
+
+/// Review of issue 11: the cold-load path read another user's whole document before it looked at
+/// the owner. Now the owner's row comes first: another user's id costs no read of their document
+/// and is answered exactly like a missing one.
+#[tokio::test]
+async fn a_cold_load_of_another_users_document_reads_nothing_and_answers_like_a_missing_one() {
+    use chatsync_protocol::Message;
+
+    let h = Harness::new();
+    let (bobs, missing) = (id(11), id(12));
+    h.storage.put(bobs, "bob", &mut doc_with("bob's"));
+    for doc_id in [bobs, missing] {
+        let mut alice = h
+            .device("alice", "alice-1", doc_id, AutoCommit::new())
+            .await;
+        alice.request();
+        let answer = alice.next_within(Duration::from_secs(5)).await;
+        assert!(
+            matches!(answer, Some(Message::DocUnavailable { document_id, .. }) if document_id == doc_id),
+            "{answer:?}"
+        );
+        assert_eq!(
+            h.storage.loads_of(&doc_id),
+            0,
+            "nothing of {doc_id} was read"
+        );
+    }
+    assert_eq!(h.relay.documents_loaded().await, 0);
 }

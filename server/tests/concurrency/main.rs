@@ -26,6 +26,13 @@ pub struct Harness {
 
 impl Default for Harness {
     fn default() -> Self {
+        Self::with_limits(Limits::default())
+    }
+}
+
+impl Harness {
+    /// A relay with `limits`.
+    pub fn with_limits(limits: Limits) -> Self {
         let storage = SlowStorage::default();
         let identity = Identity {
             storage_id: "concurrency".into(),
@@ -34,7 +41,7 @@ impl Default for Harness {
         let relay = Arc::new(Relay::new(
             storage.clone(),
             Auth::InsecureDev,
-            Limits::default(),
+            limits,
             identity,
         ));
         Self {
@@ -124,6 +131,20 @@ impl Device {
         }
     }
 
+    /// Asks for the document as a device holding nothing does (a `request`: the cold-load path).
+    pub fn request(&mut self) {
+        let data = self
+            .session
+            .poll_message(&mut self.doc, 0)
+            .expect("a fresh session has something to say");
+        self.send(Message::Request {
+            sender_id: self.peer.clone(),
+            target_id: "relay".into(),
+            document_id: self.id,
+            data,
+        });
+    }
+
     /// The next message from the relay, or `None` if there is none within `wait`.
     pub async fn next_within(&mut self, wait: Duration) -> Option<Message> {
         match tokio::time::timeout(wait, self.from_relay.recv()).await {
@@ -131,6 +152,19 @@ impl Device {
             Ok(Some(other)) => panic!("expected a message, got {other:?}"),
             Ok(None) => panic!("the connection ended"),
             Err(_) => None,
+        }
+    }
+
+    /// Waits (at most 5 s) until the relay closes the connection; its close code. Messages before
+    /// the close are skipped.
+    pub async fn until_closed(&mut self) -> u16 {
+        loop {
+            match tokio::time::timeout(Duration::from_secs(5), self.from_relay.recv()).await {
+                Ok(Some(Frame::Close { code, .. })) => return code,
+                Ok(Some(_)) => continue,
+                Ok(None) => panic!("the connection ended without a close"),
+                Err(_) => panic!("not closed within 5 s"),
+            }
         }
     }
 

@@ -81,6 +81,8 @@ pub struct Inner {
     pub append_delay: Mutex<Duration>,
     /// The next append fails (and stores nothing).
     pub fail_next_append: AtomicBool,
+    /// The next append panics (and stores nothing).
+    pub panic_next_append: AtomicBool,
 }
 
 impl std::ops::Deref for SlowStorage {
@@ -149,6 +151,9 @@ impl Storage for SlowStorage {
             tokio::time::sleep(delay).await;
         }
         self.appends_gate.pass(id).await;
+        if self.panic_next_append.swap(false, Ordering::SeqCst) {
+            panic!("a storage bug");
+        }
         if self.fail_next_append.swap(false, Ordering::SeqCst) {
             return Err(StorageError::Io(std::io::Error::other("the disk is full")));
         }

@@ -13,11 +13,15 @@
 //! field the one with the greater Automerge operation id wins, on every device alike. A purge or a
 //! project's deletion is a flag that is never cleared, so it beats any concurrent write.
 //!
+//! A local-only thread's summary is the exception: it lives in the index's local part, a second
+//! document the store keeps on the device and never syncs (see `local.rs`), read beside this one.
+//!
 //! Preferences and profile live here rather than in a document of their own: the index is already
 //! the one per-user document every device opens first and keeps in sync, so they are readable
 //! offline at no extra load, sync or storage cost, and a project's thread counts come from the same
 //! document as its threads.
 
+mod local;
 mod projects;
 mod record;
 mod threads;
@@ -45,6 +49,8 @@ pub struct Index {
     doc: AutoCommit,
     newer_schema: Option<u64>,
     last_now_ms: u64,
+    /// The local-only threads' summaries: another document, never synced (see [`Index::set_local`]).
+    local: Option<Box<Index>>,
 }
 
 impl Index {
@@ -76,6 +82,7 @@ impl Index {
             doc,
             newer_schema: None,
             last_now_ms: 0,
+            local: None,
         };
         index.refresh();
         index

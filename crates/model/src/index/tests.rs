@@ -205,3 +205,79 @@ fn purged_ids_lists_every_tombstone_and_nothing_else() {
     let ids: Vec<String> = index.purged_ids().iter().map(|i| i.to_string()).collect();
     assert_eq!(ids, ["t2", "t9"]);
 }
+
+fn local_summary(id: &str, title: &str, at: u64) -> ThreadSummary {
+    ThreadSummary {
+        local_only: true,
+        ..summary(id, title, at)
+    }
+}
+
+/// The root keys of the synced document, as the relay would receive it.
+fn synced_keys(index: &mut Index) -> Vec<String> {
+    index.with_automerge(|d| d.keys(automerge::ROOT).collect())
+}
+
+#[test]
+fn a_local_only_summary_is_listed_but_kept_out_of_the_synced_document() {
+    let mut index = device("a");
+    index.set_local(device("a-local"));
+    index.upsert(&summary("shared", "out", 10), 10).unwrap();
+    index
+        .upsert(&local_summary("mine", "secret", 20), 20)
+        .unwrap();
+    assert_eq!(titles(&index, false), ["secret", "out"]);
+    let mine = ThreadId::new("mine").unwrap();
+    assert!(index.contains(&mine));
+    assert_eq!(index.get(&mine).unwrap().title, "secret");
+    assert_eq!(index.summaries().len(), 2);
+    assert!(
+        synced_keys(&mut index)
+            .iter()
+            .all(|k| !k.starts_with("mine/"))
+    );
+
+    index.trash(&mine, 30).unwrap();
+    assert_eq!(titles(&index, false), ["out"]);
+    index.restore(&mine, 31).unwrap();
+    index.set_status(&mine, ThreadStatus::Archived, 32).unwrap();
+    assert_eq!(titles(&index, true), ["secret", "out"]);
+    index.purge(&mine, 33).unwrap();
+    assert!(index.is_purged(&mine));
+    assert_eq!(index.purged_ids(), std::slice::from_ref(&mine));
+    assert!(
+        index
+            .upsert(&local_summary("mine", "again", 34), 34)
+            .is_err()
+    );
+    assert!(
+        synced_keys(&mut index)
+            .iter()
+            .all(|k| !k.starts_with("mine/"))
+    );
+}
+
+#[test]
+fn local_only_summaries_of_the_synced_document_move_to_the_local_part() {
+    // Written before there was a local part.
+    let mut index = device("a");
+    index.upsert(&summary("shared", "out", 10), 10).unwrap();
+    index
+        .upsert(&local_summary("mine", "secret", 20), 20)
+        .unwrap();
+    index.trash(&ThreadId::new("mine").unwrap(), 21).unwrap();
+    assert!(!index.move_local_only(22).unwrap(), "no local part yet");
+    index.set_local(device("a-local"));
+    assert!(index.move_local_only(22).unwrap());
+    assert!(!index.move_local_only(23).unwrap(), "moved once");
+    assert!(
+        synced_keys(&mut index)
+            .iter()
+            .all(|k| !k.starts_with("mine/"))
+    );
+    let moved = index.get(&ThreadId::new("mine").unwrap()).unwrap();
+    assert_eq!(moved.title, "secret");
+    assert!(moved.local_only);
+    assert_eq!(moved.trashed_at, Some(21));
+    assert_eq!(titles(&index, false), ["out"]);
+}

@@ -58,6 +58,13 @@ impl Index {
         if summary.status == ThreadStatus::Deleted {
             return self.purge(id, now_ms);
         }
+        let local = summary.local_only || self.is_local(id);
+        self.write_in(local, |home| home.write_summary(summary, now_ms))
+    }
+
+    /// [`Index::upsert`]'s writes, in this document.
+    fn write_summary(&mut self, summary: &ThreadSummary, now_ms: u64) -> Result<(), ModelError> {
+        let id = &summary.id;
         self.begin_write(now_ms)?;
         let s = summary;
         let texts = [
@@ -119,10 +126,12 @@ impl Index {
         if status == ThreadStatus::Deleted {
             return self.purge(id, now_ms);
         }
-        self.begin_write(now_ms)?;
         let activity = now_ms.max(current.last_activity_at);
-        self.put(&format!("{id}/lastActivityAt"), Some(activity.into()))?;
-        self.put(&format!("{id}/status"), Some(status.as_str().into()))
+        self.write_in(self.is_local(id), |home| {
+            home.begin_write(now_ms)?;
+            home.put(&format!("{id}/lastActivityAt"), Some(activity.into()))?;
+            home.put(&format!("{id}/status"), Some(status.as_str().into()))
+        })
     }
 
     /// Moves a thread to the trash: it leaves every list but the trash's, and can be restored until
@@ -131,8 +140,10 @@ impl Index {
         if self.live(id)?.trashed_at.is_some() {
             return Ok(());
         }
-        self.begin_write(now_ms)?;
-        self.put(&format!("{id}/{TRASHED_AT}"), Some(now_ms.into()))
+        self.write_in(self.is_local(id), |home| {
+            home.begin_write(now_ms)?;
+            home.put(&format!("{id}/{TRASHED_AT}"), Some(now_ms.into()))
+        })
     }
 
     /// Takes a thread out of the trash, as it was before (archived or not). Refused for a thread not
@@ -151,18 +162,23 @@ impl Index {
         if self.trash_retention().trash_expired(trashed_at, now_ms) {
             return Err(refuse("past its time in the trash"));
         }
-        self.begin_write(now_ms)?;
-        self.put(&format!("{id}/{TRASHED_AT}"), None)
+        self.write_in(self.is_local(id), |home| {
+            home.begin_write(now_ms)?;
+            home.put(&format!("{id}/{TRASHED_AT}"), None)
+        })
     }
 
     /// Purges a thread: erases its summary, leaving a tombstone that refuses every later write and
     /// wins over any concurrent one. Works for any id, listed or not (a thread the index has not
     /// heard of yet stays purged when it arrives); purging twice is harmless. The thread's own
     /// document is the caller's to erase.
+    /// A local-only thread's tombstone stays in the local part, with nothing of it synced.
     pub fn purge(&mut self, id: &ThreadId, now_ms: u64) -> Result<(), ModelError> {
-        self.begin_write(now_ms)?;
-        self.erase_record(id.as_str(), TOMBSTONE)?;
-        self.put(&format!("{id}/{TOMBSTONE}"), Some(true.into()))
+        self.write_in(self.is_local(id), |home| {
+            home.begin_write(now_ms)?;
+            home.erase_record(id.as_str(), TOMBSTONE)?;
+            home.put(&format!("{id}/{TOMBSTONE}"), Some(true.into()))
+        })
     }
 
     /// Erases what concurrent writes left beside a tombstone — of a thread (a summary upserted on a
@@ -193,15 +209,17 @@ impl Index {
 
     /// Whether the thread is purged: one lookup, cheap enough to check before every write.
     pub fn is_purged(&self, id: &ThreadId) -> bool {
-        crate::access::get_bool(&self.doc, &automerge::ROOT, &format!("{id}/{TOMBSTONE}"))
+        let home = self.home(id);
+        crate::access::get_bool(&home.doc, &automerge::ROOT, &format!("{id}/{TOMBSTONE}"))
             == Some(true)
     }
 
-    /// Every purged thread's id, in id order: what a device or the relay may still hold the bytes
+    /// Every purged thread's id, in id order within each document (the synced one, then the local
+    /// part): what a device or the relay may still hold the bytes
     /// of and has to erase.
     pub fn purged_ids(&self) -> Vec<ThreadId> {
         let mut out = Vec::new();
-        for (prefix, record) in Record::all(&self.doc) {
+        for (prefix, record) in self.all_records() {
             if record.bool(TOMBSTONE) == Some(true)
                 && let Ok(id) = ThreadId::new(prefix)
             {
@@ -219,7 +237,7 @@ impl Index {
     /// One thread's summary, if the index has it; a purged thread's reads as
     /// [`ThreadStatus::Deleted`] with nothing else.
     pub fn get(&self, id: &ThreadId) -> Option<ThreadSummary> {
-        let record = Record::read(&self.doc, id.as_str());
+        let record = Record::read(&self.home(id).doc, id.as_str());
         let deleted = self.deleted_projects();
         summary_from(id.clone(), &record, &deleted)
     }
@@ -227,15 +245,15 @@ impl Index {
     /// Whether the index has heard of this thread, purged ones included: one lookup, for checking
     /// many ids at once (a full [`Index::get`] reads every field).
     pub fn contains(&self, id: &ThreadId) -> bool {
-        !Record::read(&self.doc, id.as_str()).is_empty()
+        self.holds(id) || self.is_local(id)
     }
 
-    /// Every thread that is not purged — archived and trashed ones too — in id order: what
-    /// retention and usage count.
+    /// Every thread that is not purged — archived and trashed ones too, local-only ones too — in id
+    /// order within each document: what retention and usage count.
     pub fn summaries(&self) -> Vec<ThreadSummary> {
         let deleted = self.deleted_projects();
         let mut out = Vec::new();
-        for (prefix, record) in Record::all(&self.doc) {
+        for (prefix, record) in self.all_records() {
             if let Ok(id) = ThreadId::new(prefix)
                 && let Some(s) = summary_from(id, &record, &deleted)
                 && s.status != ThreadStatus::Deleted

@@ -302,6 +302,15 @@ impl HubDocument {
         }
     }
 
+    /// The driver lost this copy (a step or a storage call panicked under it, so it may be
+    /// half-changed, or waits for a result that never comes): whatever earlier steps left undone is
+    /// dropped, every session is closed with `refusal` — its device reconnects and resyncs with
+    /// what storage holds, resending what storage lacks — and the document is to leave memory.
+    pub fn close_all_sessions(&mut self, refusal: &Refusal) {
+        self.effects = super::effects::HubEffects::default();
+        self.close_all(refusal);
+    }
+
     fn close_all(&mut self, refusal: &Refusal) {
         for conn in self.sessions.keys().copied().collect::<Vec<_>>() {
             self.close(conn, refusal);

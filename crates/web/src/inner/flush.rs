@@ -4,6 +4,8 @@
 
 use std::rc::Rc;
 
+use chatsync_model::Index;
+use chatsync_protocol::DocumentId;
 use gloo_timers::callback::Timeout;
 use wasm_bindgen::JsValue;
 
@@ -11,6 +13,7 @@ use super::{IndexDoc, StoreInner};
 use crate::error::Result;
 use crate::handle::ThreadHandle;
 use crate::idb::Write;
+use crate::persist::Persisted;
 use crate::sync::Kick;
 use crate::util::now_ms;
 
@@ -149,20 +152,25 @@ impl StoreInner {
                 index: doc,
                 persisted,
                 dirty,
+                local_id,
+                local_persisted,
             } = &mut *index;
             let changed = std::mem::take(dirty);
             if changed {
-                doc.commit();
-                let incremental = doc.save_incremental();
-                let write = persisted.flush(
-                    &id.to_string(),
-                    &mut self.writer.borrow_mut(),
-                    incremental,
-                    || doc.save().ok(),
-                );
-                if let Some(write) = write {
-                    written.push(id.to_string());
-                    writes.push(write.into());
+                let mut writer = self.writer.borrow_mut();
+                let mut store = |id: &DocumentId, doc: &mut Index, persisted: &mut Persisted| {
+                    let incremental = doc.save_incremental();
+                    let write = persisted.flush(&id.to_string(), &mut writer, incremental, || {
+                        doc.save().ok()
+                    });
+                    if let Some(write) = write {
+                        written.push(id.to_string());
+                        writes.push(write.into());
+                    }
+                };
+                store(id, doc, persisted);
+                if let Some(local) = doc.local_mut() {
+                    store(local_id, local, local_persisted);
                 }
             }
             changed
@@ -187,6 +195,7 @@ impl StoreInner {
             if index_changed {
                 let mut index = self.index.borrow_mut();
                 index.persisted.write_failed();
+                index.local_persisted.write_failed();
                 index.dirty = true;
             }
             return Err(e);

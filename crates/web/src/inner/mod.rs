@@ -44,9 +44,15 @@ use crate::util::{now_ms, random_hex};
 /// The user's thread list and its storage bookkeeping.
 pub(crate) struct IndexDoc {
     pub id: DocumentId,
+    /// With its local part (`Index::local_mut`) set: the local-only threads' summaries.
     pub index: Index,
     pub persisted: Persisted,
+    /// Either document has changes to store.
     pub dirty: bool,
+    /// The local part's document: stored in IndexedDB like the index, never lent to the link, in
+    /// no list of documents to sync, so the relay and other devices never learn of it.
+    pub local_id: DocumentId,
+    pub local_persisted: Persisted,
 }
 
 /// Where and how to reach the relay.

@@ -2,7 +2,7 @@
 
 use std::rc::Rc;
 
-use super::StoreInner;
+use super::{IndexDoc, StoreInner};
 use crate::error::{Result, StoreError};
 
 impl StoreInner {
@@ -11,7 +11,14 @@ impl StoreInner {
         if self.closed.get() {
             return Ok(());
         }
-        let is_index = self.index.borrow().id.to_string() == doc;
+        let (is_index, is_local) = {
+            let index = self.index.borrow();
+            (
+                index.id.to_string() == doc,
+                index.local_id.to_string() == doc,
+            )
+        };
+        let is_index = is_index || is_local;
         let handle = self
             .threads
             .borrow()
@@ -24,13 +31,23 @@ impl StoreInner {
         let stored = self.db.read_doc(doc).await?;
         if is_index {
             let changed = {
-                let mut index = self.index.borrow_mut();
-                let fresh = index.persisted.unseen(stored.bytes());
-                let before = index.index.heads();
-                let dirty = index.dirty;
+                let mut guard = self.index.borrow_mut();
+                let IndexDoc {
+                    index,
+                    persisted,
+                    dirty,
+                    local_persisted,
+                    ..
+                } = &mut *guard;
+                let dirty = *dirty;
+                let (index, persisted) = match index.local_mut() {
+                    Some(local) if is_local => (local, local_persisted),
+                    _ => (index, persisted),
+                };
+                let fresh = persisted.unseen(stored.bytes());
+                let before = index.heads();
                 for bytes in &fresh {
                     index
-                        .index
                         .with_automerge(|d| d.load_incremental(bytes))
                         .map_err(|e| StoreError::Corrupt {
                             id: doc.to_owned(),
@@ -39,10 +56,10 @@ impl StoreInner {
                 }
                 if !dirty {
                     // What was just loaded is stored already: it is no chunk of ours to write again.
-                    index.index.save_incremental();
+                    index.save_incremental();
                 }
-                index.persisted.seen(stored.bytes(), &self.writer.borrow());
-                index.index.heads() != before
+                persisted.seen(stored.bytes(), &self.writer.borrow());
+                index.heads() != before
             };
             if changed {
                 self.emit_threads("remote");

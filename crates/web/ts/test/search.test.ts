@@ -97,12 +97,13 @@ test("search: ranking — the title above messages, denser matches first, scores
 test("search: filters — projectId, role, from/to on createdAt, limit, and refused options", async () => {
   const store = await ChatStore.open({ dbName: freshDb(), persist: false });
   const before = Date.now();
-  const work = await thread(store, "Work", ["budget question", "budget answer"], "p-work");
-  const home = await thread(store, "Home", ["budget for groceries"], "p-home");
+  const [pWork, pHome] = [(await store.createProject({ name: "Work" })).id, (await store.createProject({ name: "Home" })).id];
+  const work = await thread(store, "Work", ["budget question", "budget answer"], pWork);
+  const home = await thread(store, "Home", ["budget for groceries"], pHome);
   const after = Date.now();
   equal((await store.search("budget")).length, 3, "all");
-  equal([...new Set((await store.search("budget", { projectId: "p-work" })).map((r) => r.threadId))], [work], "project");
-  equal((await store.search("budget", { projectId: "p-home" })).map((r) => r.threadId), [home], "project");
+  equal([...new Set((await store.search("budget", { projectId: pWork })).map((r) => r.threadId))], [work], "project");
+  equal((await store.search("budget", { projectId: pHome })).map((r) => r.threadId), [home], "project");
   const assistant = await store.search("budget", { role: "assistant" });
   equal(assistant.map((r) => [r.role, r.snippet]), [["assistant", "budget answer"]], "role");
   equal((await store.search("budget", { from: before, to: after })).length, 3, "in the range");

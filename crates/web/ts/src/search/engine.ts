@@ -6,7 +6,7 @@
 // or text changed. Saved debounced (persist.ts: a snapshot, and a journal of the threads changed
 // since); rebuilt from the documents when the saved copy is missing, damaged or of another version.
 import MiniSearch, { type Options } from "minisearch";
-import type { ChatStore, ThreadSummary, ThreadView } from "../web/chatsync.js";
+import type { ChatStore, Thread, ThreadSummary, ThreadView } from "../web/chatsync.js";
 import { ChatsyncError } from "../errors.js";
 import {
   FORMAT_VERSION,
@@ -64,6 +64,12 @@ const options: Options<Doc> = {
 };
 
 const docId = (kind: string, threadId: string, id = "") => `${kind}\u0000${threadId}\u0000${id}`;
+/** The first and the longest wait before an unread thread is read again. */
+const RETRY_FIRST_MS = 500;
+const RETRY_MAX_MS = 30_000;
+/** How long a thread behind its summary is held open for its changes to arrive. */
+const ARRIVAL_WAIT_MS = 10_000;
+
 const fingerprint = (s: ThreadSummary) => `${s.lastActivityAt}|${s.messageCount}`;
 
 /** What the index knows of how it was built: for tests and the benchmark (not part of the API). */
@@ -114,6 +120,12 @@ export class SearchIndex {
   // The documents the journal holds, per thread (a snapshot empties it).
   private journal = new Map<string, number>();
   private saveTimer: ReturnType<typeof setTimeout> | undefined;
+  // A thread read before its document (or its latest changes) arrived by sync is read again on a
+  // timer, with backoff: the document's arrival need not change the thread list, so no event may come.
+  private retryTimer: ReturnType<typeof setTimeout> | undefined;
+  private retryMs = RETRY_FIRST_MS;
+  // Threads held open until their changes arrive (awaitArrival): each entry closes its thread.
+  private arriving = new Set<() => void>();
   private firstUnsaved = 0;
   private saving: Promise<void> = Promise.resolve();
   private unsubscribe = () => {};
@@ -151,6 +163,8 @@ export class SearchIndex {
   private dispose(): void {
     this.closed = true;
     clearTimeout(this.saveTimer);
+    clearTimeout(this.retryTimer);
+    for (const done of [...this.arriving]) done();
     this.unsubscribe();
     globalThis.document?.removeEventListener("visibilitychange", this.onHide);
     this.db?.close();
@@ -248,10 +262,42 @@ export class SearchIndex {
         this.failed = false;
       } finally {
         this.refreshing = null;
+        this.retryUnread();
       }
     };
     this.refreshing = run();
     return this.refreshing;
+  }
+
+  /**
+   * Holds a thread open until its document changes (or a while passes), then closes it and refreshes:
+   * a closed thread leaves the store's memory and is not synced, so its missing changes would not
+   * arrive by themselves. False when this index is closed (the caller closes the thread).
+   */
+  private awaitArrival(thread: Thread): boolean {
+    if (this.closed) return false;
+    const done = () => {
+      if (!this.arriving.delete(done)) return;
+      clearTimeout(timer);
+      thread.close();
+      this.refreshSoon();
+    };
+    const timer = setTimeout(done, ARRIVAL_WAIT_MS);
+    this.arriving.add(done);
+    thread.subscribe(done);
+    return true;
+  }
+
+  /** Schedules another refresh while some thread is marked unread (its fingerprint left empty). */
+  private retryUnread(): void {
+    clearTimeout(this.retryTimer);
+    const unread = [...this.threads.values()].some((entry) => entry.fingerprint === "");
+    if (this.closed || !unread) {
+      this.retryMs = RETRY_FIRST_MS;
+      return;
+    }
+    this.retryTimer = setTimeout(() => this.refreshSoon(), this.retryMs);
+    this.retryMs = Math.min(this.retryMs * 2, RETRY_MAX_MS);
   }
 
   /** Compares the thread list with the index and re-indexes what changed. */
@@ -302,10 +348,14 @@ export class SearchIndex {
     let unread = false;
     try {
       const thread = await this.store.openThread(summary.id);
+      let waiting = false;
       try {
         view = thread.view();
+        // Behind its summary (its changes still on the way from the relay): kept open, so the
+        // store syncs it, until it changes.
+        waiting = view.messages.length < summary.messageCount && this.awaitArrival(thread);
       } finally {
-        thread.close();
+        if (!waiting) thread.close();
       }
     } catch (error) {
       const code = error instanceof ChatsyncError ? error.code : undefined;
