@@ -156,8 +156,20 @@ fn too_many(what: &'static str) -> DecodeError {
     }
 }
 
+/// What went wrong, from the error's kind and position: minicbor's own `Display` (its messages for
+/// every case) costs 3 KB of the browser's wasm, and a refused frame needs no more than this.
 fn malformed(e: minicbor::decode::Error) -> DecodeError {
-    DecodeError::Cbor(e.to_string())
+    let kind = if e.is_end_of_input() {
+        "the CBOR ends early"
+    } else if e.is_type_mismatch() {
+        "a CBOR value of the wrong type"
+    } else {
+        "malformed CBOR"
+    };
+    DecodeError::Cbor(match e.position() {
+        Some(at) => format!("{kind} at byte {at}"),
+        None => kind.to_owned(),
+    })
 }
 
 /// One value of a message being encoded.
