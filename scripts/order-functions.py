@@ -20,41 +20,14 @@ import sys
 import zlib
 from collections import Counter, defaultdict
 
+from wasm_binary import leb, read_leb, sections
+
 NAME_SUBSECTION_FUNCTIONS = 1
 # Chaining is quadratic in a group's size (the largest, `drop_in_place`, has 700 copies: seconds);
 # bigger groups are ordered by their code's first bytes.
 MAX_CHAINED_GROUP = 1000
 # Families smaller than this are grouped by their module instead (measured: 3 and 30 do worse).
 SMALL_FAMILY = 8
-
-
-def read_leb(data, i):
-    result = shift = 0
-    while True:
-        byte = data[i]
-        i += 1
-        result |= (byte & 0x7F) << shift
-        shift += 7
-        if byte < 0x80:
-            return result, i
-
-
-def leb(n):
-    out = bytearray()
-    while True:
-        byte, n = n & 0x7F, n >> 7
-        out.append(byte | (0x80 if n else 0))
-        if not n:
-            return bytes(out)
-
-
-def sections(data):
-    i = 8
-    while i < len(data):
-        kind = data[i]
-        size, start = read_leb(data, i + 1)
-        yield kind, data[start : start + size]
-        i = start + size
 
 
 def imported_functions(payload):

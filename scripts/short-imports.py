@@ -15,27 +15,9 @@ import re
 import string
 import sys
 
+from wasm_binary import leb, read_leb, sections
+
 IMPORT_SECTION = 2
-
-
-def read_leb(data, i):
-    result = shift = 0
-    while True:
-        byte = data[i]
-        i += 1
-        result |= (byte & 0x7F) << shift
-        shift += 7
-        if byte < 0x80:
-            return result, i
-
-
-def leb(n):
-    out = bytearray()
-    while True:
-        byte, n = n & 0x7F, n >> 7
-        out.append(byte | (0x80 if n else 0))
-        if not n:
-            return bytes(out)
 
 
 def short_name(index):
@@ -81,16 +63,11 @@ def main(wasm_path, js_path):
     data = open(wasm_path, "rb").read()
     glue_module = "./" + re.sub(r"\.js$", "_bg.js", js_path.rsplit("/", 1)[-1])
     out = bytearray(data[:8])
-    i = 8
     renamed = None
-    while i < len(data):
-        kind = data[i]
-        size, start = read_leb(data, i + 1)
-        payload = data[start : start + size]
+    for kind, payload in sections(data):
         if kind == IMPORT_SECTION:
             payload, renamed = rename_imports(payload, glue_module)
         out += bytes([kind]) + leb(len(payload)) + payload
-        i = start + size
     if not renamed:
         raise SystemExit(f"short-imports: no imports from {glue_module} in {wasm_path}")
 
