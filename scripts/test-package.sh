@@ -27,7 +27,7 @@ fail() {
   exit 1
 }
 
-[ -f pkg/package.json ] && [ -f target/www/pkg/chatsync_bg.wasm ] ||
+[ -f pkg/package.json ] && [ -f target/www/pkg/web/chatsync_bg.wasm ] ||
   fail "pkg/ or target/www is missing: run scripts/build-app.sh first"
 
 app=examples/vite-app
@@ -151,7 +151,7 @@ for _ in $(seq 300); do
   sleep 0.1
 done
 [ -n "$addr" ] || { cat "$work/relay.log" >&2; fail "the relay did not start"; }
-wasm_url="http://$addr/pkg/chatsync_bg.wasm"
+wasm_url="http://$addr/pkg/web/chatsync_bg.wasm"
 unbrotli() { node -e 'process.stdin.pipe(require("zlib").createBrotliDecompress()).pipe(process.stdout)'; }
 # Fetches the wasm accepting $1; checks that it came as $2 and that decoding it ($3) gives the file.
 check_encoding() {
@@ -161,7 +161,7 @@ check_encoding() {
     tr -d '\r' <"$work/headers" | sed -n 's/^content-encoding: //Ip')
   [ "$got" = "$want" ] || fail "Accept-Encoding: $accept got Content-Encoding '${got}', not '$want'"
   # shellcheck disable=SC2086 # "gzip -dc" is a command and its argument
-  $decode <"$work/body" | cmp -s - target/www/pkg/chatsync_bg.wasm ||
+  $decode <"$work/body" | cmp -s - target/www/pkg/web/chatsync_bg.wasm ||
     fail "the $want body is not chatsync_bg.wasm"
   echo "Accept-Encoding: $accept -> Content-Encoding: $want, $(stat -c %s "$work/body") bytes"
 }

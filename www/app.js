@@ -1,7 +1,8 @@
 // The chatsync demo app: it uses the `chatsync` package exactly as any app would (the built package,
 // plain ES modules), against the relay that serves this page.
-import init, { ChatStore } from "./pkg/chatsync.js";
+import init, { ChatStore } from "./pkg/index.js";
 import { runReply, streamReply } from "./stand-in-model.js";
+import { setupSearch } from "./search.js";
 import { setupTransfer } from "./transfer.js";
 
 const $ = (selector) => document.querySelector(selector);
@@ -92,6 +93,7 @@ async function start(token, user) {
   const first = threads.find((t) => t.id === wanted) ?? threads[0];
   if (first) await openThread(first.id);
   setupTransfer({ store: state.store, threadId: () => state.threadId, openThread });
+  setupSearch({ store: state.store, openThread });
   // Only now: a message sent earlier would race the store's opening and the first thread's.
   for (const control of ["#composer", "#send", "#new-thread"]) $(control).disabled = false;
   $("#composer").focus();

@@ -2,7 +2,10 @@
 // when the relay is unreachable, so a reload still shows every thread from IndexedDB. Network first:
 // a reachable relay always serves the current files (and refreshes the cache).
 const CACHE = "chatsync-demo-shell";
-const SHELL = ["./", "./index.html", "./app.js", "./stand-in-model.js", "./transfer.js", "./styles.css", "./pkg/chatsync.js", "./pkg/chatsync_bg.wasm"];
+const SHELL = ["./", "./index.html", "./app.js", "./stand-in-model.js", "./transfer.js", "./search.js", "./styles.css",
+  // The package's entry and what it imports up front; its search and export modules are cached on first use.
+  "./pkg/index.js", "./pkg/errors.js", "./pkg/metadata.js", "./pkg/search/install.js", "./pkg/export/store.js",
+  "./pkg/web/chatsync.js", "./pkg/web/chatsync_bg.wasm"];
 
 self.addEventListener("install", (event) => {
   event.waitUntil(caches.open(CACHE).then((cache) => cache.addAll(SHELL)).then(() => self.skipWaiting()));
