@@ -586,3 +586,56 @@ async fn a_thread_synced_to_one_relay_is_searched_on_another_and_gone_once_purge
         relay.stop().await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_purge_on_one_relay_drops_the_copy_another_relay_holds_at_once() {
+    use chatsync_model::{Limits, Thread, ThreadId, ThreadInit};
+    let Some(relays) = relays(2).await else {
+        return;
+    };
+    let (a, b) = (&relays[0], &relays[1]);
+    let phone = a.client("alice", "phone").await;
+    let doc = relay::new_id();
+    let mut init = ThreadInit::new(
+        ThreadId::new(doc.to_string()).unwrap(),
+        automerge::ActorId::random(),
+        1_000,
+    );
+    init.title = Some("Secret plans".into());
+    phone
+        .create_thread(doc, Thread::create(init, Limits::default()).unwrap())
+        .await
+        .unwrap();
+    // Relay b reads the thread over its HTTP API: it now holds a copy in memory.
+    let get = || {
+        api_query(
+            b.addr,
+            "alice",
+            "threads:get",
+            serde_json::json!({ "threadId": doc.to_string() }),
+        )
+    };
+    let (status, body) = get().await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["value"]["title"], "Secret plans");
+
+    a.relay.purge_document("alice", &doc).await.unwrap();
+    // Without the purge's notice, b would serve its copy until idle eviction (a minute).
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let (status, body) = loop {
+        let (status, body) = get().await;
+        if status != 200 || Instant::now() > deadline {
+            break (status, body);
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (410, Some("purged")),
+        "{body}"
+    );
+    phone.close();
+    for relay in relays {
+        relay.stop().await;
+    }
+}

@@ -74,6 +74,14 @@ impl<S: Storage> Relay<S> {
                     let heads = (!change.heads.is_empty()).then_some(change.heads);
                     self.notice(change.document, heads);
                 }
+                Some(ChangeNotice::Purged(id)) => {
+                    // Sessions on the copy close with it: their devices reconnect and find the
+                    // tombstone, as on the relay that purged. Notices pending for it end with it
+                    // (`tell` finds no document).
+                    if let Some(document) = self.loaded(&id) {
+                        self.forget_copy(&document, None).await;
+                    }
+                }
                 Some(ChangeNotice::Missed) => {
                     // Notices may have been lost: every document in memory (or loading) reads
                     // what is stored.

@@ -24,6 +24,9 @@ pub struct StoredChange {
 pub enum ChangeNotice {
     /// Another relay stored a chunk.
     Stored(StoredChange),
+    /// Another relay purged this document: a copy in memory must go at once, not serve reads until
+    /// it is evicted.
+    Purged(DocumentId),
     /// Notices may have been lost (the database connection dropped, or this relay fell behind):
     /// anything in memory may be behind storage.
     Missed,
@@ -68,12 +71,22 @@ pub(crate) fn payload_heads(heads: &[ChangeHash]) -> String {
     }
 }
 
-/// The writer and the change a payload names; `None` if it is not one of ours.
-pub(crate) fn decode_payload(payload: &str) -> Option<(&str, StoredChange)> {
+/// What a purge's notification says in place of a chunk's number: `<writer> <document> purged`.
+pub(crate) const PURGED: &str = "purged";
+
+/// The writer and the notice a payload names; `None` if it is not one of ours.
+pub(crate) fn decode_payload(payload: &str) -> Option<(&str, ChangeNotice)> {
     let mut parts = payload.splitn(4, ' ');
     let writer = parts.next()?;
     let document = DocumentId::from_str(parts.next()?).ok()?;
-    let seq = parts.next()?.parse().ok()?;
+    let seq = parts.next()?;
+    if seq == PURGED {
+        return parts
+            .next()
+            .is_none()
+            .then_some((writer, ChangeNotice::Purged(document)));
+    }
+    let seq = seq.parse().ok()?;
     let heads = parts
         .next()?
         .split(',')
@@ -83,11 +96,11 @@ pub(crate) fn decode_payload(payload: &str) -> Option<(&str, StoredChange)> {
         .ok()?;
     Some((
         writer,
-        StoredChange {
+        ChangeNotice::Stored(StoredChange {
             document,
             seq,
             heads,
-        },
+        }),
     ))
 }
 
@@ -104,12 +117,23 @@ mod tests {
         assert_eq!(writer, "relay-a");
         assert_eq!(
             change,
-            StoredChange {
+            ChangeNotice::Stored(StoredChange {
                 document,
                 seq: 42,
                 heads
-            }
+            })
         );
+    }
+
+    #[test]
+    fn a_purge_payload_reads_back_as_the_purged_document() {
+        let document = DocumentId::from_bytes([7; 16]);
+        let payload = format!("relay-a {document} {PURGED}");
+        assert_eq!(
+            decode_payload(&payload),
+            Some(("relay-a", ChangeNotice::Purged(document)))
+        );
+        assert_eq!(decode_payload(&format!("{payload} extra")), None);
     }
 
     #[test]
@@ -118,7 +142,10 @@ mod tests {
         let heads: Vec<ChangeHash> = (0..200u8).map(|n| ChangeHash([n; 32])).collect();
         let payload = format!("relay-a {document} 1 {}", payload_heads(&heads));
         assert!(payload.len() < 8_000);
-        assert!(decode_payload(&payload).unwrap().1.heads.is_empty());
+        let Some((_, ChangeNotice::Stored(change))) = decode_payload(&payload) else {
+            panic!("not a stored change: {payload}");
+        };
+        assert!(change.heads.is_empty());
     }
 
     #[test]

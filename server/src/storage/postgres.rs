@@ -24,7 +24,7 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::{Connection, PgConnection, Postgres, Row, Transaction};
 use tokio::sync::{Semaphore, broadcast};
 
-use super::feed::{ChangeFeed, ChangeNotice, payload_heads};
+use super::feed::{ChangeFeed, ChangeNotice, PURGED, payload_heads};
 use super::search::{ms, unms};
 use super::{
     SearchMatch, SearchQuery, SearchThread, Storage, StorageError, StoredDocument, decode_heads,
@@ -202,6 +202,21 @@ impl PostgresStorage {
         .await?;
         Ok(())
     }
+
+    /// Tells the other relays, when `tx` commits, that document `key` was purged: each drops its
+    /// copy in memory at once (it would otherwise serve reads from it until evicted).
+    async fn notify_purged(
+        &self,
+        tx: &mut Transaction<'_, Postgres>,
+        key: &str,
+    ) -> Result<(), StorageError> {
+        sqlx::query("SELECT pg_notify($1, $2)")
+            .bind(CHANNEL)
+            .bind(format!("{} {key} {PURGED}", self.writer))
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
+    }
 }
 
 impl Storage for PostgresStorage {
@@ -326,6 +341,7 @@ impl Storage for PostgresStorage {
             .fetch_optional(&mut *tx)
             .await?;
             if let Some(erased) = erased {
+                self.notify_purged(&mut tx, &key).await?;
                 delete_search_rows(&mut tx, owner, &key).await?;
                 sqlx::query("DELETE FROM chunks WHERE document_id = $1")
                     .bind(&key)

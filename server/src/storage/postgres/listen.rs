@@ -70,12 +70,12 @@ async fn hear(
         match decode_payload(notification.payload()) {
             Some((from, _)) if from == writer => {}
             // No receiver (no relay following yet) is fine: nothing is in memory to update.
-            Some((_, change)) => {
-                let _ = notices.send(ChangeNotice::Stored(change));
+            Some((_, notice)) => {
+                let _ = notices.send(notice);
             }
             None => tracing::warn!(
                 payload = notification.payload(),
-                "ignoring a notification that is not a stored change"
+                "ignoring a notification that is not a stored change or a purge"
             ),
         }
     }
