@@ -35,6 +35,11 @@ interface ListCache {
   queued: (StoreEvent | undefined)[];
   /** The listing under way (with any that follow it), if one is. */
   running: Promise<void> | undefined;
+  /** Events queued so far, and how many of them the last finished listing covers. */
+  seen: number;
+  listed: number;
+  /** Calls waiting for the listing that covers the events seen when they resolved. */
+  waiters: { until: number; resolve: () => void }[];
 }
 
 const caches = new WeakMap<ChatStore, ListCache>();
@@ -60,7 +65,9 @@ function refresh(store: ChatStore, cache: ListCache): Promise<void> {
   cache.running ??= (async () => {
     while (cache.queued.length) {
       const events = cache.queued.splice(0);
+      const covers = cache.seen;
       await relist(store, cache);
+      cache.listed = covers;
       for (const event of events) {
         if (!event) continue;
         for (const listener of [...cache.listeners]) {
@@ -71,6 +78,9 @@ function refresh(store: ChatStore, cache: ListCache): Promise<void> {
           }
         }
       }
+      const ready = cache.waiters.filter((waiter) => waiter.until <= covers);
+      cache.waiters = cache.waiters.filter((waiter) => waiter.until > covers);
+      for (const waiter of ready) waiter.resolve();
     }
     cache.running = undefined;
   })();
@@ -79,17 +89,29 @@ function refresh(store: ChatStore, cache: ListCache): Promise<void> {
 
 ChatStore.open = async function open(options) {
   const store = await coreOpen.call(ChatStore, options);
-  const cache: ListCache = { list: empty, listeners: new Set(), queued: [], running: undefined };
+  const cache: ListCache = { list: empty, listeners: new Set(), queued: [], running: undefined, seen: 0, listed: 0, waiters: [] };
   caches.set(store, cache);
-  coreSubscribe.call(store, (event: StoreEvent) => {
-    if (event.type !== "threads") return;
+  const queue = (event: StoreEvent | undefined) => {
     cache.queued.push(event);
-    void refresh(store, cache);
+    cache.seen += 1;
+    return refresh(store, cache);
+  };
+  coreSubscribe.call(store, (event: StoreEvent) => {
+    if (event.type === "threads") void queue(event);
   });
-  cache.queued.push(undefined);
-  await refresh(store, cache);
+  void queue(undefined);
+  await listed(cache);
   return store;
 };
+
+/**
+ * Resolves once a listing covers every `threads` event seen so far — not later ones, so a steady
+ * stream of events (a reply streaming into a thread) does not hold the caller up.
+ */
+function listed(cache: ListCache | undefined): Promise<void> | undefined {
+  if (!cache || cache.listed >= cache.seen) return undefined;
+  return new Promise((resolve) => cache.waiters.push({ until: cache.seen, resolve }));
+}
 
 ChatStore.prototype.threads = function threads(this: ChatStore) {
   return caches.get(this)?.list ?? empty;
@@ -122,8 +144,7 @@ for (const name of [
     writable: true,
     value: async function (this: ChatStore, ...args: unknown[]) {
       const result = await core.apply(this, args);
-      const running = caches.get(this)?.running;
-      if (running) await running;
+      await listed(caches.get(this));
       return result;
     },
   });
