@@ -87,6 +87,37 @@ test("threads(): a threads event's listeners read the new list; events during a 
   await store.close();
 });
 
+test("threads(): a call waits for the listing of its own change, not for the events that come after it", async () => {
+  const store = await ChatStore.open({ dbName: freshDb(), persist: false });
+  const original = ChatStore.prototype.listThreads;
+  // Each listing waits for its own gate.
+  const gates: (() => void)[] = [];
+  const opened = [0, 1].map(() => new Promise<void>((resolve) => gates.push(resolve)));
+  let listings = 0;
+  store.listThreads = async (options) => {
+    const gate = opened[listings++];
+    if (gate) await gate;
+    return original.call(store, options);
+  };
+  let firstDone = false;
+  let secondDone = false;
+  const first = store.createThread({ title: "First" }).then(() => (firstDone = true));
+  await eventually(() => equal(listings, 1, "the first listing under way"));
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  const second = store.createThread({ title: "Second" }).then(() => (secondDone = true));
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  gates[0]!();
+  await eventually(() => equal(listings, 2, "the second listing under way"));
+  await eventually(() => assert(firstDone, "the first call resolved with its listing"));
+  assert(titles(store).includes("First"), "the first call's thread listed");
+  assert(!secondDone, "the second call waits for the listing of its change");
+  gates[1]!();
+  await Promise.all([first, second]);
+  equal(titles(store).sort(), ["First", "Second"], "both");
+  store.listThreads = original;
+  await store.close();
+});
+
 test("threads(): another store's new thread (synced through the relay) reaches threads() with its event", async () => {
   const user = `threads-${Date.now()}`;
   const a = await ChatStore.open({ dbName: freshDb(), relayUrl: relayUrl(), token: user, persist: false });
