@@ -127,6 +127,8 @@ test("threads(): another store's new thread (synced through the relay) reaches t
     if (event.type === "threads" && event.source === "remote") remote = b.threads().map((t) => t.title);
   });
   await a.createThread({ title: "From A" });
+  // sync() refuses (offline) until the store has joined the relay.
+  await eventually(() => equal(a.status().state, "online", "a connected"), 10_000);
   await a.sync();
   await eventually(() => equal(remote, ["From A"], "b's list in its remote threads event"), 10_000);
   equal(b.threads().map((t) => t.title), ["From A"], "b.threads()");
