@@ -48,8 +48,12 @@ export function abortError(signal: AbortSignal, what: string): ChatsyncError {
 function signalOf(options: unknown): AbortSignal | undefined {
   const signal = (options as { signal?: unknown } | undefined)?.signal;
   if (signal === undefined || signal === null) return undefined;
-  if (!(signal instanceof AbortSignal)) throw new ChatsyncError("invalid_input", "`signal` must be an AbortSignal");
-  return signal;
+  // By its shape, so a signal of another realm (an iframe's) or a polyfill's works too.
+  const like = signal as Partial<AbortSignal>;
+  if (typeof like.aborted !== "boolean" || typeof like.addEventListener !== "function") {
+    throw new ChatsyncError("invalid_input", "`signal` must be an AbortSignal");
+  }
+  return signal as AbortSignal;
 }
 
 /**
