@@ -480,7 +480,12 @@ export interface ChatsyncError extends Error {
     /** The store was closed (or freed); its threads stop working too. */
     | "closed"
     /** This `Thread` object was closed (or freed); open the thread again to keep using it. */
-    | "thread_closed";
+    | "thread_closed"
+    /**
+     * The call's `signal` aborted (`store.sync({ signal })`, `store.openThread(id, { signal })`):
+     * thrown by the package's JS layer, named "AbortError", `cause` the signal's reason.
+     */
+    | "aborted";
 }
 
 // wasm-bindgen gives every class a `[Symbol.dispose](): void`, so `using store = …` frees it. TypeScript

@@ -11,7 +11,7 @@ export type ChatsyncErrorCode = CoreError["code"];
 const codes = {
   not_found: true, invalid_input: true, already_exists: true, invalid_transition: true,
   read_only_schema: true, corrupt_document: true, corrupt: true, storage: true, purged: true,
-  unauthorized: true, offline: true, token: true, closed: true, thread_closed: true,
+  unauthorized: true, offline: true, token: true, closed: true, thread_closed: true, aborted: true,
 } satisfies Record<ChatsyncErrorCode, true>;
 
 /** Whether `code` is one of chatsync's error codes. */

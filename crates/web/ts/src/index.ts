@@ -1,6 +1,8 @@
 // The `chatsync` entry: the wasm-bindgen module as it is, plus what is plain JS — the `ChatsyncError`
 // class, `navigator.storage.persist()` asked for when a store opens (reported in `status()` as
-// `persisted`; `persist: false` opts out), and `store.search` (./search/install.ts). Both entries ("chatsync" and "chatsync/bundler") and the
+// `persisted`; `persist: false` opts out), `store.search` (./search/install.ts), the cached
+// `store.threads()` (./threads.ts), message objects kept between views (./views.ts) and `signal` on
+// `sync` and `openThread` (./abort.ts). Both entries ("chatsync" and "chatsync/bundler") and the
 // adapters import this module, so the store class is patched once, before anyone opens a store.
 import { ChatStore } from "./web/chatsync.js";
 import type { StoreEvent, StoreStatus } from "./web/chatsync.js";
@@ -16,6 +18,13 @@ import "./export/store.js";
 // thread.updateMessageMetadata(id, metadata, { merge: true }): merged here, in JS.
 import "./metadata.js";
 export { mergeObjects } from "./metadata.js";
+// store.threads(): the cached thread list, a synchronous snapshot.
+import "./threads.js";
+// Unchanged messages keep their objects between views.
+import "./views.js";
+// store.sync({ signal }) and store.openThread(id, { signal }).
+import "./abort.js";
+export type { OpenThreadOptions, SyncOptions } from "./abort.js";
 export type {
   ChatsyncExport, ExportedThread, ExportFormat, ExportFormats, ImportFormat, ImportLoss, ImportOptions,
   ImportResult, ImportSkip,

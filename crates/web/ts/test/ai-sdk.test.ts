@@ -1,9 +1,9 @@
 // chatsync/ai-sdk against the real ai package: its stream format (createUIMessageStream, the SSE of
 // createUIMessageStreamResponse parsed by DefaultChatTransport) and its Chat class driving the transport.
 import { Chat } from "@ai-sdk/react";
-import { createUIMessageStream, createUIMessageStreamResponse, DefaultChatTransport, type UIMessage, type UIMessageChunk } from "ai";
+import { createUIMessageStream, createUIMessageStreamResponse, DefaultChatTransport, readUIMessageStream, type UIMessage, type UIMessageChunk } from "ai";
 import { ChatStore, ChatsyncError, type Thread } from "chatsync/bundler";
-import { chatsyncTransport, fromUIMessage, persistUIMessageStream, toUIMessages } from "chatsync/ai-sdk";
+import { chatsyncTransport, fromUIMessage, persistUIMessageStream, replayUIMessageStream, toUIMessages } from "chatsync/ai-sdk";
 import { assert, equal, eventually, freshDb, test } from "./harness.js";
 
 async function freshThread(): Promise<{ store: ChatStore; thread: Thread }> {
@@ -300,5 +300,191 @@ test("ai-sdk: a Chat whose id is no thread fails with the ChatsyncError, and not
   assert(failure instanceof ChatsyncError, `the error: ${String(failure)}`);
   equal(sent, 0, "requests sent");
   transport.close();
+  await store.close();
+});
+
+// A stream the test writes into as it goes, as a model's would arrive.
+function pushStream() {
+  let controller!: ReadableStreamDefaultController<UIMessageChunk>;
+  const stream = new ReadableStream<UIMessageChunk>({ start: (c) => void (controller = c) });
+  return { stream, push: (...chunks: UIMessageChunk[]) => chunks.forEach((c) => controller.enqueue(c)), close: () => controller.close() };
+}
+
+/** Reads a UI message stream with the ai package: the message as it builds, and whether it ended. */
+function readWithAi(stream: ReadableStream<UIMessageChunk>) {
+  const state: { message?: UIMessage; done: boolean; errors: unknown[]; chunks: string[] } = { done: false, errors: [], chunks: [] };
+  const [forAi, forLog] = stream.tee();
+  void (async () => {
+    const reader = forLog.getReader();
+    for (let next = await reader.read(); !next.done; next = await reader.read()) state.chunks.push(next.value.type);
+  })();
+  void (async () => {
+    for await (const message of readUIMessageStream({ stream: forAi, onError: (e) => state.errors.push(e) })) state.message = message;
+    state.done = true;
+  })();
+  return state;
+}
+
+// The same message, as JSON compares it (fields the SDK leaves undefined dropped). A UI stream's
+// text parts carry no id (its chunks' ids only route deltas): the document's are left out.
+function comparable(message: UIMessage | undefined): unknown {
+  const json = JSON.parse(JSON.stringify(message ?? null));
+  for (const part of json?.parts ?? []) if (part.type === "text") delete part.id;
+  return json;
+}
+
+function documentReply(thread: Thread, id: string): UIMessage {
+  return toUIMessages(thread.view()).find((m) => m.id === id)!;
+}
+
+test("ai-sdk: reconnectToStream replays every part type (reasoning, tool states, files, sources, data, steps), then follows live", async () => {
+  const { store, thread } = await freshThread();
+  thread.appendMessage({ role: "user", content: "Plan my trip" });
+  const model = pushStream();
+  const persisted = persistUIMessageStream(thread, model.stream);
+  model.push(
+    { type: "start", messageId: "reply-all", messageMetadata: { model: "stand-in" } },
+    { type: "start-step" },
+    { type: "reasoning-start", id: "r" },
+    { type: "reasoning-delta", id: "r", delta: "Weather first, " },
+    { type: "reasoning-delta", id: "r", delta: "then trains." },
+    { type: "reasoning-end", id: "r" },
+    { type: "tool-input-available", toolCallId: "call_a", toolName: "weather", input: { city: "Oslo" } },
+    { type: "tool-output-available", toolCallId: "call_a", output: { celsius: 4 } },
+    { type: "tool-input-available", toolCallId: "call_c", toolName: "book", input: { seat: "12A" } },
+    { type: "tool-approval-request", approvalId: "approval_c", toolCallId: "call_c" },
+    { type: "tool-input-available", toolCallId: "call_d", toolName: "trains", input: { from: "Oslo" } },
+    { type: "tool-output-error", toolCallId: "call_d", errorText: "no trains today" },
+    { type: "tool-input-available", toolCallId: "call_e", toolName: "search", input: { q: "hotels" }, dynamic: true },
+    { type: "tool-output-available", toolCallId: "call_e", output: ["Grand"], dynamic: true },
+    { type: "file", url: "https://files.example/map.png", mediaType: "image/png" },
+    { type: "source-url", sourceId: "s1", url: "https://weather.example", title: "Weather" },
+    { type: "source-document", sourceId: "s2", mediaType: "application/pdf", title: "Timetable", filename: "tt.pdf" },
+    { type: "data-plan", id: "plan", data: { step: 1 } },
+    { type: "finish-step" },
+    { type: "start-step" },
+    { type: "tool-input-start", toolCallId: "call_b", toolName: "hotels" },
+    { type: "text-start", id: "t" },
+    { type: "text-delta", id: "t", delta: "Here is " },
+  );
+  await eventually(() => equal(documentReply(thread, "reply-all")?.parts.length, 13, "the document's parts so far"));
+  const transport = chatsyncTransport({
+    store,
+    transport: { sendMessages: async () => { throw new Error("not used"); }, reconnectToStream: async () => null },
+  });
+  const replay = await transport.reconnectToStream({ chatId: thread.id });
+  assert(replay, "a stream to resume");
+  const read = readWithAi(replay);
+  // The replay alone rebuilds the message as the document has it.
+  await eventually(() => equal(comparable(read.message), comparable(documentReply(thread, "reply-all")), "the replayed message"));
+  const parts = read.message!.parts as { type: string; state?: string }[];
+  equal(parts.map((p) => p.type), [
+    "step-start", "reasoning", "tool-weather", "tool-book", "tool-trains", "dynamic-tool", "file", "source-url",
+    "source-document", "data-plan", "step-start", "tool-hotels", "text",
+  ], "every part type, in order");
+  equal(parts.filter((p) => "toolCallId" in p).map((p) => p.state),
+    ["output-available", "approval-requested", "output-error", "output-available", "input-streaming"], "the tool states");
+  // Live: deltas, a tool going through its states, data replaced, metadata, the end.
+  model.push(
+    { type: "text-delta", id: "t", delta: "your plan" },
+    { type: "tool-input-available", toolCallId: "call_b", toolName: "hotels", input: { city: "Oslo" } },
+    { type: "data-plan", id: "plan", data: { step: 2 } },
+  );
+  await eventually(() => equal(comparable(read.message), comparable(documentReply(thread, "reply-all")), "after live changes"));
+  model.push(
+    { type: "tool-output-available", toolCallId: "call_b", output: { hotel: "Grand" } },
+    { type: "text-delta", id: "t", delta: "." },
+    { type: "text-end", id: "t" },
+    { type: "message-metadata", messageMetadata: { usage: { out: 9 } } },
+    { type: "finish", finishReason: "stop" },
+  );
+  model.close();
+  equal((await persisted).status, "complete", "the model's stream stored");
+  await eventually(() => assert(read.done, "the replay ended"));
+  equal(read.errors, [], "no stream errors");
+  equal(read.chunks.at(-1), "finish", "it ends with finish");
+  const final = documentReply(thread, "reply-all");
+  equal(comparable(read.message), comparable(final), "the resumed message is the document's");
+  equal((final.parts.at(-1) as { text: string }).text, "Here is your plan.", "the text");
+  equal(final.metadata, { model: "stand-in", usage: { out: 9 } }, "metadata");
+  transport.close();
+  await store.close();
+});
+
+test("ai-sdk: useChat's resume (the Chat class) shows a reply's reasoning, tools and text as before, then its live end", async () => {
+  const { store, thread } = await freshThread();
+  thread.appendMessage({ role: "user", content: "Deploy?" });
+  const model = pushStream();
+  const persisted = persistUIMessageStream(thread, model.stream);
+  model.push(
+    { type: "start", messageId: "reply-chat" },
+    { type: "start-step" },
+    { type: "reasoning-start", id: "r" },
+    { type: "reasoning-delta", id: "r", delta: "Checking the build." },
+    { type: "reasoning-end", id: "r" },
+    { type: "tool-input-available", toolCallId: "call_x", toolName: "deploy", input: { env: "prod" } },
+    { type: "tool-approval-request", approvalId: "approval_x", toolCallId: "call_x" },
+    { type: "tool-approval-response", approvalId: "approval_x", approved: false, reason: "Friday" },
+    { type: "tool-output-denied", toolCallId: "call_x" },
+    { type: "finish-step" },
+    { type: "start-step" },
+    { type: "text-start", id: "t" },
+    { type: "text-delta", id: "t", delta: "Not deploying" },
+  );
+  await eventually(() => equal(documentReply(thread, "reply-chat")?.parts.length, 5, "the document's parts so far"));
+  // The page before the reload showed what the model's stream built; after it, the Chat starts from
+  // the document and resumes.
+  const transport = chatsyncTransport({
+    store,
+    transport: { sendMessages: async () => { throw new Error("not used"); }, reconnectToStream: async () => null },
+  });
+  const chat = new Chat<UIMessage>({ id: thread.id, transport, messages: toUIMessages(thread.view()) });
+  const resumed = chat.resumeStream();
+  await eventually(() => equal(comparable(chat.messages.at(-1)), comparable(documentReply(thread, "reply-chat")), "the Chat's reply while resuming"));
+  const denied = chat.messages.at(-1)!.parts[2] as { state: string; approval?: { approved?: boolean; reason?: string } };
+  equal([denied.state, denied.approval?.approved, denied.approval?.reason], ["output-denied", false, "Friday"], "the denied tool part");
+  model.push({ type: "text-delta", id: "t", delta: " today." }, { type: "text-end", id: "t" }, { type: "finish", finishReason: "stop" });
+  model.close();
+  await persisted;
+  await resumed;
+  await eventually(() => equal(chat.status, "ready", "chat status"));
+  equal(chat.messages.length, 2, "no duplicate of the reply");
+  equal(comparable(chat.messages.at(-1)), comparable(documentReply(thread, "reply-chat")), "the Chat's reply at the end");
+  equal(chat.messages.at(-1)!.parts.map((p) => p.type), ["step-start", "reasoning", "tool-deploy", "step-start", "text"], "its parts");
+  transport.close();
+  await store.close();
+});
+
+test("ai-sdk: replayUIMessageStream of a finished reply gives its whole stream; a reset step and an error end are followed", async () => {
+  const { store, thread } = await freshThread();
+  await persistUIMessageStream(thread, streamOf(reply));
+  const done = readWithAi(replayUIMessageStream(thread, "reply-1"));
+  await eventually(() => assert(done.done, "the replay of a finished reply ends"));
+  equal(comparable(done.message), comparable(documentReply(thread, "reply-1")), "the whole reply");
+  equal(done.chunks.filter((c) => c === "start-step" || c === "finish-step"), ["start-step", "finish-step", "start-step", "finish-step"], "step boundaries");
+  // A live reset step: the stream says reset-step, and the retried step replaces the first try.
+  const model = pushStream();
+  const persisted = persistUIMessageStream(thread, model.stream);
+  model.push({ type: "start", messageId: "reply-reset" }, { type: "start-step" }, { type: "text-start", id: "0" }, { type: "text-delta", id: "0", delta: "First try" });
+  await eventually(() => equal(documentReply(thread, "reply-reset")?.parts.length, 2, "the first try stored"));
+  const live = readWithAi(replayUIMessageStream(thread, "reply-reset"));
+  await eventually(() => equal(comparable(live.message), comparable(documentReply(thread, "reply-reset")), "the first try replayed"));
+  model.push({ type: "reset-step" } as unknown as UIMessageChunk, { type: "start-step" }, { type: "text-start", id: "0" }, { type: "text-delta", id: "0", delta: "Second" });
+  await eventually(() => equal(documentReply(thread, "reply-reset")?.parts.map((p) => (p as { text?: string }).text ?? p.type), ["step-start", "step-start", "Second"], "the document after the reset"));
+  await eventually(() => equal(comparable(live.message), comparable(documentReply(thread, "reply-reset")), "the replay after the reset"));
+  assert(live.chunks.includes("reset-step"), "a reset-step chunk");
+  model.push({ type: "error", errorText: "model overloaded" });
+  model.close();
+  equal((await persisted).status, "error", "stored as error");
+  await eventually(() => assert(live.done, "the replay ended"));
+  equal(live.chunks.at(-1), "error", "with an error chunk");
+  equal(live.errors.map((e) => (e as Error).message), ["model overloaded"], "the error text");
+  // Aborted: the stream ends with abort.
+  const open = thread.appendMessage({ role: "assistant" });
+  const controller = new AbortController();
+  const aborted = readWithAi(replayUIMessageStream(thread, open.id, { signal: controller.signal }));
+  controller.abort();
+  await eventually(() => assert(aborted.done, "the aborted replay ended"));
+  equal(aborted.chunks.at(-1), "abort", "with abort");
   await store.close();
 });

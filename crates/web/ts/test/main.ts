@@ -3,6 +3,7 @@ import { run } from "./harness.js";
 // Testing Library's act() warns unless the page says it is a test environment.
 (globalThis as { IS_REACT_ACT_ENVIRONMENT?: boolean }).IS_REACT_ACT_ENVIRONMENT = true;
 import "./core.test.js";
+import "./store.test.js";
 import "./react.test.js";
 import "./ai-sdk.test.js";
 import "./search.test.js";

@@ -1,7 +1,7 @@
 // chatsync/react in a real browser, through React Testing Library, in StrictMode where it matters.
 import { act, cleanup, render, renderHook, screen } from "@testing-library/react";
-import { createElement as h, StrictMode, type ReactNode } from "react";
-import { ChatStore, type StoreOptions } from "chatsync/bundler";
+import { createElement as h, memo, StrictMode, type ReactNode } from "react";
+import { ChatStore, type Message, type StoreOptions } from "chatsync/bundler";
 import {
   ChatStoreProvider, useChatStore, usePreferences, useStoreStatus, useThread, useThreads,
 } from "chatsync/react";
@@ -131,6 +131,66 @@ test("react: useThreads lists the threads and follows new ones and archiving", a
   await eventually(() => equal(result.current.map((t) => t.title), ["First"], "after archiving"));
   const all = renderHook(() => useThreads({ includeArchived: true }), { wrapper: withStore(store) });
   await eventually(() => equal(all.result.current.length, 2, "with archived"));
+  cleanup();
+  await store.close();
+});
+
+test("react: useThreads() is store.threads(): the list from the first render, the same array until it changes", async () => {
+  const store = await ChatStore.open({ dbName: freshDb(), persist: false });
+  await store.createThread({ title: "First" });
+  let listings = 0;
+  const list = store.listThreads.bind(store);
+  store.listThreads = (options) => {
+    listings += 1;
+    return list(options);
+  };
+  const renders: (readonly unknown[])[] = [];
+  const { result, rerender } = renderHook(() => {
+    const threads = useThreads();
+    renders.push(threads);
+    return threads;
+  }, { wrapper: withStore(store) });
+  equal(renders[0]!.length, 1, "the list in the very first render");
+  assert(result.current === store.threads(), "store.threads() itself");
+  const first = result.current;
+  rerender();
+  assert(result.current === first, "the same array on a re-render");
+  equal(listings, 0, "no listing of its own");
+  await act(() => store.createThread({ title: "Second" }));
+  equal(result.current.map((t) => t.title).sort(), ["First", "Second"], "the new thread, once createThread resolved");
+  assert(result.current === store.threads() && result.current !== first, "the new list");
+  cleanup();
+  await store.close();
+});
+
+test("react: React.memo message rows of useThread's view skip the messages that did not change while a reply streams", async () => {
+  const store = await ChatStore.open({ dbName: freshDb(), persist: false });
+  const { id } = await store.createThread({ title: "Memo" });
+  const setup = await store.openThread(id);
+  for (let i = 0; i < 5; i++) setup.appendMessage({ role: i % 2 ? "assistant" : "user", content: `message ${i}`, status: "complete" });
+  setup.close();
+  const renders = new Map<string, number>();
+  const Row = memo(function Row({ message }: { message: Message }) {
+    renders.set(message.id, (renders.get(message.id) ?? 0) + 1);
+    return h("li", { "data-testid": `row-${message.id}` }, message.content);
+  });
+  let thread: ReturnType<typeof useThread>["thread"];
+  function Rows() {
+    const state = useThread(id);
+    thread = state.thread;
+    return h("ul", null, (state.view?.messages ?? []).map((message) => h(Row, { key: message.id, message })));
+  }
+  render(h(ChatStoreProvider, { store }, h(Rows)));
+  await eventually(() => assert(thread && renders.size === 5, "five rows"));
+  const reply = thread!.appendMessage({ role: "assistant" });
+  for (const word of ["Streaming ", "a ", "reply."]) {
+    act(() => thread!.appendDelta(reply.id, word));
+    await new Promise((resolve) => setTimeout(resolve, 30));
+  }
+  await eventually(() => equal(screen.getByTestId(`row-${reply.id}`).textContent, "Streaming a reply.", "the streamed row"));
+  const earlier = [...renders].filter(([messageId]) => messageId !== reply.id).map(([, count]) => count);
+  equal(earlier, [1, 1, 1, 1, 1], "each earlier row rendered once");
+  assert(renders.get(reply.id)! >= 2, `the streaming row re-rendered (${renders.get(reply.id)})`);
   cleanup();
   await store.close();
 });

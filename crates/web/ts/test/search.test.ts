@@ -157,6 +157,8 @@ test("search: a thread synced from another store (same relay, two dbNames) becom
   const b = await ChatStore.open({ dbName: freshDb(), persist: false, relayUrl: relayUrl(), token: user });
   equal((await b.search("zeppelin")).length, 0, "nothing yet");
   const id = await thread(a, "Airships", ["the zeppelin flew over the lake"]);
+  // sync() refuses (offline) until the store has joined the relay.
+  await eventually(() => equal(a.status().state, "online", "a connected"), 10_000);
   await a.sync();
   await eventually(async () => equal((await b.search("zeppelin")).map((r) => r.threadId), [id], "on b"), 15_000);
   // A message added later on a reaches b's index too.

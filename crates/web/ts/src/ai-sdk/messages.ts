@@ -116,6 +116,12 @@ export function toUIMessages<M extends UIMessage = UIMessage>(view: ThreadView, 
   return out;
 }
 
+/** One message of `view` (by its chatsync id) as a UIMessage; `undefined` if it is not there or a tool message. */
+export function toUIMessage<M extends UIMessage = UIMessage>(view: ThreadView, messageId: string, options: ToUIMessagesOptions = {}): M | undefined {
+  const message = view.messages.find((m) => m.id === messageId);
+  return message ? toUIMessages<M>({ ...view, messages: [message] }, options)[0] : undefined;
+}
+
 /** A UIMessage part as the part `appendMessage` stores; `undefined` for one it does not take. */
 function toNewPart(part: Part): NewPart | undefined {
   switch (part.type) {

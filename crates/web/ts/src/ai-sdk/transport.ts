@@ -9,6 +9,7 @@ import { DefaultChatTransport, type ChatTransport, type UIMessage, type UIMessag
 import type { ChatStore, Message, Thread, ThreadView } from "../index.js";
 import { findMessage, fromUIMessage, UI_MESSAGE_ID } from "./messages.js";
 import { decide, persistUIMessageStream } from "./persist.js";
+import { replayUIMessageStream } from "./replay.js";
 
 export interface ChatsyncTransportOptions<M extends UIMessage> {
   /** The store holding the threads; a Chat's `id` is its thread's id (create the thread first). */
@@ -30,53 +31,6 @@ const openStatuses = new Set<Message["status"]>(["pending", "streaming"]);
 function unfinishedReply(view: ThreadView): Message | undefined {
   const last = view.messages.at(-1);
   return last && last.role === "assistant" && openStatuses.has(last.status) ? last : undefined;
-}
-
-/**
- * The chunks of a reply as the thread has it so far, then of every change until it ends: the
- * replay `reconnectToStream` returns (text only until chatsync stores ordered parts).
- */
-function followReply(thread: Thread, reply: Message, signal?: AbortSignal): ReadableStream<UIMessageChunk> {
-  const uiId = typeof reply.metadata?.[UI_MESSAGE_ID] === "string" ? (reply.metadata[UI_MESSAGE_ID] as string) : reply.id;
-  let unsubscribe = () => {};
-  let done = false;
-  return new ReadableStream<UIMessageChunk>({
-    start(controller) {
-      let sent = 0;
-      const textId = `${reply.id}-text`;
-      controller.enqueue({ type: "start", messageId: uiId });
-      controller.enqueue({ type: "text-start", id: textId });
-      const end = (chunk: UIMessageChunk) => {
-        if (done) return;
-        done = true;
-        unsubscribe();
-        controller.enqueue({ type: "text-end", id: textId });
-        controller.enqueue(chunk);
-        controller.close();
-      };
-      const update = (view: ThreadView) => {
-        if (done) return;
-        const message = view.messages.find((m) => m.id === reply.id);
-        if (!message) return end({ type: "abort", reason: "the reply is no longer on the active branch" });
-        if (message.content.length > sent) {
-          controller.enqueue({ type: "text-delta", id: textId, delta: message.content.slice(sent) });
-          sent = message.content.length;
-        }
-        if (message.status === "complete") end({ type: "finish" });
-        else if (message.status === "error") end({ type: "error", errorText: "the reply ended with an error" });
-        else if (message.status === "cancelled" || message.status === "interrupted") {
-          end({ type: "abort", reason: message.status });
-        }
-      };
-      unsubscribe = thread.subscribe(update);
-      signal?.addEventListener("abort", () => end({ type: "abort", reason: "aborted" }), { once: true });
-      update(thread.view());
-    },
-    cancel() {
-      done = true;
-      unsubscribe();
-    },
-  });
 }
 
 /** Stores a UIMessage under its own id; one chatsync refuses as malformed is kept in the metadata. */
@@ -122,7 +76,9 @@ export function chatsyncTransport<M extends UIMessage = UIMessage>(options: Chat
     const thread = await open(request.chatId);
     const view = thread.view();
     const reply = unfinishedReply(view);
-    if (reply) return followReply(thread, reply, request.abortSignal);
+    // Every part the reply has (text, reasoning, tool calls, files, sources, data, steps) as the
+    // chunks that build it, then its live changes.
+    if (reply) return replayUIMessageStream(thread, reply.id, request.abortSignal ? { signal: request.abortSignal } : {});
     // Nobody is writing the reply (this page was its writer, and reloaded): if the server still has
     // it, the inner transport resumes it, from its start, into a fresh branch of the cut-off one.
     const last = view.messages.at(-1);

@@ -46,7 +46,6 @@ interface ListState {
 
 // What later chatsync versions add to the store, used when there.
 interface StoreExtras {
-  threads?: (options?: ListOptions) => readonly ThreadSummary[] | undefined;
   preferences?: () => Preferences | Promise<Preferences>;
 }
 
@@ -95,15 +94,35 @@ function threadEntry(store: ChatStore, id: string, forget: () => void): Shared<T
   );
 }
 
+// The key of `useThreads()` with no options, which `store.threads()` answers.
+const defaultListKey = JSON.stringify({ includeArchived: false });
+
+/** `store.threads()`, synchronous and cached: the same array until the list changes. */
+function defaultListEntry(store: ChatStore, forget: () => void): Shared<ListState> {
+  const state = (threads: readonly ThreadSummary[]): ListState => ({ threads, error: undefined });
+  return new Shared<ListState>(
+    state(store.threads()),
+    (shared) => {
+      // The store hands `threads` events on once `threads()` has the new list.
+      const refresh = () => {
+        const threads = store.threads();
+        if (threads !== shared.snapshot.threads) shared.set(state(threads));
+      };
+      refresh();
+      return onEvent(store, ["threads"], refresh);
+    },
+    forget,
+  );
+}
+
 function listEntry(store: ChatStore, key: string, forget: () => void): Shared<ListState> {
+  if (key === defaultListKey && typeof store.threads === "function") return defaultListEntry(store, forget);
   const options = JSON.parse(key) as ListOptions;
   return new Shared<ListState>(
     noThreads,
     (shared) => {
       let latest = 0;
       const refresh = () => {
-        const cached = (store as ChatStore & StoreExtras).threads?.(options);
-        if (cached) return shared.set({ threads: cached, error: undefined });
         const asked = ++latest;
         store.listThreads(options).then(
           (threads) => asked === latest && shared.set({ threads: Object.freeze(threads), error: undefined }),
@@ -180,8 +199,10 @@ export function useThread(id: string | null | undefined): ThreadState {
 }
 
 /**
- * The thread list (`store.listThreads(options)`), kept current by the store's `threads` events;
- * empty until the first answer. A failed listing is thrown, for an error boundary.
+ * The thread list (`store.listThreads(options)`), kept current by the store's `threads` events.
+ * Without options (or `{ includeArchived: false }`) it is `store.threads()`: the list at once, from
+ * the first render, the same array until it changes. With options it is empty until the first
+ * answer, and a failed listing is thrown, for an error boundary.
  */
 export function useThreads(options: ListOptions = {}): readonly ThreadSummary[] {
   const store = useChatStore();

@@ -1,0 +1,107 @@
+// `AbortSignal` on the store's long calls: `store.sync({ signal })` and `store.openThread(id,
+// { signal })`. The core's calls cannot be stopped midway, so aborting stops the waiting: the call
+// rejects at once, and what it was doing ends unseen — sync keeps sending to the relay, and a thread
+// opened after the abort is closed again as soon as it opens, so the next `openThread` of that id
+// works as ever.
+//
+// The rejection is a ChatsyncError (`instanceof ChatsyncError`, as every error of chatsync) with code
+// `aborted`, named "AbortError" as the platform's abort errors are (fetch's, the AI SDK's checks
+// `error.name === "AbortError"`), and `cause` the signal's reason.
+import { ChatStore } from "./web/chatsync.js";
+import type { SyncReport, Thread } from "./web/chatsync.js";
+import { ChatsyncError } from "./errors.js";
+
+/** `store.sync(options)`. */
+export interface SyncOptions {
+  /** Aborting it rejects the call at once (code `aborted`); the changes still go to the relay. */
+  signal?: AbortSignal;
+}
+
+/** `store.openThread(id, options)`. */
+export interface OpenThreadOptions {
+  /** Aborting it rejects the call at once (code `aborted`); the thread is not left open. */
+  signal?: AbortSignal;
+}
+
+declare module "./web/chatsync.js" {
+  interface ChatStore {
+    /**
+     * Resolves once the relay has acknowledged every local change; rejects with `offline` when the
+     * relay is not reachable or does not answer in 15 s, with `aborted` (at once) when `signal` aborts.
+     */
+    sync(options?: SyncOptions): Promise<SyncReport>;
+    /**
+     * Opens a thread; with `signal`, rejects with `aborted` at once when it aborts (or had already),
+     * and the thread opened meanwhile is closed.
+     */
+    openThread(id: string, options?: OpenThreadOptions): Promise<Thread>;
+  }
+}
+
+/** The error an aborted call rejects with. */
+export function abortError(signal: AbortSignal, what: string): ChatsyncError {
+  const error = new ChatsyncError("aborted", `${what} was aborted`, { cause: signal.reason });
+  error.name = "AbortError";
+  return error;
+}
+
+function signalOf(options: unknown): AbortSignal | undefined {
+  const signal = (options as { signal?: unknown } | undefined)?.signal;
+  if (signal === undefined || signal === null) return undefined;
+  // By its shape, so a signal of another realm (an iframe's) or a polyfill's works too.
+  const like = signal as Partial<AbortSignal>;
+  if (typeof like.aborted !== "boolean" || typeof like.addEventListener !== "function") {
+    throw new ChatsyncError("invalid_input", "`signal` must be an AbortSignal");
+  }
+  return signal as AbortSignal;
+}
+
+/**
+ * `start()`'s promise, or a rejection with `aborted` as soon as `signal` aborts; what `start` gives
+ * after that is handed to `discard`.
+ */
+function abortable<T>(signal: AbortSignal | undefined, what: string, start: () => Promise<T>, discard: (value: T) => void): Promise<T> {
+  if (!signal) return start();
+  if (signal.aborted) return Promise.reject(abortError(signal, what));
+  const work = start();
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => {
+      reject(abortError(signal, what));
+      work.then(discard, () => {});
+    };
+    signal.addEventListener("abort", onAbort, { once: true });
+    work.then(
+      (value) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(error);
+      },
+    );
+  });
+}
+
+const coreSync = ChatStore.prototype.sync;
+const coreOpenThread = ChatStore.prototype.openThread;
+
+ChatStore.prototype.sync = function sync(this: ChatStore, options?: SyncOptions) {
+  let signal: AbortSignal | undefined;
+  try {
+    signal = signalOf(options);
+  } catch (error) {
+    return Promise.reject(error);
+  }
+  return abortable(signal, "sync", () => coreSync.call(this), () => {});
+};
+
+ChatStore.prototype.openThread = function openThread(this: ChatStore, id: string, options?: OpenThreadOptions) {
+  let signal: AbortSignal | undefined;
+  try {
+    signal = signalOf(options);
+  } catch (error) {
+    return Promise.reject(error);
+  }
+  return abortable(signal, `opening thread ${id}`, () => coreOpenThread.call(this, id), (thread) => thread.close());
+};

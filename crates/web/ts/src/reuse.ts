@@ -1,0 +1,54 @@
+// Keeping the objects of a previous snapshot where the new one holds the same content, so that
+// `===` between two snapshots means "unchanged" (React.memo, useMemo, useSyncExternalStore).
+// The store's values are JSON (serde's output: plain objects, arrays, strings, numbers, booleans,
+// null), so structural equality is exact: two values equal here hold the same data, and reusing
+// the older one can never show something stale.
+
+/** Whether two JSON values hold the same data (key order ignored). */
+export function sameJson(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== "object" || typeof b !== "object" || a === null || b === null) return false;
+  if (Array.isArray(a)) {
+    if (!Array.isArray(b) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (!sameJson(a[i], b[i])) return false;
+    return true;
+  }
+  if (Array.isArray(b)) return false;
+  const ka = Object.keys(a);
+  if (ka.length !== Object.keys(b).length) return false;
+  for (const key of ka) {
+    if (!Object.hasOwn(b, key)) return false;
+    if (!sameJson((a as Record<string, unknown>)[key], (b as Record<string, unknown>)[key])) return false;
+  }
+  return true;
+}
+
+/**
+ * `next` with each element that equals (`same`) the element of `previous` with its key replaced by
+ * that older element; `previous` itself when every element was reused, in the same order.
+ * `refine` may rebuild a changed element from its older version (keeping its unchanged insides).
+ */
+export function reuseByKey<T extends object>(
+  previous: readonly T[] | undefined,
+  next: T[],
+  key: (item: T) => string,
+  same: (older: T, newer: T) => boolean = sameJson,
+  refine?: (older: T, newer: T) => void,
+): T[] {
+  if (!previous || previous.length === 0) return next;
+  const older = new Map<string, T>();
+  for (const item of previous) older.set(key(item), item);
+  let all = previous.length === next.length;
+  for (let i = 0; i < next.length; i++) {
+    const item = next[i]!;
+    const before = older.get(key(item));
+    if (before !== undefined && same(before, item)) {
+      next[i] = before;
+    } else {
+      if (before !== undefined) refine?.(before, item);
+      all = false;
+    }
+    if (all && next[i] !== previous[i]) all = false;
+  }
+  return all ? (previous as T[]) : next;
+}

@@ -1,0 +1,151 @@
+// `store.threads()`: the thread list as `listThreads()` (no options) last gave it, synchronously, for
+// readers that cannot wait (a `useSyncExternalStore` snapshot, a render). It is listed once while the
+// store opens, so there is no "not loaded yet" state, and listed again on the store's `threads`
+// events, coalesced: however many events come while a listing runs, one more listing follows. The
+// array (frozen) and each summary in it keep their identity while their content does not change.
+//
+// So that an event's listeners read the list it announces, this layer holds each `threads` event
+// back until the listing that follows it is in place, and the calls that change the list (creating,
+// archiving, trashing, … a thread; `flush`) resolve once `threads()` shows their change.
+import { ChatStore } from "./web/chatsync.js";
+import type { StoreEvent, ThreadSummary } from "./web/chatsync.js";
+import { reuseByKey } from "./reuse.js";
+
+declare module "./web/chatsync.js" {
+  interface ChatStore {
+    /**
+     * The thread list `listThreads()` (no options: active threads, latest activity first) gave last,
+     * synchronously. Listed while `ChatStore.open` runs, so it is current from the moment the store
+     * is open: `[]` means no threads, never "not loaded yet". Updated on each `threads` event
+     * (listeners of that event, and calls such as `createThread` once resolved, see the new list).
+     * The same frozen array until the list changes, and each unchanged summary the same object, so
+     * it is a `useSyncExternalStore` snapshot as is. After `close()`, the last list.
+     */
+    threads(): readonly ThreadSummary[];
+  }
+}
+
+type Listener = (event: StoreEvent) => void;
+
+interface ListCache {
+  list: readonly ThreadSummary[];
+  /** Subscribers, who get `threads` events from here once the list is current. */
+  listeners: Set<Listener>;
+  /** `threads` events whose listing has not started yet (`undefined`: the first listing, no event). */
+  queued: (StoreEvent | undefined)[];
+  /** The listing under way (with any that follow it), if one is. */
+  running: Promise<void> | undefined;
+  /** Events queued so far, and how many of them the last finished listing covers. */
+  seen: number;
+  listed: number;
+  /** Calls waiting for the listing that covers the events seen when they resolved. */
+  waiters: { until: number; resolve: () => void }[];
+}
+
+const caches = new WeakMap<ChatStore, ListCache>();
+const empty: readonly ThreadSummary[] = Object.freeze([]);
+
+const coreOpen = ChatStore.open;
+const coreSubscribe = ChatStore.prototype.subscribe;
+
+/** The list from `listThreads()`, keeping the previous array and summaries where nothing changed. */
+async function relist(store: ChatStore, cache: ListCache): Promise<void> {
+  try {
+    // Through the instance, so the store's own (or a test's) listThreads is what runs.
+    const next = await store.listThreads();
+    const list = reuseByKey(cache.list, next, (summary) => summary.id);
+    if (list !== cache.list) cache.list = Object.freeze(list);
+  } catch {
+    // A closed store: the last list stays; the events still reach their listeners.
+  }
+}
+
+/** Lists again (once, for every event queued meanwhile), then hands the events on. */
+function refresh(store: ChatStore, cache: ListCache): Promise<void> {
+  cache.running ??= (async () => {
+    while (cache.queued.length) {
+      const events = cache.queued.splice(0);
+      const covers = cache.seen;
+      await relist(store, cache);
+      cache.listed = covers;
+      for (const event of events) {
+        if (!event) continue;
+        for (const listener of [...cache.listeners]) {
+          try {
+            listener(event);
+          } catch (error) {
+            console.error("chatsync: a store listener threw", error);
+          }
+        }
+      }
+      const ready = cache.waiters.filter((waiter) => waiter.until <= covers);
+      cache.waiters = cache.waiters.filter((waiter) => waiter.until > covers);
+      for (const waiter of ready) waiter.resolve();
+    }
+    cache.running = undefined;
+  })();
+  return cache.running;
+}
+
+ChatStore.open = async function open(options) {
+  const store = await coreOpen.call(ChatStore, options);
+  const cache: ListCache = { list: empty, listeners: new Set(), queued: [], running: undefined, seen: 0, listed: 0, waiters: [] };
+  caches.set(store, cache);
+  const queue = (event: StoreEvent | undefined) => {
+    cache.queued.push(event);
+    cache.seen += 1;
+    return refresh(store, cache);
+  };
+  coreSubscribe.call(store, (event: StoreEvent) => {
+    if (event.type === "threads") void queue(event);
+  });
+  void queue(undefined);
+  await listed(cache);
+  return store;
+};
+
+/**
+ * Resolves once a listing covers every `threads` event seen so far — not later ones, so a steady
+ * stream of events (a reply streaming into a thread) does not hold the caller up.
+ */
+function listed(cache: ListCache | undefined): Promise<void> | undefined {
+  if (!cache || cache.listed >= cache.seen) return undefined;
+  return new Promise((resolve) => cache.waiters.push({ until: cache.seen, resolve }));
+}
+
+ChatStore.prototype.threads = function threads(this: ChatStore) {
+  return caches.get(this)?.list ?? empty;
+};
+
+ChatStore.prototype.subscribe = function subscribe(this: ChatStore, callback: Listener) {
+  const cache = caches.get(this);
+  const unsubscribe = coreSubscribe.call(this, (event: StoreEvent) => {
+    if (!cache || event.type !== "threads") callback(event);
+  });
+  // A listener subscribed twice is two subscriptions, as with the core's subscribe.
+  const listener: Listener = (event) => callback(event);
+  cache?.listeners.add(listener);
+  return () => {
+    cache?.listeners.delete(listener);
+    unsubscribe();
+  };
+};
+
+// The calls that change the list: resolved once `threads()` shows the change (their `threads`
+// event is emitted before they resolve, so its listing is under way by then).
+for (const name of [
+  "createThread", "archiveThread", "unarchiveThread", "deleteThread", "restoreThread", "purgeThread",
+  "moveThread", "deleteProject", "flush",
+] as const) {
+  const core = (ChatStore.prototype as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>)[name];
+  if (typeof core !== "function") continue;
+  Object.defineProperty(ChatStore.prototype, name, {
+    configurable: true,
+    writable: true,
+    value: async function (this: ChatStore, ...args: unknown[]) {
+      const result = await core.apply(this, args);
+      await listed(caches.get(this));
+      return result;
+    },
+  });
+}
