@@ -2,7 +2,6 @@
 // plain ES modules), against the relay that serves this page.
 import init, { ChatStore } from "./pkg/index.js";
 import { runReply, streamReply } from "./stand-in-model.js";
-import { setupHistory } from "./history.js";
 import { setupSearch } from "./search.js";
 import { setupTransfer } from "./transfer.js";
 
@@ -19,8 +18,6 @@ const state = {
   editing: null, // message id being edited
   sending: false, // a message is being stored: a second Enter does not send it twice
   list: { projectId: null, trash: false }, // which threads the sidebar lists
-  past: null, // the past view the history slider shows: live updates wait until it is closed
-  history: null, // the history panel's controls (history.js)
 };
 
 // ---------- sign in ----------
@@ -97,19 +94,6 @@ async function start(token, user) {
   if (first) await openThread(first.id);
   setupTransfer({ store: state.store, threadId: () => state.threadId, openThread });
   setupSearch({ store: state.store, openThread });
-  state.history = setupHistory({
-    thread: () => state.thread,
-    show: renderThread,
-    setPast(view) {
-      const was = state.past;
-      state.past = view;
-      $("#messages").classList.toggle("past", view !== null);
-      // Only a change of mode touches the composer: it stays disabled until the store is open.
-      if ((was === null) === (view === null)) return;
-      for (const control of ["#composer", "#send"]) $(control).disabled = view !== null;
-      if (view === null && state.thread) renderThread(state.thread.view());
-    },
-  });
   // Only now: a message sent earlier would race the store's opening and the first thread's.
   for (const control of ["#composer", "#send", "#new-thread"]) $(control).disabled = false;
   $("#composer").focus();
@@ -317,11 +301,7 @@ async function openThread(id) {
   state.thread = thread;
   state.threadId = id;
   history.replaceState(null, "", `#thread=${id}`);
-  state.unsubscribeThread = thread.subscribe((view) => {
-    renderThread(view);
-    state.history?.refresh();
-  });
-  state.history?.reset();
+  state.unsubscribeThread = thread.subscribe(renderThread);
   renderThread(thread.view());
   document.body.classList.remove("sidebar-open");
   for (const li of document.querySelectorAll(".thread-item")) {
@@ -330,7 +310,6 @@ async function openThread(id) {
 }
 
 function renderThread(view) {
-  if (state.past && view !== state.past) return; // the history slider shows a past version
   $("#thread-title").textContent = view.title;
   const calls = new Map();
   for (const call of view.toolCalls) {
