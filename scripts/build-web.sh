@@ -28,9 +28,17 @@ package=$(cargo metadata --no-deps --format-version 1 \
 read -r crate_name version <<<"$package"
 
 # Panic locations name their source files: shorter prefixes for crates.io's, the standard library's and this repository's
-# (-0.2 KB brotli). Only this build gets the flags, so the tests' wasm builds are unaffected.
+# (-0.2 KB brotli); a registry's crate is named from its own directory (`automerge-0.12.0/src/…`, not
+# `index.crates.io-…/automerge-0.12.0/src/…`, the last matching prefix applying: -0.4 KB). SHA-256
+# (Automerge's change hashes, sha2 0.11) with its round loop rolled up rather than unrolled: one small
+# function instead of 8 KB of code, for hashing that is a sliver of a load or a commit (-0.7 KB).
+# Only this build gets the flags, so the tests' wasm builds are unaffected.
 rustc_commit=$(rustc -vV | sed -n 's/^commit-hash: //p')
-RUSTFLAGS="${RUSTFLAGS:-} --remap-path-prefix=$HOME/.cargo/registry/src/= --remap-path-prefix=$PWD/= --remap-path-prefix=/rustc/$rustc_commit/=" \
+registry_flags=""
+for registry in "${CARGO_HOME:-$HOME/.cargo}"/registry/src/*/; do
+  [ -d "$registry" ] && registry_flags+=" --remap-path-prefix=$registry="
+done
+RUSTFLAGS="${RUSTFLAGS:-} --remap-path-prefix=$HOME/.cargo/registry/src/=$registry_flags --remap-path-prefix=$PWD/= --remap-path-prefix=/rustc/$rustc_commit/= --cfg sha2_backend_soft=\"compact\"" \
   cargo build -p "$crate_name" --target wasm32-unknown-unknown --profile "$profile"
 wasm="${CARGO_TARGET_DIR:-target}/wasm32-unknown-unknown/$profile/${crate_name//-/_}.wasm"
 

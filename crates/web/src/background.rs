@@ -5,10 +5,8 @@
 //! load started right after a paint would make the *next* switch wait behind it — two switches in a row
 //! took 421 ms instead of 4 ms. A write or a remote change loads a document at once whenever it needs it.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::rc::{Rc, Weak};
-
-use gloo_timers::callback::Timeout;
 
 use crate::handle::ThreadHandle;
 
@@ -19,7 +17,9 @@ pub(crate) const QUIET_MS: u32 = 300;
 #[derive(Default)]
 pub(crate) struct Loads {
     pending: RefCell<Vec<Weak<ThreadHandle>>>,
-    timer: RefCell<Option<Timeout>>,
+    /// Which arming of the timer counts: a timer armed before the latest finds it moved on and does
+    /// nothing (a cancelled timer).
+    armed: Cell<u32>,
 }
 
 impl Loads {
@@ -32,12 +32,13 @@ impl Loads {
 
     fn arm(self: &Rc<Self>, delay: u32, loaded: Rc<dyn Fn()>) {
         let loads = Rc::downgrade(self);
-        // Replacing the timer drops (cancels) the one armed before.
-        *self.timer.borrow_mut() = Some(Timeout::new(delay, move || {
-            if let Some(loads) = loads.upgrade() {
+        // Arming again cancels the timer armed before.
+        let arming = self.cancel();
+        crate::util::after(delay, move || {
+            if let Some(loads) = loads.upgrade().filter(|l| l.armed.get() == arming) {
                 loads.load_next(loaded);
             }
-        }));
+        });
     }
 
     /// Loads the most recently opened pending document, then arms the next one for the following task
@@ -62,6 +63,13 @@ impl Loads {
     /// Forgets every pending load (the store closed).
     pub fn clear(&self) {
         self.pending.borrow_mut().clear();
-        self.timer.borrow_mut().take();
+        self.cancel();
+    }
+
+    /// Cancels the armed timer; returns the arming a new timer is.
+    fn cancel(&self) -> u32 {
+        let arming = self.armed.get().wrapping_add(1);
+        self.armed.set(arming);
+        arming
     }
 }

@@ -9,10 +9,9 @@ pub(crate) fn next_frame(f: impl FnOnce() + 'static) {
     let function: &js_sys::Function = callback.unchecked_ref();
     let scheduled = web_sys::window().and_then(|w| w.request_animation_frame(function).ok());
     if scheduled.is_none() {
-        gloo_timers::callback::Timeout::new(16, move || {
+        crate::util::after(16, move || {
             let function: &js_sys::Function = callback.unchecked_ref();
             let _ = function.call0(&wasm_bindgen::JsValue::NULL);
-        })
-        .forget();
+        });
     }
 }

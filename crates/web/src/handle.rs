@@ -6,7 +6,6 @@ use std::cell::{Cell, RefCell, RefMut};
 use std::rc::{Rc, Weak};
 
 use chatsync_model::{Limits, MessageId, ReadAt, Thread, ThreadId, ThreadStatus};
-use gloo_timers::callback::Timeout;
 use wasm_bindgen::JsValue;
 
 use crate::callbacks::Callbacks;
@@ -282,13 +281,12 @@ impl ThreadHandle {
             return;
         }
         let handle: Weak<Self> = Rc::downgrade(self);
-        Timeout::new(STALE_STREAM_MS as u32 + 100, move || {
+        crate::util::after(STALE_STREAM_MS as u32 + 100, move || {
             if let Some(handle) = handle.upgrade() {
                 handle.stale_check_armed.set(false);
                 handle.repaint_now();
             }
-        })
-        .forget();
+        });
     }
 
     /// Calls every subscriber with the current view. A subscriber that throws does not stop the others.

@@ -5,6 +5,7 @@ use std::future::poll_fn;
 use std::pin::{Pin, pin};
 use std::task::Poll;
 
+use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
@@ -65,6 +66,18 @@ extern "C" {
     /// The global `setTimeout` (a window's or a worker's).
     #[wasm_bindgen(js_name = setTimeout)]
     fn set_timeout(callback: &js_sys::Function, ms: u32);
+}
+
+/// Calls `f` once after `ms` milliseconds (`setTimeout`), with no way to cancel it: a caller that may
+/// change its mind checks, when `f` runs, whether it still wants it. Boxed first, so every caller
+/// shares one copy of the closure's glue; this replaced gloo-timers' `Timeout`.
+pub(crate) fn after(ms: u32, f: impl FnOnce() + 'static) {
+    after_boxed(ms, Box::new(f));
+}
+
+fn after_boxed(ms: u32, f: Box<dyn FnOnce()>) {
+    let callback = Closure::once_into_js(f);
+    set_timeout(callback.unchecked_ref(), ms);
 }
 
 /// Resolves after `ms` milliseconds: a promise `setTimeout` resolves. Dropping it early leaves the

@@ -6,7 +6,6 @@ use std::rc::Rc;
 
 use chatsync_model::Index;
 use chatsync_protocol::DocumentId;
-use gloo_timers::callback::Timeout;
 use wasm_bindgen::JsValue;
 
 use super::{IndexDoc, StoreInner};
@@ -30,7 +29,7 @@ impl StoreInner {
             return;
         }
         let store = Rc::clone(self);
-        Timeout::new(FLUSH_EVERY_MS, move || {
+        crate::util::after(FLUSH_EVERY_MS, move || {
             // `close()` flushed everything before closing the database.
             if store.closed.get() {
                 return;
@@ -40,8 +39,7 @@ impl StoreInner {
                     store.emit_error(&e, None);
                 }
             });
-        })
-        .forget();
+        });
     }
 
     /// Arms a thread's commit timer: its streamed deltas become one change per [`COMMIT_EVERY_MS`].
@@ -51,12 +49,11 @@ impl StoreInner {
         }
         let store = Rc::clone(self);
         let handle = Rc::clone(handle);
-        Timeout::new(COMMIT_EVERY_MS, move || {
+        crate::util::after(COMMIT_EVERY_MS, move || {
             handle.commit_armed.set(false);
             let _ = handle.with_thread(|thread| thread.commit());
             store.schedule_flush();
-        })
-        .forget();
+        });
     }
 
     /// Schedules one repaint of a thread's subscribers for the next animation frame, however many
