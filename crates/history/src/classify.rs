@@ -1,8 +1,13 @@
-//! What one Automerge change did to a thread, read from the patches it makes when replayed: which
-//! messages it created or streamed into, which fields of the thread it set. The key names are the
-//! thread document's (see `chatsync_model`'s schema); anything unknown counts as "other".
+//! What one Automerge change did to a thread, read from its own operations: which messages it
+//! created or streamed into, which fields of the thread it set. Each operation names the object it
+//! acts on; [`Objects`] knows every object's place in the document (`messages` → an id → `content`,
+//! …) from the operations that made it, so no document is replayed. The key names are the thread
+//! document's (see `chatsync_model`'s schema); anything unknown counts as "other".
 
-use automerge::{Patch, PatchAction, Prop, Value};
+use std::collections::HashMap;
+
+use automerge::legacy::{Key, ObjectId, OpId, OpType};
+use automerge::{ExpandedChange, ObjType, ScalarValue};
 
 /// The top-level container and entry an edit touched: `("messages", id)`, `("meta", "title")`,
 /// `("settings", "model")`, … What [`crate::History::undo`] restores.
@@ -47,42 +52,68 @@ pub(crate) struct Facts {
 /// Fields that record when, not what: a change setting only these is no edit of its own.
 const BOOKKEEPING: &[&str] = &["updatedAt", "lastMessageAt", "createdAt"];
 
+/// One step of an object's place: a map key, or a position in a list or text.
+#[derive(Clone, Debug)]
+enum Step {
+    Key(String),
+    Item,
+}
+
+/// Where each object of the document sits, learnt from the operations that made them.
+#[derive(Debug, Default)]
+pub(crate) struct Objects(HashMap<OpId, Vec<Step>>);
+
 impl Facts {
-    pub fn of(patches: &[Patch]) -> Self {
+    /// What `change` did; `objects` learns the objects it made.
+    pub fn of(change: &ExpandedChange, objects: &mut Objects) -> Self {
         let mut facts = Facts::default();
-        for patch in patches {
-            facts.add(patch);
+        for (i, op) in change.operations.iter().enumerate() {
+            let path = match &op.obj {
+                ObjectId::Root => Vec::new(),
+                ObjectId::Id(id) => match objects.0.get(id) {
+                    Some(path) => path.clone(),
+                    // An object this history never saw made: nothing to say about it.
+                    None => continue,
+                },
+            };
+            if let OpType::Make(_) = op.action {
+                let mut place = path.clone();
+                place.push(match &op.key {
+                    Key::Map(key) => Step::Key(key.to_string()),
+                    Key::Seq(_) => Step::Item,
+                });
+                let id = OpId(change.start_op.get() + i as u64, change.actor_id.clone());
+                objects.0.insert(id, place);
+            }
+            facts.add(&path, &op.key, &op.action, op.insert);
         }
         facts
     }
 
-    fn add(&mut self, patch: &Patch) {
-        let key = action_key(&patch.action);
-        let Some((_, Prop::Map(container))) = patch.path.first() else {
+    fn add(&mut self, path: &[Step], key: &Key, action: &OpType, insert: bool) {
+        let key = match key {
+            Key::Map(key) => Some(key.as_str()),
+            Key::Seq(_) => None,
+        };
+        let Some(Step::Key(container)) = path.first() else {
             // The document's root: its containers and schema version.
-            if matches!(
-                &patch.action,
-                PatchAction::PutMap {
-                    value: (Value::Object(_), _),
-                    ..
-                }
-            ) {
+            if path.is_empty() && matches!(action, OpType::Make(_)) {
                 self.containers = true;
             }
             return;
         };
         let container = container.as_str();
         // The entry of the container (a message id, a meta field) and the field within it.
-        let (entry, field) = match patch.path.get(1) {
-            Some((_, Prop::Map(entry))) => (
+        let (entry, field) = match path.get(1) {
+            Some(Step::Key(entry)) => (
                 Some(entry.as_str()),
-                match patch.path.get(2) {
-                    Some((_, Prop::Map(field))) => Some(field.as_str()),
-                    Some((_, Prop::Seq(_))) => None,
+                match path.get(2) {
+                    Some(Step::Key(field)) => Some(field.as_str()),
+                    Some(Step::Item) => None,
                     None => key,
                 },
             ),
-            Some((_, Prop::Seq(_))) => (None, None),
+            Some(Step::Item) => (None, None),
             None => (key, None),
         };
         let Some(entry) = entry else { return };
@@ -93,17 +124,10 @@ impl Facts {
             }
         }
         match container {
-            "messages" => self.message(patch, entry, field),
+            "messages" => self.message(path.len(), entry, field, action, insert),
             "meta" => match entry {
-                "title" => {
-                    self.title = Some(match &patch.action {
-                        PatchAction::PutMap {
-                            value: (value, _), ..
-                        } => value.as_str().map(str::to_owned),
-                        _ => None,
-                    })
-                }
-                "status" => self.thread_status = put_str(&patch.action),
+                "title" => self.title = Some(put_str(action)),
+                "status" => self.thread_status = put_str(action),
                 "titleSource" => {}
                 e if BOOKKEEPING.contains(&e) => {}
                 _ => self.other = true,
@@ -124,16 +148,18 @@ impl Facts {
         }
     }
 
-    fn message(&mut self, patch: &Patch, id: &str, field: Option<&str>) {
-        if patch.path.len() == 1 {
-            // The message's own map, put into `messages`.
-            if matches!(
-                &patch.action,
-                PatchAction::PutMap {
-                    value: (Value::Object(_), _),
-                    ..
-                }
-            ) {
+    /// An operation on message `id`: on the `messages` map itself (`depth` 1), on the message's
+    /// map (2), or inside its content or parts (3 and more).
+    fn message(
+        &mut self,
+        depth: usize,
+        id: &str,
+        field: Option<&str>,
+        action: &OpType,
+        insert: bool,
+    ) {
+        if depth == 1 {
+            if matches!(action, OpType::Make(ObjType::Map)) {
                 self.new_messages.push(NewMessage {
                     id: id.to_owned(),
                     ..NewMessage::default()
@@ -142,10 +168,10 @@ impl Facts {
             return;
         }
         let created = self.new_messages.iter_mut().find(|m| m.id == id);
-        match (field, patch.path.len()) {
+        match (field, depth) {
             (Some("role"), 2) => {
                 if let Some(m) = created {
-                    m.role = put_str(&patch.action);
+                    m.role = put_str(action);
                 }
             }
             (Some("variantOf"), 2) => {
@@ -154,7 +180,7 @@ impl Facts {
                 }
             }
             (Some("status"), 2) => {
-                if let Some(status) = put_str(&patch.action) {
+                if let Some(status) = put_str(action) {
                     if let Some(m) = created {
                         m.status = Some(status.clone());
                     }
@@ -164,13 +190,13 @@ impl Facts {
             (Some("feedbackRating" | "feedbackText"), 2) => self.feedback = true,
             (Some(f), 2) if BOOKKEEPING.contains(&f) || is_message_detail(f) => {}
             (Some("content" | "parts"), _) | (None, _) => {
-                let text = match &patch.action {
-                    PatchAction::SpliceText { value, .. } => value.make_string(),
-                    _ => String::new(),
+                let text = match action {
+                    OpType::Put(ScalarValue::Str(text)) if insert && depth > 2 => text.as_str(),
+                    _ => "",
                 };
                 match self.streamed.iter_mut().find(|(m, _)| m == id) {
-                    Some((_, all)) => all.push_str(&text),
-                    None => self.streamed.push((id.to_owned(), text)),
+                    Some((_, all)) => all.push_str(text),
+                    None => self.streamed.push((id.to_owned(), text.to_owned())),
                 }
             }
             _ => {
@@ -215,22 +241,9 @@ fn is_message_detail(field: &str) -> bool {
     )
 }
 
-fn action_key(action: &PatchAction) -> Option<&str> {
+fn put_str(action: &OpType) -> Option<String> {
     match action {
-        PatchAction::PutMap { key, .. } | PatchAction::DeleteMap { key } => Some(key),
-        PatchAction::Increment {
-            prop: Prop::Map(key),
-            ..
-        } => Some(key),
-        _ => None,
-    }
-}
-
-fn put_str(action: &PatchAction) -> Option<String> {
-    match action {
-        PatchAction::PutMap {
-            value: (value, _), ..
-        } => value.as_str().map(str::to_owned),
+        OpType::Put(ScalarValue::Str(value)) => Some(value.to_string()),
         _ => None,
     }
 }

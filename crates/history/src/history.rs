@@ -1,10 +1,10 @@
 //! [`History`]: a thread's document, its changes grouped into [`VersionEntry`]s, and the calls that
 //! read and restore them.
 
-use automerge::{ActorId, AutoCommit, Automerge, ChangeHash, PatchLog};
+use automerge::{ActorId, AutoCommit, ChangeHash};
 use chatsync_model::{Limits, MessageStatus, ReadAt, Role, Thread, ThreadId, ThreadView};
 
-use crate::classify::{Facts, Scope};
+use crate::classify::{Facts, Objects, Scope};
 use crate::{HistoryError, RESTORE_MARK, UNDO_MARK, Version, VersionKind};
 
 /// The longest quote of a message or a title in a summary, in characters.
@@ -51,31 +51,32 @@ pub enum RestoreTarget {
 pub struct History {
     id: ThreadId,
     doc: AutoCommit,
-    versions: Vec<VersionEntry>,
+    /// Grouped on first use: a restore or a view needs none of it.
+    versions: Option<Vec<VersionEntry>>,
 }
 
 impl History {
-    /// Reads a thread's Automerge document (`thread.save()`) and groups its changes into versions.
-    /// Replays the changes one at a time, so the cost grows with the document's history.
+    /// Reads a thread's Automerge document (`thread.save()`).
     pub fn load(id: ThreadId, bytes: &[u8]) -> Result<Self, HistoryError> {
-        let mut doc = AutoCommit::load(bytes)?;
-        let versions = group(&mut doc)?;
-        Ok(Self { id, doc, versions })
+        let doc = AutoCommit::load(bytes)?;
+        Ok(Self {
+            id,
+            doc,
+            versions: None,
+        })
     }
 
-    /// The versions, oldest first; the last one is the thread now.
-    pub fn versions(&self) -> &[VersionEntry] {
-        &self.versions
+    /// The versions, oldest first; the last one is the thread now. The first call reads every
+    /// change of the document, so its cost grows with the thread's history.
+    pub fn versions(&mut self) -> &[VersionEntry] {
+        self.versions.get_or_insert_with(|| group(&mut self.doc))
     }
 
     /// The thread as it was at `version`: the same view a live thread renders, at that time.
     pub fn view_at(&mut self, version: &Version) -> Result<ThreadView, HistoryError> {
         self.check(version)?;
         let at = self.doc.fork_at(version.heads())?;
-        let now = match self.versions.iter().find(|v| &v.version == version) {
-            Some(v) => v.at,
-            None => latest_time(&mut self.doc, version.heads()),
-        };
+        let now = latest_time(&mut self.doc, version.heads());
         // A thread written before the current schema is migrated in the fork only.
         let thread = Thread::from_automerge(self.id.clone(), at, Limits::default())
             .map_err(|e| HistoryError::Model(e.error))?;
@@ -123,13 +124,14 @@ impl History {
     /// edits since to anything else stay. `device` is the prefix of this device's actor ids. A
     /// second undo goes one edit further back. `None` when there is nothing to undo.
     pub fn undo(
-        self,
+        mut self,
         device: &[u8],
         actor: ActorId,
         now_ms: u64,
     ) -> Result<Option<Vec<u8>>, HistoryError> {
-        let undone: Vec<ChangeHash> = self.versions.iter().filter_map(|v| v.undid).collect();
-        let Some(last) = self.versions.iter().rev().find(|v| {
+        let versions = self.versions();
+        let undone: Vec<ChangeHash> = versions.iter().filter_map(|v| v.undid).collect();
+        let Some(last) = versions.iter().rev().find(|v| {
             v.kind != VersionKind::Created
                 && v.undid.is_none()
                 && !undone.contains(&v.first)
@@ -177,18 +179,20 @@ fn latest_time(doc: &mut AutoCommit, heads: &[ChangeHash]) -> u64 {
         .unwrap_or(0)
 }
 
-/// Replays the document's changes in causal order, reading what each did from its patches, and
-/// groups consecutive changes into versions.
-fn group(doc: &mut AutoCommit) -> Result<Vec<VersionEntry>, HistoryError> {
+/// Reads the document's changes in causal order, what each did from its operations, and groups
+/// consecutive changes into versions. Linear in the document's operations: nothing is replayed.
+fn group(doc: &mut AutoCommit) -> Vec<VersionEntry> {
     let changes = doc.get_changes(&[]);
-    let mut replay = Automerge::new();
+    let mut objects = Objects::default();
     let mut versions: Vec<VersionEntry> = Vec::new();
+    // The heads of the document made of the changes so far.
+    let mut heads: Vec<ChangeHash> = Vec::new();
     for change in changes {
-        let before = replay.get_heads();
-        let mut log = PatchLog::active();
-        replay.apply_changes_log_patches([change.clone()], &mut log)?;
-        let facts = Facts::of(&replay.make_patches(&mut log));
-        let after = Version::new(replay.get_heads());
+        let before = heads.clone();
+        heads.retain(|h| !change.deps().contains(h));
+        heads.push(change.hash());
+        let facts = Facts::of(&change.decode(), &mut objects);
+        let after = Version::new(heads.clone());
         let at = u64::try_from(change.timestamp()).unwrap_or(0);
         let actor = change.actor_id().clone();
         let marked = change.message().and_then(mark_of);
@@ -269,7 +273,7 @@ fn group(doc: &mut AutoCommit) -> Result<Vec<VersionEntry>, HistoryError> {
         v.open_reply = None;
         v.quote = None;
     }
-    Ok(versions)
+    versions
 }
 
 impl VersionEntry {

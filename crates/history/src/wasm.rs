@@ -29,7 +29,7 @@ fn load(id: &str, bytes: &[u8]) -> Result<History, JsValue> {
 /// The thread's versions, oldest first: `{ version, at, kind, summary }`.
 #[wasm_bindgen]
 pub fn versions(id: &str, bytes: &[u8]) -> Result<Array, JsValue> {
-    let history = load(id, bytes)?;
+    let mut history = load(id, bytes)?;
     let list = Array::new();
     for v in history.versions() {
         let entry = Object::new();

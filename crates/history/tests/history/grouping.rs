@@ -24,9 +24,9 @@ fn a_conversation_reads_as_sent_replied_titled() {
     thread.update_settings(&settings, 9_500).unwrap();
     thread.commit();
 
-    let history = history(&mut thread);
+    let mut history = history(&mut thread);
     assert_eq!(
-        kinds(&history),
+        kinds(&mut history),
         [
             VersionKind::Created,
             VersionKind::Message,
@@ -94,9 +94,9 @@ fn edits_regenerations_branches_and_feedback_have_their_kinds() {
     thread.set_status(ThreadStatus::Archived, 8_000).unwrap();
     thread.commit();
 
-    let history = history(&mut thread);
+    let mut history = history(&mut thread);
     assert_eq!(
-        kinds(&history)[3..],
+        kinds(&mut history)[3..],
         [
             VersionKind::Edit,
             VersionKind::Regenerate,
@@ -126,7 +126,7 @@ fn a_long_quote_is_cut_with_an_ellipsis() {
     let mut thread = new_thread(DEVICE_A);
     let long = "word ".repeat(40);
     send(&mut thread, "m1", &long, 2_000);
-    let history = history(&mut thread);
+    let mut history = history(&mut thread);
     let summary = &history.versions()[1].summary;
     assert!(summary.ends_with("…\""), "{summary}");
     assert_eq!(
@@ -148,9 +148,9 @@ fn concurrent_edits_of_two_devices_are_versions_of_each() {
     send(&mut a, "a1", "from A", 2_000);
     send(&mut b, "b1", "from B", 2_001);
     a.merge(&mut b).unwrap();
-    let history = history(&mut a);
+    let mut history = history(&mut a);
     assert_eq!(
-        kinds(&history),
+        kinds(&mut history),
         [
             VersionKind::Created,
             VersionKind::Message,

@@ -44,7 +44,7 @@ fn restoring_the_whole_thread_makes_its_view_the_versions() {
         "the restore is the thread's latest activity"
     );
     // History is kept: every change before is still there, and the restore is a version of its own.
-    let after = history_of(&mut thread);
+    let mut after = history_of(&mut thread);
     assert!(
         heads_before
             .iter()
@@ -57,7 +57,6 @@ fn restoring_the_whole_thread_makes_its_view_the_versions() {
         "Restored: Reply \"A conflict-free replicated data type.\""
     );
     // The versions after the restored one still show what they showed.
-    let mut after = after;
     let later = after.versions()[5].version.clone();
     assert_eq!(after.view_at(&later).unwrap().messages.len(), 4);
 }
@@ -142,7 +141,7 @@ fn restoring_one_message_leaves_the_rest_as_it_is() {
 #[test]
 fn a_message_that_did_not_exist_then_is_refused() {
     let mut thread = two_exchanges();
-    let history = history(&mut thread);
+    let mut history = history(&mut thread);
     let created = history.versions()[0].version.clone();
     let error = history
         .restore(
@@ -159,7 +158,7 @@ fn a_message_that_did_not_exist_then_is_refused() {
 #[test]
 fn restoring_the_version_the_thread_is_at_changes_nothing() {
     let mut thread = two_exchanges();
-    let history = history(&mut thread);
+    let mut history = history(&mut thread);
     let now = history.versions().last().unwrap().version.clone();
     let change = history
         .restore(&now, RestoreTarget::Thread, actor(DEVICE_A, 2), 10_000)

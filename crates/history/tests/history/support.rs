@@ -67,7 +67,7 @@ pub fn history(thread: &mut Thread) -> History {
     History::load(id(), &thread.save().unwrap()).unwrap()
 }
 
-pub fn kinds(history: &History) -> Vec<VersionKind> {
+pub fn kinds(history: &mut History) -> Vec<VersionKind> {
     history.versions().iter().map(|v| v.kind).collect()
 }
 

@@ -38,7 +38,7 @@ fn undo_sets_back_this_devices_last_edit_and_keeps_another_devices_edits() {
             ("r1".into(), "Sure.".into())
         ]
     );
-    let after = history(&mut a);
+    let mut after = history(&mut a);
     let last = after.versions().last().unwrap();
     assert_eq!(last.kind, VersionKind::Undo);
     assert_eq!(last.summary, "Undone: Title set to \"Trip to Rome\"");
