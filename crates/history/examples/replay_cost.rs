@@ -50,8 +50,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let bytes = thread.save()?;
         let started = Instant::now();
         let mut history = History::load(id.clone(), &bytes)?;
-        let load = started.elapsed();
         let versions = history.versions().len();
+        let load = started.elapsed();
         let middle = history.versions()[versions / 2].version.clone();
         let started = Instant::now();
         history.view_at(&middle)?;
