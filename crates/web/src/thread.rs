@@ -163,7 +163,8 @@ impl Thread {
     }
 
     /// Merges Automerge changes made elsewhere (bytes of `save()`, or a change a history restore
-    /// made) into this thread, as a sync would: stored and synced like any edit.
+    /// made) into this thread, as a sync would: stored and synced like any edit. As in a sync, what
+    /// the bytes hold that is no Automerge change is skipped (bytes that hold none change nothing).
     #[wasm_bindgen(js_name = applyChanges)]
     pub fn apply_changes(&self, bytes: &[u8]) -> Result<()> {
         // Not through `write`, which is generic: its copy for one more closure costs the wasm more.

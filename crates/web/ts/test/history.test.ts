@@ -145,6 +145,10 @@ test("history: versions that are not versions are refused with typed errors", as
   await rejects(() => thread.restore("ab".repeat(32)), "not_found");
   const version = (await thread.history())[0]!.version;
   await rejects(() => thread.restore(version, { messageId: 7 as unknown as string }), "invalid_input");
+  // The core's merge of a restore's change takes what bytes hold of Automerge changes, as a sync
+  // does: bytes that hold none change nothing.
+  thread.applyChanges(new Uint8Array([1, 2, 3]));
+  equal((await thread.history()).length, 1, "nothing applied");
   thread.close();
   await rejects(() => thread.history(), "thread_closed");
   await store.close();
