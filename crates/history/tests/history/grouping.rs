@@ -170,3 +170,65 @@ fn bytes_that_are_no_document_are_refused() {
     let error = History::load(id(), b"not automerge").unwrap_err();
     assert_eq!(error.code(), "corrupt_document");
 }
+
+#[test]
+fn a_tool_called_mid_reply_stays_in_the_reply_and_one_outside_is_a_version_of_its_own() {
+    use chatsync_model::{
+        Json, MessageEnd, MessageStatus, NewMessage, Role, ToolCallId, ToolCallOutcome,
+        ToolCallStart, ToolCallStatus,
+    };
+    let call = |id: &str, message: &str| ToolCallStart {
+        id: ToolCallId::new(id).unwrap(),
+        message_id: mid(message),
+        tool_name: "weather".into(),
+        provider_call_id: None,
+        input: Json::from_text("{\"city\":\"Oslo\"}"),
+        status: ToolCallStatus::Running,
+    };
+    let mut thread = new_thread(DEVICE_A);
+    send(&mut thread, "m1", "Weather in Oslo?", 2_000);
+    thread
+        .append_message(NewMessage::new(mid("m2"), Role::Assistant, ""), 3_000)
+        .unwrap();
+    thread
+        .append_delta(&mid("m2"), "Let me check. ", 3_100)
+        .unwrap();
+    thread.commit();
+    thread.start_tool_call(call("t1", "m2"), 3_200).unwrap();
+    thread.commit();
+    let done = ToolCallOutcome::Completed {
+        output: Json::from_text("{\"c\":3}"),
+    };
+    thread
+        .finish_tool_call(&ToolCallId::new("t1").unwrap(), done.clone(), 3_300)
+        .unwrap();
+    thread.commit();
+    thread
+        .append_delta(&mid("m2"), "It is 3 °C.", 3_400)
+        .unwrap();
+    thread.commit();
+    let end = MessageEnd {
+        status: MessageStatus::Complete,
+        usage: None,
+    };
+    thread.finish_message(&mid("m2"), end, 3_500).unwrap();
+    thread.commit();
+    // After the reply, a tool call of its own.
+    thread.start_tool_call(call("t2", "m2"), 4_000).unwrap();
+    thread.commit();
+
+    let mut history = history(&mut thread);
+    assert_eq!(
+        kinds(&mut history),
+        [
+            VersionKind::Created,
+            VersionKind::Message,
+            VersionKind::Reply,
+            VersionKind::Tool
+        ]
+    );
+    assert_eq!(
+        history.versions()[2].summary,
+        "Reply \"Let me check. It is 3 °C.\""
+    );
+}

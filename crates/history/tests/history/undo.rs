@@ -99,3 +99,40 @@ fn nothing_to_undo_without_an_edit_of_this_device() {
             .is_none()
     );
 }
+
+#[test]
+fn an_edit_already_set_back_elsewhere_counts_as_undone() {
+    let mut a = new_thread(DEVICE_A);
+    send(&mut a, "m1", "Hello", 2_000);
+    a.set_title("Greeting", 3_000).unwrap();
+    a.commit();
+    // Another device clears the title again: A's last edit is already set back.
+    let mut b = Thread::load(
+        id(),
+        &a.save().unwrap(),
+        actor(DEVICE_B, 1),
+        Default::default(),
+    )
+    .unwrap();
+    b.clear_title(4_000).unwrap();
+    b.commit();
+    a.merge(&mut b).unwrap();
+
+    let change = history(&mut a)
+        .undo(DEVICE_A, actor(DEVICE_A, 2), 5_000)
+        .unwrap();
+    a.load_incremental(&change.expect("the undo is recorded"))
+        .unwrap();
+    assert_eq!(
+        a.view(ReadAt::new(5_000)).messages.len(),
+        1,
+        "nothing else changed"
+    );
+    // So the next undo takes the edit before: the message.
+    let change = history(&mut a)
+        .undo(DEVICE_A, actor(DEVICE_A, 3), 6_000)
+        .unwrap()
+        .unwrap();
+    a.load_incremental(&change).unwrap();
+    assert!(a.view(ReadAt::new(6_000)).messages.is_empty());
+}
