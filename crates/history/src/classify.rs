@@ -82,7 +82,10 @@ impl Facts {
                     Key::Map(key) => Step::Key(key.to_string()),
                     Key::Seq(_) => Step::Item,
                 });
-                let id = OpId(change.start_op.get() + i as u64, change.actor_id.clone());
+                let id = OpId(
+                    change.start_op.get().saturating_add(i as u64),
+                    change.actor_id.clone(),
+                );
                 objects.0.insert(id, place);
             }
             facts.add(&path, &op.key, &op.action, op.insert);

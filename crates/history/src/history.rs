@@ -220,7 +220,8 @@ fn group(doc: &mut AutoCommit) -> Vec<VersionEntry> {
             }
             continue;
         }
-        // Bookkeeping only (times), and migrations after the first version: part of the last one.
+        // Bookkeeping only (times), and changes without a commit time after the first version (a
+        // schema migration commits at time 0): part of the last one.
         let migration = at == 0 && !versions.is_empty();
         if marked.is_none()
             && (!facts.is_edit() || migration)

@@ -232,3 +232,44 @@ fn a_tool_called_mid_reply_stays_in_the_reply_and_one_outside_is_a_version_of_it
         "Reply \"Let me check. It is 3 °C.\""
     );
 }
+
+#[test]
+fn a_foreign_writers_odd_document_is_read_without_panicking() {
+    use automerge::transaction::Transactable;
+    use automerge::{ObjType, ROOT, ReadDoc};
+    use chatsync_history::RestoreTarget;
+    let mut thread = new_thread(DEVICE_A);
+    send(&mut thread, "m1", "Hello", 2_000);
+    let sent = Version::new(thread.heads());
+    thread.with_automerge(|doc| {
+        let (_, messages) = doc.get(ROOT, "messages").unwrap().unwrap();
+        doc.put(&messages, "not-a-map", "a string where a message should be")
+            .unwrap();
+        let (_, meta) = doc.get(ROOT, "meta").unwrap().unwrap();
+        doc.put(&meta, "title", 5).unwrap();
+        let other = doc
+            .put_object(ROOT, "somethingElse", ObjType::List)
+            .unwrap();
+        doc.insert(&other, 0, 1).unwrap();
+        doc.commit();
+    });
+    let mut history = history(&mut thread);
+    // A change without a commit time, like a schema migration's, joins the version before it.
+    assert_eq!(
+        kinds(&mut history),
+        [VersionKind::Created, VersionKind::Message]
+    );
+    let last = history.versions()[1].version.clone();
+    assert_eq!(last, Version::new(thread.heads()));
+    history.view_at(&last).unwrap();
+    let change = history
+        .restore(&sent, RestoreTarget::Thread, actor(DEVICE_A, 2), 3_000)
+        .unwrap()
+        .unwrap();
+    thread.load_incremental(&change).unwrap();
+    let messages: Vec<_> = thread.with_automerge(|doc| {
+        let (_, messages) = doc.get(ROOT, "messages").unwrap().unwrap();
+        doc.keys(&messages).collect()
+    });
+    assert_eq!(messages, ["m1"]);
+}
