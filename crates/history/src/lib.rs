@@ -53,14 +53,17 @@ mod copy;
 mod error;
 mod history;
 mod restore;
+mod summary;
 mod version;
+mod versions;
 #[cfg(target_arch = "wasm32")]
 mod wasm;
 
 pub use chatsync_model::ThreadView;
 pub use error::HistoryError;
-pub use history::{History, RestoreTarget, VersionEntry};
+pub use history::{History, RestoreTarget};
 pub use version::{Version, VersionKind};
+pub use versions::VersionEntry;
 
 /// The commit message that marks a change made by [`History::restore`]: followed by the version.
 pub const RESTORE_MARK: &str = "chatsync-history:restore ";
