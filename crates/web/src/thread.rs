@@ -162,15 +162,13 @@ impl Thread {
             .with_thread(|thread| thread.with_automerge(|doc| doc.save()))
     }
 
-    /// Merges Automerge changes made elsewhere (bytes of `save()`, or a change a history restore
-    /// made) into this thread, as a sync would: stored and synced like any edit. As in a sync, what
-    /// the bytes hold that is no Automerge change is skipped (bytes that hold none change nothing).
+    /// Merges Automerge changes made elsewhere (bytes of `save()`, or the change of a history
+    /// restore) into this thread, as a sync would: stored and synced like any edit. What the bytes
+    /// hold that is no Automerge change is skipped, so bytes that hold none change nothing.
     #[wasm_bindgen(js_name = applyChanges)]
     pub fn apply_changes(&self, bytes: &[u8]) -> Result<()> {
-        // Not through `write`, which is generic: its copy for one more closure costs the wasm more.
         self.ensure_writable()?;
-        self.handle
-            .with_thread(|thread| thread.load_incremental(bytes))??;
+        self.handle.with_thread(|t| t.load_incremental(bytes))??;
         self.handle.changed();
         self.wrote();
         Ok(())
