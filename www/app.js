@@ -3,6 +3,7 @@
 import init, { ChatStore } from "./pkg/chatsync.js";
 import { runReply, streamReply } from "./stand-in-model.js";
 import { setupTransfer } from "./transfer.js";
+import { setupHistory } from "./history.js";
 
 const $ = (selector) => document.querySelector(selector);
 const SESSION_KEY = "chatsync-demo-session";
@@ -92,6 +93,7 @@ async function start(token, user) {
   const first = threads.find((t) => t.id === wanted) ?? threads[0];
   if (first) await openThread(first.id);
   setupTransfer({ store: state.store, threadId: () => state.threadId, openThread });
+  setupHistory({ thread: () => state.thread, dbName: `chatsync-demo-${user}` });
   // Only now: a message sent earlier would race the store's opening and the first thread's.
   for (const control of ["#composer", "#send", "#new-thread"]) $(control).disabled = false;
   $("#composer").focus();
@@ -289,6 +291,7 @@ function closeThread() {
   $("#messages").replaceChildren();
   $("#approvals").replaceChildren();
   $("#artifact-panel").hidden = true;
+  $("#history-panel").hidden = true;
   $("#thread-title").textContent = "New conversation";
 }
 
