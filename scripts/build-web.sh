@@ -5,9 +5,11 @@
 # (pkg/index.js, the "chatsync" entry: pkg/web plus ChatsyncError, persistent storage and
 # store.search, whose index in pkg/search loads on the first search; the adapters pkg/react and
 # pkg/ai-sdk, each a subpath export with its own types; pkg/export, chatsync/export, the export and
-# import that the store's exportThread / exportAll / importThreads load on first use); pkg/bundler, an entry for
+# import that the store's exportThread / exportAll / importThreads load on first use; pkg/history, the
+# history module — crates/history's own wasm and glue — that thread.history() and the rest load on
+# first use); pkg/bundler, an entry for
 # bundlers that initialises the wasm on import (see below); then the package's package.json, README and
-# licences. Prints the wasm's gzipped and brotli sizes.
+# licences. Prints the gzipped and brotli sizes of the core wasm and of the history module's.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source scripts/setup.sh
@@ -34,13 +36,17 @@ read -r crate_name version <<<"$package"
 # function instead of 8 KB of code, for hashing that is a sliver of a load or a commit (-0.7 KB).
 # Only this build gets the flags, so the tests' wasm builds are unaffected.
 rustc_commit=$(rustc -vV | sed -n 's/^commit-hash: //p')
+# The history module (crates/history), which thread.history() and the rest load on first use, is
+# built in the same run: the same profile and flags, and Automerge's compiled code shared.
+history_crate=chatsync-history
 registry_flags=""
 for registry in "${CARGO_HOME:-$HOME/.cargo}"/registry/src/*/; do
   [ -d "$registry" ] && registry_flags+=" --remap-path-prefix=$registry="
 done
 RUSTFLAGS="${RUSTFLAGS:-} --remap-path-prefix=$HOME/.cargo/registry/src/=$registry_flags --remap-path-prefix=$PWD/= --remap-path-prefix=/rustc/$rustc_commit/= --cfg sha2_backend_soft=\"compact\"" \
-  cargo build -p "$crate_name" --target wasm32-unknown-unknown --profile "$profile"
+  cargo build -p "$crate_name" -p "$history_crate" --target wasm32-unknown-unknown --profile "$profile"
 wasm="${CARGO_TARGET_DIR:-target}/wasm32-unknown-unknown/$profile/${crate_name//-/_}.wasm"
+history_wasm="${CARGO_TARGET_DIR:-target}/wasm32-unknown-unknown/$profile/${history_crate//-/_}.wasm"
 
 # wasm-opt sorts the functions by their names, so wasm-bindgen keeps the name section for it and
 # wasm-opt strips it; without wasm-opt, wasm-bindgen strips it.
@@ -49,16 +55,24 @@ wasm_opt=$(setting wasm-opt)
 strip_names=(--remove-name-section --remove-producers-section)
 [ -n "$wasm_opt" ] && strip_names=()
 rm -rf pkg
-wasm-bindgen --target web --out-dir pkg/web --out-name "$name" "${strip_names[@]}" "$wasm"
+# wasm-bindgen's `web` glue for a wasm ($1) into $2/$3.js and $2/$3_bg.wasm, then the wasm shrunk.
+bindgen() {
+  wasm-bindgen --target web --out-dir "$2" --out-name "$3" "${strip_names[@]}" "$1"
+  local out="$2/$3_bg.wasm"
+  # Short names for the functions the wasm imports from its glue (wasm-bindgen's end in a hash).
+  python3 scripts/short-imports.py "$out" "$2/$3.js"
+  if [ -n "$wasm_opt" ]; then
+    # Names for --reorder-functions-by-name that put similar code side by side (see the script).
+    python3 scripts/order-functions.py "$out"
+    # shellcheck disable=SC2086 # the arguments are split on purpose
+    crates/web/ts/node_modules/.bin/wasm-opt $wasm_opt "$out" -o "$out"
+  fi
+}
+bindgen "$wasm" pkg/web "$name"
 file="pkg/web/${name}_bg.wasm"
-# Short names for the functions the wasm imports from its glue (wasm-bindgen's end in a hash).
-python3 scripts/short-imports.py "$file" "pkg/web/${name}.js"
-if [ -n "$wasm_opt" ]; then
-  # Names for --reorder-functions-by-name that put similar code side by side (see the script).
-  python3 scripts/order-functions.py "$file"
-  # shellcheck disable=SC2086 # the arguments are split on purpose
-  crates/web/ts/node_modules/.bin/wasm-opt $wasm_opt "$file" -o "$file"
-fi
+# pkg/history: the history module's wasm and glue, beside its JS layer (history/engine.js, by tsc).
+bindgen "$history_wasm" pkg/history chatsync_history
+history_file=pkg/history/chatsync_history_bg.wasm
 
 # chatsync/bundler is not wasm-bindgen's `bundler` target: that one imports the .wasm as an ES module
 # from a second JS file, and Vite's dev server pre-bundles the JS but serves the .wasm on its own, whose
@@ -108,14 +122,14 @@ package = {
     # npm adds README.md by itself, but not licence files named LICENSE-*.
     "files": ["index.js", "index.d.ts", "errors.js", "errors.d.ts", "metadata.js", "metadata.d.ts",
               "threads.js", "threads.d.ts", "views.js", "views.d.ts", "abort.js", "abort.d.ts",
-              "reuse.js", "reuse.d.ts", "web", "bundler", "react", "ai-sdk", "search", "export", "README.md", "LICENSE-MIT",
-              "LICENSE-APACHE"],
+              "reuse.js", "reuse.d.ts", "web", "bundler", "react", "ai-sdk", "search", "export", "history", "README.md",
+              "LICENSE-MIT", "LICENSE-APACHE"],
     # index.js patches the store class (persistent storage) when imported, and so do
-    # search/install.js (store.search), export/store.js (the export methods), metadata.js,
-    # threads.js (store.threads()), views.js (messages kept between views) and abort.js (signals);
-    # bundler/ loads the wasm.
-    "sideEffects": ["./index.js", "./search/install.js", "./export/store.js", "./metadata.js", "./threads.js",
-                    "./views.js", "./abort.js", f"./bundler/{name}.js"],
+    # search/install.js (store.search), export/store.js (the export methods), history/install.js
+    # (thread.history and the rest), metadata.js, threads.js (store.threads()), views.js (messages
+    # kept between views) and abort.js (signals); bundler/ loads the wasm.
+    "sideEffects": ["./index.js", "./search/install.js", "./export/store.js", "./history/install.js", "./metadata.js",
+                    "./threads.js", "./views.js", "./abort.js", f"./bundler/{name}.js"],
     # store.search's index (search/engine.js, imported on the first search): the version the tests
     # run against (crates/web/ts/package.json), and later 7.x.
     "dependencies": {"minisearch": "^" + json.load(open("crates/web/ts/package.json"))["devDependencies"]["minisearch"]},
@@ -127,4 +141,6 @@ package = {
 json.dump(package, open("pkg/package.json", "w"), indent=2)
 PY
 
-echo "$file: $(stat -c %s "$file") bytes, $(gzip -9 -c "$file" | wc -c) gzipped, $(node scripts/brotli.mjs --size "$file") brotli"
+for f in "$file" "$history_file"; do
+  echo "$f: $(stat -c %s "$f") bytes, $(gzip -9 -c "$f" | wc -c) gzipped, $(node scripts/brotli.mjs --size "$f") brotli"
+done

@@ -7,7 +7,7 @@ source scripts/setup.sh
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets -- -D warnings
 # The crates that also build for the browser, checked as wasm32 (their tests run there too).
-cargo clippy -p chatsync-model -p chatsync-protocol -p chatsync-web --all-targets --target wasm32-unknown-unknown -- -D warnings
+cargo clippy -p chatsync-model -p chatsync-protocol -p chatsync-web -p chatsync-history --all-targets --target wasm32-unknown-unknown -- -D warnings
 
 # The core crates must stay free of IO on every target: no async runtime, browser, database or HTTP
 # crates among their normal dependencies.

@@ -4,11 +4,12 @@
 #   - the package's metadata: README and licences in the tarball, no placeholder repository anywhere;
 #   - publint on the tarball `npm pack` makes, and arethetypeswrong (esm-only profile: the package is
 #     ES modules only, so CommonJS `require` resolutions are not checked);
-#   - the adapters (chatsync/react, chatsync/ai-sdk), store.search and chatsync/export from the
+#   - the adapters (chatsync/react, chatsync/ai-sdk), store.search, chatsync/export and thread.history from the
 #     tarball: their tests type-checked with tsc under strict (skipLibCheck off, every subpath), then
 #     run in headless Chromium (React Testing Library, the ai package's Chat and streams, a relay
 #     started by run.mjs; crates/web/ts/test); the size of each entry (and of what the core entry
-#     loads on demand), gzip and brotli, and the core wasm's budget (crates/web/ts/sizes.mjs);
+#     loads on demand, and the history module's wasm), gzip and brotli, and the core wasm's budget
+#     (crates/web/ts/sizes.mjs);
 #   - the tarball installed into examples/vite-app, type-checked with skipLibCheck off under
 #     lib ["ES2023", "DOM"] (and again under ESNext), built with `vite build`, and loaded in headless
 #     Chromium from `vite preview` and from `vite dev` (whose pre-bundling used to give a blank page):
@@ -77,7 +78,8 @@ listing=$(tar -tzf "$tarball")
 for file in README.md LICENSE-MIT LICENSE-APACHE package.json index.js index.d.ts web/chatsync.js \
   web/chatsync_bg.wasm web/chatsync.d.ts bundler/chatsync.js bundler/chatsync.d.ts threads.js views.js abort.js \
   reuse.js react/index.js \
-  react/index.d.ts ai-sdk/index.js ai-sdk/index.d.ts export/index.js export/index.d.ts; do
+  react/index.d.ts ai-sdk/index.js ai-sdk/index.d.ts export/index.js export/index.d.ts \
+  history/install.js history/engine.js history/chatsync_history.js history/chatsync_history_bg.wasm; do
   grep -qx "package/$file" <<<"$listing" || fail "the tarball has no $file"
 done
 echo "$(basename "$tarball"): $(stat -c %s "$tarball") bytes, README and both licences in it"

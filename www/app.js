@@ -4,6 +4,7 @@ import init, { ChatStore } from "./pkg/index.js";
 import { runReply, streamReply } from "./stand-in-model.js";
 import { setupSearch } from "./search.js";
 import { setupTransfer } from "./transfer.js";
+import { setupHistory } from "./history.js";
 
 const $ = (selector) => document.querySelector(selector);
 const SESSION_KEY = "chatsync-demo-session";
@@ -94,6 +95,7 @@ async function start(token, user) {
   if (first) await openThread(first.id);
   setupTransfer({ store: state.store, threadId: () => state.threadId, openThread });
   setupSearch({ store: state.store, openThread });
+  setupHistory({ thread: () => state.thread, dbName: `chatsync-demo-${user}` });
   // Only now: a message sent earlier would race the store's opening and the first thread's.
   for (const control of ["#composer", "#send", "#new-thread"]) $(control).disabled = false;
   $("#composer").focus();
@@ -291,6 +293,7 @@ function closeThread() {
   $("#messages").replaceChildren();
   $("#approvals").replaceChildren();
   $("#artifact-panel").hidden = true;
+  $("#history-panel").hidden = true;
   $("#thread-title").textContent = "New conversation";
 }
 

@@ -2,9 +2,9 @@
 // when the relay is unreachable, so a reload still shows every thread from IndexedDB. Network first:
 // a reachable relay always serves the current files (and refreshes the cache).
 const CACHE = "chatsync-demo-shell";
-const SHELL = ["./", "./index.html", "./app.js", "./stand-in-model.js", "./transfer.js", "./search.js", "./styles.css",
+const SHELL = ["./", "./index.html", "./app.js", "./stand-in-model.js", "./transfer.js", "./search.js", "./history.js", "./styles.css",
   // The package's entry and what it imports up front; its search and export modules are cached on first use.
-  "./pkg/index.js", "./pkg/errors.js", "./pkg/metadata.js", "./pkg/search/install.js", "./pkg/export/store.js",
+  "./pkg/index.js", "./pkg/errors.js", "./pkg/metadata.js", "./pkg/search/install.js", "./pkg/export/store.js", "./pkg/history/install.js",
   "./pkg/web/chatsync.js", "./pkg/web/chatsync_bg.wasm"];
 
 self.addEventListener("install", (event) => {

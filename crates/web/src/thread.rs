@@ -162,6 +162,18 @@ impl Thread {
             .with_thread(|thread| thread.with_automerge(|doc| doc.save()))
     }
 
+    /// Merges Automerge changes made elsewhere (bytes of `save()`, or the change of a history
+    /// restore) into this thread, as a sync would: stored and synced like any edit. What the bytes
+    /// hold that is no Automerge change is skipped, so bytes that hold none change nothing.
+    #[wasm_bindgen(js_name = applyChanges)]
+    pub fn apply_changes(&self, bytes: &[u8]) -> Result<()> {
+        self.ensure_writable()?;
+        self.handle.with_thread(|t| t.load_incremental(bytes))??;
+        self.handle.changed();
+        self.wrote();
+        Ok(())
+    }
+
     /// Appends a message and returns it: its `id` is the caller's (a duplicate is `already_exists`)
     /// or a fresh one, its `parts` ordered parts. Its parent defaults to the last message on the
     /// active branch.

@@ -15,6 +15,9 @@ import init, {
   type SearchOptions,
   type SearchResult,
   type Highlight,
+  type ThreadVersion,
+  type VersionKind,
+  type RestoreOptions,
   type Thread,
   type ThreadSummary,
   type ThreadView,
@@ -122,6 +125,19 @@ export async function tour(): Promise<void> {
     const [start, end]: Highlight = r.highlights[0] ?? [0, 0];
     console.log(r.threadId, r.messageId, r.artifactId, r.kind, r.title, r.role, r.createdAt, r.snippet.slice(start, end), r.score);
   }
+
+  const versions: ThreadVersion[] = await thread.history();
+  for (const v of versions) {
+    const kind: VersionKind = v.kind;
+    console.log(v.version, v.at, kind, v.summary);
+  }
+  const then: ThreadView = await thread.viewAt(versions[0]!.version);
+  const restoreOptions: RestoreOptions = { messageId: then.messages[0]?.id };
+  await thread.restore(versions[0]!.version);
+  await thread.restore(versions[0]!.version, restoreOptions);
+  const undone: boolean = await thread.undo();
+  thread.applyChanges(thread.save());
+  console.log(undone);
 
   thread.setSummary("A trip, planned");
   thread.setSummary(null);

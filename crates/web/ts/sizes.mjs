@@ -1,7 +1,8 @@
 // Prints what each entry of the packed package costs an app: the entry's own JS bundled and minified
 // (the frameworks it needs, react / ai, and the core module left out, as an app has them anyway),
-// gzipped and brotli'd; what the main entry imports only on demand (the search index) on its own row;
-// and the core wasm, which must stay within its budget.
+// gzipped and brotli'd; what the main entry imports only on demand (the search index, the export
+// module, the history module's glue) on its own row; the history module's wasm, which the first
+// thread.history() (or viewAt, restore, undo) loads; and the core wasm, which must stay within its budget.
 //   node crates/web/ts/sizes.mjs <unpacked package dir>
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -63,6 +64,8 @@ for (const [subpath, target] of Object.entries(packageJson.exports)) {
   }
 }
 rows.push(...lazyRows);
+const historyWasm = readFileSync(join(dir, "history/chatsync_history_bg.wasm"));
+rows.push(["history wasm", historyWasm.length, gzip(historyWasm), brotli(historyWasm)]);
 const wasm = readFileSync(join(dir, "web/chatsync_bg.wasm"));
 rows.push(["core wasm", wasm.length, gzip(wasm), brotli(wasm)]);
 console.log("entry            minified      gzip    brotli");

@@ -15,6 +15,9 @@ export type { Highlight, SearchOptions, SearchResult, SearchResultKind } from ".
 import "./search/install.js";
 // store.exportThread / exportAll / importThreads, loading chatsync/export on first use.
 import "./export/store.js";
+// thread.history() / viewAt / restore / undo, loading the history module (its own wasm) on first use.
+export type { RestoreOptions, ThreadVersion, VersionKind } from "./history/install.js";
+import "./history/install.js";
 // thread.updateMessageMetadata(id, metadata, { merge: true }): merged here, in JS.
 import "./metadata.js";
 export { mergeObjects } from "./metadata.js";

@@ -8,5 +8,6 @@ import "./react.test.js";
 import "./ai-sdk.test.js";
 import "./search.test.js";
 import "./export.test.js";
+import "./history.test.js";
 
 await run(new URLSearchParams(location.search).get("filter"));
