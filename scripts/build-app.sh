@@ -19,6 +19,15 @@ cp crates/web/ts/node_modules/minisearch/dist/es/index.js "$out/vendor/minisearc
 # Precompressed copies: the relay sends the .br to clients that accept brotli (Chromium does, even on
 # http://127.0.0.1) and the .gz to those that accept only gzip: every script, style, page and the wasm
 # (1.63 MB, 0.53 MB gzipped, 0.42 MB brotli).
+# The service worker's app shell: every file served, as paths relative to it.
+python3 - "$out" <<'PY'
+import json, pathlib, sys
+out = pathlib.Path(sys.argv[1])
+files = sorted(f"./{p.relative_to(out)}" for p in out.rglob("*")
+               if p.is_file() and p.suffix in {".html", ".js", ".css", ".wasm"} and p.name != "sw.js")
+sw = out / "sw.js"
+sw.write_text(sw.read_text().replace("[/* FILES */]", json.dumps(files)))
+PY
 mapfile -t compressed < <(find "$out" -type f \( -name "*.js" -o -name "*.wasm" -o -name "*.css" -o -name "*.html" \))
 gzip -9 -k -f "${compressed[@]}"
 node scripts/brotli.mjs "${compressed[@]}"

@@ -2,10 +2,10 @@
 // when the relay is unreachable, so a reload still shows every thread from IndexedDB. Network first:
 // a reachable relay always serves the current files (and refreshes the cache).
 const CACHE = "chatsync-demo-shell";
-const SHELL = ["./", "./index.html", "./app.js", "./stand-in-model.js", "./transfer.js", "./search.js", "./history.js", "./styles.css",
-  // The package's entry and what it imports up front; its search and export modules are cached on first use.
-  "./pkg/index.js", "./pkg/errors.js", "./pkg/metadata.js", "./pkg/search/install.js", "./pkg/export/store.js", "./pkg/history/install.js",
-  "./pkg/web/chatsync.js", "./pkg/web/chatsync_bg.wasm"];
+// Every file of the built app (scripts/build-app.sh writes the list in place of the placeholder), so
+// what loads lazily — search, export, history — works offline too, not only what the page imports
+// up front.
+const SHELL = ["./", ...[/* FILES */]];
 
 self.addEventListener("install", (event) => {
   event.waitUntil(caches.open(CACHE).then((cache) => cache.addAll(SHELL)).then(() => self.skipWaiting()));
