@@ -1,0 +1,180 @@
+// The store in a worker (`ChatStore.open({ worker })`), in both modes: the same API as in the page,
+// from the packed package. A second tab is an iframe of this page (./worker-tab.ts) on the same
+// SharedWorker; removing it closes its port, as closing a tab does.
+import { ChatStore, ChatsyncError, Thread, type Message, type StoreEvent, type ThreadView } from "chatsync/bundler";
+import { assert, equal, eventually, freshDb, test } from "./harness.js";
+
+const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+for (const mode of ["shared", "dedicated"] as const) {
+  test(`worker ${mode}: open, createThread, appendMessage, a streamed reply, view() at once, subscribe, listThreads`, async () => {
+    const dbName = freshDb();
+    const store = await ChatStore.open({ dbName, persist: false, worker: mode });
+    assert(store instanceof ChatStore, "the worker store is a ChatStore");
+    const events: StoreEvent[] = [];
+    store.subscribe((event) => events.push(event));
+    const created = await store.createThread({ title: "In a worker" });
+    const thread = await store.openThread(created.id);
+    assert(thread instanceof Thread, "its threads are Threads");
+    equal(thread.id, created.id, "thread id");
+    equal(thread.view().title, "In a worker", "first view's title");
+    const views: ThreadView[] = [];
+    thread.subscribe((view) => views.push(view));
+
+    const question = thread.appendMessage({ role: "user", content: "What is a CRDT?" });
+    assert(/^[0-9a-f]{32}$/.test(question.id), `a fresh id made at once: ${question.id}`);
+    equal([question.role, question.content, question.status], ["user", "What is a CRDT?", "complete"], "the message returned");
+    equal(thread.view().messages.map((m) => m.id), [question.id], "view() has it at once");
+    const reply = thread.appendMessage({ id: "reply-1", role: "assistant" });
+    equal([reply.id, reply.status, reply.parentId], ["reply-1", "pending", question.id], "the reply returned");
+    const words = Array.from({ length: 40 }, (_, i) => `word${i} `);
+    for (const word of words) thread.appendDelta(reply.id, word);
+    equal(thread.view().messages.at(-1)!.content, words.join(""), "view() has every delta at once");
+    thread.finishMessage(reply.id, { status: "complete", finishReason: "stop" });
+    equal(thread.view().messages.at(-1)!.status, "complete", "finished at once");
+
+    // The worker's own views follow, and keep the objects of unchanged messages.
+    await eventually(() => {
+      const last = views.at(-1)?.messages.at(-1);
+      equal([last?.id, last?.content, last?.status, last?.finishReason], [reply.id, words.join(""), "complete", "stop"], "the worker's view");
+    });
+    thread.appendMessage({ role: "user", content: "Thanks" });
+    await eventually(() => equal(views.at(-1)?.messages.length, 3, "messages after a third"));
+    const before = views.at(-2)!;
+    const after = views.at(-1)!;
+    assert(after.messages[0] === before.messages[0] && after.messages[1] === before.messages[1], "unchanged messages are the same objects");
+    assert(thread.view() === thread.view(), "view() keeps its identity between changes");
+    equal(thread.summary().messageCount, 3, "summary() from the worker");
+
+    await eventually(async () => {
+      const listed = await store.listThreads();
+      equal(listed.map((t) => [t.id, t.messageCount]), [[created.id, 3]], "listThreads");
+    });
+    assert(events.some((e) => e.type === "threads"), `a threads event: ${JSON.stringify(events)}`);
+    assert(store.status() === store.status(), "status() keeps its identity");
+    equal(store.status().state, "local", "status without a relay");
+    equal(store.preferences().maxContextMessages, 50, "preferences() from the worker");
+    await store.setPreferences({ maxContextMessages: 7 });
+    await eventually(() => equal(store.preferences().maxContextMessages, 7, "preferences() after setPreferences"));
+    await store.close();
+
+    // Everything reached IndexedDB: a store opened again (in the page, even) reads it.
+    const again = await ChatStore.open({ dbName, persist: false });
+    const reread = await again.openThread(created.id);
+    equal(reread.view().messages.map((m) => [m.id, m.status]), [[question.id, "complete"], [reply.id, "complete"], [reread.view().messages[2]!.id, "complete"]], "stored messages");
+    equal(reread.view().messages[1]!.content, words.join(""), "the stored reply");
+    await again.close();
+  });
+
+  test(`worker ${mode}: errors are Errors with a code, refused writes are error events`, async () => {
+    const store = await ChatStore.open({ dbName: freshDb(), persist: false, worker: mode });
+    const rejection = await store.openThread("no-such-thread").then(() => undefined, (error: unknown) => error);
+    assert(rejection instanceof Error && rejection instanceof ChatsyncError, `openThread of an unknown id: ${String(rejection)}`);
+    assert(["not_found", "invalid_input"].includes(rejection.code), `its code: ${rejection.code}`);
+    const { id } = await store.createThread();
+    const thread = await store.openThread(id);
+    const code = (f: () => unknown) => {
+      try {
+        f();
+      } catch (error) {
+        assert(error instanceof ChatsyncError, `not a ChatsyncError: ${String(error)}`);
+        return error.code;
+      }
+      return "none";
+    };
+    equal(code(() => thread.appendMessage({ role: "robot" as "user", content: "x" })), "invalid_input", "a bad role");
+    const first = thread.appendMessage({ role: "user", content: "once" });
+    equal(code(() => thread.appendMessage({ id: first.id, role: "user", content: "twice" })), "already_exists", "a duplicate id");
+    const errors: Extract<StoreEvent, { type: "error" }>[] = [];
+    store.subscribe((event) => event.type === "error" && errors.push(event));
+    thread.appendDelta("no-such-message", "text");
+    await eventually(() => assert(errors.length === 1, "no error event"));
+    assert(["not_found", "invalid_transition", "invalid_input"].includes(errors[0]!.code), `the refused delta: ${JSON.stringify(errors[0])}`);
+    equal(errors[0]!.threadId, id, "the error's thread");
+    thread.close();
+    equal(code(() => thread.view()), "thread_closed", "a closed thread");
+    await store.close();
+    const closed = await store.listThreads().then(() => undefined, (error: unknown) => error);
+    assert(closed instanceof ChatsyncError && closed.code === "closed", `a closed store: ${String(closed)}`);
+    equal(code(() => store.preferences()), "closed", "a closed store's preferences()");
+    const bad = await ChatStore.open({ worker: "remote" as "shared" }).then(() => undefined, (error: unknown) => error);
+    assert(bad instanceof ChatsyncError && bad.code === "invalid_input", `an unknown worker mode: ${String(bad)}`);
+  });
+}
+
+/** A second tab: an iframe of this page running ./worker-tab.ts; resolves with what it posts. */
+function openTab(params: Record<string, string>): { frame: HTMLIFrameElement; message: (type: string) => Promise<Record<string, unknown>> } {
+  const frame = document.createElement("iframe");
+  const received: Record<string, unknown>[] = [];
+  const onMessage = (event: MessageEvent) => {
+    if (event.source === frame.contentWindow) received.push(event.data as Record<string, unknown>);
+  };
+  window.addEventListener("message", onMessage);
+  frame.src = `${location.pathname}?${new URLSearchParams({ role: "tab", ...params })}`;
+  document.body.append(frame);
+  return {
+    frame,
+    message: async (type) => {
+      let found: Record<string, unknown> | undefined;
+      await eventually(() => {
+        found = received.find((m) => m.type === type || m.type === "failed");
+        assert(found, `the tab posted no ${type}`);
+      }, 15_000);
+      if (found!.type === "failed") throw new Error(`the tab failed: ${String(found!.error)}`);
+      return found!;
+    },
+  };
+}
+
+test("worker shared: two tabs share one worker and see each other's writes", async () => {
+  const dbName = freshDb();
+  const store = await ChatStore.open({ dbName, persist: false, worker: "shared" });
+  const { id } = await store.createThread({ title: "Shared" });
+  const thread = await store.openThread(id);
+  const tab = openTab({ db: dbName, thread: id, act: "write" });
+  try {
+    await tab.message("ready");
+    // The other tab's message, through the worker: no BroadcastChannel round trip.
+    await eventually(() => equal(thread.view().messages.map((m) => m.content), ["from the other tab"], "this tab's view"));
+    thread.appendMessage({ role: "assistant", content: "from this tab" });
+    const seen = await tab.message("saw");
+    equal(seen.contents, ["from the other tab", "from this tab"], "the other tab's view");
+  } finally {
+    tab.frame.remove();
+    await store.close();
+  }
+});
+
+test("worker shared: a tab closed mid-stream leaves its reply interrupted at once", async () => {
+  const dbName = freshDb();
+  const store = await ChatStore.open({ dbName, persist: false, worker: "shared" });
+  const { id } = await store.createThread({ title: "Interrupted" });
+  const thread = await store.openThread(id);
+  const tab = openTab({ db: dbName, thread: id, act: "stream" });
+  try {
+    const { replyId } = await tab.message("streaming");
+    await eventually(() => {
+      const reply = thread.view().messages.find((m) => m.id === replyId);
+      equal(reply?.status, "streaming", "the reply while its tab streams");
+    });
+    const closedAt = performance.now();
+    tab.frame.remove();
+    let interruptedAfter = 0;
+    await eventually(() => {
+      const reply = thread.view().messages.find((m) => m.id === replyId) as Message | undefined;
+      equal(reply?.status, "interrupted", "the reply once its tab is gone");
+      interruptedAfter = performance.now() - closedAt;
+    }, 4_000);
+    // Well before the 5 s after which a silent stream is judged interrupted anyway.
+    assert(interruptedAfter < 2_000, `interrupted after ${Math.round(interruptedAfter)} ms`);
+    console.log(`worker shared: the closed tab's reply was interrupted after ${Math.round(interruptedAfter)} ms`);
+    // Written again (here), it streams again.
+    thread.appendDelta(String(replyId), " resumed");
+    await delay(50);
+    await eventually(() => equal(thread.view().messages.find((m) => m.id === replyId)?.status, "streaming", "written again"));
+    thread.finishMessage(String(replyId), { status: "complete" });
+  } finally {
+    tab.frame.remove();
+    await store.close();
+  }
+});
