@@ -64,6 +64,8 @@ try {
     console.log(`${r.ok ? "ok  " : "FAIL"} ${r.name} (${r.ms} ms)${r.ok ? "" : `\n     ${r.error.replaceAll("\n", "\n     ")}`}`);
     if (!r.ok) failed += 1;
   }
+  // A failure's console (and its frames'): what the page said around it.
+  if (failed > 0) console.log(log.join("\n"));
   if (results.length === 0) {
     console.log("no test matched", log.join("\n"));
     failed = 1;

@@ -6,8 +6,10 @@ import { ChatStore } from "chatsync/bundler";
 const params = new URLSearchParams(location.search);
 const tell = (message: Record<string, unknown>) => parent.postMessage(message, "*");
 
+tell({ type: "loaded" });
 try {
   const store = await ChatStore.open({ dbName: params.get("db")!, persist: false, worker: "shared" });
+  tell({ type: "opened" });
   const thread = await store.openThread(params.get("thread")!);
   if (params.get("act") === "write") {
     thread.appendMessage({ role: "user", content: "from the other tab" });

@@ -118,7 +118,7 @@ function openTab(params: Record<string, string>): { frame: HTMLIFrameElement; me
       let found: Record<string, unknown> | undefined;
       await eventually(() => {
         found = received.find((m) => m.type === type || m.type === "failed");
-        assert(found, `the tab posted no ${type}`);
+        assert(found, `the tab posted no ${type} (only ${JSON.stringify(received.map((m) => m.type))})`);
       }, 15_000);
       if (found!.type === "failed") throw new Error(`the tab failed: ${String(found!.error)}`);
       return found!;

@@ -47,11 +47,15 @@ export class WorkerClient {
     channel.start?.();
     // The worker learns this page is gone when its port closes; where ports have no `close` event,
     // from this lock, which the browser frees when the page goes.
+    // The worker hears of the lock once it is held: asked for earlier, it could be granted to the
+    // worker first, which would take this page for gone.
     const locks = globalThis.navigator?.locks;
     if (locks) {
       const tab = `chatsync:tab:${randomId()}`;
-      locks.request(tab, () => new Promise<never>(() => {})).catch(() => {});
-      channel.postMessage({ t: "hello", tab });
+      locks.request(tab, () => {
+        channel.postMessage({ t: "hello", tab });
+        return new Promise<never>(() => {});
+      }).catch(() => {});
     }
   }
 

@@ -131,7 +131,10 @@ export class Connection {
     try {
       let value: unknown;
       if (method === "open") value = await this.open(sid, args[0] as Record<string, unknown> | undefined);
-      else if (method === "openThread") return await this.openThread(id, sid, tid!, String(args[0]));
+      else if (method === "openThread") {
+        await this.openThread(id, sid, tid!, String(args[0]));
+        return;
+      }
       else if (method === "close") value = await this.closeStore(sid);
       else {
         const use = this.stores.get(sid);
@@ -190,7 +193,7 @@ export class Connection {
     const thread = await use.shared.store.openThread(threadId);
     if (this.gone || !this.stores.has(sid)) {
       thread.close();
-      return;
+      throw Object.assign(new Error("the store was closed"), { code: "closed" });
     }
     const view = present(use.shared, thread.id, thread.view());
     const entry: ThreadUse = {
