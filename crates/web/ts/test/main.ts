@@ -5,6 +5,14 @@ import { run } from "./harness.js";
 (globalThis as { IS_REACT_ACT_ENVIRONMENT?: boolean }).IS_REACT_ACT_ENVIRONMENT = true;
 
 const params = new URLSearchParams(location.search);
+// ?worker=shared|dedicated (run.mjs with CHATSYNC_TEST_WORKER): every store a test opens without a
+// `worker` option runs in that worker, to run the whole suite against the worker store.
+const defaultWorker = params.get("worker");
+if (defaultWorker) {
+  const { ChatStore } = await import("chatsync/bundler");
+  const open = ChatStore.open;
+  ChatStore.open = (options) => open.call(ChatStore, { worker: defaultWorker as "shared", ...options });
+}
 if (params.get("role") === "tab") {
   await import("./worker-tab.js");
 } else {
