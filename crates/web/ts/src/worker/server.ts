@@ -237,17 +237,30 @@ export class Connection {
         this.post({ t: "opError", store: sid, error: toWire(error) });
       }
     }
+    // Threads written by more than deltas: their new view goes to the page now, not at the core's
+    // next frame, so the page's reads catch up with its writes as soon as they can. (A stream's
+    // deltas keep the core's pace: one view per frame.)
+    const written = new Set<ThreadUse>();
     for (const op of ops) {
       const entry = this.threads.get(op.thread);
       if (!entry) continue;
       if (op.method === "close") {
         this.closeThread(entry);
+        written.delete(entry);
         continue;
       }
       try {
         this.runOp(entry, op);
+        if (op.method !== "appendDelta") written.add(entry);
       } catch (error) {
         this.post({ t: "opError", store: sid, error: toWire(error), threadId: entry.thread.id });
+      }
+    }
+    for (const entry of written) {
+      try {
+        this.push(entry, entry.thread.view());
+      } catch {
+        // the thread closed meanwhile
       }
     }
   }
