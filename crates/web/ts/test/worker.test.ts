@@ -40,15 +40,19 @@ for (const mode of ["shared", "dedicated"] as const) {
     });
     thread.appendMessage({ role: "user", content: "Thanks" });
     await eventually(() => equal(views.at(-1)?.messages.length, 3, "messages after a third"));
-    const before = views.at(-2)!;
+    // Once the reply's last commit is in (its timestamps), a fourth message changes nothing else.
+    await delay(300);
+    const before = views.at(-1)!;
+    thread.appendMessage({ role: "assistant", content: "You are welcome" });
+    await eventually(() => equal(views.at(-1)?.messages.length, 4, "messages after a fourth"));
     const after = views.at(-1)!;
-    assert(after.messages[0] === before.messages[0] && after.messages[1] === before.messages[1], "unchanged messages are the same objects");
+    assert(before.messages.every((m, i) => after.messages[i] === m), "unchanged messages are the same objects");
     assert(thread.view() === thread.view(), "view() keeps its identity between changes");
-    equal(thread.summary().messageCount, 3, "summary() from the worker");
+    await eventually(() => equal(thread.summary().messageCount, 4, "summary() from the worker"));
 
     await eventually(async () => {
       const listed = await store.listThreads();
-      equal(listed.map((t) => [t.id, t.messageCount]), [[created.id, 3]], "listThreads");
+      equal(listed.map((t) => [t.id, t.messageCount]), [[created.id, 4]], "listThreads");
     });
     assert(events.some((e) => e.type === "threads"), `a threads event: ${JSON.stringify(events)}`);
     assert(store.status() === store.status(), "status() keeps its identity");
@@ -61,7 +65,8 @@ for (const mode of ["shared", "dedicated"] as const) {
     // Everything reached IndexedDB: a store opened again (in the page, even) reads it.
     const again = await ChatStore.open({ dbName, persist: false });
     const reread = await again.openThread(created.id);
-    equal(reread.view().messages.map((m) => [m.id, m.status]), [[question.id, "complete"], [reply.id, "complete"], [reread.view().messages[2]!.id, "complete"]], "stored messages");
+    equal(reread.view().messages.map((m) => m.status), ["complete", "complete", "complete", "complete"], "stored messages");
+    equal(reread.view().messages.slice(0, 2).map((m) => m.id), [question.id, reply.id], "their ids");
     equal(reread.view().messages[1]!.content, words.join(""), "the stored reply");
     await again.close();
   });
@@ -101,6 +106,20 @@ for (const mode of ["shared", "dedicated"] as const) {
     assert(bad instanceof ChatsyncError && bad.code === "invalid_input", `an unknown worker mode: ${String(bad)}`);
   });
 }
+
+test("worker shared: a long thread's first view arrives whole and in order (sent in chunks)", async () => {
+  const dbName = freshDb();
+  const writer = await ChatStore.open({ dbName, persist: false, worker: "shared" });
+  const { id } = await writer.createThread();
+  const thread = await writer.openThread(id);
+  for (let i = 0; i < 1203; i++) thread.appendMessage({ role: i % 2 ? "assistant" : "user", content: `message ${i}` });
+  await writer.close();
+  const reader = await ChatStore.open({ dbName, persist: false, worker: "shared" });
+  const view = (await reader.openThread(id)).view();
+  equal(view.messages.length, 1203, "messages in the first view");
+  assert(view.messages.every((m, i) => m.content === `message ${i}`), "in order");
+  await reader.close();
+});
 
 /** A second tab: an iframe of this page running ./worker-tab.ts; resolves with what it posts. */
 function openTab(params: Record<string, string>): { frame: HTMLIFrameElement; message: (type: string) => Promise<Record<string, unknown>> } {

@@ -1,7 +1,7 @@
 // The page's side of the connection to the store's worker: requests and their answers, the batch
 // of synchronous writes (sent once per task, consecutive deltas of one message joined into one),
 // and the worker's pushes routed to the stores and threads they are for.
-import type { ChatStore as CoreStore } from "../web/chatsync.js";
+import type { ChatStore as CoreStore, Message } from "../web/chatsync.js";
 import type { FromWorker, OpBatch, StoreMirror, ThreadOp, ToWorker, WireError } from "./protocol.js";
 
 /** How the store runs: in a SharedWorker, a dedicated Worker, or in this page (`"none"`). */
@@ -39,6 +39,8 @@ export class WorkerClient {
   readonly threads = new Map<number, ThreadSink>();
   private queue = new Map<number, OpBatch>();
   private armed = false;
+  /** The first messages of views `openThread` is receiving, by request. */
+  private readonly chunks = new Map<number, Message[][]>();
   /** How many `ops` messages were sent: the one being gathered is `sent + 1`. */
   private sent = 0;
 
@@ -131,10 +133,19 @@ export class WorkerClient {
         else waiter.reject(fromWire(message.error));
         return;
       }
+      case "chunk": {
+        let chunks = this.chunks.get(message.id);
+        if (!chunks) this.chunks.set(message.id, (chunks = []));
+        chunks.push(message.messages);
+        return;
+      }
       case "opened": {
         const waiter = this.pending.get(message.id);
         this.pending.delete(message.id);
-        waiter?.resolve({ view: message.view, summary: message.summary });
+        const chunks = this.chunks.get(message.id);
+        this.chunks.delete(message.id);
+        const view = chunks ? { ...message.view, messages: [...chunks.flat(), ...message.view.messages] } : message.view;
+        waiter?.resolve(view);
         return;
       }
       case "event":

@@ -70,8 +70,12 @@ export interface StoreMirror {
 export type FromWorker =
   | { t: "reply"; id: number; ok: true; value: unknown }
   | { t: "reply"; id: number; ok: false; error: WireError }
-  /** `openThread`'s answer carries the thread's first view and summary. */
-  | { t: "opened"; id: number; view: ThreadView; summary: ThreadSummary }
+  /**
+   * `openThread`'s answer carries the thread's first view (its summary follows in a `view`); the
+   * `chunk`s before it carry its first messages, in order.
+   */
+  | { t: "chunk"; id: number; messages: Message[] }
+  | { t: "opened"; id: number; view: ThreadView }
   | { t: "event"; store: number; event: StoreEvent }
   | { t: "mirror"; store: number; mirror: StoreMirror }
   /** A thread's view changed; `acked` is how many `ops` messages the worker had run by then. */

@@ -81,6 +81,9 @@ interface ThreadUse {
 
 const sharedStores = new Map<string, Promise<Shared>>();
 
+/** Messages per `chunk` of a first view. */
+const CHUNK = 500;
+
 /** A page's connection. */
 export class Connection {
   private readonly stores = new Map<number, StoreUse>();
@@ -204,7 +207,29 @@ export class Connection {
     let uses = use.shared.threads.get(thread.id);
     if (!uses) use.shared.threads.set(thread.id, (uses = new Set()));
     uses.add(entry);
-    this.post({ t: "opened", id, view, summary: thread.summary() });
+    // Not `thread.summary()`: it reads the document, which the first view does not wait for (the
+    // core paints it from the stored view). The summary follows, with the document.
+    // A long thread's messages go ahead in chunks, each its own task on the page: read in one, a
+    // 5,000-message view is a long task there.
+    for (let at = 0; at + CHUNK < view.messages.length; at += CHUNK) {
+      this.post({ t: "chunk", id, messages: view.messages.slice(at, at + CHUNK) });
+    }
+    const rest = Math.max(0, Math.ceil(view.messages.length / CHUNK) - 1) * CHUNK;
+    this.post({ t: "opened", id, view: rest > 0 ? { ...view, messages: view.messages.slice(rest) } : view });
+    setTimeout(() => this.pushSummary(entry), 0);
+  }
+
+  /** Sends a thread's summary alone (an empty patch). */
+  private pushSummary(entry: ThreadUse): void {
+    if (!this.threads.has(entry.tid)) return;
+    let summary;
+    try {
+      summary = entry.thread.summary();
+    } catch {
+      return;
+    }
+    const patch = { keep: entry.last.messages.length, tail: 0, messages: [], fields: {}, removed: [] };
+    this.post({ t: "view", thread: entry.tid, patch, acked: this.acked, summary });
   }
 
   /** Sends the page what changed since the view it has. */

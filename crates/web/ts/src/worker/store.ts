@@ -201,10 +201,8 @@ export class WorkerChatStore implements StoreSink {
   async openThread(id: string): Promise<WorkerThread> {
     this.ensureOpen();
     const tid = this.client.newId();
-    const { view, summary } = await this.client.call<{ view: ThreadView; summary: ThreadSummary }>(
-      this.sid, "openThread", [id], tid,
-    );
-    const thread = new WorkerThread(this, tid, view.id, view, summary);
+    const view = await this.client.call<ThreadView>(this.sid, "openThread", [id], tid);
+    const thread = new WorkerThread(this, tid, view.id, view);
     this.client.threads.set(tid, thread);
     this.threads.add(thread);
     if (this.closed) thread.close();

@@ -32,7 +32,8 @@ export class WorkerThread {
   private edits: { batch: number; edit: Edit }[] = [];
   /** `base` with `edits`, made when read. */
   private shown: ThreadView | undefined;
-  private latestSummary: ThreadSummary;
+  /** The worker's, once it sent one (it follows the first view). */
+  private latestSummary: ThreadSummary | undefined;
   private readonly listeners = new Set<(view: ThreadView) => void>();
   private closed = false;
 
@@ -41,11 +42,9 @@ export class WorkerThread {
     private readonly tid: number,
     readonly id: string,
     view: ThreadView,
-    summary: ThreadSummary,
   ) {
     this.base = view;
     this.shown = view;
-    this.latestSummary = summary;
   }
 
   private ensureOpen(): void {
@@ -90,9 +89,13 @@ export class WorkerThread {
     return this.shown;
   }
 
+  /**
+   * The worker's summary; until it has sent one (just after the thread opened, once its document
+   * is read), the summary the view gives.
+   */
   summary(): ThreadSummary {
     this.ensureOpen();
-    return this.latestSummary;
+    return this.latestSummary ?? summaryOf(this.view());
   }
 
   /** Not available in a worker store (it would wait on the worker): use `store.exportThread(id)`. */
@@ -281,3 +284,19 @@ export class WorkerThread {
 
 // `thread instanceof Thread` holds for these too.
 Object.setPrototypeOf(WorkerThread.prototype, Thread.prototype);
+
+/** A thread's summary as far as its view tells (the worker's replaces it). */
+function summaryOf(view: ThreadView): ThreadSummary {
+  const last = view.messages.at(-1);
+  const summary: ThreadSummary = {
+    id: view.id, title: view.title, status: view.status, createdAt: view.createdAt,
+    lastActivityAt: view.lastMessageAt ?? view.updatedAt, messageCount: view.messages.length,
+    preview: last ? last.content.slice(0, 120) : "", totalInputTokens: view.totalInputTokens,
+    totalOutputTokens: view.totalOutputTokens,
+  };
+  if (view.projectId !== undefined) summary.projectId = view.projectId;
+  if (view.summary !== undefined) summary.summary = view.summary;
+  if (view.trashedAt !== undefined) summary.trashedAt = view.trashedAt;
+  if (view.localOnly !== undefined) summary.localOnly = view.localOnly;
+  return summary;
+}
