@@ -12,7 +12,8 @@
 #   - the tarball installed into examples/vite-app, type-checked with skipLibCheck off under
 #     lib ["ES2023", "DOM"] (and again under ESNext), built with `vite build`, and loaded in headless
 #     Chromium from `vite preview` and from `vite dev` (whose pre-bundling used to give a blank page):
-#     the page writes a message through chatsync and must show it;
+#     the page writes a message through chatsync and must show it, with the store in the page, in a
+#     SharedWorker and in a dedicated Worker (no Vite configuration for the worker script);
 #   - examples/vite-react-ai-sdk (React, useChat, chatsync/react and chatsync/ai-sdk) with the tarball:
 #     tsc, vite build, then driven in Chromium against a relay started here (a second tab and device,
 #     a reply that survives a reload mid-stream, the history with the relay gone);
@@ -120,6 +121,8 @@ port=$(free_port)
 pids+=($!)
 wait_for "http://127.0.0.1:$port/" "$work/preview.log"
 node "$app/e2e/load.mjs" "http://127.0.0.1:$port/"
+# The store in a SharedWorker, then in a dedicated one: Vite found and built the worker script.
+for mode in shared dedicated; do node "$app/e2e/load.mjs" "http://127.0.0.1:$port/?worker=$mode"; done
 
 step "the app in Chromium from the dev server (vite dev, no config)"
 port=$(free_port)
@@ -128,6 +131,9 @@ port=$(free_port)
 pids+=($!)
 wait_for "http://127.0.0.1:$port/" "$work/dev.log"
 node "$app/e2e/load.mjs" "http://127.0.0.1:$port/" || { cat "$work/dev.log" >&2; exit 1; }
+for mode in shared dedicated; do
+  node "$app/e2e/load.mjs" "http://127.0.0.1:$port/?worker=$mode" || { cat "$work/dev.log" >&2; exit 1; }
+done
 # The regression needs the dependency pre-bundled: if Vite stopped doing that, this test would pass
 # without testing anything.
 grep -q '"chatsync/bundler"' "$app/node_modules/.vite/deps/_metadata.json" ||
