@@ -9,6 +9,8 @@
 #     run in headless Chromium (React Testing Library, the ai package's Chat and streams, a relay
 #     started by run.mjs; crates/web/ts/test); the size of each entry (and of what the core entry
 #     loads on demand), gzip and brotli, and the core wasm's budget (crates/web/ts/sizes.mjs);
+#   - the `web` entry from the tarball, served as plain files under a strict CSP, with the store in
+#     a SharedWorker and in a dedicated Worker (crates/web/ts/test/web-entry.mjs);
 #   - the tarball installed into examples/vite-app, type-checked with skipLibCheck off under
 #     lib ["ES2023", "DOM"] (and again under ESNext), built with `vite build`, and loaded in headless
 #     Chromium from `vite preview` and from `vite dev` (whose pre-bundling used to give a blank page):
@@ -98,6 +100,11 @@ npm install --prefix crates/web/ts --no-save --offline --no-audit --no-fund --lo
 crates/web/ts/node_modules/.bin/tsc -p crates/web/ts/tsconfig.test.json
 echo "tsc --noEmit (strict, skipLibCheck false; chatsync, chatsync/bundler, chatsync/react, chatsync/ai-sdk, chatsync/export): ok"
 CHATSYNC_RELAY_BIN=$(realpath "$relay") node crates/web/ts/test/run.mjs
+
+step "the web entry (no bundler) with the store in a SharedWorker and a dedicated Worker, under a strict CSP"
+mkdir -p "$work/unpacked-web"
+tar -xzf "$tarball" -C "$work/unpacked-web"
+node crates/web/ts/test/web-entry.mjs "$work/unpacked-web/package"
 
 step "size per entry"
 mkdir -p "$work/unpacked"
