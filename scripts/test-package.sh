@@ -78,7 +78,7 @@ npm pack ./pkg --pack-destination "$work" --silent >/dev/null
 tarball=$(echo "$work"/chatsync-*.tgz)
 listing=$(tar -tzf "$tarball")
 for file in README.md LICENSE-MIT LICENSE-APACHE package.json index.js index.d.ts web/chatsync.js \
-  web/chatsync_bg.wasm web/chatsync.d.ts bundler/chatsync.js bundler/chatsync.d.ts react/index.js \
+  web/chatsync_bg.wasm web/chatsync.d.ts worker/worker.js bundler/chatsync.js bundler/chatsync.d.ts react/index.js \
   react/index.d.ts ai-sdk/index.js ai-sdk/index.d.ts export/index.js export/index.d.ts; do
   grep -qx "package/$file" <<<"$listing" || fail "the tarball has no $file"
 done

@@ -2,7 +2,7 @@
 // `appendMessage` returned, streamed text, a finished status. Each is an edit of a view, kept until a
 // view from the worker includes its write (thread.ts), then dropped — the worker's view is the truth.
 import type {
-  DeltaOptions, Message, MessageEnd, MessagePart, NewMessage, NewPart, ThreadView,
+  DeltaOptions, JsonValue, Message, MessageEnd, MessagePart, NewMessage, NewPart, ThreadView,
 } from "../web/chatsync.js";
 import { ChatsyncError } from "../errors.js";
 
@@ -107,4 +107,25 @@ export const finishEdit = (id: string, end: MessageEnd, now: number): Edit => (v
     if (end.usage !== undefined) next.usage = end.usage;
     if (end.error !== undefined) next.error = end.error;
     return next;
+  });
+
+/** A part at the end of the message (a data part with the type and id of one it has replaces its data). */
+export const partEdit = (id: string, part: NewPart, now: number): Edit => (view) =>
+  withMessage(view, id, (message) => {
+    const parts = message.parts.slice();
+    const isData = part.type.startsWith("data-") && "id" in part && part.id !== undefined;
+    const same = isData ? parts.findIndex((p) => p.type === part.type && "id" in p && p.id === (part as { id?: string }).id) : -1;
+    if (same >= 0) parts[same] = { ...parts[same]!, data: (part as { data: JsonValue }).data } as MessagePart;
+    else parts.push(partOf(part, true));
+    const text = part.type === "text" ? part.text ?? "" : "";
+    return { ...message, parts, updatedAt: now, content: message.content + text };
+  });
+
+/** The parts of the message's current step (after its last `step-start`) gone. */
+export const resetEdit = (id: string, now: number): Edit => (view) =>
+  withMessage(view, id, (message) => {
+    const start = message.parts.map((p) => p.type).lastIndexOf("step-start");
+    const parts = message.parts.slice(0, start + 1);
+    const content = parts.map((p) => (p.type === "text" ? p.text : "")).join("");
+    return { ...message, parts, content, updatedAt: now };
   });

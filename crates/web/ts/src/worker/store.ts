@@ -19,7 +19,7 @@ type TokenSource = string | (() => string | Promise<string>);
 
 export class WorkerChatStore implements StoreSink {
   private readonly listeners = new Set<Listener>();
-  private readonly threads = new Set<WorkerThread>();
+  private readonly openThreads = new Set<WorkerThread>();
   private closed = false;
   private persisted: boolean | undefined;
   /** The status as status() gives it: the same object until a field changes. */
@@ -82,7 +82,7 @@ export class WorkerChatStore implements StoreSink {
   }
 
   forget(thread: WorkerThread): void {
-    this.threads.delete(thread);
+    this.openThreads.delete(thread);
   }
 
   // ---- pushes from the worker (StoreSink) ----
@@ -204,7 +204,7 @@ export class WorkerChatStore implements StoreSink {
     const view = await this.client.call<ThreadView>(this.sid, "openThread", [id], tid);
     const thread = new WorkerThread(this, tid, view.id, view);
     this.client.threads.set(tid, thread);
-    this.threads.add(thread);
+    this.openThreads.add(thread);
     if (this.closed) thread.close();
     return thread;
   }
@@ -259,7 +259,7 @@ export class WorkerChatStore implements StoreSink {
 
   async close(): Promise<void> {
     if (this.closed) return;
-    for (const thread of [...this.threads]) thread.close();
+    for (const thread of [...this.openThreads]) thread.close();
     const closing = this.client.call<void>(this.sid, "close", []);
     this.closed = true;
     try {

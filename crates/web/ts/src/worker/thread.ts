@@ -12,7 +12,9 @@ import { ChatsyncError } from "../errors.js";
 import { applyPatch } from "./diff.js";
 import { randomId, type WorkerClient } from "./client.js";
 import type { FromWorker } from "./protocol.js";
-import { appendEdit, checkNewMessage, deltaEdit, type Edit, finishEdit, newMessage } from "./optimistic.js";
+import {
+  appendEdit, checkNewMessage, deltaEdit, type Edit, finishEdit, newMessage, partEdit, resetEdit,
+} from "./optimistic.js";
 
 type JsonObject = { [key: string]: JsonValue };
 
@@ -121,7 +123,7 @@ export class WorkerThread {
   }
 
   appendPart(messageId: string, part: NewPart): void {
-    this.send("appendPart", [messageId, part]);
+    this.send("appendPart", [messageId, part], partEdit(messageId, part, Date.now()));
   }
 
   appendDelta(messageId: string, text: string, options?: DeltaOptions): void {
@@ -147,7 +149,7 @@ export class WorkerThread {
       const start = message.parts.map((p) => p.type).lastIndexOf("step-start");
       removed = message.parts.length - (start + 1);
     }
-    this.send("resetStep", [messageId]);
+    this.send("resetStep", [messageId], resetEdit(messageId, Date.now()));
     return removed;
   }
 
