@@ -5,6 +5,7 @@ import type {
   DeltaOptions, JsonValue, Message, MessageEnd, MessagePart, NewMessage, NewPart, ThreadView,
 } from "../web/chatsync.js";
 import { ChatsyncError } from "../errors.js";
+import { mergeObjects } from "../metadata.js";
 
 export type Edit = (view: ThreadView) => ThreadView;
 
@@ -129,3 +130,14 @@ export const resetEdit = (id: string, now: number): Edit => (view) =>
     const content = parts.map((p) => (p.type === "text" ? p.text : "")).join("");
     return { ...message, parts, content, updatedAt: now };
   });
+
+/** New metadata: replaced, or with `merge` merged as the package's updateMessageMetadata merges it. */
+export const metadataEdit = (id: string, metadata: { [key: string]: JsonValue } | null, merge: boolean, now: number): Edit =>
+  (view) =>
+    withMessage(view, id, (message) => {
+      const next: Message = { ...message, updatedAt: now };
+      const value = merge && metadata && message.metadata ? mergeObjects(message.metadata, metadata) : metadata;
+      if (value) next.metadata = value;
+      else delete next.metadata;
+      return next;
+    });

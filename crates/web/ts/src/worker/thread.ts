@@ -12,8 +12,9 @@ import { ChatsyncError } from "../errors.js";
 import { applyPatch } from "./diff.js";
 import { randomId, type WorkerClient } from "./client.js";
 import type { FromWorker } from "./protocol.js";
+import { decideApprovalEdit, finishToolEdit, requestApprovalEdit, startToolEdit, toolInputEdit } from "./tools.js";
 import {
-  appendEdit, checkNewMessage, deltaEdit, type Edit, finishEdit, newMessage, partEdit, resetEdit,
+  appendEdit, checkNewMessage, deltaEdit, type Edit, finishEdit, metadataEdit, newMessage, partEdit, resetEdit,
 } from "./optimistic.js";
 
 type JsonObject = { [key: string]: JsonValue };
@@ -137,7 +138,8 @@ export class WorkerThread {
 
   updateMessageMetadata(messageId: string, metadata: JsonObject | null, options?: { merge?: boolean }): void {
     // Merged in the worker, where the package's updateMessageMetadata has the message at hand.
-    this.send("updateMessageMetadata", options === undefined ? [messageId, metadata] : [messageId, metadata, options]);
+    this.send("updateMessageMetadata", options === undefined ? [messageId, metadata] : [messageId, metadata, options],
+      metadataEdit(messageId, metadata, options?.merge === true, Date.now()));
   }
 
   /** How many parts go: counted from the view here (the worker removes the same ones). */
@@ -214,26 +216,26 @@ export class WorkerThread {
 
   startToolCall(call: ToolCallStart): string {
     const id = call.id ?? randomId();
-    this.send("startToolCall", [{ ...call, id }]);
+    this.send("startToolCall", [{ ...call, id }], startToolEdit({ ...call, id }, Date.now()));
     return id;
   }
 
   setToolCallInput(callId: string, input: JsonValue): void {
-    this.send("setToolCallInput", [callId, input]);
+    this.send("setToolCallInput", [callId, input], toolInputEdit(callId, input));
   }
 
   finishToolCall(callId: string, end: ToolCallEnd): void {
-    this.send("finishToolCall", [callId, end]);
+    this.send("finishToolCall", [callId, end], finishToolEdit(callId, end, Date.now()));
   }
 
   requestApproval(request: ApprovalRequest): string {
     const id = request.id ?? randomId();
-    this.send("requestApproval", [{ ...request, id }]);
+    this.send("requestApproval", [{ ...request, id }], requestApprovalEdit({ ...request, id }, Date.now()));
     return id;
   }
 
   decideApproval(approvalId: string, decision: ApprovalDecision): void {
-    this.send("decideApproval", [approvalId, decision]);
+    this.send("decideApproval", [approvalId, decision], decideApprovalEdit(approvalId, decision));
   }
 
   setSessionState(state: SessionState): void {
