@@ -2,7 +2,7 @@
 // from the packed package. A second tab is an iframe of this page (./worker-tab.ts) on the same
 // SharedWorker; removing it closes its port, as closing a tab does.
 import { ChatStore, ChatsyncError, Thread, type Message, type StoreEvent, type ThreadView } from "chatsync/bundler";
-import { assert, equal, eventually, freshDb, test } from "./harness.js";
+import { assert, equal, eventually, freshDb, relayUrl, test } from "./harness.js";
 
 const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -120,6 +120,27 @@ test("worker shared: a long thread's first view arrives whole and in order (sent
   assert(view.messages.every((m, i) => m.content === `message ${i}`), "in order");
   await reader.close();
 });
+
+// Two devices: two databases, one user, through the relay run.mjs started — both in a worker, and
+// a worker's store and a page's. (In a worker the core needed `window` for the relay's /api/me,
+// which names the user's index document: worker.ts.)
+for (const [mode, other] of [["shared", "shared"], ["dedicated", "dedicated"], ["shared", "none"], ["none", "dedicated"]] as const) {
+  test(`worker ${mode} and ${other}: two devices on one relay see each other's threads and messages`, async () => {
+  const user = `worker-${mode}-${Date.now()}`;
+  const a = await ChatStore.open({ dbName: freshDb(), persist: false, relayUrl: relayUrl(), token: user, worker: mode });
+  const b = await ChatStore.open({ dbName: freshDb(), persist: false, relayUrl: relayUrl(), token: () => user, worker: other });
+  await eventually(() => equal([a.status().state, b.status().state], ["online", "online"], "both online"));
+  const { id } = await a.createThread({ title: "Across devices" });
+  const thread = await a.openThread(id);
+  thread.appendMessage({ role: "user", content: "hello from a" });
+  await a.sync();
+  await eventually(async () => equal((await b.listThreads()).map((t) => t.id), [id], "b's list"), 10_000);
+  const there = await b.openThread(id);
+  await eventually(() => equal(there.view().messages.map((m) => m.content), ["hello from a"], "b's view"), 10_000);
+  await a.close();
+  await b.close();
+  });
+}
 
 /** A second tab: an iframe of this page running ./worker-tab.ts; resolves with what it posts. */
 function openTab(params: Record<string, string>): { frame: HTMLIFrameElement; message: (type: string) => Promise<Record<string, unknown>> } {

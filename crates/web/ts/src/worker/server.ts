@@ -159,13 +159,16 @@ export class Connection {
     if (!shared) {
       const opening = (async (): Promise<Shared> => {
         const { token: _, ...rest } = options;
+        // The store asks for a token while it opens, before any page is its user: this one answers.
+        let entry: Shared | undefined;
+        const ask = () => (entry?.users.size ? askToken(entry) : this.askToken(sid));
         const store = await ChatStore.open({
           ...rest,
           // Asking for persistent storage is the page's (a worker has no navigator.storage.persist).
           persist: false,
-          ...(token === undefined ? {} : { token: typeof token === "string" ? token : () => askToken(entry) }),
+          ...(token === undefined ? {} : { token: typeof token === "string" ? token : ask }),
         });
-        const entry: Shared = {
+        entry = {
           store, key, users: new Set(), threads: new Map(), orphaned: new Map(), aliases: new Map(),
           mirrorArmed: false,
         };

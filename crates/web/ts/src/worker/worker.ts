@@ -13,6 +13,24 @@ interface MessageTarget extends Port {
   start?(): void;
 }
 
+// The core finds `fetch` (the relay's `GET /api/me`, which names the user's index document: without
+// it every device keeps an index of its own, and none sees another's threads), `navigator.onLine` and
+// the online/offline events through `web_sys::window()`, which is `globalThis instanceof Window` — never
+// so in a worker. A worker's global scope has all three: `Window` here says it is one. (The rest the
+// core asks of a window, requestAnimationFrame, it does without where it throws: a 16 ms timer.)
+// Remove once the core takes these from the global scope itself.
+if (typeof (globalThis as { Window?: unknown }).Window === "undefined") {
+  const scope = globalThis;
+  Object.defineProperty(globalThis, "Window", {
+    value: class {
+      static [Symbol.hasInstance](value: unknown): boolean {
+        return value === scope;
+      }
+    },
+    configurable: true,
+  });
+}
+
 // Messages that arrive while the wasm loads wait for it, in order.
 let ready = false;
 const waiting: (() => void)[] = [];
