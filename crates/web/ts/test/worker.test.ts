@@ -96,6 +96,15 @@ for (const mode of ["shared", "dedicated"] as const) {
     await eventually(() => assert(errors.length === 1, "no error event"));
     assert(["not_found", "invalid_transition", "invalid_input"].includes(errors[0]!.code), `the refused delta: ${JSON.stringify(errors[0])}`);
     equal(errors[0]!.threadId, id, "the error's thread");
+    // A write whose argument cannot reach the worker: the others still go, it is an error event.
+    thread.appendMessage({ role: "user", content: "fine" });
+    thread.updateMessageMetadata(first.id, { f: (() => 1) as unknown as string });
+    await eventually(() => assert(errors.length === 2, `error events: ${JSON.stringify(errors)}`));
+    equal([errors[1]!.code, errors[1]!.threadId], ["invalid_input", id], "the unsendable write's error");
+    const sent = await store.createThread({ title: (() => "x") as unknown as string }).then(() => undefined, (e: unknown) => e);
+    assert(sent instanceof ChatsyncError && sent.code === "invalid_input", `an unsendable call: ${String(sent)}`);
+    await store.flush();
+    equal((await store.listThreads()).find((t) => t.id === id)?.messageCount, 2, "the other write arrived");
     thread.close();
     equal(code(() => thread.view()), "thread_closed", "a closed thread");
     await store.close();

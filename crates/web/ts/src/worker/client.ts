@@ -37,6 +37,8 @@ export class WorkerClient {
   private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   readonly stores = new Map<number, StoreSink>();
   readonly threads = new Map<number, ThreadSink>();
+  /** Each open thread's id, by its number (for the errors of writes that could not be sent). */
+  readonly threadIds = new Map<number, string>();
   private queue = new Map<number, OpBatch>();
   private armed = false;
   /** The first messages of views `openThread` is receiving, by request. */
@@ -71,8 +73,13 @@ export class WorkerClient {
     this.flush();
     const id = this.nextId++;
     return new Promise<T>((resolve, reject) => {
+      try {
+        this.channel.postMessage({ t: "call", id, store, method, args, ...(thread === undefined ? {} : { thread }) });
+      } catch (error) {
+        // An argument that cannot cross (a function, a DOM node): refused as the core refuses input.
+        return reject(uncloneable(method, error));
+      }
       this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
-      this.channel.postMessage({ t: "call", id, store, method, args, ...(thread === undefined ? {} : { thread }) });
     });
   }
 
@@ -120,7 +127,30 @@ export class WorkerClient {
     const batches = [...this.queue.values()];
     this.queue = new Map();
     this.sent += 1;
-    this.channel.postMessage({ t: "ops", batches });
+    try {
+      this.channel.postMessage({ t: "ops", batches });
+    } catch {
+      // Some write has an argument that cannot cross: the others go (in one message, so the count
+      // of `ops` messages stays right), that one is the store's `error` event.
+      const sendable = batches.map((batch) => {
+        const ok = (entry: unknown, method: string, thread?: number) => {
+          try {
+            structuredClone(entry);
+            return true;
+          } catch (error) {
+            const threadId = thread === undefined ? undefined : this.threadIds.get(thread);
+            this.stores.get(batch.store)?.opError(uncloneable(method, error), threadId);
+            return false;
+          }
+        };
+        return {
+          store: batch.store,
+          ops: batch.ops.filter((op) => ok(op, op.method, op.thread)),
+          storeOps: batch.storeOps.filter((op) => ok(op, op.method)),
+        };
+      });
+      this.channel.postMessage({ t: "ops", batches: sendable });
+    }
   }
 
   private receive(message: FromWorker): void {
@@ -174,6 +204,12 @@ export class WorkerClient {
       }
     }
   }
+}
+
+function uncloneable(method: string, error: unknown): Error {
+  const rebuilt = new Error(`${method}: an argument cannot be sent to the store's worker (${error instanceof Error ? error.message : String(error)})`) as Error & { code: string };
+  rebuilt.code = "invalid_input";
+  return rebuilt;
 }
 
 function samePart(a: unknown, b: unknown): boolean {

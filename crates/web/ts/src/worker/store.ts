@@ -204,6 +204,7 @@ export class WorkerChatStore implements StoreSink {
     const view = await this.client.call<ThreadView>(this.sid, "openThread", [id], tid);
     const thread = new WorkerThread(this, tid, view.id, view);
     this.client.threads.set(tid, thread);
+    this.client.threadIds.set(tid, thread.id);
     this.openThreads.add(thread);
     if (this.closed) thread.close();
     return thread;

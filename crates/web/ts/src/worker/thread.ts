@@ -274,6 +274,7 @@ export class WorkerThread {
     this.closed = true;
     this.listeners.clear();
     this.owner.client.threads.delete(this.tid);
+    this.owner.client.threadIds.delete(this.tid);
     this.owner.forget(this);
   }
 
