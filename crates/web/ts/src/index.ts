@@ -5,7 +5,6 @@
 import { ChatStore } from "./web/chatsync.js";
 import type { StoreEvent, StoreStatus } from "./web/chatsync.js";
 import { ChatsyncError } from "./errors.js";
-import { WorkerChatStore } from "./worker/store.js";
 import type { WorkerMode } from "./worker/client.js";
 
 export * from "./web/chatsync.js";
@@ -99,7 +98,9 @@ ChatStore.open = async function open(options) {
   // Where the browser has no workers at all, the store runs in the page.
   const workers = typeof Worker !== "undefined" || typeof SharedWorker !== "undefined";
   if (worker !== "none" && workers) {
-    return WorkerChatStore.open(worker, inPage) as unknown as Promise<ChatStore>;
+    // Loaded on demand: a store in the page never loads the proxy (nor the worker's script).
+    const { WorkerChatStore } = await import("./worker/store.js");
+    return WorkerChatStore.open(worker, inPage) as unknown as ChatStore;
   }
   const { persist = true, ...rest } = inPage;
   const store = await coreOpen.call(ChatStore, rest);
