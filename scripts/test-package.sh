@@ -10,10 +10,13 @@
 #     started by run.mjs; crates/web/ts/test); the size of each entry (and of what the core entry
 #     loads on demand, and the history module's wasm), gzip and brotli, and the core wasm's budget
 #     (crates/web/ts/sizes.mjs);
+#   - the `web` entry from the tarball, served as plain files under a strict CSP, with the store in
+#     a SharedWorker and in a dedicated Worker (crates/web/ts/test/web-entry.mjs);
 #   - the tarball installed into examples/vite-app, type-checked with skipLibCheck off under
 #     lib ["ES2023", "DOM"] (and again under ESNext), built with `vite build`, and loaded in headless
 #     Chromium from `vite preview` and from `vite dev` (whose pre-bundling used to give a blank page):
-#     the page writes a message through chatsync and must show it;
+#     the page writes a message through chatsync and must show it, with the store in the page, in a
+#     SharedWorker and in a dedicated Worker (no Vite configuration for the worker script);
 #   - examples/vite-react-ai-sdk (React, useChat, chatsync/react and chatsync/ai-sdk) with the tarball:
 #     tsc, vite build, then driven in Chromium against a relay started here (a second tab and device,
 #     a reply that survives a reload mid-stream, the history with the relay gone);
@@ -76,7 +79,7 @@ npm pack ./pkg --pack-destination "$work" --silent >/dev/null
 tarball=$(echo "$work"/chatsync-*.tgz)
 listing=$(tar -tzf "$tarball")
 for file in README.md LICENSE-MIT LICENSE-APACHE package.json index.js index.d.ts web/chatsync.js \
-  web/chatsync_bg.wasm web/chatsync.d.ts bundler/chatsync.js bundler/chatsync.d.ts threads.js views.js abort.js \
+  web/chatsync_bg.wasm web/chatsync.d.ts worker/worker.js bundler/chatsync.js bundler/chatsync.d.ts threads.js views.js abort.js \
   reuse.js react/index.js \
   react/index.d.ts ai-sdk/index.js ai-sdk/index.d.ts export/index.js export/index.d.ts \
   history/install.js history/engine.js history/chatsync_history.js history/chatsync_history_bg.wasm; do
@@ -101,6 +104,11 @@ crates/web/ts/node_modules/.bin/tsc -p crates/web/ts/tsconfig.test.json
 echo "tsc --noEmit (strict, skipLibCheck false; chatsync, chatsync/bundler, chatsync/react, chatsync/ai-sdk, chatsync/export): ok"
 CHATSYNC_RELAY_BIN=$(realpath "$relay") node crates/web/ts/test/run.mjs
 
+step "the web entry (no bundler) with the store in a SharedWorker and a dedicated Worker, under a strict CSP"
+mkdir -p "$work/unpacked-web"
+tar -xzf "$tarball" -C "$work/unpacked-web"
+node crates/web/ts/test/web-entry.mjs "$work/unpacked-web/package"
+
 step "size per entry"
 mkdir -p "$work/unpacked"
 tar -xzf "$tarball" -C "$work/unpacked"
@@ -123,6 +131,8 @@ port=$(free_port)
 pids+=($!)
 wait_for "http://127.0.0.1:$port/" "$work/preview.log"
 node "$app/e2e/load.mjs" "http://127.0.0.1:$port/"
+# The store in a SharedWorker, then in a dedicated one: Vite found and built the worker script.
+for mode in shared dedicated; do node "$app/e2e/load.mjs" "http://127.0.0.1:$port/?worker=$mode"; done
 
 step "the app in Chromium from the dev server (vite dev, no config)"
 port=$(free_port)
@@ -131,6 +141,9 @@ port=$(free_port)
 pids+=($!)
 wait_for "http://127.0.0.1:$port/" "$work/dev.log"
 node "$app/e2e/load.mjs" "http://127.0.0.1:$port/" || { cat "$work/dev.log" >&2; exit 1; }
+for mode in shared dedicated; do
+  node "$app/e2e/load.mjs" "http://127.0.0.1:$port/?worker=$mode" || { cat "$work/dev.log" >&2; exit 1; }
+done
 # The regression needs the dependency pre-bundled: if Vite stopped doing that, this test would pass
 # without testing anything.
 grep -q '"chatsync/bundler"' "$app/node_modules/.vite/deps/_metadata.json" ||

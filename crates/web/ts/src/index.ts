@@ -6,10 +6,13 @@
 // adapters import this module, so the store class is patched once, before anyone opens a store.
 import { ChatStore } from "./web/chatsync.js";
 import type { StoreEvent, StoreStatus } from "./web/chatsync.js";
+import { ChatsyncError } from "./errors.js";
+import type { WorkerMode } from "./worker/client.js";
 
 export * from "./web/chatsync.js";
 export { default } from "./web/chatsync.js";
 export { ChatsyncError, isChatsyncErrorCode, type ChatsyncErrorCode } from "./errors.js";
+export type { WorkerMode } from "./worker/client.js";
 // store.search (its index loads on the first call).
 export type { Highlight, SearchOptions, SearchResult, SearchResultKind } from "./search/install.js";
 import "./search/install.js";
@@ -40,6 +43,21 @@ declare module "./web/chatsync.js" {
      * evicted under storage pressure. Default true; the answer shows in `status().persisted`.
      */
     persist?: boolean;
+    /**
+     * Where the store's CRDT work (the Automerge documents, IndexedDB, the relay connection) runs:
+     * - `"shared"`: in a SharedWorker, one for every tab of the origin — one relay connection and
+     *   one copy of each document for all of them (a dedicated worker where the browser has no
+     *   SharedWorker);
+     * - `"dedicated"`: in a Worker of this page's own;
+     * - `"none"` (the default): in this page, on its main thread.
+     *
+     * In a worker the API keeps its shape: promise-returning methods wait on the worker; `view()`,
+     * `summary()`, `status()`, `preferences()`, `profile()`, `usage()` and `listProjects()` answer
+     * from what it last sent; writes return at once (ids made in the page) and a write the worker
+     * refuses later arrives as an `error` event. `thread.save()`, `thread.fullView()` and
+     * `store.loadThread()` need the store in the page (`invalid_transition` in a worker).
+     */
+    worker?: WorkerMode;
   }
   interface StoreStatus {
     /**
@@ -85,7 +103,18 @@ const coreStatus = ChatStore.prototype.status;
 const coreSubscribe = ChatStore.prototype.subscribe;
 
 ChatStore.open = async function open(options) {
-  const { persist = true, ...rest } = options ?? {};
+  const { worker = "none", ...inPage } = options ?? {};
+  if (worker !== "none" && worker !== "shared" && worker !== "dedicated") {
+    throw new ChatsyncError("invalid_input", `worker: ${JSON.stringify(worker)} is not "shared", "dedicated" or "none"`);
+  }
+  // Where the browser has no workers at all, the store runs in the page.
+  const workers = typeof Worker !== "undefined" || typeof SharedWorker !== "undefined";
+  if (worker !== "none" && workers) {
+    // Loaded on demand: a store in the page never loads the proxy (nor the worker's script).
+    const { WorkerChatStore } = await import("./worker/store.js");
+    return WorkerChatStore.open(worker, inPage) as unknown as ChatStore;
+  }
+  const { persist = true, ...rest } = inPage;
   const store = await coreOpen.call(ChatStore, rest);
   const state: Persistence = { listeners: new Set() };
   persistence.set(store, state);

@@ -3,6 +3,8 @@
 // A relay is started here for the tests that sync two stores (CHATSYNC_RELAY_BIN, default
 // target/debug/chatsync-relay); the page gets its URL as ?relay=.
 //   CHATSYNC_RELAY_BIN=target/debug/chatsync-relay node crates/web/ts/test/run.mjs [filter]
+// CHATSYNC_TEST_WORKER=shared (or dedicated) runs every test with its stores in that worker
+// (`ChatStore.open`'s default `worker` option, see main.ts).
 import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -54,7 +56,8 @@ try {
   page.on("console", (m) => log.push(`console.${m.type()}: ${m.text()}`));
   page.on("pageerror", (e) => log.push(`uncaught: ${e.message}`));
   const relayUrl = `ws://${relayAddr}/sync`;
-  await page.goto(`${url}?filter=${encodeURIComponent(filter)}&relay=${encodeURIComponent(relayUrl)}`);
+  const worker = process.env.CHATSYNC_TEST_WORKER ? `&worker=${encodeURIComponent(process.env.CHATSYNC_TEST_WORKER)}` : "";
+  await page.goto(`${url}?filter=${encodeURIComponent(filter)}&relay=${encodeURIComponent(relayUrl)}${worker}`);
   const results = await page.waitForFunction(() => window.__results, null, { timeout: 240_000 }).then((h) => h.jsonValue())
     .catch((error) => {
       console.log(log.join("\n"));
@@ -64,6 +67,8 @@ try {
     console.log(`${r.ok ? "ok  " : "FAIL"} ${r.name} (${r.ms} ms)${r.ok ? "" : `\n     ${r.error.replaceAll("\n", "\n     ")}`}`);
     if (!r.ok) failed += 1;
   }
+  // A failure's console (and its frames'): what the page said around it.
+  if (failed > 0) console.log(log.join("\n"));
   if (results.length === 0) {
     console.log("no test matched", log.join("\n"));
     failed = 1;

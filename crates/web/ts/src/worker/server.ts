@@ -1,0 +1,497 @@
+// The worker's side of a page's connection: the real stores (the package's ChatStore, wasm and
+// all) and their threads, serving the protocol of ./protocol.ts. In a SharedWorker every tab of the
+// origin connects here, and tabs opening the same database share one store — one relay connection,
+// one copy of each document — each tab with its own `Thread` objects on it.
+import { ChatStore } from "../index.js";
+import type { Message, StoreEvent, Thread, ThreadView } from "../web/chatsync.js";
+import { changesNothing, diffView } from "./diff.js";
+import type { FromWorker, StoreMirror, ThreadOp, ToWorker, WireError, WireToken } from "./protocol.js";
+
+/** A port, or a dedicated worker's own global scope: what a connection talks through. */
+export interface Port {
+  postMessage(message: FromWorker): void;
+}
+
+/** Store methods a page may call by name: the promise-returning ones (`call`). */
+const CALLABLE = new Set([
+  "listThreads", "createThread", "archiveThread", "deleteThread", "unarchiveThread", "flush", "sync",
+  "createProject", "updateProject", "archiveProject", "deleteProject", "moveThread", "restoreThread",
+  "purgeThread", "setPreferences", "setProfile", "search", "exportThread", "exportAll", "importThreads",
+]);
+/** Thread methods a page may batch (`ops`): the synchronous writes. */
+const THREAD_OPS = new Set([
+  "appendMessage", "appendPart", "appendDelta", "finishMessage", "updateMessageMetadata", "resetStep",
+  "editMessage", "regenerateMessage", "selectBranch", "setTitle", "setSettings", "setFeedback",
+  "upsertArtifact", "startToolCall", "setToolCallInput", "finishToolCall", "requestApproval",
+  "decideApproval", "setSessionState", "setSummary", "setContext", "removeContext",
+]);
+/** Thread methods whose first argument is a message id (translated from an alias). */
+const BY_MESSAGE = new Set([
+  "appendPart", "appendDelta", "finishMessage", "updateMessageMetadata", "resetStep", "editMessage",
+  "regenerateMessage", "selectBranch", "setFeedback",
+]);
+
+function toWire(error: unknown): WireError {
+  if (error instanceof Error) {
+    const code = (error as { code?: unknown }).code;
+    return { name: error.name, message: error.message, ...(typeof code === "string" ? { code } : {}) };
+  }
+  return { name: "Error", message: String(error) };
+}
+
+const isOpen = (status: string) => status === "pending" || status === "streaming";
+
+/** One database's store, shared by every connection that opened it. */
+interface Shared {
+  store: ChatStore;
+  key: string;
+  users: Set<StoreUse>;
+  /** Every open `ThreadUse` of each thread (by the thread's id), to repaint them together. */
+  threads: Map<string, Set<ThreadUse>>;
+  /**
+   * Streams whose writing tab went away, by thread: shown `interrupted` until a page writes them
+   * again. The core sees one store instance writing every tab's streams, so it cannot tell. (Not
+   * the message's `updatedAt`: the core commits the last deltas after the tab went.)
+   */
+  orphaned: Map<string, Set<string>>;
+  /** editMessage / regenerateMessage: the page's id for the core's, per thread (alias → id). */
+  aliases: Map<string, Map<string, string>>;
+  mirrorArmed: boolean;
+}
+
+interface StoreUse {
+  sid: number;
+  shared: Shared;
+  connection: Connection;
+  unsubscribe: () => void;
+  /** This page's `token` was a function: the store may ask it. */
+  tokenFunction: boolean;
+}
+
+interface ThreadUse {
+  tid: number;
+  use: StoreUse;
+  thread: Thread;
+  /** The view the page has (as presented: aliases and orphans applied). */
+  last: ThreadView;
+  /** Streams this page writes (message ids, the core's). */
+  streams: Set<string>;
+  unsubscribe: () => void;
+}
+
+const sharedStores = new Map<string, Promise<Shared>>();
+
+/** Messages per `chunk` of a first view. */
+const CHUNK = 500;
+
+/** A page's connection. */
+export class Connection {
+  private readonly stores = new Map<number, StoreUse>();
+  private readonly threads = new Map<number, ThreadUse>();
+  private readonly tokenAsks = new Map<number, { resolve: (t: string) => void; reject: (e: Error) => void }>();
+  private nextAsk = 1;
+  private gone = false;
+  /** How many `ops` messages ran: the page's optimistic writes up to there are in the views sent. */
+  private acked = 0;
+
+  constructor(private readonly port: Port) {}
+
+  private post(message: FromWorker): void {
+    if (!this.gone) this.port.postMessage(message);
+  }
+
+  handle(message: ToWorker): void {
+    if (this.gone) return;
+    switch (message.t) {
+      case "hello":
+        this.watchTab(message.tab);
+        break;
+      case "call":
+        void this.call(message.id, message.store, message.method, message.args, message.thread);
+        break;
+      case "ops":
+        this.acked += 1;
+        for (const batch of message.batches) this.runOps(batch.store, batch.ops, batch.storeOps);
+        break;
+      case "token": {
+        const ask = this.tokenAsks.get(message.id);
+        this.tokenAsks.delete(message.id);
+        if (!ask) break;
+        if (message.ok) ask.resolve(message.value ?? "");
+        else ask.reject(Object.assign(new Error(message.error?.message ?? "token"), { code: "token" }));
+        break;
+      }
+    }
+  }
+
+  /** The tab holds a Web Lock named `tab` for its whole life: granted here, it is gone. */
+  private watchTab(tab: string): void {
+    const locks = (globalThis.navigator as Navigator | undefined)?.locks;
+    locks?.request(tab, () => this.close()).catch(() => {});
+  }
+
+  private async call(id: number, sid: number, method: string, args: unknown[], tid?: number): Promise<void> {
+    try {
+      let value: unknown;
+      if (method === "open") value = await this.open(sid, args[0] as Record<string, unknown> | undefined);
+      else if (method === "openThread") {
+        await this.openThread(id, sid, tid!, String(args[0]));
+        return;
+      }
+      else if (method === "close") value = await this.closeStore(sid);
+      else {
+        const use = this.stores.get(sid);
+        if (!use) throw Object.assign(new Error("the store was closed"), { code: "closed" });
+        if (!CALLABLE.has(method)) throw Object.assign(new Error(`no store method ${method}`), { code: "invalid_input" });
+        const fn = (use.shared.store as unknown as Record<string, (...a: unknown[]) => unknown>)[method]!;
+        value = await fn.apply(use.shared.store, args);
+      }
+      this.post({ t: "reply", id, ok: true, value });
+    } catch (error) {
+      this.post({ t: "reply", id, ok: false, error: toWire(error) });
+    }
+  }
+
+  private async open(sid: number, options: Record<string, unknown> = {}): Promise<StoreMirror> {
+    const key = typeof options.dbName === "string" ? options.dbName : "chatsync";
+    const token = options.token as WireToken | undefined;
+    let shared = sharedStores.get(key);
+    if (!shared) {
+      const opening = (async (): Promise<Shared> => {
+        const { token: _, ...rest } = options;
+        // The store asks for a token while it opens, before any page is its user: this one answers.
+        let entry: Shared | undefined;
+        const ask = () => (entry?.users.size ? askToken(entry) : this.askToken(sid));
+        const store = await ChatStore.open({
+          ...rest,
+          // Asking for persistent storage is the page's (a worker has no navigator.storage.persist).
+          persist: false,
+          ...(token === undefined ? {} : { token: typeof token === "string" ? token : ask }),
+        });
+        entry = {
+          store, key, users: new Set(), threads: new Map(), orphaned: new Map(), aliases: new Map(),
+          mirrorArmed: false,
+        };
+        return entry;
+      })();
+      sharedStores.set(key, opening);
+      opening.catch(() => sharedStores.delete(key));
+      shared = opening;
+    }
+    const entry = await shared;
+    const use: StoreUse = {
+      sid, shared: entry, connection: this, tokenFunction: typeof token === "object",
+      unsubscribe: entry.store.subscribe((event) => this.storeEvent(use, event)),
+    };
+    entry.users.add(use);
+    this.stores.set(sid, use);
+    return mirrorOf(entry.store);
+  }
+
+  private storeEvent(use: StoreUse, event: StoreEvent): void {
+    this.post({ t: "event", store: use.sid, event });
+    if (event.type !== "error") scheduleMirror(use.shared);
+  }
+
+  private async openThread(id: number, sid: number, tid: number, threadId: string): Promise<void> {
+    const use = this.stores.get(sid);
+    if (!use) throw Object.assign(new Error("the store was closed"), { code: "closed" });
+    const thread = await use.shared.store.openThread(threadId);
+    if (this.gone || !this.stores.has(sid)) {
+      thread.close();
+      throw Object.assign(new Error("the store was closed"), { code: "closed" });
+    }
+    const view = present(use.shared, thread.id, thread.view());
+    const entry: ThreadUse = {
+      tid, use, thread, last: view, streams: new Set(),
+      unsubscribe: thread.subscribe((next) => this.push(entry, next)),
+    };
+    this.threads.set(tid, entry);
+    let uses = use.shared.threads.get(thread.id);
+    if (!uses) use.shared.threads.set(thread.id, (uses = new Set()));
+    uses.add(entry);
+    // Not `thread.summary()`: it reads the document, which the first view does not wait for (the
+    // core paints it from the stored view). The summary follows, with the document.
+    // A long thread's messages go ahead in chunks, each its own task on the page: read in one, a
+    // 5,000-message view is a long task there.
+    for (let at = 0; at + CHUNK < view.messages.length; at += CHUNK) {
+      this.post({ t: "chunk", id, messages: view.messages.slice(at, at + CHUNK) });
+    }
+    const rest = Math.max(0, Math.ceil(view.messages.length / CHUNK) - 1) * CHUNK;
+    this.post({ t: "opened", id, view: rest > 0 ? { ...view, messages: view.messages.slice(rest) } : view });
+    setTimeout(() => this.pushSummary(entry), 0);
+  }
+
+  /** Sends a thread's summary alone (an empty patch). */
+  private pushSummary(entry: ThreadUse): void {
+    if (!this.threads.has(entry.tid)) return;
+    let summary;
+    try {
+      summary = entry.thread.summary();
+    } catch {
+      return;
+    }
+    const patch = { keep: entry.last.messages.length, tail: 0, messages: [], fields: {}, removed: [] };
+    this.post({ t: "view", thread: entry.tid, patch, acked: this.acked, summary });
+  }
+
+  /** Sends the page what changed since the view it has. */
+  push(entry: ThreadUse, view: ThreadView): void {
+    const next = present(entry.use.shared, entry.thread.id, view);
+    const patch = diffView(entry.last, next);
+    if (changesNothing(patch, entry.last.messages.length)) return;
+    entry.last = next;
+    let summary;
+    try {
+      summary = entry.thread.summary();
+    } catch {
+      summary = undefined;
+    }
+    this.post({ t: "view", thread: entry.tid, patch, acked: this.acked, ...(summary ? { summary } : {}) });
+  }
+
+  private runOps(sid: number, ops: ThreadOp[], storeOps: { method: string; args: unknown[] }[]): void {
+    const use = this.stores.get(sid);
+    if (!use) return;
+    for (const { method, args } of storeOps) {
+      try {
+        if (method === "setOnline") use.shared.store.setOnline(Boolean(args[0]));
+        else if (method === "setToken") {
+          const token = args[0] as WireToken;
+          use.tokenFunction = typeof token === "object";
+          use.shared.store.setToken(typeof token === "string" ? token : () => this.askToken(sid));
+        }
+      } catch (error) {
+        this.post({ t: "opError", store: sid, error: toWire(error) });
+      }
+    }
+    // Threads written by more than deltas: their new view goes to the page now, not at the core's
+    // next frame, so the page's reads catch up with its writes as soon as they can. (A stream's
+    // deltas keep the core's pace: one view per frame.)
+    const written = new Set<ThreadUse>();
+    for (const op of ops) {
+      const entry = this.threads.get(op.thread);
+      if (!entry) continue;
+      if (op.method === "close") {
+        this.closeThread(entry);
+        written.delete(entry);
+        continue;
+      }
+      try {
+        this.runOp(entry, op);
+        if (op.method !== "appendDelta") written.add(entry);
+      } catch (error) {
+        this.post({ t: "opError", store: sid, error: toWire(error), threadId: entry.thread.id });
+      }
+    }
+    for (const entry of written) {
+      try {
+        this.push(entry, entry.thread.view());
+      } catch {
+        // the thread closed meanwhile
+      }
+    }
+  }
+
+  private runOp(entry: ThreadUse, { method, args, alias }: ThreadOp): void {
+    if (!THREAD_OPS.has(method)) throw Object.assign(new Error(`no thread method ${method}`), { code: "invalid_input" });
+    const shared = entry.use.shared;
+    const threadId = entry.thread.id;
+    const aliases = shared.aliases.get(threadId);
+    if (aliases) {
+      if (BY_MESSAGE.has(method) && typeof args[0] === "string") args[0] = aliases.get(args[0]) ?? args[0];
+      const object = args[0] as Record<string, unknown> | null;
+      if (object && typeof object === "object") {
+        for (const field of ["parentId", "messageId"]) {
+          const value = object[field];
+          if (typeof value === "string" && aliases.has(value)) object[field] = aliases.get(value);
+        }
+      }
+    }
+    const fn = (entry.thread as unknown as Record<string, (...a: unknown[]) => unknown>)[method]!;
+    const result = fn.apply(entry.thread, args);
+    const messageId = typeof args[0] === "string" ? args[0] : undefined;
+    switch (method) {
+      case "appendMessage": {
+        const message = result as Message;
+        if (isOpen(message.status)) this.streamStarted(entry, message.id);
+        break;
+      }
+      case "editMessage":
+      case "regenerateMessage": {
+        const message = result as Message;
+        if (alias && alias !== message.id) {
+          let map = shared.aliases.get(threadId);
+          if (!map) shared.aliases.set(threadId, (map = new Map()));
+          map.set(alias, message.id);
+        }
+        if (isOpen(message.status)) this.streamStarted(entry, message.id);
+        break;
+      }
+      case "appendDelta":
+      case "appendPart":
+        if (messageId) this.streamStarted(entry, messageId);
+        break;
+      case "finishMessage":
+        if (messageId) entry.streams.delete(messageId);
+        break;
+    }
+  }
+
+  private streamStarted(entry: ThreadUse, messageId: string): void {
+    entry.streams.add(messageId);
+    const orphans = entry.use.shared.orphaned.get(entry.thread.id);
+    if (orphans?.delete(messageId)) repaint(entry.use.shared, entry.thread.id);
+  }
+
+  private closeThread(entry: ThreadUse): void {
+    const shared = entry.use.shared;
+    const threadId = entry.thread.id;
+    this.threads.delete(entry.tid);
+    shared.threads.get(threadId)?.delete(entry);
+    let orphanedSome = false;
+    if (entry.streams.size > 0) {
+      // The page's streams into the thread end with it: nobody is left to write them.
+      let view: ThreadView | undefined;
+      try {
+        view = entry.thread.view();
+      } catch {
+        view = undefined;
+      }
+      let orphans = shared.orphaned.get(threadId);
+      if (!orphans) shared.orphaned.set(threadId, (orphans = new Set()));
+      for (const id of entry.streams) {
+        const message = view?.messages.find((m) => m.id === id);
+        if (message && isOpen(message.status)) {
+          orphans.add(id);
+          orphanedSome = true;
+        }
+      }
+    }
+    entry.unsubscribe();
+    entry.thread.close();
+    if (orphanedSome) repaint(shared, threadId);
+  }
+
+  private async closeStore(sid: number): Promise<void> {
+    const use = this.stores.get(sid);
+    if (!use) return;
+    for (const entry of [...this.threads.values()]) if (entry.use === use) this.closeThread(entry);
+    this.stores.delete(sid);
+    use.unsubscribe();
+    await release(use);
+  }
+
+  private askToken(sid: number): Promise<string> {
+    const id = this.nextAsk++;
+    return new Promise((resolve, reject) => {
+      if (this.gone) return reject(Object.assign(new Error("the tab that gave the token function is gone"), { code: "token" }));
+      this.tokenAsks.set(id, { resolve, reject });
+      this.post({ t: "token", id, store: sid });
+    });
+  }
+
+  /** Hands the page its store's synchronous reads. */
+  postMirror(sid: number, mirror: StoreMirror): void {
+    this.post({ t: "mirror", store: sid, mirror });
+  }
+
+  /** A token from any page of `use`'s store that gave a function. */
+  askTokenOf(use: StoreUse): Promise<string> {
+    return this.askToken(use.sid);
+  }
+
+  /** The page is gone (its port closed, or its tab's lock came free): its threads and stores close. */
+  close(): void {
+    if (this.gone) return;
+    for (const entry of [...this.threads.values()]) this.closeThread(entry);
+    this.gone = true;
+    for (const ask of this.tokenAsks.values()) ask.reject(Object.assign(new Error("the page is gone"), { code: "token" }));
+    this.tokenAsks.clear();
+    for (const use of this.stores.values()) {
+      use.unsubscribe();
+      void release(use);
+    }
+    this.stores.clear();
+  }
+}
+
+/** One page less on a shared store: the last one closes it. */
+async function release(use: StoreUse): Promise<void> {
+  const shared = use.shared;
+  shared.users.delete(use);
+  if (shared.users.size > 0) return;
+  sharedStores.delete(shared.key);
+  await shared.store.close();
+}
+
+/** The relay token, from a page whose `token` was a function (the first one still here). */
+function askToken(shared: Shared): Promise<string> {
+  for (const use of shared.users) if (use.tokenFunction) return use.connection.askTokenOf(use);
+  return Promise.reject(Object.assign(new Error("no open page gives a token"), { code: "token" }));
+}
+
+function mirrorOf(store: ChatStore): StoreMirror {
+  return {
+    status: store.status(),
+    preferences: store.preferences(),
+    profile: store.profile(),
+    usage: store.usage(),
+    projects: store.listProjects({ includeArchived: true }),
+  };
+}
+
+/** Pushes the store's synchronous reads to its pages, once for a burst of events. */
+function scheduleMirror(shared: Shared): void {
+  if (shared.mirrorArmed) return;
+  shared.mirrorArmed = true;
+  setTimeout(() => {
+    shared.mirrorArmed = false;
+    if (shared.users.size === 0) return;
+    let mirror: StoreMirror;
+    try {
+      mirror = mirrorOf(shared.store);
+    } catch {
+      return; // closed meanwhile
+    }
+    for (const use of shared.users) use.connection.postMirror(use.sid, mirror);
+  }, 0);
+}
+
+/** Re-sends every page's view of a thread (what the worker knows of its streams changed). */
+function repaint(shared: Shared, threadId: string): void {
+  for (const entry of shared.threads.get(threadId) ?? []) {
+    try {
+      entry.use.connection.push(entry, entry.thread.view());
+    } catch {
+      // a closed thread: its page no longer listens
+    }
+  }
+}
+
+/** The core's view as pages see it: orphaned streams interrupted, aliased ids under their alias. */
+function present(shared: Shared, threadId: string, view: ThreadView): ThreadView {
+  const orphans = shared.orphaned.get(threadId);
+  const aliases = shared.aliases.get(threadId);
+  if (!orphans?.size && !aliases?.size) return view;
+  const named = new Map<string, string>();
+  for (const [alias, id] of aliases ?? []) named.set(id, alias);
+  const rename = (id: string) => named.get(id) ?? id;
+  let changed = false;
+  const messages = view.messages.map((message) => {
+    let next = message;
+    if (orphans?.has(message.id) && isOpen(message.status)) {
+      next = { ...next, status: "interrupted" };
+    }
+    if (named.size && (named.has(message.id) || (message.parentId && named.has(message.parentId)) ||
+      message.siblings.some((s) => named.has(s)))) {
+      next = {
+        ...next, id: rename(message.id), siblings: message.siblings.map(rename),
+        ...(message.parentId ? { parentId: rename(message.parentId) } : {}),
+      };
+    }
+    if (next !== message) changed = true;
+    return next;
+  });
+  return changed ? { ...view, messages } : view;
+}

@@ -1,0 +1,297 @@
+// A store in a worker, as the page uses it: the same methods as the package's `ChatStore`, so the
+// React and AI SDK adapters and an app's code run on it unchanged. Promise-returning methods are
+// answered by the worker; synchronous reads (status, preferences, profile, usage, listProjects)
+// answer from what the worker last pushed; synchronous writes are queued to it (./client.ts).
+import { ChatStore } from "../web/chatsync.js";
+import type {
+  ListOptions, ListProjectsOptions, Preferences, PreferencesPatch, Profile, Project, ProjectInit, ProjectPatch,
+  StoreEvent, StoreOptions, StoreStatus, SyncReport, ThreadInit, ThreadSummary, ThreadView, UsageReport,
+} from "../web/chatsync.js";
+import { ChatsyncError } from "../errors.js";
+import type { ExportFormat, ExportFormats, ImportOptions, ImportResult } from "../export/format.js";
+import type { SearchOptions, SearchResult } from "../search/types.js";
+import { connect, type StoreSink, type WorkerClient, type WorkerMode } from "./client.js";
+import type { StoreMirror, WireToken } from "./protocol.js";
+import { WorkerThread } from "./thread.js";
+
+type Listener = (event: StoreEvent) => void;
+type TokenSource = string | (() => string | Promise<string>);
+
+export class WorkerChatStore implements StoreSink {
+  private readonly listeners = new Set<Listener>();
+  private readonly openThreads = new Set<WorkerThread>();
+  private closed = false;
+  private persisted: boolean | undefined;
+  /** The status as status() gives it: the same object until a field changes. */
+  private shownStatus: StoreStatus;
+  private token_: TokenSource | undefined;
+
+  private constructor(
+    readonly client: WorkerClient,
+    readonly sid: number,
+    private latest: StoreMirror,
+    token: TokenSource | undefined,
+  ) {
+    this.shownStatus = Object.freeze(latest.status);
+    this.token_ = token;
+  }
+
+  /** Opens the store in the worker of `mode`. */
+  static async open(mode: Exclude<WorkerMode, "none">, options: StoreOptions & { persist?: boolean }): Promise<WorkerChatStore> {
+    const { persist = true, token, worker: _, ...rest } = options;
+    const client = connect(mode);
+    const sid = client.newId();
+    const wireToken: WireToken | undefined = token === undefined ? undefined : typeof token === "function" ? { fn: true } : token;
+    // Until open answers, token requests for this store are answered from here.
+    let store: WorkerChatStore | undefined;
+    client.stores.set(sid, {
+      event: (event) => store?.event(event),
+      mirror: (mirror) => store?.mirror(mirror),
+      opError: (error, threadId) => store?.opError(error, threadId),
+      token: () => resolveToken(token),
+    });
+    let mirror: StoreMirror;
+    try {
+      mirror = await client.call<StoreMirror>(sid, "open", [{ ...rest, ...(wireToken === undefined ? {} : { token: wireToken }) }]);
+    } catch (error) {
+      client.stores.delete(sid);
+      throw error;
+    }
+    store = new WorkerChatStore(client, sid, mirror, token);
+    client.stores.set(sid, store);
+    store.askPersistence(persist);
+    return store;
+  }
+
+  /** As the in-page store: `navigator.storage.persist()` (or `persisted()`), not awaited. */
+  private askPersistence(persist: boolean): void {
+    const storage = globalThis.navigator?.storage;
+    const ask = persist ? storage?.persist : storage?.persisted;
+    ask?.call(storage).then(
+      (persisted) => {
+        this.persisted = persisted;
+        this.setStatus(this.latest.status);
+        this.emit({ type: "status", status: this.shownStatus });
+      },
+      () => {},
+    );
+  }
+
+  ensureOpen(): void {
+    if (this.closed) throw new ChatsyncError("closed", "the store was closed");
+  }
+
+  forget(thread: WorkerThread): void {
+    this.openThreads.delete(thread);
+  }
+
+  // ---- pushes from the worker (StoreSink) ----
+
+  event(event: StoreEvent): void {
+    if (event.type === "status") {
+      this.latest = { ...this.latest, status: event.status };
+      this.setStatus(event.status);
+      this.emit({ type: "status", status: this.shownStatus });
+      return;
+    }
+    if (event.type === "preferences") this.latest = { ...this.latest, preferences: event.preferences };
+    this.emit(event);
+  }
+
+  mirror(mirror: StoreMirror): void {
+    this.latest = mirror;
+    this.setStatus(mirror.status);
+  }
+
+  opError(error: Error, threadId?: string): void {
+    const code = (error as { code?: string }).code ?? "invalid_input";
+    this.emit({ type: "error", code, message: error.message, ...(threadId === undefined ? {} : { threadId }) });
+  }
+
+  token(): Promise<string> {
+    return resolveToken(this.token_);
+  }
+
+  private setStatus(status: StoreStatus): void {
+    const next = this.persisted === undefined ? status : { ...status, persisted: this.persisted };
+    const current = this.shownStatus as unknown as Record<string, unknown>;
+    const fresh = next as unknown as Record<string, unknown>;
+    const keys = new Set([...Object.keys(current), ...Object.keys(fresh)]);
+    if ([...keys].some((k) => current[k] !== fresh[k])) this.shownStatus = Object.freeze(next);
+  }
+
+  private emit(event: StoreEvent): void {
+    for (const listener of [...this.listeners]) {
+      try {
+        listener(event);
+      } catch (error) {
+        console.error("chatsync: a store subscriber threw", error);
+      }
+    }
+  }
+
+  private call<T>(method: string, args: unknown[]): Promise<T> {
+    if (this.closed) return Promise.reject(new ChatsyncError("closed", "the store was closed"));
+    return this.client.call<T>(this.sid, method, args);
+  }
+
+  // ---- the ChatStore API ----
+
+  listThreads(options?: ListOptions): Promise<ThreadSummary[]> {
+    return this.call("listThreads", [options]);
+  }
+  createThread(init?: ThreadInit): Promise<ThreadSummary> {
+    return this.call("createThread", [init]);
+  }
+  archiveThread(id: string): Promise<void> {
+    return this.call("archiveThread", [id]);
+  }
+  deleteThread(id: string): Promise<void> {
+    return this.call("deleteThread", [id]);
+  }
+  unarchiveThread(id: string): Promise<void> {
+    return this.call("unarchiveThread", [id]);
+  }
+  restoreThread(id: string): Promise<void> {
+    return this.call("restoreThread", [id]);
+  }
+  purgeThread(id: string): Promise<void> {
+    return this.call("purgeThread", [id]);
+  }
+  flush(): Promise<void> {
+    return this.call("flush", []);
+  }
+  sync(): Promise<SyncReport> {
+    return this.call("sync", []);
+  }
+  createProject(init: ProjectInit): Promise<Project> {
+    return this.call("createProject", [init]);
+  }
+  updateProject(id: string, patch: ProjectPatch): Promise<Project> {
+    return this.call("updateProject", [id, patch]);
+  }
+  archiveProject(id: string): Promise<Project> {
+    return this.call("archiveProject", [id]);
+  }
+  deleteProject(id: string): Promise<void> {
+    return this.call("deleteProject", [id]);
+  }
+  moveThread(threadId: string, projectId?: string | null): Promise<void> {
+    return this.call("moveThread", [threadId, projectId]);
+  }
+  setPreferences(patch: PreferencesPatch): Promise<void> {
+    return this.call("setPreferences", [patch]);
+  }
+  setProfile(patch: Profile): Promise<void> {
+    return this.call("setProfile", [patch]);
+  }
+  search(query: string, options?: SearchOptions): Promise<SearchResult[]> {
+    return this.call("search", [query, options]);
+  }
+  exportThread<F extends ExportFormat = "json">(id: string, options?: { format?: F }): Promise<ExportFormats[F]> {
+    return this.call("exportThread", [id, options]);
+  }
+  exportAll(): Promise<ExportFormats["json"]> {
+    return this.call("exportAll", []);
+  }
+  importThreads(data: unknown, options?: ImportOptions): Promise<ImportResult> {
+    return this.call("importThreads", [data, options]);
+  }
+
+  async openThread(id: string): Promise<WorkerThread> {
+    this.ensureOpen();
+    const tid = this.client.newId();
+    const view = await this.client.call<ThreadView>(this.sid, "openThread", [id], tid);
+    const thread = new WorkerThread(this, tid, view.id, view);
+    this.client.threads.set(tid, thread);
+    this.client.threadIds.set(tid, thread.id);
+    this.openThreads.add(thread);
+    if (this.closed) thread.close();
+    return thread;
+  }
+
+  /** Not available in a worker store (it answers at once with an id the worker makes). */
+  loadThread(_bytes: Uint8Array | number[]): string {
+    this.ensureOpen();
+    throw new ChatsyncError("invalid_transition", "store.loadThread() needs the store in this page (worker: \"none\"); in a worker, use store.importThreads()");
+  }
+
+  status(): StoreStatus {
+    return this.shownStatus;
+  }
+  preferences(): Preferences {
+    this.ensureOpen();
+    return this.latest.preferences;
+  }
+  profile(): Profile {
+    this.ensureOpen();
+    return this.latest.profile;
+  }
+  usage(): UsageReport {
+    this.ensureOpen();
+    return this.latest.usage;
+  }
+  listProjects(options?: ListProjectsOptions): Project[] {
+    this.ensureOpen();
+    const all = this.latest.projects;
+    return options?.includeArchived ? all.slice() : all.filter((p) => !p.archived);
+  }
+
+  setOnline(online: boolean): void {
+    if (this.closed) return;
+    this.client.storeOp(this.sid, "setOnline", [online]);
+  }
+  setToken(token: TokenSource): void {
+    this.ensureOpen();
+    if (typeof token !== "string" && typeof token !== "function") {
+      throw new ChatsyncError("invalid_input", "a token is a string or a function returning one");
+    }
+    this.token_ = token;
+    this.client.storeOp(this.sid, "setToken", [typeof token === "string" ? token : { fn: true }]);
+  }
+
+  subscribe(callback: Listener): () => void {
+    const listener: Listener = (event) => callback(event);
+    this.listeners.add(listener);
+    return () => {
+      this.listeners.delete(listener);
+    };
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    for (const thread of [...this.openThreads]) thread.close();
+    const closing = this.client.call<void>(this.sid, "close", []);
+    this.closed = true;
+    try {
+      await closing;
+    } finally {
+      this.client.stores.delete(this.sid);
+    }
+  }
+
+  free(): void {
+    void this.close();
+  }
+
+  [Symbol.dispose](): void {
+    void this.close();
+  }
+}
+
+async function resolveToken(token: TokenSource | undefined): Promise<string> {
+  const value = typeof token === "function" ? await token() : token;
+  if (typeof value !== "string") throw new ChatsyncError("token", "the token function gave no string");
+  return value;
+}
+
+// `store instanceof ChatStore` holds for these too.
+Object.setPrototypeOf(WorkerChatStore.prototype, ChatStore.prototype);
+
+// The proxy has every member of the package's ChatStore (and its Thread every member of Thread):
+// this fails to compile when one is missing or typed differently.
+type Assignable<A, B> = A extends B ? true : false;
+const storeShape: Assignable<WorkerChatStore, ChatStore> = true;
+const threadShape: Assignable<WorkerThread, import("../web/chatsync.js").Thread> = true;
+void storeShape;
+void threadShape;

@@ -1,0 +1,307 @@
+// A thread of a store in a worker, as the page uses it: the same methods as the core's `Thread`.
+// Reads answer from the last view the worker sent (plus this page's writes it has not reflected
+// yet, ./optimistic.ts); writes are queued to the worker and return at once, their ids made here.
+// A write the worker refuses for a reason the page could not see is the store's `error` event.
+import { Thread } from "../web/chatsync.js";
+import type {
+  ApprovalDecision, ApprovalRequest, ArtifactUpsert, ContextEntryInit, DeltaOptions, Feedback, JsonValue,
+  Message, MessageEnd, NewMessage, NewPart, SessionState, ThreadSettings, ThreadSummary, ThreadView,
+  ToolCallEnd, ToolCallStart,
+} from "../web/chatsync.js";
+import { ChatsyncError } from "../errors.js";
+import { applyPatch } from "./diff.js";
+import { randomId, type WorkerClient } from "./client.js";
+import type { FromWorker } from "./protocol.js";
+import { decideApprovalEdit, finishToolEdit, requestApprovalEdit, startToolEdit, toolInputEdit } from "./tools.js";
+import {
+  appendEdit, checkNewMessage, deltaEdit, type Edit, finishEdit, metadataEdit, newMessage, partEdit, resetEdit,
+} from "./optimistic.js";
+
+type JsonObject = { [key: string]: JsonValue };
+
+/** What a thread needs of its store. */
+export interface ThreadOwner {
+  readonly client: WorkerClient;
+  readonly sid: number;
+  /** Throws `closed` once the store is closed. */
+  ensureOpen(): void;
+  forget(thread: WorkerThread): void;
+}
+
+export class WorkerThread {
+  /** The last view the worker sent. */
+  private base: ThreadView;
+  /** This page's writes the worker had not run when it sent `base`, with the batch each went in. */
+  private edits: { batch: number; edit: Edit }[] = [];
+  /** `base` with `edits`, made when read. */
+  private shown: ThreadView | undefined;
+  /** The worker's, once it sent one (it follows the first view). */
+  private latestSummary: ThreadSummary | undefined;
+  private readonly listeners = new Set<(view: ThreadView) => void>();
+  private closed = false;
+
+  constructor(
+    private readonly owner: ThreadOwner,
+    private readonly tid: number,
+    readonly id: string,
+    view: ThreadView,
+  ) {
+    this.base = view;
+    this.shown = view;
+  }
+
+  private ensureOpen(): void {
+    if (this.closed) throw new ChatsyncError("thread_closed", "this Thread was closed: open the thread again");
+    this.owner.ensureOpen();
+  }
+
+  private send(method: string, args: unknown[], edit?: Edit, alias?: string): void {
+    this.ensureOpen();
+    const client = this.owner.client;
+    if (edit) {
+      this.edits.push({ batch: client.nextBatch(), edit });
+      this.shown = undefined;
+    }
+    client.op(this.owner.sid, { thread: this.tid, method, args, ...(alias ? { alias } : {}) });
+  }
+
+  /** A view from the worker (thread.ts's sink for the client). */
+  patch(message: Extract<FromWorker, { t: "view" }>): void {
+    if (this.closed) return;
+    this.base = applyPatch(this.base, message.patch);
+    if (message.summary) this.latestSummary = message.summary;
+    this.edits = this.edits.filter((e) => e.batch > message.acked);
+    this.shown = undefined;
+    const view = this.view();
+    for (const listener of [...this.listeners]) {
+      try {
+        listener(view);
+      } catch (error) {
+        console.error("chatsync: a thread subscriber threw", error);
+      }
+    }
+  }
+
+  view(): ThreadView {
+    this.ensureOpen();
+    if (!this.shown) {
+      let view = this.base;
+      for (const { edit } of this.edits) view = edit(view);
+      this.shown = view;
+    }
+    return this.shown;
+  }
+
+  /**
+   * The worker's summary; until it has sent one (just after the thread opened, once its document
+   * is read), the summary the view gives.
+   */
+  summary(): ThreadSummary {
+    this.ensureOpen();
+    return this.latestSummary ?? summaryOf(this.view());
+  }
+
+  /** Not available in a worker store (it would wait on the worker): use `store.exportThread(id)`. */
+  fullView(): ThreadView {
+    this.ensureOpen();
+    throw new ChatsyncError("invalid_transition", "thread.fullView() needs the store in this page (worker: \"none\"); in a worker, use store.exportThread(id)");
+  }
+
+  /** Not available in a worker store (it would wait on the worker): use `store.exportThread(id)`. */
+  save(): Uint8Array {
+    this.ensureOpen();
+    throw new ChatsyncError("invalid_transition", "thread.save() needs the store in this page (worker: \"none\"); in a worker, use store.exportThread(id)");
+  }
+
+  appendMessage(message: NewMessage): Message {
+    this.ensureOpen();
+    const view = this.view();
+    checkNewMessage(message, view);
+    const id = message.id ?? randomId();
+    const made = newMessage(message, id, view, Date.now());
+    this.send("appendMessage", [{ ...message, id }], message.parentId === undefined ? appendEdit(made) : undefined);
+    return made;
+  }
+
+  appendPart(messageId: string, part: NewPart): void {
+    this.send("appendPart", [messageId, part], partEdit(messageId, part, Date.now()));
+  }
+
+  appendDelta(messageId: string, text: string, options?: DeltaOptions): void {
+    this.send("appendDelta", options === undefined ? [messageId, text] : [messageId, text, options],
+      deltaEdit(messageId, text, options, Date.now()));
+  }
+
+  finishMessage(messageId: string, end: MessageEnd): void {
+    this.send("finishMessage", [messageId, end], finishEdit(messageId, end, Date.now()));
+  }
+
+  updateMessageMetadata(messageId: string, metadata: JsonObject | null, options?: { merge?: boolean }): void {
+    // Merged in the worker, where the package's updateMessageMetadata has the message at hand.
+    this.send("updateMessageMetadata", options === undefined ? [messageId, metadata] : [messageId, metadata, options],
+      metadataEdit(messageId, metadata, options?.merge === true, Date.now()));
+  }
+
+  /** How many parts go: counted from the view here (the worker removes the same ones). */
+  resetStep(messageId: string): number {
+    this.ensureOpen();
+    const message = this.view().messages.find((m) => m.id === messageId);
+    let removed = 0;
+    if (message) {
+      const start = message.parts.map((p) => p.type).lastIndexOf("step-start");
+      removed = message.parts.length - (start + 1);
+    }
+    this.send("resetStep", [messageId], resetEdit(messageId, Date.now()));
+    return removed;
+  }
+
+  /**
+   * The new message's id is made here; the core picks its own, which the worker shows under this one
+   * for as long as it runs (see `aliases` in worker/server.ts).
+   */
+  editMessage(messageId: string, content: string): Message {
+    this.ensureOpen();
+    const original = this.view().messages.find((m) => m.id === messageId);
+    if (!original) throw new ChatsyncError("not_found", `message ${messageId} is not on the active branch`);
+    const id = randomId();
+    const now = Date.now();
+    const made: Message = {
+      ...original, id, content, parts: [{ type: "text", text: content, state: "done" }], status: "complete",
+      createdAt: now, updatedAt: now, siblings: [...original.siblings, id], siblingIndex: original.siblings.length,
+    };
+    this.send("editMessage", [messageId, content], undefined, id);
+    return made;
+  }
+
+  regenerateMessage(messageId: string, provider?: string | null, model?: string | null): Message {
+    this.ensureOpen();
+    const original = this.view().messages.find((m) => m.id === messageId);
+    if (!original) throw new ChatsyncError("not_found", `message ${messageId} is not on the active branch`);
+    if (original.role !== "assistant") {
+      throw new ChatsyncError("invalid_input", `role of the regenerated message: ${original.role}, expected assistant`);
+    }
+    const id = randomId();
+    const now = Date.now();
+    const made: Message = {
+      id, role: "assistant", content: "", parts: [], status: "pending", createdAt: now, updatedAt: now,
+      siblings: [...original.siblings, id], siblingIndex: original.siblings.length,
+      ...(original.parentId === undefined ? {} : { parentId: original.parentId }),
+      ...(provider == null ? {} : { provider }), ...(model == null ? {} : { model }),
+    };
+    this.send("regenerateMessage", [messageId, provider ?? null, model ?? null], undefined, id);
+    return made;
+  }
+
+  selectBranch(messageId: string): void {
+    this.send("selectBranch", [messageId]);
+  }
+
+  setTitle(title: string): void {
+    this.send("setTitle", [title], (view) => ({ ...view, title, titleSource: "person" }));
+  }
+
+  setSettings(settings: Partial<ThreadSettings>): void {
+    this.send("setSettings", [settings]);
+  }
+
+  setFeedback(messageId: string, feedback: Feedback): void {
+    this.send("setFeedback", [messageId, feedback]);
+  }
+
+  upsertArtifact(artifact: ArtifactUpsert): string {
+    const id = artifact.id ?? randomId();
+    this.send("upsertArtifact", [{ ...artifact, id }]);
+    return id;
+  }
+
+  startToolCall(call: ToolCallStart): string {
+    const id = call.id ?? randomId();
+    this.send("startToolCall", [{ ...call, id }], startToolEdit({ ...call, id }, Date.now()));
+    return id;
+  }
+
+  setToolCallInput(callId: string, input: JsonValue): void {
+    this.send("setToolCallInput", [callId, input], toolInputEdit(callId, input));
+  }
+
+  finishToolCall(callId: string, end: ToolCallEnd): void {
+    this.send("finishToolCall", [callId, end], finishToolEdit(callId, end, Date.now()));
+  }
+
+  requestApproval(request: ApprovalRequest): string {
+    const id = request.id ?? randomId();
+    this.send("requestApproval", [{ ...request, id }], requestApprovalEdit({ ...request, id }, Date.now()));
+    return id;
+  }
+
+  decideApproval(approvalId: string, decision: ApprovalDecision): void {
+    this.send("decideApproval", [approvalId, decision], decideApprovalEdit(approvalId, decision));
+  }
+
+  setSessionState(state: SessionState): void {
+    this.send("setSessionState", [state]);
+  }
+
+  setSummary(text?: string | null): void {
+    this.send("setSummary", [text ?? null]);
+  }
+
+  setContext(entry: ContextEntryInit): void {
+    this.send("setContext", [entry]);
+  }
+
+  removeContext(type: string, key: string): void {
+    this.send("removeContext", [type, key]);
+  }
+
+  subscribe(callback: (view: ThreadView) => void): () => void {
+    this.ensureOpen();
+    // Each call its own entry, as the core's: subscribing one function twice calls it twice.
+    const listener = (view: ThreadView) => callback(view);
+    this.listeners.add(listener);
+    return () => {
+      this.listeners.delete(listener);
+    };
+  }
+
+  close(): void {
+    if (this.closed) return;
+    try {
+      this.send("close", []);
+    } catch {
+      // the store is closed: so is the thread in the worker
+    }
+    this.closed = true;
+    this.listeners.clear();
+    this.owner.client.threads.delete(this.tid);
+    this.owner.client.threadIds.delete(this.tid);
+    this.owner.forget(this);
+  }
+
+  free(): void {
+    this.close();
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}
+
+// `thread instanceof Thread` holds for these too.
+Object.setPrototypeOf(WorkerThread.prototype, Thread.prototype);
+
+/** A thread's summary as far as its view tells (the worker's replaces it). */
+function summaryOf(view: ThreadView): ThreadSummary {
+  const last = view.messages.at(-1);
+  const summary: ThreadSummary = {
+    id: view.id, title: view.title, status: view.status, createdAt: view.createdAt,
+    lastActivityAt: view.lastMessageAt ?? view.updatedAt, messageCount: view.messages.length,
+    preview: last ? last.content.slice(0, 120) : "", totalInputTokens: view.totalInputTokens,
+    totalOutputTokens: view.totalOutputTokens,
+  };
+  if (view.projectId !== undefined) summary.projectId = view.projectId;
+  if (view.summary !== undefined) summary.summary = view.summary;
+  if (view.trashedAt !== undefined) summary.trashedAt = view.trashedAt;
+  if (view.localOnly !== undefined) summary.localOnly = view.localOnly;
+  return summary;
+}

@@ -1,0 +1,33 @@
+// A second tab for worker.test.ts: this page in an iframe (?role=tab), on the same SharedWorker.
+// `act=write` appends a message and reports what it then sees; `act=stream` streams a reply until
+// the iframe is removed. It tells the test page how far it got with postMessage.
+import { ChatStore } from "chatsync/bundler";
+
+const params = new URLSearchParams(location.search);
+const tell = (message: Record<string, unknown>) => parent.postMessage(message, "*");
+
+tell({ type: "loaded" });
+try {
+  const store = await ChatStore.open({ dbName: params.get("db")!, persist: false, worker: "shared" });
+  tell({ type: "opened" });
+  const thread = await store.openThread(params.get("thread")!);
+  if (params.get("act") === "write") {
+    thread.appendMessage({ role: "user", content: "from the other tab" });
+    tell({ type: "ready" });
+    const stop = thread.subscribe((view) => {
+      if (view.messages.length < 2) return;
+      stop();
+      tell({ type: "saw", contents: view.messages.map((m) => m.content) });
+    });
+  } else {
+    const reply = thread.appendMessage({ role: "assistant" });
+    let n = 0;
+    thread.appendDelta(reply.id, "streaming ");
+    setInterval(() => thread.appendDelta(reply.id, `token${n++} `), 20);
+    // Once the worker has run the first deltas.
+    await store.flush();
+    tell({ type: "streaming", replyId: reply.id });
+  }
+} catch (error) {
+  tell({ type: "failed", error: error instanceof Error ? `${error.message}\n${error.stack}` : String(error) });
+}

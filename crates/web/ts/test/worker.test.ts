@@ -1,0 +1,229 @@
+// The store in a worker (`ChatStore.open({ worker })`), in both modes: the same API as in the page,
+// from the packed package. A second tab is an iframe of this page (./worker-tab.ts) on the same
+// SharedWorker; removing it closes its port, as closing a tab does.
+import { ChatStore, ChatsyncError, Thread, type Message, type StoreEvent, type ThreadView } from "chatsync/bundler";
+import { assert, equal, eventually, freshDb, relayUrl, test } from "./harness.js";
+
+const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+for (const mode of ["shared", "dedicated"] as const) {
+  test(`worker ${mode}: open, createThread, appendMessage, a streamed reply, view() at once, subscribe, listThreads`, async () => {
+    const dbName = freshDb();
+    const store = await ChatStore.open({ dbName, persist: false, worker: mode });
+    assert(store instanceof ChatStore, "the worker store is a ChatStore");
+    const events: StoreEvent[] = [];
+    store.subscribe((event) => events.push(event));
+    const created = await store.createThread({ title: "In a worker" });
+    const thread = await store.openThread(created.id);
+    assert(thread instanceof Thread, "its threads are Threads");
+    equal(thread.id, created.id, "thread id");
+    equal(thread.view().title, "In a worker", "first view's title");
+    const views: ThreadView[] = [];
+    thread.subscribe((view) => views.push(view));
+
+    const question = thread.appendMessage({ role: "user", content: "What is a CRDT?" });
+    assert(/^[0-9a-f]{32}$/.test(question.id), `a fresh id made at once: ${question.id}`);
+    equal([question.role, question.content, question.status], ["user", "What is a CRDT?", "complete"], "the message returned");
+    equal(thread.view().messages.map((m) => m.id), [question.id], "view() has it at once");
+    const reply = thread.appendMessage({ id: "reply-1", role: "assistant" });
+    equal([reply.id, reply.status, reply.parentId], ["reply-1", "pending", question.id], "the reply returned");
+    const words = Array.from({ length: 40 }, (_, i) => `word${i} `);
+    for (const word of words) thread.appendDelta(reply.id, word);
+    equal(thread.view().messages.at(-1)!.content, words.join(""), "view() has every delta at once");
+    thread.finishMessage(reply.id, { status: "complete", finishReason: "stop" });
+    equal(thread.view().messages.at(-1)!.status, "complete", "finished at once");
+
+    // The worker's own views follow, and keep the objects of unchanged messages.
+    await eventually(() => {
+      const last = views.at(-1)?.messages.at(-1);
+      equal([last?.id, last?.content, last?.status, last?.finishReason], [reply.id, words.join(""), "complete", "stop"], "the worker's view");
+    });
+    thread.appendMessage({ role: "user", content: "Thanks" });
+    await eventually(() => equal(views.at(-1)?.messages.length, 3, "messages after a third"));
+    // Once the reply's last commit is in (its timestamps), a fourth message changes nothing else.
+    await delay(300);
+    const before = views.at(-1)!;
+    thread.appendMessage({ role: "assistant", content: "You are welcome" });
+    await eventually(() => equal(views.at(-1)?.messages.length, 4, "messages after a fourth"));
+    const after = views.at(-1)!;
+    assert(before.messages.every((m, i) => after.messages[i] === m), "unchanged messages are the same objects");
+    assert(thread.view() === thread.view(), "view() keeps its identity between changes");
+    await eventually(() => equal(thread.summary().messageCount, 4, "summary() from the worker"));
+
+    await eventually(async () => {
+      const listed = await store.listThreads();
+      equal(listed.map((t) => [t.id, t.messageCount]), [[created.id, 4]], "listThreads");
+    });
+    assert(events.some((e) => e.type === "threads"), `a threads event: ${JSON.stringify(events)}`);
+    assert(store.status() === store.status(), "status() keeps its identity");
+    equal(store.status().state, "local", "status without a relay");
+    equal(store.preferences().maxContextMessages, 50, "preferences() from the worker");
+    await store.setPreferences({ maxContextMessages: 7 });
+    await eventually(() => equal(store.preferences().maxContextMessages, 7, "preferences() after setPreferences"));
+    await store.close();
+
+    // Everything reached IndexedDB: a store opened again (in the page, even) reads it.
+    const again = await ChatStore.open({ dbName, persist: false });
+    const reread = await again.openThread(created.id);
+    equal(reread.view().messages.map((m) => m.status), ["complete", "complete", "complete", "complete"], "stored messages");
+    equal(reread.view().messages.slice(0, 2).map((m) => m.id), [question.id, reply.id], "their ids");
+    equal(reread.view().messages[1]!.content, words.join(""), "the stored reply");
+    await again.close();
+  });
+
+  test(`worker ${mode}: errors are Errors with a code, refused writes are error events`, async () => {
+    const store = await ChatStore.open({ dbName: freshDb(), persist: false, worker: mode });
+    const rejection = await store.openThread("no-such-thread").then(() => undefined, (error: unknown) => error);
+    assert(rejection instanceof Error && rejection instanceof ChatsyncError, `openThread of an unknown id: ${String(rejection)}`);
+    assert(["not_found", "invalid_input"].includes(rejection.code), `its code: ${rejection.code}`);
+    const { id } = await store.createThread();
+    const thread = await store.openThread(id);
+    const code = (f: () => unknown) => {
+      try {
+        f();
+      } catch (error) {
+        assert(error instanceof ChatsyncError, `not a ChatsyncError: ${String(error)}`);
+        return error.code;
+      }
+      return "none";
+    };
+    equal(code(() => thread.appendMessage({ role: "robot" as "user", content: "x" })), "invalid_input", "a bad role");
+    const first = thread.appendMessage({ role: "user", content: "once" });
+    equal(code(() => thread.appendMessage({ id: first.id, role: "user", content: "twice" })), "already_exists", "a duplicate id");
+    const errors: Extract<StoreEvent, { type: "error" }>[] = [];
+    store.subscribe((event) => event.type === "error" && errors.push(event));
+    thread.appendDelta("no-such-message", "text");
+    await eventually(() => assert(errors.length === 1, "no error event"));
+    assert(["not_found", "invalid_transition", "invalid_input"].includes(errors[0]!.code), `the refused delta: ${JSON.stringify(errors[0])}`);
+    equal(errors[0]!.threadId, id, "the error's thread");
+    // A write whose argument cannot reach the worker: the others still go, it is an error event.
+    thread.appendMessage({ role: "user", content: "fine" });
+    thread.updateMessageMetadata(first.id, { f: (() => 1) as unknown as string });
+    await eventually(() => assert(errors.length === 2, `error events: ${JSON.stringify(errors)}`));
+    equal([errors[1]!.code, errors[1]!.threadId], ["invalid_input", id], "the unsendable write's error");
+    const sent = await store.createThread({ title: (() => "x") as unknown as string }).then(() => undefined, (e: unknown) => e);
+    assert(sent instanceof ChatsyncError && sent.code === "invalid_input", `an unsendable call: ${String(sent)}`);
+    await store.flush();
+    equal((await store.listThreads()).find((t) => t.id === id)?.messageCount, 2, "the other write arrived");
+    thread.close();
+    equal(code(() => thread.view()), "thread_closed", "a closed thread");
+    await store.close();
+    const closed = await store.listThreads().then(() => undefined, (error: unknown) => error);
+    assert(closed instanceof ChatsyncError && closed.code === "closed", `a closed store: ${String(closed)}`);
+    equal(code(() => store.preferences()), "closed", "a closed store's preferences()");
+    const bad = await ChatStore.open({ worker: "remote" as "shared" }).then(() => undefined, (error: unknown) => error);
+    assert(bad instanceof ChatsyncError && bad.code === "invalid_input", `an unknown worker mode: ${String(bad)}`);
+  });
+}
+
+test("worker shared: a long thread's first view arrives whole and in order (sent in chunks)", async () => {
+  const dbName = freshDb();
+  const writer = await ChatStore.open({ dbName, persist: false, worker: "shared" });
+  const { id } = await writer.createThread();
+  const thread = await writer.openThread(id);
+  for (let i = 0; i < 1203; i++) thread.appendMessage({ role: i % 2 ? "assistant" : "user", content: `message ${i}` });
+  await writer.close();
+  const reader = await ChatStore.open({ dbName, persist: false, worker: "shared" });
+  const view = (await reader.openThread(id)).view();
+  equal(view.messages.length, 1203, "messages in the first view");
+  assert(view.messages.every((m, i) => m.content === `message ${i}`), "in order");
+  await reader.close();
+});
+
+// Two devices: two databases, one user, through the relay run.mjs started — both in a worker, and
+// a worker's store and a page's. (In a worker the core needed `window` for the relay's /api/me,
+// which names the user's index document: worker.ts.)
+for (const [mode, other] of [["shared", "shared"], ["dedicated", "dedicated"], ["shared", "none"], ["none", "dedicated"]] as const) {
+  test(`worker ${mode} and ${other}: two devices on one relay see each other's threads and messages`, async () => {
+  const user = `worker-${mode}-${Date.now()}`;
+  const a = await ChatStore.open({ dbName: freshDb(), persist: false, relayUrl: relayUrl(), token: user, worker: mode });
+  const b = await ChatStore.open({ dbName: freshDb(), persist: false, relayUrl: relayUrl(), token: () => user, worker: other });
+  await eventually(() => equal([a.status().state, b.status().state], ["online", "online"], "both online"));
+  const { id } = await a.createThread({ title: "Across devices" });
+  const thread = await a.openThread(id);
+  thread.appendMessage({ role: "user", content: "hello from a" });
+  await a.sync();
+  await eventually(async () => equal((await b.listThreads()).map((t) => t.id), [id], "b's list"), 10_000);
+  const there = await b.openThread(id);
+  await eventually(() => equal(there.view().messages.map((m) => m.content), ["hello from a"], "b's view"), 10_000);
+  await a.close();
+  await b.close();
+  });
+}
+
+/** A second tab: an iframe of this page running ./worker-tab.ts; resolves with what it posts. */
+function openTab(params: Record<string, string>): { frame: HTMLIFrameElement; message: (type: string) => Promise<Record<string, unknown>> } {
+  const frame = document.createElement("iframe");
+  const received: Record<string, unknown>[] = [];
+  const onMessage = (event: MessageEvent) => {
+    if (event.source === frame.contentWindow) received.push(event.data as Record<string, unknown>);
+  };
+  window.addEventListener("message", onMessage);
+  frame.src = `${location.pathname}?${new URLSearchParams({ role: "tab", ...params })}`;
+  document.body.append(frame);
+  return {
+    frame,
+    message: async (type) => {
+      let found: Record<string, unknown> | undefined;
+      await eventually(() => {
+        found = received.find((m) => m.type === type || m.type === "failed");
+        assert(found, `the tab posted no ${type} (only ${JSON.stringify(received.map((m) => m.type))})`);
+      }, 15_000);
+      if (found!.type === "failed") throw new Error(`the tab failed: ${String(found!.error)}`);
+      return found!;
+    },
+  };
+}
+
+test("worker shared: two tabs share one worker and see each other's writes", async () => {
+  const dbName = freshDb();
+  const store = await ChatStore.open({ dbName, persist: false, worker: "shared" });
+  const { id } = await store.createThread({ title: "Shared" });
+  const thread = await store.openThread(id);
+  const tab = openTab({ db: dbName, thread: id, act: "write" });
+  try {
+    await tab.message("ready");
+    // The other tab's message, through the worker: no BroadcastChannel round trip.
+    await eventually(() => equal(thread.view().messages.map((m) => m.content), ["from the other tab"], "this tab's view"));
+    thread.appendMessage({ role: "assistant", content: "from this tab" });
+    const seen = await tab.message("saw");
+    equal(seen.contents, ["from the other tab", "from this tab"], "the other tab's view");
+  } finally {
+    tab.frame.remove();
+    await store.close();
+  }
+});
+
+test("worker shared: a tab closed mid-stream leaves its reply interrupted at once", async () => {
+  const dbName = freshDb();
+  const store = await ChatStore.open({ dbName, persist: false, worker: "shared" });
+  const { id } = await store.createThread({ title: "Interrupted" });
+  const thread = await store.openThread(id);
+  const tab = openTab({ db: dbName, thread: id, act: "stream" });
+  try {
+    const { replyId } = await tab.message("streaming");
+    await eventually(() => {
+      const reply = thread.view().messages.find((m) => m.id === replyId);
+      equal(reply?.status, "streaming", "the reply while its tab streams");
+    });
+    const closedAt = performance.now();
+    tab.frame.remove();
+    let interruptedAfter = 0;
+    await eventually(() => {
+      const reply = thread.view().messages.find((m) => m.id === replyId) as Message | undefined;
+      equal(reply?.status, "interrupted", "the reply once its tab is gone");
+      interruptedAfter = performance.now() - closedAt;
+    }, 4_000);
+    // Well before the 5 s after which a silent stream is judged interrupted anyway.
+    assert(interruptedAfter < 2_000, `interrupted after ${Math.round(interruptedAfter)} ms`);
+    console.log(`worker shared: the closed tab's reply was interrupted after ${Math.round(interruptedAfter)} ms`);
+    // Written again (here), it streams again.
+    thread.appendDelta(String(replyId), " resumed");
+    await delay(50);
+    await eventually(() => equal(thread.view().messages.find((m) => m.id === replyId)?.status, "streaming", "written again"));
+    thread.finishMessage(String(replyId), { status: "complete" });
+  } finally {
+    tab.frame.remove();
+    await store.close();
+  }
+});
