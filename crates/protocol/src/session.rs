@@ -77,6 +77,31 @@ impl DocSession {
         self
     }
 
+    /// Makes the first message of this new session ask the peer to start over too: this side
+    /// dropped an earlier session with the same peer that the peer keeps (a relay keeps one per
+    /// connection and document, and hears of no release). Kept, the peer's side would count what
+    /// it sent meanwhile as delivered and its heads as told, and send this session neither.
+    /// `understood` is the dropped session's [`DocSession::peer_understands_reset`]: then the ask
+    /// is Automerge's sync-reset flag (which [`DocSession::receive`] takes as a new start);
+    /// otherwise empty heads, Automerge's "lost everything", which any peer answers in full.
+    pub fn start_over(&mut self, understood: bool) {
+        self.state.needs_reset = true;
+        if understood {
+            self.state.their_capabilities = Some(vec![
+                sync::Capability::MessageV2,
+                sync::Capability::SyncReset,
+            ]);
+        }
+    }
+
+    /// Whether the peer said it understands Automerge's sync-reset flag.
+    pub fn peer_understands_reset(&self) -> bool {
+        self.state
+            .their_capabilities
+            .as_ref()
+            .is_some_and(|caps| caps.contains(&sync::Capability::SyncReset))
+    }
+
     /// What is worth keeping of this session for the next connection to the same peer: the heads
     /// both sides are known to share (a few dozen bytes).
     pub fn saved_state(&self) -> Vec<u8> {
@@ -97,6 +122,15 @@ impl DocSession {
     pub fn receive(&mut self, doc: &mut AutoCommit, data: &[u8]) -> Result<(), SyncError> {
         sync_check::check(data)?;
         let message = sync::Message::decode(data)?;
+        if message
+            .flags
+            .is_some_and(|flags| flags.contains(sync::MessageFlags::SYNC_RESET))
+        {
+            // The peer started its session over (see `start_over`): so does this side. Kept, its
+            // state would count what it sent the old session as delivered and its heads as told,
+            // and send the new one neither.
+            self.state = sync::State::new();
+        }
         let received = doc.sync().receive_sync_message(&mut self.state, message);
         // Automerge 0.12 records every text splice a sync applies in the document's patch log even
         // while that log is inactive, and only a reset empties it: unchecked, it grew to 84 MB over
