@@ -82,8 +82,9 @@ impl DocSession {
     /// connection and document, and hears of no release). Kept, the peer's side would count what
     /// it sent meanwhile as delivered and its heads as told, and send this session neither.
     /// `understood` is the dropped session's [`DocSession::peer_understands_reset`]: then the ask
-    /// is Automerge's sync-reset flag (which [`DocSession::receive`] takes as a new start);
-    /// otherwise empty heads, Automerge's "lost everything", which any peer answers in full.
+    /// is Automerge's sync-reset flag (the relay's hub takes it as a new start: see
+    /// [`asks_to_start_over`]); otherwise empty heads, Automerge's "lost everything", which any
+    /// peer answers in full.
     pub fn start_over(&mut self, understood: bool) {
         self.state.needs_reset = true;
         if understood {
@@ -122,15 +123,6 @@ impl DocSession {
     pub fn receive(&mut self, doc: &mut AutoCommit, data: &[u8]) -> Result<(), SyncError> {
         sync_check::check(data)?;
         let message = sync::Message::decode(data)?;
-        if message
-            .flags
-            .is_some_and(|flags| flags.contains(sync::MessageFlags::SYNC_RESET))
-        {
-            // The peer started its session over (see `start_over`): so does this side. Kept, its
-            // state would count what it sent the old session as delivered and its heads as told,
-            // and send the new one neither.
-            self.state = sync::State::new();
-        }
         let received = doc.sync().receive_sync_message(&mut self.state, message);
         // Automerge 0.12 records every text splice a sync applies in the document's patch log even
         // while that log is inactive, and only a reset empties it: unchecked, it grew to 84 MB over
@@ -241,6 +233,20 @@ pub fn holds_all(doc: &mut AutoCommit, heads: &[ChangeHash]) -> bool {
 pub fn is_from_empty_peer(data: &[u8]) -> bool {
     // The check reads the whole envelope, so this need not decode (and copy) the changes.
     sync_check::check(data).is_ok_and(|envelope| envelope.heads == 0)
+}
+
+/// Whether a sync payload carries Automerge's sync-reset flag: its sender dropped its session and
+/// started a new one ([`DocSession::start_over`]), so the receiver's session with it starts over
+/// too — kept, it would count what it sent the old one as delivered and its heads as told, and
+/// send the new one neither. False for a payload [`DocSession::receive`] would refuse.
+pub fn asks_to_start_over(data: &[u8]) -> bool {
+    // Automerge's flags: a legacy byte, then one with the high bit set whose low bits are the flags.
+    sync_check::check(data).is_ok_and(|envelope| {
+        envelope
+            .flags
+            .iter()
+            .any(|byte| byte & 0x80 != 0 && byte & sync::MessageFlags::SYNC_RESET != 0)
+    })
 }
 
 /// A sync payload that hands a peer holding nothing the whole document at once: `stored` is saved

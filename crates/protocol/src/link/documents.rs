@@ -80,9 +80,11 @@ pub(crate) struct DocumentSet {
     /// In id order, so that frames leave in the same order on every run (the simulation replays seeds).
     entries: ById<Entry>,
     /// Documents whose session was dropped on this connection (released, or a fetch replaced by a
-    /// hold), with whether the relay understands a sync reset: the relay keeps its side of that
-    /// session, so the next one starts over with it ([`DocSession::start_over`]).
-    dropped: ById<bool>,
+    /// hold): the relay keeps its side of that session, so the next one starts over with it
+    /// ([`DocSession::start_over`]).
+    dropped: Vec<DocumentId>,
+    /// The relay said it understands a sync reset (in a dropped session).
+    reset_understood: bool,
     batch_hold_ms: Option<u64>,
 }
 
@@ -90,7 +92,8 @@ impl DocumentSet {
     pub(crate) fn new(batch_hold_ms: Option<u64>) -> Self {
         Self {
             entries: ById::default(),
-            dropped: ById::default(),
+            dropped: Vec::new(),
+            reset_understood: false,
             batch_hold_ms,
         }
     }
@@ -156,8 +159,8 @@ impl DocumentSet {
 
     pub(crate) fn release(&mut self, id: DocumentId) {
         if let Some(entry) = self.entries.remove(&id) {
-            self.dropped
-                .insert(id, entry.session.peer_understands_reset());
+            self.reset_understood |= entry.session.peer_understands_reset();
+            self.dropped.push(id);
         }
     }
 
@@ -187,15 +190,17 @@ impl DocumentSet {
                 entry.session = resumed;
             }
         }
-        if let Some(understood) = self.dropped.remove(&id) {
-            entry.session.start_over(understood);
+        if let Some(i) = self.dropped.iter().position(|d| *d == id) {
+            self.dropped.swap_remove(i);
+            entry.session.start_over(self.reset_understood);
         }
     }
 
     /// The relay answered `join`: every document starts a session with it.
     pub(crate) fn start_all(&mut self, relay: &Relay<'_>, docs: &mut (impl Documents + ?Sized)) {
         // A new connection: the relay has no session from before.
-        self.dropped = ById::default();
+        self.dropped.clear();
+        self.reset_understood = false;
         let mut entries = std::mem::take(&mut self.entries);
         for (id, entry) in entries.iter_mut() {
             self.start(*id, entry, relay, docs);

@@ -102,6 +102,10 @@ impl Relay {
                 else {
                     continue;
                 };
+                // As the hub does.
+                if crate::asks_to_start_over(&data) {
+                    self.session = DocSession::new();
+                }
                 self.session.receive(&mut self.doc, &data).unwrap();
                 while let Some(data) = self.session.poll_message(&mut self.doc, 0) {
                     let reply = Message::Sync {
