@@ -383,7 +383,7 @@ fn regression_a_hold_that_ran_out_with_nothing_to_send_arms_no_timer() {
 #[test]
 fn reconnect_now_dials_at_once_after_a_refusal_or_a_wait_with_the_shortest_backoff_again() {
     // The browser's paths: `setToken` after its token was refused, and the switch back online
-    // after a dial it declined while offline (reported as `DialFailed`).
+    // after a dial it declined while offline (reported as `HungUp`, which keeps the relay).
     let mut docs: HashMap<DocumentId, AutoCommit> = HashMap::new();
     let mut link = joined(&mut docs, None);
     let now = Duration::from_secs(1);
@@ -436,7 +436,15 @@ fn each_disconnect_moves_the_next_dial_to_the_next_relay_round_the_list() {
         },
     );
     dialled.push(link.relay());
-    assert_eq!(dialled, [0, 1, 1, 2, 0]);
+    // The driver's own hang-up (offline, a new token) stays with the relay it had.
+    link.handle_disconnected(Duration::ZERO, Disconnect::HungUp);
+    dialled.push(link.relay());
+    link.reconnect_now();
+    link.handle_disconnected(Duration::ZERO, Disconnect::HungUp);
+    dialled.push(link.relay());
+    link.handle_disconnected(Duration::ZERO, Disconnect::DialFailed);
+    dialled.push(link.relay());
+    assert_eq!(dialled, [0, 1, 1, 2, 0, 0, 0, 1]);
     // One relay (a load balancer's URL) is always relay 0, and so is a count of 0.
     for relays in [0, 1] {
         let mut link = Link::new(LinkConfig { relays, ..config() });
