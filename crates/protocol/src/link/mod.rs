@@ -186,7 +186,7 @@ impl Link {
         }
         self.documents.save_all(self.state.relay_storage());
         self.transmits.clear();
-        if reason != Disconnect::HungUp {
+        if !matches!(reason, Disconnect::HungUp) {
             self.relay = (self.relay + 1) % self.config.relays.max(1);
         }
         let earliest = now + self.backoff.next_delay();
