@@ -39,7 +39,10 @@ pub use link::{
     LinkError, LinkEvent, SavedSync, TOKEN_EXPIRED,
 };
 pub use message::{DecodeError, Message, PeerMetadata};
-pub use session::{DocSession, SyncError, holds_all, is_from_empty_peer, whole_document_message};
+pub use session::{
+    DocSession, SyncError, asks_to_start_over, holds_all, is_from_empty_peer,
+    whole_document_message,
+};
 pub use sync_check::{Part as SyncMessagePart, SyncMessageError};
 
 /// Re-exported so callers name the same Automerge types as this crate.

@@ -77,6 +77,32 @@ impl DocSession {
         self
     }
 
+    /// Makes the first message of this new session ask the peer to start over too: this side
+    /// dropped an earlier session with the same peer that the peer keeps (a relay keeps one per
+    /// connection and document, and hears of no release). Kept, the peer's side would count what
+    /// it sent meanwhile as delivered and its heads as told, and send this session neither.
+    /// `understood` is the dropped session's [`DocSession::peer_understands_reset`]: then the ask
+    /// is Automerge's sync-reset flag (the relay's hub takes it as a new start: see
+    /// [`asks_to_start_over`]); otherwise empty heads, Automerge's "lost everything", which any
+    /// peer answers in full.
+    pub fn start_over(&mut self, understood: bool) {
+        self.state.needs_reset = true;
+        if understood {
+            self.state.their_capabilities = Some(vec![
+                sync::Capability::MessageV2,
+                sync::Capability::SyncReset,
+            ]);
+        }
+    }
+
+    /// Whether the peer said it understands Automerge's sync-reset flag.
+    pub fn peer_understands_reset(&self) -> bool {
+        self.state
+            .their_capabilities
+            .as_ref()
+            .is_some_and(|caps| caps.contains(&sync::Capability::SyncReset))
+    }
+
     /// What is worth keeping of this session for the next connection to the same peer: the heads
     /// both sides are known to share (a few dozen bytes).
     pub fn saved_state(&self) -> Vec<u8> {
@@ -207,6 +233,20 @@ pub fn holds_all(doc: &mut AutoCommit, heads: &[ChangeHash]) -> bool {
 pub fn is_from_empty_peer(data: &[u8]) -> bool {
     // The check reads the whole envelope, so this need not decode (and copy) the changes.
     sync_check::check(data).is_ok_and(|envelope| envelope.heads == 0)
+}
+
+/// Whether a sync payload carries Automerge's sync-reset flag: its sender dropped its session and
+/// started a new one ([`DocSession::start_over`]), so the receiver's session with it starts over
+/// too — kept, it would count what it sent the old one as delivered and its heads as told, and
+/// send the new one neither. False for a payload [`DocSession::receive`] would refuse.
+pub fn asks_to_start_over(data: &[u8]) -> bool {
+    // Automerge's flags: a legacy byte, then one with the high bit set whose low bits are the flags.
+    sync_check::check(data).is_ok_and(|envelope| {
+        envelope
+            .flags
+            .iter()
+            .any(|byte| byte & 0x80 != 0 && byte & sync::MessageFlags::SYNC_RESET != 0)
+    })
 }
 
 /// A sync payload that hands a peer holding nothing the whole document at once: `stored` is saved

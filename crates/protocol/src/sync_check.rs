@@ -185,13 +185,15 @@ impl fmt::Display for Part {
 
 /// What the check learnt on the way.
 #[derive(Debug)]
-pub(crate) struct Envelope {
+pub(crate) struct Envelope<'a> {
     /// How many heads the sender has.
     pub heads: u64,
+    /// The flags' bytes (none in a message from before they were added).
+    pub flags: &'a [u8],
 }
 
 /// Checks `data` as a sync message from a peer. Linear in its length; allocates nothing.
-pub(crate) fn check(data: &[u8]) -> Result<Envelope, SyncMessageError> {
+pub(crate) fn check(data: &[u8]) -> Result<Envelope<'_>, SyncMessageError> {
     use SyncMessageError as E;
     let mut r = Reader { rest: data };
     match r.rest.split_first() {
@@ -226,12 +228,14 @@ pub(crate) fn check(data: &[u8]) -> Result<Envelope, SyncMessageError> {
             });
         }
     }
-    if !r.rest.is_empty() {
-        r.bytes(Part::Flags)?;
-    }
+    let flags = if r.rest.is_empty() {
+        &[][..]
+    } else {
+        r.bytes(Part::Flags)?
+    };
     // Automerge ignores whatever follows the flags — which is how the flags themselves were added to
     // v1 messages without breaking older peers — so a later version may append more here.
-    Ok(Envelope { heads })
+    Ok(Envelope { heads, flags })
 }
 
 /// Checks a `have`'s Bloom filter, as `BloomFilter::parse` reads it.

@@ -10,7 +10,7 @@ use super::ConnId;
 use super::effects::HubEffects;
 use super::refusal::Refusal;
 use super::storage::{StorageKey, StoredDocument};
-use crate::{DocSession, DocumentId, Message, is_from_empty_peer};
+use crate::{DocSession, DocumentId, Message, asks_to_start_over, is_from_empty_peer};
 
 /// What a hub document needs to know of the relay.
 #[derive(Clone, Debug)]
@@ -295,6 +295,11 @@ impl HubDocument {
             return Err(Refusal::DocumentTooLarge {
                 limit: self.config.max_document_bytes,
             });
+        }
+        if asks_to_start_over(data) {
+            // The device dropped its session and started a new one on this connection (a store
+            // opening a thread again): the relay's side starts over too.
+            session.sync = DocSession::new();
         }
         session.fresh |= is_from_empty_peer(data);
         // DocSession::receive also empties Automerge's patch log, which otherwise grows with every

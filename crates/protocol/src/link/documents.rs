@@ -79,6 +79,12 @@ struct Entry {
 pub(crate) struct DocumentSet {
     /// In id order, so that frames leave in the same order on every run (the simulation replays seeds).
     entries: ById<Entry>,
+    /// Documents whose session was dropped on this connection (released, or a fetch replaced by a
+    /// hold): the relay keeps its side of that session, so the next one starts over with it
+    /// ([`DocSession::start_over`]).
+    dropped: Vec<DocumentId>,
+    /// The relay said it understands a sync reset (in a dropped session).
+    reset_understood: bool,
     batch_hold_ms: Option<u64>,
 }
 
@@ -86,6 +92,8 @@ impl DocumentSet {
     pub(crate) fn new(batch_hold_ms: Option<u64>) -> Self {
         Self {
             entries: ById::default(),
+            dropped: Vec::new(),
+            reset_understood: false,
             batch_hold_ms,
         }
     }
@@ -112,8 +120,11 @@ impl DocumentSet {
         relay: Option<&Relay<'_>>,
         docs: &mut (impl Documents + ?Sized),
     ) -> bool {
-        if self.entries.get(&id).is_some_and(|e| e.fetching.is_none()) {
-            return false;
+        match self.entries.get(&id) {
+            Some(entry) if entry.fetching.is_none() => return false,
+            // The fetch's session gives way to a new one.
+            Some(_) => self.release(id),
+            None => {}
         }
         let mut entry = Entry {
             session: self.new_session(),
@@ -147,13 +158,17 @@ impl DocumentSet {
     }
 
     pub(crate) fn release(&mut self, id: DocumentId) {
-        self.entries.remove(&id);
+        if let Some(entry) = self.entries.remove(&id) {
+            self.reset_understood |= entry.session.peer_understands_reset();
+            self.dropped.push(id);
+        }
     }
 
     /// A new session on the connection just joined: resumed from the saved state when that was
-    /// shared with this relay's storage (another storage never saw those heads).
+    /// shared with this relay's storage (another storage never saw those heads), and starting over
+    /// with the relay when an earlier session of the document on this connection was dropped.
     fn start(
-        &self,
+        &mut self,
         id: DocumentId,
         entry: &mut Entry,
         relay: &Relay<'_>,
@@ -175,10 +190,17 @@ impl DocumentSet {
                 entry.session = resumed;
             }
         }
+        if let Some(i) = self.dropped.iter().position(|d| *d == id) {
+            self.dropped.swap_remove(i);
+            entry.session.start_over(self.reset_understood);
+        }
     }
 
     /// The relay answered `join`: every document starts a session with it.
     pub(crate) fn start_all(&mut self, relay: &Relay<'_>, docs: &mut (impl Documents + ?Sized)) {
+        // A new connection: the relay has no session from before.
+        self.dropped.clear();
+        self.reset_understood = false;
         let mut entries = std::mem::take(&mut self.entries);
         for (id, entry) in entries.iter_mut() {
             self.start(*id, entry, relay, docs);

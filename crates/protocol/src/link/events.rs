@@ -28,6 +28,10 @@ pub enum Disconnect {
     },
     /// The socket broke without a close frame (or the driver could not send on it).
     Lost,
+    /// The driver closed the socket, or declined to dial, on purpose: its user went offline, or
+    /// a new token needs a new connection. Nothing is wrong with the relay: the next dial goes to
+    /// the same one.
+    HungUp,
 }
 
 /// Why the link will not dial again until its driver renews the credentials

@@ -108,10 +108,12 @@ impl Link {
     }
 
     /// Which of the driver's relays to dial on [`LinkEvent::Dial`]: an index below
-    /// [`LinkConfig::relays`]. It starts at 0 and moves to the next one, round the list, on every
-    /// [`Link::handle_disconnected`] (a failed dial, a lost or closed connection): a client whose
-    /// relay died (`kill -9`, a deploy) reaches another on its first retry, after the same backoff,
-    /// and comes back round to the first later. One rule for every driver.
+    /// [`LinkConfig::relays`]. It starts at 0 and moves to the next one, round the list, when the
+    /// connection to it failed or was lost ([`Link::handle_disconnected`] with anything but
+    /// [`Disconnect::HungUp`]): a client whose relay died (`kill -9`, a deploy) reaches another on
+    /// its first retry, after the same backoff, and comes back round to the first later. A driver's
+    /// own hang-up (going offline, a new token) stays with the relay it had. One rule for every
+    /// driver.
     pub fn relay(&self) -> usize {
         self.relay
     }
@@ -184,7 +186,9 @@ impl Link {
         }
         self.documents.save_all(self.state.relay_storage());
         self.transmits.clear();
-        self.relay = (self.relay + 1) % self.config.relays.max(1);
+        if !matches!(reason, Disconnect::HungUp) {
+            self.relay = (self.relay + 1) % self.config.relays.max(1);
+        }
         let earliest = now + self.backoff.next_delay();
         let refusal = match &reason {
             Disconnect::Unauthorized => Some(CredentialsRefusal::Unauthorized),

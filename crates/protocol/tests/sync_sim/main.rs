@@ -2,7 +2,9 @@
 //! real `Hub` — the relay's side — with storage in memory (`relay.rs`), on virtual time. Seeded
 //! cases interleave edits, deliveries across connections in any order, dropped connections,
 //! reconnects after backoff, relay restarts that lose what was not stored, failing and slow storage,
-//! and a device that fetches the document instead of holding it. Then the network heals and runs
+//! a device that fetches the document instead of holding it, and devices that release the document
+//! and hold it again later on the same connection (as the browser store drops a thread nothing
+//! shows, then opens it again). Then the network heals and runs
 //! until quiet. Asserted, per case: every replica converges on what storage holds; no change is
 //! acknowledged to a device before storage held it; nothing acknowledged is lost; and the frames
 //! sent stay within a bound per change and per connection (no spin).

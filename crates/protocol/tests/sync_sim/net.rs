@@ -7,7 +7,7 @@ use std::time::Duration;
 use chatsync_protocol::automerge::transaction::Transactable;
 use chatsync_protocol::automerge::{ActorId, AutoCommit, ChangeHash, ObjType, ROOT, ReadDoc};
 use chatsync_protocol::{
-    BackoffConfig, Disconnect, DocumentId, Link, LinkConfig, LinkEvent, holds_all,
+    BackoffConfig, Disconnect, DocumentId, Link, LinkConfig, LinkEvent, SavedSync, holds_all,
 };
 
 use crate::Rng;
@@ -21,6 +21,9 @@ pub struct Device {
     pub own: Vec<ChangeHash>,
     /// Frames it sent, `join` included.
     pub sent: usize,
+    /// Released (as a store drops a thread nothing shows), with the sync state it keeps to resume
+    /// from when it holds the document again.
+    released: Option<Option<SavedSync>>,
 }
 
 pub struct Sim {
@@ -61,6 +64,7 @@ impl Sim {
                     conn: None,
                     own: Vec::new(),
                     sent: 0,
+                    released: None,
                 };
                 let actor = ActorId::from(name.into_bytes());
                 if fetcher && d == count - 1 {
@@ -145,6 +149,9 @@ impl Sim {
 
     fn edit(&mut self, d: usize, text: &str) {
         let device = &mut self.devices[d];
+        if device.released.is_some() {
+            return; // nothing shows it, so nothing edits it
+        }
         let Some(doc) = device.docs.get_mut(&self.document) else {
             return; // still fetching
         };
@@ -163,6 +170,27 @@ impl Sim {
         device
             .link
             .local_change(self.now, self.document, &mut device.docs);
+        self.pump(d);
+    }
+
+    /// Device `d` releases the document it holds, keeping the sync state to resume from (as the
+    /// browser store drops a thread no `Thread` object uses, with its state in IndexedDB), or holds
+    /// it again. Nothing changes for the relay: it hears of neither.
+    fn release_or_hold_again(&mut self, d: usize) {
+        let device = &mut self.devices[d];
+        match device.released.take() {
+            Some(Some(saved)) => {
+                device
+                    .link
+                    .hold_resuming(self.now, self.document, saved, &mut device.docs);
+            }
+            Some(None) => device.link.hold(self.now, self.document, &mut device.docs),
+            None if device.docs.contains_key(&self.document) => {
+                device.released = Some(device.link.saved_sync(self.document));
+                device.link.release(self.document);
+            }
+            None => {} // still fetching
+        }
         self.pump(d);
     }
 
@@ -287,11 +315,12 @@ impl Sim {
             20..45 => self.deliver_to_relay(d),
             45..70 => self.deliver_to_device(d),
             70..85 => self.advance(self.now + Duration::from_millis(rng.below(120))),
-            85..90 => {
+            85..88 => {
                 if let Some(conn) = self.devices[d].conn {
                     self.close(conn, Disconnect::Lost);
                 }
             }
+            88..90 => self.release_or_hold_again(d),
             90..92 => self.restart_relay(),
             92..94 => self.relay.up = !self.relay.up,
             94..96 => self.relay.fail_next_write = true,
@@ -307,6 +336,11 @@ impl Sim {
     pub fn run_until_quiet(&mut self) {
         self.relay.up = true;
         self.relay.fail_next_write = false;
+        for d in 0..self.devices.len() {
+            if self.devices[d].released.is_some() {
+                self.release_or_hold_again(d);
+            }
+        }
         for round in 0..10_000 {
             let mut moved = false;
             for d in 0..self.devices.len() {

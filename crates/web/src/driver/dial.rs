@@ -17,7 +17,7 @@ impl Driver {
             self.inner
                 .sync()
                 .link()
-                .handle_disconnected(now, Disconnect::DialFailed);
+                .handle_disconnected(now, Disconnect::HungUp);
             return true;
         }
         let token = match self.next_token.take() {
@@ -110,15 +110,15 @@ impl Driver {
         }
     }
 
-    /// Closes the socket, if one is open, and tells the link.
-    pub(super) fn hang_up(&mut self, why: &str) {
+    /// Closes the socket, if one is open, and tells the link: on purpose, so the next dial goes to
+    /// the same relay.
+    pub(super) fn hang_up(&mut self) {
         if self.connection.take().is_some() {
             let now = self.inner.sync().now();
-            let reason = Disconnect::Closed {
-                code: 1000,
-                reason: why.to_owned(),
-            };
-            self.inner.sync().link().handle_disconnected(now, reason);
+            self.inner
+                .sync()
+                .link()
+                .handle_disconnected(now, Disconnect::HungUp);
         }
     }
 }

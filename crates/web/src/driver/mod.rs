@@ -227,7 +227,7 @@ impl Driver {
             }
             Kick::Online(false) => {
                 self.inner.sync().set_enabled(false);
-                self.hang_up("switched offline");
+                self.hang_up();
             }
             Kick::Online(true) => {
                 self.inner.sync().set_enabled(true);
@@ -236,7 +236,7 @@ impl Driver {
             Kick::Reconnect => {
                 self.next_token = None;
                 if self.inner.sync().is_enabled() {
-                    self.hang_up("token replaced");
+                    self.hang_up();
                     self.inner.sync().link().reconnect_now();
                 }
             }

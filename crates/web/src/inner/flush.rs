@@ -210,7 +210,9 @@ impl StoreInner {
     }
 
     /// Drops from memory the threads no open `Thread` object uses, once nothing of theirs is left to
-    /// write or to send: thread switches do not pile documents up in memory.
+    /// write or to send: thread switches do not pile documents up in memory. Nor is a sync state
+    /// left unstored: the relay's acknowledgement may land while a flush awaits IndexedDB, after it
+    /// took the states to write, and the next visit would start afresh.
     fn release_closed_threads(&self) {
         let unsynced = self.unsynced.borrow();
         self.threads.borrow_mut().retain(|id, handle| {
@@ -219,6 +221,12 @@ impl StoreInner {
                 || handle.commit_armed.get()
                 || handle.is_streaming()
                 || unsynced.is_marked(id.as_str())
+                || id
+                    .as_str()
+                    .parse()
+                    .ok()
+                    .and_then(|id| self.sync_state_to_keep(id))
+                    .is_some_and(|saved| handle.persisted.borrow().saved_sync() != Some(&saved))
         });
     }
 }

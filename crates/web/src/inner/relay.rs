@@ -83,20 +83,24 @@ impl StoreInner {
     /// The sync states that moved since storage last held them, for a flush to write. Only states
     /// shared with a relay that has a storage id are kept: another relay never saw those heads.
     pub(crate) fn sync_state_writes(&self) -> Vec<Write> {
-        let link = self.sync.read_link();
-        let saved = |id: DocumentId| match link.saved_sync(id) {
+        self.each_persisted(|id, doc, persisted| {
+            self.sync_state_to_keep(id)
+                .and_then(|saved| persisted.sync_write(doc, saved))
+        })
+        .into_iter()
+        .map(Write::from)
+        .collect()
+    }
+
+    /// The sync state worth storing of a document's session with the relay, as storage keeps it.
+    pub(crate) fn sync_state_to_keep(&self, id: DocumentId) -> Option<crate::persist::SavedSync> {
+        match self.sync.read_link().saved_sync(id) {
             Some(SavedSync {
                 relay_storage: Some(peer),
                 state,
             }) => Some(crate::persist::SavedSync { peer, state }),
             _ => None,
-        };
-        self.each_persisted(|id, doc, persisted| {
-            saved(id).and_then(|saved| persisted.sync_write(doc, saved))
-        })
-        .into_iter()
-        .map(Write::from)
-        .collect()
+        }
     }
 
     /// The saved sync state a document's session resumes from (shared with `peer`'s storage).

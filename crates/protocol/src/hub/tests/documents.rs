@@ -350,3 +350,42 @@ fn a_refused_sync_message_closes_only_its_connection_and_changes_nothing() {
         Err(Refusal::DocumentTooLarge { limit: 4 })
     ));
 }
+
+/// A device that dropped its session and started a new one on the same connection (a store
+/// opening a thread again) asks the relay to start over (`DocSession::start_over`). The relay's
+/// old session counted its heads as told, and stayed silent to the new one (which never saw them
+/// acknowledged); and Automerge's reset alone only makes it send again what it sent the old one.
+#[test]
+fn a_device_that_starts_its_session_over_hears_the_relay_again() {
+    for changed_meanwhile in [false, true] {
+        let mut document = document();
+        let mut stored = AutoCommit::new();
+        let (mut a, mut b) = (Device::new(1), Device::new(2));
+        a.edit("a");
+        converse(&mut [&mut a, &mut b], &mut document, &mut stored);
+        let understood = b.session.peer_understands_reset();
+        assert!(understood, "the relay says it understands a reset");
+        b.session = DocSession::new();
+        if changed_meanwhile {
+            // A's change goes to B's old session, and is lost with it.
+            a.edit("while b was away");
+            a.sync(&mut document);
+            let effects = document.take_effects();
+            store(&mut document, &mut stored, effects);
+        }
+        b.session.start_over(understood);
+        let mut heard = None;
+        for _ in 0..10 {
+            let said = b.sync(&mut document);
+            let effects = document.take_effects();
+            let effects = store(&mut document, &mut stored, effects);
+            heard = b.receive(&effects).or(heard);
+            if !said && effects.transmits.is_empty() {
+                break;
+            }
+        }
+        let case = format!("changed meanwhile: {changed_meanwhile}");
+        assert_eq!(b.doc.get_heads(), stored.get_heads(), "{case}");
+        assert_eq!(heard, Some(stored.get_heads()), "{case}: the relay's heads");
+    }
+}
