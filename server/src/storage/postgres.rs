@@ -14,6 +14,7 @@
 
 mod coverage;
 mod listen;
+mod shares;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -27,8 +28,8 @@ use tokio::sync::{Semaphore, broadcast};
 use super::feed::{ChangeFeed, ChangeNotice, payload_heads};
 use super::search::{ms, unms};
 use super::{
-    SearchMatch, SearchQuery, SearchThread, Storage, StorageError, StoredDocument, decode_heads,
-    encode_heads,
+    SearchMatch, SearchQuery, SearchThread, Share, ShareAccess, ShareLink, Storage, StorageError,
+    StoredDocument, decode_heads, encode_heads,
 };
 
 /// The notification channel every relay on a database listens to.
@@ -521,6 +522,47 @@ impl Storage for PostgresStorage {
         .fetch_one(&self.pool)
         .await?;
         Ok(total.max(0) as u64)
+    }
+
+    async fn share_put(&self, share: &Share) -> Result<bool, StorageError> {
+        shares::put(&self.pool, share).await
+    }
+
+    async fn share_remove(
+        &self,
+        id: &DocumentId,
+        owner: &str,
+        grantee: &str,
+    ) -> Result<bool, StorageError> {
+        shares::remove(&self.pool, id, owner, grantee).await
+    }
+
+    async fn share_access(
+        &self,
+        id: &DocumentId,
+        grantee: &str,
+    ) -> Result<Option<ShareAccess>, StorageError> {
+        shares::access(&self.pool, id, grantee).await
+    }
+
+    async fn shares_of(&self, id: &DocumentId) -> Result<Vec<Share>, StorageError> {
+        shares::of_document(&self.pool, id).await
+    }
+
+    async fn shared_with(&self, grantee: &str) -> Result<Vec<Share>, StorageError> {
+        shares::with(&self.pool, grantee).await
+    }
+
+    async fn link_put(&self, link: &ShareLink) -> Result<bool, StorageError> {
+        shares::link_put(&self.pool, link).await
+    }
+
+    async fn link_get(&self, id: &str) -> Result<Option<ShareLink>, StorageError> {
+        shares::link_get(&self.pool, id).await
+    }
+
+    async fn link_revoke(&self, id: &str, owner: &str) -> Result<bool, StorageError> {
+        shares::link_revoke(&self.pool, id, owner).await
     }
 
     async fn ready(&self) -> Result<(), StorageError> {
