@@ -11,6 +11,7 @@
 //!   (`Content-Type: text/event-stream`); `merge`: metadata merged as the AI SDK merges it.
 //! - `documents`: threads and the index through the model; `index`: the index alone.
 //! - `search`: `threads:search`, over the search table (`crate::search` keeps it current).
+//! - `shares`: sharing a thread with another user, and read-only share links.
 //! - `user` (preferences, profile, usage), `projects` (and `threads:move`), `trash`
 //!   (`threads:delete` to the trash, restore, purge).
 
@@ -26,6 +27,7 @@ mod query;
 mod rate;
 mod request;
 mod search;
+mod shares;
 mod sse;
 mod sse_events;
 mod stream;
@@ -146,6 +148,18 @@ async fn query<S: Storage>(
     headers: HeaderMap,
     body: Body,
 ) -> Answer {
+    // A share link reads its one thread, and nothing else.
+    if let Some(token) = request::bearer(&headers)
+        .filter(|token| token.starts_with(crate::relay::SHARE_LINK_PREFIX))
+        .map(str::to_owned)
+    {
+        let call = read_call(&state, &headers, body).await?;
+        let task = state.clone();
+        return detached(&state, async move {
+            shares::query_by_link(&task.app.relay, &token, &call.path, &call.args).await
+        })
+        .await;
+    }
     let user = request::caller(&state, &headers).await?;
     let call = read_call(&state, &headers, body).await?;
     let task = state.clone();

@@ -74,6 +74,9 @@ impl<S: Storage> Relay<S> {
                     let heads = (!change.heads.is_empty()).then_some(change.heads);
                     self.notice(change.document, heads);
                 }
+                Some(ChangeNotice::Revoked { document, grantee }) => {
+                    self.drop_grantee(&document, &grantee).await;
+                }
                 Some(ChangeNotice::Missed) => {
                     // Notices may have been lost: every document in memory (or loading) reads
                     // what is stored.

@@ -25,7 +25,7 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::{Connection, PgConnection, Postgres, Row, Transaction};
 use tokio::sync::{Semaphore, broadcast};
 
-use super::feed::{ChangeFeed, ChangeNotice, payload_heads};
+use super::feed::{self, ChangeFeed, ChangeNotice, payload_heads};
 use super::search::{ms, unms};
 use super::{
     SearchMatch, SearchQuery, SearchThread, Share, ShareAccess, ShareLink, Storage, StorageError,
@@ -534,7 +534,17 @@ impl Storage for PostgresStorage {
         owner: &str,
         grantee: &str,
     ) -> Result<bool, StorageError> {
-        shares::remove(&self.pool, id, owner, grantee).await
+        let removed = shares::remove(&self.pool, id, owner, grantee).await?;
+        // Every relay ends the grantee's sessions, whether or not this one found a grant (a revoke
+        // repeated after a lost answer must still reach them).
+        if self.owner(id).await?.as_deref() == Some(owner) {
+            sqlx::query("SELECT pg_notify($1, $2)")
+                .bind(CHANNEL)
+                .bind(feed::revoke_payload(&self.writer, id, grantee))
+                .execute(&self.pool)
+                .await?;
+        }
+        Ok(removed)
     }
 
     async fn share_access(

@@ -12,6 +12,7 @@ mod parts;
 mod purge;
 mod refusals;
 mod search;
+mod sharing;
 mod streaming;
 mod support;
 mod ui_stream;
