@@ -13,6 +13,7 @@ mod purge;
 mod refusals;
 mod search;
 mod sharing;
+mod sharing_sync;
 mod streaming;
 mod support;
 mod ui_stream;
