@@ -99,11 +99,13 @@ package = {
     },
     # npm adds README.md by itself, but not licence files named LICENSE-*.
     "files": ["index.js", "index.d.ts", "errors.js", "errors.d.ts", "metadata.js", "metadata.d.ts",
-              "web", "bundler", "react", "ai-sdk", "search", "export", "README.md", "LICENSE-MIT",
+              "web", "bundler", "react", "ai-sdk", "search", "export", "share", "README.md", "LICENSE-MIT",
               "LICENSE-APACHE"],
     # index.js patches the store class (persistent storage) when imported, and so do
-    # search/install.js (store.search) and export/store.js (the export methods); bundler/ loads the wasm.
-    "sideEffects": ["./index.js", "./search/install.js", "./export/store.js", "./metadata.js", f"./bundler/{name}.js"],
+    # search/install.js (store.search), export/store.js (the export methods) and share/store.js
+    # (sharing); bundler/ loads the wasm.
+    "sideEffects": ["./index.js", "./search/install.js", "./export/store.js", "./share/store.js",
+                    "./metadata.js", f"./bundler/{name}.js"],
     # store.search's index (search/engine.js, imported on the first search): the version the tests
     # run against (crates/web/ts/package.json), and later 7.x.
     "dependencies": {"minisearch": "^" + json.load(open("crates/web/ts/package.json"))["devDependencies"]["minisearch"]},

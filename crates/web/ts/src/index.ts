@@ -16,6 +16,10 @@ import "./export/store.js";
 // thread.updateMessageMetadata(id, metadata, { merge: true }): merged here, in JS.
 import "./metadata.js";
 export { mergeObjects } from "./metadata.js";
+// store.shareThread / unshareThread / createShareLink, shared threads in listThreads(), read-only
+// shares refused locally: plain TS over the relay's HTTP API.
+import "./share/store.js";
+export type { ShareAccess, ShareLink, ThreadShare } from "./share/store.js";
 export type {
   ChatsyncExport, ExportedThread, ExportFormat, ExportFormats, ImportFormat, ImportLoss, ImportOptions,
   ImportResult, ImportSkip,

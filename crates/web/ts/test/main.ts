@@ -7,5 +7,6 @@ import "./react.test.js";
 import "./ai-sdk.test.js";
 import "./search.test.js";
 import "./export.test.js";
+import "./share.test.js";
 
 await run(new URLSearchParams(location.search).get("filter"));
