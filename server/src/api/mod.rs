@@ -37,6 +37,7 @@ mod user;
 
 pub(crate) use documents::{ThreadRef, now_ms, read_any_thread};
 pub(crate) use index::{read_index, write_index};
+pub(crate) use shares::link_error as link_refused;
 
 use std::sync::Arc;
 

@@ -165,14 +165,21 @@ pub(super) async fn mutation<S: Storage>(
         "threads:revokeShareLink" => {
             let link = f.required_string("linkId")?;
             f.finish()?;
-            if !relay
+            let stored = relay
+                .storage()
+                .link_get(&link)
+                .await
+                .map_err(storage_error)?;
+            let revoked = relay
                 .storage()
                 .link_revoke(&link, user)
                 .await
-                .map_err(storage_error)?
-            {
+                .map_err(storage_error)?;
+            let Some(stored) = stored.filter(|_| revoked) else {
                 return Err(ApiError::NotFound("share link not found".into()));
-            }
+            };
+            // Its live /sync sessions end now, as a revoked grantee's do.
+            relay.drop_link_sessions(&stored).await;
             Ok(object!({ "linkId": link, "revoked": true }))
         }
         other => Err(super::mutation::unknown_path(other)),
@@ -247,7 +254,7 @@ pub(super) async fn list_shared<S: Storage>(
 }
 
 /// A share link refused, as the API answers it.
-pub(super) fn link_error(e: LinkError) -> ApiError {
+pub(crate) fn link_error(e: LinkError) -> ApiError {
     match e {
         LinkError::Forged => ApiError::BadLink(e.to_string()),
         LinkError::Revoked => ApiError::Forbidden(e.to_string()),

@@ -44,7 +44,7 @@ pub use connection::{Frame, Inbound, serve_connection, serve_verified_connection
 pub use limits::Limits;
 pub use local_write::{LocalWriteError, Need, Open};
 pub use metrics::Metrics;
-pub use share_links::{LinkError, SHARE_LINK_PREFIX};
+pub use share_links::{LinkError, SHARE_LINK_PREFIX, link_user};
 pub use shares::Standing;
 
 use cpu::Cpu;

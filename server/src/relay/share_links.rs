@@ -2,14 +2,32 @@
 //! a secret made once per database (so every relay on it verifies every link), prefixed `csl_` so
 //! it is never mistaken for a user's token. It names a link row in storage, which decides whether it
 //! still opens anything: a revoked or expired link is refused however good its signature.
+//!
+//! Over `/sync` a link connects as a user of its own, [`link_user`] — a name no identity provider
+//! issues — which the relay's access check ([`Relay::standing`]) treats as a read-only grantee of the
+//! link's one document while the link holds (read from storage for each message, like a grant).
 
 use serde::{Deserialize, Serialize};
 
-use super::Relay;
-use crate::storage::{ShareLink, Storage};
+use super::{Relay, Standing};
+use crate::auth::Verified;
+use crate::storage::{ShareAccess, ShareLink, Storage};
 
 /// What every share link token starts with.
 pub const SHARE_LINK_PREFIX: &str = "csl_";
+
+/// What a user id made for share link `id` starts with: a NUL, which no token's `sub` has.
+const LINK_USER: &str = "\u{0}share-link:";
+
+/// The user a share link's `/sync` connection is.
+pub fn link_user(id: &str) -> String {
+    format!("{LINK_USER}{id}")
+}
+
+/// The link id of a share link's user, if `user` is one.
+pub(crate) fn link_of_user(user: &str) -> Option<&str> {
+    user.strip_prefix(LINK_USER)
+}
 
 /// The token's claims: which link, for which document.
 #[derive(Debug, Serialize, Deserialize)]
@@ -106,5 +124,49 @@ impl<S: Storage> Relay<S> {
             return Err(LinkError::Expired(expires));
         }
         Ok(link)
+    }
+
+    /// A `/sync` connection's identity for the link `token`: its own user ([`link_user`]), until the
+    /// link expires (the socket is closed then, as for an expired token).
+    pub async fn verify_link_for_sync(&self, token: &str) -> Result<Verified, LinkError> {
+        let now = crate::api::now_ms();
+        let link = self.verify_link(token, now).await?;
+        Ok(Verified {
+            user: link_user(&link.id),
+            expires_at: link
+                .expires_at_ms
+                .map(|ms| std::time::UNIX_EPOCH + std::time::Duration::from_millis(ms)),
+        })
+    }
+
+    /// What a share link's user may do with `id`: read it, while the link is good and opens `id`.
+    pub(crate) async fn link_standing(
+        &self,
+        id: &chatsync_protocol::DocumentId,
+        link: &str,
+    ) -> Result<Standing, chatsync_protocol::hub::Refusal> {
+        let stored = self.storage.link_get(link).await.map_err(|e| {
+            tracing::error!(error = %e, "reading a share link failed");
+            chatsync_protocol::hub::Refusal::Storage
+        })?;
+        let now = crate::api::now_ms();
+        Ok(match stored {
+            Some(l)
+                if l.document == *id && !l.revoked && l.expires_at_ms.is_none_or(|at| at > now) =>
+            {
+                Standing::Grantee {
+                    owner: l.created_by,
+                    access: ShareAccess::Read,
+                }
+            }
+            _ => Standing::Stranger,
+        })
+    }
+
+    /// `link` was revoked: its `/sync` sessions end now, here and on every relay of the database.
+    pub async fn drop_link_sessions(&self, link: &ShareLink) {
+        let user = link_user(&link.id);
+        self.drop_grantee(&link.document, &user).await;
+        self.storage.grant_revoked(&link.document, &user).await;
     }
 }

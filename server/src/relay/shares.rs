@@ -53,6 +53,9 @@ impl<S: Storage> Relay<S> {
     /// Who `user` is to document `id`: one lookup of its owner (none when it is in memory), and for
     /// anyone but the owner one of their grant.
     pub async fn standing(&self, id: &DocumentId, user: &str) -> Result<Standing, Refusal> {
+        if let Some(link) = super::share_links::link_of_user(user) {
+            return self.link_standing(id, link).await;
+        }
         let owner = match self.loaded(id) {
             Some(document) => Some(document.owner.clone()),
             None => self.owner_of(id).await?,

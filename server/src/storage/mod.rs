@@ -196,7 +196,8 @@ pub trait Storage: Send + Sync + 'static {
         async { Ok(false) }
     }
 
-    /// Takes back `grantee`'s access to `owner`'s document `id`. Returns whether there was one.
+    /// Takes back `grantee`'s access to `owner`'s document `id`, and tells the other relays
+    /// ([`Storage::grant_revoked`]). Returns whether there was one.
     fn share_remove(
         &self,
         id: &DocumentId,
@@ -205,6 +206,14 @@ pub trait Storage: Send + Sync + 'static {
     ) -> impl Future<Output = Result<bool, StorageError>> + Send {
         let _ = (id, owner, grantee);
         async { Ok(false) }
+    }
+
+    /// Tells every other relay on this database that `grantee` lost their access to `id`
+    /// ([`ChangeNotice::Revoked`]), so each ends their sessions on it. Storage only this relay
+    /// writes has nobody to tell.
+    fn grant_revoked(&self, id: &DocumentId, grantee: &str) -> impl Future<Output = ()> + Send {
+        let _ = (id, grantee);
+        async {}
     }
 
     /// What `grantee` may do with document `id` by a grant (not as its owner): none for a purged

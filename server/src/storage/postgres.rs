@@ -538,13 +538,21 @@ impl Storage for PostgresStorage {
         // Every relay ends the grantee's sessions, whether or not this one found a grant (a revoke
         // repeated after a lost answer must still reach them).
         if self.owner(id).await?.as_deref() == Some(owner) {
-            sqlx::query("SELECT pg_notify($1, $2)")
-                .bind(CHANNEL)
-                .bind(feed::revoke_payload(&self.writer, id, grantee))
-                .execute(&self.pool)
-                .await?;
+            self.grant_revoked(id, grantee).await;
         }
         Ok(removed)
+    }
+
+    async fn grant_revoked(&self, id: &DocumentId, grantee: &str) {
+        let notified = sqlx::query("SELECT pg_notify($1, $2)")
+            .bind(CHANNEL)
+            .bind(feed::revoke_payload(&self.writer, id, grantee))
+            .execute(&self.pool)
+            .await;
+        if let Err(e) = notified {
+            // The other relays still refuse the grantee's next message: grants are read per message.
+            tracing::warn!(document = %id, error = %e, "other relays were not told of a revoke");
+        }
     }
 
     async fn share_access(

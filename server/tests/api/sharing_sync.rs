@@ -143,3 +143,112 @@ async fn a_revoked_grantee_hears_nothing_more_and_its_writes_are_refused() {
     assert!(fresh.find(id, WAIT).await.is_err());
     relay.stop().await;
 }
+
+/// A native client that syncs with a share link as its token.
+async fn link_client(
+    relay: &TestRelay,
+    token: &str,
+) -> Result<chatsync_client::Client, chatsync_client::ClientError> {
+    let mut config = chatsync_client::ClientConfig::new(
+        format!("ws://{}/sync", relay.addr),
+        token.to_owned(),
+        "link-reader",
+    );
+    config.min_backoff = Duration::from_millis(20);
+    config.max_backoff = Duration::from_millis(200);
+    chatsync_client::Client::connect(config).await
+}
+
+#[tokio::test]
+async fn a_share_link_syncs_its_thread_read_only_until_revoked_and_a_forged_one_never_connects() {
+    let relay = TestRelay::start().await;
+    let alice_api = relay.api("alice");
+    let created = alice_api
+        .mutation("threads:create", json!({ "title": "linked" }))
+        .await;
+    let t = created.value()["id"].as_str().unwrap().to_owned();
+    let other = alice_api
+        .mutation("threads:create", json!({ "title": "private" }))
+        .await;
+    let other: DocumentId = other.value()["id"].as_str().unwrap().parse().unwrap();
+    let id: DocumentId = t.parse().unwrap();
+    let link = alice_api
+        .mutation("threads:createShareLink", json!({ "threadId": t }))
+        .await;
+    let link = link.value().clone();
+    let token = link["token"].as_str().unwrap();
+    let alice = relay.client("alice", "alice-laptop").await;
+    alice.find(id, WAIT).await.unwrap();
+    let reader = link_client(&relay, token).await.unwrap();
+    reader.find(id, WAIT).await.unwrap();
+    // Only its thread.
+    assert!(reader.find(other, Duration::from_secs(2)).await.is_err());
+    let a = alice.change(id, put("alice")).await.unwrap();
+    reader.holds(id, a, WAIT).await.unwrap();
+    // Read-only: its changes are refused, unstored.
+    let r = reader.change(id, put("reader")).await.unwrap();
+    assert!(reader.acknowledged(id, r, QUIET).await.is_err());
+    assert!(!stored_has(&relay, &id, "reader").await);
+    // Revoked: nothing more reaches a new session, nor the old one.
+    let again = link_client(&relay, token).await.unwrap();
+    again.find(id, WAIT).await.unwrap();
+    alice_api
+        .mutation(
+            "threads:revokeShareLink",
+            json!({ "linkId": link["linkId"] }),
+        )
+        .await
+        .value();
+    let after = alice.change(id, put("after")).await.unwrap();
+    alice.acknowledged(id, after.clone(), WAIT).await.unwrap();
+    assert!(
+        again.holds(id, after, QUIET).await.is_err(),
+        "a revoked link heard a change"
+    );
+    assert!(
+        link_client(&relay, token).await.is_err(),
+        "a revoked link connected"
+    );
+    // A forged link never connects.
+    let forged = format!("{}x", &token[..token.len() - 1]);
+    assert!(link_client(&relay, &forged).await.is_err());
+    relay.stop().await;
+}
+
+#[tokio::test]
+async fn an_expired_share_link_is_cut_off_and_never_connects_again() {
+    let relay = TestRelay::start().await;
+    let alice_api = relay.api("alice");
+    let created = alice_api
+        .mutation("threads:create", json!({ "title": "brief" }))
+        .await;
+    let t = created.value()["id"].as_str().unwrap().to_owned();
+    let id: DocumentId = t.parse().unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    let link = alice_api
+        .mutation(
+            "threads:createShareLink",
+            json!({ "threadId": t, "expiresAt": now + 1_500 }),
+        )
+        .await;
+    let token = link.value()["token"].as_str().unwrap().to_owned();
+    let alice = relay.client("alice", "alice-laptop").await;
+    alice.find(id, WAIT).await.unwrap();
+    let reader = link_client(&relay, &token).await.unwrap();
+    reader.find(id, WAIT).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(1_800)).await;
+    let after = alice.change(id, put("after")).await.unwrap();
+    alice.acknowledged(id, after.clone(), WAIT).await.unwrap();
+    assert!(
+        reader.holds(id, after, QUIET).await.is_err(),
+        "an expired link heard a change"
+    );
+    assert!(
+        link_client(&relay, &token).await.is_err(),
+        "an expired link connected"
+    );
+    relay.stop().await;
+}
