@@ -20,6 +20,7 @@ export { mergeObjects } from "./metadata.js";
 // shares refused locally: plain TS over the relay's HTTP API.
 import "./share/store.js";
 export type { ShareAccess, ShareLink, ThreadShare } from "./share/store.js";
+export { sharing, type SharedSummary, type Sharing } from "./share/client.js";
 export type {
   ChatsyncExport, ExportedThread, ExportFormat, ExportFormats, ImportFormat, ImportLoss, ImportOptions,
   ImportResult, ImportSkip,

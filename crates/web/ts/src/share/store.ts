@@ -1,40 +1,16 @@
 // Sharing, added to `ChatStore` here in plain TypeScript (no wasm): `shareThread`, `unshareThread`,
-// `createShareLink` (and `revokeShareLink`, `listShares`) call the relay's HTTP API with the store's
-// own relay URL and token; `listThreads()` adds the threads others shared with this user, each with
-// `sharedBy` and `access`, from a copy kept in localStorage so the list shows them offline too; and
-// the writes of a `Thread` shared read-only are refused here (`forbidden`), before the relay would.
+// `createShareLink` (and `revokeShareLink`, `listShares`) call the relay's HTTP API (./client.ts)
+// with the store's own relay URL and token; `listThreads()` adds the threads others shared with
+// this user, each with `sharedBy` and `access`, from a copy kept in localStorage so the list shows
+// them offline too; and the writes of a `Thread` shared read-only are refused here (`forbidden`), before the relay would.
 // Opening a shared thread is the core's `openThread`: an id this device lacks is fetched from the
 // relay, which serves it to its grantees as to its owner.
 import { ChatStore, Thread } from "../web/chatsync.js";
-import type { ListOptions, StoreOptions, ThreadSummary } from "../web/chatsync.js";
-import { ChatsyncError, type ChatsyncErrorCode } from "../errors.js";
+import type { ListOptions, ThreadSummary } from "../web/chatsync.js";
+import { ChatsyncError } from "../errors.js";
+import { type ShareAccess, type ShareLink, type Sharing, type ThreadShare, type TokenSource, sharing } from "./client.js";
 
-/** What a grantee may do with a shared thread. */
-export type ShareAccess = "read" | "write";
-
-/** One grant of a thread (`store.shareThread`, `store.listShares`). */
-export interface ThreadShare {
-  threadId: string;
-  userId: string;
-  sharedBy: string;
-  access: ShareAccess;
-  /** When it was granted, ms since the epoch. */
-  sharedAt: number;
-}
-
-/** A read-only share link (`store.createShareLink`): a capability token for one thread. */
-export interface ShareLink {
-  linkId: string;
-  threadId: string;
-  /**
-   * The capability: whoever holds it reads the thread with `POST /api/query` `{ path: "threads:get",
-   * args: { threadId } }` and `Authorization: Bearer <token>`, until it expires or is revoked.
-   */
-  token: string;
-  access: "read";
-  /** When it stops working, ms since the epoch; absent: until revoked. */
-  expiresAt?: number;
-}
+export type { ShareAccess, ShareLink, ThreadShare } from "./client.js";
 
 declare module "../web/chatsync.js" {
   interface ThreadSummary {
@@ -66,10 +42,10 @@ declare module "../web/chatsync.js" {
   }
 }
 
-type TokenSource = StoreOptions["token"];
-interface Sharing {
-  /** The relay's HTTP base (`http://host:port`), from `relayUrl`; none for a local-only store. */
-  base?: string;
+interface State {
+  relay: Sharing;
+  /** Whether the store has a relay at all. */
+  remote: boolean;
   token: TokenSource;
   /** Where the shared list is kept for offline use. */
   cacheKey: string;
@@ -77,25 +53,12 @@ interface Sharing {
   fetchedAt: number;
   refreshing?: Promise<void>;
 }
-const sharing = new WeakMap<ChatStore, Sharing>();
+const states = new WeakMap<ChatStore, State>();
 
 /** How long a shared list fetched from the relay is used before `listThreads` asks again. */
 const FRESH_MS = 500;
 /** How long `listThreads` waits for the relay before answering from the cached list. */
 const LIST_WAIT_MS = 1_500;
-
-/** `ws://host:port/sync` → `http://host:port` (the HTTP API sits beside `/sync`). */
-function httpBase(relayUrl: string | undefined): string | undefined {
-  if (!relayUrl) return undefined;
-  try {
-    const url = new URL(relayUrl);
-    url.protocol = url.protocol === "wss:" ? "https:" : url.protocol === "ws:" ? "http:" : url.protocol;
-    const path = url.pathname.replace(/\/sync\/?$/, "").replace(/\/$/, "");
-    return `${url.origin}${path}`;
-  } catch {
-    return undefined;
-  }
-}
 
 function readCache(key: string): Map<string, ThreadSummary> {
   try {
@@ -115,47 +78,13 @@ function writeCache(key: string, shared: Map<string, ThreadSummary>): void {
   }
 }
 
-const codes: Record<string, ChatsyncErrorCode> = {
-  forbidden: "forbidden", not_found: "not_found", invalid_input: "invalid_input",
-  unauthorized: "unauthorized", purged: "purged",
-};
-
-async function currentToken(token: TokenSource): Promise<string> {
-  const value = typeof token === "function" ? await token() : token;
-  if (typeof value !== "string") throw new ChatsyncError("token", "the store's token source gave no token");
-  return value;
-}
-
-/** One call of the relay's HTTP API as this store's user; its `value`, or a `ChatsyncError`. */
-async function call(store: ChatStore, kind: "mutation" | "query", path: string, args: object): Promise<any> {
-  const state = sharing.get(store);
-  if (!state?.base) {
-    throw new ChatsyncError("offline", "sharing needs the relay, and this store has no relayUrl");
-  }
-  const token = await currentToken(state.token);
-  let response: Response;
-  try {
-    response = await fetch(`${state.base}/api/${kind}`, {
-      method: "POST",
-      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
-      body: JSON.stringify({ path, args }),
-    });
-  } catch (cause) {
-    throw new ChatsyncError("offline", `the relay could not be reached for ${path}`, { cause });
-  }
-  const body = await response.json().catch(() => ({}));
-  if (!response.ok) {
-    const code = codes[body?.code] ?? (response.status >= 500 ? "offline" : "invalid_input");
-    throw new ChatsyncError(code, typeof body?.message === "string" ? body.message : `${path} failed (${response.status})`);
-  }
-  return body.value;
-}
-
 /** Asks the relay for the threads shared with this user, and keeps the answer. */
-function refresh(store: ChatStore, state: Sharing): Promise<void> {
-  state.refreshing ??= call(store, "query", "threads:listShared", {})
-    .then((list: ThreadSummary[]) => {
-      state.shared = new Map(list.map((s) => [s.id, s]));
+function refresh(state: State): Promise<void> {
+  state.refreshing ??= state.relay
+    .listShared()
+    .then((list) => {
+      const summaries = list as unknown as ThreadSummary[];
+      state.shared = new Map(summaries.map((s) => [s.id, s]));
       state.fetchedAt = Date.now();
       writeCache(state.cacheKey, state.shared);
     })
@@ -167,12 +96,12 @@ function refresh(store: ChatStore, state: Sharing): Promise<void> {
 
 /** The shared list, fresh from the relay when it answers soon enough, else as last kept. */
 async function sharedList(store: ChatStore): Promise<Map<string, ThreadSummary>> {
-  const state = sharing.get(store);
+  const state = states.get(store);
   if (!state) return new Map();
   const online = store.status().online;
-  if (state.base && online && Date.now() - state.fetchedAt > FRESH_MS) {
+  if (state.remote && online && Date.now() - state.fetchedAt > FRESH_MS) {
     const waited = new Promise<void>((resolve) => setTimeout(resolve, LIST_WAIT_MS));
-    await Promise.race([refresh(store, state).catch(() => {}), waited]);
+    await Promise.race([refresh(state).catch(() => {}), waited]);
   }
   return state.shared;
 }
@@ -185,30 +114,29 @@ async function settled(store: ChatStore): Promise<void> {
   if (store.status().online) await store.sync().catch(() => {});
 }
 
-function checkId(id: unknown, what: string): asserts id is string {
-  if (typeof id !== "string" || id === "") throw new ChatsyncError("invalid_input", `${what} must be a non-empty string`);
-}
-
 const coreOpen = ChatStore.open;
 const coreList = ChatStore.prototype.listThreads;
 
 ChatStore.open = async function open(options) {
   const store = await coreOpen.call(ChatStore, options);
   const cacheKey = `chatsync.shared.${options?.dbName ?? "chatsync"}`;
-  sharing.set(store, {
-    base: httpBase(options?.relayUrl ?? options?.relayUrls?.[0]),
+  const relayUrl = options?.relayUrl ?? options?.relayUrls?.[0];
+  const state: State = {
+    relay: sharing({ relayUrl, token: () => state.token }),
+    remote: relayUrl !== undefined,
     token: options?.token,
     cacheKey,
     shared: readCache(cacheKey),
     fetchedAt: 0,
-  });
+  };
+  states.set(store, state);
   return store;
 };
 
 const coreSetToken = ChatStore.prototype.setToken;
 ChatStore.prototype.setToken = function setToken(this: ChatStore, token) {
   coreSetToken.call(this, token);
-  const state = sharing.get(this);
+  const state = states.get(this);
   if (state) state.token = token;
 };
 
@@ -234,43 +162,27 @@ ChatStore.prototype.listThreads = async function listThreads(this: ChatStore, op
   return listed;
 };
 
+/** The store's sharing calls (a store opened before this module loaded has none: `offline`). */
+function relayOf(store: ChatStore): Sharing {
+  return states.get(store)?.relay ?? sharing({ token: () => undefined });
+}
+
 ChatStore.prototype.shareThread = async function shareThread(this: ChatStore, id, userId, access) {
-  checkId(id, "the thread id");
-  checkId(userId, "userId");
-  if (access !== "read" && access !== "write") {
-    throw new ChatsyncError("invalid_input", `access must be "read" or "write", not ${JSON.stringify(access)}`);
-  }
   await settled(this);
-  return call(this, "mutation", "threads:share", { threadId: id, userId, access });
+  return relayOf(this).shareThread(id, userId, access);
 };
-
-ChatStore.prototype.unshareThread = async function unshareThread(this: ChatStore, id, userId) {
-  checkId(id, "the thread id");
-  checkId(userId, "userId");
-  await call(this, "mutation", "threads:unshare", { threadId: id, userId });
+ChatStore.prototype.unshareThread = function unshareThread(this: ChatStore, id, userId) {
+  return relayOf(this).unshareThread(id, userId);
 };
-
-ChatStore.prototype.listShares = async function listShares(this: ChatStore, id) {
-  checkId(id, "the thread id");
-  return call(this, "query", "threads:shares", { threadId: id });
+ChatStore.prototype.listShares = function listShares(this: ChatStore, id) {
+  return relayOf(this).listShares(id);
 };
-
 ChatStore.prototype.createShareLink = async function createShareLink(this: ChatStore, id, options) {
-  checkId(id, "the thread id");
-  const at = options?.expiresAt;
-  const expiresAt = at instanceof Date ? at.getTime() : at;
-  if (expiresAt !== undefined && !(typeof expiresAt === "number" && Number.isFinite(expiresAt))) {
-    throw new ChatsyncError("invalid_input", "expiresAt must be a Date or a time in ms since the epoch");
-  }
   await settled(this);
-  const link = await call(this, "mutation", "threads:createShareLink", expiresAt === undefined ? { threadId: id } : { threadId: id, expiresAt });
-  if (link.expiresAt === null) delete link.expiresAt;
-  return link as ShareLink;
+  return relayOf(this).createShareLink(id, options);
 };
-
-ChatStore.prototype.revokeShareLink = async function revokeShareLink(this: ChatStore, linkId) {
-  checkId(linkId, "linkId");
-  await call(this, "mutation", "threads:revokeShareLink", { linkId });
+ChatStore.prototype.revokeShareLink = function revokeShareLink(this: ChatStore, linkId) {
+  return relayOf(this).revokeShareLink(linkId);
 };
 
 // Which store each open Thread came from, so its writes can be checked against the shared list.
@@ -279,10 +191,10 @@ const coreOpenThread = ChatStore.prototype.openThread;
 ChatStore.prototype.openThread = async function openThread(this: ChatStore, id: string) {
   const thread = await coreOpenThread.call(this, id);
   owners.set(thread, this);
-  const state = sharing.get(this);
+  const state = states.get(this);
   // A thread shared since the list was last fetched: learn its access before the first write.
-  if (state?.base && !state.shared.has(id) && this.status().online) {
-    await Promise.race([refresh(this, state).catch(() => {}), new Promise((r) => setTimeout(r, LIST_WAIT_MS))]);
+  if (state?.remote && !state.shared.has(id) && this.status().online) {
+    await Promise.race([refresh(state).catch(() => {}), new Promise((r) => setTimeout(r, LIST_WAIT_MS))]);
   }
   return thread;
 };
@@ -292,7 +204,7 @@ function readOnlyError(id: string): ChatsyncError {
 }
 
 function isReadOnly(store: ChatStore | undefined, id: string): boolean {
-  return sharing.get(store as ChatStore)?.shared.get(id)?.access === "read";
+  return states.get(store as ChatStore)?.shared.get(id)?.access === "read";
 }
 
 // Every write of a Thread: refused for a read-only share, as the relay would refuse it (the write
