@@ -2,7 +2,7 @@
 // when the relay is unreachable, so a reload still shows every thread from IndexedDB. Network first:
 // a reachable relay always serves the current files (and refreshes the cache).
 const CACHE = "chatsync-demo-shell";
-const SHELL = ["./", "./index.html", "./app.js", "./stand-in-model.js", "./transfer.js", "./styles.css", "./pkg/chatsync.js", "./pkg/chatsync_bg.wasm"];
+const SHELL = ["./", "./index.html", "./app.js", "./stand-in-model.js", "./transfer.js", "./share.js", "./styles.css", "./pkg/chatsync.js", "./pkg/chatsync_bg.wasm", "./pkg/share/client.js", "./pkg/errors.js"];
 
 self.addEventListener("install", (event) => {
   event.waitUntil(caches.open(CACHE).then((cache) => cache.addAll(SHELL)).then(() => self.skipWaiting()));
