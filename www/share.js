@@ -14,7 +14,7 @@ const $ = (selector) => document.querySelector(selector);
  * list changed.
  */
 export function setupShare({ relayUrl, token, threadId }) {
-  const relay = sharing({ relayUrl, token: () => token });
+  const relay = sharing({ relayUrl, token });
   let shared = new Map();
   const dialog = $("#share-dialog");
   const report = (text, error = false) => {

@@ -84,14 +84,15 @@ function checkId(id: unknown, what: string): asserts id is string {
 }
 
 /**
- * The sharing calls at the relay of `relayUrl` (its `/sync` URL) as the user of `token` (read again
- * for every call: a function may give a fresh one). Without a `relayUrl` every call is `offline`.
+ * The sharing calls at the relay of `relayUrl` (its `/sync` URL) as the user of `token` (a function
+ * is called for every call, so it may give a fresh token). Without a `relayUrl` every call is
+ * `offline`.
  */
-export function sharing(relay: { relayUrl?: string; token: () => TokenSource }): Sharing {
+export function sharing(relay: { relayUrl?: string; token: TokenSource }): Sharing {
   const base = httpBase(relay.relayUrl);
   async function call(kind: "mutation" | "query", path: string, args: object): Promise<any> {
     if (!base) throw new ChatsyncError("offline", "sharing needs the relay, and this store has no relayUrl");
-    const token = await currentToken(relay.token());
+    const token = await currentToken(relay.token);
     let response: Response;
     try {
       response = await fetch(`${base}/api/${kind}`, {

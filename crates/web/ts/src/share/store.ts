@@ -122,7 +122,8 @@ ChatStore.open = async function open(options) {
   const cacheKey = `chatsync.shared.${options?.dbName ?? "chatsync"}`;
   const relayUrl = options?.relayUrl ?? options?.relayUrls?.[0];
   const state: State = {
-    relay: sharing({ relayUrl, token: () => state.token }),
+    // The store's token as it is now (`setToken` replaces it), a function's called per request.
+    relay: sharing({ relayUrl, token: async () => (typeof state.token === "function" ? state.token() : state.token) as string }),
     remote: relayUrl !== undefined,
     token: options?.token,
     cacheKey,
@@ -164,7 +165,7 @@ ChatStore.prototype.listThreads = async function listThreads(this: ChatStore, op
 
 /** The store's sharing calls (a store opened before this module loaded has none: `offline`). */
 function relayOf(store: ChatStore): Sharing {
-  return states.get(store)?.relay ?? sharing({ token: () => undefined });
+  return states.get(store)?.relay ?? sharing({ token: undefined });
 }
 
 ChatStore.prototype.shareThread = async function shareThread(this: ChatStore, id, userId, access) {
