@@ -1,6 +1,7 @@
 //! The HTTP API for backends (an LLM agent, a job): `POST /api/mutation` and `POST /api/query` with
 //! `{ "path", "args" }`, and `POST /api/stream` for a streamed reply. The token's user is who writes
-//! and reads; another user's thread is answered exactly like one that does not exist. Every write
+//! and reads; another user's thread is answered exactly like one that does not exist, unless it
+//! is shared with the caller (`shares`: read or write access, checked on every call). Every write
 //! goes through the model and the relay's local-write seam, is answered `200` only once it is
 //! stored, and reaches every connected device live.
 //!
@@ -154,6 +155,16 @@ async fn query<S: Storage>(
         .filter(|token| token.starts_with(crate::relay::SHARE_LINK_PREFIX))
         .map(str::to_owned)
     {
+        // Its own request budget, as a user's: one per link (a prefix of the token names it; the NUL
+        // keeps it apart from every user id).
+        let budget: String = "\u{0}link:".chars().chain(token.chars().take(96)).collect();
+        if let Err(retry_after) = state.rate.take(&budget, std::time::Instant::now()) {
+            state.app.relay.metrics().refused("api_rate_limited");
+            return Err(ApiError::RateLimited {
+                per_second: state.rate.per_second(),
+                retry_after,
+            });
+        }
         let call = read_call(&state, &headers, body).await?;
         let task = state.clone();
         return detached(&state, async move {
