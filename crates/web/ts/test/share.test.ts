@@ -97,8 +97,17 @@ test("share: a read-only grantee's writes are refused locally; once revoked it h
   await synced(alice);
   await new Promise((resolve) => setTimeout(resolve, 1_000));
   equal(contents(theirs), ["first", "second"], "bob kept what he had, and nothing more");
-  const after = (await bob.listThreads()).find((s) => s.id === id);
-  equal(after?.sharedBy, undefined, "no longer marked shared");
+  // The list is refreshed in the background, and says so with a `threads` event.
+  let told = false;
+  const unsubscribe = bob.subscribe((event) => {
+    if (event.type === "threads") told = true;
+  });
+  await eventually(async () => {
+    const after = (await bob.listThreads()).find((s) => s.id === id);
+    equal(after?.sharedBy, undefined, "no longer marked shared");
+  });
+  await eventually(() => assert(told, "a threads event for the shared list"));
+  unsubscribe();
   // A new store of bob's cannot fetch it any more.
   const fresh = await open(bobId);
   await refused(() => fresh.openThread(id), "not_found", "a revoked user's new device");

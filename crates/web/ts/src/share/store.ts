@@ -6,7 +6,7 @@
 // Opening a shared thread is the core's `openThread`: an id this device lacks is fetched from the
 // relay, which serves it to its grantees as to its owner.
 import { ChatStore, Thread } from "../web/chatsync.js";
-import type { ListOptions, ThreadSummary } from "../web/chatsync.js";
+import type { ListOptions, StoreEvent, ThreadSummary } from "../web/chatsync.js";
 import { ChatsyncError } from "../errors.js";
 import { type ShareAccess, type ShareLink, type Sharing, type ThreadShare, type TokenSource, sharing } from "./client.js";
 
@@ -52,11 +52,15 @@ interface State {
   shared: Map<string, ThreadSummary>;
   fetchedAt: number;
   refreshing?: Promise<void>;
+  /** The store's subscribers, told when the shared list changes. */
+  listeners: Set<(event: StoreEvent) => void>;
 }
 const states = new WeakMap<ChatStore, State>();
 
-/** How long a shared list fetched from the relay is used before `listThreads` asks again. */
+/** How long a shared list fetched from the relay is used before `listThreads` asks again (in the background). */
 const FRESH_MS = 500;
+/** How often at most opening a thread not known as shared asks the relay for the shared list. */
+const OPEN_REFRESH_MS = 10_000;
 /** How long `listThreads` waits for the relay before answering from the cached list. */
 const LIST_WAIT_MS = 1_500;
 
@@ -84,9 +88,12 @@ function refresh(state: State): Promise<void> {
     .listShared()
     .then((list) => {
       const summaries = list as unknown as ThreadSummary[];
+      const before = JSON.stringify([...state.shared.values()]);
       state.shared = new Map(summaries.map((s) => [s.id, s]));
       state.fetchedAt = Date.now();
+      if (JSON.stringify(summaries) === before) return;
       writeCache(state.cacheKey, state.shared);
+      for (const listener of [...state.listeners]) listener({ type: "threads", source: "remote" });
     })
     .finally(() => {
       state.refreshing = undefined;
@@ -94,14 +101,19 @@ function refresh(state: State): Promise<void> {
   return state.refreshing;
 }
 
-/** The shared list, fresh from the relay when it answers soon enough, else as last kept. */
+/**
+ * The shared list as last kept. Asked again of the relay in the background when older than
+ * `FRESH_MS` (a change is told to the store's subscribers as a `threads` event); waited for (a
+ * moment at most) only the first time, when nothing was fetched yet.
+ */
 async function sharedList(store: ChatStore): Promise<Map<string, ThreadSummary>> {
   const state = states.get(store);
   if (!state) return new Map();
-  const online = store.status().online;
-  if (state.remote && online && Date.now() - state.fetchedAt > FRESH_MS) {
-    const waited = new Promise<void>((resolve) => setTimeout(resolve, LIST_WAIT_MS));
-    await Promise.race([refresh(state).catch(() => {}), waited]);
+  if (state.remote && store.status().online && Date.now() - state.fetchedAt > FRESH_MS) {
+    const refreshed = refresh(state).catch(() => {});
+    if (state.fetchedAt === 0) {
+      await Promise.race([refreshed, new Promise<void>((resolve) => setTimeout(resolve, LIST_WAIT_MS))]);
+    }
   }
   return state.shared;
 }
@@ -129,9 +141,21 @@ ChatStore.open = async function open(options) {
     cacheKey,
     shared: readCache(cacheKey),
     fetchedAt: 0,
+    listeners: new Set(),
   };
   states.set(store, state);
   return store;
+};
+
+const coreSubscribe = ChatStore.prototype.subscribe;
+ChatStore.prototype.subscribe = function subscribe(this: ChatStore, callback: (event: StoreEvent) => void) {
+  const unsubscribe = coreSubscribe.call(this, callback);
+  const listeners = states.get(this)?.listeners;
+  listeners?.add(callback);
+  return () => {
+    listeners?.delete(callback);
+    unsubscribe();
+  };
 };
 
 const coreSetToken = ChatStore.prototype.setToken;
@@ -193,9 +217,10 @@ ChatStore.prototype.openThread = async function openThread(this: ChatStore, id: 
   const thread = await coreOpenThread.call(this, id);
   owners.set(thread, this);
   const state = states.get(this);
-  // A thread shared since the list was last fetched: learn its access before the first write.
-  if (state?.remote && !state.shared.has(id) && this.status().online) {
-    await Promise.race([refresh(state).catch(() => {}), new Promise((r) => setTimeout(r, LIST_WAIT_MS))]);
+  // A thread shared since the list was last fetched: its access is learnt in the background (a
+  // thread switch never waits for the relay; until then the relay itself refuses a read-only write).
+  if (state?.remote && !state.shared.has(id) && this.status().online && Date.now() - state.fetchedAt > OPEN_REFRESH_MS) {
+    refresh(state).catch(() => {});
   }
   return thread;
 };
