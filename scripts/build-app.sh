@@ -9,7 +9,7 @@ bash scripts/build-web.sh
 out=target/www
 rm -rf "$out"
 mkdir -p "$out/pkg" "$out/vendor"
-cp www/index.html www/app.js www/stand-in-model.js www/transfer.js www/search.js www/history.js www/styles.css www/sw.js "$out/"
+cp www/index.html www/app.js www/stand-in-model.js www/transfer.js www/search.js www/history.js www/share.js www/styles.css www/sw.js "$out/"
 # The package as published, minus what a page without a bundler or React does not load.
 cp pkg/*.js "$out/pkg/"
 for dir in pkg/*/; do

@@ -122,15 +122,15 @@ package = {
     # npm adds README.md by itself, but not licence files named LICENSE-*.
     "files": ["index.js", "index.d.ts", "errors.js", "errors.d.ts", "metadata.js", "metadata.d.ts",
               "threads.js", "threads.d.ts", "views.js", "views.d.ts", "abort.js", "abort.d.ts",
-              "reuse.js", "reuse.d.ts", "web", "bundler", "react", "ai-sdk", "search", "export", "history", "worker",
+              "reuse.js", "reuse.d.ts", "web", "bundler", "react", "ai-sdk", "search", "export", "history", "worker", "share",
               "README.md", "LICENSE-MIT", "LICENSE-APACHE"],
     # index.js patches the store class (persistent storage) when imported, and so do
     # search/install.js (store.search), export/store.js (the export methods), history/install.js
     # (thread.history and the rest), metadata.js, threads.js (store.threads()), views.js (messages
-    # kept between views) and abort.js (signals); worker/worker.js is a worker's entry (it opens the
+    # kept between views), abort.js (signals) and share/store.js (sharing); worker/worker.js is a worker's entry (it opens the
     # store); bundler/ loads the wasm.
     "sideEffects": ["./index.js", "./search/install.js", "./export/store.js", "./history/install.js", "./metadata.js",
-                    "./threads.js", "./views.js", "./abort.js", "./worker/worker.js", f"./bundler/{name}.js"],
+                    "./threads.js", "./views.js", "./abort.js", "./share/store.js", "./worker/worker.js", f"./bundler/{name}.js"],
     # store.search's index (search/engine.js, imported on the first search): the version the tests
     # run against (crates/web/ts/package.json), and later 7.x.
     "dependencies": {"minisearch": "^" + json.load(open("crates/web/ts/package.json"))["devDependencies"]["minisearch"]},

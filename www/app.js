@@ -3,6 +3,7 @@
 import init, { ChatStore } from "./pkg/index.js";
 import { runReply, streamReply } from "./stand-in-model.js";
 import { setupSearch } from "./search.js";
+import { setupShare } from "./share.js";
 import { setupTransfer } from "./transfer.js";
 import { setupHistory } from "./history.js";
 
@@ -19,6 +20,7 @@ const state = {
   editing: null, // message id being edited
   sending: false, // a message is being stored: a second Enter does not send it twice
   list: { projectId: null, trash: false }, // which threads the sidebar lists
+  share: null, // share.js: the dialog, and the threads others shared with this user
 };
 
 // ---------- sign in ----------
@@ -77,6 +79,14 @@ async function start(token, user) {
   const relayUrl = `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/sync`;
   state.user = user;
   state.store = await ChatStore.open({ dbName: `chatsync-demo-${user}`, relayUrl, token });
+  state.share = setupShare({ relayUrl, token, threadId: () => state.threadId });
+  // Threads shared with this user come from the relay: asked now (not waited for: the list shows
+  // at once from IndexedDB) and again every few seconds.
+  const refreshShared = async () => {
+    if (await state.share.refresh()) renderThreads();
+  };
+  refreshShared();
+  setInterval(refreshShared, 3000);
   $("#login").hidden = true;
   $("#app").hidden = false;
   $("#user-name").textContent = user;
@@ -138,6 +148,13 @@ async function renderThreads() {
   renderProjects();
   const { projectId, trash } = state.list;
   const threads = await state.store.listThreads(trash ? { trashed: true } : projectId ? { projectId } : {});
+  // The threads shared with this user: marked where this device holds them, added where it does not.
+  const shared = state.share?.shared() ?? new Map();
+  if (!trash && !projectId) {
+    const held = new Set(threads.map((t) => t.id));
+    for (const s of shared.values()) if (!held.has(s.id) && s.status !== "archived") threads.push(s);
+    threads.sort((a, b) => b.lastActivityAt - a.lastActivityAt);
+  }
   const list = $("#threads");
   list.replaceChildren(
     ...threads.map((t) => {
@@ -160,6 +177,11 @@ async function renderThreads() {
       li.querySelector(".when").textContent = timeAgo(t.lastActivityAt);
       li.querySelector(".count").textContent = `${t.messageCount} messages`;
       li.querySelector(".preview").textContent = t.preview;
+      const share = shared.get(t.id);
+      if (share) {
+        li.dataset.sharedBy = share.sharedBy;
+        li.querySelector(".meta").append(` · shared by ${share.sharedBy}${share.access === "read" ? " (read-only)" : ""}`);
+      }
       li.querySelector(".open").addEventListener("click", () => openThread(t.id));
       li.querySelector(".archive").addEventListener("click", async () => {
         await state.store.archiveThread(t.id);
@@ -306,6 +328,11 @@ async function openThread(id) {
   history.replaceState(null, "", `#thread=${id}`);
   state.unsubscribeThread = thread.subscribe(renderThread);
   renderThread(thread.view());
+  // A thread shared read-only is shown with no composer (the relay refuses its writes anyway).
+  const share = state.share?.shared().get(id);
+  $("#shared-badge").hidden = !share;
+  $("#shared-badge").textContent = share ? `shared by ${share.sharedBy}${share.access === "read" ? " · read-only" : ""}` : "";
+  for (const control of ["#composer", "#send"]) $(control).disabled = share?.access === "read";
   document.body.classList.remove("sidebar-open");
   for (const li of document.querySelectorAll(".thread-item")) {
     li.classList.toggle("active", li.dataset.threadId === id);

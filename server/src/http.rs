@@ -194,15 +194,18 @@ async fn sync<S: Storage>(
     Query(query): Query<SyncQuery>,
     upgrade: WebSocketUpgrade,
 ) -> Result<Response, ApiError> {
-    let verified = state
-        .relay
-        .auth()
-        .authenticate(query.token.as_deref())
-        .await
-        .map_err(|e| {
+    let verified = match query.token.as_deref() {
+        // A share link syncs its one thread, read-only, until it expires or is revoked.
+        Some(token) if token.starts_with(crate::relay::SHARE_LINK_PREFIX) => state
+            .relay
+            .verify_link_for_sync(token)
+            .await
+            .map_err(crate::api::link_refused)?,
+        token => state.relay.auth().authenticate(token).await.map_err(|e| {
             tracing::warn!(error = %e, "refused a /sync connection");
             ApiError::refused(&e)
-        })?;
+        })?,
+    };
     let max = state.relay.limits().max_frame_bytes;
     Ok(upgrade
         .read_buffer_size(WS_READ_BUFFER_BYTES)

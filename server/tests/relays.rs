@@ -639,3 +639,67 @@ async fn a_purge_on_one_relay_drops_the_copy_another_relay_holds_at_once() {
         relay.stop().await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_grant_revoked_on_one_relay_ends_the_grantees_session_on_another() {
+    use chatsync_relay::storage::{Share, ShareAccess};
+    let Some(url) = support::fresh_database().await else {
+        return;
+    };
+    let options = PostgresOptions::new(url.clone());
+    let (a, b) = (
+        TestRelay::start(&options).await,
+        TestRelay::start(&options).await,
+    );
+    let alice = a.client("alice", "alice-phone").await;
+    let id = create(&alice).await;
+    let share = Share {
+        document: id,
+        owner: "alice".into(),
+        grantee: "bob".into(),
+        access: ShareAccess::Write,
+        granted_at_ms: 1,
+    };
+    assert!(a.relay.storage().share_put(&share).await.unwrap());
+    // Bob follows the document on relay b, and hears alice's change through relay a.
+    let bob = b.client("bob", "bob-phone").await;
+    bob.find(id, WAIT).await.unwrap();
+    let before = put(&alice, id, "before").await;
+    bob.holds(id, before, WAIT).await.unwrap();
+    // Revoked through relay a: relay b ends bob's session, so nothing more reaches him.
+    assert!(
+        a.relay
+            .storage()
+            .share_remove(&id, "alice", "bob")
+            .await
+            .unwrap()
+    );
+    a.relay.drop_grantee(&id, "bob").await;
+    let gone = Instant::now() + WAIT;
+    while b.relay.sessions_on(&id).await > 0 && Instant::now() < gone {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(
+        b.relay.sessions_on(&id).await,
+        0,
+        "bob's session on relay b"
+    );
+    let after = put(&alice, id, "after").await;
+    assert!(
+        bob.holds(id, after, Duration::from_millis(600))
+            .await
+            .is_err(),
+        "a revoked grantee on another relay heard a change"
+    );
+    // And his writes are refused there.
+    let late = put(&bob, id, "late").await;
+    assert!(
+        bob.acknowledged(id, late, Duration::from_millis(600))
+            .await
+            .is_err()
+    );
+    alice.close();
+    bob.close();
+    a.stop().await;
+    b.stop().await;
+}

@@ -11,8 +11,8 @@ use automerge::transaction::Transactable;
 use automerge::{AutoCommit, ChangeHash, ROOT, ReadDoc};
 use chatsync_protocol::DocumentId;
 use chatsync_relay::storage::{
-    ChangeNotice, PostgresOptions, PostgresStorage, SearchEntry, SearchQuery, SearchThread,
-    SqliteStorage, Storage, StorageError, StoredChange, relay_identity,
+    ChangeNotice, PostgresOptions, PostgresStorage, SearchEntry, SearchQuery, SearchThread, Share,
+    ShareAccess, ShareLink, SqliteStorage, Storage, StorageError, StoredChange, relay_identity,
 };
 
 /// A database that can be opened more than once (to reopen it, or to stand for several relays).
@@ -150,6 +150,8 @@ on_both!(
     owners_are_listed_in_bounded_pages,
     search_finds_only_the_owners_rows_by_prefix_and_filters,
     a_threads_search_rows_are_replaced_whole_and_gone_once_purged,
+    shares_are_granted_for_the_owners_documents_only_and_revoked,
+    share_links_are_stored_revoked_and_gone_with_a_purge,
 );
 
 fn id(n: u8) -> DocumentId {
@@ -372,6 +374,129 @@ async fn owners_are_listed_in_bounded_pages(backend: &impl Backend) {
     assert_eq!(storage.owners(None, 2).await.unwrap(), ["alice", "bob"]);
     assert_eq!(storage.owners(Some("bob"), 2).await.unwrap(), ["carol"]);
     assert!(storage.owners(Some("carol"), 2).await.unwrap().is_empty());
+}
+
+fn share(n: u8, owner: &str, grantee: &str, access: ShareAccess, at: u64) -> Share {
+    Share {
+        document: id(n),
+        owner: owner.into(),
+        grantee: grantee.into(),
+        access,
+        granted_at_ms: at,
+    }
+}
+
+async fn shares_are_granted_for_the_owners_documents_only_and_revoked(backend: &impl Backend) {
+    let storage = backend.open().await;
+    storage.append(&id(30), "alice", b"x", &[]).await.unwrap();
+    storage.append(&id(31), "alice", b"x", &[]).await.unwrap();
+    // Only the owner grants, and only a stored document.
+    let mallory = share(30, "mallory", "mallory", ShareAccess::Write, 1);
+    assert!(!storage.share_put(&mallory).await.unwrap());
+    assert!(
+        !storage
+            .share_put(&share(39, "alice", "bob", ShareAccess::Read, 1))
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        storage.share_access(&id(30), "mallory").await.unwrap(),
+        None
+    );
+    // A grant, then a grant again replaces the access.
+    assert!(
+        storage
+            .share_put(&share(30, "alice", "bob", ShareAccess::Read, 1))
+            .await
+            .unwrap()
+    );
+    assert!(
+        storage
+            .share_put(&share(31, "alice", "bob", ShareAccess::Read, 2))
+            .await
+            .unwrap()
+    );
+    assert!(
+        storage
+            .share_put(&share(30, "alice", "bob", ShareAccess::Write, 3))
+            .await
+            .unwrap()
+    );
+    assert!(
+        storage
+            .share_put(&share(30, "alice", "carol", ShareAccess::Read, 4))
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        storage.share_access(&id(30), "bob").await.unwrap(),
+        Some(ShareAccess::Write)
+    );
+    assert_eq!(
+        storage.shared_with("bob").await.unwrap(),
+        [
+            share(31, "alice", "bob", ShareAccess::Read, 2),
+            share(30, "alice", "bob", ShareAccess::Write, 3)
+        ]
+    );
+    let grantees: Vec<String> = storage
+        .shares_of(&id(30))
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|s| s.grantee)
+        .collect();
+    assert_eq!(grantees, ["bob", "carol"]);
+    // Only the owner revokes.
+    assert!(
+        !storage
+            .share_remove(&id(30), "mallory", "bob")
+            .await
+            .unwrap()
+    );
+    assert!(storage.share_remove(&id(30), "alice", "bob").await.unwrap());
+    assert!(!storage.share_remove(&id(30), "alice", "bob").await.unwrap());
+    assert_eq!(storage.share_access(&id(30), "bob").await.unwrap(), None);
+    // A purged document's grants count for nothing.
+    storage.purge(&id(31), "alice").await.unwrap();
+    assert_eq!(storage.share_access(&id(31), "bob").await.unwrap(), None);
+    assert!(storage.shared_with("bob").await.unwrap().is_empty());
+}
+
+async fn share_links_are_stored_revoked_and_gone_with_a_purge(backend: &impl Backend) {
+    let storage = backend.open().await;
+    storage.append(&id(32), "alice", b"x", &[]).await.unwrap();
+    let link = ShareLink {
+        id: "link-1".into(),
+        document: id(32),
+        created_by: "alice".into(),
+        created_at_ms: 5,
+        expires_at_ms: Some(10),
+        revoked: false,
+    };
+    let forged = ShareLink {
+        id: "link-2".into(),
+        created_by: "mallory".into(),
+        ..link.clone()
+    };
+    assert!(!storage.link_put(&forged).await.unwrap());
+    assert!(storage.link_get("link-2").await.unwrap().is_none());
+    assert!(storage.link_put(&link).await.unwrap());
+    assert_eq!(
+        storage.link_get("link-1").await.unwrap(),
+        Some(link.clone())
+    );
+    assert!(!storage.link_revoke("link-1", "mallory").await.unwrap());
+    assert!(storage.link_revoke("link-1", "alice").await.unwrap());
+    assert!(storage.link_get("link-1").await.unwrap().unwrap().revoked);
+    let open = ShareLink {
+        id: "link-3".into(),
+        expires_at_ms: None,
+        ..link
+    };
+    assert!(storage.link_put(&open).await.unwrap());
+    storage.purge(&id(32), "alice").await.unwrap();
+    assert!(storage.link_get("link-3").await.unwrap().is_none());
 }
 
 fn change(doc: &mut AutoCommit, key: &str) -> (Vec<u8>, Vec<ChangeHash>) {

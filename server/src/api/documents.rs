@@ -129,8 +129,11 @@ pub(crate) async fn write_thread_listed<S: Storage, T: Send + 'static>(
     listing: Listing,
     f: impl FnOnce(&mut Thread, u64) -> Result<T, ApiError> + Send + 'static,
 ) -> Result<T, ApiError> {
+    // A thread shared with the user lives in its owner's list: that is the index to check and
+    // bring up to date.
+    let owner = owner_of_thread(relay, user, thread).await?;
     if deleted == Deleted::NotFound {
-        refuse_if_purged_in_index(relay, user, thread).await?;
+        refuse_if_purged_in_index(relay, &owner, thread).await?;
     }
     let id = thread.id.clone();
     let (value, summary) = relay
@@ -143,9 +146,23 @@ pub(crate) async fn write_thread_listed<S: Storage, T: Send + 'static>(
         })
         .await??;
     if listing == Listing::Update {
-        update_index(relay, user, thread, summary).await?;
+        update_index(relay, &owner, thread, summary).await?;
     }
     Ok(value)
+}
+
+/// Whose list `thread` is in: the user's own, or its owner's when it is shared with the user.
+/// Another user's thread not shared with them is not found.
+pub(crate) async fn owner_of_thread<S: Storage>(
+    relay: &Arc<Relay<S>>,
+    user: &str,
+    thread: &ThreadRef,
+) -> Result<String, ApiError> {
+    match relay.standing(&thread.doc, user).await {
+        Ok(crate::relay::Standing::Stranger) => Err(ApiError::thread_not_found()),
+        Ok(standing) => Ok(standing.opener(user).to_owned()),
+        Err(refusal) => Err(crate::relay::LocalWriteError::from(refusal).into()),
+    }
 }
 
 /// Reads the user's thread through the model.
@@ -155,10 +172,11 @@ pub(crate) async fn read_thread<S: Storage, T: Send + 'static>(
     thread: &ThreadRef,
     f: impl FnOnce(&Thread, u64) -> T + Send + 'static,
 ) -> Result<T, ApiError> {
-    refuse_if_purged_in_index(relay, user, thread).await?;
+    let owner = owner_of_thread(relay, user, thread).await?;
+    refuse_if_purged_in_index(relay, &owner, thread).await?;
     let id = thread.id.clone();
     relay
-        .with_document(user, &thread.doc, Open::Existing, move |doc| {
+        .read_document(user, &thread.doc, move |doc| {
             with_thread(doc, &id, Deleted::NotFound, |thread| {
                 Ok(f(thread, now_ms()))
             })

@@ -23,9 +23,16 @@ pub enum ApiError {
         "a valid token is required (Authorization: Bearer <token>; /sync takes it as `?token=`)"
     )]
     Unauthorized,
+    /// A share link that is not one this relay signed (401 `unauthorized`).
+    #[error("{0}")]
+    BadLink(String),
     /// The identity provider's signing keys cannot be fetched right now: the token may be fine.
     #[error("the identity provider's signing keys cannot be fetched right now; try again")]
     AuthUnavailable,
+    /// The caller may see the thing but not do this to it: a write to a thread shared with them
+    /// read-only, sharing a thread that is not theirs, a share link revoked or expired (403).
+    #[error("{0}")]
+    Forbidden(String),
     /// No such thing for this user: a document that is absent and one that is another user's get
     /// this same answer.
     #[error("{0}")]
@@ -79,7 +86,8 @@ impl ApiError {
     pub fn status_code(&self) -> StatusCode {
         match self {
             Self::InvalidInput(_) => StatusCode::BAD_REQUEST,
-            Self::Unauthorized => StatusCode::UNAUTHORIZED,
+            Self::Unauthorized | Self::BadLink(_) => StatusCode::UNAUTHORIZED,
+            Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::AlreadyExists(_) | Self::InvalidTransition(_) | Self::ReadOnlySchema(_) => {
                 StatusCode::CONFLICT
@@ -99,8 +107,9 @@ impl ApiError {
     pub fn code(&self) -> &'static str {
         match self {
             Self::InvalidInput(_) => "invalid_input",
-            Self::Unauthorized => "unauthorized",
+            Self::Unauthorized | Self::BadLink(_) => "unauthorized",
             Self::AuthUnavailable => "auth_unavailable",
+            Self::Forbidden(_) => "forbidden",
             Self::NotFound(_) => "not_found",
             Self::AlreadyExists(_) => "already_exists",
             Self::InvalidTransition(_) => "invalid_transition",
@@ -178,6 +187,9 @@ impl From<LocalWriteError> for ApiError {
     fn from(e: LocalWriteError) -> Self {
         match e {
             LocalWriteError::NotFound => Self::thread_not_found(),
+            LocalWriteError::ReadOnly => Self::Forbidden(
+                "the thread is shared with you read-only: writes are refused".into(),
+            ),
             LocalWriteError::Purged => Self::Purged("the thread was purged".into()),
             LocalWriteError::TooLarge { .. } => Self::TooLarge(e.to_string()),
             LocalWriteError::Busy(why) => Self::Busy(why),

@@ -1,6 +1,7 @@
 //! The HTTP API for backends (an LLM agent, a job): `POST /api/mutation` and `POST /api/query` with
 //! `{ "path", "args" }`, and `POST /api/stream` for a streamed reply. The token's user is who writes
-//! and reads; another user's thread is answered exactly like one that does not exist. Every write
+//! and reads; another user's thread is answered exactly like one that does not exist, unless it
+//! is shared with the caller (`shares`: read or write access, checked on every call). Every write
 //! goes through the model and the relay's local-write seam, is answered `200` only once it is
 //! stored, and reaches every connected device live.
 //!
@@ -11,6 +12,7 @@
 //!   (`Content-Type: text/event-stream`); `merge`: metadata merged as the AI SDK merges it.
 //! - `documents`: threads and the index through the model; `index`: the index alone.
 //! - `search`: `threads:search`, over the search table (`crate::search` keeps it current).
+//! - `shares`: sharing a thread with another user, and read-only share links.
 //! - `user` (preferences, profile, usage), `projects` (and `threads:move`), `trash`
 //!   (`threads:delete` to the trash, restore, purge).
 
@@ -26,6 +28,7 @@ mod query;
 mod rate;
 mod request;
 mod search;
+mod shares;
 mod sse;
 mod sse_events;
 mod stream;
@@ -35,6 +38,7 @@ mod user;
 
 pub(crate) use documents::{ThreadRef, now_ms, read_any_thread};
 pub(crate) use index::{read_index, write_index};
+pub(crate) use shares::link_error as link_refused;
 
 use std::sync::Arc;
 
@@ -146,6 +150,28 @@ async fn query<S: Storage>(
     headers: HeaderMap,
     body: Body,
 ) -> Answer {
+    // A share link reads its one thread, and nothing else.
+    if let Some(token) = request::bearer(&headers)
+        .filter(|token| token.starts_with(crate::relay::SHARE_LINK_PREFIX))
+        .map(str::to_owned)
+    {
+        // Its own request budget, as a user's: one per link (a prefix of the token names it; the NUL
+        // keeps it apart from every user id).
+        let budget: String = "\u{0}link:".chars().chain(token.chars().take(96)).collect();
+        if let Err(retry_after) = state.rate.take(&budget, std::time::Instant::now()) {
+            state.app.relay.metrics().refused("api_rate_limited");
+            return Err(ApiError::RateLimited {
+                per_second: state.rate.per_second(),
+                retry_after,
+            });
+        }
+        let call = read_call(&state, &headers, body).await?;
+        let task = state.clone();
+        return detached(&state, async move {
+            shares::query_by_link(&task.app.relay, &token, &call.path, &call.args).await
+        })
+        .await;
+    }
     let user = request::caller(&state, &headers).await?;
     let call = read_call(&state, &headers, body).await?;
     let task = state.clone();

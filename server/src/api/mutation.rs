@@ -59,6 +59,10 @@ pub(crate) const PATHS: &[&str] = &[
     "projects:update",
     "projects:archive",
     "projects:delete",
+    "threads:share",
+    "threads:unshare",
+    "threads:createShareLink",
+    "threads:revokeShareLink",
 ];
 
 /// A parsed write to one thread.
@@ -126,6 +130,9 @@ pub(crate) async fn run<S: Storage>(
             return super::user::set(relay, user, PatchTarget::Preferences, args).await;
         }
         "profile:set" => return super::user::set(relay, user, PatchTarget::Profile, args).await,
+        p if super::shares::MUTATIONS.contains(&p) => {
+            return super::shares::mutation(relay, user, path, args).await;
+        }
         p if p.starts_with("projects:") => {
             return super::projects::mutation(relay, user, path, args).await;
         }

@@ -19,6 +19,8 @@ pub(crate) const PATHS: &[&str] = &[
     "profile:get",
     "projects:list",
     "usage:get",
+    "threads:listShared",
+    "threads:shares",
 ];
 
 /// Runs the query `path` with `args` as `user`; the answer's `value`.
@@ -56,6 +58,8 @@ pub(crate) async fn run<S: Storage>(
         "profile:get" => super::user::get(relay, user, PatchTarget::Profile, args).await,
         "projects:list" => super::projects::list(relay, user, args).await,
         "usage:get" => super::user::usage(relay, user, args).await,
+        "threads:listShared" => super::shares::list_shared(relay, user, args).await,
+        "threads:shares" => super::shares::shares_of(relay, user, args).await,
         "threads:get" => {
             let thread = ThreadRef::parse(&f.required_string("threadId")?)?;
             f.finish()?;

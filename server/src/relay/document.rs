@@ -48,6 +48,17 @@ pub(crate) struct DocState {
     pub(crate) hub: HubDocument,
     /// Where each session's frames go.
     pub(crate) outboxes: HashMap<ConnId, Outbox>,
+    /// The sessions of grantees (users other than the owner), so a revoke can end them.
+    pub(crate) guests: HashMap<ConnId, Guest>,
+}
+
+/// A grantee's session on a shared document.
+#[derive(Clone, Debug)]
+pub(crate) struct Guest {
+    /// The grantee.
+    pub(crate) user: String,
+    /// Their device's peer id, whom the relay's frames name.
+    pub(crate) peer_id: String,
 }
 
 /// What a step left for the driver to do once the document's lock is released.
@@ -89,6 +100,7 @@ impl DocState {
                 carried.own_close = Some(close);
                 continue;
             }
+            self.guests.remove(&conn);
             if let Some(outbox) = self.outboxes.remove(&conn) {
                 carried.refused.push(close.label);
                 outbox.send(Frame::Binary(close.error_frame));
@@ -100,6 +112,7 @@ impl DocState {
         }
         if carried.forget {
             self.outboxes.clear();
+            self.guests.clear();
         }
         carried
     }
@@ -183,7 +196,7 @@ impl<S: Storage> Relay<S> {
     }
 
     /// Who storage says owns `id` (one indexed lookup).
-    async fn owner_of(&self, id: &DocumentId) -> Result<Option<String>, Refusal> {
+    pub(crate) async fn owner_of(&self, id: &DocumentId) -> Result<Option<String>, Refusal> {
         self.storage.owner(id).await.map_err(|e| {
             tracing::error!(document = %id, error = %e, "looking up a document's owner failed");
             Refusal::Storage
@@ -265,6 +278,7 @@ impl<S: Storage> Relay<S> {
             state: Arc::new(Mutex::new(DocState {
                 hub: document,
                 outboxes: HashMap::new(),
+                guests: HashMap::new(),
             })),
             stepped: Notify::new(),
             poisoned: AtomicBool::new(false),

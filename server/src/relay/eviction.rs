@@ -106,6 +106,7 @@ impl<S: Storage> Relay<S> {
                 let mut state = document.state.lock().await;
                 state.hub.handle_leave(self.now(), conn);
                 state.outboxes.remove(&conn);
+                state.guests.remove(&conn);
             }
         }
     }

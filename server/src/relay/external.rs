@@ -82,6 +82,9 @@ impl<S: Storage> Relay<S> {
                         self.forget_copy(&document, None).await;
                     }
                 }
+                Some(ChangeNotice::Revoked { document, grantee }) => {
+                    self.drop_grantee(&document, &grantee).await;
+                }
                 Some(ChangeNotice::Missed) => {
                     // Notices may have been lost: every document in memory (or loading) reads
                     // what is stored.

@@ -22,7 +22,7 @@ use super::Relay;
 use super::cpu::Weight;
 use super::document::LoadedDocument;
 use super::sync::Place;
-use crate::storage::Storage;
+use crate::storage::{ShareAccess, Storage};
 
 /// How a local write opens its document.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -33,6 +33,15 @@ pub enum Open {
     CreateIfAbsent,
 }
 
+/// What a call may do to a document shared with the caller (its owner may do everything).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Need {
+    /// It only reads: a grantee with read or write access may.
+    Read,
+    /// It may write: only a grantee with write access may.
+    Write,
+}
+
 /// Why a local write or read did not happen. Nothing was changed.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -40,6 +49,9 @@ pub enum LocalWriteError {
     /// No such document, or another user's: the two are never told apart.
     #[error("not found")]
     NotFound,
+    /// The document is shared with the user read-only, and the call may write.
+    #[error("the document is shared with this user read-only")]
+    ReadOnly,
     /// The document was purged: it takes no more changes and is never made again.
     #[error("purged")]
     Purged,
@@ -89,6 +101,9 @@ impl<S: Storage> Relay<S> {
     /// Runs `change` on document `id` as `user`, on the blocking pool with the document's lock held.
     /// If it changed the document, returns only once storage holds the change, which the hub then
     /// sends every connected peer. A `change` that changes nothing (a read) stores nothing.
+    ///
+    /// A document shared with `user` with write access is changed as its owner's; see
+    /// [`Relay::read_document`] for reads.
     pub async fn with_document<R: Send + 'static>(
         self: &Arc<Self>,
         user: &str,
@@ -96,20 +111,58 @@ impl<S: Storage> Relay<S> {
         open: Open,
         change: impl FnOnce(&mut AutoCommit) -> R + Send + 'static,
     ) -> Result<R, LocalWriteError> {
+        self.with_document_for(user, id, open, Need::Write, change)
+            .await
+    }
+
+    /// [`Relay::with_document`] for a `change` that only reads: a grantee with read access may.
+    pub async fn read_document<R: Send + 'static>(
+        self: &Arc<Self>,
+        user: &str,
+        id: &DocumentId,
+        change: impl FnOnce(&mut AutoCommit) -> R + Send + 'static,
+    ) -> Result<R, LocalWriteError> {
+        self.with_document_for(user, id, Open::Existing, Need::Read, change)
+            .await
+    }
+
+    async fn with_document_for<R: Send + 'static>(
+        self: &Arc<Self>,
+        user: &str,
+        id: &DocumentId,
+        open: Open,
+        need: Need,
+        change: impl FnOnce(&mut AutoCommit) -> R + Send + 'static,
+    ) -> Result<R, LocalWriteError> {
         // One indexed lookup whether the document is missing or someone else's, so the two answers
-        // take the same time; then only the owner's documents are ever loaded.
+        // take the same time; then only the owner's documents, and those shared with the user, are
+        // ever loaded.
         let owner = self.storage.owner(id).await.map_err(|e| {
             tracing::warn!(document = %id, error = %e, "a local write could not reach storage");
             LocalWriteError::Storage
         })?;
         let missing = owner.is_none() && open == Open::Existing && self.loaded(id).is_none();
-        if missing || owner.as_deref().is_some_and(|owner| owner != user) {
+        if missing {
             return Err(LocalWriteError::NotFound);
         }
-        let Some(document) = self
-            .open_document(id, user, open == Open::CreateIfAbsent)
-            .await?
-        else {
+        let opener = match owner {
+            Some(owner) if owner != user => {
+                let access = self.storage.share_access(id, user).await.map_err(|e| {
+                    tracing::warn!(document = %id, error = %e, "a share lookup could not reach storage");
+                    LocalWriteError::Storage
+                })?;
+                match (access, need) {
+                    (None, _) => return Err(LocalWriteError::NotFound),
+                    (Some(ShareAccess::Read), Need::Write) => {
+                        return Err(LocalWriteError::ReadOnly);
+                    }
+                    (Some(_), _) => owner,
+                }
+            }
+            _ => user.to_owned(),
+        };
+        let creates = open == Open::CreateIfAbsent && opener == user;
+        let Some(document) = self.open_document(id, &opener, creates).await? else {
             return Err(self.unavailable(id).await);
         };
         let (limit, now) = (self.limits.max_document_bytes, self.now());
@@ -143,7 +196,7 @@ impl<S: Storage> Relay<S> {
             tokio::time::timeout(waited, self.until_stored(&document, &heads))
                 .await
                 .map_err(|_| LocalWriteError::NotConfirmed { waited })??;
-            self.changes_stored(user, id);
+            self.changes_stored(&opener, id);
         }
         Ok(result)
     }

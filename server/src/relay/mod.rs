@@ -25,6 +25,8 @@ mod metrics;
 mod outbox;
 mod purge;
 mod registration;
+mod share_links;
+mod shares;
 mod sync;
 mod tasks;
 
@@ -40,8 +42,10 @@ use chatsync_protocol::hub::Hub;
 
 pub use connection::{Frame, Inbound, serve_connection, serve_verified_connection};
 pub use limits::Limits;
-pub use local_write::{LocalWriteError, Open};
+pub use local_write::{LocalWriteError, Need, Open};
 pub use metrics::Metrics;
+pub use share_links::{LinkError, SHARE_LINK_PREFIX, link_user};
+pub use shares::Standing;
 
 use cpu::Cpu;
 use document::Slot;
@@ -84,6 +88,8 @@ pub struct Relay<S> {
     index_watch: index_watch::IndexWatch,
     /// The documents whose stored changes the search index has not read yet.
     change_watch: change_watch::ChangeWatch,
+    /// The secret share links are signed with, read from storage on first use.
+    link_secret: tokio::sync::OnceCell<Vec<u8>>,
 }
 
 impl<S: Storage> Relay<S> {
@@ -108,6 +114,7 @@ impl<S: Storage> Relay<S> {
             epoch: std::time::Instant::now(),
             index_watch: Default::default(),
             change_watch: Default::default(),
+            link_secret: tokio::sync::OnceCell::new(),
         }
     }
 

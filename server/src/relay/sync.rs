@@ -11,11 +11,12 @@ use chatsync_protocol::hub::{
 
 use super::connection::Frame;
 use super::cpu::Weight;
-use super::document::{Carried, DocState, LoadedDocument};
+use super::document::{Carried, DocState, Guest, LoadedDocument};
 use super::outbox::Outbox;
+use super::shares::{Standing, carries_changes};
 use super::tasks::Runner;
 use super::{Metrics, Relay};
-use crate::storage::Storage;
+use crate::storage::{ShareAccess, Storage};
 
 /// Where a step runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -56,11 +57,38 @@ impl<S: Storage> Relay<S> {
     ) -> Result<(), Ended> {
         Metrics::inc(&self.metrics.sync_in);
         let id = request.document;
-        if request.is_cold_load() && self.serve_cold_load(from, id).await? {
+        let user = from.hub.user();
+        let standing = self.standing(&id, user).await?;
+        let guest = matches!(standing, Standing::Grantee { .. });
+        // A grantee is served by the normal path: the cold load answers the owner's devices only.
+        if !guest && request.is_cold_load() && self.serve_cold_load(from, id).await? {
             return Ok(());
         }
-        let user = from.hub.user();
-        let Some(document) = self.open_document(&id, user, request.creates()).await? else {
+        let read_only = matches!(
+            standing,
+            Standing::Grantee {
+                access: ShareAccess::Read,
+                ..
+            }
+        );
+        if read_only && carries_changes(&request.data) {
+            // Nothing of it is applied: the device hears the document is unavailable to it, and its
+            // session (if any) ends, so the relay never re-asks for the changes it refused.
+            self.metrics.refused("read_only_share");
+            tracing::info!(user, document = %id, "a read-only grantee's changes were refused");
+            self.drop_grantee(&id, user).await;
+            from.outbox.send(Frame::Binary(from.hub.unavailable(id)));
+            return Ok(());
+        }
+        let opener = standing.opener(user).to_owned();
+        let opened = match standing {
+            Standing::Stranger => None,
+            _ => {
+                self.open_document(&id, &opener, !guest && request.creates())
+                    .await?
+            }
+        };
+        let Some(document) = opened else {
             self.metrics.refused("document_unavailable");
             tracing::info!(user, document = %id, "document unavailable to this user");
             from.outbox.send(Frame::Binary(from.hub.unavailable(id)));
@@ -70,6 +98,10 @@ impl<S: Storage> Relay<S> {
         let peer_id = from.hub.peer_id().unwrap_or_default().to_owned();
         let outbox = from.outbox.clone();
         let now = self.now();
+        let guest = guest.then(|| Guest {
+            user: user.to_owned(),
+            peer_id: peer_id.clone(),
+        });
         let (result, carried) = self
             .step(
                 &document,
@@ -78,6 +110,9 @@ impl<S: Storage> Relay<S> {
                 |hub, data| hub.cost_of_sync(data),
                 move |state, data| {
                     state.outboxes.entry(conn).or_insert(outbox);
+                    if let Some(guest) = guest {
+                        state.guests.insert(conn, guest);
+                    }
                     state.hub.handle_sync(now, conn, &peer_id, &data)
                 },
             )
@@ -87,8 +122,8 @@ impl<S: Storage> Relay<S> {
         self.run_tasks(&document, carried, Runner::Connection(conn))
             .await?;
         if stores {
-            self.document_changed(user, &id);
-            self.changes_stored(user, &id);
+            self.document_changed(&opener, &id);
+            self.changes_stored(&opener, &id);
         }
         Ok(())
     }
@@ -119,14 +154,19 @@ impl<S: Storage> Relay<S> {
     }
 
     /// An `ephemeral` message: forwarded, once per (session, count), to the document's other
-    /// connections — all the owner's, since nobody else can open it.
+    /// connections — the owner's and those of the users it is shared with.
     pub(crate) async fn handle_ephemeral(
         self: &Arc<Self>,
         from: &Speaker<'_>,
         document: DocumentId,
         message: Ephemeral,
     ) {
-        let Ok(Some(document)) = self.open_document(&document, from.hub.user(), false).await else {
+        let user = from.hub.user();
+        let opener = match self.standing(&document, user).await {
+            Ok(Standing::Stranger) | Err(_) => return,
+            Ok(standing) => standing.opener(user).to_owned(),
+        };
+        let Ok(Some(document)) = self.open_document(&document, &opener, false).await else {
             return;
         };
         let conn = from.hub.id();

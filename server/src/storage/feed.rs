@@ -30,6 +30,13 @@ pub enum ChangeNotice {
     /// Notices may have been lost (the database connection dropped, or this relay fell behind):
     /// anything in memory may be behind storage.
     Missed,
+    /// Another relay took back `grantee`'s access to `document`: their sessions here end.
+    Revoked {
+        /// The shared document.
+        document: DocumentId,
+        /// Whose access was taken back.
+        grantee: String,
+    },
 }
 
 /// A subscription to [`ChangeNotice`]s.
@@ -104,8 +111,40 @@ pub(crate) fn decode_payload(payload: &str) -> Option<(&str, ChangeNotice)> {
     ))
 }
 
+/// The word that marks a revoke's payload, `<writer> revoke <document> <grantee>` (a document id
+/// is never this word, so the two kinds cannot be confused).
+const REVOKE: &str = "revoke";
+
+/// The payload telling other relays that `grantee` lost their access to `document`.
+pub(crate) fn revoke_payload(writer: &str, document: &DocumentId, grantee: &str) -> String {
+    format!("{writer} {REVOKE} {document} {grantee}")
+}
+
+/// The writer, document and grantee a revoke's payload names; `None` if it is not one.
+pub(crate) fn decode_revoke(payload: &str) -> Option<(&str, DocumentId, String)> {
+    let mut parts = payload.splitn(4, ' ');
+    let writer = parts.next()?;
+    if parts.next()? != REVOKE {
+        return None;
+    }
+    let document = DocumentId::from_str(parts.next()?).ok()?;
+    Some((writer, document, parts.next()?.to_owned()))
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_revoke_payload_reads_back_and_is_never_a_stored_change() {
+        let document = DocumentId::from_bytes([7; 16]);
+        let payload = revoke_payload("relay-a", &document, "bob smith");
+        assert_eq!(
+            decode_revoke(&payload),
+            Some(("relay-a", document, "bob smith".to_owned()))
+        );
+        assert_eq!(decode_payload(&payload), None);
+        assert_eq!(decode_revoke(&format!("relay-a {document} 42 ")), None);
+    }
+
     use super::*;
 
     #[test]

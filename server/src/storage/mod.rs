@@ -9,10 +9,14 @@
 //! Beside the documents, each keeps a search table of every thread's title and messages, scoped to
 //! the owner ([`Storage::search_put`], [`Storage::search`]): FTS5 on SQLite, a `tsvector` with a
 //! GIN index on PostgreSQL.
+//!
+//! And the shares: who besides a document's owner may open it, with what access, and the
+//! read-only links to it ([`Storage::share_put`], [`Storage::share_access`], [`Storage::link_put`]).
 
 mod feed;
 mod postgres;
 mod search;
+mod shares;
 mod sqlite;
 
 use std::future::Future;
@@ -23,6 +27,7 @@ use chatsync_protocol::DocumentId;
 pub use feed::{ChangeFeed, ChangeNotice, StoredChange};
 pub use postgres::{PostgresOptions, PostgresStorage};
 pub use search::{SearchEntry, SearchMatch, SearchQuery, SearchThread};
+pub use shares::{Share, ShareAccess, ShareLink};
 pub use sqlite::SqliteStorage;
 
 /// A stored document as loaded: the hub's type, so storage answers its tasks without conversion.
@@ -181,6 +186,93 @@ pub trait Storage: Send + Sync + 'static {
     ) -> impl Future<Output = Result<Vec<SearchMatch>, StorageError>> + Send {
         let _ = (owner, query);
         async { Ok(Vec::new()) }
+    }
+
+    /// Grants `grantee` `access` to `owner`'s document `id` (replacing an earlier grant). Returns
+    /// false, and stores nothing, if `id` is not a stored document of `owner`'s (missing, another
+    /// user's, or purged). Storage without a shares table (a test double) keeps nothing.
+    fn share_put(&self, share: &Share) -> impl Future<Output = Result<bool, StorageError>> + Send {
+        let _ = share;
+        async { Ok(false) }
+    }
+
+    /// Takes back `grantee`'s access to `owner`'s document `id`, and tells the other relays
+    /// ([`Storage::grant_revoked`]). Returns whether there was one.
+    fn share_remove(
+        &self,
+        id: &DocumentId,
+        owner: &str,
+        grantee: &str,
+    ) -> impl Future<Output = Result<bool, StorageError>> + Send {
+        let _ = (id, owner, grantee);
+        async { Ok(false) }
+    }
+
+    /// Tells every other relay on this database that `grantee` lost their access to `id`
+    /// ([`ChangeNotice::Revoked`]), so each ends their sessions on it. Storage only this relay
+    /// writes has nobody to tell.
+    fn grant_revoked(&self, id: &DocumentId, grantee: &str) -> impl Future<Output = ()> + Send {
+        let _ = (id, grantee);
+        async {}
+    }
+
+    /// What `grantee` may do with document `id` by a grant (not as its owner): none for a purged
+    /// document.
+    fn share_access(
+        &self,
+        id: &DocumentId,
+        grantee: &str,
+    ) -> impl Future<Output = Result<Option<ShareAccess>, StorageError>> + Send {
+        let _ = (id, grantee);
+        async { Ok(None) }
+    }
+
+    /// Every grant on document `id`, by grantee.
+    fn shares_of(
+        &self,
+        id: &DocumentId,
+    ) -> impl Future<Output = Result<Vec<Share>, StorageError>> + Send {
+        let _ = id;
+        async { Ok(Vec::new()) }
+    }
+
+    /// Every document shared with `grantee` (purged ones left out), oldest grant first.
+    fn shared_with(
+        &self,
+        grantee: &str,
+    ) -> impl Future<Output = Result<Vec<Share>, StorageError>> + Send {
+        let _ = grantee;
+        async { Ok(Vec::new()) }
+    }
+
+    /// Stores a new share link. Returns false, and stores nothing, if its document is not a stored
+    /// document of `link.created_by`'s.
+    fn link_put(
+        &self,
+        link: &ShareLink,
+    ) -> impl Future<Output = Result<bool, StorageError>> + Send {
+        let _ = link;
+        async { Ok(false) }
+    }
+
+    /// The share link `id`, revoked or expired too (the caller decides); none for a purged
+    /// document's.
+    fn link_get(
+        &self,
+        id: &str,
+    ) -> impl Future<Output = Result<Option<ShareLink>, StorageError>> + Send {
+        let _ = id;
+        async { Ok(None) }
+    }
+
+    /// Revokes `owner`'s share link `id`. Returns whether it was theirs (revoking twice is true).
+    fn link_revoke(
+        &self,
+        id: &str,
+        owner: &str,
+    ) -> impl Future<Output = Result<bool, StorageError>> + Send {
+        let _ = (id, owner);
+        async { Ok(false) }
     }
 
     /// Chunks of `id` stored by other relays as they commit, if other relays can write this

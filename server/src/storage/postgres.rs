@@ -14,6 +14,7 @@
 
 mod coverage;
 mod listen;
+mod shares;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -24,11 +25,11 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::{Connection, PgConnection, Postgres, Row, Transaction};
 use tokio::sync::{Semaphore, broadcast};
 
-use super::feed::{ChangeFeed, ChangeNotice, PURGED, payload_heads};
+use super::feed::{self, ChangeFeed, ChangeNotice, PURGED, payload_heads};
 use super::search::{ms, unms};
 use super::{
-    SearchMatch, SearchQuery, SearchThread, Storage, StorageError, StoredDocument, decode_heads,
-    encode_heads,
+    SearchMatch, SearchQuery, SearchThread, Share, ShareAccess, ShareLink, Storage, StorageError,
+    StoredDocument, decode_heads, encode_heads,
 };
 
 /// The notification channel every relay on a database listens to.
@@ -537,6 +538,65 @@ impl Storage for PostgresStorage {
         .fetch_one(&self.pool)
         .await?;
         Ok(total.max(0) as u64)
+    }
+
+    async fn share_put(&self, share: &Share) -> Result<bool, StorageError> {
+        shares::put(&self.pool, share).await
+    }
+
+    async fn share_remove(
+        &self,
+        id: &DocumentId,
+        owner: &str,
+        grantee: &str,
+    ) -> Result<bool, StorageError> {
+        let removed = shares::remove(&self.pool, id, owner, grantee).await?;
+        // Every relay ends the grantee's sessions, whether or not this one found a grant (a revoke
+        // repeated after a lost answer must still reach them).
+        if self.owner(id).await?.as_deref() == Some(owner) {
+            self.grant_revoked(id, grantee).await;
+        }
+        Ok(removed)
+    }
+
+    async fn grant_revoked(&self, id: &DocumentId, grantee: &str) {
+        let notified = sqlx::query("SELECT pg_notify($1, $2)")
+            .bind(CHANNEL)
+            .bind(feed::revoke_payload(&self.writer, id, grantee))
+            .execute(&self.pool)
+            .await;
+        if let Err(e) = notified {
+            // The other relays still refuse the grantee's next message: grants are read per message.
+            tracing::warn!(document = %id, error = %e, "other relays were not told of a revoke");
+        }
+    }
+
+    async fn share_access(
+        &self,
+        id: &DocumentId,
+        grantee: &str,
+    ) -> Result<Option<ShareAccess>, StorageError> {
+        shares::access(&self.pool, id, grantee).await
+    }
+
+    async fn shares_of(&self, id: &DocumentId) -> Result<Vec<Share>, StorageError> {
+        shares::of_document(&self.pool, id).await
+    }
+
+    async fn shared_with(&self, grantee: &str) -> Result<Vec<Share>, StorageError> {
+        shares::with(&self.pool, grantee).await
+    }
+
+    async fn link_put(&self, link: &ShareLink) -> Result<bool, StorageError> {
+        shares::link_put(&self.pool, link).await
+    }
+
+    async fn link_get(&self, id: &str) -> Result<Option<ShareLink>, StorageError> {
+        shares::link_get(&self.pool, id).await
+    }
+
+    async fn link_revoke(&self, id: &str, owner: &str) -> Result<bool, StorageError> {
+        shares::link_revoke(&self.pool, id, owner).await
     }
 
     async fn ready(&self) -> Result<(), StorageError> {

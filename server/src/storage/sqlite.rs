@@ -1,6 +1,8 @@
 //! The embedded default: one SQLite file in the data directory, in WAL mode with `synchronous=FULL`, so
 //! a committed append survives `kill -9` and power loss.
 
+mod shares;
+
 use std::path::Path;
 use std::str::FromStr;
 
@@ -12,8 +14,8 @@ use automerge::ChangeHash;
 
 use super::search::{ms, unms};
 use super::{
-    SearchMatch, SearchQuery, SearchThread, Storage, StorageError, StoredDocument, decode_heads,
-    encode_heads,
+    SearchMatch, SearchQuery, SearchThread, Share, ShareAccess, ShareLink, Storage, StorageError,
+    StoredDocument, decode_heads, encode_heads,
 };
 
 /// SQLite storage. Cheap to clone.
@@ -379,6 +381,47 @@ impl Storage for SqliteStorage {
         .fetch_one(&self.pool)
         .await?;
         Ok(total.max(0) as u64)
+    }
+
+    async fn share_put(&self, share: &Share) -> Result<bool, StorageError> {
+        shares::put(&self.pool, share).await
+    }
+
+    async fn share_remove(
+        &self,
+        id: &DocumentId,
+        owner: &str,
+        grantee: &str,
+    ) -> Result<bool, StorageError> {
+        shares::remove(&self.pool, id, owner, grantee).await
+    }
+
+    async fn share_access(
+        &self,
+        id: &DocumentId,
+        grantee: &str,
+    ) -> Result<Option<ShareAccess>, StorageError> {
+        shares::access(&self.pool, id, grantee).await
+    }
+
+    async fn shares_of(&self, id: &DocumentId) -> Result<Vec<Share>, StorageError> {
+        shares::of_document(&self.pool, id).await
+    }
+
+    async fn shared_with(&self, grantee: &str) -> Result<Vec<Share>, StorageError> {
+        shares::with(&self.pool, grantee).await
+    }
+
+    async fn link_put(&self, link: &ShareLink) -> Result<bool, StorageError> {
+        shares::link_put(&self.pool, link).await
+    }
+
+    async fn link_get(&self, id: &str) -> Result<Option<ShareLink>, StorageError> {
+        shares::link_get(&self.pool, id).await
+    }
+
+    async fn link_revoke(&self, id: &str, owner: &str) -> Result<bool, StorageError> {
+        shares::link_revoke(&self.pool, id, owner).await
     }
 
     async fn ready(&self) -> Result<(), StorageError> {

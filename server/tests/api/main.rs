@@ -12,6 +12,8 @@ mod parts;
 mod purge;
 mod refusals;
 mod search;
+mod sharing;
+mod sharing_sync;
 mod streaming;
 mod support;
 mod ui_stream;

@@ -3,8 +3,11 @@
 // `Symbol.hasInstance`, so no call needs wrapping to re-throw them.
 import type { ChatsyncError as CoreError } from "./web/chatsync.js";
 
-/** The stable codes of chatsync's errors. */
-export type ChatsyncErrorCode = CoreError["code"];
+/**
+ * The stable codes of chatsync's errors: the core's, and `forbidden` — refused by the relay or the
+ * store for this user (a write to a thread shared read-only, sharing a thread that is not theirs).
+ */
+export type ChatsyncErrorCode = CoreError["code"] | "forbidden";
 
 // The runtime copy of the `code` union: what `instanceof` recognises. Kept in step with types.ts by
 // the type below (it fails to compile when a code is missing here).
@@ -12,6 +15,7 @@ const codes = {
   not_found: true, invalid_input: true, already_exists: true, invalid_transition: true,
   read_only_schema: true, corrupt_document: true, corrupt: true, storage: true, purged: true,
   unauthorized: true, offline: true, token: true, closed: true, thread_closed: true, aborted: true,
+  forbidden: true,
 } satisfies Record<ChatsyncErrorCode, true>;
 
 /** Whether `code` is one of chatsync's error codes. */

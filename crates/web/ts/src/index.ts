@@ -31,6 +31,11 @@ import "./views.js";
 // store.sync({ signal }) and store.openThread(id, { signal }).
 import "./abort.js";
 export type { OpenThreadOptions, SyncOptions } from "./abort.js";
+// store.shareThread / unshareThread / createShareLink, shared threads in listThreads(), read-only
+// shares refused locally: plain TS over the relay's HTTP API.
+import "./share/store.js";
+export type { ShareAccess, ShareLink, ThreadShare } from "./share/store.js";
+export { sharing, type SharedSummary, type Sharing } from "./share/client.js";
 export type {
   ChatsyncExport, ExportedThread, ExportFormat, ExportFormats, ImportFormat, ImportLoss, ImportOptions,
   ImportResult, ImportSkip,

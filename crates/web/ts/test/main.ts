@@ -23,6 +23,7 @@ if (params.get("role") === "tab") {
   await import("./search.test.js");
   await import("./export.test.js");
   await import("./history.test.js");
+  await import("./share.test.js");
   await import("./worker.test.js");
   await run(params.get("filter"));
 }

@@ -10,7 +10,7 @@ use sqlx::postgres::PgListener;
 use tokio::sync::broadcast;
 
 use super::CHANNEL;
-use crate::storage::feed::{ChangeNotice, decode_payload};
+use crate::storage::feed::{ChangeNotice, decode_payload, decode_revoke};
 
 /// Longest pause between reconnection attempts.
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
@@ -67,6 +67,12 @@ async fn hear(
     notices: &broadcast::Sender<ChangeNotice>,
 ) -> Result<(), sqlx::Error> {
     while let Some(notification) = listener.try_recv().await? {
+        if let Some((from, document, grantee)) = decode_revoke(notification.payload()) {
+            if from != writer {
+                let _ = notices.send(ChangeNotice::Revoked { document, grantee });
+            }
+            continue;
+        }
         match decode_payload(notification.payload()) {
             Some((from, _)) if from == writer => {}
             // No receiver (no relay following yet) is fine: nothing is in memory to update.

@@ -1,0 +1,165 @@
+// Sharing from the browser store: shareThread / unshareThread / createShareLink against the relay
+// run.mjs started (dev auth: the token is the user id), two users' stores on one page.
+import { ChatStore, ChatsyncError, type Thread } from "chatsync/bundler";
+import { assert, equal, eventually, freshDb, relayUrl, test } from "./harness.js";
+
+let users = 0;
+/** A user id of its own for each store pair. */
+const user = (name: string) => `${name}-${Date.now()}-${++users}`;
+const open = (token: string, dbName = freshDb()) =>
+  ChatStore.open({ dbName, persist: false, relayUrl: relayUrl(), token });
+/** Syncs once the store has joined the relay (right after opening it may still be connecting). */
+const synced = (store: ChatStore) => eventually(async () => void (await store.sync()), 10_000);
+const contents = (thread: Thread) => thread.view().messages.map((m) => m.content).sort();
+
+/** Rejects with a ChatsyncError of `code`, or fails. */
+async function refused(work: () => unknown, code: string, what: string): Promise<ChatsyncError> {
+  try {
+    await work();
+  } catch (error) {
+    assert(error instanceof ChatsyncError, `${what}: not a ChatsyncError: ${error}`);
+    equal(error.code, code, `${what}: the code`);
+    return error;
+  }
+  throw new Error(`${what}: not refused`);
+}
+
+/** An HTTP base beside /sync, as the store derives it. */
+const httpBase = () => relayUrl().replace(/^ws/, "http").replace(/\/sync$/, "");
+
+async function readWithLink(token: string, threadId: string): Promise<{ status: number; body: any }> {
+  const response = await fetch(`${httpBase()}/api/query`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+    body: JSON.stringify({ path: "threads:get", args: { threadId } }),
+  });
+  return { status: response.status, body: await response.json() };
+}
+
+test("share: a write grantee lists, opens and edits the thread, and both stores merge both edits", async () => {
+  const [aliceId, bobId] = [user("alice"), user("bob")];
+  const alice = await open(aliceId);
+  const bob = await open(bobId);
+  const { id } = await alice.createThread({ title: "Trip plans" });
+  const mine = await alice.openThread(id);
+  mine.appendMessage({ role: "user", content: "from alice" });
+  await synced(alice);
+  const share = await alice.shareThread(id, bobId, "write");
+  equal([share.userId, share.access, share.sharedBy], [bobId, "write", aliceId], "the grant");
+  equal((await alice.listShares(id)).map((s) => s.userId), [bobId], "alice's grants");
+  const listed = (await bob.listThreads()).find((s) => s.id === id);
+  assert(listed, "the shared thread is in bob's list");
+  equal([listed.sharedBy, listed.access, listed.title], [aliceId, "write", "Trip plans"], "marked shared");
+  const theirs = await bob.openThread(id);
+  equal(contents(theirs), ["from alice"], "bob opened alice's thread");
+  // Both write at once, each on their own store.
+  mine.appendMessage({ role: "user", content: "alice again" });
+  theirs.appendMessage({ role: "user", content: "from bob" });
+  await Promise.all([synced(alice), synced(bob)]);
+  const all = ["alice again", "from alice", "from bob"];
+  await eventually(() => equal(contents(mine), all, "alice's view"), 15_000);
+  await eventually(() => equal(contents(theirs), all, "bob's view"), 15_000);
+  // Alice's own list is hers: not marked shared.
+  const own = (await alice.listThreads()).find((s) => s.id === id);
+  equal(own?.sharedBy, undefined, "not shared for its owner");
+  // Only the owner shares.
+  await refused(() => bob.shareThread(id, user("carol"), "read"), "forbidden", "a grantee sharing");
+  mine.close();
+  theirs.close();
+  await alice.close();
+  await bob.close();
+});
+
+test("share: a read-only grantee's writes are refused locally; once revoked it hears nothing new and keeps what it has", async () => {
+  const [aliceId, bobId] = [user("alice"), user("bob")];
+  const alice = await open(aliceId);
+  const bobDb = freshDb();
+  const bob = await open(bobId, bobDb);
+  const { id } = await alice.createThread({ title: "Read me" });
+  const mine = await alice.openThread(id);
+  mine.appendMessage({ role: "user", content: "first" });
+  await synced(alice);
+  await alice.shareThread(id, bobId, "read");
+  const listed = (await bob.listThreads()).find((s) => s.id === id);
+  equal(listed?.access, "read", "listed read-only");
+  const theirs = await bob.openThread(id);
+  equal(contents(theirs), ["first"], "bob reads it");
+  await refused(() => theirs.appendMessage({ role: "user", content: "no" }), "forbidden", "a read-only write");
+  await refused(() => theirs.setTitle("mine"), "forbidden", "a read-only title");
+  await refused(() => bob.archiveThread(id), "forbidden", "archiving a read-only share");
+  // Live while shared.
+  mine.appendMessage({ role: "user", content: "second" });
+  await synced(alice);
+  await eventually(() => equal(contents(theirs), ["first", "second"], "bob hears alice"), 15_000);
+  // Revoked: nothing new reaches bob, and what he has stays.
+  await alice.unshareThread(id, bobId);
+  mine.appendMessage({ role: "user", content: "after the revoke" });
+  await synced(alice);
+  await new Promise((resolve) => setTimeout(resolve, 1_000));
+  equal(contents(theirs), ["first", "second"], "bob kept what he had, and nothing more");
+  // The list is refreshed in the background, and says so with a `threads` event.
+  let told = false;
+  const unsubscribe = bob.subscribe((event) => {
+    if (event.type === "threads") told = true;
+  });
+  await eventually(async () => {
+    const after = (await bob.listThreads()).find((s) => s.id === id);
+    equal(after?.sharedBy, undefined, "no longer marked shared");
+  });
+  await eventually(() => assert(told, "a threads event for the shared list"));
+  unsubscribe();
+  // A new store of bob's cannot fetch it any more.
+  const fresh = await open(bobId);
+  await refused(() => fresh.openThread(id), "not_found", "a revoked user's new device");
+  theirs.close();
+  mine.close();
+  await fresh.close();
+  await alice.close();
+  await bob.close();
+});
+
+test("share: the shared list shows offline, from what the store kept", async () => {
+  const [aliceId, bobId] = [user("alice"), user("bob")];
+  const alice = await open(aliceId);
+  const dbName = freshDb();
+  const bob = await open(bobId, dbName);
+  const { id } = await alice.createThread({ title: "Offline too" });
+  await synced(alice);
+  await alice.shareThread(id, bobId, "write");
+  assert((await bob.listThreads()).some((s) => s.id === id), "listed online");
+  await bob.close();
+  // The same store, opened with no relay at all.
+  const offline = await ChatStore.open({ dbName, persist: false });
+  const listed = (await offline.listThreads()).find((s) => s.id === id);
+  equal([listed?.sharedBy, listed?.access], [aliceId, "write"], "listed offline");
+  await refused(() => offline.shareThread(id, bobId, "read"), "offline", "sharing without a relay");
+  await offline.close();
+  await alice.close();
+});
+
+test("share: a share link reads its thread until revoked or expired; a forged one never", async () => {
+  const aliceId = user("alice");
+  const alice = await open(aliceId);
+  const { id } = await alice.createThread({ title: "Linked" });
+  const t = await alice.openThread(id);
+  t.appendMessage({ role: "user", content: "for everyone with the link" });
+  await synced(alice);
+  const link = await alice.createShareLink(id);
+  equal([link.threadId, link.access, link.expiresAt], [id, "read", undefined], "the link");
+  const read = await readWithLink(link.token, id);
+  equal(read.status, 200, "read with the link");
+  equal(read.body.value.messages.map((m: { content: string }) => m.content), ["for everyone with the link"], "its view");
+  const forged = await readWithLink(`${link.token.slice(0, -2)}xx`, id);
+  equal([forged.status, forged.body.code], [401, "unauthorized"], "a forged link");
+  await alice.revokeShareLink(link.linkId);
+  const revoked = await readWithLink(link.token, id);
+  equal([revoked.status, revoked.body.code], [403, "forbidden"], "a revoked link");
+  const short = await alice.createShareLink(id, { expiresAt: new Date(Date.now() + 400) });
+  equal((await readWithLink(short.token, id)).status, 200, "before it expires");
+  await new Promise((resolve) => setTimeout(resolve, 600));
+  const expired = await readWithLink(short.token, id);
+  equal([expired.status, expired.body.code], [403, "forbidden"], "an expired link");
+  await refused(() => alice.createShareLink(id, { expiresAt: Date.now() - 1 }), "invalid_input", "an expiry in the past");
+  t.close();
+  await alice.close();
+});
