@@ -615,7 +615,15 @@ async fn a_purge_on_one_relay_drops_the_copy_another_relay_holds_at_once() {
             serde_json::json!({ "threadId": doc.to_string() }),
         )
     };
-    let (status, body) = get().await;
+    // (Once relay a has stored it: `create_thread` returns before the relay's acknowledgement.)
+    let deadline = Instant::now() + WAIT;
+    let (status, body) = loop {
+        let (status, body) = get().await;
+        if status == 200 || Instant::now() > deadline {
+            break (status, body);
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["value"]["title"], "Secret plans");
 
