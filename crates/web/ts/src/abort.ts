@@ -45,7 +45,8 @@ export function abortError(signal: AbortSignal, what: string): ChatsyncError {
   return error;
 }
 
-function signalOf(options: unknown): AbortSignal | undefined {
+/** The `signal` of a call's options (checked), if it has one. */
+export function signalOf(options: unknown): AbortSignal | undefined {
   const signal = (options as { signal?: unknown } | undefined)?.signal;
   if (signal === undefined || signal === null) return undefined;
   // By its shape, so a signal of another realm (an iframe's) or a polyfill's works too.
@@ -60,7 +61,7 @@ function signalOf(options: unknown): AbortSignal | undefined {
  * `start()`'s promise, or a rejection with `aborted` as soon as `signal` aborts; what `start` gives
  * after that is handed to `discard`.
  */
-function abortable<T>(signal: AbortSignal | undefined, what: string, start: () => Promise<T>, discard: (value: T) => void): Promise<T> {
+export function abortable<T>(signal: AbortSignal | undefined, what: string, start: () => Promise<T>, discard: (value: T) => void): Promise<T> {
   if (!signal) return start();
   if (signal.aborted) return Promise.reject(abortError(signal, what));
   const work = start();

@@ -1,7 +1,7 @@
 // The page's side of the connection to the store's worker: requests and their answers, the batch
 // of synchronous writes (sent once per task, consecutive deltas of one message joined into one),
 // and the worker's pushes routed to the stores and threads they are for.
-import type { ChatStore as CoreStore, Message } from "../web/chatsync.js";
+import type { ChatStore as CoreStore, Message, ThreadSummary } from "../web/chatsync.js";
 import type { FromWorker, OpBatch, StoreMirror, ThreadOp, ToWorker, WireError } from "./protocol.js";
 
 /** How the store runs: in a SharedWorker, a dedicated Worker, or in this page (`"none"`). */
@@ -9,7 +9,8 @@ export type WorkerMode = "shared" | "dedicated" | "none";
 
 /** What a connection hands its pushes to (implemented by store.ts). */
 export interface StoreSink {
-  event(event: Parameters<Parameters<CoreStore["subscribe"]>[0]>[0]): void;
+  /** A store event; `threads`, the worker's new thread list, when one came with it. */
+  event(event: Parameters<Parameters<CoreStore["subscribe"]>[0]>[0], threads?: readonly ThreadSummary[]): void;
   mirror(mirror: StoreMirror): void;
   opError(error: Error, threadId?: string): void;
   token(): Promise<string>;
@@ -179,7 +180,7 @@ export class WorkerClient {
         return;
       }
       case "event":
-        this.stores.get(message.store)?.event(message.event);
+        this.stores.get(message.store)?.event(message.event, message.threads);
         return;
       case "mirror":
         this.stores.get(message.store)?.mirror(message.mirror);

@@ -33,7 +33,10 @@ export interface OpBatch {
 export type ToWorker =
   /** The page's tab id: the worker waits on the Web Lock of that name to learn the tab is gone. */
   | { t: "hello"; tab: string }
-  /** A store method that returns a promise (and `open`, `openThread`, `close`): answered by `reply`. */
+  /**
+   * A store method that returns a promise (and `open`, `openThread`, `close`): answered by `reply`.
+   * With `thread` (but `openThread`), a promise-returning method of that open thread (`history`, …).
+   */
   | { t: "call"; id: number; store: number; method: string; args: unknown[]; thread?: number }
   /**
    * Synchronous methods with side effects, in the order they were called, per store. The worker
@@ -66,6 +69,11 @@ export interface StoreMirror {
   projects: ReturnType<import("../web/chatsync.js").ChatStore["listProjects"]>;
 }
 
+/** `open`'s answer: the mirror, and the thread list as the worker's `store.threads()` has it. */
+export interface OpenReply extends StoreMirror {
+  threads: readonly ThreadSummary[];
+}
+
 /** What the worker sends. */
 export type FromWorker =
   | { t: "reply"; id: number; ok: true; value: unknown }
@@ -76,7 +84,11 @@ export type FromWorker =
    */
   | { t: "chunk"; id: number; messages: Message[] }
   | { t: "opened"; id: number; view: ThreadView }
-  | { t: "event"; store: number; event: StoreEvent }
+  /**
+   * A store event; a `threads` event carries the worker's `store.threads()` when it is not the
+   * list this page was sent last (the worker holds the event until its list is current).
+   */
+  | { t: "event"; store: number; event: StoreEvent; threads?: readonly ThreadSummary[] }
   | { t: "mirror"; store: number; mirror: StoreMirror }
   /** A thread's view changed; `acked` is how many `ops` messages the worker had run by then. */
   | { t: "view"; thread: number; patch: ViewPatch; acked: number; summary?: ThreadSummary }

@@ -3,9 +3,9 @@
 // origin connects here, and tabs opening the same database share one store — one relay connection,
 // one copy of each document — each tab with its own `Thread` objects on it.
 import { ChatStore } from "../index.js";
-import type { Message, StoreEvent, Thread, ThreadView } from "../web/chatsync.js";
+import type { Message, StoreEvent, Thread, ThreadSummary, ThreadView } from "../web/chatsync.js";
 import { changesNothing, diffView } from "./diff.js";
-import type { FromWorker, StoreMirror, ThreadOp, ToWorker, WireError, WireToken } from "./protocol.js";
+import type { FromWorker, OpenReply, StoreMirror, ThreadOp, ToWorker, WireError, WireToken } from "./protocol.js";
 
 /** A port, or a dedicated worker's own global scope: what a connection talks through. */
 export interface Port {
@@ -23,8 +23,15 @@ const THREAD_OPS = new Set([
   "appendMessage", "appendPart", "appendDelta", "finishMessage", "updateMessageMetadata", "resetStep",
   "editMessage", "regenerateMessage", "selectBranch", "setTitle", "setSettings", "setFeedback",
   "upsertArtifact", "startToolCall", "setToolCallInput", "finishToolCall", "requestApproval",
-  "decideApproval", "setSessionState", "setSummary", "setContext", "removeContext",
+  "decideApproval", "setSessionState", "setSummary", "setContext", "removeContext", "applyChanges",
 ]);
+/**
+ * Thread methods a page may call by name (`call` with `thread`): the promise-returning ones, run on
+ * the worker's `Thread` (the history module loads here, beside the documents it reads).
+ */
+const THREAD_CALLS = new Set(["history", "viewAt", "restore", "undo"]);
+/** Of those, the ones that write: the page gets the new view before their answer. */
+const THREAD_WRITES = new Set(["restore", "undo"]);
 /** Thread methods whose first argument is a message id (translated from an alias). */
 const BY_MESSAGE = new Set([
   "appendPart", "appendDelta", "finishMessage", "updateMessageMetadata", "resetStep", "editMessage",
@@ -66,6 +73,8 @@ interface StoreUse {
   unsubscribe: () => void;
   /** This page's `token` was a function: the store may ask it. */
   tokenFunction: boolean;
+  /** The `store.threads()` array this page was sent last. */
+  sentThreads: readonly ThreadSummary[];
 }
 
 interface ThreadUse {
@@ -139,6 +148,7 @@ export class Connection {
         return;
       }
       else if (method === "close") value = await this.closeStore(sid);
+      else if (tid !== undefined) value = await this.threadCall(tid, method, args);
       else {
         const use = this.stores.get(sid);
         if (!use) throw Object.assign(new Error("the store was closed"), { code: "closed" });
@@ -152,7 +162,24 @@ export class Connection {
     }
   }
 
-  private async open(sid: number, options: Record<string, unknown> = {}): Promise<StoreMirror> {
+  /** A promise-returning method of an open thread; a write's new view goes to the page first. */
+  private async threadCall(tid: number, method: string, args: unknown[]): Promise<unknown> {
+    const entry = this.threads.get(tid);
+    if (!entry) throw Object.assign(new Error("this Thread was closed: open the thread again"), { code: "thread_closed" });
+    if (!THREAD_CALLS.has(method)) throw Object.assign(new Error(`no thread method ${method}`), { code: "invalid_input" });
+    const fn = (entry.thread as unknown as Record<string, (...a: unknown[]) => unknown>)[method]!;
+    const value = await fn.apply(entry.thread, args);
+    if (THREAD_WRITES.has(method) && this.threads.has(tid)) {
+      try {
+        this.push(entry, entry.thread.view());
+      } catch {
+        // closed meanwhile
+      }
+    }
+    return value;
+  }
+
+  private async open(sid: number, options: Record<string, unknown> = {}): Promise<OpenReply> {
     const key = typeof options.dbName === "string" ? options.dbName : "chatsync";
     const token = options.token as WireToken | undefined;
     let shared = sharedStores.get(key);
@@ -181,15 +208,23 @@ export class Connection {
     const entry = await shared;
     const use: StoreUse = {
       sid, shared: entry, connection: this, tokenFunction: typeof token === "object",
+      sentThreads: entry.store.threads(),
       unsubscribe: entry.store.subscribe((event) => this.storeEvent(use, event)),
     };
     entry.users.add(use);
     this.stores.set(sid, use);
-    return mirrorOf(entry.store);
+    return { ...mirrorOf(entry.store), threads: use.sentThreads };
   }
 
   private storeEvent(use: StoreUse, event: StoreEvent): void {
-    this.post({ t: "event", store: use.sid, event });
+    // The store's `threads` events come once its `threads()` shows the new list (src/threads.ts):
+    // it travels with the event, when it changed, so the page's listeners read it too.
+    let threads: readonly ThreadSummary[] | undefined;
+    if (event.type === "threads") {
+      const list = use.shared.store.threads();
+      if (list !== use.sentThreads) threads = use.sentThreads = list;
+    }
+    this.post({ t: "event", store: use.sid, event, ...(threads ? { threads } : {}) });
     if (event.type !== "error") scheduleMirror(use.shared);
   }
 

@@ -2,16 +2,21 @@
 // React and AI SDK adapters and an app's code run on it unchanged. Promise-returning methods are
 // answered by the worker; synchronous reads (status, preferences, profile, usage, listProjects)
 // answer from what the worker last pushed; synchronous writes are queued to it (./client.ts).
+// Methods the package's JS layer adds to `ChatStore.prototype` are inherited (this class's prototype
+// is ChatStore's): one written over the public API (`listThreads`, `exportThread`, …) works here as
+// it is; one that reaches the core itself is overridden below.
 import { ChatStore } from "../web/chatsync.js";
 import type {
   ListOptions, ListProjectsOptions, Preferences, PreferencesPatch, Profile, Project, ProjectInit, ProjectPatch,
   StoreEvent, StoreOptions, StoreStatus, SyncReport, ThreadInit, ThreadSummary, ThreadView, UsageReport,
 } from "../web/chatsync.js";
 import { ChatsyncError } from "../errors.js";
+import { abortable, signalOf, type OpenThreadOptions, type SyncOptions } from "../abort.js";
+import { reuseByKey } from "../reuse.js";
 import type { ExportFormat, ExportFormats, ImportOptions, ImportResult } from "../export/format.js";
 import type { SearchOptions, SearchResult } from "../search/types.js";
 import { connect, type StoreSink, type WorkerClient, type WorkerMode } from "./client.js";
-import type { StoreMirror, WireToken } from "./protocol.js";
+import type { OpenReply, StoreMirror, WireToken } from "./protocol.js";
 import { WorkerThread } from "./thread.js";
 
 type Listener = (event: StoreEvent) => void;
@@ -25,16 +30,22 @@ export class WorkerChatStore implements StoreSink {
   /** The status as status() gives it: the same object until a field changes. */
   private shownStatus: StoreStatus;
   private token_: TokenSource | undefined;
+  /** `threads()`: the worker's `store.threads()` as last sent, with this page's objects kept. */
+  private list: readonly ThreadSummary[];
 
   private constructor(
     readonly client: WorkerClient,
     readonly sid: number,
-    private latest: StoreMirror,
+    opened: OpenReply,
     token: TokenSource | undefined,
   ) {
+    const { threads, ...latest } = opened;
+    this.latest = latest;
+    this.list = Object.freeze(threads.slice());
     this.shownStatus = Object.freeze(latest.status);
     this.token_ = token;
   }
+  private latest: StoreMirror;
 
   /** Opens the store in the worker of `mode`. */
   static async open(mode: Exclude<WorkerMode, "none">, options: StoreOptions & { persist?: boolean }): Promise<WorkerChatStore> {
@@ -45,14 +56,14 @@ export class WorkerChatStore implements StoreSink {
     // Until open answers, token requests for this store are answered from here.
     let store: WorkerChatStore | undefined;
     client.stores.set(sid, {
-      event: (event) => store?.event(event),
+      event: (event, threads) => store?.event(event, threads),
       mirror: (mirror) => store?.mirror(mirror),
       opError: (error, threadId) => store?.opError(error, threadId),
       token: () => resolveToken(token),
     });
-    let mirror: StoreMirror;
+    let mirror: OpenReply;
     try {
-      mirror = await client.call<StoreMirror>(sid, "open", [{ ...rest, ...(wireToken === undefined ? {} : { token: wireToken }) }]);
+      mirror = await client.call<OpenReply>(sid, "open", [{ ...rest, ...(wireToken === undefined ? {} : { token: wireToken }) }]);
     } catch (error) {
       client.stores.delete(sid);
       throw error;
@@ -87,7 +98,12 @@ export class WorkerChatStore implements StoreSink {
 
   // ---- pushes from the worker (StoreSink) ----
 
-  event(event: StoreEvent): void {
+  event(event: StoreEvent, threads?: readonly ThreadSummary[]): void {
+    if (threads && !this.closed) {
+      // As the in-page store's: the same frozen array, and the same summaries, where nothing changed.
+      const next = reuseByKey(this.list, threads.slice(), (summary) => summary.id);
+      if (next !== this.list) this.list = Object.freeze(next);
+    }
     if (event.type === "status") {
       this.latest = { ...this.latest, status: event.status };
       this.setStatus(event.status);
@@ -161,8 +177,15 @@ export class WorkerChatStore implements StoreSink {
   flush(): Promise<void> {
     return this.call("flush", []);
   }
-  sync(): Promise<SyncReport> {
-    return this.call("sync", []);
+  /** As the in-page store's: an aborted `signal` rejects at once; the signal stays on the page. */
+  sync(options?: SyncOptions): Promise<SyncReport> {
+    let signal: AbortSignal | undefined;
+    try {
+      signal = signalOf(options);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return abortable(signal, "sync", () => this.call<SyncReport>("sync", []), () => {});
   }
   createProject(init: ProjectInit): Promise<Project> {
     return this.call("createProject", [init]);
@@ -198,7 +221,21 @@ export class WorkerChatStore implements StoreSink {
     return this.call("importThreads", [data, options]);
   }
 
-  async openThread(id: string): Promise<WorkerThread> {
+  /**
+   * As the in-page store's: an aborted `signal` rejects at once, and the thread that opens after
+   * the abort is closed again (the signal stays on the page: it cannot be posted).
+   */
+  openThread(id: string, options?: OpenThreadOptions): Promise<WorkerThread> {
+    let signal: AbortSignal | undefined;
+    try {
+      signal = signalOf(options);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return abortable(signal, `opening thread ${id}`, () => this.openInWorker(id), (thread) => thread.close());
+  }
+
+  private async openInWorker(id: string): Promise<WorkerThread> {
     this.ensureOpen();
     const tid = this.client.newId();
     const view = await this.client.call<ThreadView>(this.sid, "openThread", [id], tid);
@@ -218,6 +255,14 @@ export class WorkerChatStore implements StoreSink {
 
   status(): StoreStatus {
     return this.shownStatus;
+  }
+  /**
+   * The worker's `store.threads()`: listed there while the store opened, and sent again with each
+   * `threads` event that changed it — so this page's listeners of that event, and the calls that
+   * change the list once resolved, read the new list here. After `close()`, the last list.
+   */
+  threads(): readonly ThreadSummary[] {
+    return this.list;
   }
   preferences(): Preferences {
     this.ensureOpen();

@@ -9,6 +9,7 @@ import type {
   ToolCallEnd, ToolCallStart,
 } from "../web/chatsync.js";
 import { ChatsyncError } from "../errors.js";
+import type { RestoreOptions, ThreadVersion } from "../history/types.js";
 import { applyPatch } from "./diff.js";
 import { randomId, type WorkerClient } from "./client.js";
 import type { FromWorker } from "./protocol.js";
@@ -63,6 +64,12 @@ export class WorkerThread {
       this.shown = undefined;
     }
     client.op(this.owner.sid, { thread: this.tid, method, args, ...(alias ? { alias } : {}) });
+  }
+
+  /** A promise-returning method run on the worker's Thread (the writes queued before it go first). */
+  private async call<T>(method: string, args: unknown[]): Promise<T> {
+    this.ensureOpen();
+    return this.owner.client.call<T>(this.owner.sid, method, args, this.tid);
   }
 
   /** A view from the worker (thread.ts's sink for the client). */
@@ -252,6 +259,38 @@ export class WorkerThread {
 
   removeContext(type: string, key: string): void {
     this.send("removeContext", [type, key]);
+  }
+
+  // The history calls run in the worker, where the thread's document is (the history module reads
+  // it whole): this page never holds the Automerge bytes. A restore or undo resolves once this
+  // page has the view it made.
+
+  history(): Promise<ThreadVersion[]> {
+    return this.call("history", []);
+  }
+
+  viewAt(version: string): Promise<ThreadView> {
+    return this.call("viewAt", [version]);
+  }
+
+  restore(version: string, options?: RestoreOptions): Promise<void> {
+    return this.call("restore", options === undefined ? [version] : [version, options]);
+  }
+
+  undo(): Promise<boolean> {
+    return this.call("undo", []);
+  }
+
+  /**
+   * Queued to the worker as every write; its view follows from there (changes made elsewhere are
+   * not guessed here). Bytes the worker cannot merge are the store's `error` event.
+   */
+  applyChanges(bytes: Uint8Array | number[]): void {
+    if (!(bytes instanceof Uint8Array) && !Array.isArray(bytes)) {
+      this.ensureOpen();
+      throw new ChatsyncError("invalid_input", "applyChanges takes the bytes of Automerge changes (a Uint8Array)");
+    }
+    this.send("applyChanges", [bytes]);
   }
 
   subscribe(callback: (view: ThreadView) => void): () => void {
