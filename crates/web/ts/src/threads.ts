@@ -87,8 +87,12 @@ function refresh(store: ChatStore, cache: ListCache): Promise<void> {
   return cache.running;
 }
 
-ChatStore.open = async function open(options) {
-  const store = await coreOpen.call(ChatStore, options);
+/**
+ * Keeps `store.threads()` for `store`, whose events `subscribeCore` hands over as they come (the
+ * core's for a store in the page; the worker's pushes for a store in a worker, worker/store.ts);
+ * resolves once the first listing is in place.
+ */
+export async function keepThreadList(store: ChatStore, subscribeCore: (listener: Listener) => unknown): Promise<void> {
   const cache: ListCache = { list: empty, listeners: new Set(), queued: [], running: undefined, seen: 0, listed: 0, waiters: [] };
   caches.set(store, cache);
   const queue = (event: StoreEvent | undefined) => {
@@ -96,11 +100,16 @@ ChatStore.open = async function open(options) {
     cache.seen += 1;
     return refresh(store, cache);
   };
-  coreSubscribe.call(store, (event: StoreEvent) => {
+  subscribeCore((event: StoreEvent) => {
     if (event.type === "threads") void queue(event);
   });
   void queue(undefined);
   await listed(cache);
+}
+
+ChatStore.open = async function open(options) {
+  const store = await coreOpen.call(ChatStore, options);
+  await keepThreadList(store, (listener) => coreSubscribe.call(store, listener));
   return store;
 };
 
@@ -108,6 +117,10 @@ ChatStore.open = async function open(options) {
  * Resolves once a listing covers every `threads` event seen so far — not later ones, so a steady
  * stream of events (a reply streaming into a thread) does not hold the caller up.
  */
+export function listedFor(store: ChatStore): Promise<void> | undefined {
+  return listed(caches.get(store));
+}
+
 function listed(cache: ListCache | undefined): Promise<void> | undefined {
   if (!cache || cache.listed >= cache.seen) return undefined;
   return new Promise((resolve) => cache.waiters.push({ until: cache.seen, resolve }));
@@ -117,9 +130,13 @@ ChatStore.prototype.threads = function threads(this: ChatStore) {
   return caches.get(this)?.list ?? empty;
 };
 
-ChatStore.prototype.subscribe = function subscribe(this: ChatStore, callback: Listener) {
-  const cache = caches.get(this);
-  const unsubscribe = coreSubscribe.call(this, (event: StoreEvent) => {
+/**
+ * `subscribe` as this layer gives it over `subscribeCore` (see keepThreadList): `threads` events
+ * once `threads()` shows their list, the others as they come.
+ */
+export function subscribeListed(store: ChatStore, callback: Listener, subscribeCore: (listener: Listener) => () => void): () => void {
+  const cache = caches.get(store);
+  const unsubscribe = subscribeCore((event: StoreEvent) => {
     if (!cache || event.type !== "threads") callback(event);
   });
   // A listener subscribed twice is two subscriptions, as with the core's subscribe.
@@ -129,6 +146,10 @@ ChatStore.prototype.subscribe = function subscribe(this: ChatStore, callback: Li
     cache?.listeners.delete(listener);
     unsubscribe();
   };
+}
+
+ChatStore.prototype.subscribe = function subscribe(this: ChatStore, callback: Listener) {
+  return subscribeListed(this, callback, (listener) => coreSubscribe.call(this, listener));
 };
 
 // The calls that change the list: resolved once `threads()` shows the change (their `threads`
@@ -144,7 +165,7 @@ for (const name of [
     writable: true,
     value: async function (this: ChatStore, ...args: unknown[]) {
       const result = await core.apply(this, args);
-      await listed(caches.get(this));
+      await listedFor(this);
       return result;
     },
   });

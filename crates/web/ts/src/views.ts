@@ -18,13 +18,14 @@ const reconciled = new WeakSet<ThreadView>();
 // Each Thread object's last view, whose objects the next one reuses.
 const lastView = new WeakMap<Thread, ThreadView>();
 
-function sameMessage(a: Message, b: Message): boolean {
+/** Whether two messages hold the same data (the cheap fields first). */
+export function sameMessage(a: Message, b: Message): boolean {
   return a.updatedAt === b.updatedAt && a.content.length === b.content.length &&
     a.parts.length === b.parts.length && a.status === b.status && sameJson(a, b);
 }
 
 /** A message that changed keeps the parts that did not (the ones before a streaming part, say). */
-function reuseParts(older: Message, newer: Message): void {
+export function reuseParts(older: Message, newer: Message): void {
   for (let i = 0; i < newer.parts.length && i < older.parts.length; i++) {
     if (sameJson(older.parts[i], newer.parts[i])) newer.parts[i] = older.parts[i]!;
   }
@@ -32,17 +33,20 @@ function reuseParts(older: Message, newer: Message): void {
 
 const byId = (item: { id: string }) => item.id;
 
+/** Puts `previous`'s objects into `view` (a view of its own, changed in place) where the data is the same. */
+export function keepObjects(previous: ThreadView, view: ThreadView): void {
+  view.messages = reuseByKey(previous.messages, view.messages, byId, sameMessage, reuseParts);
+  view.toolCalls = reuseByKey(previous.toolCalls, view.toolCalls, byId);
+  view.artifacts = reuseByKey(previous.artifacts, view.artifacts, byId);
+  view.pendingApprovals = reuseByKey(previous.pendingApprovals, view.pendingApprovals, byId);
+}
+
 /** `view` with the previous view's objects where their data is the same; the same object. */
 function reconcile(thread: Thread, view: ThreadView): ThreadView {
   if (typeof view !== "object" || view === null) return view;
   if (!reconciled.has(view)) {
     const previous = lastView.get(thread);
-    if (previous && previous !== view && previous.id === view.id) {
-      view.messages = reuseByKey(previous.messages, view.messages, byId, sameMessage, reuseParts);
-      view.toolCalls = reuseByKey(previous.toolCalls, view.toolCalls, byId);
-      view.artifacts = reuseByKey(previous.artifacts, view.artifacts, byId);
-      view.pendingApprovals = reuseByKey(previous.pendingApprovals, view.pendingApprovals, byId);
-    }
+    if (previous && previous !== view && previous.id === view.id) keepObjects(previous, view);
     reconciled.add(view);
   }
   lastView.set(thread, view);

@@ -1,7 +1,7 @@
 // The page's side of the connection to the store's worker: requests and their answers, the batch
 // of synchronous writes (sent once per task, consecutive deltas of one message joined into one),
 // and the worker's pushes routed to the stores and threads they are for.
-import type { ChatStore as CoreStore, Message, ThreadSummary } from "../web/chatsync.js";
+import type { ChatStore as CoreStore, Message } from "../web/chatsync.js";
 import type { FromWorker, OpBatch, StoreMirror, ThreadOp, ToWorker, WireError } from "./protocol.js";
 
 /** How the store runs: in a SharedWorker, a dedicated Worker, or in this page (`"none"`). */
@@ -9,8 +9,7 @@ export type WorkerMode = "shared" | "dedicated" | "none";
 
 /** What a connection hands its pushes to (implemented by store.ts). */
 export interface StoreSink {
-  /** A store event; `threads`, the worker's new thread list, when one came with it. */
-  event(event: Parameters<Parameters<CoreStore["subscribe"]>[0]>[0], threads?: readonly ThreadSummary[]): void;
+  event(event: Parameters<Parameters<CoreStore["subscribe"]>[0]>[0]): void;
   mirror(mirror: StoreMirror): void;
   opError(error: Error, threadId?: string): void;
   token(): Promise<string>;
@@ -176,11 +175,11 @@ export class WorkerClient {
         const chunks = this.chunks.get(message.id);
         this.chunks.delete(message.id);
         const view = chunks ? { ...message.view, messages: [...chunks.flat(), ...message.view.messages] } : message.view;
-        waiter?.resolve(view);
+        waiter?.resolve({ view, summary: message.summary, full: message.full });
         return;
       }
       case "event":
-        this.stores.get(message.store)?.event(message.event, message.threads);
+        this.stores.get(message.store)?.event(message.event);
         return;
       case "mirror":
         this.stores.get(message.store)?.mirror(message.mirror);

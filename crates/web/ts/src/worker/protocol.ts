@@ -1,7 +1,7 @@
 // The messages between a page and the store's worker (./worker.ts). One connection per page (a
 // SharedWorker port, or a dedicated Worker), many stores and threads on it, each named by a number
 // the page chose. Everything here is structured-clone data: no functions, no class instances.
-import type { Message, StoreEvent, StoreStatus, ThreadSummary, ThreadView } from "../web/chatsync.js";
+import type { Approval, Message, StoreEvent, StoreStatus, ThreadSummary, ThreadView } from "../web/chatsync.js";
 
 /** An error as it crosses: rebuilt on the page as an `Error` with this `code` (see client.ts). */
 export interface WireError {
@@ -59,6 +59,24 @@ export interface ViewPatch {
   removed: string[];
 }
 
+/**
+ * What `thread.fullView()` has beyond `view()`, as the worker last read it: every message's id in
+ * the thread's order (parents first), the messages off the active branch, and every approval
+ * request, decided ones too. The page builds the full view from these and its view.
+ */
+export interface FullExtras {
+  order: string[];
+  others: Message[];
+  approvals: Approval[];
+}
+
+/** `openThread`'s answer on the page, its chunks joined (see `opened`). */
+export interface OpenedThread {
+  view: ThreadView;
+  summary?: ThreadSummary;
+  full?: FullExtras;
+}
+
 /** The store's synchronous reads, mirrored on the page (pushed after each change). */
 export interface StoreMirror {
   status: StoreStatus;
@@ -69,29 +87,21 @@ export interface StoreMirror {
   projects: ReturnType<import("../web/chatsync.js").ChatStore["listProjects"]>;
 }
 
-/** `open`'s answer: the mirror, and the thread list as the worker's `store.threads()` has it. */
-export interface OpenReply extends StoreMirror {
-  threads: readonly ThreadSummary[];
-}
-
 /** What the worker sends. */
 export type FromWorker =
   | { t: "reply"; id: number; ok: true; value: unknown }
   | { t: "reply"; id: number; ok: false; error: WireError }
   /**
-   * `openThread`'s answer carries the thread's first view (its summary follows in a `view`); the
-   * `chunk`s before it carry its first messages, in order.
+   * `openThread`'s answer carries the thread's first view; the `chunk`s before it carry its first
+   * messages, in order. A short thread's summary and full-view extras come with it (its document is
+   * quick to read); a long one's follow in a `view`, once the worker has read its document.
    */
   | { t: "chunk"; id: number; messages: Message[] }
-  | { t: "opened"; id: number; view: ThreadView }
-  /**
-   * A store event; a `threads` event carries the worker's `store.threads()` when it is not the
-   * list this page was sent last (the worker holds the event until its list is current).
-   */
-  | { t: "event"; store: number; event: StoreEvent; threads?: readonly ThreadSummary[] }
+  | { t: "opened"; id: number; view: ThreadView; summary?: ThreadSummary; full?: FullExtras }
+  | { t: "event"; store: number; event: StoreEvent }
   | { t: "mirror"; store: number; mirror: StoreMirror }
   /** A thread's view changed; `acked` is how many `ops` messages the worker had run by then. */
-  | { t: "view"; thread: number; patch: ViewPatch; acked: number; summary?: ThreadSummary }
+  | { t: "view"; thread: number; patch: ViewPatch; acked: number; summary?: ThreadSummary; full?: FullExtras }
   /** A batched write failed: reported as the store's `error` event, with this error. */
   | { t: "opError"; store: number; error: WireError; threadId?: string }
   /** The store asks the page for a relay token (its `token` was a function). */

@@ -3,9 +3,9 @@
 // origin connects here, and tabs opening the same database share one store — one relay connection,
 // one copy of each document — each tab with its own `Thread` objects on it.
 import { ChatStore } from "../index.js";
-import type { Message, StoreEvent, Thread, ThreadSummary, ThreadView } from "../web/chatsync.js";
-import { changesNothing, diffView } from "./diff.js";
-import type { FromWorker, OpenReply, StoreMirror, ThreadOp, ToWorker, WireError, WireToken } from "./protocol.js";
+import type { Message, StoreEvent, Thread, ThreadView } from "../web/chatsync.js";
+import { changesNothing, diffView, same } from "./diff.js";
+import type { FromWorker, FullExtras, StoreMirror, ThreadOp, ToWorker, WireError, WireToken } from "./protocol.js";
 
 /** A port, or a dedicated worker's own global scope: what a connection talks through. */
 export interface Port {
@@ -73,8 +73,6 @@ interface StoreUse {
   unsubscribe: () => void;
   /** This page's `token` was a function: the store may ask it. */
   tokenFunction: boolean;
-  /** The `store.threads()` array this page was sent last. */
-  sentThreads: readonly ThreadSummary[];
 }
 
 interface ThreadUse {
@@ -85,6 +83,10 @@ interface ThreadUse {
   last: ThreadView;
   /** Streams this page writes (message ids, the core's). */
   streams: Set<string>;
+  /** The full view's extras the page has (sent once the document was read, then as they change). */
+  full: FullExtras | undefined;
+  /** A write other than a delta ran since the extras were read: read them again at the next push. */
+  fullStale: boolean;
   unsubscribe: () => void;
 }
 
@@ -92,6 +94,12 @@ const sharedStores = new Map<string, Promise<Shared>>();
 
 /** Messages per `chunk` of a first view. */
 const CHUNK = 500;
+/**
+ * Threads of up to this many messages have their document read before their first view goes (to
+ * send their summary and full view with it); a longer one's first view goes at once, from the
+ * stored view, and the rest follows.
+ */
+const READ_AT_OPEN = 100;
 
 /** A page's connection. */
 export class Connection {
@@ -179,7 +187,7 @@ export class Connection {
     return value;
   }
 
-  private async open(sid: number, options: Record<string, unknown> = {}): Promise<OpenReply> {
+  private async open(sid: number, options: Record<string, unknown> = {}): Promise<StoreMirror> {
     const key = typeof options.dbName === "string" ? options.dbName : "chatsync";
     const token = options.token as WireToken | undefined;
     let shared = sharedStores.get(key);
@@ -208,23 +216,15 @@ export class Connection {
     const entry = await shared;
     const use: StoreUse = {
       sid, shared: entry, connection: this, tokenFunction: typeof token === "object",
-      sentThreads: entry.store.threads(),
       unsubscribe: entry.store.subscribe((event) => this.storeEvent(use, event)),
     };
     entry.users.add(use);
     this.stores.set(sid, use);
-    return { ...mirrorOf(entry.store), threads: use.sentThreads };
+    return mirrorOf(entry.store);
   }
 
   private storeEvent(use: StoreUse, event: StoreEvent): void {
-    // The store's `threads` events come once its `threads()` shows the new list (src/threads.ts):
-    // it travels with the event, when it changed, so the page's listeners read it too.
-    let threads: readonly ThreadSummary[] | undefined;
-    if (event.type === "threads") {
-      const list = use.shared.store.threads();
-      if (list !== use.sentThreads) threads = use.sentThreads = list;
-    }
-    this.post({ t: "event", store: use.sid, event, ...(threads ? { threads } : {}) });
+    this.post({ t: "event", store: use.sid, event });
     if (event.type !== "error") scheduleMirror(use.shared);
   }
 
@@ -238,7 +238,7 @@ export class Connection {
     }
     const view = present(use.shared, thread.id, thread.view());
     const entry: ThreadUse = {
-      tid, use, thread, last: view, streams: new Set(),
+      tid, use, thread, last: view, streams: new Set(), full: undefined, fullStale: true,
       unsubscribe: thread.subscribe((next) => this.push(entry, next)),
     };
     this.threads.set(tid, entry);
@@ -253,7 +253,21 @@ export class Connection {
       this.post({ t: "chunk", id, messages: view.messages.slice(at, at + CHUNK) });
     }
     const rest = Math.max(0, Math.ceil(view.messages.length / CHUNK) - 1) * CHUNK;
-    this.post({ t: "opened", id, view: rest > 0 ? { ...view, messages: view.messages.slice(rest) } : view });
+    const first = rest > 0 ? { ...view, messages: view.messages.slice(rest) } : view;
+    if (view.messages.length <= READ_AT_OPEN) {
+      // A short thread's document is read in a few ms: its summary and full view come with it, so
+      // thread.summary() and thread.fullView() are the worker's as soon as openThread resolves.
+      let summary;
+      try {
+        summary = thread.summary();
+      } catch {
+        summary = undefined;
+      }
+      const full = this.fullExtras(entry);
+      this.post({ t: "opened", id, view: first, ...(summary ? { summary } : {}), ...(full ? { full } : {}) });
+      return;
+    }
+    this.post({ t: "opened", id, view: first });
     setTimeout(() => this.pushSummary(entry), 0);
   }
 
@@ -267,22 +281,55 @@ export class Connection {
       return;
     }
     const patch = { keep: entry.last.messages.length, tail: 0, messages: [], fields: {}, removed: [] };
-    this.post({ t: "view", thread: entry.tid, patch, acked: this.acked, summary });
+    const full = this.fullExtras(entry);
+    this.post({ t: "view", thread: entry.tid, patch, acked: this.acked, summary, ...(full ? { full } : {}) });
+  }
+
+  /**
+   * The full view's extras when they are not what the page has (else undefined). Read after a write
+   * other than a stream's deltas, and after any change that is more than text streaming into open
+   * messages of the active branch: a stream's frames never pay for a full view.
+   */
+  private fullExtras(entry: ThreadUse, streaming = false): FullExtras | undefined {
+    if (!entry.fullStale && streaming) return undefined;
+    entry.fullStale = false;
+    let full: ThreadView;
+    try {
+      full = present(entry.use.shared, entry.thread.id, entry.thread.fullView());
+    } catch {
+      return undefined;
+    }
+    const active = new Set(entry.last.messages.map((m) => m.id));
+    const extras: FullExtras = {
+      order: full.messages.map((m) => m.id),
+      others: full.messages.filter((m) => !active.has(m.id)),
+      approvals: full.pendingApprovals,
+    };
+    if (entry.full && same(entry.full, extras)) return undefined;
+    entry.full = extras;
+    return extras;
   }
 
   /** Sends the page what changed since the view it has. */
   push(entry: ThreadUse, view: ThreadView): void {
     const next = present(entry.use.shared, entry.thread.id, view);
     const patch = diffView(entry.last, next);
-    if (changesNothing(patch, entry.last.messages.length)) return;
+    const nothing = changesNothing(patch, entry.last.messages.length);
+    const before = entry.last;
     entry.last = next;
+    // An off-branch message's change (metadata, feedback) leaves the view as it was: the full view
+    // is read anyway after a write.
+    const full = entry.full === undefined ? undefined : this.fullExtras(entry, !nothing && onlyStreaming(patch, before));
+    if (nothing && !full) return;
     let summary;
     try {
       summary = entry.thread.summary();
     } catch {
       summary = undefined;
     }
-    this.post({ t: "view", thread: entry.tid, patch, acked: this.acked, ...(summary ? { summary } : {}) });
+    this.post({
+      t: "view", thread: entry.tid, patch, acked: this.acked, ...(summary ? { summary } : {}), ...(full ? { full } : {}),
+    });
   }
 
   private runOps(sid: number, ops: ThreadOp[], storeOps: { method: string; args: unknown[] }[]): void {
@@ -314,7 +361,10 @@ export class Connection {
       }
       try {
         this.runOp(entry, op);
-        if (op.method !== "appendDelta") written.add(entry);
+        if (op.method !== "appendDelta") {
+          written.add(entry);
+          entry.fullStale = true;
+        }
       } catch (error) {
         this.post({ t: "opError", store: sid, error: toWire(error), threadId: entry.thread.id });
       }
@@ -474,6 +524,21 @@ function mirrorOf(store: ChatStore): StoreMirror {
     usage: store.usage(),
     projects: store.listProjects({ includeArchived: true }),
   };
+}
+
+/** The view fields a stream's deltas change (besides its message). */
+const STREAM_FIELDS = new Set(["updatedAt", "lastMessageAt", "totalInputTokens", "totalOutputTokens"]);
+
+/**
+ * Whether `patch` (of the page's view `before`) is text streaming into messages already there and
+ * open: nothing a full view has beyond the view can have changed with it.
+ */
+function onlyStreaming(patch: ReturnType<typeof diffView>, before: ThreadView): boolean {
+  if (patch.removed.length || Object.keys(patch.fields).some((key) => !STREAM_FIELDS.has(key))) return false;
+  const replaced = before.messages.slice(patch.keep, before.messages.length - patch.tail);
+  if (replaced.length !== patch.messages.length) return false;
+  return patch.messages.every((m, i) => m.id === replaced[i]!.id && isOpen(replaced[i]!.status) &&
+    same(m.siblings, replaced[i]!.siblings));
 }
 
 /** Pushes the store's synchronous reads to its pages, once for a burst of events. */

@@ -12,11 +12,11 @@ import type {
 } from "../web/chatsync.js";
 import { ChatsyncError } from "../errors.js";
 import { abortable, signalOf, type OpenThreadOptions, type SyncOptions } from "../abort.js";
-import { reuseByKey } from "../reuse.js";
+import { keepThreadList, listedFor, subscribeListed } from "../threads.js";
 import type { ExportFormat, ExportFormats, ImportOptions, ImportResult } from "../export/format.js";
 import type { SearchOptions, SearchResult } from "../search/types.js";
 import { connect, type StoreSink, type WorkerClient, type WorkerMode } from "./client.js";
-import type { OpenReply, StoreMirror, WireToken } from "./protocol.js";
+import type { OpenedThread, StoreMirror, WireToken } from "./protocol.js";
 import { WorkerThread } from "./thread.js";
 
 type Listener = (event: StoreEvent) => void;
@@ -30,22 +30,16 @@ export class WorkerChatStore implements StoreSink {
   /** The status as status() gives it: the same object until a field changes. */
   private shownStatus: StoreStatus;
   private token_: TokenSource | undefined;
-  /** `threads()`: the worker's `store.threads()` as last sent, with this page's objects kept. */
-  private list: readonly ThreadSummary[];
 
   private constructor(
     readonly client: WorkerClient,
     readonly sid: number,
-    opened: OpenReply,
+    private latest: StoreMirror,
     token: TokenSource | undefined,
   ) {
-    const { threads, ...latest } = opened;
-    this.latest = latest;
-    this.list = Object.freeze(threads.slice());
     this.shownStatus = Object.freeze(latest.status);
     this.token_ = token;
   }
-  private latest: StoreMirror;
 
   /** Opens the store in the worker of `mode`. */
   static async open(mode: Exclude<WorkerMode, "none">, options: StoreOptions & { persist?: boolean }): Promise<WorkerChatStore> {
@@ -56,14 +50,14 @@ export class WorkerChatStore implements StoreSink {
     // Until open answers, token requests for this store are answered from here.
     let store: WorkerChatStore | undefined;
     client.stores.set(sid, {
-      event: (event, threads) => store?.event(event, threads),
+      event: (event) => store?.event(event),
       mirror: (mirror) => store?.mirror(mirror),
       opError: (error, threadId) => store?.opError(error, threadId),
       token: () => resolveToken(token),
     });
-    let mirror: OpenReply;
+    let mirror: StoreMirror;
     try {
-      mirror = await client.call<OpenReply>(sid, "open", [{ ...rest, ...(wireToken === undefined ? {} : { token: wireToken }) }]);
+      mirror = await client.call<StoreMirror>(sid, "open", [{ ...rest, ...(wireToken === undefined ? {} : { token: wireToken }) }]);
     } catch (error) {
       client.stores.delete(sid);
       throw error;
@@ -71,6 +65,9 @@ export class WorkerChatStore implements StoreSink {
     store = new WorkerChatStore(client, sid, mirror, token);
     client.stores.set(sid, store);
     store.askPersistence(persist);
+    // store.threads() as in the page (src/threads.ts), listed here with listThreads on the
+    // worker's `threads` events.
+    await keepThreadList(store as unknown as ChatStore, (listener) => store!.listen(listener));
     return store;
   }
 
@@ -98,12 +95,7 @@ export class WorkerChatStore implements StoreSink {
 
   // ---- pushes from the worker (StoreSink) ----
 
-  event(event: StoreEvent, threads?: readonly ThreadSummary[]): void {
-    if (threads && !this.closed) {
-      // As the in-page store's: the same frozen array, and the same summaries, where nothing changed.
-      const next = reuseByKey(this.list, threads.slice(), (summary) => summary.id);
-      if (next !== this.list) this.list = Object.freeze(next);
-    }
+  event(event: StoreEvent): void {
     if (event.type === "status") {
       this.latest = { ...this.latest, status: event.status };
       this.setStatus(event.status);
@@ -151,31 +143,38 @@ export class WorkerChatStore implements StoreSink {
     return this.client.call<T>(this.sid, method, args);
   }
 
+  /** A call that changes the thread list: resolved once `threads()` shows the change (threads.ts). */
+  private async changeList<T>(method: string, args: unknown[]): Promise<T> {
+    const result = await this.call<T>(method, args);
+    await listedFor(this as unknown as ChatStore);
+    return result;
+  }
+
   // ---- the ChatStore API ----
 
   listThreads(options?: ListOptions): Promise<ThreadSummary[]> {
     return this.call("listThreads", [options]);
   }
   createThread(init?: ThreadInit): Promise<ThreadSummary> {
-    return this.call("createThread", [init]);
+    return this.changeList("createThread", [init]);
   }
   archiveThread(id: string): Promise<void> {
-    return this.call("archiveThread", [id]);
+    return this.changeList("archiveThread", [id]);
   }
   deleteThread(id: string): Promise<void> {
-    return this.call("deleteThread", [id]);
+    return this.changeList("deleteThread", [id]);
   }
   unarchiveThread(id: string): Promise<void> {
-    return this.call("unarchiveThread", [id]);
+    return this.changeList("unarchiveThread", [id]);
   }
   restoreThread(id: string): Promise<void> {
-    return this.call("restoreThread", [id]);
+    return this.changeList("restoreThread", [id]);
   }
   purgeThread(id: string): Promise<void> {
-    return this.call("purgeThread", [id]);
+    return this.changeList("purgeThread", [id]);
   }
   flush(): Promise<void> {
-    return this.call("flush", []);
+    return this.changeList("flush", []);
   }
   /** As the in-page store's: an aborted `signal` rejects at once; the signal stays on the page. */
   sync(options?: SyncOptions): Promise<SyncReport> {
@@ -197,10 +196,10 @@ export class WorkerChatStore implements StoreSink {
     return this.call("archiveProject", [id]);
   }
   deleteProject(id: string): Promise<void> {
-    return this.call("deleteProject", [id]);
+    return this.changeList("deleteProject", [id]);
   }
   moveThread(threadId: string, projectId?: string | null): Promise<void> {
-    return this.call("moveThread", [threadId, projectId]);
+    return this.changeList("moveThread", [threadId, projectId]);
   }
   setPreferences(patch: PreferencesPatch): Promise<void> {
     return this.call("setPreferences", [patch]);
@@ -238,8 +237,8 @@ export class WorkerChatStore implements StoreSink {
   private async openInWorker(id: string): Promise<WorkerThread> {
     this.ensureOpen();
     const tid = this.client.newId();
-    const view = await this.client.call<ThreadView>(this.sid, "openThread", [id], tid);
-    const thread = new WorkerThread(this, tid, view.id, view);
+    const opened = await this.client.call<OpenedThread>(this.sid, "openThread", [id], tid);
+    const thread = new WorkerThread(this, tid, opened);
     this.client.threads.set(tid, thread);
     this.client.threadIds.set(tid, thread.id);
     this.openThreads.add(thread);
@@ -257,12 +256,12 @@ export class WorkerChatStore implements StoreSink {
     return this.shownStatus;
   }
   /**
-   * The worker's `store.threads()`: listed there while the store opened, and sent again with each
-   * `threads` event that changed it — so this page's listeners of that event, and the calls that
-   * change the list once resolved, read the new list here. After `close()`, the last list.
+   * As the in-page store's (src/threads.ts, which keeps it for this store too): `listThreads()` as
+   * it last answered, listed again on each `threads` event from the worker before the event reaches
+   * this page's listeners.
    */
   threads(): readonly ThreadSummary[] {
-    return this.list;
+    return ChatStore.prototype.threads.call(this as unknown as ChatStore);
   }
   preferences(): Preferences {
     this.ensureOpen();
@@ -295,12 +294,17 @@ export class WorkerChatStore implements StoreSink {
     this.client.storeOp(this.sid, "setToken", [typeof token === "string" ? token : { fn: true }]);
   }
 
-  subscribe(callback: Listener): () => void {
+  /** The worker's events as they come (threads.ts holds `threads` events back from here). */
+  private listen(callback: Listener): () => void {
     const listener: Listener = (event) => callback(event);
     this.listeners.add(listener);
     return () => {
       this.listeners.delete(listener);
     };
+  }
+
+  subscribe(callback: Listener): () => void {
+    return subscribeListed(this as unknown as ChatStore, callback, (listener) => this.listen(listener));
   }
 
   async close(): Promise<void> {

@@ -11,11 +11,12 @@ import type {
 import { ChatsyncError } from "../errors.js";
 import type { RestoreOptions, ThreadVersion } from "../history/types.js";
 import { applyPatch } from "./diff.js";
+import { keepObjects } from "../views.js";
 import { randomId, type WorkerClient } from "./client.js";
-import type { FromWorker } from "./protocol.js";
+import type { FromWorker, FullExtras, OpenedThread } from "./protocol.js";
 import { decideApprovalEdit, finishToolEdit, requestApprovalEdit, startToolEdit, toolInputEdit } from "./tools.js";
 import {
-  appendEdit, checkNewMessage, deltaEdit, type Edit, finishEdit, metadataEdit, newMessage, partEdit, resetEdit,
+  appendEdit, branchEdit, checkNewMessage, deltaEdit, feedbackEdit, type Edit, finishEdit, metadataEdit, newMessage, partEdit, resetEdit,
 } from "./optimistic.js";
 
 type JsonObject = { [key: string]: JsonValue };
@@ -36,19 +37,29 @@ export class WorkerThread {
   private edits: { batch: number; edit: Edit }[] = [];
   /** `base` with `edits`, made when read. */
   private shown: ThreadView | undefined;
+  /** The view last shown, whose objects the next one keeps where nothing changed. */
+  private lastShown: ThreadView | undefined;
   /** The worker's, once it sent one (it follows the first view). */
   private latestSummary: ThreadSummary | undefined;
+  /** What fullView() adds to the view, from the worker (with its summary, then as it changes). */
+  private full: FullExtras | undefined;
+  /** The last fullView() and what it was made of, so an unchanged one is the same object. */
+  private shownFull: { view: ThreadView; full: FullExtras; result: ThreadView } | undefined;
   private readonly listeners = new Set<(view: ThreadView) => void>();
   private closed = false;
+
+  readonly id: string;
 
   constructor(
     private readonly owner: ThreadOwner,
     private readonly tid: number,
-    readonly id: string,
-    view: ThreadView,
+    { view, summary, full }: OpenedThread,
   ) {
+    this.id = view.id;
     this.base = view;
     this.shown = view;
+    this.latestSummary = summary;
+    this.full = full;
   }
 
   private ensureOpen(): void {
@@ -77,6 +88,7 @@ export class WorkerThread {
     if (this.closed) return;
     this.base = applyPatch(this.base, message.patch);
     if (message.summary) this.latestSummary = message.summary;
+    if (message.full) this.full = message.full;
     this.edits = this.edits.filter((e) => e.batch > message.acked);
     this.shown = undefined;
     const view = this.view();
@@ -94,7 +106,15 @@ export class WorkerThread {
     if (!this.shown) {
       let view = this.base;
       for (const { edit } of this.edits) view = edit(view);
-      this.shown = view;
+      // The edits run again on every change, and the worker's view replaces the page's guesses:
+      // what holds the same data keeps the object it had (as views.ts does in the page).
+      const previous = this.lastShown;
+      if (previous && previous !== view) {
+        view = { ...view, messages: view.messages.slice(), toolCalls: view.toolCalls.slice(),
+          artifacts: view.artifacts.slice(), pendingApprovals: view.pendingApprovals.slice() };
+        keepObjects(previous, view);
+      }
+      this.shown = this.lastShown = view;
     }
     return this.shown;
   }
@@ -108,10 +128,41 @@ export class WorkerThread {
     return this.latestSummary ?? summaryOf(this.view());
   }
 
-  /** Not available in a worker store (it would wait on the worker): use `store.exportThread(id)`. */
+  /**
+   * The view with every branch's messages and every approval request: this page's view (its own
+   * writes included) with what the worker last sent of the rest — the other branches' messages and
+   * the decided approvals, sent once the thread's document is read in the worker (with its summary,
+   * just after `openThread` resolves) and again after each change to them. Until then (a thread
+   * just opened, whose document the worker is still reading) `invalid_transition`.
+   */
   fullView(): ThreadView {
     this.ensureOpen();
-    throw new ChatsyncError("invalid_transition", "thread.fullView() needs the store in this page (worker: \"none\"); in a worker, use store.exportThread(id)");
+    const full = this.full;
+    if (!full) {
+      throw new ChatsyncError("invalid_transition", "thread.fullView(): the worker is still reading this thread's document (it answers once thread.summary() is the worker's, just after openThread resolves)");
+    }
+    const view = this.view();
+    if (this.shownFull?.view === view && this.shownFull.full === full) return this.shownFull.result;
+    const mine = new Map(view.messages.map((m) => [m.id, m]));
+    // A message this page's edit took off the active branch is still in the worker's last view.
+    const theirs = new Map([...this.base.messages, ...full.others].map((m) => [m.id, m]));
+    const messages: Message[] = [];
+    const placed = new Set<string>();
+    for (const id of full.order) {
+      const message = mine.get(id) ?? theirs.get(id);
+      if (message && !placed.has(id)) {
+        messages.push(message);
+        placed.add(id);
+      }
+    }
+    // This page's new messages, which the worker has not run yet: children of those above.
+    for (const message of view.messages) if (!placed.has(message.id)) messages.push(message);
+    const pending = new Map(view.pendingApprovals.map((a) => [a.id, a]));
+    const approvals = full.approvals.map((a) => pending.get(a.id) ?? a);
+    for (const approval of view.pendingApprovals) if (!full.approvals.some((a) => a.id === approval.id)) approvals.push(approval);
+    const result: ThreadView = { ...view, messages, pendingApprovals: approvals };
+    this.shownFull = { view, full, result };
+    return result;
   }
 
   /** Not available in a worker store (it would wait on the worker): use `store.exportThread(id)`. */
@@ -126,7 +177,10 @@ export class WorkerThread {
     checkNewMessage(message, view);
     const id = message.id ?? randomId();
     const made = newMessage(message, id, view, Date.now());
-    this.send("appendMessage", [{ ...message, id }], message.parentId === undefined ? appendEdit(made) : undefined);
+    // Shown at once where the core puts it for sure: at the end of the active branch (no parent
+    // given, or the branch's last message); under another parent it waits for the worker's view.
+    const atEnd = message.parentId === undefined || message.parentId === view.messages.at(-1)?.id;
+    this.send("appendMessage", [{ ...message, id }], atEnd ? appendEdit(made) : undefined);
     return made;
   }
 
@@ -176,7 +230,7 @@ export class WorkerThread {
       ...original, id, content, parts: [{ type: "text", text: content, state: "done" }], status: "complete",
       createdAt: now, updatedAt: now, siblings: [...original.siblings, id], siblingIndex: original.siblings.length,
     };
-    this.send("editMessage", [messageId, content], undefined, id);
+    this.send("editMessage", [messageId, content], branchEdit(messageId, made), id);
     return made;
   }
 
@@ -195,7 +249,7 @@ export class WorkerThread {
       ...(original.parentId === undefined ? {} : { parentId: original.parentId }),
       ...(provider == null ? {} : { provider }), ...(model == null ? {} : { model }),
     };
-    this.send("regenerateMessage", [messageId, provider ?? null, model ?? null], undefined, id);
+    this.send("regenerateMessage", [messageId, provider ?? null, model ?? null], branchEdit(messageId, made), id);
     return made;
   }
 
@@ -212,7 +266,7 @@ export class WorkerThread {
   }
 
   setFeedback(messageId: string, feedback: Feedback): void {
-    this.send("setFeedback", [messageId, feedback]);
+    this.send("setFeedback", [messageId, feedback], feedbackEdit(messageId, feedback));
   }
 
   upsertArtifact(artifact: ArtifactUpsert): string {
