@@ -249,7 +249,7 @@ export class WorkerChatStore implements StoreSink {
   /** Not available in a worker store (it answers at once with an id the worker makes). */
   loadThread(_bytes: Uint8Array | number[]): string {
     this.ensureOpen();
-    throw new ChatsyncError("invalid_transition", "store.loadThread() needs the store in this page (worker: \"none\"); in a worker, use store.importThreads()");
+    throw new ChatsyncError("invalid_transition", "store.loadThread() needs the store in this page (worker: \"none\"); in a worker, use store.importThreads(bytes, { format: \"automerge\" })");
   }
 
   status(): StoreStatus {

@@ -143,20 +143,28 @@ export class WorkerThread {
     }
     const view = this.view();
     if (this.shownFull?.view === view && this.shownFull.full === full) return this.shownFull.result;
-    const mine = new Map(view.messages.map((m) => [m.id, m]));
-    // A message this page's edit took off the active branch is still in the worker's last view.
-    const theirs = new Map([...this.base.messages, ...full.others].map((m) => [m.id, m]));
+    // Every message of this page's views between the worker's last one and now, the latest of each:
+    // one this page's edit took off the active branch (editMessage, regenerateMessage) stays.
+    const known = new Map<string, Message>();
+    const note = (shown: ThreadView) => {
+      for (const message of shown.messages) known.set(message.id, message);
+    };
+    let step = this.base;
+    note(step);
+    for (const { edit } of this.edits) note((step = edit(step)));
+    note(view);
+    const others = new Map(full.others.map((m) => [m.id, m]));
     const messages: Message[] = [];
     const placed = new Set<string>();
     for (const id of full.order) {
-      const message = mine.get(id) ?? theirs.get(id);
+      const message = known.get(id) ?? others.get(id);
       if (message && !placed.has(id)) {
         messages.push(message);
         placed.add(id);
       }
     }
-    // This page's new messages, which the worker has not run yet: children of those above.
-    for (const message of view.messages) if (!placed.has(message.id)) messages.push(message);
+    // This page's new messages, which the worker has not run yet (children of those above).
+    for (const [id, message] of known) if (!placed.has(id)) messages.push(message);
     const pending = new Map(view.pendingApprovals.map((a) => [a.id, a]));
     const approvals = full.approvals.map((a) => pending.get(a.id) ?? a);
     for (const approval of view.pendingApprovals) if (!full.approvals.some((a) => a.id === approval.id)) approvals.push(approval);
@@ -168,7 +176,7 @@ export class WorkerThread {
   /** Not available in a worker store (it would wait on the worker): use `store.exportThread(id)`. */
   save(): Uint8Array {
     this.ensureOpen();
-    throw new ChatsyncError("invalid_transition", "thread.save() needs the store in this page (worker: \"none\"); in a worker, use store.exportThread(id)");
+    throw new ChatsyncError("invalid_transition", "thread.save() needs the store in this page (worker: \"none\"); in a worker, use store.exportThread(id, { format: \"automerge\" })");
   }
 
   appendMessage(message: NewMessage): Message {
@@ -357,7 +365,16 @@ export class WorkerThread {
     };
   }
 
+  /**
+   * Through `Thread.prototype.close`, which hands a proxy back to `closeHere` (below): what wraps
+   * the package's close (an app's hook, a test's spy) wraps this one too.
+   */
   close(): void {
+    Thread.prototype.close.call(this as unknown as Thread);
+  }
+
+  /** What close() does. */
+  closeHere(): void {
     if (this.closed) return;
     try {
       this.send("close", []);
@@ -382,6 +399,12 @@ export class WorkerThread {
 
 // `thread instanceof Thread` holds for these too.
 Object.setPrototypeOf(WorkerThread.prototype, Thread.prototype);
+
+const threadClose = Thread.prototype.close;
+Thread.prototype.close = function close(this: Thread) {
+  if ((this as unknown) instanceof WorkerThread) (this as unknown as WorkerThread).closeHere();
+  else threadClose.call(this);
+};
 
 /** A thread's summary as far as its view tells (the worker's replaces it). */
 function summaryOf(view: ThreadView): ThreadSummary {
