@@ -11,8 +11,11 @@ import type {
   StoreEvent, StoreOptions, StoreStatus, SyncReport, ThreadInit, ThreadSummary, ThreadView, UsageReport,
 } from "../web/chatsync.js";
 import { ChatsyncError } from "../errors.js";
-import { abortable, signalOf, type OpenThreadOptions, type SyncOptions } from "../abort.js";
-import { keepThreadList, listedFor, subscribeListed } from "../threads.js";
+// Only modules without side effects: one that patches the store class, imported here too, would be
+// moved by a bundler into a chunk shared with this one, and patch ahead of its turn.
+import type { OpenThreadOptions, SyncOptions } from "../abort.js";
+import { abortable, signalOf } from "../signals.js";
+import { keepThreadList, listedFor, subscribeListed, threadsOf } from "../thread-list.js";
 import type { ExportFormat, ExportFormats, ImportOptions, ImportResult } from "../export/format.js";
 import type { SearchOptions, SearchResult } from "../search/types.js";
 import { connect, type StoreSink, type WorkerClient, type WorkerMode } from "./client.js";
@@ -65,7 +68,7 @@ export class WorkerChatStore implements StoreSink {
     store = new WorkerChatStore(client, sid, mirror, token);
     client.stores.set(sid, store);
     store.askPersistence(persist);
-    // store.threads() as in the page (src/threads.ts), listed here with listThreads on the
+    // store.threads() as in the page (src/thread-list.ts), listed here with listThreads on the
     // worker's `threads` events.
     await keepThreadList(store as unknown as ChatStore, (listener) => store!.listen(listener));
     return store;
@@ -256,12 +259,12 @@ export class WorkerChatStore implements StoreSink {
     return this.shownStatus;
   }
   /**
-   * As the in-page store's (src/threads.ts, which keeps it for this store too): `listThreads()` as
+   * As the in-page store's (src/thread-list.ts keeps it for this store too): `listThreads()` as
    * it last answered, listed again on each `threads` event from the worker before the event reaches
    * this page's listeners.
    */
   threads(): readonly ThreadSummary[] {
-    return ChatStore.prototype.threads.call(this as unknown as ChatStore);
+    return threadsOf(this as unknown as ChatStore);
   }
   preferences(): Preferences {
     this.ensureOpen();

@@ -11,7 +11,7 @@ import type {
 import { ChatsyncError } from "../errors.js";
 import type { RestoreOptions, ThreadVersion } from "../history/types.js";
 import { applyPatch } from "./diff.js";
-import { keepObjects } from "../views.js";
+import { keepObjects } from "../reuse.js";
 import { randomId, type WorkerClient } from "./client.js";
 import type { FromWorker, FullExtras, OpenedThread } from "./protocol.js";
 import { decideApprovalEdit, finishToolEdit, requestApprovalEdit, startToolEdit, toolInputEdit } from "./tools.js";
