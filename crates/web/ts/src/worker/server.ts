@@ -163,6 +163,7 @@ export class Connection {
         if (!CALLABLE.has(method)) throw Object.assign(new Error(`no store method ${method}`), { code: "invalid_input" });
         const fn = (use.shared.store as unknown as Record<string, (...a: unknown[]) => unknown>)[method]!;
         value = await fn.apply(use.shared.store, args);
+        if (method === "search") value = aliasResults(use.shared, value as { threadId: string; messageId?: string }[]);
       }
       this.post({ t: "reply", id, ok: true, value });
     } catch (error) {
@@ -539,6 +540,17 @@ function onlyStreaming(patch: ReturnType<typeof diffView>, before: ThreadView): 
   if (replaced.length !== patch.messages.length) return false;
   return patch.messages.every((m, i) => m.id === replaced[i]!.id && isOpen(replaced[i]!.status) &&
     same(m.siblings, replaced[i]!.siblings));
+}
+
+/** Search results naming messages as the pages' views do (an edit's or regeneration's alias). */
+function aliasResults<T extends { threadId: string; messageId?: string }>(shared: Shared, results: T[]): T[] {
+  if (shared.aliases.size === 0 || !Array.isArray(results)) return results;
+  return results.map((result) => {
+    const aliases = result.messageId === undefined ? undefined : shared.aliases.get(result.threadId);
+    if (!aliases) return result;
+    for (const [alias, id] of aliases) if (id === result.messageId) return { ...result, messageId: alias };
+    return result;
+  });
 }
 
 /** Pushes the store's synchronous reads to its pages, once for a burst of events. */
