@@ -45,8 +45,9 @@ function partOf(part: NewPart, open: boolean): MessagePart {
 
 /** The message `appendMessage` returns: what the core will make of `message`, as far as the page knows. */
 export function newMessage(message: NewMessage, id: string, view: ThreadView, now: number): Message {
-  const status = message.status ??
-    (message.role === "assistant" && !message.content && !message.parts?.length ? "pending" : "complete");
+  // As the core's default (crates/model, messages.rs): an assistant message without `content` is
+  // pending, parts or not.
+  const status = message.status ?? (message.role === "assistant" && !message.content ? "pending" : "complete");
   const open = status === "pending" || status === "streaming";
   const parts = message.parts?.length
     ? message.parts.map((p) => partOf(p, open))
