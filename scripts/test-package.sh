@@ -80,7 +80,7 @@ tarball=$(echo "$work"/chatsync-*.tgz)
 listing=$(tar -tzf "$tarball")
 for file in README.md LICENSE-MIT LICENSE-APACHE package.json index.js index.d.ts web/chatsync.js \
   web/chatsync_bg.wasm web/chatsync.d.ts worker/worker.js bundler/chatsync.js bundler/chatsync.d.ts threads.js views.js abort.js \
-  reuse.js react/index.js \
+  reuse.js signals.js thread-list.js react/index.js \
   react/index.d.ts ai-sdk/index.js ai-sdk/index.d.ts export/index.js export/index.d.ts \
   history/install.js history/engine.js history/chatsync_history.js history/chatsync_history_bg.wasm; do
   grep -qx "package/$file" <<<"$listing" || fail "the tarball has no $file"

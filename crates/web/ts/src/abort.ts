@@ -9,7 +9,7 @@
 // `error.name === "AbortError"`), and `cause` the signal's reason.
 import { ChatStore } from "./web/chatsync.js";
 import type { SyncReport, Thread } from "./web/chatsync.js";
-import { ChatsyncError } from "./errors.js";
+import { abortable, signalOf } from "./signals.js";
 
 /** `store.sync(options)`. */
 export interface SyncOptions {
@@ -36,51 +36,6 @@ declare module "./web/chatsync.js" {
      */
     openThread(id: string, options?: OpenThreadOptions): Promise<Thread>;
   }
-}
-
-/** The error an aborted call rejects with. */
-export function abortError(signal: AbortSignal, what: string): ChatsyncError {
-  const error = new ChatsyncError("aborted", `${what} was aborted`, { cause: signal.reason });
-  error.name = "AbortError";
-  return error;
-}
-
-function signalOf(options: unknown): AbortSignal | undefined {
-  const signal = (options as { signal?: unknown } | undefined)?.signal;
-  if (signal === undefined || signal === null) return undefined;
-  // By its shape, so a signal of another realm (an iframe's) or a polyfill's works too.
-  const like = signal as Partial<AbortSignal>;
-  if (typeof like.aborted !== "boolean" || typeof like.addEventListener !== "function") {
-    throw new ChatsyncError("invalid_input", "`signal` must be an AbortSignal");
-  }
-  return signal as AbortSignal;
-}
-
-/**
- * `start()`'s promise, or a rejection with `aborted` as soon as `signal` aborts; what `start` gives
- * after that is handed to `discard`.
- */
-function abortable<T>(signal: AbortSignal | undefined, what: string, start: () => Promise<T>, discard: (value: T) => void): Promise<T> {
-  if (!signal) return start();
-  if (signal.aborted) return Promise.reject(abortError(signal, what));
-  const work = start();
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => {
-      reject(abortError(signal, what));
-      work.then(discard, () => {});
-    };
-    signal.addEventListener("abort", onAbort, { once: true });
-    work.then(
-      (value) => {
-        signal.removeEventListener("abort", onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener("abort", onAbort);
-        reject(error);
-      },
-    );
-  });
 }
 
 const coreSync = ChatStore.prototype.sync;

@@ -59,8 +59,10 @@ declare module "./web/chatsync.js" {
      * In a worker the API keeps its shape: promise-returning methods wait on the worker; `view()`,
      * `summary()`, `status()`, `preferences()`, `profile()`, `usage()` and `listProjects()` answer
      * from what it last sent; writes return at once (ids made in the page) and a write the worker
-     * refuses later arrives as an `error` event. `thread.save()`, `thread.fullView()` and
-     * `store.loadThread()` need the store in the page (`invalid_transition` in a worker).
+     * refuses later arrives as an `error` event. `thread.fullView()` adds the other branches as
+     * the worker last sent them (with `openThread` for a short thread, just after for a long one);
+     * `thread.save()` and `store.loadThread()` need the store in the page (`invalid_transition`
+     * in a worker). See the README's "In a worker".
      */
     worker?: WorkerMode;
   }

@@ -3,6 +3,7 @@
 // The store's values are JSON (serde's output: plain objects, arrays, strings, numbers, booleans,
 // null), so structural equality is exact: two values equal here hold the same data, and reusing
 // the older one can never show something stale.
+import type { Message, ThreadView } from "./web/chatsync.js";
 
 /** Whether two JSON values hold the same data (key order ignored). */
 export function sameJson(a: unknown, b: unknown): boolean {
@@ -51,4 +52,27 @@ export function reuseByKey<T extends object>(
     if (all && next[i] !== previous[i]) all = false;
   }
   return all ? (previous as T[]) : next;
+}
+
+/** Whether two messages hold the same data (the cheap fields first). */
+export function sameMessage(a: Message, b: Message): boolean {
+  return a.updatedAt === b.updatedAt && a.content.length === b.content.length &&
+    a.parts.length === b.parts.length && a.status === b.status && sameJson(a, b);
+}
+
+/** A message that changed keeps the parts that did not (the ones before a streaming part, say). */
+export function reuseParts(older: Message, newer: Message): void {
+  for (let i = 0; i < newer.parts.length && i < older.parts.length; i++) {
+    if (sameJson(older.parts[i], newer.parts[i])) newer.parts[i] = older.parts[i]!;
+  }
+}
+
+const byId = (item: { id: string }) => item.id;
+
+/** Puts `previous`'s objects into `view` (a view of its own, changed in place) where the data is the same. */
+export function keepObjects(previous: ThreadView, view: ThreadView): void {
+  view.messages = reuseByKey(previous.messages, view.messages, byId, sameMessage, reuseParts);
+  view.toolCalls = reuseByKey(previous.toolCalls, view.toolCalls, byId);
+  view.artifacts = reuseByKey(previous.artifacts, view.artifacts, byId);
+  view.pendingApprovals = reuseByKey(previous.pendingApprovals, view.pendingApprovals, byId);
 }

@@ -9,7 +9,11 @@
 // archiving, trashing, … a thread; `flush`) resolve once `threads()` shows their change.
 import { ChatStore } from "./web/chatsync.js";
 import type { StoreEvent, ThreadSummary } from "./web/chatsync.js";
-import { reuseByKey } from "./reuse.js";
+import { keepThreadList, listedFor, subscribeListed, threadsOf } from "./thread-list.js";
+
+type Listener = (event: StoreEvent) => void;
+const coreOpen = ChatStore.open;
+const coreSubscribe = ChatStore.prototype.subscribe;
 
 declare module "./web/chatsync.js" {
   interface ChatStore {
@@ -25,110 +29,18 @@ declare module "./web/chatsync.js" {
   }
 }
 
-type Listener = (event: StoreEvent) => void;
-
-interface ListCache {
-  list: readonly ThreadSummary[];
-  /** Subscribers, who get `threads` events from here once the list is current. */
-  listeners: Set<Listener>;
-  /** `threads` events whose listing has not started yet (`undefined`: the first listing, no event). */
-  queued: (StoreEvent | undefined)[];
-  /** The listing under way (with any that follow it), if one is. */
-  running: Promise<void> | undefined;
-  /** Events queued so far, and how many of them the last finished listing covers. */
-  seen: number;
-  listed: number;
-  /** Calls waiting for the listing that covers the events seen when they resolved. */
-  waiters: { until: number; resolve: () => void }[];
-}
-
-const caches = new WeakMap<ChatStore, ListCache>();
-const empty: readonly ThreadSummary[] = Object.freeze([]);
-
-const coreOpen = ChatStore.open;
-const coreSubscribe = ChatStore.prototype.subscribe;
-
-/** The list from `listThreads()`, keeping the previous array and summaries where nothing changed. */
-async function relist(store: ChatStore, cache: ListCache): Promise<void> {
-  try {
-    // Through the instance, so the store's own (or a test's) listThreads is what runs.
-    const next = await store.listThreads();
-    const list = reuseByKey(cache.list, next, (summary) => summary.id);
-    if (list !== cache.list) cache.list = Object.freeze(list);
-  } catch {
-    // A closed store: the last list stays; the events still reach their listeners.
-  }
-}
-
-/** Lists again (once, for every event queued meanwhile), then hands the events on. */
-function refresh(store: ChatStore, cache: ListCache): Promise<void> {
-  cache.running ??= (async () => {
-    while (cache.queued.length) {
-      const events = cache.queued.splice(0);
-      const covers = cache.seen;
-      await relist(store, cache);
-      cache.listed = covers;
-      for (const event of events) {
-        if (!event) continue;
-        for (const listener of [...cache.listeners]) {
-          try {
-            listener(event);
-          } catch (error) {
-            console.error("chatsync: a store listener threw", error);
-          }
-        }
-      }
-      const ready = cache.waiters.filter((waiter) => waiter.until <= covers);
-      cache.waiters = cache.waiters.filter((waiter) => waiter.until > covers);
-      for (const waiter of ready) waiter.resolve();
-    }
-    cache.running = undefined;
-  })();
-  return cache.running;
-}
-
 ChatStore.open = async function open(options) {
   const store = await coreOpen.call(ChatStore, options);
-  const cache: ListCache = { list: empty, listeners: new Set(), queued: [], running: undefined, seen: 0, listed: 0, waiters: [] };
-  caches.set(store, cache);
-  const queue = (event: StoreEvent | undefined) => {
-    cache.queued.push(event);
-    cache.seen += 1;
-    return refresh(store, cache);
-  };
-  coreSubscribe.call(store, (event: StoreEvent) => {
-    if (event.type === "threads") void queue(event);
-  });
-  void queue(undefined);
-  await listed(cache);
+  await keepThreadList(store, (listener) => coreSubscribe.call(store, listener));
   return store;
 };
 
-/**
- * Resolves once a listing covers every `threads` event seen so far — not later ones, so a steady
- * stream of events (a reply streaming into a thread) does not hold the caller up.
- */
-function listed(cache: ListCache | undefined): Promise<void> | undefined {
-  if (!cache || cache.listed >= cache.seen) return undefined;
-  return new Promise((resolve) => cache.waiters.push({ until: cache.seen, resolve }));
-}
-
 ChatStore.prototype.threads = function threads(this: ChatStore) {
-  return caches.get(this)?.list ?? empty;
+  return threadsOf(this);
 };
 
 ChatStore.prototype.subscribe = function subscribe(this: ChatStore, callback: Listener) {
-  const cache = caches.get(this);
-  const unsubscribe = coreSubscribe.call(this, (event: StoreEvent) => {
-    if (!cache || event.type !== "threads") callback(event);
-  });
-  // A listener subscribed twice is two subscriptions, as with the core's subscribe.
-  const listener: Listener = (event) => callback(event);
-  cache?.listeners.add(listener);
-  return () => {
-    cache?.listeners.delete(listener);
-    unsubscribe();
-  };
+  return subscribeListed(this, callback, (listener) => coreSubscribe.call(this, listener));
 };
 
 // The calls that change the list: resolved once `threads()` shows the change (their `threads`
@@ -144,7 +56,7 @@ for (const name of [
     writable: true,
     value: async function (this: ChatStore, ...args: unknown[]) {
       const result = await core.apply(this, args);
-      await listed(caches.get(this));
+      await listedFor(this);
       return result;
     },
   });

@@ -9,8 +9,8 @@
 // stale. A message whose `updatedAt`, content length or part count differs is told apart at once;
 // the others are compared field by field — a walk over data the core has just serialized anyway.
 import { Thread } from "./web/chatsync.js";
-import type { Message, ThreadView } from "./web/chatsync.js";
-import { reuseByKey, sameJson } from "./reuse.js";
+import type { ThreadView } from "./web/chatsync.js";
+import { keepObjects } from "./reuse.js";
 
 // The views already given their older objects (the core hands out one view object per change, to
 // every `view()` call and subscriber, until the next change).
@@ -18,31 +18,12 @@ const reconciled = new WeakSet<ThreadView>();
 // Each Thread object's last view, whose objects the next one reuses.
 const lastView = new WeakMap<Thread, ThreadView>();
 
-function sameMessage(a: Message, b: Message): boolean {
-  return a.updatedAt === b.updatedAt && a.content.length === b.content.length &&
-    a.parts.length === b.parts.length && a.status === b.status && sameJson(a, b);
-}
-
-/** A message that changed keeps the parts that did not (the ones before a streaming part, say). */
-function reuseParts(older: Message, newer: Message): void {
-  for (let i = 0; i < newer.parts.length && i < older.parts.length; i++) {
-    if (sameJson(older.parts[i], newer.parts[i])) newer.parts[i] = older.parts[i]!;
-  }
-}
-
-const byId = (item: { id: string }) => item.id;
-
 /** `view` with the previous view's objects where their data is the same; the same object. */
 function reconcile(thread: Thread, view: ThreadView): ThreadView {
   if (typeof view !== "object" || view === null) return view;
   if (!reconciled.has(view)) {
     const previous = lastView.get(thread);
-    if (previous && previous !== view && previous.id === view.id) {
-      view.messages = reuseByKey(previous.messages, view.messages, byId, sameMessage, reuseParts);
-      view.toolCalls = reuseByKey(previous.toolCalls, view.toolCalls, byId);
-      view.artifacts = reuseByKey(previous.artifacts, view.artifacts, byId);
-      view.pendingApprovals = reuseByKey(previous.pendingApprovals, view.pendingApprovals, byId);
-    }
+    if (previous && previous !== view && previous.id === view.id) keepObjects(previous, view);
     reconciled.add(view);
   }
   lastView.set(thread, view);

@@ -114,6 +114,67 @@ for (const mode of ["shared", "dedicated"] as const) {
     const bad = await ChatStore.open({ worker: "remote" as "shared" }).then(() => undefined, (error: unknown) => error);
     assert(bad instanceof ChatsyncError && bad.code === "invalid_input", `an unknown worker mode: ${String(bad)}`);
   });
+
+  test(`worker ${mode}: threads(), signals, fullView() with every branch, history, restore and undo`, async () => {
+    const store = await ChatStore.open({ dbName: freshDb(), persist: false, worker: mode });
+    equal(store.threads(), [], "no threads yet, listed while it opened");
+    const read: string[][] = [];
+    store.subscribe((event) => event.type === "threads" && read.push(store.threads().map((t) => t.title)));
+    const { id } = await store.createThread({ title: "Plans" });
+    const list = store.threads();
+    equal(list.map((t) => t.title), ["Plans"], "threads() once createThread resolved");
+    assert(Object.isFrozen(list) && store.threads() === list, "the same frozen array until the list changes");
+    equal(read.at(-1), ["Plans"], "a threads event's listener reads its list");
+
+    const expectAborted = async (promise: Promise<unknown>, what: string) => {
+      const error = await promise.then(() => undefined, (e: unknown) => e);
+      assert(error instanceof ChatsyncError && error.code === "aborted" && error.name === "AbortError", `${what}: ${String(error)}`);
+    };
+    await expectAborted(store.sync({ signal: AbortSignal.abort() }), "sync, already aborted");
+    await expectAborted(store.openThread(id, { signal: AbortSignal.abort() }), "openThread, already aborted");
+    const opening = new AbortController();
+    const abandoned = store.openThread(id, { signal: opening.signal });
+    opening.abort();
+    await expectAborted(abandoned, "openThread, aborted while opening");
+
+    const thread = await store.openThread(id, { signal: new AbortController().signal });
+    const question = thread.appendMessage({ role: "user", content: "Where in March?" });
+    const answer = thread.appendMessage({ role: "assistant", content: "Iceland.", status: "complete" });
+    const edited = thread.editMessage(question.id, "Where in April?");
+    equal(thread.view().messages.map((m) => m.id), [edited.id], "the edit shows at once, its branch selected");
+    const all = () => thread.fullView().messages.map((m) => m.id).sort();
+    equal(all(), [question.id, answer.id, edited.id].sort(), "fullView(): every branch's messages at once");
+    assert(thread.fullView() === thread.fullView(), "fullView() keeps its identity between changes");
+    await store.flush();
+    equal(all(), [question.id, answer.id, edited.id].sort(), "fullView() from the worker's");
+    const reopened = await store.openThread(id);
+    equal(reopened.fullView().messages.length, 3, "fullView() as soon as openThread resolves");
+    reopened.close();
+
+    thread.setTitle("Spring plans");
+    const versions = await thread.history();
+    assert(versions.length >= 3, `versions: ${JSON.stringify(versions)}`);
+    equal(versions.at(-1)!.kind, "title", "the last version, the title");
+    const then = await thread.viewAt(versions.at(-2)!.version);
+    equal(then.title, "Plans", "viewAt: the title as it was");
+    await thread.restore(versions.at(-2)!.version);
+    equal(thread.view().title, "Plans", "a restore's view is here once it resolves");
+    equal(await thread.undo(), true, "undo of this device's restore");
+    equal(thread.view().title, "Spring plans", "undone");
+    let refused: unknown;
+    try {
+      thread.applyChanges("bytes" as unknown as Uint8Array);
+    } catch (error) {
+      refused = error;
+    }
+    assert(refused instanceof ChatsyncError && refused.code === "invalid_input", `applyChanges of no bytes: ${String(refused)}`);
+    thread.applyChanges(new Uint8Array());
+    await store.flush();
+    equal(thread.view().title, "Spring plans", "bytes with no change change nothing");
+    thread.close();
+    await store.close();
+    equal(store.threads().map((t) => t.title), ["Spring plans"], "after close(), the last list");
+  });
 }
 
 test("worker shared: a long thread's first view arrives whole and in order (sent in chunks)", async () => {

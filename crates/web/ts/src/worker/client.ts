@@ -175,7 +175,7 @@ export class WorkerClient {
         const chunks = this.chunks.get(message.id);
         this.chunks.delete(message.id);
         const view = chunks ? { ...message.view, messages: [...chunks.flat(), ...message.view.messages] } : message.view;
-        waiter?.resolve(view);
+        waiter?.resolve({ view, summary: message.summary, full: message.full });
         return;
       }
       case "event":

@@ -2,7 +2,7 @@
 // `appendMessage` returned, streamed text, a finished status. Each is an edit of a view, kept until a
 // view from the worker includes its write (thread.ts), then dropped — the worker's view is the truth.
 import type {
-  DeltaOptions, JsonValue, Message, MessageEnd, MessagePart, NewMessage, NewPart, ThreadView,
+  DeltaOptions, Feedback, JsonValue, Message, MessageEnd, MessagePart, NewMessage, NewPart, ThreadView,
 } from "../web/chatsync.js";
 import { ChatsyncError } from "../errors.js";
 import { mergeObjects } from "../metadata.js";
@@ -45,8 +45,9 @@ function partOf(part: NewPart, open: boolean): MessagePart {
 
 /** The message `appendMessage` returns: what the core will make of `message`, as far as the page knows. */
 export function newMessage(message: NewMessage, id: string, view: ThreadView, now: number): Message {
-  const status = message.status ??
-    (message.role === "assistant" && !message.content && !message.parts?.length ? "pending" : "complete");
+  // As the core's default (crates/model, messages.rs): an assistant message without `content` is
+  // pending, parts or not.
+  const status = message.status ?? (message.role === "assistant" && !message.content ? "pending" : "complete");
   const open = status === "pending" || status === "streaming";
   const parts = message.parts?.length
     ? message.parts.map((p) => partOf(p, open))
@@ -141,3 +142,17 @@ export const metadataEdit = (id: string, metadata: { [key: string]: JsonValue } 
       else delete next.metadata;
       return next;
     });
+
+/** A message's new feedback. */
+export const feedbackEdit = (id: string, feedback: Feedback): Edit => (view) =>
+  withMessage(view, id, (message) => ({ ...message, feedback }));
+
+/**
+ * editMessage / regenerateMessage: the new sibling in the original's place, selected, so the
+ * active branch ends there (the new message has no replies yet).
+ */
+export const branchEdit = (originalId: string, made: Message): Edit => (view) => {
+  const index = view.messages.findIndex((m) => m.id === originalId);
+  if (index < 0 || view.messages.some((m) => m.id === made.id)) return view;
+  return { ...view, messages: [...view.messages.slice(0, index), made] };
+};

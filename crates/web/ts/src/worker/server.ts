@@ -4,8 +4,8 @@
 // one copy of each document — each tab with its own `Thread` objects on it.
 import { ChatStore } from "../index.js";
 import type { Message, StoreEvent, Thread, ThreadView } from "../web/chatsync.js";
-import { changesNothing, diffView } from "./diff.js";
-import type { FromWorker, StoreMirror, ThreadOp, ToWorker, WireError, WireToken } from "./protocol.js";
+import { changesNothing, diffView, same } from "./diff.js";
+import type { FromWorker, FullExtras, StoreMirror, ThreadOp, ToWorker, WireError, WireToken } from "./protocol.js";
 
 /** A port, or a dedicated worker's own global scope: what a connection talks through. */
 export interface Port {
@@ -23,8 +23,15 @@ const THREAD_OPS = new Set([
   "appendMessage", "appendPart", "appendDelta", "finishMessage", "updateMessageMetadata", "resetStep",
   "editMessage", "regenerateMessage", "selectBranch", "setTitle", "setSettings", "setFeedback",
   "upsertArtifact", "startToolCall", "setToolCallInput", "finishToolCall", "requestApproval",
-  "decideApproval", "setSessionState", "setSummary", "setContext", "removeContext",
+  "decideApproval", "setSessionState", "setSummary", "setContext", "removeContext", "applyChanges",
 ]);
+/**
+ * Thread methods a page may call by name (`call` with `thread`): the promise-returning ones, run on
+ * the worker's `Thread` (the history module loads here, beside the documents it reads).
+ */
+const THREAD_CALLS = new Set(["history", "viewAt", "restore", "undo"]);
+/** Of those, the ones that write: the page gets the new view before their answer. */
+const THREAD_WRITES = new Set(["restore", "undo"]);
 /** Thread methods whose first argument is a message id (translated from an alias). */
 const BY_MESSAGE = new Set([
   "appendPart", "appendDelta", "finishMessage", "updateMessageMetadata", "resetStep", "editMessage",
@@ -76,6 +83,10 @@ interface ThreadUse {
   last: ThreadView;
   /** Streams this page writes (message ids, the core's). */
   streams: Set<string>;
+  /** The full view's extras the page has (sent once the document was read, then as they change). */
+  full: FullExtras | undefined;
+  /** A write other than a delta ran since the extras were read: read them again at the next push. */
+  fullStale: boolean;
   unsubscribe: () => void;
 }
 
@@ -83,6 +94,12 @@ const sharedStores = new Map<string, Promise<Shared>>();
 
 /** Messages per `chunk` of a first view. */
 const CHUNK = 500;
+/**
+ * Threads of up to this many messages have their document read before their first view goes (to
+ * send their summary and full view with it); a longer one's first view goes at once, from the
+ * stored view, and the rest follows.
+ */
+const READ_AT_OPEN = 100;
 
 /** A page's connection. */
 export class Connection {
@@ -139,17 +156,36 @@ export class Connection {
         return;
       }
       else if (method === "close") value = await this.closeStore(sid);
+      else if (tid !== undefined) value = await this.threadCall(tid, method, args);
       else {
         const use = this.stores.get(sid);
         if (!use) throw Object.assign(new Error("the store was closed"), { code: "closed" });
         if (!CALLABLE.has(method)) throw Object.assign(new Error(`no store method ${method}`), { code: "invalid_input" });
         const fn = (use.shared.store as unknown as Record<string, (...a: unknown[]) => unknown>)[method]!;
         value = await fn.apply(use.shared.store, args);
+        if (method === "search") value = aliasResults(use.shared, value as { threadId: string; messageId?: string }[]);
       }
       this.post({ t: "reply", id, ok: true, value });
     } catch (error) {
       this.post({ t: "reply", id, ok: false, error: toWire(error) });
     }
+  }
+
+  /** A promise-returning method of an open thread; a write's new view goes to the page first. */
+  private async threadCall(tid: number, method: string, args: unknown[]): Promise<unknown> {
+    const entry = this.threads.get(tid);
+    if (!entry) throw Object.assign(new Error("this Thread was closed: open the thread again"), { code: "thread_closed" });
+    if (!THREAD_CALLS.has(method)) throw Object.assign(new Error(`no thread method ${method}`), { code: "invalid_input" });
+    const fn = (entry.thread as unknown as Record<string, (...a: unknown[]) => unknown>)[method]!;
+    const value = await fn.apply(entry.thread, args);
+    if (THREAD_WRITES.has(method) && this.threads.has(tid)) {
+      try {
+        this.push(entry, entry.thread.view());
+      } catch {
+        // closed meanwhile
+      }
+    }
+    return value;
   }
 
   private async open(sid: number, options: Record<string, unknown> = {}): Promise<StoreMirror> {
@@ -203,7 +239,7 @@ export class Connection {
     }
     const view = present(use.shared, thread.id, thread.view());
     const entry: ThreadUse = {
-      tid, use, thread, last: view, streams: new Set(),
+      tid, use, thread, last: view, streams: new Set(), full: undefined, fullStale: true,
       unsubscribe: thread.subscribe((next) => this.push(entry, next)),
     };
     this.threads.set(tid, entry);
@@ -218,7 +254,21 @@ export class Connection {
       this.post({ t: "chunk", id, messages: view.messages.slice(at, at + CHUNK) });
     }
     const rest = Math.max(0, Math.ceil(view.messages.length / CHUNK) - 1) * CHUNK;
-    this.post({ t: "opened", id, view: rest > 0 ? { ...view, messages: view.messages.slice(rest) } : view });
+    const first = rest > 0 ? { ...view, messages: view.messages.slice(rest) } : view;
+    if (view.messages.length <= READ_AT_OPEN) {
+      // A short thread's document is read in a few ms: its summary and full view come with it, so
+      // thread.summary() and thread.fullView() are the worker's as soon as openThread resolves.
+      let summary;
+      try {
+        summary = thread.summary();
+      } catch {
+        summary = undefined;
+      }
+      const full = this.fullExtras(entry);
+      this.post({ t: "opened", id, view: first, ...(summary ? { summary } : {}), ...(full ? { full } : {}) });
+      return;
+    }
+    this.post({ t: "opened", id, view: first });
     setTimeout(() => this.pushSummary(entry), 0);
   }
 
@@ -232,22 +282,55 @@ export class Connection {
       return;
     }
     const patch = { keep: entry.last.messages.length, tail: 0, messages: [], fields: {}, removed: [] };
-    this.post({ t: "view", thread: entry.tid, patch, acked: this.acked, summary });
+    const full = this.fullExtras(entry);
+    this.post({ t: "view", thread: entry.tid, patch, acked: this.acked, summary, ...(full ? { full } : {}) });
+  }
+
+  /**
+   * The full view's extras when they are not what the page has (else undefined). Read after a write
+   * other than a stream's deltas, and after any change that is more than text streaming into open
+   * messages of the active branch: a stream's frames never pay for a full view.
+   */
+  private fullExtras(entry: ThreadUse, streaming = false): FullExtras | undefined {
+    if (!entry.fullStale && streaming) return undefined;
+    entry.fullStale = false;
+    let full: ThreadView;
+    try {
+      full = present(entry.use.shared, entry.thread.id, entry.thread.fullView());
+    } catch {
+      return undefined;
+    }
+    const active = new Set(entry.last.messages.map((m) => m.id));
+    const extras: FullExtras = {
+      order: full.messages.map((m) => m.id),
+      others: full.messages.filter((m) => !active.has(m.id)),
+      approvals: full.pendingApprovals,
+    };
+    if (entry.full && same(entry.full, extras)) return undefined;
+    entry.full = extras;
+    return extras;
   }
 
   /** Sends the page what changed since the view it has. */
   push(entry: ThreadUse, view: ThreadView): void {
     const next = present(entry.use.shared, entry.thread.id, view);
     const patch = diffView(entry.last, next);
-    if (changesNothing(patch, entry.last.messages.length)) return;
+    const nothing = changesNothing(patch, entry.last.messages.length);
+    const before = entry.last;
     entry.last = next;
+    // An off-branch message's change (metadata, feedback) leaves the view as it was: the full view
+    // is read anyway after a write.
+    const full = entry.full === undefined ? undefined : this.fullExtras(entry, !nothing && onlyStreaming(patch, before));
+    if (nothing && !full) return;
     let summary;
     try {
       summary = entry.thread.summary();
     } catch {
       summary = undefined;
     }
-    this.post({ t: "view", thread: entry.tid, patch, acked: this.acked, ...(summary ? { summary } : {}) });
+    this.post({
+      t: "view", thread: entry.tid, patch, acked: this.acked, ...(summary ? { summary } : {}), ...(full ? { full } : {}),
+    });
   }
 
   private runOps(sid: number, ops: ThreadOp[], storeOps: { method: string; args: unknown[] }[]): void {
@@ -279,7 +362,10 @@ export class Connection {
       }
       try {
         this.runOp(entry, op);
-        if (op.method !== "appendDelta") written.add(entry);
+        if (op.method !== "appendDelta") {
+          written.add(entry);
+          entry.fullStale = true;
+        }
       } catch (error) {
         this.post({ t: "opError", store: sid, error: toWire(error), threadId: entry.thread.id });
       }
@@ -439,6 +525,32 @@ function mirrorOf(store: ChatStore): StoreMirror {
     usage: store.usage(),
     projects: store.listProjects({ includeArchived: true }),
   };
+}
+
+/** The view fields a stream's deltas change (besides its message). */
+const STREAM_FIELDS = new Set(["updatedAt", "lastMessageAt", "totalInputTokens", "totalOutputTokens"]);
+
+/**
+ * Whether `patch` (of the page's view `before`) is text streaming into messages already there and
+ * open: nothing a full view has beyond the view can have changed with it.
+ */
+function onlyStreaming(patch: ReturnType<typeof diffView>, before: ThreadView): boolean {
+  if (patch.removed.length || Object.keys(patch.fields).some((key) => !STREAM_FIELDS.has(key))) return false;
+  const replaced = before.messages.slice(patch.keep, before.messages.length - patch.tail);
+  if (replaced.length !== patch.messages.length) return false;
+  return patch.messages.every((m, i) => m.id === replaced[i]!.id && isOpen(replaced[i]!.status) &&
+    same(m.siblings, replaced[i]!.siblings));
+}
+
+/** Search results naming messages as the pages' views do (an edit's or regeneration's alias). */
+function aliasResults<T extends { threadId: string; messageId?: string }>(shared: Shared, results: T[]): T[] {
+  if (shared.aliases.size === 0 || !Array.isArray(results)) return results;
+  return results.map((result) => {
+    const aliases = result.messageId === undefined ? undefined : shared.aliases.get(result.threadId);
+    if (!aliases) return result;
+    for (const [alias, id] of aliases) if (id === result.messageId) return { ...result, messageId: alias };
+    return result;
+  });
 }
 
 /** Pushes the store's synchronous reads to its pages, once for a burst of events. */

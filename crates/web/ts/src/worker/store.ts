@@ -2,16 +2,24 @@
 // React and AI SDK adapters and an app's code run on it unchanged. Promise-returning methods are
 // answered by the worker; synchronous reads (status, preferences, profile, usage, listProjects)
 // answer from what the worker last pushed; synchronous writes are queued to it (./client.ts).
+// Methods the package's JS layer adds to `ChatStore.prototype` are inherited (this class's prototype
+// is ChatStore's): one written over the public API (`listThreads`, `exportThread`, …) works here as
+// it is; one that reaches the core itself is overridden below.
 import { ChatStore } from "../web/chatsync.js";
 import type {
   ListOptions, ListProjectsOptions, Preferences, PreferencesPatch, Profile, Project, ProjectInit, ProjectPatch,
   StoreEvent, StoreOptions, StoreStatus, SyncReport, ThreadInit, ThreadSummary, ThreadView, UsageReport,
 } from "../web/chatsync.js";
 import { ChatsyncError } from "../errors.js";
+// Only modules without side effects: one that patches the store class, imported here too, would be
+// moved by a bundler into a chunk shared with this one, and patch ahead of its turn.
+import type { OpenThreadOptions, SyncOptions } from "../abort.js";
+import { abortable, signalOf } from "../signals.js";
+import { keepThreadList, listedFor, subscribeListed, threadsOf } from "../thread-list.js";
 import type { ExportFormat, ExportFormats, ImportOptions, ImportResult } from "../export/format.js";
 import type { SearchOptions, SearchResult } from "../search/types.js";
 import { connect, type StoreSink, type WorkerClient, type WorkerMode } from "./client.js";
-import type { StoreMirror, WireToken } from "./protocol.js";
+import type { OpenedThread, StoreMirror, WireToken } from "./protocol.js";
 import { WorkerThread } from "./thread.js";
 
 type Listener = (event: StoreEvent) => void;
@@ -60,6 +68,9 @@ export class WorkerChatStore implements StoreSink {
     store = new WorkerChatStore(client, sid, mirror, token);
     client.stores.set(sid, store);
     store.askPersistence(persist);
+    // store.threads() as in the page (src/thread-list.ts), listed here with listThreads on the
+    // worker's `threads` events.
+    await keepThreadList(store as unknown as ChatStore, (listener) => store!.listen(listener));
     return store;
   }
 
@@ -135,34 +146,48 @@ export class WorkerChatStore implements StoreSink {
     return this.client.call<T>(this.sid, method, args);
   }
 
+  /** A call that changes the thread list: resolved once `threads()` shows the change (threads.ts). */
+  private async changeList<T>(method: string, args: unknown[]): Promise<T> {
+    const result = await this.call<T>(method, args);
+    await listedFor(this as unknown as ChatStore);
+    return result;
+  }
+
   // ---- the ChatStore API ----
 
   listThreads(options?: ListOptions): Promise<ThreadSummary[]> {
     return this.call("listThreads", [options]);
   }
   createThread(init?: ThreadInit): Promise<ThreadSummary> {
-    return this.call("createThread", [init]);
+    return this.changeList("createThread", [init]);
   }
   archiveThread(id: string): Promise<void> {
-    return this.call("archiveThread", [id]);
+    return this.changeList("archiveThread", [id]);
   }
   deleteThread(id: string): Promise<void> {
-    return this.call("deleteThread", [id]);
+    return this.changeList("deleteThread", [id]);
   }
   unarchiveThread(id: string): Promise<void> {
-    return this.call("unarchiveThread", [id]);
+    return this.changeList("unarchiveThread", [id]);
   }
   restoreThread(id: string): Promise<void> {
-    return this.call("restoreThread", [id]);
+    return this.changeList("restoreThread", [id]);
   }
   purgeThread(id: string): Promise<void> {
-    return this.call("purgeThread", [id]);
+    return this.changeList("purgeThread", [id]);
   }
   flush(): Promise<void> {
-    return this.call("flush", []);
+    return this.changeList("flush", []);
   }
-  sync(): Promise<SyncReport> {
-    return this.call("sync", []);
+  /** As the in-page store's: an aborted `signal` rejects at once; the signal stays on the page. */
+  sync(options?: SyncOptions): Promise<SyncReport> {
+    let signal: AbortSignal | undefined;
+    try {
+      signal = signalOf(options);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return abortable(signal, "sync", () => this.call<SyncReport>("sync", []), () => {});
   }
   createProject(init: ProjectInit): Promise<Project> {
     return this.call("createProject", [init]);
@@ -174,10 +199,10 @@ export class WorkerChatStore implements StoreSink {
     return this.call("archiveProject", [id]);
   }
   deleteProject(id: string): Promise<void> {
-    return this.call("deleteProject", [id]);
+    return this.changeList("deleteProject", [id]);
   }
   moveThread(threadId: string, projectId?: string | null): Promise<void> {
-    return this.call("moveThread", [threadId, projectId]);
+    return this.changeList("moveThread", [threadId, projectId]);
   }
   setPreferences(patch: PreferencesPatch): Promise<void> {
     return this.call("setPreferences", [patch]);
@@ -198,11 +223,25 @@ export class WorkerChatStore implements StoreSink {
     return this.call("importThreads", [data, options]);
   }
 
-  async openThread(id: string): Promise<WorkerThread> {
+  /**
+   * As the in-page store's: an aborted `signal` rejects at once, and the thread that opens after
+   * the abort is closed again (the signal stays on the page: it cannot be posted).
+   */
+  openThread(id: string, options?: OpenThreadOptions): Promise<WorkerThread> {
+    let signal: AbortSignal | undefined;
+    try {
+      signal = signalOf(options);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return abortable(signal, `opening thread ${id}`, () => this.openInWorker(id), (thread) => thread.close());
+  }
+
+  private async openInWorker(id: string): Promise<WorkerThread> {
     this.ensureOpen();
     const tid = this.client.newId();
-    const view = await this.client.call<ThreadView>(this.sid, "openThread", [id], tid);
-    const thread = new WorkerThread(this, tid, view.id, view);
+    const opened = await this.client.call<OpenedThread>(this.sid, "openThread", [id], tid);
+    const thread = new WorkerThread(this, tid, opened);
     this.client.threads.set(tid, thread);
     this.client.threadIds.set(tid, thread.id);
     this.openThreads.add(thread);
@@ -213,11 +252,19 @@ export class WorkerChatStore implements StoreSink {
   /** Not available in a worker store (it answers at once with an id the worker makes). */
   loadThread(_bytes: Uint8Array | number[]): string {
     this.ensureOpen();
-    throw new ChatsyncError("invalid_transition", "store.loadThread() needs the store in this page (worker: \"none\"); in a worker, use store.importThreads()");
+    throw new ChatsyncError("invalid_transition", "store.loadThread() needs the store in this page (worker: \"none\"); in a worker, use store.importThreads(bytes, { format: \"automerge\" })");
   }
 
   status(): StoreStatus {
     return this.shownStatus;
+  }
+  /**
+   * As the in-page store's (src/thread-list.ts keeps it for this store too): `listThreads()` as
+   * it last answered, listed again on each `threads` event from the worker before the event reaches
+   * this page's listeners.
+   */
+  threads(): readonly ThreadSummary[] {
+    return threadsOf(this as unknown as ChatStore);
   }
   preferences(): Preferences {
     this.ensureOpen();
@@ -250,12 +297,17 @@ export class WorkerChatStore implements StoreSink {
     this.client.storeOp(this.sid, "setToken", [typeof token === "string" ? token : { fn: true }]);
   }
 
-  subscribe(callback: Listener): () => void {
+  /** The worker's events as they come (threads.ts holds `threads` events back from here). */
+  private listen(callback: Listener): () => void {
     const listener: Listener = (event) => callback(event);
     this.listeners.add(listener);
     return () => {
       this.listeners.delete(listener);
     };
+  }
+
+  subscribe(callback: Listener): () => void {
+    return subscribeListed(this as unknown as ChatStore, callback, (listener) => this.listen(listener));
   }
 
   async close(): Promise<void> {

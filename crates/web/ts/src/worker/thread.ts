@@ -9,12 +9,14 @@ import type {
   ToolCallEnd, ToolCallStart,
 } from "../web/chatsync.js";
 import { ChatsyncError } from "../errors.js";
+import type { RestoreOptions, ThreadVersion } from "../history/types.js";
 import { applyPatch } from "./diff.js";
+import { keepObjects } from "../reuse.js";
 import { randomId, type WorkerClient } from "./client.js";
-import type { FromWorker } from "./protocol.js";
+import type { FromWorker, FullExtras, OpenedThread } from "./protocol.js";
 import { decideApprovalEdit, finishToolEdit, requestApprovalEdit, startToolEdit, toolInputEdit } from "./tools.js";
 import {
-  appendEdit, checkNewMessage, deltaEdit, type Edit, finishEdit, metadataEdit, newMessage, partEdit, resetEdit,
+  appendEdit, branchEdit, checkNewMessage, deltaEdit, feedbackEdit, type Edit, finishEdit, metadataEdit, newMessage, partEdit, resetEdit,
 } from "./optimistic.js";
 
 type JsonObject = { [key: string]: JsonValue };
@@ -35,19 +37,29 @@ export class WorkerThread {
   private edits: { batch: number; edit: Edit }[] = [];
   /** `base` with `edits`, made when read. */
   private shown: ThreadView | undefined;
+  /** The view last shown, whose objects the next one keeps where nothing changed. */
+  private lastShown: ThreadView | undefined;
   /** The worker's, once it sent one (it follows the first view). */
   private latestSummary: ThreadSummary | undefined;
+  /** What fullView() adds to the view, from the worker (with its summary, then as it changes). */
+  private full: FullExtras | undefined;
+  /** The last fullView() and what it was made of, so an unchanged one is the same object. */
+  private shownFull: { view: ThreadView; full: FullExtras; result: ThreadView } | undefined;
   private readonly listeners = new Set<(view: ThreadView) => void>();
   private closed = false;
+
+  readonly id: string;
 
   constructor(
     private readonly owner: ThreadOwner,
     private readonly tid: number,
-    readonly id: string,
-    view: ThreadView,
+    { view, summary, full }: OpenedThread,
   ) {
+    this.id = view.id;
     this.base = view;
     this.shown = view;
+    this.latestSummary = summary;
+    this.full = full;
   }
 
   private ensureOpen(): void {
@@ -65,11 +77,18 @@ export class WorkerThread {
     client.op(this.owner.sid, { thread: this.tid, method, args, ...(alias ? { alias } : {}) });
   }
 
+  /** A promise-returning method run on the worker's Thread (the writes queued before it go first). */
+  private async call<T>(method: string, args: unknown[]): Promise<T> {
+    this.ensureOpen();
+    return this.owner.client.call<T>(this.owner.sid, method, args, this.tid);
+  }
+
   /** A view from the worker (thread.ts's sink for the client). */
   patch(message: Extract<FromWorker, { t: "view" }>): void {
     if (this.closed) return;
     this.base = applyPatch(this.base, message.patch);
     if (message.summary) this.latestSummary = message.summary;
+    if (message.full) this.full = message.full;
     this.edits = this.edits.filter((e) => e.batch > message.acked);
     this.shown = undefined;
     const view = this.view();
@@ -87,7 +106,15 @@ export class WorkerThread {
     if (!this.shown) {
       let view = this.base;
       for (const { edit } of this.edits) view = edit(view);
-      this.shown = view;
+      // The edits run again on every change, and the worker's view replaces the page's guesses:
+      // what holds the same data keeps the object it had (as views.ts does in the page).
+      const previous = this.lastShown;
+      if (previous && previous !== view) {
+        view = { ...view, messages: view.messages.slice(), toolCalls: view.toolCalls.slice(),
+          artifacts: view.artifacts.slice(), pendingApprovals: view.pendingApprovals.slice() };
+        keepObjects(previous, view);
+      }
+      this.shown = this.lastShown = view;
     }
     return this.shown;
   }
@@ -101,16 +128,55 @@ export class WorkerThread {
     return this.latestSummary ?? summaryOf(this.view());
   }
 
-  /** Not available in a worker store (it would wait on the worker): use `store.exportThread(id)`. */
+  /**
+   * The view with every branch's messages and every approval request: this page's view (its own
+   * writes included) with what the worker last sent of the rest — the other branches' messages and
+   * the decided approvals, sent once the thread's document is read in the worker (with its summary,
+   * just after `openThread` resolves) and again after each change to them. Until then (a thread
+   * just opened, whose document the worker is still reading) `invalid_transition`.
+   */
   fullView(): ThreadView {
     this.ensureOpen();
-    throw new ChatsyncError("invalid_transition", "thread.fullView() needs the store in this page (worker: \"none\"); in a worker, use store.exportThread(id)");
+    const full = this.full;
+    if (!full) {
+      throw new ChatsyncError("invalid_transition", "thread.fullView(): the worker is still reading this thread's document (it answers once thread.summary() is the worker's, just after openThread resolves)");
+    }
+    const view = this.view();
+    if (this.shownFull?.view === view && this.shownFull.full === full) return this.shownFull.result;
+    // Every message of this page's views between the worker's last one and now, the latest of each:
+    // one this page's edit took off the active branch (editMessage, regenerateMessage) stays.
+    const known = new Map<string, Message>();
+    const note = (shown: ThreadView) => {
+      for (const message of shown.messages) known.set(message.id, message);
+    };
+    let step = this.base;
+    note(step);
+    for (const { edit } of this.edits) note((step = edit(step)));
+    note(view);
+    const others = new Map(full.others.map((m) => [m.id, m]));
+    const messages: Message[] = [];
+    const placed = new Set<string>();
+    for (const id of full.order) {
+      const message = known.get(id) ?? others.get(id);
+      if (message && !placed.has(id)) {
+        messages.push(message);
+        placed.add(id);
+      }
+    }
+    // This page's new messages, which the worker has not run yet (children of those above).
+    for (const [id, message] of known) if (!placed.has(id)) messages.push(message);
+    const pending = new Map(view.pendingApprovals.map((a) => [a.id, a]));
+    const approvals = full.approvals.map((a) => pending.get(a.id) ?? a);
+    for (const approval of view.pendingApprovals) if (!full.approvals.some((a) => a.id === approval.id)) approvals.push(approval);
+    const result: ThreadView = { ...view, messages, pendingApprovals: approvals };
+    this.shownFull = { view, full, result };
+    return result;
   }
 
   /** Not available in a worker store (it would wait on the worker): use `store.exportThread(id)`. */
   save(): Uint8Array {
     this.ensureOpen();
-    throw new ChatsyncError("invalid_transition", "thread.save() needs the store in this page (worker: \"none\"); in a worker, use store.exportThread(id)");
+    throw new ChatsyncError("invalid_transition", "thread.save() needs the store in this page (worker: \"none\"); in a worker, use store.exportThread(id, { format: \"automerge\" })");
   }
 
   appendMessage(message: NewMessage): Message {
@@ -119,7 +185,10 @@ export class WorkerThread {
     checkNewMessage(message, view);
     const id = message.id ?? randomId();
     const made = newMessage(message, id, view, Date.now());
-    this.send("appendMessage", [{ ...message, id }], message.parentId === undefined ? appendEdit(made) : undefined);
+    // Shown at once where the core puts it for sure: at the end of the active branch (no parent
+    // given, or the branch's last message); under another parent it waits for the worker's view.
+    const atEnd = message.parentId === undefined || message.parentId === view.messages.at(-1)?.id;
+    this.send("appendMessage", [{ ...message, id }], atEnd ? appendEdit(made) : undefined);
     return made;
   }
 
@@ -169,7 +238,7 @@ export class WorkerThread {
       ...original, id, content, parts: [{ type: "text", text: content, state: "done" }], status: "complete",
       createdAt: now, updatedAt: now, siblings: [...original.siblings, id], siblingIndex: original.siblings.length,
     };
-    this.send("editMessage", [messageId, content], undefined, id);
+    this.send("editMessage", [messageId, content], branchEdit(messageId, made), id);
     return made;
   }
 
@@ -188,7 +257,7 @@ export class WorkerThread {
       ...(original.parentId === undefined ? {} : { parentId: original.parentId }),
       ...(provider == null ? {} : { provider }), ...(model == null ? {} : { model }),
     };
-    this.send("regenerateMessage", [messageId, provider ?? null, model ?? null], undefined, id);
+    this.send("regenerateMessage", [messageId, provider ?? null, model ?? null], branchEdit(messageId, made), id);
     return made;
   }
 
@@ -205,7 +274,7 @@ export class WorkerThread {
   }
 
   setFeedback(messageId: string, feedback: Feedback): void {
-    this.send("setFeedback", [messageId, feedback]);
+    this.send("setFeedback", [messageId, feedback], feedbackEdit(messageId, feedback));
   }
 
   upsertArtifact(artifact: ArtifactUpsert): string {
@@ -254,6 +323,38 @@ export class WorkerThread {
     this.send("removeContext", [type, key]);
   }
 
+  // The history calls run in the worker, where the thread's document is (the history module reads
+  // it whole): this page never holds the Automerge bytes. A restore or undo resolves once this
+  // page has the view it made.
+
+  history(): Promise<ThreadVersion[]> {
+    return this.call("history", []);
+  }
+
+  viewAt(version: string): Promise<ThreadView> {
+    return this.call("viewAt", [version]);
+  }
+
+  restore(version: string, options?: RestoreOptions): Promise<void> {
+    return this.call("restore", options === undefined ? [version] : [version, options]);
+  }
+
+  undo(): Promise<boolean> {
+    return this.call("undo", []);
+  }
+
+  /**
+   * Queued to the worker as every write; its view follows from there (changes made elsewhere are
+   * not guessed here). Bytes the worker cannot merge are the store's `error` event.
+   */
+  applyChanges(bytes: Uint8Array | number[]): void {
+    if (!(bytes instanceof Uint8Array) && !Array.isArray(bytes)) {
+      this.ensureOpen();
+      throw new ChatsyncError("invalid_input", "applyChanges takes the bytes of Automerge changes (a Uint8Array)");
+    }
+    this.send("applyChanges", [bytes]);
+  }
+
   subscribe(callback: (view: ThreadView) => void): () => void {
     this.ensureOpen();
     // Each call its own entry, as the core's: subscribing one function twice calls it twice.
@@ -264,7 +365,16 @@ export class WorkerThread {
     };
   }
 
+  /**
+   * Through `Thread.prototype.close`, which hands a proxy back to `closeHere` (below): what wraps
+   * the package's close (an app's hook, a test's spy) wraps this one too.
+   */
   close(): void {
+    Thread.prototype.close.call(this as unknown as Thread);
+  }
+
+  /** What close() does. */
+  closeHere(): void {
     if (this.closed) return;
     try {
       this.send("close", []);
@@ -289,6 +399,12 @@ export class WorkerThread {
 
 // `thread instanceof Thread` holds for these too.
 Object.setPrototypeOf(WorkerThread.prototype, Thread.prototype);
+
+const threadClose = Thread.prototype.close;
+Thread.prototype.close = function close(this: Thread) {
+  if ((this as unknown) instanceof WorkerThread) (this as unknown as WorkerThread).closeHere();
+  else threadClose.call(this);
+};
 
 /** A thread's summary as far as its view tells (the worker's replaces it). */
 function summaryOf(view: ThreadView): ThreadSummary {

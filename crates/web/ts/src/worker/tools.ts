@@ -33,12 +33,14 @@ export const startToolEdit = (call: ToolCallStart & { id: string }, now: number)
     id: call.id, messageId: call.messageId, toolName: call.toolName, input, status: call.status ?? "running", startedAt: now,
   };
   if (call.providerCallId !== undefined) record.providerCallId = call.providerCallId;
+  // The core's key order (a dynamic tool's name second), so the worker's equal part replaces this
+  // one unseen and JSON of either reads the same.
   const part: ToolPart = {
     type: call.dynamic ? "dynamic-tool" : `tool-${call.toolName}`,
+    ...(call.dynamic ? { toolName: call.toolName } : {}),
     toolCallId: call.id,
     state: call.inputStreaming ? "input-streaming" : "input-available",
   };
-  if (call.dynamic) part.toolName = call.toolName;
   if (!call.inputStreaming) part.input = input;
   const messages = view.messages.slice();
   const message = messages[index]!;
@@ -60,8 +62,9 @@ export const finishToolEdit = (callId: string, end: ToolCallEnd, now: number): E
   });
   return withToolPart(next, callId, (p) => {
     const { input, approval } = p;
-    const part: ToolPart = { type: p.type, toolCallId: p.toolCallId, state: "output-available" };
-    if (p.toolName !== undefined) part.toolName = p.toolName;
+    const part: ToolPart = {
+      type: p.type, ...(p.toolName !== undefined ? { toolName: p.toolName } : {}), toolCallId: p.toolCallId, state: "output-available",
+    };
     if (input !== undefined) part.input = input;
     if (approval) part.approval = approval;
     if (end.status === "completed") part.output = end.output ?? null;
