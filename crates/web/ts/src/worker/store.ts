@@ -26,6 +26,13 @@ type Listener = (event: StoreEvent) => void;
 type TokenSource = string | (() => string | Promise<string>);
 
 export class WorkerChatStore implements StoreSink {
+  // Sharing's methods (share/store.ts) are patched onto ChatStore.prototype, which this class's
+  // prototype inherits: they call the relay over HTTP with the store's relay URL and token, on the page.
+  declare shareThread: ChatStore["shareThread"];
+  declare unshareThread: ChatStore["unshareThread"];
+  declare listShares: ChatStore["listShares"];
+  declare createShareLink: ChatStore["createShareLink"];
+  declare revokeShareLink: ChatStore["revokeShareLink"];
   private readonly listeners = new Set<Listener>();
   private readonly openThreads = new Set<WorkerThread>();
   private closed = false;
