@@ -47,8 +47,13 @@ ChatStore.open = async function open(options) {
   return store;
 };
 
-ChatStore.prototype.openThread = async function openThread(this: ChatStore, id: string) {
-  const thread = await coreOpenThread.call(this, id);
+ChatStore.prototype.openThread = async function openThread(
+  this: ChatStore,
+  id: string,
+  ...rest: Parameters<ChatStore["openThread"]> extends [string, ...infer R] ? R : never
+) {
+  // Every argument handed on: `{ signal }` (abort.ts) is the second.
+  const thread = await coreOpenThread.call(this, id, ...rest);
   dbNames.set(thread, storeDbNames.get(this) ?? "chatsync");
   return thread;
 };

@@ -213,8 +213,13 @@ ChatStore.prototype.revokeShareLink = function revokeShareLink(this: ChatStore, 
 // Which store each open Thread came from, so its writes can be checked against the shared list.
 const owners = new WeakMap<Thread, ChatStore>();
 const coreOpenThread = ChatStore.prototype.openThread;
-ChatStore.prototype.openThread = async function openThread(this: ChatStore, id: string) {
-  const thread = await coreOpenThread.call(this, id);
+ChatStore.prototype.openThread = async function openThread(
+  this: ChatStore,
+  id: string,
+  ...rest: Parameters<ChatStore["openThread"]> extends [string, ...infer R] ? R : never
+) {
+  // Every argument handed on: `{ signal }` (abort.ts) is the second.
+  const thread = await coreOpenThread.call(this, id, ...rest);
   owners.set(thread, this);
   const state = states.get(this);
   // A thread shared since the list was last fetched: its access is learnt in the background (a
