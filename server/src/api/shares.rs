@@ -47,10 +47,18 @@ async fn owned<S: Storage>(
     documents::read_thread(relay, user, thread, |_, _| ()).await
 }
 
+/// The longest user id a grant names (identity providers' subjects are far shorter).
+const MAX_USER_ID_BYTES: usize = 256;
+
 fn grantee_arg(f: &mut Fields<'_, &Value>, user: &str) -> Result<String, ApiError> {
     let grantee = f.required_string("userId")?;
     if grantee.is_empty() {
         return Err(ApiError::InvalidInput("`userId` must not be empty".into()));
+    }
+    if grantee.len() > MAX_USER_ID_BYTES || grantee.chars().any(char::is_control) {
+        return Err(ApiError::InvalidInput(format!(
+            "`userId` must be at most {MAX_USER_ID_BYTES} bytes, without control characters"
+        )));
     }
     if grantee == user {
         return Err(ApiError::InvalidInput(

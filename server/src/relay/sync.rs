@@ -71,7 +71,13 @@ impl<S: Storage> Relay<S> {
                 ..
             }
         );
-        if read_only && carries_changes(&request.data) {
+        // Decoding the message is Automerge work: on the blocking pool, not this async worker.
+        let refused = read_only && {
+            let data = request.data.clone();
+            let weight = super::cpu::Weight::of(data.len() as u64);
+            self.cpu.run(weight, move || carries_changes(&data)).await?
+        };
+        if refused {
             // Nothing of it is applied: the device hears the document is unavailable to it, and its
             // session (if any) ends, so the relay never re-asks for the changes it refused.
             self.metrics.refused("read_only_share");

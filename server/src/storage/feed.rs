@@ -115,9 +115,11 @@ pub(crate) fn decode_payload(payload: &str) -> Option<(&str, ChangeNotice)> {
 /// is never this word, so the two kinds cannot be confused).
 const REVOKE: &str = "revoke";
 
-/// The payload telling other relays that `grantee` lost their access to `document`.
+/// The payload telling other relays that `grantee` lost their access to `document`. The grantee is
+/// written in hex: a share link's holder has a NUL-prefixed id, which PostgreSQL refuses in text.
 pub(crate) fn revoke_payload(writer: &str, document: &DocumentId, grantee: &str) -> String {
-    format!("{writer} {REVOKE} {document} {grantee}")
+    let hex: String = grantee.bytes().map(|b| format!("{b:02x}")).collect();
+    format!("{writer} {REVOKE} {document} {hex}")
 }
 
 /// The writer, document and grantee a revoke's payload names; `None` if it is not one.
@@ -128,7 +130,15 @@ pub(crate) fn decode_revoke(payload: &str) -> Option<(&str, DocumentId, String)>
         return None;
     }
     let document = DocumentId::from_str(parts.next()?).ok()?;
-    Some((writer, document, parts.next()?.to_owned()))
+    let hex = parts.next()?.as_bytes();
+    if hex.len() % 2 != 0 {
+        return None;
+    }
+    let bytes = hex
+        .chunks(2)
+        .map(|pair| u8::from_str_radix(std::str::from_utf8(pair).ok()?, 16).ok())
+        .collect::<Option<Vec<u8>>>()?;
+    Some((writer, document, String::from_utf8(bytes).ok()?))
 }
 
 #[cfg(test)]
@@ -143,6 +153,18 @@ mod tests {
         );
         assert_eq!(decode_payload(&payload), None);
         assert_eq!(decode_revoke(&format!("relay-a {document} 42 ")), None);
+        // A share link's holder: its id starts with NUL, which must not reach PostgreSQL's text.
+        let link = revoke_payload("relay-a", &document, "\0link-7");
+        assert!(!link.contains('\0'), "{link:?}");
+        assert_eq!(
+            decode_revoke(&link),
+            Some(("relay-a", document, "\0link-7".to_owned()))
+        );
+        assert_eq!(decode_revoke(&format!("relay-a revoke {document} 6")), None);
+        assert_eq!(
+            decode_revoke(&format!("relay-a revoke {document} zz")),
+            None
+        );
     }
 
     use super::*;

@@ -65,6 +65,10 @@ pub struct ShareLink {
     pub revoked: bool,
 }
 
+/// At most this many threads shared with one user are listed (the newest grants): a user cannot
+/// make another's `threads:listShared` unbounded work by sharing thousands of threads with them.
+pub(crate) const MAX_LISTED_SHARES: usize = 200;
+
 pub(crate) fn to_i64(ms: u64) -> i64 {
     i64::try_from(ms).unwrap_or(i64::MAX)
 }

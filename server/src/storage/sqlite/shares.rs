@@ -4,7 +4,7 @@
 use chatsync_protocol::DocumentId;
 use sqlx::{Row, SqlitePool};
 
-use crate::storage::shares::{from_i64, to_i64};
+use crate::storage::shares::{MAX_LISTED_SHARES, from_i64, to_i64};
 use crate::storage::{Share, ShareAccess, ShareLink, StorageError};
 
 pub(super) async fn put(pool: &SqlitePool, share: &Share) -> Result<bool, StorageError> {
@@ -90,12 +90,13 @@ pub(super) async fn with(pool: &SqlitePool, grantee: &str) -> Result<Vec<Share>,
     let rows = sqlx::query(&format!(
         "SELECT {SHARE_COLUMNS} FROM shares s JOIN documents d ON d.id = s.document_id \
          WHERE s.grantee = ?1 AND d.purged = 0 AND d.owner = s.granted_by \
-         ORDER BY s.granted_at, s.document_id"
+         ORDER BY s.granted_at DESC, s.document_id DESC LIMIT {MAX_LISTED_SHARES}"
     ))
     .bind(grantee)
     .fetch_all(pool)
     .await?;
-    Ok(rows.iter().filter_map(share).collect())
+    // The newest grants, listed oldest first.
+    Ok(rows.iter().rev().filter_map(share).collect())
 }
 
 pub(super) async fn link_put(pool: &SqlitePool, link: &ShareLink) -> Result<bool, StorageError> {
