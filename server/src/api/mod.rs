@@ -165,10 +165,11 @@ async fn query<S: Storage>(
                 retry_after,
             });
         }
+        let link = shares::verified_link(&state.app.relay, &token).await?;
         let call = read_call(&state, &headers, body).await?;
         let task = state.clone();
         return detached(&state, async move {
-            shares::query_by_link(&task.app.relay, &token, &call.path, &call.args).await
+            shares::query_by_link(&task.app.relay, link, &call.path, &call.args).await
         })
         .await;
     }

@@ -273,16 +273,21 @@ pub(crate) fn link_error(e: LinkError) -> ApiError {
 
 /// `POST /api/query` with a share link as the bearer token: `threads:get` of its thread, and nothing
 /// else. The view is the owner's, read as them.
-pub(super) async fn query_by_link<S: Storage>(
+/// The share link `token` names, verified (signature, then its row: not revoked, not expired)
+/// before anything of the request's body is read.
+pub(super) async fn verified_link<S: Storage>(
     relay: &Arc<Relay<S>>,
     token: &str,
+) -> Result<ShareLink, ApiError> {
+    relay.verify_link(token, now_ms()).await.map_err(link_error)
+}
+
+pub(super) async fn query_by_link<S: Storage>(
+    relay: &Arc<Relay<S>>,
+    link: ShareLink,
     path: &str,
     args: &Value,
 ) -> Result<Value, ApiError> {
-    let link = relay
-        .verify_link(token, now_ms())
-        .await
-        .map_err(link_error)?;
     if path != "threads:get" {
         return Err(ApiError::Forbidden(format!(
             "a share link reads its thread only (`threads:get`), not {path:?}"
