@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 
-import { Relay, device, launchBrowser, shownMessages, threadTitles } from "./harness.mjs";
+import { Relay, device, launchBrowser, shownMessages, threadTitles, poll } from "./harness.mjs";
 
 let relay;
 let browser;
@@ -18,17 +18,6 @@ after(async () => {
   await browser?.close();
   await relay?.dispose();
 });
-
-const poll = async (what, check, timeout = 20_000) => {
-  const until = Date.now() + timeout;
-  let last;
-  while (Date.now() < until) {
-    last = await check();
-    if (last === true) return;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  assert.fail(`timed out waiting until ${what} (last: ${JSON.stringify(last)})`);
-};
 
 test("a message typed and sent right after sign-in is stored and shown", async () => {
   // No service worker: requests it handled would bypass the route below.

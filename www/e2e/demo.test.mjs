@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 
 import {
-  Relay, ask, device, launchBrowser, openThreadTitled, screenshot, shownMessages, threadTitles,
+  Relay, ask, device, launchBrowser, openThreadTitled, poll, screenshot, shownMessages, threadTitles,
 } from "./harness.mjs";
 
 let relay;
@@ -20,17 +20,6 @@ after(async () => {
   await browser?.close();
   await relay?.dispose();
 });
-
-const poll = async (what, check, timeout = 20_000) => {
-  const until = Date.now() + timeout;
-  let last;
-  while (Date.now() < until) {
-    last = await check();
-    if (last === true) return;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  assert.fail(`timed out waiting until ${what} (last: ${JSON.stringify(last)})`);
-};
 
 test("two devices of one user, both offline, converge when back online", async () => {
   const a = await device(browser, relay, "alice");

@@ -1,5 +1,6 @@
 // What the end-to-end tests share: a relay they start and stop themselves (on a free loopback port,
 // serving the built demo app), Debian's chromium driven by playwright-core, and small page helpers.
+import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { mkdtempSync, mkdirSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
@@ -119,4 +120,16 @@ export async function openThreadTitled(page, title) {
 
 export async function screenshot(page, name) {
   await page.screenshot({ path: join(artifacts, `${name}.png`) });
+}
+
+/** Calls `check` every 200 ms until it returns true; fails naming `what` and the last answer. */
+export async function poll(what, check, timeout = 20_000) {
+  const until = Date.now() + timeout;
+  let last;
+  while (Date.now() < until) {
+    last = await check();
+    if (last === true) return;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  assert.fail(`timed out waiting until ${what} (last: ${JSON.stringify(last)})`);
 }

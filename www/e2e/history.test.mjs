@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 
-import { Relay, ask, device, launchBrowser, openThreadTitled, shownMessages } from "./harness.mjs";
+import { Relay, ask, device, launchBrowser, openThreadTitled, shownMessages, poll } from "./harness.mjs";
 
 let relay;
 let browser;
@@ -19,17 +19,6 @@ after(async () => {
   await browser?.close();
   await relay?.dispose();
 });
-
-const poll = async (what, check, timeout = 20_000) => {
-  const until = Date.now() + timeout;
-  let last;
-  while (Date.now() < until) {
-    last = await check();
-    if (last === true) return;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  assert.fail(`timed out waiting until ${what} (last: ${JSON.stringify(last)})`);
-};
 
 const preview = (page) => page.$$eval("#history-preview li", (els) => els.map((el) => el.textContent));
 

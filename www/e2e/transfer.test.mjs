@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
 import { after, before, test } from "node:test";
 
-import { Relay, ask, device, launchBrowser, openThreadTitled, screenshot, shownMessages, threadTitles } from "./harness.mjs";
+import { Relay, ask, device, launchBrowser, openThreadTitled, screenshot, shownMessages, threadTitles, poll } from "./harness.mjs";
 
 let relay;
 let browser;
@@ -21,17 +21,6 @@ after(async () => {
   await browser?.close();
   await relay?.dispose();
 });
-
-const poll = async (what, check, timeout = 20_000) => {
-  const until = Date.now() + timeout;
-  let last;
-  while (Date.now() < until) {
-    last = await check();
-    if (last === true) return;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  assert.fail(`timed out waiting until ${what} (last: ${JSON.stringify(last)})`);
-};
 
 /** Clicks `selector` and returns the file it downloads, as text. */
 async function downloaded(page, selector) {
