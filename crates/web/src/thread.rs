@@ -289,38 +289,44 @@ impl Thread {
         Ok(u32::try_from(removed).unwrap_or(u32::MAX))
     }
 
-    /// Edits a message as a new sibling branch (the original is kept) and selects it.
+    /// Edits a message as a new sibling branch (the original is kept) and selects it. `id` is the new
+    /// message's id when the caller makes it (as `appendMessage`'s; a duplicate is `already_exists`):
+    /// the worker's page proxy returns the message before the worker has written it.
     #[wasm_bindgen(js_name = editMessage, unchecked_return_type = "Message")]
     pub fn edit_message(
         &self,
         #[wasm_bindgen(js_name = messageId)] message_id: String,
         content: String,
+        id: Option<String>,
     ) -> Result<JsValue> {
+        let new =
+            MessageId::new(id.unwrap_or_else(new_id)).map_err(crate::error::StoreError::from)?;
         let id = MessageId::new(message_id).map_err(crate::error::StoreError::from)?;
-        let new = MessageId::new(new_id()).map_err(crate::error::StoreError::from)?;
         let created = new.clone();
         self.write(|thread, now| thread.edit_message(&id, new, content, now))?;
         self.message_js(&created)
     }
 
     /// Starts a new reply in place of an assistant message, as a sibling branch, and selects it. The
-    /// new message is pending; stream into it with `appendDelta`.
+    /// new message is pending; stream into it with `appendDelta`. `id` as `editMessage`'s.
     #[wasm_bindgen(js_name = regenerateMessage, unchecked_return_type = "Message")]
     pub fn regenerate_message(
         &self,
         #[wasm_bindgen(js_name = messageId)] message_id: String,
         provider: Option<String>,
         model: Option<String>,
+        id: Option<String>,
     ) -> Result<JsValue> {
+        let created =
+            MessageId::new(id.unwrap_or_else(new_id)).map_err(crate::error::StoreError::from)?;
         let id = MessageId::new(message_id).map_err(crate::error::StoreError::from)?;
-        let new_id = MessageId::new(new_id()).map_err(crate::error::StoreError::from)?;
         let regenerate = Regenerate {
-            new_id: new_id.clone(),
+            new_id: created.clone(),
             provider,
             model,
         };
         self.write(|thread, now| thread.regenerate_message(&id, regenerate, now))?;
-        self.message_js(&new_id)
+        self.message_js(&created)
     }
 
     /// Shows this message's branch.

@@ -15,11 +15,6 @@ export interface ThreadOp {
   thread: number;
   method: string;
   args: unknown[];
-  /**
-   * editMessage / regenerateMessage: the id the page returned at once. The core picks the new
-   * message's id itself, so the worker keeps this name for it (see `Aliases` in worker/server.ts).
-   */
-  alias?: string;
 }
 
 /** One store's writes in an `ops` message. */

@@ -32,12 +32,6 @@ const THREAD_OPS = new Set([
 const THREAD_CALLS = new Set(["history", "viewAt", "restore", "undo"]);
 /** Of those, the ones that write: the page gets the new view before their answer. */
 const THREAD_WRITES = new Set(["restore", "undo"]);
-/** Thread methods whose first argument is a message id (translated from an alias). */
-const BY_MESSAGE = new Set([
-  "appendPart", "appendDelta", "finishMessage", "updateMessageMetadata", "resetStep", "editMessage",
-  "regenerateMessage", "selectBranch", "setFeedback",
-]);
-
 function toWire(error: unknown): WireError {
   if (error instanceof Error) {
     const code = (error as { code?: unknown }).code;
@@ -61,8 +55,6 @@ interface Shared {
    * the message's `updatedAt`: the core commits the last deltas after the tab went.)
    */
   orphaned: Map<string, Set<string>>;
-  /** editMessage / regenerateMessage: the page's id for the core's, per thread (alias → id). */
-  aliases: Map<string, Map<string, string>>;
   mirrorArmed: boolean;
 }
 
@@ -79,9 +71,9 @@ interface ThreadUse {
   tid: number;
   use: StoreUse;
   thread: Thread;
-  /** The view the page has (as presented: aliases and orphans applied). */
+  /** The view the page has (as presented: orphans applied). */
   last: ThreadView;
-  /** Streams this page writes (message ids, the core's). */
+  /** Streams this page writes (message ids). */
   streams: Set<string>;
   /** The full view's extras the page has (sent once the document was read, then as they change). */
   full: FullExtras | undefined;
@@ -163,7 +155,6 @@ export class Connection {
         if (!CALLABLE.has(method)) throw Object.assign(new Error(`no store method ${method}`), { code: "invalid_input" });
         const fn = (use.shared.store as unknown as Record<string, (...a: unknown[]) => unknown>)[method]!;
         value = await fn.apply(use.shared.store, args);
-        if (method === "search") value = aliasResults(use.shared, value as { threadId: string; messageId?: string }[]);
       }
       this.post({ t: "reply", id, ok: true, value });
     } catch (error) {
@@ -205,7 +196,7 @@ export class Connection {
           ...(token === undefined ? {} : { token: typeof token === "string" ? token : ask }),
         });
         entry = {
-          store, key, users: new Set(), threads: new Map(), orphaned: new Map(), aliases: new Map(),
+          store, key, users: new Set(), threads: new Map(), orphaned: new Map(),
           mirrorArmed: false,
         };
         return entry;
@@ -379,21 +370,8 @@ export class Connection {
     }
   }
 
-  private runOp(entry: ThreadUse, { method, args, alias }: ThreadOp): void {
+  private runOp(entry: ThreadUse, { method, args }: ThreadOp): void {
     if (!THREAD_OPS.has(method)) throw Object.assign(new Error(`no thread method ${method}`), { code: "invalid_input" });
-    const shared = entry.use.shared;
-    const threadId = entry.thread.id;
-    const aliases = shared.aliases.get(threadId);
-    if (aliases) {
-      if (BY_MESSAGE.has(method) && typeof args[0] === "string") args[0] = aliases.get(args[0]) ?? args[0];
-      const object = args[0] as Record<string, unknown> | null;
-      if (object && typeof object === "object") {
-        for (const field of ["parentId", "messageId"]) {
-          const value = object[field];
-          if (typeof value === "string" && aliases.has(value)) object[field] = aliases.get(value);
-        }
-      }
-    }
     const fn = (entry.thread as unknown as Record<string, (...a: unknown[]) => unknown>)[method]!;
     const result = fn.apply(entry.thread, args);
     const messageId = typeof args[0] === "string" ? args[0] : undefined;
@@ -406,11 +384,6 @@ export class Connection {
       case "editMessage":
       case "regenerateMessage": {
         const message = result as Message;
-        if (alias && alias !== message.id) {
-          let map = shared.aliases.get(threadId);
-          if (!map) shared.aliases.set(threadId, (map = new Map()));
-          map.set(alias, message.id);
-        }
         if (isOpen(message.status)) this.streamStarted(entry, message.id);
         break;
       }
@@ -542,17 +515,6 @@ function onlyStreaming(patch: ReturnType<typeof diffView>, before: ThreadView): 
     same(m.siblings, replaced[i]!.siblings));
 }
 
-/** Search results naming messages as the pages' views do (an edit's or regeneration's alias). */
-function aliasResults<T extends { threadId: string; messageId?: string }>(shared: Shared, results: T[]): T[] {
-  if (shared.aliases.size === 0 || !Array.isArray(results)) return results;
-  return results.map((result) => {
-    const aliases = result.messageId === undefined ? undefined : shared.aliases.get(result.threadId);
-    if (!aliases) return result;
-    for (const [alias, id] of aliases) if (id === result.messageId) return { ...result, messageId: alias };
-    return result;
-  });
-}
-
 /** Pushes the store's synchronous reads to its pages, once for a burst of events. */
 function scheduleMirror(shared: Shared): void {
   if (shared.mirrorArmed) return;
@@ -581,29 +543,15 @@ function repaint(shared: Shared, threadId: string): void {
   }
 }
 
-/** The core's view as pages see it: orphaned streams interrupted, aliased ids under their alias. */
+/** The core's view as pages see it: streams a closed tab left shown interrupted. */
 function present(shared: Shared, threadId: string, view: ThreadView): ThreadView {
   const orphans = shared.orphaned.get(threadId);
-  const aliases = shared.aliases.get(threadId);
-  if (!orphans?.size && !aliases?.size) return view;
-  const named = new Map<string, string>();
-  for (const [alias, id] of aliases ?? []) named.set(id, alias);
-  const rename = (id: string) => named.get(id) ?? id;
+  if (!orphans?.size) return view;
   let changed = false;
   const messages = view.messages.map((message) => {
-    let next = message;
-    if (orphans?.has(message.id) && isOpen(message.status)) {
-      next = { ...next, status: "interrupted" };
-    }
-    if (named.size && (named.has(message.id) || (message.parentId && named.has(message.parentId)) ||
-      message.siblings.some((s) => named.has(s)))) {
-      next = {
-        ...next, id: rename(message.id), siblings: message.siblings.map(rename),
-        ...(message.parentId ? { parentId: rename(message.parentId) } : {}),
-      };
-    }
-    if (next !== message) changed = true;
-    return next;
+    if (!orphans.has(message.id) || !isOpen(message.status)) return message;
+    changed = true;
+    return { ...message, status: "interrupted" as const };
   });
   return changed ? { ...view, messages } : view;
 }

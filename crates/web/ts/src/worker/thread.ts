@@ -67,14 +67,14 @@ export class WorkerThread {
     this.owner.ensureOpen();
   }
 
-  private send(method: string, args: unknown[], edit?: Edit, alias?: string): void {
+  private send(method: string, args: unknown[], edit?: Edit): void {
     this.ensureOpen();
     const client = this.owner.client;
     if (edit) {
       this.edits.push({ batch: client.nextBatch(), edit });
       this.shown = undefined;
     }
-    client.op(this.owner.sid, { thread: this.tid, method, args, ...(alias ? { alias } : {}) });
+    client.op(this.owner.sid, { thread: this.tid, method, args });
   }
 
   /** A promise-returning method run on the worker's Thread (the writes queued before it go first). */
@@ -224,40 +224,37 @@ export class WorkerThread {
     return removed;
   }
 
-  /**
-   * The new message's id is made here; the core picks its own, which the worker shows under this one
-   * for as long as it runs (see `aliases` in worker/server.ts).
-   */
-  editMessage(messageId: string, content: string): Message {
+  /** The new message's id is made here (or is the caller's) and given to the worker's core. */
+  editMessage(messageId: string, content: string, id?: string | null): Message {
     this.ensureOpen();
     const original = this.view().messages.find((m) => m.id === messageId);
     if (!original) throw new ChatsyncError("not_found", `message ${messageId} is not on the active branch`);
-    const id = randomId();
+    const madeId = id ?? randomId();
     const now = Date.now();
     const made: Message = {
-      ...original, id, content, parts: [{ type: "text", text: content, state: "done" }], status: "complete",
-      createdAt: now, updatedAt: now, siblings: [...original.siblings, id], siblingIndex: original.siblings.length,
+      ...original, id: madeId, content, parts: [{ type: "text", text: content, state: "done" }], status: "complete",
+      createdAt: now, updatedAt: now, siblings: [...original.siblings, madeId], siblingIndex: original.siblings.length,
     };
-    this.send("editMessage", [messageId, content], branchEdit(messageId, made), id);
+    this.send("editMessage", [messageId, content, madeId], branchEdit(messageId, made));
     return made;
   }
 
-  regenerateMessage(messageId: string, provider?: string | null, model?: string | null): Message {
+  regenerateMessage(messageId: string, provider?: string | null, model?: string | null, id?: string | null): Message {
     this.ensureOpen();
     const original = this.view().messages.find((m) => m.id === messageId);
     if (!original) throw new ChatsyncError("not_found", `message ${messageId} is not on the active branch`);
     if (original.role !== "assistant") {
       throw new ChatsyncError("invalid_input", `role of the regenerated message: ${original.role}, expected assistant`);
     }
-    const id = randomId();
+    const madeId = id ?? randomId();
     const now = Date.now();
     const made: Message = {
-      id, role: "assistant", content: "", parts: [], status: "pending", createdAt: now, updatedAt: now,
-      siblings: [...original.siblings, id], siblingIndex: original.siblings.length,
+      id: madeId, role: "assistant", content: "", parts: [], status: "pending", createdAt: now, updatedAt: now,
+      siblings: [...original.siblings, madeId], siblingIndex: original.siblings.length,
       ...(original.parentId === undefined ? {} : { parentId: original.parentId }),
       ...(provider == null ? {} : { provider }), ...(model == null ? {} : { model }),
     };
-    this.send("regenerateMessage", [messageId, provider ?? null, model ?? null], branchEdit(messageId, made), id);
+    this.send("regenerateMessage", [messageId, provider ?? null, model ?? null, madeId], branchEdit(messageId, made));
     return made;
   }
 
