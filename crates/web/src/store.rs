@@ -123,13 +123,23 @@ impl ChatStore {
     /// messages on every branch, artifacts and the rest, with their history. Bytes that are not a
     /// chatsync thread (or are a newer chatsync's, or a deleted thread) are refused (`invalid_input`).
     /// Returns the new thread's id; it is stored, and listed, with the next flush (`await
-    /// store.flush()` waits for it).
+    /// store.flush()` waits for it). `id` is the new thread's id when the caller makes it (the
+    /// worker's page proxy answers at once with one the worker made ahead); one the store knows
+    /// is `already_exists`.
     #[wasm_bindgen(js_name = loadThread, unchecked_return_type = "string")]
-    pub fn load_thread(&self, bytes: &[u8]) -> Result<JsValue> {
+    pub fn load_thread(&self, bytes: &[u8], id: Option<String>) -> Result<JsValue> {
         let inner = &self.inner;
         inner.ensure_open()?;
-        let id = ThreadId::new(DocumentId::new_v4(random_bytes()).to_string())
-            .map_err(StoreError::from)?;
+        let id = id.unwrap_or_else(|| DocumentId::new_v4(random_bytes()).to_string());
+        let id = ThreadId::new(id).map_err(StoreError::from)?;
+        if inner.thread(&id).is_some() || inner.index_knows(&id) {
+            return Err(StoreError::from(
+                chatsync_model::ModelError::AlreadyExists {
+                    kind: "thread",
+                    id: id.to_string(),
+                },
+            ));
+        }
         let actor = inner.actor().clone();
         let thread = chatsync_model::Thread::load(id.clone(), bytes, actor, Limits::default())
             .ok()

@@ -243,6 +243,11 @@ impl StoreInner {
         self.index.borrow().index.get(id)
     }
 
+    /// Whether the index has heard of the thread (purged ones too).
+    pub fn index_knows(&self, id: &ThreadId) -> bool {
+        self.index.borrow().index.contains(id)
+    }
+
     /// Whether the index says the thread is deleted (it may say so before the thread's own
     /// document, when the index synced first).
     pub fn index_says_deleted(&self, id: &ThreadId) -> bool {

@@ -115,6 +115,55 @@ for (const mode of ["shared", "dedicated"] as const) {
     assert(bad instanceof ChatsyncError && bad.code === "invalid_input", `an unknown worker mode: ${String(bad)}`);
   });
 
+  test(`worker ${mode}: ids made in the page are the stored ones (edit, regenerate, loadThread)`, async () => {
+    const dbName = freshDb();
+    let store = await ChatStore.open({ dbName, persist: false, worker: mode });
+    const { id } = await store.createThread({ title: "Ids" });
+    let thread = await store.openThread(id);
+    const question = thread.appendMessage({ role: "user", content: "Where?" });
+    const answer = thread.appendMessage({ role: "assistant", content: "Here." });
+    const retry = thread.regenerateMessage(answer.id, "openai", "gpt-x");
+    thread.finishMessage(retry.id, { status: "complete" });
+    const edited = thread.editMessage(question.id, "Where, exactly?");
+    const mine = thread.editMessage(edited.id, "Where now?", "my-own-edit-id");
+    equal(mine.id, "my-own-edit-id", "a caller's id");
+    thread.close();
+    const bytes = await store.exportThread(id, { format: "automerge" });
+    assert(bytes instanceof Uint8Array, "automerge bytes");
+    // loadThread answers at once with the id the worker's core then stores the copy under.
+    const copy = store.loadThread(bytes);
+    assert(typeof copy === "string" && copy !== id, `a new id: ${copy}`);
+    const errors: Extract<StoreEvent, { type: "error" }>[] = [];
+    store.subscribe((event) => event.type === "error" && errors.push(event));
+    const garbage = (() => { try { store.loadThread(new Uint8Array([1, 2, 3])); } catch (e) { return e; } })();
+    assert(garbage instanceof ChatsyncError && garbage.code === "invalid_input", `garbage bytes: ${String(garbage)}`);
+    // Automerge bytes that are no chatsync thread: refused by the worker's core, as an error event.
+    const notThread = Uint8Array.from([0x85, 0x6f, 0x4a, 0x83, 0, 0, 0, 0, 0, 0, 0]);
+    const refused = store.loadThread(notThread);
+    await eventually(() => assert(errors.length === 1, "no error event for bytes that are not a thread"));
+    equal([errors[0]!.code, errors[0]!.threadId], ["invalid_input", refused], "the refused load's error");
+    // More copies than the ids made ahead: each flush tops them up.
+    const copies = [];
+    for (let i = 0; i < 3; i++) copies.push(store.loadThread(bytes));
+    await store.flush();
+    const listed = (await store.listThreads()).map((t) => t.id);
+    for (const each of [copy, ...copies]) assert(listed.includes(each), `the copy ${each} is listed`);
+    assert(!listed.includes(refused), "the refused copy is not listed");
+    await store.close();
+    store = await ChatStore.open({ dbName, persist: false, worker: mode });
+    thread = await store.openThread(id);
+    const full = thread.fullView();
+    const ids = new Set([...full.messages.map((m) => m.id)]);
+    for (const made of [retry.id, edited.id, mine.id]) assert(ids.has(made), `the stored thread has ${made}: ${[...ids]}`);
+    const shown = thread.view().messages.map((m) => m.id);
+    equal(shown, ["my-own-edit-id"], "the active branch after reopening");
+    thread.close();
+    const loaded = await store.openThread(copy);
+    equal(loaded.view().messages.map((m) => m.id), shown, "the copy's active branch, under the same message ids");
+    loaded.close();
+    await store.close();
+  });
+
   test(`worker ${mode}: threads(), signals, fullView() with every branch, history, restore and undo`, async () => {
     const store = await ChatStore.open({ dbName: freshDb(), persist: false, worker: mode });
     equal(store.threads(), [], "no threads yet, listed while it opened");

@@ -5,6 +5,7 @@
 import { ChatStore } from "../index.js";
 import type { Message, StoreEvent, Thread, ThreadView } from "../web/chatsync.js";
 import { changesNothing, diffView, same } from "./diff.js";
+import { freshThreadIds, SPARE_THREAD_IDS } from "./thread-ids.js";
 import type { FromWorker, FullExtras, StoreMirror, ThreadOp, ToWorker, WireError, WireToken } from "./protocol.js";
 
 /** A port, or a dedicated worker's own global scope: what a connection talks through. */
@@ -148,6 +149,7 @@ export class Connection {
         return;
       }
       else if (method === "close") value = await this.closeStore(sid);
+      else if (method === "spareThreadIds") value = await freshThreadIds(SPARE_THREAD_IDS);
       else if (tid !== undefined) value = await this.threadCall(tid, method, args);
       else {
         const use = this.stores.get(sid);
@@ -330,13 +332,15 @@ export class Connection {
     for (const { method, args } of storeOps) {
       try {
         if (method === "setOnline") use.shared.store.setOnline(Boolean(args[0]));
+        else if (method === "loadThread") use.shared.store.loadThread(args[0] as Uint8Array, args[1] as string);
         else if (method === "setToken") {
           const token = args[0] as WireToken;
           use.tokenFunction = typeof token === "object";
           use.shared.store.setToken(typeof token === "string" ? token : () => this.askToken(sid));
         }
       } catch (error) {
-        this.post({ t: "opError", store: sid, error: toWire(error) });
+        const threadId = method === "loadThread" ? { threadId: String(args[1]) } : {};
+        this.post({ t: "opError", store: sid, error: toWire(error), ...threadId });
       }
     }
     // Threads written by more than deltas: their new view goes to the page now, not at the core's

@@ -21,6 +21,7 @@ import type { SearchOptions, SearchResult } from "../search/types.js";
 import { connect, type StoreSink, type WorkerClient, type WorkerMode } from "./client.js";
 import type { OpenedThread, StoreMirror, WireToken } from "./protocol.js";
 import { WorkerThread } from "./thread.js";
+import { looksLikeAutomerge, SPARE_THREAD_IDS } from "./thread-ids.js";
 
 type Listener = (event: StoreEvent) => void;
 type TokenSource = string | (() => string | Promise<string>);
@@ -36,6 +37,9 @@ export class WorkerChatStore implements StoreSink {
   private readonly listeners = new Set<Listener>();
   private readonly openThreads = new Set<WorkerThread>();
   private closed = false;
+  /** Ids made in the worker for `loadThread` to answer with (see worker/thread-ids.ts). */
+  private readonly spareIds: string[] = [];
+  private refilling = false;
   private persisted: boolean | undefined;
   /** The status as status() gives it: the same object until a field changes. */
   private shownStatus: StoreStatus;
@@ -77,7 +81,10 @@ export class WorkerChatStore implements StoreSink {
     store.askPersistence(persist);
     // store.threads() as in the page (src/thread-list.ts), listed here with listThreads on the
     // worker's `threads` events.
-    await keepThreadList(store as unknown as ChatStore, (listener) => store!.listen(listener));
+    await Promise.all([
+      keepThreadList(store as unknown as ChatStore, (listener) => store!.listen(listener)),
+      store.refillIds(),
+    ]);
     return store;
   }
 
@@ -256,10 +263,41 @@ export class WorkerChatStore implements StoreSink {
     return thread;
   }
 
-  /** Not available in a worker store (it answers at once with an id the worker makes). */
-  loadThread(_bytes: Uint8Array | number[]): string {
+  /**
+   * As the in-page store's: bytes that are not Automerge's are refused here, at once; the worker's
+   * core reads the rest under an id it made ahead (`spareThreadIds`), and a refusal there (not a
+   * chatsync thread) is an `error` event naming that id, as other refused writes in a worker are.
+   */
+  loadThread(bytes: Uint8Array | number[], id?: string | null): string {
     this.ensureOpen();
-    throw new ChatsyncError("invalid_transition", "store.loadThread() needs the store in this page (worker: \"none\"); in a worker, use store.importThreads(bytes, { format: \"automerge\" })");
+    const data = bytes instanceof Uint8Array ? bytes : Uint8Array.from(bytes);
+    if (!looksLikeAutomerge(data)) {
+      throw new ChatsyncError("invalid_input", "these bytes are not a chatsync thread's Automerge document (or are a newer chatsync's, or a deleted thread)");
+    }
+    const made = id ?? this.spareIds.shift();
+    if (made === undefined) {
+      throw new ChatsyncError("invalid_transition", `store.loadThread() in a worker answers with ids made ahead: more than ${SPARE_THREAD_IDS} in one go (or outside a secure context, none) need await store.flush() between them, or the store in the page (worker: "none")`);
+    }
+    this.client.storeOp(this.sid, "loadThread", [data, made]);
+    if (id == null) void this.refillIds();
+    return made;
+  }
+
+  /** Tops the ids `loadThread` answers with up from the worker (at open, then after each use). */
+  async refillIds(): Promise<void> {
+    if (this.refilling || this.closed) return;
+    this.refilling = true;
+    try {
+      while (this.spareIds.length < SPARE_THREAD_IDS && !this.closed) {
+        const ids = await this.client.call<string[]>(this.sid, "spareThreadIds", []);
+        if (ids.length === 0) break;
+        this.spareIds.push(...ids.slice(0, SPARE_THREAD_IDS - this.spareIds.length));
+      }
+    } catch {
+      // closed meanwhile; the next loadThread asks again
+    } finally {
+      this.refilling = false;
+    }
   }
 
   status(): StoreStatus {
