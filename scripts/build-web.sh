@@ -96,6 +96,10 @@ TS
 # The JS layer: plain TypeScript beside the wasm-bindgen glue (its tsconfig explains the layout; it
 # imports pkg/bundler, written above).
 crates/web/ts/node_modules/.bin/tsc -p crates/web/ts/tsconfig.build.json
+# MiniSearch (store.search's index, see src/search/minisearch.d.ts), from the npm package the tests
+# run against, with its licence.
+cp crates/web/ts/node_modules/minisearch/dist/es/index.js pkg/search/minisearch.js
+cp crates/web/ts/node_modules/minisearch/LICENSE.txt pkg/search/minisearch.LICENSE.txt
 cp crates/web/README.md LICENSE-MIT LICENSE-APACHE pkg/
 
 python3 - "$name" "$version" <<'PY'
@@ -131,9 +135,7 @@ package = {
     # store); bundler/ loads the wasm.
     "sideEffects": ["./index.js", "./search/install.js", "./export/store.js", "./history/install.js", "./metadata.js",
                     "./threads.js", "./views.js", "./abort.js", "./share/store.js", "./worker/worker.js", f"./bundler/{name}.js"],
-    # store.search's index (search/engine.js, imported on the first search): the version the tests
-    # run against (crates/web/ts/package.json), and later 7.x.
-    "dependencies": {"minisearch": "^" + json.load(open("crates/web/ts/package.json"))["devDependencies"]["minisearch"]},
+    # No dependencies: MiniSearch, store.search's index, ships inside (search/minisearch.js).
     # The adapters' frameworks, each needed only by its subpath: chatsync/react needs react,
     # chatsync/ai-sdk needs ai (the versions the tests run against: crates/web/ts/package.json).
     "peerDependencies": {"react": ">=18.0.0", "ai": ">=7.0.0 <8"},

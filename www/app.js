@@ -105,7 +105,7 @@ async function start(token, user) {
   if (first) await openThread(first.id);
   setupTransfer({ store: state.store, threadId: () => state.threadId, openThread });
   setupSearch({ store: state.store, openThread });
-  setupHistory({ thread: () => state.thread, dbName: `chatsync-demo-${user}` });
+  setupHistory({ thread: () => state.thread });
   // Only now: a message sent earlier would race the store's opening and the first thread's.
   for (const control of ["#composer", "#send", "#new-thread"]) $(control).disabled = false;
   $("#composer").focus();

@@ -1,17 +1,11 @@
-// The demo's history slider: the open conversation's versions (the package's history module,
-// ./pkg/history, loaded on the first click), a slider that previews the thread as it was at each,
-// a button that restores the version shown (a new edit, which syncs), and undo of this device's
-// last edit.
+// The demo's history slider: the open conversation's versions (`thread.history()`, whose module the
+// package loads on the first call, in the store's worker), a slider that previews the thread as it
+// was at each, a button that restores the version shown (a new edit, which syncs), and undo of this
+// device's last edit.
 const $ = (selector) => document.querySelector(selector);
-let engine;
-const load = () =>
-  (engine ??= import("./pkg/history/engine.js").then(async (module) => {
-    await module.ready();
-    return module;
-  }));
 
-/** Wires the history panel to the open thread (`thread()`) of the store in database `dbName`. */
-export function setupHistory({ thread, dbName }) {
+/** Wires the history panel to the open thread (`thread()`). */
+export function setupHistory({ thread }) {
   let versions = [];
   const slider = $("#history-slider");
   const report = (text, error = false) => {
@@ -32,10 +26,9 @@ export function setupHistory({ thread, dbName }) {
     const t = thread();
     const version = chosen();
     if (!t || !version) return;
-    const { viewAt } = await load();
     const at = new Date(version.at).toLocaleTimeString();
     $("#history-summary").textContent = `${Number(slider.value) + 1} / ${versions.length} · ${at} · ${version.summary}`;
-    const view = viewAt(t, version.version);
+    const view = await t.viewAt(version.version);
     $("#history-preview").replaceChildren(
       ...view.messages.map((m) => {
         const li = document.createElement("li");
@@ -49,8 +42,7 @@ export function setupHistory({ thread, dbName }) {
   async function show() {
     const t = thread();
     if (!t) return report("Open a conversation to see its history.", true);
-    const { history } = await load();
-    versions = history(t);
+    versions = await t.history();
     slider.max = String(versions.length - 1);
     slider.value = String(versions.length - 1);
     $("#history-panel").hidden = false;
@@ -65,14 +57,12 @@ export function setupHistory({ thread, dbName }) {
   $("#history-restore").addEventListener("click", guarded(async () => {
     const version = chosen();
     if (!version) return;
-    const { restore } = await load();
-    await restore(thread(), dbName, version.version);
+    await thread().restore(version.version);
     report(`Restored: ${version.summary}`);
     await show();
   }));
   $("#history-undo").addEventListener("click", guarded(async () => {
-    const { undo } = await load();
-    report((await undo(thread(), dbName)) ? "Undone." : "Nothing of yours to undo.");
+    report((await thread().undo()) ? "Undone." : "Nothing of yours to undo.");
     await show();
   }));
   $("#history-close").addEventListener("click", () => {

@@ -1,8 +1,8 @@
 // The demo's export and import: the open conversation as Markdown or JSON, every thread as JSON, and
-// an import of a chatsync export or of ChatGPT's or Claude's conversations.json. It uses the
-// package's chatsync/export (./pkg/export), loaded on the first click.
+// an import of a chatsync export or of ChatGPT's or Claude's conversations.json, through the store's
+// exportThread, exportAll and importThreads (their module loads on the first call, in the store's
+// worker).
 const $ = (selector) => document.querySelector(selector);
-const load = () => import("./pkg/export/index.js");
 
 /** Wires the export and import controls to `store`; `threadId()` is the open thread's id. */
 export function setupTransfer({ store, threadId, openThread }) {
@@ -22,8 +22,7 @@ export function setupTransfer({ store, threadId, openThread }) {
   const exportThread = (format) => guarded(async () => {
     const id = threadId();
     if (!id) return report("Open a conversation to export it.", true);
-    const { exportThread } = await load();
-    const data = await exportThread(store, id, { format });
+    const data = await store.exportThread(id, { format });
     const title = (await store.listThreads({ includeArchived: true })).find((t) => t.id === id)?.title ?? "conversation";
     const name = title.replace(/[^\p{L}\p{N}]+/gu, "-").replace(/^-|-$/g, "").toLowerCase() || "conversation";
     if (format === "markdown") download(`${name}.md`, data, "text/markdown");
@@ -34,8 +33,7 @@ export function setupTransfer({ store, threadId, openThread }) {
   $("#export-json").addEventListener("click", exportThread("json"));
 
   $("#export-all").addEventListener("click", guarded(async () => {
-    const { exportAll } = await load();
-    const data = await exportAll(store);
+    const data = await store.exportAll();
     download(`chatsync-export-${new Date().toISOString().slice(0, 10)}.json`, JSON.stringify(data), "application/json");
     report(`Exported ${data.threads.length} thread${data.threads.length === 1 ? "" : "s"}.`);
   }));
@@ -46,8 +44,7 @@ export function setupTransfer({ store, threadId, openThread }) {
     input.value = ""; // the same file again fires `change` again
     if (!file) return;
     report(`Importing ${file.name}…`);
-    const { importThreads } = await load();
-    const result = await importThreads(store, await file.text());
+    const result = await store.importThreads(await file.text());
     const lines = [`Imported ${result.imported.length} conversation${result.imported.length === 1 ? "" : "s"} from ${file.name}.`];
     if (result.skipped.length) lines.push(`Skipped ${result.skipped.length}: ${result.skipped.map((s) => s.reason).join("; ")}.`);
     for (const loss of result.lost) lines.push(`“${loss.title ?? loss.sourceId ?? loss.index}”: not carried over: ${loss.items.join(", ")}.`);

@@ -50,19 +50,21 @@ declare module "./web/chatsync.js" {
     persist?: boolean;
     /**
      * Where the store's CRDT work (the Automerge documents, IndexedDB, the relay connection) runs:
-     * - `"shared"`: in a SharedWorker, one for every tab of the origin — one relay connection and
-     *   one copy of each document for all of them (a dedicated worker where the browser has no
-     *   SharedWorker);
+     * - `"shared"` (the default): in a SharedWorker, one for every tab of the origin — one relay
+     *   connection and one copy of each document for all of them (a dedicated worker where the
+     *   browser has no SharedWorker; in the page where it has no workers at all);
      * - `"dedicated"`: in a Worker of this page's own;
-     * - `"none"` (the default): in this page, on its main thread.
+     * - `"none"`: in this page, on its main thread (every Automerge read and write then blocks it).
      *
      * In a worker the API keeps its shape: promise-returning methods wait on the worker; `view()`,
      * `summary()`, `status()`, `preferences()`, `profile()`, `usage()` and `listProjects()` answer
      * from what it last sent; writes return at once (ids made in the page) and a write the worker
      * refuses later arrives as an `error` event. `thread.fullView()` adds the other branches as
      * the worker last sent them (with `openThread` for a short thread, just after for a long one);
-     * `thread.save()` and `store.loadThread()` need the store in the page (`invalid_transition`
-     * in a worker). See the README's "In a worker".
+     * `store.loadThread()` answers with an id the worker made ahead (bytes that are not
+     * Automerge's are refused at once, the rest by the worker as an `error` event); `thread.save()`
+     * needs the store in the page (`invalid_transition` in a worker: use
+     * `store.exportThread(id, { format: "automerge" })`). See the README's "In a worker".
      */
     worker?: WorkerMode;
   }
@@ -110,7 +112,7 @@ const coreStatus = ChatStore.prototype.status;
 const coreSubscribe = ChatStore.prototype.subscribe;
 
 ChatStore.open = async function open(options) {
-  const { worker = "none", ...inPage } = options ?? {};
+  const { worker = "shared", ...inPage } = options ?? {};
   if (worker !== "none" && worker !== "shared" && worker !== "dedicated") {
     throw new ChatsyncError("invalid_input", `worker: ${JSON.stringify(worker)} is not "shared", "dedicated" or "none"`);
   }

@@ -5,8 +5,9 @@ import { run } from "./harness.js";
 (globalThis as { IS_REACT_ACT_ENVIRONMENT?: boolean }).IS_REACT_ACT_ENVIRONMENT = true;
 
 const params = new URLSearchParams(location.search);
-// ?worker=shared|dedicated (run.mjs with CHATSYNC_TEST_WORKER): every store a test opens without a
-// `worker` option runs in that worker, to run the whole suite against the worker store.
+// ?worker=none|shared|dedicated (run.mjs with CHATSYNC_TEST_WORKER): every store a test opens
+// without a `worker` option runs there (the package's default is "shared"), to run the whole suite
+// against the store in the page and in each kind of worker.
 const defaultWorker = params.get("worker");
 if (defaultWorker) {
   const { ChatStore } = await import("chatsync/bundler");

@@ -3,7 +3,7 @@
 // A relay is started here for the tests that sync two stores (CHATSYNC_RELAY_BIN, default
 // target/debug/chatsync-relay); the page gets its URL as ?relay=.
 //   CHATSYNC_RELAY_BIN=target/debug/chatsync-relay node crates/web/ts/test/run.mjs [filter]
-// CHATSYNC_TEST_WORKER=shared (or dedicated) runs every test with its stores in that worker
+// CHATSYNC_TEST_WORKER=none (or shared, or dedicated) runs every test with its stores in the page (in that worker)
 // (`ChatStore.open`'s default `worker` option, see main.ts).
 import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";

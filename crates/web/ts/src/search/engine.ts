@@ -5,7 +5,7 @@
 // reads only the threads whose activity changed, re-indexing only their documents whose updatedAt
 // or text changed. Saved debounced (persist.ts: a snapshot, and a journal of the threads changed
 // since); rebuilt from the documents when the saved copy is missing, damaged or of another version.
-import MiniSearch, { type Options } from "minisearch";
+import MiniSearch, { type Options } from "./minisearch.js";
 import type { ChatStore, Thread, ThreadSummary, ThreadView } from "../web/chatsync.js";
 import { ChatsyncError } from "../errors.js";
 import {

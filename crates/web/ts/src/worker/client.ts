@@ -192,7 +192,7 @@ export class WorkerClient {
         return;
       case "token": {
         const store = this.stores.get(message.store);
-        const answer = store ? store.token() : Promise.reject(new Error("the store was closed"));
+        const answer = store ? store.token() : Promise.reject(new Error("the store is closed"));
         answer.then(
           (value) => this.channel.postMessage({ t: "token", id: message.id, ok: true, value }),
           (error: unknown) => this.channel.postMessage({
@@ -237,8 +237,10 @@ export function connect(mode: Exclude<WorkerMode, "none">): WorkerClient {
   let client = clients.get(actual);
   if (!client) {
     // Written out in full, twice, so that bundlers (Vite) see the pattern and ship the script.
+    // `extendedLifetime`: the browser keeps the worker a little after the last tab closes, so
+    // what was written just before is still stored (Chromium; others ignore the option).
     const channel: Channel = actual === "shared"
-      ? new SharedWorker(new URL("./worker.js", import.meta.url), { type: "module", name: "chatsync" }).port
+      ? new SharedWorker(new URL("./worker.js", import.meta.url), { type: "module", name: "chatsync", extendedLifetime: true } as WorkerOptions).port
       : new Worker(new URL("./worker.js", import.meta.url), { type: "module", name: "chatsync" });
     client = new WorkerClient(channel, actual);
     clients.set(actual, client);

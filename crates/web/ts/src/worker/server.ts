@@ -106,7 +106,7 @@ export class Connection {
 
   constructor(private readonly port: Port) {}
 
-  private post(message: FromWorker): void {
+  post(message: FromWorker): void {
     if (!this.gone) this.port.postMessage(message);
   }
 
@@ -153,7 +153,7 @@ export class Connection {
       else if (tid !== undefined) value = await this.threadCall(tid, method, args);
       else {
         const use = this.stores.get(sid);
-        if (!use) throw Object.assign(new Error("the store was closed"), { code: "closed" });
+        if (!use) throw Object.assign(new Error("the store is closed"), { code: "closed" });
         if (!CALLABLE.has(method)) throw Object.assign(new Error(`no store method ${method}`), { code: "invalid_input" });
         const fn = (use.shared.store as unknown as Record<string, (...a: unknown[]) => unknown>)[method]!;
         value = await fn.apply(use.shared.store, args);
@@ -193,6 +193,8 @@ export class Connection {
         const ask = () => (entry?.users.size ? askToken(entry) : this.askToken(sid));
         const store = await ChatStore.open({
           ...rest,
+          // This is the store itself: in this worker, not in a worker of its own (the default).
+          worker: "none",
           // Asking for persistent storage is the page's (a worker has no navigator.storage.persist).
           persist: false,
           ...(token === undefined ? {} : { token: typeof token === "string" ? token : ask }),
@@ -224,11 +226,11 @@ export class Connection {
 
   private async openThread(id: number, sid: number, tid: number, threadId: string): Promise<void> {
     const use = this.stores.get(sid);
-    if (!use) throw Object.assign(new Error("the store was closed"), { code: "closed" });
+    if (!use) throw Object.assign(new Error("the store is closed"), { code: "closed" });
     const thread = await use.shared.store.openThread(threadId);
     if (this.gone || !this.stores.has(sid)) {
       thread.close();
-      throw Object.assign(new Error("the store was closed"), { code: "closed" });
+      throw Object.assign(new Error("the store is closed"), { code: "closed" });
     }
     const view = present(use.shared, thread.id, thread.view());
     const entry: ThreadUse = {
@@ -371,6 +373,18 @@ export class Connection {
       } catch {
         // the thread closed meanwhile
       }
+    }
+    // Written to IndexedDB now, not at the core's timer: the page's `pagehide` cannot flush a
+    // worker, and the browser ends a worker with the last tab using it. (A stream's deltas keep the
+    // timer; `finishMessage` flushes at once anyway.)
+    if (written.size > 0 || storeOps.some((op) => op.method === "loadThread")) {
+      use.shared.store.flush().catch((error: unknown) => {
+        // As the core reports a failed timed flush: an `error` event, to every page of the store.
+        const { code, message } = toWire(error);
+        for (const user of use.shared.users) {
+          user.connection.post({ t: "event", store: user.sid, event: { type: "error", code: code ?? "storage", message } });
+        }
+      });
     }
   }
 

@@ -103,7 +103,7 @@ export class WorkerChatStore implements StoreSink {
   }
 
   ensureOpen(): void {
-    if (this.closed) throw new ChatsyncError("closed", "the store was closed");
+    if (this.closed) throw new ChatsyncError("closed", "the store is closed");
   }
 
   forget(thread: WorkerThread): void {
@@ -156,7 +156,7 @@ export class WorkerChatStore implements StoreSink {
   }
 
   private call<T>(method: string, args: unknown[]): Promise<T> {
-    if (this.closed) return Promise.reject(new ChatsyncError("closed", "the store was closed"));
+    if (this.closed) return Promise.reject(new ChatsyncError("closed", "the store is closed"));
     return this.client.call<T>(this.sid, method, args);
   }
 
