@@ -6,7 +6,7 @@
 #     ES modules only, so CommonJS `require` resolutions are not checked);
 #   - the adapters (chatsync/react, chatsync/ai-sdk), store.search, chatsync/export and thread.history from the
 #     tarball: their tests type-checked with tsc under strict (skipLibCheck off, every subpath), then
-#     run in headless Chromium (React Testing Library, the ai package's Chat and streams, a relay
+#     run in headless Chromium with the stores in a SharedWorker, a dedicated Worker and the page (React Testing Library, the ai package's Chat and streams, a relay
 #     started by run.mjs; crates/web/ts/test); the size of each entry (and of what the core entry
 #     loads on demand, and the history module's wasm), gzip and brotli, and the core wasm's budget
 #     (crates/web/ts/sizes.mjs);
@@ -102,7 +102,12 @@ step "the adapters and store.search from the tarball: tsc --strict on every subp
 npm install --prefix crates/web/ts --no-save --offline --no-audit --no-fund --loglevel=error "$tarball"
 crates/web/ts/node_modules/.bin/tsc -p crates/web/ts/tsconfig.test.json
 echo "tsc --noEmit (strict, skipLibCheck false; chatsync, chatsync/bundler, chatsync/react, chatsync/ai-sdk, chatsync/export): ok"
-CHATSYNC_RELAY_BIN=$(realpath "$relay") node crates/web/ts/test/run.mjs
+# The whole suite with the stores where ChatStore.open puts them by default (a SharedWorker), in
+# a dedicated Worker, and in the page.
+for mode in ${CHATSYNC_TEST_WORKER:-shared dedicated none}; do
+  echo "the stores' worker option: $mode"
+  CHATSYNC_TEST_WORKER=$mode CHATSYNC_RELAY_BIN=$(realpath "$relay") node crates/web/ts/test/run.mjs
+done
 
 step "the web entry (no bundler) with the store in a SharedWorker and a dedicated Worker, under a strict CSP"
 mkdir -p "$work/unpacked-web"
