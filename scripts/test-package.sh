@@ -109,7 +109,7 @@ for mode in ${CHATSYNC_TEST_WORKER:-shared dedicated none}; do
   CHATSYNC_TEST_WORKER=$mode CHATSYNC_RELAY_BIN=$(realpath "$relay") node crates/web/ts/test/run.mjs
 done
 
-step "the web entry (no bundler) with the store in a SharedWorker and a dedicated Worker, under a strict CSP"
+step "the web entry (no bundler) with the store in a SharedWorker, a dedicated Worker and by default, under a strict CSP; then with workers refused (the store falls back to the page)"
 mkdir -p "$work/unpacked-web"
 tar -xzf "$tarball" -C "$work/unpacked-web"
 node crates/web/ts/test/web-entry.mjs "$work/unpacked-web/package"

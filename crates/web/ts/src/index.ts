@@ -121,7 +121,14 @@ ChatStore.open = async function open(options) {
   if (worker !== "none" && workers) {
     // Loaded on demand: a store in the page never loads the proxy (nor the worker's script).
     const { WorkerChatStore } = await import("./worker/store.js");
-    return WorkerChatStore.open(worker, inPage) as unknown as ChatStore;
+    try {
+      return (await WorkerChatStore.open(worker, inPage)) as unknown as ChatStore;
+    } catch (error) {
+      // The worker never started (its script refused by a Content-Security-Policy or missing, its
+      // wasm not loaded there): the store runs in the page instead, as where there are no workers.
+      if ((error as { code?: unknown } | null)?.code !== "worker_failed") throw error;
+      console.warn(`chatsync: the store runs in the page: ${(error as Error).message}`);
+    }
   }
   const { persist = true, ...rest } = inPage;
   const store = await coreOpen.call(ChatStore, rest);

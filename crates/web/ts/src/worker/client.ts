@@ -46,8 +46,16 @@ export class WorkerClient {
   /** How many `ops` messages were sent: the one being gathered is `sent + 1`. */
   private sent = 0;
 
+  /** Why the worker could not start (its script or its wasm did not load): every call fails so. */
+  private failure: Error | undefined;
+  /** Whether the worker has answered anything yet (an `error` event before that means it never started). */
+  private heard = false;
+
   constructor(private readonly channel: Channel, readonly mode: Exclude<WorkerMode, "none">) {
-    channel.addEventListener("message", (event) => this.receive(event.data));
+    channel.addEventListener("message", (event) => {
+      this.heard = true;
+      this.receive(event.data);
+    });
     channel.start?.();
     // The worker learns this page is gone when its port closes; where ports have no `close` event,
     // from this lock, which the browser frees when the page goes.
@@ -68,8 +76,23 @@ export class WorkerClient {
     return this.nextId++;
   }
 
+  /**
+   * The worker's script did not load (a 404, a Content-Security-Policy without `worker-src`) or
+   * threw before it answered: every call waiting and to come rejects with `worker_failed`.
+   */
+  fail(cause: string): void {
+    if (this.heard || this.failure) return;
+    const error = new Error(`the store's worker could not start: ${cause}`) as Error & { code: string };
+    error.code = "worker_failed";
+    this.failure = error;
+    for (const waiter of this.pending.values()) waiter.reject(error);
+    this.pending.clear();
+    clients.delete(this.mode);
+  }
+
   /** Calls a method in the worker; the writes batched before it go first. */
   call<T>(store: number, method: string, args: unknown[], thread?: number): Promise<T> {
+    if (this.failure) return Promise.reject(this.failure);
     this.flush();
     const id = this.nextId++;
     return new Promise<T>((resolve, reject) => {
@@ -239,10 +262,19 @@ export function connect(mode: Exclude<WorkerMode, "none">): WorkerClient {
     // Written out in full, twice, so that bundlers (Vite) see the pattern and ship the script.
     // `extendedLifetime`: the browser keeps the worker a little after the last tab closes, so
     // what was written just before is still stored (Chromium; others ignore the option).
-    const channel: Channel = actual === "shared"
-      ? new SharedWorker(new URL("./worker.js", import.meta.url), { type: "module", name: "chatsync", extendedLifetime: true } as WorkerOptions).port
-      : new Worker(new URL("./worker.js", import.meta.url), { type: "module", name: "chatsync" });
-    client = new WorkerClient(channel, actual);
+    let worker: Worker | SharedWorker;
+    try {
+      worker = actual === "shared"
+        ? new SharedWorker(new URL("./worker.js", import.meta.url), { type: "module", name: "chatsync", extendedLifetime: true } as WorkerOptions)
+        : new Worker(new URL("./worker.js", import.meta.url), { type: "module", name: "chatsync" });
+    } catch (error) {
+      throw Object.assign(new Error(`the store's worker could not start: ${error instanceof Error ? error.message : String(error)}`), { code: "worker_failed" });
+    }
+    const started = new WorkerClient(worker instanceof Worker ? worker : worker.port, actual);
+    worker.addEventListener("error", (event) => {
+      started.fail(event instanceof ErrorEvent && event.message ? event.message : "its script did not load");
+    });
+    client = started;
     clients.set(actual, client);
   }
   return client;

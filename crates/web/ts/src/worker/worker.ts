@@ -33,21 +33,36 @@ if (typeof (globalThis as { Window?: unknown }).Window === "undefined") {
 
 // Messages that arrive while the wasm loads wait for it, in order.
 let ready = false;
+/** Why the wasm did not load: every call is answered with it (`worker_failed`), so no page waits on. */
+let failed: string | undefined;
 const waiting: (() => void)[] = [];
 init().then(
   () => {
     ready = true;
     for (const run of waiting.splice(0)) run();
   },
-  (error: unknown) => console.error("chatsync: the worker could not load its wasm", error),
+  (error: unknown) => {
+    failed = error instanceof Error ? error.message : String(error);
+    console.error("chatsync: the worker could not load its wasm", error);
+    for (const run of waiting.splice(0)) run();
+  },
 );
+
+function refuse(port: MessageTarget, message: ToWorker): void {
+  if (message.t !== "call") return;
+  port.postMessage({
+    t: "reply", id: message.id, ok: false,
+    error: { name: "Error", message: `the store's worker could not load its wasm: ${failed}`, code: "worker_failed" },
+  });
+}
 
 function serve(port: MessageTarget): void {
   const connection = new Connection(port);
+  const handle = (message: ToWorker) => (failed === undefined ? connection.handle(message) : refuse(port, message));
   port.addEventListener("message", (event) => {
     const message = event.data;
-    if (ready) connection.handle(message);
-    else waiting.push(() => connection.handle(message));
+    if (ready || failed !== undefined) handle(message);
+    else waiting.push(() => handle(message));
   });
   // A port's `close` event (Chromium 122+): its page went away. Where there is none, the tab's Web
   // Lock says so (the `hello` message).
