@@ -3,6 +3,7 @@
 // origin connects here, and tabs opening the same database share one store — one relay connection,
 // one copy of each document — each tab with its own `Thread` objects on it.
 import { ChatStore } from "../index.js";
+import { detachSharing } from "../share/state.js";
 import type { Message, StoreEvent, Thread, ThreadView } from "../web/chatsync.js";
 import { changesNothing, diffView, same } from "./diff.js";
 import type { FromWorker, FullExtras, StoreMirror, ThreadOp, ToWorker, WireError, WireToken } from "./protocol.js";
@@ -204,6 +205,10 @@ export class Connection {
           persist: false,
           ...(token === undefined ? {} : { token: typeof token === "string" ? token : ask }),
         });
+        // Sharing is each page's (share/state.ts, from the page's proxy): the shared list kept in
+        // the page's localStorage, read-only writes refused there, at once. This store, which every
+        // tab shares, only holds and syncs the documents, shared ones as any other.
+        detachSharing(store);
         entry = {
           store, key, users: new Set(), threads: new Map(), orphaned: new Map(), aliases: new Map(),
           mirrorArmed: false,
