@@ -37,6 +37,16 @@ export function relayUrl(): string {
   return url;
 }
 
+/**
+ * Not API: what a store's insides say (the package's src/internal.ts) — asked of the page for a
+ * store in the page, of its worker for a store in a worker.
+ */
+export function internal<T = unknown>(store: object, request: "searchStats" | "resources" | "modules" | "countOpens" | "opens"): Promise<T> {
+  const method = (store as Record<symbol, ((request: string) => Promise<T>) | undefined>)[Symbol.for("chatsync.internal")];
+  if (typeof method !== "function") throw new Error("this store answers no internal requests");
+  return method.call(store, request);
+}
+
 let dbCount = 0;
 /** A database name of its own for each test. */
 export function freshDb(): string {

@@ -4,6 +4,7 @@
 // one copy of each document — each tab with its own `Thread` objects on it.
 import { ChatStore } from "../index.js";
 import { detachSharing } from "../share/state.js";
+import { answerInternal, type InternalRequest } from "../internal.js";
 import type { Message, StoreEvent, Thread, ThreadView } from "../web/chatsync.js";
 import { changesNothing, diffView, same } from "./diff.js";
 import type { FromWorker, FullExtras, StoreMirror, ThreadOp, ToWorker, WireError, WireToken } from "./protocol.js";
@@ -93,6 +94,9 @@ interface ThreadUse {
 
 const sharedStores = new Map<string, Promise<Shared>>();
 
+/** How many closed stores a connection keeps for internal requests. */
+const CLOSED_KEPT = 4;
+
 /** Messages per `chunk` of a first view. */
 const CHUNK = 500;
 /**
@@ -109,6 +113,11 @@ export class Connection {
   private readonly tokenAsks = new Map<number, { resolve: (t: string) => void; reject: (e: Error) => void }>();
   private nextAsk = 1;
   private gone = false;
+  /**
+   * The last few stores this page closed, for internal requests (../internal.ts) after close, as a
+   * closed store in the page still answers them.
+   */
+  private readonly closedStores = new Map<number, ChatStore>();
   /** How many `ops` messages ran: the page's optimistic writes up to there are in the views sent. */
   private acked = 0;
 
@@ -157,6 +166,11 @@ export class Connection {
         return;
       }
       else if (method === "close") value = await this.closeStore(sid);
+      else if (method === "internal") {
+        const store = this.stores.get(sid)?.shared.store ?? this.closedStores.get(sid);
+        if (!store) throw Object.assign(new Error("no such store"), { code: "closed" });
+        value = answerInternal(store, args[0] as InternalRequest);
+      }
       else if (tid !== undefined) value = await this.threadCall(tid, method, args);
       else {
         const use = this.stores.get(sid);
@@ -471,6 +485,11 @@ export class Connection {
     this.stores.delete(sid);
     use.unsubscribe();
     await release(use);
+    this.closedStores.set(sid, use.shared.store);
+    for (const old of this.closedStores.keys()) {
+      if (this.closedStores.size <= CLOSED_KEPT) break;
+      this.closedStores.delete(old);
+    }
   }
 
   private askToken(sid: number): Promise<string> {

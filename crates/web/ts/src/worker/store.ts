@@ -16,6 +16,7 @@ import { ChatsyncError } from "../errors.js";
 import type { OpenThreadOptions, SyncOptions } from "../abort.js";
 import { abortable, signalOf } from "../signals.js";
 import { announceThreads, keepThreadList, listedFor, subscribeListed, threadsOf } from "../thread-list.js";
+import { INTERNAL, type InternalRequest } from "../internal.js";
 import { attachSharing, openedThread, refuseReadOnly, STORE_WRITES, THREAD_WRITES, withShared } from "../share/state.js";
 import type { ExportFormat, ExportFormats, ImportOptions, ImportResult } from "../export/format.js";
 import type { SearchOptions, SearchResult } from "../search/types.js";
@@ -361,6 +362,12 @@ async function resolveToken(token: TokenSource | undefined): Promise<string> {
 
 // `store instanceof ChatStore` holds for these too.
 Object.setPrototypeOf(WorkerChatStore.prototype, ChatStore.prototype);
+
+// Not API (../internal.ts): answered by the worker's real store, closed or not (a test reads the
+// search index's counters after close, as it may of a store in the page).
+(WorkerChatStore.prototype as unknown as Record<symbol, unknown>)[INTERNAL] = function internal(this: WorkerChatStore, request: InternalRequest) {
+  return this.client.call(this.sid, "internal", [request]);
+};
 
 // A read-only share's writes are refused here, as in the page (share/store.ts): a thread's at once
 // (it throws, as the in-page Thread does), the store's by rejecting; the worker never sees them.
