@@ -86,6 +86,17 @@ function queue(store: ChatStore, cache: ListCache, event: StoreEvent | undefined
 }
 
 /**
+ * Lists again, with no event (what `listThreads` adds changed before anyone could be told: the
+ * shared list, set up after the store's first listing); resolves once `threads()` shows it.
+ */
+export function relisted(store: ChatStore): Promise<void> | undefined {
+  const cache = caches.get(store);
+  if (!cache) return undefined;
+  void queue(store, cache, undefined);
+  return listed(cache);
+}
+
+/**
  * A `threads` event of the package's own (the shared list changed, share/state.ts): listed, then
  * handed to the store's subscribers, as the core's are. For a store this module does not keep, nothing.
  */

@@ -20,6 +20,8 @@ interface State {
   refreshing?: Promise<void>;
   /** Tells the store's subscribers (and its `threads()` list) that the shared list changed. */
   notify: (event: StoreEvent) => void;
+  /** Stops following the other tabs' copies of the list. */
+  unwatch?: () => void;
 }
 const states = new WeakMap<object, State>();
 
@@ -39,17 +41,47 @@ export interface SharingSetup {
   notify: (event: StoreEvent) => void;
 }
 
-/** Sets sharing up for `store` (at open). */
-export function attachSharing(store: object, setup: SharingSetup): void {
+/** Sets sharing up for `store` (at open); true if the shared list kept from before has threads. */
+export function attachSharing(store: object, setup: SharingSetup): boolean {
   const cacheKey = `chatsync.shared.${setup.dbName ?? "chatsync"}`;
-  states.set(store, {
+  const shared = readCache(cacheKey);
+  const state: State = {
     relay: sharing({ relayUrl: setup.relayUrl, token: setup.token }),
     remote: setup.relayUrl !== undefined,
     cacheKey,
-    shared: readCache(cacheKey),
+    shared,
     fetchedAt: 0,
     notify: setup.notify,
-  });
+  };
+  states.set(store, state);
+  watchOtherTabs(state);
+  return shared.size > 0;
+}
+
+/**
+ * Another tab of this origin that fetched a newer shared list wrote it to localStorage: this tab's
+ * store takes it at once (its own fetch may be seconds away), so a thread shared read-only since is
+ * refused here too. Each tab asks the relay with its own token, whether its store runs in the page or
+ * in a SharedWorker with the other tabs'.
+ */
+function watchOtherTabs(state: State): void {
+  const scope = globalThis as { addEventListener?: typeof addEventListener; removeEventListener?: typeof removeEventListener };
+  if (typeof scope.addEventListener !== "function" || !globalThis.localStorage) return;
+  const listener = (event: Event) => {
+    if ((event as StorageEvent).key !== state.cacheKey) return;
+    const before = JSON.stringify([...state.shared.values()]);
+    state.shared = readCache(state.cacheKey);
+    if (JSON.stringify([...state.shared.values()]) !== before) state.notify({ type: "threads", source: "remote" });
+  };
+  scope.addEventListener("storage", listener);
+  state.unwatch = () => scope.removeEventListener?.("storage", listener);
+}
+
+/** The store closed: its sharing stops following the other tabs (its calls still answer). */
+export function closeSharing(store: object): void {
+  const state = states.get(store);
+  state?.unwatch?.();
+  if (state) state.unwatch = undefined;
 }
 
 /**
@@ -57,6 +89,7 @@ export function attachSharing(store: object, setup: SharingSetup): void {
  * the shared list and refuses read-only writes.
  */
 export function detachSharing(store: object): void {
+  closeSharing(store);
   states.delete(store);
 }
 

@@ -8,10 +8,10 @@
 // which the worker's page proxy (worker/store.ts) uses the same way.
 import { ChatStore, Thread } from "../web/chatsync.js";
 import type { ListOptions } from "../web/chatsync.js";
-import { announceThreads } from "../thread-list.js";
+import { announceThreads, relisted } from "../thread-list.js";
 import type { TokenSource } from "./client.js";
 import {
-  attachSharing, openedThread, refuseReadOnly, relayOf, settled, STORE_WRITES, THREAD_WRITES, withShared,
+  attachSharing, closeSharing, openedThread, refuseReadOnly, relayOf, settled, STORE_WRITES, THREAD_WRITES, withShared,
 } from "./state.js";
 
 export type { ShareAccess, ShareLink, ThreadShare } from "./client.js";
@@ -56,7 +56,7 @@ const coreList = ChatStore.prototype.listThreads;
 ChatStore.open = async function open(options) {
   const store = await coreOpen.call(ChatStore, options);
   tokens.set(store, options?.token);
-  attachSharing(store, {
+  const kept = attachSharing(store, {
     relayUrl: options?.relayUrl ?? options?.relayUrls?.[0],
     dbName: options?.dbName,
     token: () => {
@@ -66,7 +66,16 @@ ChatStore.open = async function open(options) {
     // Through the thread list (threads.ts), so `threads()` shows the change to the event's listeners.
     notify: (event) => announceThreads(store, event),
   });
+  // The store's first listing (threads.ts, inside this open) ran before the shared list was here:
+  // `threads()` shows the threads kept from before once open resolves, as a worker's proxy does.
+  if (kept) await relisted(store);
   return store;
+};
+
+const coreClose = ChatStore.prototype.close;
+ChatStore.prototype.close = function close(this: ChatStore) {
+  closeSharing(this);
+  return coreClose.call(this);
 };
 
 const coreSetToken = ChatStore.prototype.setToken;

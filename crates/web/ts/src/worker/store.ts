@@ -17,7 +17,7 @@ import type { OpenThreadOptions, SyncOptions } from "../abort.js";
 import { abortable, signalOf } from "../signals.js";
 import { announceThreads, keepThreadList, listedFor, subscribeListed, threadsOf } from "../thread-list.js";
 import { INTERNAL, type InternalRequest } from "../internal.js";
-import { attachSharing, openedThread, refuseReadOnly, STORE_WRITES, THREAD_WRITES, withShared } from "../share/state.js";
+import { attachSharing, closeSharing, openedThread, refuseReadOnly, STORE_WRITES, THREAD_WRITES, withShared } from "../share/state.js";
 import type { ExportFormat, ExportFormats, ImportOptions, ImportResult } from "../export/format.js";
 import type { SearchOptions, SearchResult } from "../search/types.js";
 import { connect, type StoreSink, type WorkerClient, type WorkerMode } from "./client.js";
@@ -335,6 +335,7 @@ export class WorkerChatStore implements StoreSink {
 
   async close(): Promise<void> {
     if (this.closed) return;
+    closeSharing(this);
     for (const thread of [...this.openThreads]) thread.close();
     const closing = this.client.call<void>(this.sid, "close", []);
     this.closed = true;
