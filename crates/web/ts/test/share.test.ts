@@ -232,3 +232,28 @@ test("share: two tabs of a grantee on one SharedWorker list, open and follow a r
     await alice.close();
   }
 });
+
+test("share: a tab hears at once that another tab of the origin found a share read-only", async () => {
+  const [aliceId, bobId] = [user("alice"), user("bob")];
+  const alice = await open(aliceId);
+  const bobDb = freshDb();
+  const bob = await open(bobId, bobDb);
+  const { id } = await alice.createThread({ title: "Now read-only" });
+  await synced(alice);
+  await alice.shareThread(id, bobId, "write");
+  equal((await bob.listThreads()).find((s) => s.id === id)?.access, "write", "listed writable");
+  // The other tab (its store in the SharedWorker) opens the thread, then does nothing.
+  const tab = openTab({ db: bobDb, thread: id, act: "follow", relay: relayUrl(), token: bobId });
+  try {
+    equal((await tab.message("ready")).access, "write", "the other tab: writable");
+    await alice.shareThread(id, bobId, "read");
+    // This tab asks the relay (listThreads refreshes a list older than a moment) and keeps the answer…
+    await eventually(async () => equal((await bob.listThreads()).find((s) => s.id === id)?.access, "read", "this tab: read-only"));
+    // …which the other tab takes from there, with a threads event: its writes are refused.
+    equal((await tab.message("readOnly")).refused, "forbidden", "the other tab's write");
+  } finally {
+    tab.frame.remove();
+    await bob.close();
+    await alice.close();
+  }
+});

@@ -2,7 +2,7 @@
 // `act=write` appends a message and reports what it then sees; `act=stream` streams a reply until
 // the iframe is removed; `act=shared` (with `relay` and `token`: a grantee of a thread shared
 // read-only, share.test.ts) lists and opens the thread, tries to write it and reports what it then
-// sees. It tells the test page how far it got with postMessage.
+// sees; `act=follow` opens a shared thread and, once its threads() says read-only, tries to write it. It tells the test page how far it got with postMessage.
 import { ChatStore } from "chatsync/bundler";
 
 const params = new URLSearchParams(location.search);
@@ -35,6 +35,24 @@ try {
       if (view.messages.length < 2) return;
       stop();
       tell({ type: "saw", contents: view.messages.map((m) => m.content) });
+    });
+  } else if (params.get("act") === "follow") {
+    // A grantee's tab, idle: it hears that the share became read-only only from another tab. (Its
+    // store may be new, the thread not on this device yet: fetched once the store is online.)
+    for (let tries = 0; !store.status().online && tries < 500; tries++) await new Promise((resolve) => setTimeout(resolve, 20));
+    const thread = await store.openThread(id);
+    const access = () => store.threads().find((s) => s.id === id)?.access;
+    tell({ type: "ready", access: access() });
+    const stop = store.subscribe((event) => {
+      if (event.type !== "threads" || access() !== "read") return;
+      stop();
+      let refused: string | undefined;
+      try {
+        thread.setTitle("from the tab");
+      } catch (error) {
+        refused = (error as { code?: string }).code;
+      }
+      tell({ type: "readOnly", refused });
     });
   } else if (params.get("act") === "write") {
     const thread = await store.openThread(id);

@@ -84,7 +84,7 @@ ChatStore.prototype.setToken = function setToken(this: ChatStore, token) {
   tokens.set(this, token);
 };
 
-ChatStore.prototype.listThreads = function listThreads(this: ChatStore, options?: ListOptions) {
+ChatStore.prototype.listThreads = async function listThreads(this: ChatStore, options?: ListOptions) {
   return withShared(this, coreList.call(this, options), options);
 };
 
