@@ -66,7 +66,12 @@ export function attachSharing(store: object, setup: SharingSetup): boolean {
  */
 function watchOtherTabs(state: State): void {
   const scope = globalThis as { addEventListener?: typeof addEventListener; removeEventListener?: typeof removeEventListener };
-  if (typeof scope.addEventListener !== "function" || !globalThis.localStorage) return;
+  if (typeof scope.addEventListener !== "function") return;
+  try {
+    if (!globalThis.localStorage) return; // a worker's scope
+  } catch {
+    return; // an opaque origin refuses even the lookup
+  }
   const listener = (event: Event) => {
     if ((event as StorageEvent).key !== state.cacheKey) return;
     const before = JSON.stringify([...state.shared.values()]);
@@ -225,17 +230,17 @@ export const STORE_WRITES = ["archiveThread", "unarchiveThread"] as const;
  * call; `fail` gives what a refused call gives (throws for a synchronous write, a rejection for a
  * promise-returning one).
  */
-export function refuseReadOnly(
-  prototype: object,
+export function refuseReadOnly<T extends object>(
+  prototype: T,
   names: readonly string[],
-  target: (self: any, args: unknown[]) => { store: object | undefined; id: unknown },
+  target: (self: T, args: unknown[]) => { store: object | undefined; id: unknown },
   fail: (error: ChatsyncError) => unknown,
 ): void {
-  const methods = prototype as Record<string, (...args: unknown[]) => unknown>;
+  const methods = prototype as unknown as Record<string, (...args: unknown[]) => unknown>;
   for (const name of names) {
     const core = methods[name];
     if (typeof core !== "function") continue;
-    methods[name] = function (this: unknown, ...args: unknown[]) {
+    methods[name] = function (this: T, ...args: unknown[]) {
       const { store, id } = target(this, args);
       if (typeof id === "string" && isReadOnly(store, id)) return fail(readOnlyError(id));
       return core.apply(this, args);
