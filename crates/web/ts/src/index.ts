@@ -8,6 +8,7 @@ import { ChatStore } from "./web/chatsync.js";
 import type { StoreEvent, StoreStatus } from "./web/chatsync.js";
 import { ChatsyncError } from "./errors.js";
 import type { WorkerMode } from "./worker/client.js";
+import { answerInternal, INTERNAL, type InternalRequest } from "./internal.js";
 
 export * from "./web/chatsync.js";
 export { default } from "./web/chatsync.js";
@@ -159,6 +160,12 @@ ChatStore.prototype.status = function status(this: ChatStore) {
     state.merged = Object.freeze({ ...core, persisted: state.persisted });
   }
   return state.merged!;
+};
+
+// Not API (./internal.ts): the tests' and benchmarks' view of the store's insides, answered here for
+// a store in the page (a worker's proxy forwards it to its worker).
+(ChatStore.prototype as unknown as Record<symbol, unknown>)[INTERNAL] = async function internal(this: ChatStore, request: InternalRequest) {
+  return answerInternal(this, request);
 };
 
 ChatStore.prototype.subscribe = function subscribe(this: ChatStore, callback: Listener) {

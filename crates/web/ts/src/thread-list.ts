@@ -72,16 +72,37 @@ function refresh(store: ChatStore, cache: ListCache): Promise<void> {
 export async function keepThreadList(store: ChatStore, subscribeCore: (listener: Listener) => unknown): Promise<void> {
   const cache: ListCache = { list: empty, listeners: new Set(), queued: [], running: undefined, seen: 0, listed: 0, waiters: [] };
   caches.set(store, cache);
-  const queue = (event: StoreEvent | undefined) => {
-    cache.queued.push(event);
-    cache.seen += 1;
-    return refresh(store, cache);
-  };
   subscribeCore((event: StoreEvent) => {
-    if (event.type === "threads") void queue(event);
+    if (event.type === "threads") void queue(store, cache, event);
   });
-  void queue(undefined);
+  void queue(store, cache, undefined);
   await listed(cache);
+}
+
+function queue(store: ChatStore, cache: ListCache, event: StoreEvent | undefined): Promise<void> {
+  cache.queued.push(event);
+  cache.seen += 1;
+  return refresh(store, cache);
+}
+
+/**
+ * Lists again, with no event (what `listThreads` adds changed before anyone could be told: the
+ * shared list, set up after the store's first listing); resolves once `threads()` shows it.
+ */
+export function relisted(store: ChatStore): Promise<void> | undefined {
+  const cache = caches.get(store);
+  if (!cache) return undefined;
+  void queue(store, cache, undefined);
+  return listed(cache);
+}
+
+/**
+ * A `threads` event of the package's own (the shared list changed, share/state.ts): listed, then
+ * handed to the store's subscribers, as the core's are. For a store this module does not keep, nothing.
+ */
+export function announceThreads(store: ChatStore, event: StoreEvent): void {
+  const cache = caches.get(store);
+  if (cache) void queue(store, cache, event);
 }
 
 /**

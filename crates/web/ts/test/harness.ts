@@ -37,6 +37,40 @@ export function relayUrl(): string {
   return url;
 }
 
+/**
+ * Not API: what a store's insides say (the package's src/internal.ts) — asked of the page for a
+ * store in the page, of its worker for a store in a worker.
+ */
+export function internal<T = unknown>(store: object, request: "searchStats" | "resources" | "modules" | "countOpens" | "opens"): Promise<T> {
+  const method = (store as Record<symbol, ((request: string) => Promise<T>) | undefined>)[Symbol.for("chatsync.internal")];
+  if (typeof method !== "function") throw new Error("this store answers no internal requests");
+  return method.call(store, request);
+}
+
+/** A second tab: an iframe of this page running ./worker-tab.ts; resolves with what it posts. */
+export function openTab(params: Record<string, string>): { frame: HTMLIFrameElement; message: (type: string) => Promise<Record<string, unknown>> } {
+  const frame = document.createElement("iframe");
+  const received: Record<string, unknown>[] = [];
+  const onMessage = (event: MessageEvent) => {
+    if (event.source === frame.contentWindow) received.push(event.data as Record<string, unknown>);
+  };
+  window.addEventListener("message", onMessage);
+  frame.src = `${location.pathname}?${new URLSearchParams({ role: "tab", ...params })}`;
+  document.body.append(frame);
+  return {
+    frame,
+    message: async (type) => {
+      let found: Record<string, unknown> | undefined;
+      await eventually(() => {
+        found = received.find((m) => m.type === type || m.type === "failed");
+        assert(found, `the tab posted no ${type} (only ${JSON.stringify(received.map((m) => m.type))})`);
+      }, 15_000);
+      if (found!.type === "failed") throw new Error(`the tab failed: ${String(found!.error)}`);
+      return found!;
+    },
+  };
+}
+
 let dbCount = 0;
 /** A database name of its own for each test. */
 export function freshDb(): string {

@@ -3,12 +3,15 @@
 // device through the relay, undo of this device's last edit, refusals, and the history module loaded
 // only on the first call.
 import { ChatStore, ChatsyncError, type Thread, type ThreadVersion } from "chatsync/bundler";
-import { assert, equal, eventually, freshDb, relayUrl, test } from "./harness.js";
+import { assert, equal, eventually, freshDb, internal, relayUrl, test } from "./harness.js";
 
 const open = (dbName = freshDb()) => ChatStore.open({ dbName, persist: false });
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-const historyWasmLoaded = () =>
-  performance.getEntriesByType("resource").some((e) => /chatsync_history_bg[^/]*\.wasm/.test(e.name));
+/** Whether the history module's wasm was fetched where the store runs (this page, or its worker). */
+const historyWasmLoaded = async (store: ChatStore) =>
+  (await internal<string[]>(store, "resources")).some((name) => /chatsync_history_bg[^/]*\.wasm/.test(name));
+/** Whether the history module ran there. */
+const historyModuleRan = async (store: ChatStore) => (await internal<string[]>(store, "modules")).includes("history");
 
 /** A question, a reply streamed over several changes (deltas more than 100 ms apart), a title. */
 async function conversation(thread: Thread): Promise<void> {
@@ -38,9 +41,11 @@ test("history: the module loads on the first call only, and versions read as a p
   const { id } = await store.createThread();
   const thread = await store.openThread(id);
   await conversation(thread);
-  assert(!historyWasmLoaded(), "the history wasm loaded before any history call");
+  assert(!(await historyWasmLoaded(store)), "the history wasm loaded before any history call");
+  assert(!(await historyModuleRan(store)), "the history module ran before any history call");
   const versions: ThreadVersion[] = await thread.history();
-  assert(historyWasmLoaded(), "the history wasm did not load");
+  assert(await historyWasmLoaded(store), "the history wasm did not load");
+  assert(await historyModuleRan(store), "the history module did not run");
   equal(versions.map((v) => v.kind), ["created", "message", "reply", "title"], "kinds");
   equal(
     versions.map((v) => v.summary),

@@ -1,7 +1,7 @@
 // store.search: the offline full-text index (its module loads on the first search), kept current as
 // messages stream and sync, persisted in IndexedDB beside the store and rebuilt when damaged.
 import { ChatStore, ChatsyncError, type SearchResult } from "chatsync/bundler";
-import { assert, equal, eventually, freshDb, relayUrl, test } from "./harness.js";
+import { assert, equal, eventually, freshDb, internal, relayUrl, test } from "./harness.js";
 
 interface Stats {
   threadReads: number;
@@ -12,18 +12,16 @@ interface Stats {
   journalWrites: number;
   documents: number;
 }
-const stats = (store: ChatStore) =>
-  (store as unknown as Record<symbol, Stats | undefined>)[Symbol.for("chatsync.searchStats")];
+/** The search index's counters, where the store runs (the page, or its worker). */
+const stats = (store: ChatStore) => internal<Stats | undefined>(store, "searchStats");
 
-/** Counts the threads the store opens from now on (the index reads a thread by opening it). */
-function countReads(store: ChatStore): { reads: number } {
-  const counter = { reads: 0 };
-  const open = store.openThread.bind(store);
-  store.openThread = (id: string) => {
-    counter.reads += 1;
-    return open(id);
-  };
-  return counter;
+/**
+ * Counts the threads the store opens from now on (the index reads a thread by opening it), where
+ * the store runs: the index's reads and this page's opens alike.
+ */
+async function countReads(store: ChatStore): Promise<{ reads: () => Promise<number> }> {
+  await internal(store, "countOpens");
+  return { reads: () => internal<number>(store, "opens") };
 }
 
 /** A thread with these messages (user, assistant, user, …). */
@@ -39,12 +37,15 @@ async function thread(store: ChatStore, title: string, messages: string[], proje
 const marked = (r: SearchResult) => r.highlights.map(([s, e]) => r.snippet.slice(s, e));
 
 test("search: loads its module only on the first search", async () => {
-  const loaded = () => performance.getEntriesByType("resource").some((e) => /\/engine-[^/]*\.js$/.test(e.name));
+  // Where the store runs (this page, or the store's worker): whether the module's file was fetched
+  // (a worker's timeline does not record the modules it imports), and whether the module ran.
+  const fetched = async () => (await internal<string[]>(store, "resources")).some((name) => /\/engine-[^/]*\.js$/.test(name));
+  const ran = async () => (await internal<string[]>(store, "modules")).includes("search");
   const store = await ChatStore.open({ dbName: freshDb(), persist: false });
   await thread(store, "Lazy", ["nothing to see"]);
-  assert(!loaded(), "the search module was loaded before any search");
+  assert(!(await fetched()) && !(await ran()), "the search module was loaded before any search");
   equal((await store.search("nothing")).length, 1, "results");
-  assert(loaded(), "the search module was not loaded by the first search");
+  assert(await ran(), "the search module was not loaded by the first search");
   await store.close();
 });
 
@@ -145,7 +146,7 @@ test("search: a streamed reply is searchable while it streams and after it finis
     equal(hit?.snippet, "Blue whales are the largest animals known, and krill is their food.", "finished");
   });
   // Only the reply was re-indexed each time, never the question again.
-  const s = stats(store)!;
+  const s = (await stats(store))!;
   equal(s.documents, 3, "documents: title, question, reply");
   t.close();
   await store.close();
@@ -191,23 +192,23 @@ test("search: a reload answers from the saved index without reading every thread
   const ids = [];
   for (let i = 0; i < 5; i++) ids.push(await thread(first, `Thread ${i}`, [`walrus number ${i}`, "a reply"]));
   equal((await first.search("walrus")).length, 5, "first store");
-  equal(stats(first)!.threadReads, 5, "the first search read every thread once");
+  equal((await stats(first))!.threadReads, 5, "the first search read every thread once");
   await first.close(); // saves the index
 
   const second = await ChatStore.open({ dbName, persist: false });
-  const counter = countReads(second);
+  const counter = await countReads(second);
   equal((await second.search("walrus")).length, 5, "after the reload");
-  equal(counter.reads, 0, "threads read after the reload");
-  equal(stats(second)!.rebuilt, false, "not rebuilt");
+  equal(await counter.reads(), 0, "threads read after the reload");
+  equal((await stats(second))!.rebuilt, false, "not rebuilt");
   // One thread changes: that one is read, and only its new message is indexed.
-  const before = stats(second)!.docsIndexed;
+  const before = (await stats(second))!.docsIndexed;
   const t = await second.openThread(ids[2]!);
   t.appendMessage({ role: "user", content: "walrus again" });
   t.close();
   await second.flush();
   await eventually(async () => equal((await second.search("walrus again")).length, 1, "the new message"));
-  equal(counter.reads, 2, "reads: the test's own open and the index's one");
-  equal(stats(second)!.docsIndexed - before, 1, "documents indexed");
+  equal(await counter.reads(), 2, "reads: the test's own open and the index's one");
+  equal((await stats(second))!.docsIndexed - before, 1, "documents indexed");
   await second.close();
 });
 
@@ -216,7 +217,7 @@ test("search: changes are saved debounced, as one thread's journal record, not t
   const store = await ChatStore.open({ dbName, persist: false });
   const { id } = await store.createThread({ title: "Debounce" });
   await store.search("x");
-  await eventually(() => equal(stats(store)!.snapshots, 1, "the first build is saved as a snapshot"), 3000);
+  await eventually(async () => equal((await stats(store))!.snapshots, 1, "the first build is saved as a snapshot"), 3000);
   const t = await store.openThread(id);
   const reply = t.appendMessage({ role: "assistant" });
   for (let i = 0; i < 20; i++) {
@@ -225,16 +226,17 @@ test("search: changes are saved debounced, as one thread's journal record, not t
   }
   t.finishMessage(reply.id, { status: "complete" });
   await eventually(async () => equal((await store.search("word19")).length, 1, "the last delta"));
-  assert(stats(store)!.docsIndexed >= 3, `re-indexed while streaming: ${stats(store)!.docsIndexed}`);
-  assert(stats(store)!.journalWrites <= 1, `journal writes during the stream: ${stats(store)!.journalWrites}`);
+  const streamed = (await stats(store))!;
+  assert(streamed.docsIndexed >= 3, `re-indexed while streaming: ${streamed.docsIndexed}`);
+  assert(streamed.journalWrites <= 1, `journal writes during the stream: ${streamed.journalWrites}`);
   t.close();
   await store.close();
-  const s = stats(store)!;
+  const s = (await stats(store))!;
   equal([s.snapshots, s.journalWrites >= 1], [1, true], "close wrote the journal, not a new snapshot");
   // The next store: the snapshot, then the journal over it; nothing read.
   const again = await ChatStore.open({ dbName, persist: false });
   equal((await again.search("word0 word19")).length, 1, "after the reload");
-  equal(stats(again)!.threadReads, 0, "threads read");
+  equal((await stats(again))!.threadReads, 0, "threads read");
   await again.close();
 });
 
@@ -280,13 +282,13 @@ test("search: a damaged, missing or other-version index record is rebuilt from t
     const store = await ChatStore.open({ dbName, persist: false });
     const results = await store.search("fjords");
     equal(results.length, 3, `${what}: results`);
-    equal(stats(store)!.threadReads, 2, `${what}: rebuilt from both threads`);
-    equal(stats(store)!.rebuilt, value !== undefined, `${what}: rebuilt flag`);
+    equal((await stats(store))!.threadReads, 2, `${what}: rebuilt from both threads`);
+    equal((await stats(store))!.rebuilt, value !== undefined, `${what}: rebuilt flag`);
     await store.close();
     // The rebuilt index was saved: the next store reads nothing.
     const again = await ChatStore.open({ dbName, persist: false });
     equal((await again.search("fjords")).length, 3, `${what}: after the rebuild`);
-    equal(stats(again)!.threadReads, 0, `${what}: reads after the rebuild`);
+    equal((await stats(again))!.threadReads, 0, `${what}: reads after the rebuild`);
     await again.close();
   }
 });
@@ -297,7 +299,7 @@ test("search: a damaged journal record: only its thread is read again", async ()
   const changed = await thread(first, "Changed", ["otters hold hands"]);
   await thread(first, "Same", ["otters sleep on their backs"]);
   equal((await first.search("otters")).length, 2, "before");
-  await eventually(() => equal(stats(first)!.snapshots, 1, "the snapshot saved"), 3000);
+  await eventually(async () => equal((await stats(first))!.snapshots, 1, "the snapshot saved"), 3000);
   const t = await first.openThread(changed);
   t.appendMessage({ role: "user", content: "sea otters use stones" });
   t.close();
@@ -307,13 +309,15 @@ test("search: a damaged journal record: only its thread is read again", async ()
   await damage(dbName, (r: { docs: unknown[] }) => ({ ...r, docs: r.docs.slice(1) }), ["journal", changed]);
   const store = await ChatStore.open({ dbName, persist: false });
   equal((await store.search("otters")).length, 3, "results");
-  equal([stats(store)!.damagedJournal, stats(store)!.threadReads, stats(store)!.rebuilt], [1, 1, false], "one thread read");
+  const read = (await stats(store))!;
+  equal([read.damagedJournal, read.threadReads, read.rebuilt], [1, 1, false], "one thread read");
   await store.close(); // its journal record written anew
   // A record that looks right but names one document twice: it does not fit, and all is rebuilt.
   await damage(dbName, (r: { docs: unknown[] }) => ({ ...r, docs: [r.docs[0], r.docs[0], ...r.docs.slice(2)] }), ["journal", changed]);
   const rebuilt = await ChatStore.open({ dbName, persist: false });
   equal((await rebuilt.search("otters")).length, 3, "results after the rebuild");
-  equal([stats(rebuilt)!.threadReads, stats(rebuilt)!.rebuilt], [2, true], "every thread read");
+  const all = (await stats(rebuilt))!;
+  equal([all.threadReads, all.rebuilt], [2, true], "every thread read");
   await rebuilt.close();
 });
 
@@ -357,7 +361,7 @@ test("search: switching threads reads nothing; a new title replaces the old one"
   const a = await thread(store, "Mountains", ["alps and andes"]);
   const b = await thread(store, "Rivers", ["nile and amazon"]);
   equal((await store.search("and")).length, 2, "both");
-  const reads = stats(store)!.threadReads;
+  const reads = (await stats(store))!.threadReads;
   for (const id of [a, b, a, b]) {
     const t = await store.openThread(id);
     t.view();
@@ -367,7 +371,7 @@ test("search: switching threads reads nothing; a new title replaces the old one"
   await store.flush();
   await new Promise((resolve) => setTimeout(resolve, 100));
   equal((await store.search("alps")).length, 1, "still found");
-  equal(stats(store)!.threadReads, reads, "threads read by the index while switching");
+  equal((await stats(store))!.threadReads, reads, "threads read by the index while switching");
   const t = await store.openThread(a);
   t.setTitle("Volcanoes");
   t.close();

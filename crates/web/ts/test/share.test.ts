@@ -1,7 +1,7 @@
 // Sharing from the browser store: shareThread / unshareThread / createShareLink against the relay
 // run.mjs started (dev auth: the token is the user id), two users' stores on one page.
 import { ChatStore, ChatsyncError, type Thread } from "chatsync/bundler";
-import { assert, equal, eventually, freshDb, relayUrl, test } from "./harness.js";
+import { assert, equal, eventually, freshDb, openTab, relayUrl, test } from "./harness.js";
 
 let users = 0;
 /** A user id of its own for each store pair. */
@@ -50,6 +50,8 @@ test("share: a write grantee lists, opens and edits the thread, and both stores 
   const listed = (await bob.listThreads()).find((s) => s.id === id);
   assert(listed, "the shared thread is in bob's list");
   equal([listed.sharedBy, listed.access, listed.title], [aliceId, "write", "Trip plans"], "marked shared");
+  // threads() too, once the shared list's threads event is listed.
+  await eventually(() => equal(bob.threads().find((s) => s.id === id)?.sharedBy, aliceId, "in threads()"));
   const theirs = await bob.openThread(id);
   equal(contents(theirs), ["from alice"], "bob opened alice's thread");
   // Both write at once, each on their own store.
@@ -162,4 +164,96 @@ test("share: a share link reads its thread until revoked or expired; a forged on
   await refused(() => alice.createShareLink(id, { expiresAt: Date.now() - 1 }), "invalid_input", "an expiry in the past");
   t.close();
   await alice.close();
+});
+
+test("share: the store's token at each request — a token function is asked anew, setToken replaces it", async () => {
+  const aliceId = user("alice");
+  let first = 0;
+  let second = 0;
+  const alice = await ChatStore.open({
+    dbName: freshDb(), persist: false, relayUrl: relayUrl(),
+    token: () => {
+      first += 1;
+      return aliceId;
+    },
+  });
+  const { id } = await alice.createThread({ title: "Tokens" });
+  await synced(alice);
+  const before = first;
+  equal(await alice.listShares(id), [], "no grants yet");
+  assert(first > before, "the token function was asked for the request");
+  alice.setToken(async () => {
+    second += 1;
+    return aliceId;
+  });
+  const [was, asked] = [first, second];
+  const bobId = user("bob");
+  equal((await alice.shareThread(id, bobId, "read")).userId, bobId, "shared with the new token");
+  assert(second > asked, "the new token function was asked");
+  equal(first, was, "the old token function is asked no more");
+  // A token string, as setToken takes too.
+  alice.setToken(aliceId);
+  equal((await alice.listShares(id)).map((s) => s.userId), [bobId], "listed with the token string");
+  equal(first, was, "the old function still not asked");
+  await alice.close();
+});
+
+test("share: two tabs of a grantee on one SharedWorker list, open and follow a read-only share; both refuse its writes", async () => {
+  const [aliceId, bobId] = [user("alice"), user("bob")];
+  const alice = await open(aliceId);
+  const bobDb = freshDb();
+  const bob = await ChatStore.open({ dbName: bobDb, persist: false, relayUrl: relayUrl(), token: bobId, worker: "shared" });
+  const { id } = await alice.createThread({ title: "Two tabs" });
+  const mine = await alice.openThread(id);
+  mine.appendMessage({ role: "user", content: "first" });
+  await synced(alice);
+  await alice.shareThread(id, bobId, "read");
+  equal((await bob.listThreads()).find((s) => s.id === id)?.access, "read", "listed in this tab");
+  await eventually(() => equal(bob.threads().find((s) => s.id === id)?.access, "read", "in this tab's threads()"));
+  const theirs = await bob.openThread(id);
+  equal(contents(theirs), ["first"], "this tab reads it");
+  await refused(() => theirs.appendMessage({ role: "user", content: "no" }), "forbidden", "a write in this tab");
+  // The other tab: the same worker (its store, its copy of the document), its own shared list —
+  // the one this tab kept, so its threads() has the thread from the moment it opens.
+  const tab = openTab({ db: bobDb, thread: id, act: "shared", relay: relayUrl(), token: bobId });
+  try {
+    const ready = await tab.message("ready");
+    equal([ready.access, ready.sharedBy, ready.inThreads, ready.refused], ["read", aliceId, "read", "forbidden"], "the other tab");
+    equal(ready.contents, ["first"], "the other tab reads it");
+    mine.appendMessage({ role: "user", content: "second" });
+    await synced(alice);
+    await eventually(() => equal(contents(theirs), ["first", "second"], "this tab hears alice"), 15_000);
+    equal((await tab.message("saw")).contents, ["first", "second"], "the other tab hears alice");
+  } finally {
+    tab.frame.remove();
+    theirs.close();
+    mine.close();
+    await bob.close();
+    await alice.close();
+  }
+});
+
+test("share: a tab hears at once that another tab of the origin found a share read-only", async () => {
+  const [aliceId, bobId] = [user("alice"), user("bob")];
+  const alice = await open(aliceId);
+  const bobDb = freshDb();
+  const bob = await open(bobId, bobDb);
+  const { id } = await alice.createThread({ title: "Now read-only" });
+  await synced(alice);
+  await alice.shareThread(id, bobId, "write");
+  equal((await bob.listThreads()).find((s) => s.id === id)?.access, "write", "listed writable");
+  // The other tab (its store in the SharedWorker) opens the thread, then does nothing.
+  const tab = openTab({ db: bobDb, thread: id, act: "follow", relay: relayUrl(), token: bobId });
+  try {
+    equal((await tab.message("ready")).access, "write", "the other tab: writable");
+    await alice.shareThread(id, bobId, "read");
+    // This tab asks the relay (listThreads refreshes a list older than a moment) and keeps the answer…
+    await eventually(async () => equal((await bob.listThreads()).find((s) => s.id === id)?.access, "read", "this tab: read-only"));
+    // …which the other tab takes from there, with a threads event: its writes are refused.
+    equal((await tab.message("readOnly")).refused, "forbidden", "the other tab's write");
+  } finally {
+    tab.frame.remove();
+    await bob.close();
+    await alice.close();
+  }
 });

@@ -2,7 +2,7 @@
 // from the packed package. A second tab is an iframe of this page (./worker-tab.ts) on the same
 // SharedWorker; removing it closes its port, as closing a tab does.
 import { ChatStore, ChatsyncError, Thread, type Message, type StoreEvent, type ThreadView } from "chatsync/bundler";
-import { assert, equal, eventually, freshDb, relayUrl, test } from "./harness.js";
+import { assert, equal, eventually, freshDb, openTab, relayUrl, test } from "./harness.js";
 
 const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -259,30 +259,6 @@ for (const [mode, other] of [["shared", "shared"], ["dedicated", "dedicated"], [
   await a.close();
   await b.close();
   });
-}
-
-/** A second tab: an iframe of this page running ./worker-tab.ts; resolves with what it posts. */
-function openTab(params: Record<string, string>): { frame: HTMLIFrameElement; message: (type: string) => Promise<Record<string, unknown>> } {
-  const frame = document.createElement("iframe");
-  const received: Record<string, unknown>[] = [];
-  const onMessage = (event: MessageEvent) => {
-    if (event.source === frame.contentWindow) received.push(event.data as Record<string, unknown>);
-  };
-  window.addEventListener("message", onMessage);
-  frame.src = `${location.pathname}?${new URLSearchParams({ role: "tab", ...params })}`;
-  document.body.append(frame);
-  return {
-    frame,
-    message: async (type) => {
-      let found: Record<string, unknown> | undefined;
-      await eventually(() => {
-        found = received.find((m) => m.type === type || m.type === "failed");
-        assert(found, `the tab posted no ${type} (only ${JSON.stringify(received.map((m) => m.type))})`);
-      }, 15_000);
-      if (found!.type === "failed") throw new Error(`the tab failed: ${String(found!.error)}`);
-      return found!;
-    },
-  };
 }
 
 test("worker shared: two tabs share one worker and see each other's writes", async () => {

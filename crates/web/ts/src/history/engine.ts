@@ -7,6 +7,10 @@ import init, * as wasm from "./chatsync_history.js";
 import type { Thread, ThreadView } from "../web/chatsync.js";
 import { ChatsyncError } from "../errors.js";
 import type { RestoreOptions, ThreadVersion } from "./types.js";
+import { noteModule } from "../internal.js";
+
+// For the package's tests (../internal.ts): this module ran here, and only on the first history call.
+noteModule("history");
 
 /** Loads and starts the wasm, once. */
 export function ready(): Promise<unknown> {

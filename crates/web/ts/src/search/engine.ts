@@ -25,6 +25,10 @@ import { snippet } from "./snippet.js";
 import { TOKENIZER_VERSION, terms } from "./tokens.js";
 import type { SearchOptions, SearchResult } from "./types.js";
 import type { Role } from "../web/chatsync.js";
+import { noteModule } from "../internal.js";
+
+// For the package's tests (../internal.ts): this module ran here, and only on the first search.
+noteModule("search");
 
 type Stored = Omit<Doc, "id">;
 

@@ -4,13 +4,18 @@
 // this user, each with `sharedBy` and `access`, from a copy kept in localStorage so the list shows
 // them offline too; and the writes of a `Thread` shared read-only are refused here (`forbidden`), before the relay would.
 // Opening a shared thread is the core's `openThread`: an id this device lacks is fetched from the
-// relay, which serves it to its grantees as to its owner.
+// relay, which serves it to its grantees as to its owner. What is kept per store is ./state.ts's,
+// which the worker's page proxy (worker/store.ts) uses the same way.
 import { ChatStore, Thread } from "../web/chatsync.js";
-import type { ListOptions, StoreEvent, ThreadSummary } from "../web/chatsync.js";
-import { ChatsyncError } from "../errors.js";
-import { type ShareAccess, type ShareLink, type Sharing, type ThreadShare, type TokenSource, sharing } from "./client.js";
+import type { ListOptions } from "../web/chatsync.js";
+import { announceThreads, relisted } from "../thread-list.js";
+import type { TokenSource } from "./client.js";
+import {
+  attachSharing, closeSharing, openedThread, refuseReadOnly, relayOf, settled, STORE_WRITES, THREAD_WRITES, withShared,
+} from "./state.js";
 
 export type { ShareAccess, ShareLink, ThreadShare } from "./client.js";
+import type { ShareAccess, ShareLink, ThreadShare } from "./client.js";
 
 declare module "../web/chatsync.js" {
   interface ThreadSummary {
@@ -42,155 +47,46 @@ declare module "../web/chatsync.js" {
   }
 }
 
-interface State {
-  relay: Sharing;
-  /** Whether the store has a relay at all. */
-  remote: boolean;
-  token: TokenSource;
-  /** Where the shared list is kept for offline use. */
-  cacheKey: string;
-  shared: Map<string, ThreadSummary>;
-  fetchedAt: number;
-  refreshing?: Promise<void>;
-  /** The store's subscribers, told when the shared list changes. */
-  listeners: Set<(event: StoreEvent) => void>;
-}
-const states = new WeakMap<ChatStore, State>();
-
-/** How long a shared list fetched from the relay is used before `listThreads` asks again (in the background). */
-const FRESH_MS = 500;
-/** How often at most opening a thread not known as shared asks the relay for the shared list. */
-const OPEN_REFRESH_MS = 10_000;
-/** How long `listThreads` waits for the relay before answering from the cached list. */
-const LIST_WAIT_MS = 1_500;
-
-function readCache(key: string): Map<string, ThreadSummary> {
-  try {
-    const stored = globalThis.localStorage?.getItem(key);
-    const list = stored ? (JSON.parse(stored) as ThreadSummary[]) : [];
-    return new Map(list.map((s) => [s.id, s]));
-  } catch {
-    return new Map();
-  }
-}
-
-function writeCache(key: string, shared: Map<string, ThreadSummary>): void {
-  try {
-    globalThis.localStorage?.setItem(key, JSON.stringify([...shared.values()]));
-  } catch {
-    // Storage full or unavailable: the list is still right in memory.
-  }
-}
-
-/** Asks the relay for the threads shared with this user, and keeps the answer. */
-function refresh(state: State): Promise<void> {
-  state.refreshing ??= state.relay
-    .listShared()
-    .then((list) => {
-      const summaries = list as unknown as ThreadSummary[];
-      const before = JSON.stringify([...state.shared.values()]);
-      state.shared = new Map(summaries.map((s) => [s.id, s]));
-      state.fetchedAt = Date.now();
-      if (JSON.stringify(summaries) === before) return;
-      writeCache(state.cacheKey, state.shared);
-      for (const listener of [...state.listeners]) listener({ type: "threads", source: "remote" });
-    })
-    .finally(() => {
-      state.refreshing = undefined;
-    });
-  return state.refreshing;
-}
-
-/**
- * The shared list as last kept. Asked again of the relay in the background when older than
- * `FRESH_MS` (a change is told to the store's subscribers as a `threads` event); waited for (a
- * moment at most) only the first time, when nothing was fetched yet.
- */
-async function sharedList(store: ChatStore): Promise<Map<string, ThreadSummary>> {
-  const state = states.get(store);
-  if (!state) return new Map();
-  if (state.remote && store.status().online && Date.now() - state.fetchedAt > FRESH_MS) {
-    const refreshed = refresh(state).catch(() => {});
-    if (state.fetchedAt === 0) {
-      await Promise.race([refreshed, new Promise<void>((resolve) => setTimeout(resolve, LIST_WAIT_MS))]);
-    }
-  }
-  return state.shared;
-}
-
-/**
- * A thread made on this device moments ago may not be at the relay yet: what the store holds is sent
- * first, if the relay is there (a failure is the relay's answer to give: `not_found` or `offline`).
- */
-async function settled(store: ChatStore): Promise<void> {
-  if (store.status().online) await store.sync().catch(() => {});
-}
+/** The token each in-page store has now (`setToken` replaces it); a function's called per request. */
+const tokens = new WeakMap<ChatStore, TokenSource>();
 
 const coreOpen = ChatStore.open;
 const coreList = ChatStore.prototype.listThreads;
 
 ChatStore.open = async function open(options) {
   const store = await coreOpen.call(ChatStore, options);
-  const cacheKey = `chatsync.shared.${options?.dbName ?? "chatsync"}`;
-  const relayUrl = options?.relayUrl ?? options?.relayUrls?.[0];
-  const state: State = {
-    // The store's token as it is now (`setToken` replaces it), a function's called per request.
-    relay: sharing({ relayUrl, token: async () => (typeof state.token === "function" ? state.token() : state.token) as string }),
-    remote: relayUrl !== undefined,
-    token: options?.token,
-    cacheKey,
-    shared: readCache(cacheKey),
-    fetchedAt: 0,
-    listeners: new Set(),
-  };
-  states.set(store, state);
+  tokens.set(store, options?.token);
+  const kept = attachSharing(store, {
+    relayUrl: options?.relayUrl ?? options?.relayUrls?.[0],
+    dbName: options?.dbName,
+    token: () => {
+      const token = tokens.get(store);
+      return (typeof token === "function" ? token() : token) as string;
+    },
+    // Through the thread list (threads.ts), so `threads()` shows the change to the event's listeners.
+    notify: (event) => announceThreads(store, event),
+  });
+  // The store's first listing (threads.ts, inside this open) ran before the shared list was here:
+  // `threads()` shows the threads kept from before once open resolves, as a worker's proxy does.
+  if (kept) await relisted(store);
   return store;
 };
 
-const coreSubscribe = ChatStore.prototype.subscribe;
-ChatStore.prototype.subscribe = function subscribe(this: ChatStore, callback: (event: StoreEvent) => void) {
-  const unsubscribe = coreSubscribe.call(this, callback);
-  const listeners = states.get(this)?.listeners;
-  listeners?.add(callback);
-  return () => {
-    listeners?.delete(callback);
-    unsubscribe();
-  };
+const coreClose = ChatStore.prototype.close;
+ChatStore.prototype.close = function close(this: ChatStore) {
+  closeSharing(this);
+  return coreClose.call(this);
 };
 
 const coreSetToken = ChatStore.prototype.setToken;
 ChatStore.prototype.setToken = function setToken(this: ChatStore, token) {
   coreSetToken.call(this, token);
-  const state = states.get(this);
-  if (state) state.token = token;
+  tokens.set(this, token);
 };
 
 ChatStore.prototype.listThreads = async function listThreads(this: ChatStore, options?: ListOptions) {
-  const [own, shared] = await Promise.all([coreList.call(this, options), sharedList(this)]);
-  if (shared.size === 0) return own;
-  // A shared thread this device opened is in its own list too (the store lists what it holds): it is
-  // marked there, and the rest come from the relay's list.
-  const listed = own.map((s) => {
-    const share = shared.get(s.id);
-    return share ? { ...s, sharedBy: share.sharedBy, access: share.access } : s;
-  });
-  const wanted = !options?.trashed && !options?.projectId;
-  if (wanted) {
-    const held = new Set(own.map((s) => s.id));
-    for (const share of shared.values()) {
-      if (held.has(share.id)) continue;
-      if (share.status === "archived" && !options?.includeArchived) continue;
-      listed.push(share);
-    }
-    listed.sort((a, b) => b.lastActivityAt - a.lastActivityAt);
-  }
-  return listed;
+  return withShared(this, coreList.call(this, options), options);
 };
-
-/** The store's sharing calls (a store opened before this module loaded has none: `offline`). */
-function relayOf(store: ChatStore): Sharing {
-  return states.get(store)?.relay ?? sharing({ token: undefined });
-}
 
 ChatStore.prototype.shareThread = async function shareThread(this: ChatStore, id, userId, access) {
   await settled(this);
@@ -221,52 +117,13 @@ ChatStore.prototype.openThread = async function openThread(
   // Every argument handed on: `{ signal }` (abort.ts) is the second.
   const thread = await coreOpenThread.call(this, id, ...rest);
   owners.set(thread, this);
-  const state = states.get(this);
-  // A thread shared since the list was last fetched: its access is learnt in the background (a
-  // thread switch never waits for the relay; until then the relay itself refuses a read-only write).
-  if (state?.remote && !state.shared.has(id) && this.status().online && Date.now() - state.fetchedAt > OPEN_REFRESH_MS) {
-    refresh(state).catch(() => {});
-  }
+  openedThread(this, id);
   return thread;
 };
 
-function readOnlyError(id: string): ChatsyncError {
-  return new ChatsyncError("forbidden", `thread ${id} is shared with you read-only: writes are refused`);
-}
-
-function isReadOnly(store: ChatStore | undefined, id: string): boolean {
-  return states.get(store as ChatStore)?.shared.get(id)?.access === "read";
-}
-
-// Every write of a Thread: refused for a read-only share, as the relay would refuse it (the write
-// never reaches the document, so nothing waits unsynced for an acknowledgement that never comes).
-const threadWrites = [
-  "appendMessage", "appendPart", "appendDelta", "finishMessage", "updateMessageMetadata", "resetStep",
-  "editMessage", "regenerateMessage", "selectBranch", "setTitle", "setSettings", "setFeedback",
-  "upsertArtifact", "startToolCall", "setToolCallInput", "finishToolCall", "requestApproval",
-  "decideApproval", "setSessionState", "setSummary", "setContext", "removeContext",
-] as const;
-const prototype = Thread.prototype as unknown as Record<string, (...args: unknown[]) => unknown>;
-for (const name of threadWrites) {
-  const core = prototype[name];
-  if (typeof core !== "function") continue;
-  prototype[name] = function (this: Thread, ...args: unknown[]) {
-    if (isReadOnly(owners.get(this), this.id)) {
-      const error = readOnlyError(this.id);
-      // The thread's writes are synchronous (they change the document in memory): this throws too.
-      throw error;
-    }
-    return core.apply(this, args);
-  };
-}
-
-// The store's writes to one thread's document.
-const storeWrites = ["archiveThread", "unarchiveThread"] as const;
-const storePrototype = ChatStore.prototype as unknown as Record<string, (...args: unknown[]) => unknown>;
-for (const name of storeWrites) {
-  const core = storePrototype[name]!;
-  storePrototype[name] = function (this: ChatStore, id: unknown, ...rest: unknown[]) {
-    if (typeof id === "string" && isReadOnly(this, id)) return Promise.reject(readOnlyError(id));
-    return core.call(this, id, ...rest);
-  };
-}
+// The thread's writes are synchronous (they change the document in memory): a refused one throws.
+refuseReadOnly(Thread.prototype, THREAD_WRITES, (thread: Thread) => ({ store: owners.get(thread), id: thread.id }), (error) => {
+  throw error;
+});
+refuseReadOnly(ChatStore.prototype, STORE_WRITES, (_store: ChatStore, args) => ({ store: _store, id: args[0] }),
+  (error) => Promise.reject(error));

@@ -3,6 +3,8 @@
 // origin connects here, and tabs opening the same database share one store — one relay connection,
 // one copy of each document — each tab with its own `Thread` objects on it.
 import { ChatStore } from "../index.js";
+import { detachSharing } from "../share/state.js";
+import { answerInternal, type InternalRequest } from "../internal.js";
 import type { Message, StoreEvent, Thread, ThreadView } from "../web/chatsync.js";
 import { changesNothing, diffView, same } from "./diff.js";
 import { freshThreadIds, SPARE_THREAD_IDS } from "./thread-ids.js";
@@ -85,6 +87,9 @@ interface ThreadUse {
 
 const sharedStores = new Map<string, Promise<Shared>>();
 
+/** How many closed stores a connection keeps for internal requests. */
+const CLOSED_KEPT = 4;
+
 /** Messages per `chunk` of a first view. */
 const CHUNK = 500;
 /**
@@ -101,6 +106,11 @@ export class Connection {
   private readonly tokenAsks = new Map<number, { resolve: (t: string) => void; reject: (e: Error) => void }>();
   private nextAsk = 1;
   private gone = false;
+  /**
+   * The last few stores this page closed, for internal requests (../internal.ts) after close, as a
+   * closed store in the page still answers them.
+   */
+  private readonly closedStores = new Map<number, ChatStore>();
   /** How many `ops` messages ran: the page's optimistic writes up to there are in the views sent. */
   private acked = 0;
 
@@ -150,6 +160,11 @@ export class Connection {
       }
       else if (method === "close") value = await this.closeStore(sid);
       else if (method === "spareThreadIds") value = await freshThreadIds(SPARE_THREAD_IDS);
+      else if (method === "internal") {
+        const store = this.stores.get(sid)?.shared.store ?? this.closedStores.get(sid);
+        if (!store) throw Object.assign(new Error("no such store"), { code: "closed" });
+        value = answerInternal(store, args[0] as InternalRequest);
+      }
       else if (tid !== undefined) value = await this.threadCall(tid, method, args);
       else {
         const use = this.stores.get(sid);
@@ -199,6 +214,10 @@ export class Connection {
           persist: false,
           ...(token === undefined ? {} : { token: typeof token === "string" ? token : ask }),
         });
+        // Sharing is each page's (share/state.ts, from the page's proxy): the shared list kept in
+        // the page's localStorage, read-only writes refused there, at once. This store, which every
+        // tab shares, only holds and syncs the documents, shared ones as any other.
+        detachSharing(store);
         entry = {
           store, key, users: new Set(), threads: new Map(), orphaned: new Map(),
           mirrorArmed: false,
@@ -457,6 +476,11 @@ export class Connection {
     this.stores.delete(sid);
     use.unsubscribe();
     await release(use);
+    this.closedStores.set(sid, use.shared.store);
+    for (const old of this.closedStores.keys()) {
+      if (this.closedStores.size <= CLOSED_KEPT) break;
+      this.closedStores.delete(old);
+    }
   }
 
   private askToken(sid: number): Promise<string> {

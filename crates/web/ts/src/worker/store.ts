@@ -15,7 +15,9 @@ import { ChatsyncError } from "../errors.js";
 // moved by a bundler into a chunk shared with this one, and patch ahead of its turn.
 import type { OpenThreadOptions, SyncOptions } from "../abort.js";
 import { abortable, signalOf } from "../signals.js";
-import { keepThreadList, listedFor, subscribeListed, threadsOf } from "../thread-list.js";
+import { announceThreads, keepThreadList, listedFor, subscribeListed, threadsOf } from "../thread-list.js";
+import { INTERNAL, type InternalRequest } from "../internal.js";
+import { attachSharing, closeSharing, openedThread, refuseReadOnly, STORE_WRITES, THREAD_WRITES, withShared } from "../share/state.js";
 import type { ExportFormat, ExportFormats, ImportOptions, ImportResult } from "../export/format.js";
 import type { SearchOptions, SearchResult } from "../search/types.js";
 import { connect, type StoreSink, type WorkerClient, type WorkerMode } from "./client.js";
@@ -28,7 +30,10 @@ type TokenSource = string | (() => string | Promise<string>);
 
 export class WorkerChatStore implements StoreSink {
   // Sharing's methods (share/store.ts) are patched onto ChatStore.prototype, which this class's
-  // prototype inherits: they call the relay over HTTP with the store's relay URL and token, on the page.
+  // prototype inherits: they call the relay over HTTP with the store's relay URL and token, on the
+  // page, from what share/state.ts keeps for this store (set up in `open`). The shared list and the
+  // refusal of read-only writes are this page's too (`listThreads`, `openThread` and the bottom of
+  // this file); the worker's own store does no sharing (worker/server.ts).
   declare shareThread: ChatStore["shareThread"];
   declare unshareThread: ChatStore["unshareThread"];
   declare listShares: ChatStore["listShares"];
@@ -79,6 +84,14 @@ export class WorkerChatStore implements StoreSink {
     store = new WorkerChatStore(client, sid, mirror, token);
     client.stores.set(sid, store);
     store.askPersistence(persist);
+    const opened = store;
+    attachSharing(opened, {
+      relayUrl: rest.relayUrl ?? rest.relayUrls?.[0],
+      dbName: rest.dbName,
+      // The token as it is at each request: setToken (below) replaces it.
+      token: () => opened.token(),
+      notify: (event) => announceThreads(opened as unknown as ChatStore, event),
+    });
     // store.threads() as in the page (src/thread-list.ts), listed here with listThreads on the
     // worker's `threads` events.
     await Promise.all([
@@ -169,8 +182,9 @@ export class WorkerChatStore implements StoreSink {
 
   // ---- the ChatStore API ----
 
+  /** The worker's list, with the threads shared with this user (share/state.ts, on this page). */
   listThreads(options?: ListOptions): Promise<ThreadSummary[]> {
-    return this.call("listThreads", [options]);
+    return withShared(this as unknown as ChatStore, this.call("listThreads", [options]), options);
   }
   createThread(init?: ThreadInit): Promise<ThreadSummary> {
     return this.changeList("createThread", [init]);
@@ -259,7 +273,9 @@ export class WorkerChatStore implements StoreSink {
     this.client.threads.set(tid, thread);
     this.client.threadIds.set(tid, thread.id);
     this.openThreads.add(thread);
+    threadStores.set(thread, this);
     if (this.closed) thread.close();
+    else openedThread(this as unknown as ChatStore, thread.id);
     return thread;
   }
 
@@ -357,6 +373,7 @@ export class WorkerChatStore implements StoreSink {
 
   async close(): Promise<void> {
     if (this.closed) return;
+    closeSharing(this);
     for (const thread of [...this.openThreads]) thread.close();
     const closing = this.client.call<void>(this.sid, "close", []);
     this.closed = true;
@@ -384,6 +401,22 @@ async function resolveToken(token: TokenSource | undefined): Promise<string> {
 
 // `store instanceof ChatStore` holds for these too.
 Object.setPrototypeOf(WorkerChatStore.prototype, ChatStore.prototype);
+
+// Not API (../internal.ts): answered by the worker's real store, closed or not (a test reads the
+// search index's counters after close, as it may of a store in the page).
+(WorkerChatStore.prototype as unknown as Record<symbol, unknown>)[INTERNAL] = function internal(this: WorkerChatStore, request: InternalRequest) {
+  return this.client.call(this.sid, "internal", [request]);
+};
+
+// A read-only share's writes are refused here, as in the page (share/store.ts): a thread's at once
+// (it throws, as the in-page Thread does), the store's by rejecting; the worker never sees them.
+const threadStores = new WeakMap<WorkerThread, WorkerChatStore>();
+refuseReadOnly(WorkerThread.prototype, THREAD_WRITES, (thread: WorkerThread) => ({ store: threadStores.get(thread), id: thread.id }),
+  (error) => {
+    throw error;
+  });
+refuseReadOnly(WorkerChatStore.prototype, STORE_WRITES, (store: WorkerChatStore, args) => ({ store, id: args[0] }),
+  (error) => Promise.reject(error));
 
 // The proxy has every member of the package's ChatStore (and its Thread every member of Thread):
 // this fails to compile when one is missing or typed differently.
