@@ -368,6 +368,7 @@ export class Connection {
     // next frame, so the page's reads catch up with its writes as soon as they can. (A stream's
     // deltas keep the core's pace: one view per frame.)
     const written = new Set<ThreadUse>();
+    let durable = storeOps.some((op) => op.method === "loadThread");
     for (const op of ops) {
       const entry = this.threads.get(op.thread);
       if (!entry) continue;
@@ -377,7 +378,7 @@ export class Connection {
         continue;
       }
       try {
-        this.runOp(entry, op);
+        if (!this.runOp(entry, op)) durable = true;
         if (op.method !== "appendDelta") {
           written.add(entry);
           entry.fullStale = true;
@@ -394,9 +395,9 @@ export class Connection {
       }
     }
     // Written to IndexedDB now, not at the core's timer: the page's `pagehide` cannot flush a
-    // worker, and the browser ends a worker with the last tab using it. (A stream's deltas keep the
-    // timer; `finishMessage` flushes at once anyway.)
-    if (written.size > 0 || storeOps.some((op) => op.method === "loadThread")) {
+    // worker, and the browser ends a worker with the last tab using it. (A stream — its start, its
+    // deltas and parts — keeps the core's timer, as in the page; `finishMessage` flushes at once.)
+    if (durable) {
       use.shared.store.flush().catch((error: unknown) => {
         // As the core reports a failed timed flush: an `error` event, to every page of the store.
         const { code, message } = toWire(error);
@@ -407,31 +408,30 @@ export class Connection {
     }
   }
 
-  private runOp(entry: ThreadUse, { method, args }: ThreadOp): void {
+  /** Runs a thread write; true when it is part of a stream (its start, a delta, a part). */
+  private runOp(entry: ThreadUse, { method, args }: ThreadOp): boolean {
     if (!THREAD_OPS.has(method)) throw Object.assign(new Error(`no thread method ${method}`), { code: "invalid_input" });
     const fn = (entry.thread as unknown as Record<string, (...a: unknown[]) => unknown>)[method]!;
     const result = fn.apply(entry.thread, args);
     const messageId = typeof args[0] === "string" ? args[0] : undefined;
     switch (method) {
-      case "appendMessage": {
-        const message = result as Message;
-        if (isOpen(message.status)) this.streamStarted(entry, message.id);
-        break;
-      }
+      case "appendMessage":
       case "editMessage":
       case "regenerateMessage": {
         const message = result as Message;
-        if (isOpen(message.status)) this.streamStarted(entry, message.id);
-        break;
+        if (!isOpen(message.status)) return false;
+        this.streamStarted(entry, message.id);
+        return true;
       }
       case "appendDelta":
       case "appendPart":
         if (messageId) this.streamStarted(entry, messageId);
-        break;
+        return true;
       case "finishMessage":
         if (messageId) entry.streams.delete(messageId);
-        break;
+        return false;
     }
+    return false;
   }
 
   private streamStarted(entry: ThreadUse, messageId: string): void {
