@@ -22,7 +22,7 @@ export const INTERNAL = Symbol.for("chatsync.internal");
  *   store in a SharedWorker);
  * - `opens`: that count.
  */
-export type InternalRequest = "searchStats" | "resources" | "modules" | "countOpens" | "opens";
+export type InternalRequest = "searchStats" | "resources" | "modules" | "countOpens" | "opens" | "workerThreads";
 
 const modules = new Set<string>();
 

@@ -47,7 +47,8 @@ const server = await preview({ configFile: `${root}/vite.config.ts`, preview: { 
 const url = server.resolvedUrls.local[0];
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
-  args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run"],
+  // --expose-gc: worker.test.ts drops a Thread and collects it.
+  args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run", "--js-flags=--expose-gc"],
 });
 let failed = 0;
 try {

@@ -2,7 +2,7 @@
 // from the packed package. A second tab is an iframe of this page (./worker-tab.ts) on the same
 // SharedWorker; removing it closes its port, as closing a tab does.
 import { ChatStore, ChatsyncError, Thread, type Message, type StoreEvent, type ThreadView } from "chatsync/bundler";
-import { assert, equal, eventually, freshDb, openTab, relayUrl, test } from "./harness.js";
+import { assert, equal, eventually, freshDb, internal, openTab, relayUrl, test } from "./harness.js";
 
 const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -113,6 +113,29 @@ for (const mode of ["shared", "dedicated"] as const) {
     equal(code(() => store.preferences()), "closed", "a closed store's preferences()");
     const bad = await ChatStore.open({ worker: "remote" as "shared" }).then(() => undefined, (error: unknown) => error);
     assert(bad instanceof ChatsyncError && bad.code === "invalid_input", `an unknown worker mode: ${String(bad)}`);
+  });
+
+  test(`worker ${mode}: a Thread dropped without close() is closed in the worker once collected`, async () => {
+    const gc = (globalThis as { gc?: () => void }).gc;
+    assert(typeof gc === "function", "run the page with --js-flags=--expose-gc (run.mjs does)");
+    const store = await ChatStore.open({ dbName: freshDb(), persist: false, worker: mode });
+    const { id } = await store.createThread({ title: "Dropped" });
+    const kept = await store.openThread(id);
+    await (async () => {
+      // Opened, written to, and dropped: nothing refers to it once this function returns.
+      const dropped = await store.openThread(id);
+      dropped.appendMessage({ role: "user", content: "before it was dropped" });
+    })();
+    equal(await internal(store, "workerThreads"), 2, "both open in the worker");
+    await eventually(async () => {
+      gc!();
+      await delay(50);
+      equal(await internal(store, "workerThreads"), 1, "the dropped thread, closed in the worker");
+    }, 5000);
+    equal(kept.view().messages.map((m) => m.content), ["before it was dropped"], "its write stays");
+    kept.close();
+    equal(await internal(store, "workerThreads"), 0, "the kept one, closed");
+    await store.close();
   });
 
   test(`worker ${mode}: ids made in the page are the stored ones (edit, regenerate, loadThread)`, async () => {

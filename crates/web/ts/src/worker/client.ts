@@ -36,7 +36,8 @@ export class WorkerClient {
   private nextId = 1;
   private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   readonly stores = new Map<number, StoreSink>();
-  readonly threads = new Map<number, ThreadSink>();
+  /** Weakly: a thread the app dropped is collected (and then closed in the worker, see store.ts). */
+  readonly threads = new Map<number, WeakRef<ThreadSink>>();
   /** Each open thread's id, by its number (for the errors of writes that could not be sent). */
   readonly threadIds = new Map<number, string>();
   private queue = new Map<number, OpBatch>();
@@ -211,7 +212,7 @@ export class WorkerClient {
         this.stores.get(message.store)?.opError(fromWire(message.error), message.threadId);
         return;
       case "view":
-        this.threads.get(message.thread)?.patch(message);
+        this.threads.get(message.thread)?.deref()?.patch(message);
         return;
       case "token": {
         const store = this.stores.get(message.store);

@@ -160,6 +160,10 @@ export class Connection {
       }
       else if (method === "close") value = await this.closeStore(sid);
       else if (method === "spareThreadIds") value = await freshThreadIds(SPARE_THREAD_IDS);
+      else if (method === "internal" && args[0] === "workerThreads") {
+        // How many threads this page has open here (a thread it dropped is closed once collected).
+        value = [...this.threads.values()].filter((entry) => entry.use.sid === sid).length;
+      }
       else if (method === "internal") {
         const store = this.stores.get(sid)?.shared.store ?? this.closedStores.get(sid);
         if (!store) throw Object.assign(new Error("no such store"), { code: "closed" });

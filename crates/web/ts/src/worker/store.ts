@@ -40,7 +40,8 @@ export class WorkerChatStore implements StoreSink {
   declare createShareLink: ChatStore["createShareLink"];
   declare revokeShareLink: ChatStore["revokeShareLink"];
   private readonly listeners = new Set<Listener>();
-  private readonly openThreads = new Set<WorkerThread>();
+  /** Weakly, as the client's: a thread the app dropped closes when it is collected (`collected`). */
+  private readonly openThreads = new Map<number, WeakRef<WorkerThread>>();
   private closed = false;
   /** Ids made in the worker for `loadThread` to answer with (see worker/thread-ids.ts). */
   private readonly spareIds: string[] = [];
@@ -120,7 +121,16 @@ export class WorkerChatStore implements StoreSink {
   }
 
   forget(thread: WorkerThread): void {
-    this.openThreads.delete(thread);
+    this.openThreads.delete(thread.tid);
+    collected.unregister(thread);
+  }
+
+  /** A thread the app dropped without closing it was collected: as in the page, it is closed. */
+  threadCollected(tid: number): void {
+    this.openThreads.delete(tid);
+    this.client.threads.delete(tid);
+    this.client.threadIds.delete(tid);
+    if (!this.closed) this.client.op(this.sid, { thread: tid, method: "close", args: [] });
   }
 
   // ---- pushes from the worker (StoreSink) ----
@@ -270,9 +280,10 @@ export class WorkerChatStore implements StoreSink {
     const tid = this.client.newId();
     const opened = await this.client.call<OpenedThread>(this.sid, "openThread", [id], tid);
     const thread = new WorkerThread(this, tid, opened);
-    this.client.threads.set(tid, thread);
+    this.client.threads.set(tid, new WeakRef(thread));
     this.client.threadIds.set(tid, thread.id);
-    this.openThreads.add(thread);
+    this.openThreads.set(tid, new WeakRef(thread));
+    collected.register(thread, { store: this, tid }, thread);
     threadStores.set(thread, this);
     if (this.closed) thread.close();
     else openedThread(this as unknown as ChatStore, thread.id);
@@ -374,7 +385,7 @@ export class WorkerChatStore implements StoreSink {
   async close(): Promise<void> {
     if (this.closed) return;
     closeSharing(this);
-    for (const thread of [...this.openThreads]) thread.close();
+    for (const thread of [...this.openThreads.values()]) thread.deref()?.close();
     const closing = this.client.call<void>(this.sid, "close", []);
     this.closed = true;
     try {
@@ -392,6 +403,12 @@ export class WorkerChatStore implements StoreSink {
     void this.close();
   }
 }
+
+// The page's half of "garbage collection releases a Thread" (the core's wasm-bindgen classes do
+// it in the page): the worker's thread closes too.
+const collected = new FinalizationRegistry<{ store: WorkerChatStore; tid: number }>(({ store, tid }) => {
+  store.threadCollected(tid);
+});
 
 async function resolveToken(token: TokenSource | undefined): Promise<string> {
   const value = typeof token === "function" ? await token() : token;

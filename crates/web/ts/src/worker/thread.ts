@@ -52,7 +52,8 @@ export class WorkerThread {
 
   constructor(
     private readonly owner: ThreadOwner,
-    private readonly tid: number,
+    /** The worker's number for this thread (internal). */
+    readonly tid: number,
     { view, summary, full }: OpenedThread,
   ) {
     this.id = view.id;
