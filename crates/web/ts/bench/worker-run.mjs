@@ -33,9 +33,9 @@ const timed = async (name, run) => {
 try {
   await timed("switch", () => switchStream({ browser, base, modes: ["none", "shared", "dedicated"], messages }));
   await timed("sync", () => syncLoad({ browser, base, relayUrl: relay.url, modes: ["none", "shared", "dedicated"], messages, burst: 1000 }));
-  await timed("firstview", () => firstView({ browser, base, modes: ["none", "shared", "dedicated"], threads: 12, messages: 1000 }));
+  await timed("firstview", () => firstView({ browser, base, modes: ["none", "shared", "dedicated"], threads: 12, messages: 1000, pauses: [300, 1000] }));
   await timed("latency", () => latency({
-    browser, base, relayUrl: relay.url, tabModes: ["shared", "dedicated", "none"], deviceModes: ["shared", "dedicated", "none"], samples: 60,
+    browser, base, relayUrl: relay.url, tabModes: ["shared", "none"], deviceModes: ["shared", "dedicated", "none"], samples: 50,
   }));
   await timed("memory", () => memory({ browser, base, modes: ["shared", "dedicated"], threads: 100, messages: 50 }));
 } finally {

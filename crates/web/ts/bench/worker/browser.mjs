@@ -35,7 +35,7 @@ export async function targetsPage(context, base) {
   page.on("pageerror", (e) => console.log(`uncaught: ${e.message}`));
   page.on("console", (m) => m.type() === "error" && console.log(`console.error: ${m.text()}`));
   await page.goto(`${base}worker-targets.html`);
-  await page.waitForFunction(() => window.bench);
+  await page.waitForFunction(() => window.bench, null, { polling: 100 });
   return page;
 }
 

@@ -4,7 +4,8 @@
 export async function switchStream({ browser, base, modes, messages }) {
   const run = async (page, query) => {
     await page.goto(`${base}worker.html?${new URLSearchParams(query)}`);
-    const result = await page.waitForFunction(() => window.__bench, null, { timeout: 600_000 }).then((h) => h.jsonValue());
+    // Polled on a timer, not every frame: ./page/busy.ts counts animation-frame callbacks.
+    const result = await page.waitForFunction(() => window.__bench, null, { timeout: 600_000, polling: 250 }).then((h) => h.jsonValue());
     if (result.error) throw new Error(result.error);
     return result;
   };
