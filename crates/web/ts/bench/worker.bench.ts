@@ -4,7 +4,7 @@
 //   ?phase=build: writes the corpus (in the page) and says done;
 //   ?phase=measure&mode=none|shared|dedicated: a fresh page load, then the measurements.
 // Before the store: ./worker/page/busy.ts counts the main thread's time on the store's behalf.
-import { busy, timed } from "./worker/page/busy.js";
+import { busy, longPieces, timed } from "./worker/page/busy.js";
 import { tasksBetween } from "./worker/page/longtasks.js";
 import { ChatStore, type WorkerMode } from "chatsync/bundler";
 
@@ -75,7 +75,10 @@ async function measure(mode: WorkerMode, big: string, small: string) {
   done({
     mode,
     openMs: Math.round(openMs),
-    switch: { firstViewMs: Math.round(firstViewMs), firstViewMessages: firstCount, longTasks: tasksBetween(switchAt, switchEnd) },
+    switch: {
+      firstViewMs: Math.round(firstViewMs), firstViewMessages: firstCount, longTasks: tasksBetween(switchAt, switchEnd),
+      mainPiecesOver10ms: longPieces(switchAt, switchEnd),
+    },
     stream: {
       deltas,
       viewsReceived: views,
@@ -84,6 +87,8 @@ async function measure(mode: WorkerMode, big: string, small: string) {
       // The store's main-thread time (busy.ts) over the stream and the second after it, per delta.
       mainBusyMs: Math.round(streamBusyMs),
       mainBusyPerDeltaMs: +(streamBusyMs / deltas).toFixed(3),
+      // Of that, the pieces over 10 ms (one message from the worker handled, one call).
+      mainPiecesOver10ms: longPieces(streamAt, streamEnd),
       finished: last?.id === reply.id && last.status === "complete",
     },
   });

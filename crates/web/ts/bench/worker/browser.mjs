@@ -33,7 +33,7 @@ export async function startBrowser() {
 export async function targetsPage(context, base) {
   const page = await context.newPage();
   page.on("pageerror", (e) => console.log(`uncaught: ${e.message}`));
-  page.on("console", (m) => m.type() === "error" && console.log(`console.error: ${m.text()}`));
+  page.on("console", (m) => ["error", "warning"].includes(m.type()) && console.log(`console.${m.type()}: ${m.text()}`));
   await page.goto(`${base}worker-targets.html`);
   await page.waitForFunction(() => window.bench, null, { polling: 100 });
   return page;

@@ -16,7 +16,7 @@ export async function firstView({ browser, base, modes, threads, messages, pause
     for (const pauseMs of pauses) {
       const page = await targetsPage(context, base);
       await call(page, "open", { dbName: "first-view", mode });
-      const result = await call(page, "firstViews", { ids, pauseMs });
+      const { startedAt: _, ...result } = await call(page, "firstViews", { ids, pauseMs });
       console.log(JSON.stringify({ part: "firstView", mode, threads, messages, pauseMs, ...result }));
       await page.close();
     }

@@ -6,6 +6,8 @@
 // must load before the store opens its worker.
 let busyMs = 0;
 let inside = 0;
+/** The timed pieces over 10 ms: where a long task on the store's behalf would be. */
+const long: { start: number; ms: number }[] = [];
 
 /** Runs `work`, adding its time to the total unless it runs inside another timed piece. */
 export function timed<T>(work: () => T): T {
@@ -15,9 +17,17 @@ export function timed<T>(work: () => T): T {
   try {
     return work();
   } finally {
-    busyMs += performance.now() - start;
+    const ms = performance.now() - start;
+    busyMs += ms;
+    if (ms > 10) long.push({ start, ms });
     inside -= 1;
   }
+}
+
+/** The timed pieces over 10 ms that began in [from, to]: how many, the longest (ms). */
+export function longPieces(from: number, to: number): { count: number; maxMs: number } {
+  const pieces = long.filter((p) => p.start >= from && p.start <= to);
+  return { count: pieces.length, maxMs: Math.round(Math.max(0, ...pieces.map((p) => p.ms))) };
 }
 
 /** The main-thread time counted so far, ms. */

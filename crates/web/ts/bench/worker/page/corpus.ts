@@ -12,6 +12,24 @@ export function appendMessages(open: Thread, count: number, from = 0): void {
   }
 }
 
+/**
+ * With a relay, waits until it acknowledged everything: sync() again when it times out (the relay
+ * is a debug build on a loaded machine; a 5,000-message document can take it more than sync's 15 s).
+ */
+async function synced(): Promise<void> {
+  const store = current();
+  if (store.status().state === "local") return;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await store.sync();
+      return;
+    } catch (error) {
+      if (attempt === 6) throw error;
+      console.warn(`sync attempt ${attempt}: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+}
+
 /** Creates `count` threads of `messages` messages; with a relay, resolves once it has them. */
 export async function writeThreads({ count, messages }: { count: number; messages: number }): Promise<string[]> {
   const store = current();
@@ -22,7 +40,7 @@ export async function writeThreads({ count, messages }: { count: number; message
     ids.push(id);
     await store.flush();
   }
-  if (store.status().state !== "local") await store.sync();
+  await synced();
   return ids;
 }
 
@@ -31,6 +49,6 @@ export async function appendBurst({ id, count }: { id: string; count: number }):
   const open = await thread(id);
   appendMessages(open, count, open.view().messages.length);
   await current().flush();
-  if (current().status().state !== "local") await current().sync();
+  await synced();
   return open.view().messages.length;
 }

@@ -11,9 +11,12 @@ export async function firstViews({ ids, pauseMs }: { ids: string[]; pauseMs: num
   const times: number[] = [];
   const counts: number[] = [];
   const main: number[] = [];
+  // When each switch started, on the clock a worker shares (for ../worker-profile.mjs).
+  const startedAt: number[] = [];
   for (const id of ids) {
     await delay(pauseMs);
     const start = performance.now();
+    startedAt.push(performance.timeOrigin + start);
     const busyBefore = busy();
     const open = await store.openThread(id);
     times.push(performance.now() - start);
@@ -21,5 +24,5 @@ export async function firstViews({ ids, pauseMs }: { ids: string[]; pauseMs: num
     counts.push(open.view().messages.length);
     open.close();
   }
-  return { ...percentiles(times), mainMs: percentiles(main), perThreadMs: times.map((t) => Math.round(t * 10) / 10), counts: [...new Set(counts)] };
+  return { ...percentiles(times), mainMs: percentiles(main), perThreadMs: times.map((t) => Math.round(t * 10) / 10), counts: [...new Set(counts)], startedAt };
 }

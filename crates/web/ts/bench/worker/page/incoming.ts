@@ -1,6 +1,7 @@
 // An incoming sync: this page has the thread open while another device appends a burst of messages.
 // `incoming` is called before the writer starts; it resolves once the view has `count` messages (and
 // a second more), with the page's long tasks in that time.
+import { longPieces } from "./busy.js";
 import { tasksBetween } from "./longtasks.js";
 import { delay, thread, viewWhere } from "./session.js";
 
