@@ -15,5 +15,9 @@ export async function incoming({ id, count }: { id: string; count: number }) {
   const completeMs = performance.now() - start;
   await delay(1000);
   stop();
-  return { before, after: open.view().messages.length, views, completeMs: Math.round(completeMs), longTasks: tasksBetween(start, performance.now()) };
+  const end = performance.now();
+  return {
+    before, after: open.view().messages.length, views, completeMs: Math.round(completeMs),
+    longTasks: tasksBetween(start, end), mainPiecesOver10ms: longPieces(start, end),
+  };
 }
