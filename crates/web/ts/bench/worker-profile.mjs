@@ -1,17 +1,18 @@
 // Why a worker-bench figure is what it is (docs/worker.md): not part of worker-run.mjs, since
 // profiling slows what it measures.
-//   firstview: first views of 12 threads of 1,000 messages at a 300 ms switching pace, in a
+//   firstview [pauseMs]: first views of 12 threads of 1,000 messages at a 300 ms switching pace, in a
 //     SharedWorker, with a lag monitor in the worker (./worker/lag.mjs): for each switch, the
 //     worker's longest block during it and when that block began after the previous switch;
 //   stream: a CPU profile of the page's main thread while a reply streams into a 5,000-message
 //     thread (worker.html, shared mode): the functions with the most self time.
-//   node crates/web/ts/bench/worker-profile.mjs [firstview|stream]
+//   node crates/web/ts/bench/worker-profile.mjs [firstview [pauseMs]|stream]
 import { call, startBrowser, targetsPage } from "./worker/browser.mjs";
 import { attachWorker } from "./worker/worker-cdp.mjs";
 import { lags, startLag } from "./worker/lag.mjs";
 import { profileWhile } from "./worker/profile.mjs";
 
 const part = process.argv[2] ?? "firstview";
+const pauseMs = Number(process.argv[3] ?? 300);
 const { browser, base, close } = await startBrowser();
 try {
   const context = await browser.newContext();
@@ -24,7 +25,7 @@ try {
     await call(page, "open", { dbName: "first-view", mode: "shared" });
     const worker = await attachWorker(browser, "shared_worker");
     await startLag(worker);
-    const { perThreadMs, startedAt } = await call(page, "firstViews", { ids, pauseMs: 300 });
+    const { perThreadMs, startedAt } = await call(page, "firstViews", { ids, pauseMs });
     const gaps = await lags(worker);
     perThreadMs.forEach((ms, i) => {
       const [start, end] = [startedAt[i], startedAt[i] + ms];
