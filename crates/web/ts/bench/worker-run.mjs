@@ -1,52 +1,44 @@
-// The worker benchmark (issue 17): a 5,000-message thread switched to after a reload, then a reply
-// streamed into it (a delta every 20 ms), in Debian's headless chromium with the built package —
-// the store in the page, then in a SharedWorker, then in a dedicated worker. Prints each mode's
-// main-thread long tasks (over 50 ms: how many, the longest, their total) for both phases, the first
-// view's time and the synchronous cost of appendDelta. A measurement, not a test.
-//   (build and install the package as for run.mjs) node crates/web/ts/bench/worker-run.mjs [messages]
-import { build, preview } from "vite";
-import { chromium } from "playwright-core";
+// The worker benchmark (issue 17), in Debian's headless chromium with the built package, the store
+// in the page ("none"), in a SharedWorker and in a dedicated worker. Each part prints one JSON line
+// per mode (docs/worker.md says what each figure is). A measurement, not a test: nothing fails on
+// a slow machine.
+//   switch:    a 5,000-message thread switched to after a reload, then a reply streamed into it
+//              (a delta every 20 ms): long tasks, the first view, busy time per delta;
+//   sync:      a cold load of a 5,000-message thread from a relay, then an incoming burst of 1,000;
+//   firstview: first view of 12 threads of 1,000 messages each after a reload, p50 / p95;
+//   latency:   change → subscribe callback between two tabs and between two devices (a relay);
+//   memory:    the worker's JS heap and wasm memory with 100 threads open.
+// The relay (for sync and latency) is started here: CHATSYNC_RELAY_BIN, default target/debug/chatsync-relay.
+//   (build and install the package as for run.mjs)
+//   node crates/web/ts/bench/worker-run.mjs [parts, comma-separated; default all] [messages, default 5000]
+import { startBrowser } from "./worker/browser.mjs";
+import { startRelay } from "./worker/relay.mjs";
+import { switchStream } from "./worker/switch-stream.mjs";
+import { syncLoad } from "./worker/sync-load.mjs";
+import { firstView } from "./worker/first-view.mjs";
+import { latency } from "./worker/latency.mjs";
+import { memory } from "./worker/memory.mjs";
 
-const root = import.meta.dirname;
-const [messages = "5000"] = process.argv.slice(2);
-const config = {
-  root,
-  configFile: false,
-  logLevel: "error",
-  build: {
-    outDir: `${root}/../../../../target/worker-bench`, emptyOutDir: true, target: "es2022",
-    rollupOptions: { input: `${root}/worker.html` },
-  },
-};
-await build(config);
-const server = await preview({ ...config, preview: { host: "127.0.0.1", port: 0 } });
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
-  args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run"],
-});
-const base = `${server.resolvedUrls.local[0]}worker.html`;
-const run = async (page, query) => {
-  await page.goto(`${base}?${new URLSearchParams(query)}`);
-  const result = await page.waitForFunction(() => window.__bench, null, { timeout: 600_000 }).then((h) => h.jsonValue());
-  if (result.error) throw new Error(result.error);
-  return result;
+const [parts = "switch,sync,firstview,latency,memory", messagesArg = "5000"] = process.argv.slice(2);
+const messages = Number(messagesArg);
+const want = new Set(parts.split(","));
+const { browser, base, close } = await startBrowser();
+const relay = want.has("sync") || want.has("latency") ? await startRelay() : undefined;
+const timed = async (name, run) => {
+  if (!want.has(name)) return;
+  const started = Date.now();
+  await run();
+  console.log(`(${name}: ${Math.round((Date.now() - started) / 1000)} s)`);
 };
 try {
-  const context = await browser.newContext();
-  const page = await context.newPage();
-  page.on("pageerror", (e) => console.log(`uncaught: ${e.message}`));
-  const started = Date.now();
-  const { big, small } = await run(page, { phase: "build", messages });
-  console.log(`corpus: ${messages} messages written in ${Math.round((Date.now() - started) / 1000)} s`);
-  for (const mode of ["none", "shared", "dedicated", "none"]) {
-    // A fresh page each time: the thread is not in memory (a reload), nor is a previous worker's.
-    const fresh = await context.newPage();
-    fresh.on("pageerror", (e) => console.log(`uncaught: ${e.message}`));
-    const result = await run(fresh, { phase: "measure", mode, big, small });
-    console.log(JSON.stringify(result));
-    await fresh.close();
-  }
+  await timed("switch", () => switchStream({ browser, base, modes: ["none", "shared", "dedicated"], messages }));
+  await timed("sync", () => syncLoad({ browser, base, relayUrl: relay.url, modes: ["none", "shared", "dedicated"], messages, burst: 1000 }));
+  await timed("firstview", () => firstView({ browser, base, modes: ["none", "shared", "dedicated"], threads: 12, messages: 1000, pauses: [300, 1000] }));
+  await timed("latency", () => latency({
+    browser, base, relayUrl: relay.url, tabModes: ["shared", "none"], deviceModes: ["shared", "dedicated", "none"], samples: 50,
+  }));
+  await timed("memory", () => memory({ browser, base, modes: ["shared", "dedicated"], threads: 100, messages: 50 }));
 } finally {
-  await browser.close();
-  await new Promise((resolve) => server.httpServer.close(resolve));
+  await close();
+  relay?.stop();
 }

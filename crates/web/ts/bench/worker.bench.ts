@@ -3,6 +3,9 @@
 // every 20 ms), with the store in the page (`worker: "none"`) or in a worker.
 //   ?phase=build: writes the corpus (in the page) and says done;
 //   ?phase=measure&mode=none|shared|dedicated: a fresh page load, then the measurements.
+// Before the store: ./worker/page/busy.ts counts the main thread's time on the store's behalf.
+import { busy, longPieces, timed } from "./worker/page/busy.js";
+import { tasksBetween } from "./worker/page/longtasks.js";
 import { ChatStore, type WorkerMode } from "chatsync/bundler";
 
 const params = new URLSearchParams(location.search);
@@ -10,21 +13,6 @@ const MESSAGES = Number(params.get("messages") ?? 5000);
 const DB = "worker-bench";
 const done = (result: unknown) => ((window as unknown as { __bench: unknown }).__bench = result);
 const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-const longTasks: { start: number; duration: number }[] = [];
-new PerformanceObserver((list) => {
-  for (const entry of list.getEntries()) longTasks.push({ start: entry.startTime, duration: entry.duration });
-}).observe({ type: "longtask", buffered: true });
-
-/** The long tasks (over 50 ms) between two times: how many, the longest, their total. */
-function tasksBetween(from: number, to: number) {
-  const tasks = longTasks.filter((t) => t.start + t.duration >= from && t.start <= to);
-  return {
-    count: tasks.length,
-    maxMs: Math.round(Math.max(0, ...tasks.map((t) => t.duration))),
-    totalMs: Math.round(tasks.reduce((sum, t) => sum + t.duration, 0)),
-  };
-}
 
 async function build() {
   const store = await ChatStore.open({ dbName: DB, persist: false });
@@ -70,9 +58,10 @@ async function measure(mode: WorkerMode, big: string, small: string) {
   const reply = thread.appendMessage({ role: "assistant" });
   let deltaCallMs = 0;
   let deltas = 0;
+  const busyAtStream = busy();
   while (performance.now() - streamAt < 4000) {
     const before = performance.now();
-    thread.appendDelta(reply.id, `token${deltas} `);
+    timed(() => thread.appendDelta(reply.id, `token${deltas} `));
     deltaCallMs += performance.now() - before;
     deltas += 1;
     await delay(20);
@@ -80,18 +69,26 @@ async function measure(mode: WorkerMode, big: string, small: string) {
   thread.finishMessage(reply.id, { status: "complete" });
   await delay(1000);
   const streamEnd = performance.now();
+  const streamBusyMs = busy() - busyAtStream;
   const last = thread.view().messages.at(-1);
   await store.close();
   done({
     mode,
     openMs: Math.round(openMs),
-    switch: { firstViewMs: Math.round(firstViewMs), firstViewMessages: firstCount, longTasks: tasksBetween(switchAt, switchEnd) },
+    switch: {
+      firstViewMs: Math.round(firstViewMs), firstViewMessages: firstCount, longTasks: tasksBetween(switchAt, switchEnd),
+      mainPiecesOver10ms: longPieces(switchAt, switchEnd),
+    },
     stream: {
       deltas,
       viewsReceived: views,
       appendDeltaCallUs: Math.round((deltaCallMs / deltas) * 1000),
       longTasks: tasksBetween(streamAt, streamEnd),
-      mainBusyPerDeltaMs: +(tasksBetween(streamAt, streamEnd).totalMs / deltas).toFixed(2),
+      // The store's main-thread time (busy.ts) over the stream and the second after it, per delta.
+      mainBusyMs: Math.round(streamBusyMs),
+      mainBusyPerDeltaMs: +(streamBusyMs / deltas).toFixed(3),
+      // Of that, the pieces over 10 ms (one message from the worker handled, one call).
+      mainPiecesOver10ms: longPieces(streamAt, streamEnd),
       finished: last?.id === reply.id && last.status === "complete",
     },
   });

@@ -1,0 +1,55 @@
+// Why a worker-bench figure is what it is (docs/worker.md): not part of worker-run.mjs, since
+// profiling slows what it measures.
+//   firstview [pauseMs]: first views of 12 threads of 1,000 messages at a 300 ms switching pace, in a
+//     SharedWorker, with a lag monitor in the worker (./worker/lag.mjs): for each switch, the
+//     worker's longest block during it and when that block began after the previous switch;
+//   stream: a CPU profile of the page's main thread while a reply streams into a 5,000-message
+//     thread (worker.html, shared mode): the functions with the most self time.
+//   node crates/web/ts/bench/worker-profile.mjs [firstview [pauseMs]|stream]
+import { call, startBrowser, targetsPage } from "./worker/browser.mjs";
+import { attachWorker } from "./worker/worker-cdp.mjs";
+import { lags, startLag } from "./worker/lag.mjs";
+import { profileWhile } from "./worker/profile.mjs";
+
+const part = process.argv[2] ?? "firstview";
+const pauseMs = Number(process.argv[3] ?? 300);
+const { browser, base, close } = await startBrowser();
+try {
+  const context = await browser.newContext();
+  if (part === "firstview") {
+    const writer = await targetsPage(context, base);
+    await call(writer, "open", { dbName: "first-view", mode: "none" });
+    const ids = await call(writer, "writeThreads", { count: 12, messages: 1000 });
+    await writer.close();
+    const page = await targetsPage(context, base);
+    await call(page, "open", { dbName: "first-view", mode: "shared" });
+    const worker = await attachWorker(browser, "shared_worker");
+    await startLag(worker);
+    const { perThreadMs, startedAt } = await call(page, "firstViews", { ids, pauseMs });
+    const gaps = await lags(worker);
+    perThreadMs.forEach((ms, i) => {
+      const [start, end] = [startedAt[i], startedAt[i] + ms];
+      const during = gaps.filter(([s, d]) => s < end && s + d > start).sort((a, b) => b[1] - a[1])[0];
+      const previousEnd = i > 0 ? startedAt[i - 1] + perThreadMs[i - 1] : undefined;
+      console.log(JSON.stringify({
+        thread: i, firstViewMs: ms,
+        workerBlockedMs: during ? Math.round(during[1]) : 0,
+        blockBeganAfterPreviousSwitchMs: during && previousEnd !== undefined ? Math.round(during[0] - previousEnd) : undefined,
+      }));
+    });
+    await worker.detach();
+  } else {
+    const run = async (page, query) => {
+      await page.goto(`${base}worker.html?${new URLSearchParams(query)}`);
+      return page.waitForFunction(() => window.__bench, null, { timeout: 600_000, polling: 250 }).then((h) => h.jsonValue());
+    };
+    const { big, small } = await run(await context.newPage(), { phase: "build", messages: 5000 });
+    const page = await context.newPage();
+    const session = await context.newCDPSession(page);
+    const { result, top } = await profileWhile((m, p) => session.send(m, p), () => run(page, { phase: "measure", mode: "shared", big, small }), 15);
+    console.log(JSON.stringify(result.stream));
+    for (const line of top) console.log(line);
+  }
+} finally {
+  await close();
+}

@@ -1,0 +1,26 @@
+// A CPU profile of a DevTools target (a page's session or ./worker-cdp.mjs's worker) while `run`
+// runs: the functions with the most self time, to tell which part of the store's code a long
+// first view or a busy main thread is spent in. Not run by worker-run.mjs (profiling slows the
+// figures); used as in docs/worker.md.
+export async function profileWhile(send, run, top = 12) {
+  await send("Profiler.enable");
+  await send("Profiler.setSamplingInterval", { interval: 200 });
+  await send("Profiler.start");
+  const result = await run();
+  const { profile } = await send("Profiler.stop");
+  const self = new Map();
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const dt = profile.timeDeltas;
+  profile.samples.forEach((id, i) => {
+    const { functionName, url, lineNumber } = byId.get(id).callFrame;
+    const key = `${functionName || "(anonymous)"} ${url.split("/").pop()}:${lineNumber + 1}`;
+    self.set(key, (self.get(key) ?? 0) + (dt[i] ?? 0) / 1000);
+  });
+  const total = [...self.values()].reduce((a, b) => a + b, 0);
+  const busy = [...self.entries()].filter(([k]) => !k.startsWith("(idle)") && !k.startsWith("(program)"));
+  return {
+    result,
+    profiledMs: Math.round(total),
+    top: busy.sort((a, b) => b[1] - a[1]).slice(0, top).map(([k, ms]) => `${ms.toFixed(1)} ms ${k}`),
+  };
+}
