@@ -48,7 +48,12 @@ impl Loads {
             let Some(weak) = self.pending.borrow_mut().pop() else {
                 return;
             };
-            if let Some(handle) = weak.upgrade().filter(|h| !h.is_loaded()) {
+            // A thread switched away from (no `Thread` uses it) is not loaded: the load would only
+            // hold up the next switch; a write or a remote change loads it when it needs it.
+            if let Some(handle) = weak
+                .upgrade()
+                .filter(|h| !h.is_loaded() && h.open_objects.get() > 0)
+            {
                 break handle;
             }
         };

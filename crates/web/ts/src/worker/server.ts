@@ -43,6 +43,9 @@ function toWire(error: unknown): WireError {
   return { name: "Error", message: String(error) };
 }
 
+/** As the core's `QUIET_MS` (crates/web/src/background.rs): a switch within it is still switching. */
+const SWITCH_QUIET_MS = 300;
+
 const isOpen = (status: string) => status === "pending" || status === "streaming";
 
 /** One database's store, shared by every connection that opened it. */
@@ -111,6 +114,9 @@ export class Connection {
    * closed store in the page still answers them.
    */
   private readonly closedStores = new Map<number, ChatStore>();
+  /** Long threads opened whose summary waits for the switching to stop (`summaryLater`). */
+  private readonly summaryQueue = new Set<ThreadUse>();
+  private summaryTimer: ReturnType<typeof setTimeout> | undefined;
   /** How many `ops` messages ran: the page's optimistic writes up to there are in the views sent. */
   private acked = 0;
 
@@ -287,7 +293,23 @@ export class Connection {
       return;
     }
     this.post({ t: "opened", id, view: first });
-    setTimeout(() => this.pushSummary(entry), 0);
+    this.summaryLater(entry);
+  }
+
+  /**
+   * A long thread's summary and full view read its Automerge document: 0.2–0.6 s of this worker's
+   * time for 1,000 messages, during which a next `openThread` would wait. They are read once no
+   * switch has come for the core's own quiet time (when the core loads the document anyway); each
+   * switch puts them off again, and a thread closed meanwhile is not read.
+   */
+  private summaryLater(entry: ThreadUse): void {
+    this.summaryQueue.add(entry);
+    clearTimeout(this.summaryTimer);
+    this.summaryTimer = setTimeout(() => {
+      const queued = [...this.summaryQueue];
+      this.summaryQueue.clear();
+      for (const each of queued) this.pushSummary(each);
+    }, SWITCH_QUIET_MS);
   }
 
   /** Sends a thread's summary alone (an empty patch). */
@@ -448,6 +470,7 @@ export class Connection {
     const shared = entry.use.shared;
     const threadId = entry.thread.id;
     this.threads.delete(entry.tid);
+    this.summaryQueue.delete(entry);
     shared.threads.get(threadId)?.delete(entry);
     let orphanedSome = false;
     if (entry.streams.size > 0) {

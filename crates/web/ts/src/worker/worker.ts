@@ -17,7 +17,7 @@ interface MessageTarget extends Port {
 // it every device keeps an index of its own, and none sees another's threads), `navigator.onLine` and
 // the online/offline events through `web_sys::window()`, which is `globalThis instanceof Window` — never
 // so in a worker. A worker's global scope has all three: `Window` here says it is one. (The rest the
-// core asks of a window, requestAnimationFrame, it does without where it throws: a 16 ms timer.)
+// core asks of a window, requestAnimationFrame, is given below where the worker has none.)
 // Remove once the core takes these from the global scope itself.
 if (typeof (globalThis as { Window?: unknown }).Window === "undefined") {
   const scope = globalThis;
@@ -28,6 +28,16 @@ if (typeof (globalThis as { Window?: unknown }).Window === "undefined") {
       }
     },
     configurable: true,
+  });
+}
+
+// The core repaints a thread's subscribers at the next animation frame, so that a burst of writes is
+// one view. A SharedWorker has no frames (the core would fall back on a 16 ms timer, which is most of
+// a tab-to-tab change's time): here the next task is the frame — the pages paint at their own.
+if (typeof (globalThis as { requestAnimationFrame?: unknown }).requestAnimationFrame !== "function") {
+  Object.assign(globalThis, {
+    requestAnimationFrame: (callback: (time: number) => void) => setTimeout(() => callback(performance.now()), 0),
+    cancelAnimationFrame: (handle: number) => clearTimeout(handle),
   });
 }
 
