@@ -13,6 +13,9 @@ use crate::handle::ThreadHandle;
 /// How long after the last thread switch the documents painted from storage start to load.
 pub(crate) const QUIET_MS: u32 = 300;
 
+/// Whether a queued document still needs loading when its turn comes.
+pub(crate) type Wanted = Rc<dyn Fn(&ThreadHandle) -> bool>;
+
 /// The threads painted from storage whose documents are still to load, most recent last.
 #[derive(Default)]
 pub(crate) struct Loads {
@@ -25,35 +28,31 @@ pub(crate) struct Loads {
 impl Loads {
     /// Queues `handle`'s document to load once no switch has come for [`QUIET_MS`]; each switch
     /// pushes the loads back. `loaded` runs after each load (the sync task then syncs it).
-    pub fn queue(self: &Rc<Self>, handle: &Rc<ThreadHandle>, loaded: Rc<dyn Fn()>) {
+    /// `wanted` says whether a document still needs loading when its turn comes.
+    pub fn queue(self: &Rc<Self>, handle: &Rc<ThreadHandle>, wanted: Wanted, loaded: Rc<dyn Fn()>) {
         self.pending.borrow_mut().push(Rc::downgrade(handle));
-        self.arm(QUIET_MS, loaded);
+        self.arm(QUIET_MS, wanted, loaded);
     }
 
-    fn arm(self: &Rc<Self>, delay: u32, loaded: Rc<dyn Fn()>) {
+    fn arm(self: &Rc<Self>, delay: u32, wanted: Wanted, loaded: Rc<dyn Fn()>) {
         let loads = Rc::downgrade(self);
         // Arming again cancels the timer armed before.
         let arming = self.cancel();
         crate::util::after(delay, move || {
             if let Some(loads) = loads.upgrade().filter(|l| l.armed.get() == arming) {
-                loads.load_next(loaded);
+                loads.load_next(wanted, loaded);
             }
         });
     }
 
     /// Loads the most recently opened pending document, then arms the next one for the following task
     /// so a switch in between is served first.
-    fn load_next(self: &Rc<Self>, loaded: Rc<dyn Fn()>) {
+    fn load_next(self: &Rc<Self>, wanted: Wanted, loaded: Rc<dyn Fn()>) {
         let next = loop {
             let Some(weak) = self.pending.borrow_mut().pop() else {
                 return;
             };
-            // A thread switched away from (no `Thread` uses it) is not loaded: the load would only
-            // hold up the next switch; a write or a remote change loads it when it needs it.
-            if let Some(handle) = weak
-                .upgrade()
-                .filter(|h| !h.is_loaded() && h.open_objects.get() > 0)
-            {
+            if let Some(handle) = weak.upgrade().filter(|h| !h.is_loaded() && wanted(h)) {
                 break handle;
             }
         };
@@ -61,7 +60,7 @@ impl Loads {
         let _ = next.with_thread(|_| ());
         loaded();
         if !self.pending.borrow().is_empty() {
-            self.arm(0, loaded);
+            self.arm(0, wanted, loaded);
         }
     }
 

@@ -225,12 +225,22 @@ impl StoreInner {
     /// write or a remote change loads it sooner), and sync then starts on it.
     pub fn load_later(self: &Rc<Self>, handle: &Rc<ThreadHandle>) {
         let store = Rc::downgrade(self);
+        // A thread switched away from (no `Thread` uses it) is not loaded — the load would only
+        // hold up the next switch; a write or a remote change loads it when it needs it — unless
+        // it has changes to send (an unsynced mark).
+        let marks = Rc::downgrade(self);
+        let wanted = Rc::new(move |h: &ThreadHandle| {
+            h.open_objects.get() > 0
+                || marks
+                    .upgrade()
+                    .is_some_and(|s| s.unsynced.borrow().is_marked(h.id.as_str()))
+        });
         let loaded = Rc::new(move || {
             if let Some(store) = store.upgrade() {
                 store.kick(Kick::Poll);
             }
         });
-        self.background.queue(handle, loaded);
+        self.background.queue(handle, wanted, loaded);
     }
 
     /// The thread list, from the index alone: latest activity first, deleted threads never.
