@@ -423,15 +423,18 @@ export class Connection {
     // Written to IndexedDB now, not at the core's timer: the page's `pagehide` cannot flush a
     // worker, and the browser ends a worker with the last tab using it. (A stream — its start, its
     // deltas and parts — keeps the core's timer, as in the page; `finishMessage` flushes at once.)
-    if (durable) {
-      use.shared.store.flush().catch((error: unknown) => {
-        // As the core reports a failed timed flush: an `error` event, to every page of the store.
-        const { code, message } = toWire(error);
-        for (const user of use.shared.users) {
-          user.connection.post({ t: "event", store: user.sid, event: { type: "error", code: code ?? "storage", message } });
-        }
-      });
-    }
+    // In the next task, after the repaint the writes scheduled (the other tabs' views go first).
+    if (durable) setTimeout(() => this.flushNow(use), 0);
+  }
+
+  /** The store's writes to IndexedDB now; a failure is an `error` event, as a timed flush's. */
+  private flushNow(use: StoreUse): void {
+    use.shared.store.flush().catch((error: unknown) => {
+      const { code, message } = toWire(error);
+      for (const user of use.shared.users) {
+        user.connection.post({ t: "event", store: user.sid, event: { type: "error", code: code ?? "storage", message } });
+      }
+    });
   }
 
   /** Runs a thread write; true when it is part of a stream (its start, a delta, a part). */
