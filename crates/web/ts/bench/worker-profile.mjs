@@ -5,11 +5,14 @@
 //     worker's longest block during it and when that block began after the previous switch;
 //   stream: a CPU profile of the page's main thread while a reply streams into a 5,000-message
 //     thread (worker.html, shared mode): the functions with the most self time.
-//   node crates/web/ts/bench/worker-profile.mjs [firstview [pauseMs]|stream]
+//   incoming: a CPU profile of the page's main thread (store in a dedicated worker) while another
+//     device's burst of 1,000 messages arrives into its open 5,000-message thread (a relay started here).
+//   node crates/web/ts/bench/worker-profile.mjs [firstview [pauseMs]|stream|incoming]
 import { call, startBrowser, targetsPage } from "./worker/browser.mjs";
 import { attachWorker } from "./worker/worker-cdp.mjs";
 import { lags, startLag } from "./worker/lag.mjs";
 import { profileWhile } from "./worker/profile.mjs";
+import { startRelay } from "./worker/relay.mjs";
 
 const part = process.argv[2] ?? "firstview";
 const pauseMs = Number(process.argv[3] ?? 300);
@@ -38,6 +41,26 @@ try {
       }));
     });
     await worker.detach();
+  } else if (part === "incoming") {
+    const relay = await startRelay();
+    try {
+      const user = `profile-${Date.now()}`;
+      const writer = await targetsPage(await browser.newContext(), base);
+      await call(writer, "open", { dbName: "writer", mode: "none", relayUrl: relay.url, user });
+      const [id] = await call(writer, "writeThreads", { count: 1, messages: 5000 });
+      const page = await targetsPage(context, base);
+      await call(page, "coldLoad", { dbName: "reader", mode: "dedicated", relayUrl: relay.url, user, id, expected: 5000 });
+      const session = await context.newCDPSession(page);
+      const { result, top } = await profileWhile((m, p) => session.send(m, p), async () => {
+        const measuring = call(page, "incoming", { id, count: 6000 });
+        await call(writer, "appendBurst", { id, count: 1000 });
+        return measuring;
+      }, 15);
+      console.log(JSON.stringify(result));
+      for (const line of top) console.log(line);
+    } finally {
+      relay.stop();
+    }
   } else {
     const run = async (page, query) => {
       await page.goto(`${base}worker.html?${new URLSearchParams(query)}`);
