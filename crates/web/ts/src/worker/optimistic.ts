@@ -65,7 +65,9 @@ export function newMessage(message: NewMessage, id: string, view: ThreadView, no
 }
 
 function withMessage(view: ThreadView, id: string, change: (m: Message) => Message): ThreadView {
-  const index = view.messages.findIndex((m) => m.id === id);
+  // From the end: the message being written is nearly always the last (a stream's), and every view
+  // a 5,000-message thread's page builds replays each unacknowledged delta through here.
+  const index = view.messages.findLastIndex((m) => m.id === id);
   if (index < 0) return view;
   const messages = view.messages.slice();
   messages[index] = change(messages[index]!);
