@@ -121,20 +121,26 @@ for (const mode of ["shared", "dedicated"] as const) {
     const store = await ChatStore.open({ dbName: freshDb(), persist: false, worker: mode });
     const { id } = await store.createThread({ title: "Dropped" });
     const kept = await store.openThread(id);
+    const heard: number[] = [];
     await (async () => {
       // Opened, written to, and dropped: nothing refers to it once this function returns.
       const dropped = await store.openThread(id);
       dropped.appendMessage({ role: "user", content: "before it was dropped" });
+      // Dropped too, but listened to: kept, so its views go on.
+      const listened = await store.openThread(id);
+      listened.subscribe((view) => heard.push(view.messages.length));
     })();
-    equal(await internal(store, "workerThreads"), 2, "both open in the worker");
+    equal(await internal(store, "workerThreads"), 3, "all three open in the worker");
     await eventually(async () => {
       gc!();
       await delay(50);
-      equal(await internal(store, "workerThreads"), 1, "the dropped thread, closed in the worker");
+      equal(await internal(store, "workerThreads"), 2, "the dropped thread, closed in the worker");
     }, 5000);
     equal(kept.view().messages.map((m) => m.content), ["before it was dropped"], "its write stays");
+    kept.appendMessage({ role: "user", content: "after" });
+    await eventually(() => assert(heard.includes(2), `the listened-to thread still hears: ${heard}`));
     kept.close();
-    equal(await internal(store, "workerThreads"), 0, "the kept one, closed");
+    equal(await internal(store, "workerThreads"), 1, "the kept one, closed");
     await store.close();
   });
 

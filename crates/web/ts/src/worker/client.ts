@@ -81,8 +81,11 @@ export class WorkerClient {
    * The worker's script did not load (a 404, a Content-Security-Policy without `worker-src`) or
    * threw before it answered: every call waiting and to come rejects with `worker_failed`.
    */
-  fail(cause: string): void {
+  fail(cause: string, stop?: () => void): void {
     if (this.heard || this.failure) return;
+    // A worker that threw while it opened may still be running: it must not open the database the
+    // store in the page is about to open.
+    stop?.();
     const error = new Error(`the store's worker could not start: ${cause}`) as Error & { code: string };
     error.code = "worker_failed";
     this.failure = error;
@@ -273,7 +276,8 @@ export function connect(mode: Exclude<WorkerMode, "none">): WorkerClient {
     }
     const started = new WorkerClient(worker instanceof Worker ? worker : worker.port, actual);
     worker.addEventListener("error", (event) => {
-      started.fail(event instanceof ErrorEvent && event.message ? event.message : "its script did not load");
+      const stop = () => (worker instanceof Worker ? worker.terminate() : worker.port.close());
+      started.fail(event instanceof ErrorEvent && event.message ? event.message : "its script did not load", stop);
     });
     client = started;
     clients.set(actual, client);

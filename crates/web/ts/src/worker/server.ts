@@ -424,7 +424,7 @@ export class Connection {
     // worker, and the browser ends a worker with the last tab using it. (A stream — its start, its
     // deltas and parts — keeps the core's timer, as in the page; `finishMessage` flushes at once.)
     // In the next task, after the repaint the writes scheduled (the other tabs' views go first).
-    if (durable) setTimeout(() => this.flushNow(use), 0);
+    if (durable) setTimeout(() => use.shared.users.size > 0 && this.flushNow(use), 0);
   }
 
   /** The store's writes to IndexedDB now; a failure is an `error` event, as a timed flush's. */

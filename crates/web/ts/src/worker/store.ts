@@ -42,6 +42,8 @@ export class WorkerChatStore implements StoreSink {
   private readonly listeners = new Set<Listener>();
   /** Weakly, as the client's: a thread the app dropped closes when it is collected (`collected`). */
   private readonly openThreads = new Map<number, WeakRef<WorkerThread>>();
+  /** Threads with subscribers, held strongly: only a thread nobody listens to is collected. */
+  private readonly subscribed = new Set<WorkerThread>();
   private closed = false;
   /** Ids made in the worker for `loadThread` to answer with (see worker/thread-ids.ts). */
   private readonly spareIds: string[] = [];
@@ -122,7 +124,13 @@ export class WorkerChatStore implements StoreSink {
 
   forget(thread: WorkerThread): void {
     this.openThreads.delete(thread.tid);
+    this.subscribed.delete(thread);
     collected.unregister(thread);
+  }
+
+  hold(thread: WorkerThread, held: boolean): void {
+    if (held) this.subscribed.add(thread);
+    else this.subscribed.delete(thread);
   }
 
   /** A thread the app dropped without closing it was collected: as in the page, it is closed. */

@@ -28,6 +28,8 @@ export interface ThreadOwner {
   /** Throws `closed` once the store is closed. */
   ensureOpen(): void;
   forget(thread: WorkerThread): void;
+  /** Holds the thread strongly while it has subscribers (or lets go: `held` false). */
+  hold(thread: WorkerThread, held: boolean): void;
 }
 
 export class WorkerThread {
@@ -358,8 +360,11 @@ export class WorkerThread {
     // Each call its own entry, as the core's: subscribing one function twice calls it twice.
     const listener = (view: ThreadView) => callback(view);
     this.listeners.add(listener);
+    // A thread someone listens to is not collected (its views would stop without a word).
+    this.owner.hold(this, true);
     return () => {
       this.listeners.delete(listener);
+      if (this.listeners.size === 0) this.owner.hold(this, false);
     };
   }
 
