@@ -7,8 +7,11 @@
 //     thread (worker.html, shared mode): the functions with the most self time.
 //   incoming: a CPU profile of the page's main thread (store in a dedicated worker) while another
 //     device's burst of 1,000 messages arrives into its open 5,000-message thread (a relay started here).
-//   node crates/web/ts/bench/worker-profile.mjs [firstview [pauseMs]|stream|incoming]
-import { call, startBrowser, targetsPage } from "./worker/browser.mjs";
+//   tabs [message|delta]: a CPU profile of the SharedWorker during the tab-to-tab ping-pong of
+//     worker-run.mjs latency (two pages of one context, 50 samples): where a change's way from one
+//     tab's write to the other tab's subscriber goes, on the worker's side.
+//   node crates/web/ts/bench/worker-profile.mjs [firstview [pauseMs]|stream|incoming|tabs [kind]]
+import { call, randomId, startBrowser, targetsPage } from "./worker/browser.mjs";
 import { attachWorker } from "./worker/worker-cdp.mjs";
 import { lags, startLag } from "./worker/lag.mjs";
 import { profileWhile } from "./worker/profile.mjs";
@@ -40,6 +43,24 @@ try {
         blockBeganAfterPreviousSwitchMs: during && previousEnd !== undefined ? Math.round(during[0] - previousEnd) : undefined,
       }));
     });
+    await worker.detach();
+  } else if (part === "tabs") {
+    const kind = process.argv[3] ?? "message";
+    const [a, b] = [await targetsPage(context, base), await targetsPage(context, base)];
+    await call(a, "open", { dbName: "tabs", mode: "shared" });
+    await call(b, "open", { dbName: "tabs", mode: "shared" });
+    const [id] = await call(a, "writeThreads", { count: 1, messages: 0 });
+    await call(b, "listed", { id });
+    const worker = await attachWorker(browser, "shared_worker");
+    const options = { id, kind, pingId: randomId(), echoId: randomId() };
+    const { result, top, profiledMs, wasmByCaller } = await profileWhile(worker.send, async () => {
+      const listening = call(b, "echo", options);
+      const { halfRtt } = await call(a, "ping", { ...options, samples: 50 });
+      await listening;
+      return { halfRtt, oneWay: await call(b, "echoStop") };
+    }, 25);
+    console.log(JSON.stringify({ ...result, profiledMs }));
+    for (const line of [...top, ...wasmByCaller]) console.log(line);
     await worker.detach();
   } else if (part === "incoming") {
     const relay = await startRelay();

@@ -16,11 +16,24 @@ export async function profileWhile(send, run, top = 12) {
     const key = `${functionName || "(anonymous)"} ${url.split("/").pop()}:${lineNumber + 1}`;
     self.set(key, (self.get(key) ?? 0) + (dt[i] ?? 0) / 1000);
   });
+  // Wasm has no names here: each sample in it is also counted to the wasm-bindgen glue function
+  // that called into it (named after the exported method: view, summary, appendMessage, …).
+  const parent = new Map();
+  for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  const viaGlue = new Map();
+  profile.samples.forEach((id, i) => {
+    if (!byId.get(id).callFrame.url.endsWith(".wasm")) return;
+    let at = parent.get(id);
+    while (at !== undefined && byId.get(at).callFrame.url.endsWith(".wasm")) at = parent.get(at);
+    const name = at === undefined ? "(no glue)" : byId.get(at).callFrame.functionName || "(anonymous)";
+    viaGlue.set(name, (viaGlue.get(name) ?? 0) + (dt[i] ?? 0) / 1000);
+  });
   const total = [...self.values()].reduce((a, b) => a + b, 0);
   const busy = [...self.entries()].filter(([k]) => !k.startsWith("(idle)") && !k.startsWith("(program)"));
   return {
     result,
     profiledMs: Math.round(total),
     top: busy.sort((a, b) => b[1] - a[1]).slice(0, top).map(([k, ms]) => `${ms.toFixed(1)} ms ${k}`),
+    wasmByCaller: [...viaGlue.entries()].sort((a, b) => b[1] - a[1]).slice(0, top).map(([k, ms]) => `${ms.toFixed(1)} ms in wasm under ${k}`),
   };
 }

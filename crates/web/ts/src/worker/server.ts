@@ -5,7 +5,7 @@
 import { ChatStore } from "../index.js";
 import { detachSharing } from "../share/state.js";
 import { answerInternal, type InternalRequest } from "../internal.js";
-import type { Message, StoreEvent, Thread, ThreadView } from "../web/chatsync.js";
+import type { Message, StoreEvent, Thread, ThreadSummary, ThreadView } from "../web/chatsync.js";
 import { changesNothing, diffView, same } from "./diff.js";
 import { freshThreadIds, SPARE_THREAD_IDS } from "./thread-ids.js";
 import type { FromWorker, FullExtras, StoreMirror, ThreadOp, ToWorker, WireError, WireToken } from "./protocol.js";
@@ -90,6 +90,21 @@ interface ThreadUse {
 
 const sharedStores = new Map<string, Promise<Shared>>();
 
+/**
+ * A thread's full view and summary, read once per change of its document however many tabs show
+ * it: keyed by the core's view of the thread, which is the same object until the document changes
+ * (crates/web/src/handle.rs, `view_js`), for every `Thread` object of it.
+ */
+const fullViews = new WeakMap<object, ThreadView>();
+const summaries = new WeakMap<object, ThreadSummary>();
+
+function readOnce<T>(cache: WeakMap<object, T>, thread: Thread, read: () => T): T {
+  const key = thread.view();
+  let value = cache.get(key);
+  if (value === undefined) cache.set(key, (value = read()));
+  return value;
+}
+
 /** How many closed stores a connection keeps for internal requests. */
 const CLOSED_KEPT = 4;
 
@@ -117,6 +132,9 @@ export class Connection {
   /** Long threads opened whose summary waits for the switching to stop (`summaryLater`). */
   private readonly summaryQueue = new Set<ThreadUse>();
   private summaryTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Threads whose summary (and full view's extras, when stale) follow their view (`extrasLater`). */
+  private readonly extrasQueue = new Set<ThreadUse>();
+  private extrasArmed = false;
   /** How many `ops` messages ran: the page's optimistic writes up to there are in the views sent. */
   private acked = 0;
 
@@ -317,12 +335,12 @@ export class Connection {
     if (!this.threads.has(entry.tid)) return;
     let summary;
     try {
-      summary = entry.thread.summary();
+      summary = readOnce(summaries, entry.thread, () => entry.thread.summary());
     } catch {
       return;
     }
     const patch = { keep: entry.last.messages.length, tail: 0, messages: [], fields: {}, removed: [] };
-    const full = this.fullExtras(entry);
+    const full = this.fullExtras(entry, true);
     this.post({ t: "view", thread: entry.tid, patch, acked: this.acked, summary, ...(full ? { full } : {}) });
   }
 
@@ -336,7 +354,7 @@ export class Connection {
     entry.fullStale = false;
     let full: ThreadView;
     try {
-      full = present(entry.use.shared, entry.thread.id, entry.thread.fullView());
+      full = present(entry.use.shared, entry.thread.id, readOnce(fullViews, entry.thread, () => entry.thread.fullView()));
     } catch {
       return undefined;
     }
@@ -351,7 +369,12 @@ export class Connection {
     return extras;
   }
 
-  /** Sends the page what changed since the view it has. */
+  /**
+   * Sends the page what changed since the view it has, at once; its summary and, after more than
+   * text streaming into open messages of the active branch, the full view's extras follow in a
+   * later task (`extrasLater`): reading them costs more than the change (a full view of a thread of
+   * 200 messages, ~9 ms), and the view is what the page's subscribers wait for.
+   */
   push(entry: ThreadUse, view: ThreadView): void {
     const next = present(entry.use.shared, entry.thread.id, view);
     const patch = diffView(entry.last, next);
@@ -359,18 +382,24 @@ export class Connection {
     const before = entry.last;
     entry.last = next;
     // An off-branch message's change (metadata, feedback) leaves the view as it was: the full view
-    // is read anyway after a write.
-    const full = entry.full === undefined ? undefined : this.fullExtras(entry, !nothing && onlyStreaming(patch, before));
-    if (nothing && !full) return;
-    let summary;
-    try {
-      summary = entry.thread.summary();
-    } catch {
-      summary = undefined;
-    }
-    this.post({
-      t: "view", thread: entry.tid, patch, acked: this.acked, ...(summary ? { summary } : {}), ...(full ? { full } : {}),
-    });
+    // is read anyway.
+    if (nothing || !onlyStreaming(patch, before)) entry.fullStale = true;
+    if (!nothing) this.post({ t: "view", thread: entry.tid, patch, acked: this.acked });
+    // Before the document's first read (a long thread just opened) `summaryLater` sends them.
+    if (entry.full !== undefined) this.extrasLater(entry);
+  }
+
+  /** Queues `pushSummary` for the next task, once for every change in this one. */
+  private extrasLater(entry: ThreadUse): void {
+    this.extrasQueue.add(entry);
+    if (this.extrasArmed) return;
+    this.extrasArmed = true;
+    setTimeout(() => {
+      this.extrasArmed = false;
+      const queued = [...this.extrasQueue];
+      this.extrasQueue.clear();
+      for (const each of queued) this.pushSummary(each);
+    }, 0);
   }
 
   private runOps(sid: number, ops: ThreadOp[], storeOps: { method: string; args: unknown[] }[]): void {
@@ -474,6 +503,7 @@ export class Connection {
     const threadId = entry.thread.id;
     this.threads.delete(entry.tid);
     this.summaryQueue.delete(entry);
+    this.extrasQueue.delete(entry);
     shared.threads.get(threadId)?.delete(entry);
     let orphanedSome = false;
     if (entry.streams.size > 0) {
