@@ -34,8 +34,13 @@ pub(crate) struct ThreadHandle {
     pub dirty: Cell<bool>,
     /// Uncommitted streamed deltas are waiting for the commit timer.
     pub commit_armed: Cell<bool>,
+    /// When the commit timer last committed streamed deltas (ms since the epoch).
+    pub deltas_committed_at: Cell<u64>,
     /// The view as last handed to JavaScript; `None` once the document changed.
     view: RefCell<Option<JsValue>>,
+    /// The view is known to show no stream (no message pending, streaming or interrupted): a
+    /// thread switch then skips scanning its messages for one (`may_show_streams`).
+    pub view_calm: Cell<bool>,
     pub subscribers: Callbacks,
     /// JS `Thread` objects using this handle and not closed.
     pub open_objects: Cell<u32>,
@@ -68,13 +73,12 @@ impl ThreadHandle {
     pub fn stored(id: ThreadId, actor: automerge::ActorId, mut stored: StoredDoc) -> Result<Self> {
         let persisted = Persisted::loaded(stored.bytes(), stored.sync_state.clone());
         match stored.current_view.take() {
-            Some(view) => Ok(Self::new(
-                id,
-                actor,
-                Doc::Stored(stored),
-                persisted,
-                Some(view),
-            )),
+            Some(view) => {
+                let calm = stored.view_calm;
+                let handle = Self::new(id, actor, Doc::Stored(stored), persisted, Some(view));
+                handle.view_calm.set(calm);
+                Ok(handle)
+            }
             None => {
                 let thread = load(&id, &actor, &stored)?;
                 Ok(Self::new(
@@ -102,7 +106,9 @@ impl ThreadHandle {
             persisted: RefCell::new(persisted),
             dirty: Cell::new(false),
             commit_armed: Cell::new(false),
+            deltas_committed_at: Cell::new(0),
             view: RefCell::new(view),
+            view_calm: Cell::new(false),
             subscribers: Callbacks::default(),
             open_objects: Cell::new(0),
             repaint_armed: Cell::new(false),
@@ -256,6 +262,11 @@ impl ThreadHandle {
             });
         }
         let js = to_js(&view)?;
+        self.view_calm.set(
+            !view.messages.iter().any(|m| {
+                m.status.is_open() || m.status == chatsync_model::MessageStatus::Interrupted
+            }),
+        );
         self.view.replace(Some(js.clone()));
         Ok(js)
     }
@@ -263,7 +274,7 @@ impl ThreadHandle {
     /// Whether the view may show a stream: the cached view says, else the document must be read.
     pub fn may_show_streams(&self) -> bool {
         match &*self.view.borrow() {
-            Some(view) => crate::streams::shows_streams(view),
+            Some(view) => !self.view_calm.get() && crate::streams::shows_streams(view),
             None => true,
         }
     }

@@ -7,8 +7,9 @@
 //!   flush. Keys are unique per writing store instance, so two tabs never overwrite each other's chunks.
 //! - Every byte record carries `sum`, a SHA-256 prefix of its bytes, checked on read: a damaged record
 //!   is reported as a corrupt thread at open, before the stored view could hide it.
-//! - `views`: document id → `{ view, snapshotId, chunks }`, the thread as the UI renders it, and what it
-//!   was built from, so a thread switch can paint it before the CRDT is loaded — when it is current.
+//! - `views`: document id → `{ view, snapshotId, chunks, streams }`, the thread as the UI renders it,
+//!   what it was built from, so a thread switch can paint it before the CRDT is loaded — when it is
+//!   current —, and whether it shows a stream (`false` spares the switch a scan of its messages).
 //! - `meta`: store metadata (`device`, the prefix of this device's actors — see `locks.rs`; the user's
 //!   index document id; the ids of stored documents that are not threads), `"unsynced/<thread id>"`
 //!   marking each thread the relay may lack, and per document `"sync/<document id>"` →
@@ -45,6 +46,8 @@ pub(crate) struct StoredDoc {
     pub chunks: Vec<(String, Vec<u8>)>,
     /// The materialized view, if one was stored and is built on exactly this snapshot and chunks.
     pub current_view: Option<JsValue>,
+    /// The stored view said, when it was written, that it shows no stream.
+    pub view_calm: bool,
     /// The sync state last shared with a relay.
     pub sync_state: Option<SavedSync>,
 }
@@ -94,6 +97,8 @@ pub(crate) enum Write {
         view: JsValue,
         snapshot_id: Option<String>,
         chunks: Vec<String>,
+        /// The view shows no stream (`ThreadHandle::view_calm`).
+        calm: bool,
     },
     /// Sets a metadata value.
     Meta { key: &'static str, value: JsValue },
@@ -174,10 +179,14 @@ impl Db {
                 None => Err(corrupt(doc, "a chunk")),
             })
             .collect::<Result<Vec<_>>>()?;
-        let current_view = view
-            .record()
-            .await?
-            .and_then(|record| current_view(&record, snapshot.as_ref(), &chunks));
+        let view = view.record().await?;
+        // `streams: false`: written by a build that knew the view shows no stream (older records
+        // have no field, and are scanned).
+        let view_calm = view
+            .as_ref()
+            .is_some_and(|r| Reflect::get(r, &"streams".into()).ok() == Some(JsValue::FALSE));
+        let current_view =
+            view.and_then(|record| current_view(&record, snapshot.as_ref(), &chunks, view_calm));
         // Anything but a well-formed record reads as no state: a session then starts fresh.
         let sync_state = sync_state.record().await?.and_then(|record| {
             Some(SavedSync {
@@ -189,6 +198,7 @@ impl Db {
             snapshot,
             chunks,
             current_view,
+            view_calm,
             sync_state,
         })
     }
@@ -225,6 +235,7 @@ impl Db {
                     view,
                     snapshot_id,
                     chunks: covered,
+                    calm,
                 } => {
                     let covered: js_sys::Array = covered.into_iter().map(JsValue::from).collect();
                     let record = record(&[
@@ -234,6 +245,7 @@ impl Db {
                             snapshot_id.map(JsValue::from).unwrap_or(JsValue::NULL),
                         ),
                         ("chunks", covered.into()),
+                        ("streams", JsValue::from_bool(!calm)),
                     ]);
                     views.put(&doc, &record)?;
                 }
@@ -402,6 +414,7 @@ fn current_view(
     record: &JsValue,
     snapshot: Option<&(Vec<u8>, String)>,
     chunks: &[(String, Vec<u8>)],
+    calm: bool,
 ) -> Option<JsValue> {
     let built_on = string_field(record, "snapshotId");
     if built_on.as_deref() != snapshot.map(|(_, id)| id.as_str()) {
@@ -418,7 +431,7 @@ fn current_view(
         return None;
     }
     let view = Reflect::get(record, &"view".into()).ok()?;
-    (view.is_object() && !has_open_message(&view)).then_some(view)
+    (view.is_object() && (calm || !has_open_message(&view))).then_some(view)
 }
 
 /// Whether a view shows a message still pending or streaming. Such a view is not shown from storage:

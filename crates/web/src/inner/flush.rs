@@ -22,9 +22,13 @@ const COMMIT_EVERY_MS: u32 = 100;
 const FLUSH_EVERY_MS: u32 = 250;
 
 impl StoreInner {
-    /// Arms the flush timer unless it is armed: writes reach IndexedDB at most every
-    /// [`FLUSH_EVERY_MS`].
+    /// After a committed change: the relay is sent it now, and the flush timer is armed unless it
+    /// is — writes reach IndexedDB at most every [`FLUSH_EVERY_MS`]. Sending does not wait for the
+    /// write: the other devices see a change in the time of one trip through the relay, and a change
+    /// the relay has before this device stored it is not lost (the relay sends it back after a
+    /// reload). Its unsynced mark, set by the flush, comes off at the relay's next word.
     pub fn schedule_flush(self: &Rc<Self>) {
+        self.kick(Kick::Poll);
         if self.flush_armed.replace(true) {
             return;
         }
@@ -42,18 +46,28 @@ impl StoreInner {
         });
     }
 
-    /// Arms a thread's commit timer: its streamed deltas become one change per [`COMMIT_EVERY_MS`].
+    /// Commits a thread's streamed deltas — one change per [`COMMIT_EVERY_MS`] at most: the first
+    /// delta after a quiet spell at once (another device sees it in a trip through the relay), the
+    /// ones that follow it on a timer.
     pub fn schedule_commit(self: &Rc<Self>, handle: &Rc<ThreadHandle>) {
         if handle.commit_armed.replace(true) {
             return;
         }
+        let since = now_ms().saturating_sub(handle.deltas_committed_at.get());
+        let wait = u64::from(COMMIT_EVERY_MS).saturating_sub(since) as u32;
         let store = Rc::clone(self);
         let handle = Rc::clone(handle);
-        crate::util::after(COMMIT_EVERY_MS, move || {
+        let commit = move || {
             handle.commit_armed.set(false);
+            handle.deltas_committed_at.set(now_ms());
             let _ = handle.with_thread(|thread| thread.commit());
             store.schedule_flush();
-        });
+        };
+        if wait == 0 {
+            commit();
+        } else {
+            crate::util::after(wait, commit);
+        }
     }
 
     /// Schedules one repaint of a thread's subscribers for the next animation frame, however many
@@ -133,6 +147,7 @@ impl StoreInner {
                     view,
                     snapshot_id,
                     chunks,
+                    calm: handle.view_calm.get(),
                 });
             }
             let upserted = self.index.borrow_mut().index.upsert(&summary, now);
@@ -203,7 +218,8 @@ impl StoreInner {
         if index_changed {
             self.emit_threads("local");
         }
-        // Sync messages go out at the pace of flushes: batched like the writes to IndexedDB.
+        // Changes went out as they were committed (`schedule_flush`); this sends what a failed
+        // send or a document loaded meanwhile left.
         self.kick(Kick::Poll);
         self.release_closed_threads();
         Ok(())

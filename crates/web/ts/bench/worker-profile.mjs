@@ -10,7 +10,10 @@
 //   tabs [message|delta]: a CPU profile of the SharedWorker during the tab-to-tab ping-pong of
 //     worker-run.mjs latency (two pages of one context, 50 samples): where a change's way from one
 //     tab's write to the other tab's subscriber goes, on the worker's side.
-//   node crates/web/ts/bench/worker-profile.mjs [firstview [pauseMs]|stream|incoming|tabs [kind]]
+//   devices [message|delta] [mode]: the device-to-device ping-pong through a relay started here
+//     (stores in the page by default), with a CPU profile of the echoing page (or its dedicated
+//     worker) and the relay's mean storage write (its /metrics).
+//   node crates/web/ts/bench/worker-profile.mjs [firstview [pauseMs]|stream|incoming|tabs [kind]|devices [kind] [mode]]
 import { call, randomId, startBrowser, targetsPage } from "./worker/browser.mjs";
 import { attachWorker } from "./worker/worker-cdp.mjs";
 import { lags, startLag } from "./worker/lag.mjs";
@@ -31,7 +34,13 @@ try {
     await call(page, "open", { dbName: "first-view", mode: "shared" });
     const worker = await attachWorker(browser, "shared_worker");
     await startLag(worker);
-    const { perThreadMs, startedAt } = await call(page, "firstViews", { ids, pauseMs });
+    // CPU=1: a CPU profile of the worker over the switches too (the store's Rust functions are
+    // named only in a wasm built with its name section).
+    const profiled = process.env.CPU === "1"
+      ? await profileWhile(worker.send, () => call(page, "firstViews", { ids, pauseMs }), 25)
+      : { result: await call(page, "firstViews", { ids, pauseMs }) };
+    const { perThreadMs, startedAt } = profiled.result;
+    for (const line of [...(profiled.top ?? []), ...(profiled.wasmByCaller ?? []), ...(profiled.rustInclusive ?? [])]) console.log(line);
     const gaps = await lags(worker);
     perThreadMs.forEach((ms, i) => {
       const [start, end] = [startedAt[i], startedAt[i] + ms];
@@ -62,6 +71,41 @@ try {
     console.log(JSON.stringify({ ...result, profiledMs }));
     for (const line of [...top, ...wasmByCaller]) console.log(line);
     await worker.detach();
+  } else if (part === "devices") {
+    const kind = process.argv[3] ?? "message";
+    const mode = process.argv[4] ?? "none";
+    const relay = await startRelay();
+    try {
+      const user = `profile-${Date.now()}`;
+      const a = await targetsPage(await browser.newContext(), base);
+      const b = await targetsPage(await browser.newContext(), base);
+      await call(a, "open", { dbName: "device-a", mode, relayUrl: relay.url, user });
+      await call(b, "open", { dbName: "device-b", mode, relayUrl: relay.url, user });
+      const [id] = await call(a, "writeThreads", { count: 1, messages: 0 });
+      await call(b, "listed", { id });
+      const metrics = async () => {
+        const text = await (await fetch(relay.url.replace(/^ws/, "http").replace(/\/sync$/, "/metrics"))).text();
+        const read = (name) => Number(text.match(new RegExp(`^${name}(?:\\{[^}]*\\})? ([0-9.e+-]+)$`, "m"))?.[1] ?? NaN);
+        return { writes: read("chatsync_storage_writes_total"), seconds: read("chatsync_storage_write_seconds_total") };
+      };
+      const before = await metrics();
+      const send = mode === "none"
+        ? ((session) => (m, p) => session.send(m, p))(await b.context().newCDPSession(b))
+        : (await attachWorker(browser, "worker")).send;
+      const options = { id, kind, pingId: randomId(), echoId: randomId() };
+      const { result, top, profiledMs, wasmByCaller, rustInclusive } = await profileWhile(send, async () => {
+        const listening = call(b, "echo", options);
+        const { halfRtt } = await call(a, "ping", { ...options, samples: 50 });
+        await listening;
+        return { halfRtt, oneWay: await call(b, "echoStop") };
+      }, 20);
+      const after = await metrics();
+      const writes = after.writes - before.writes;
+      console.log(JSON.stringify({ ...result, profiledMs, relayStorageWrites: writes, relayMeanWriteMs: Math.round(((after.seconds - before.seconds) / writes) * 1e4) / 10 }));
+      for (const line of [...top, ...wasmByCaller, ...rustInclusive]) console.log(line);
+    } finally {
+      relay.stop();
+    }
   } else if (part === "incoming") {
     const relay = await startRelay();
     try {

@@ -28,12 +28,26 @@ export async function profileWhile(send, run, top = 12) {
     const name = at === undefined ? "(no glue)" : byId.get(at).callFrame.functionName || "(anonymous)";
     viaGlue.set(name, (viaGlue.get(name) ?? 0) + (dt[i] ?? 0) / 1000);
   });
+  // Inclusive time of the store's own Rust functions (a wasm built with its name section, e.g.
+  // wasm-bindgen run by hand without wasm-opt): each sample counted once per function on its stack.
+  const inclusive = new Map();
+  profile.samples.forEach((id, i) => {
+    const seen = new Set();
+    for (let at = id; at !== undefined; at = parent.get(at)) {
+      const name = byId.get(at).callFrame.functionName.replace(/::h[0-9a-f]{16}$/, "");
+      if (/chatsync_|automerge::(sync|autocommit)/.test(name) && !seen.has(name)) {
+        seen.add(name);
+        inclusive.set(name, (inclusive.get(name) ?? 0) + (dt[i] ?? 0) / 1000);
+      }
+    }
+  });
   const total = [...self.values()].reduce((a, b) => a + b, 0);
   const busy = [...self.entries()].filter(([k]) => !k.startsWith("(idle)") && !k.startsWith("(program)"));
   return {
     result,
     profiledMs: Math.round(total),
     top: busy.sort((a, b) => b[1] - a[1]).slice(0, top).map(([k, ms]) => `${ms.toFixed(1)} ms ${k}`),
+    rustInclusive: [...inclusive.entries()].sort((a, b) => b[1] - a[1]).slice(0, 30).map(([k, ms]) => `${ms.toFixed(1)} ms incl. ${k}`),
     wasmByCaller: [...viaGlue.entries()].sort((a, b) => b[1] - a[1]).slice(0, top).map(([k, ms]) => `${ms.toFixed(1)} ms in wasm under ${k}`),
   };
 }
