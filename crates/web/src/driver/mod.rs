@@ -219,6 +219,7 @@ impl Driver {
         let now = self.inner.sync().now();
         match kick {
             Kick::Poll => {
+                self.inner.send_armed.set(false);
                 self.hold_documents();
                 let docs = &mut StoreDocs(&self.inner);
                 for id in &self.held {

@@ -28,7 +28,9 @@ impl StoreInner {
     /// the relay has before this device stored it is not lost (the relay sends it back after a
     /// reload). Its unsynced mark, set by the flush, comes off at the relay's next word.
     pub fn schedule_flush(self: &Rc<Self>) {
-        self.kick(Kick::Poll);
+        if !self.send_armed.replace(true) {
+            self.kick(Kick::Poll);
+        }
         if self.flush_armed.replace(true) {
             return;
         }

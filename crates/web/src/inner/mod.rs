@@ -110,6 +110,9 @@ pub(crate) struct StoreInner {
     index: RefCell<IndexDoc>,
     threads: RefCell<HashMap<ThreadId, Rc<ThreadHandle>>>,
     flush_armed: Cell<bool>,
+    /// A [`Kick::Poll`] for the changes committed in this task is on its way to the driver: the
+    /// writes of one task (5,000 `appendMessage` calls in a loop) are sent as one sync message.
+    pub(crate) send_armed: Cell<bool>,
     listeners: Callbacks,
     closed: Cell<bool>,
     /// The store's JS object was freed: it closes once no `Thread` object of it is open.
@@ -146,6 +149,7 @@ impl StoreInner {
             index: RefCell::new(opened.index),
             threads: RefCell::new(HashMap::new()),
             flush_armed: Cell::new(false),
+            send_armed: Cell::new(false),
             listeners: Callbacks::default(),
             closed: Cell::new(false),
             abandoned: Cell::new(false),

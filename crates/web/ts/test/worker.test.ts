@@ -290,6 +290,69 @@ for (const [mode, other] of [["shared", "shared"], ["dedicated", "dedicated"], [
   });
 }
 
+/**
+ * Holds a read-write transaction on every store of `dbName` open (a request chained on each
+ * answer) until `release()`: IndexedDB runs overlapping read-write transactions in order, so the
+ * store's flushes wait behind it.
+ */
+async function holdDatabase(dbName: string): Promise<{ release: () => Promise<void> }> {
+  const db = await new Promise<IDBDatabase>((resolve, reject) => {
+    const request = indexedDB.open(dbName);
+    request.onsuccess = () => resolve(request.result);
+    request.onerror = () => reject(request.error);
+  });
+  const tx = db.transaction([...db.objectStoreNames], "readwrite");
+  const meta = tx.objectStore("meta");
+  let holding = true;
+  const spin = () => {
+    if (holding) meta.get("flushedAt").onsuccess = spin;
+  };
+  spin();
+  const done = new Promise<void>((resolve) => (tx.oncomplete = () => resolve()));
+  return {
+    release: async () => {
+      holding = false;
+      await done;
+      db.close();
+    },
+  };
+}
+
+// A change goes to the relay as it is made, not once this device's IndexedDB has it: another
+// device sees it while the writer's flush still waits (for a slow or busy disk, here a transaction
+// held open), and once the flush can run the writer stores it too.
+for (const mode of ["shared", "dedicated", "none"] as const) {
+  test(`worker ${mode}: a change reaches another device while the writer's IndexedDB write still waits`, async () => {
+    const user = `eager-${mode}-${Date.now()}`;
+    const dbName = freshDb();
+    const a = await ChatStore.open({ dbName, persist: false, relayUrl: relayUrl(), token: user, worker: mode });
+    const b = await ChatStore.open({ dbName: freshDb(), persist: false, relayUrl: relayUrl(), token: user, worker: "none" });
+    await eventually(() => equal([a.status().state, b.status().state], ["online", "online"], "both online"));
+    const { id } = await a.createThread({ title: "Sent before stored" });
+    const thread = await a.openThread(id);
+    await a.flush();
+    await eventually(async () => equal((await b.listThreads()).map((t) => t.id), [id], "b's list"), 10_000);
+    const there = await b.openThread(id);
+    const held = await holdDatabase(dbName);
+    let flushed = false;
+    thread.appendMessage({ role: "user", content: "sent while the disk is busy" });
+    const flushing = a.flush().then(() => (flushed = true));
+    try {
+      await eventually(() => equal(there.view().messages.map((m) => m.content), ["sent while the disk is busy"], "b's view"), 10_000);
+      assert(!flushed, "the writer's flush finished while its database was held");
+    } finally {
+      await held.release();
+    }
+    await flushing;
+    await a.close();
+    const reopened = await ChatStore.open({ dbName, persist: false, worker: "none" });
+    const stored = await reopened.openThread(id);
+    equal(stored.view().messages.map((m) => m.content), ["sent while the disk is busy"], "the writer's stored thread");
+    await reopened.close();
+    await b.close();
+  });
+}
+
 test("worker shared: two tabs share one worker and see each other's writes", async () => {
   const dbName = freshDb();
   const store = await ChatStore.open({ dbName, persist: false, worker: "shared" });

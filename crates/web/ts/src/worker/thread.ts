@@ -75,7 +75,9 @@ export class WorkerThread {
     const client = this.owner.client;
     if (edit) {
       this.edits.push({ batch: client.nextBatch(), edit });
-      this.shown = undefined;
+      // The view shown so far with this one edit more, not every pending edit replayed: a loop of
+      // appends before the worker answers (an import, a backfill) costs each the one edit.
+      if (this.shown) this.shown = this.lastShown = edit(this.shown);
     }
     client.op(this.owner.sid, { thread: this.tid, method, args });
   }

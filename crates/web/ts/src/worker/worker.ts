@@ -32,14 +32,14 @@ if (typeof (globalThis as { Window?: unknown }).Window === "undefined") {
 }
 
 // The core repaints a thread's subscribers at the next animation frame, so that a burst of writes is
-// one view. A SharedWorker has no frames (the core would fall back on a 16 ms timer, which is most of
-// a tab-to-tab change's time): here the next task is the frame — the pages paint at their own.
-if (typeof (globalThis as { requestAnimationFrame?: unknown }).requestAnimationFrame !== "function") {
-  Object.assign(globalThis, {
-    requestAnimationFrame: (callback: (time: number) => void) => setTimeout(() => callback(performance.now()), 0),
-    cancelAnimationFrame: (handle: number) => clearTimeout(handle),
-  });
-}
+// one view. Here the next task is the frame — the pages paint at their own: a SharedWorker has no
+// frames (the core would fall back on a 16 ms timer, which is most of a tab-to-tab change's time),
+// and a dedicated worker's follow its page's, up to 16 ms after a change from the relay arrived. A
+// burst still repaints once: the page's writes of one task arrive as one message.
+Object.assign(globalThis, {
+  requestAnimationFrame: (callback: (time: number) => void) => setTimeout(() => callback(performance.now()), 0),
+  cancelAnimationFrame: (handle: number) => clearTimeout(handle),
+});
 
 // Messages that arrive while the wasm loads wait for it, in order.
 let ready = false;
