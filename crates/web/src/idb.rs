@@ -431,18 +431,18 @@ fn current_view(
         return None;
     }
     let view = Reflect::get(record, &"view".into()).ok()?;
-    (view.is_object() && (calm || !has_open_message(&view))).then_some(view)
+    // Whatever the record says of it, a view without a list of messages is no view.
+    let messages = Reflect::get(&view, &"messages".into())
+        .ok()?
+        .dyn_into::<js_sys::Array>()
+        .ok()?;
+    (calm || !has_open_message(&messages)).then_some(view)
 }
 
-/// Whether a view shows a message still pending or streaming. Such a view is not shown from storage:
-/// whether that stream is still alive, or interrupted, is decided from the document at read time.
-fn has_open_message(view: &JsValue) -> bool {
-    let Ok(messages) = Reflect::get(view, &"messages".into()) else {
-        return true;
-    };
-    let Ok(messages) = messages.dyn_into::<js_sys::Array>() else {
-        return true;
-    };
+/// Whether a view's messages show one still pending or streaming. Such a view is not shown from
+/// storage: whether that stream is still alive, or interrupted, is decided from the document at
+/// read time.
+fn has_open_message(messages: &js_sys::Array) -> bool {
     messages.iter().any(|m| {
         let status = string_field(&m, "status");
         matches!(status.as_deref(), Some("pending" | "streaming") | None)

@@ -161,6 +161,7 @@ impl ChatStore {
         handle.persisted.borrow_mut().write_failed();
         handle.changed();
         inner.insert_thread(handle);
+        inner.send_soon();
         inner.schedule_flush();
         Ok(JsValue::from_str(id.as_str()))
     }

@@ -64,8 +64,9 @@ impl Thread {
         Ok(())
     }
 
-    /// After a write: repaint subscribers next frame and write IndexedDB soon.
+    /// After a write: send it to the relay, repaint subscribers next frame, write IndexedDB soon.
     fn wrote(&self) {
+        self.store.send_soon();
         self.store.schedule_repaint(&self.handle);
         self.store.schedule_flush();
     }

@@ -22,15 +22,20 @@ const COMMIT_EVERY_MS: u32 = 100;
 const FLUSH_EVERY_MS: u32 = 250;
 
 impl StoreInner {
-    /// After a committed change: the relay is sent it now, and the flush timer is armed unless it
-    /// is — writes reach IndexedDB at most every [`FLUSH_EVERY_MS`]. Sending does not wait for the
-    /// write: the other devices see a change in the time of one trip through the relay, and a change
-    /// the relay has before this device stored it is not lost (the relay sends it back after a
-    /// reload). Its unsynced mark, set by the flush, comes off at the relay's next word.
-    pub fn schedule_flush(self: &Rc<Self>) {
+    /// After a change committed here: the sync driver sends it at once — one kick per task, however
+    /// many writes it made. Sending does not wait for IndexedDB: another device sees the change in
+    /// one trip through the relay, and a change the relay has before this device stored it is not
+    /// lost (the relay holds it for every device). Its unsynced mark, set by the flush, comes off at
+    /// the driver's turn after it (`settle`).
+    pub fn send_soon(&self) {
         if !self.send_armed.replace(true) {
             self.kick(Kick::Poll);
         }
+    }
+
+    /// Arms the flush timer unless it is armed: writes reach IndexedDB at most every
+    /// [`FLUSH_EVERY_MS`].
+    pub fn schedule_flush(self: &Rc<Self>) {
         if self.flush_armed.replace(true) {
             return;
         }
@@ -63,6 +68,7 @@ impl StoreInner {
             handle.commit_armed.set(false);
             handle.deltas_committed_at.set(now_ms());
             let _ = handle.with_thread(|thread| thread.commit());
+            store.send_soon();
             store.schedule_flush();
         };
         if wait == 0 {
@@ -220,8 +226,8 @@ impl StoreInner {
         if index_changed {
             self.emit_threads("local");
         }
-        // Changes went out as they were committed (`schedule_flush`); this sends what a failed
-        // send or a document loaded meanwhile left.
+        // Changes went out as they were committed (`send_soon`); this sends what a failed send or a
+        // document loaded meanwhile left, and index changes, which go at the pace of flushes.
         self.kick(Kick::Poll);
         self.release_closed_threads();
         Ok(())

@@ -110,8 +110,9 @@ pub(crate) struct StoreInner {
     index: RefCell<IndexDoc>,
     threads: RefCell<HashMap<ThreadId, Rc<ThreadHandle>>>,
     flush_armed: Cell<bool>,
-    /// A [`Kick::Poll`] for the changes committed in this task is on its way to the driver: the
-    /// writes of one task (5,000 `appendMessage` calls in a loop) are sent as one sync message.
+    /// A [`Kick::Poll`] for the changes committed in this task is on its way to the driver
+    /// (`send_soon`): the writes of one task (5,000 `appendMessage` calls in a loop) go as one sync
+    /// message.
     pub(crate) send_armed: Cell<bool>,
     listeners: Callbacks,
     closed: Cell<bool>,

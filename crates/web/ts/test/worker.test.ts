@@ -290,6 +290,39 @@ for (const [mode, other] of [["shared", "shared"], ["dedicated", "dedicated"], [
   });
 }
 
+// The full view's extras follow a change's view a task later, except when a message left the active
+// branch: then fullView() has it only from them, so they come with the change.
+for (const mode of ["shared", "dedicated"] as const) {
+  test(`worker ${mode}: fullView() keeps a message another device's edit took off the active branch`, async () => {
+    const user = `full-${mode}-${Date.now()}`;
+    const a = await ChatStore.open({ dbName: freshDb(), persist: false, relayUrl: relayUrl(), token: user, worker: mode });
+    const b = await ChatStore.open({ dbName: freshDb(), persist: false, relayUrl: relayUrl(), token: user, worker: "none" });
+    await eventually(() => equal([a.status().state, b.status().state], ["online", "online"], "both online"));
+    const { id } = await a.createThread({ title: "Edited elsewhere" });
+    const thread = await a.openThread(id);
+    const question = thread.appendMessage({ role: "user", content: "Where?" });
+    await a.sync();
+    await eventually(async () => equal((await b.listThreads()).map((t) => t.id), [id], "b's list"), 10_000);
+    const there = await b.openThread(id);
+    await eventually(() => equal(there.view().messages.map((m) => m.content), ["Where?"], "b's view"), 10_000);
+    const seen = new Set(thread.view().messages.map((m) => m.id));
+    const lost: string[] = [];
+    const unsubscribe = thread.subscribe((view) => {
+      for (const m of view.messages) seen.add(m.id);
+      const full = new Set(thread.fullView().messages.map((m) => m.id));
+      for (const known of seen) if (!full.has(known)) lost.push(known);
+    });
+    const edited = there.editMessage(question.id, "Where, exactly?");
+    await b.sync();
+    await eventually(() => equal(thread.view().messages.map((m) => m.id), [edited.id], "a's view after the edit"), 10_000);
+    unsubscribe();
+    equal(lost, [], "messages fullView() lost when they left the active branch");
+    equal(thread.fullView().messages.map((m) => m.id).sort(), [question.id, edited.id].sort(), "fullView()");
+    await a.close();
+    await b.close();
+  });
+}
+
 /**
  * Holds a read-write transaction on every store of `dbName` open (a request chained on each
  * answer) until `release()`: IndexedDB runs overlapping read-write transactions in order, so the

@@ -85,6 +85,10 @@ interface ThreadUse {
   full: FullExtras | undefined;
   /** A write other than a delta ran since the extras were read: read them again at the next push. */
   fullStale: boolean;
+  /** The `acked` of the last view sent: a summary sent after it must not say more. */
+  acked: number;
+  /** The summary last sent. */
+  summary: ThreadSummary | undefined;
   unsubscribe: () => void;
 }
 
@@ -281,7 +285,7 @@ export class Connection {
     }
     const view = present(use.shared, thread.id, thread.view());
     const entry: ThreadUse = {
-      tid, use, thread, last: view, streams: new Set(), full: undefined, fullStale: true,
+      tid, use, thread, last: view, streams: new Set(), full: undefined, fullStale: true, acked: 0, summary: undefined,
       unsubscribe: thread.subscribe((next) => this.push(entry, next)),
     };
     this.threads.set(tid, entry);
@@ -302,10 +306,11 @@ export class Connection {
       // thread.summary() and thread.fullView() are the worker's as soon as openThread resolves.
       let summary;
       try {
-        summary = thread.summary();
+        summary = readOnce(summaries, thread, () => thread.summary());
       } catch {
         summary = undefined;
       }
+      entry.summary = summary;
       const full = this.fullExtras(entry);
       this.post({ t: "opened", id, view: first, ...(summary ? { summary } : {}), ...(full ? { full } : {}) });
       return;
@@ -341,7 +346,11 @@ export class Connection {
     }
     const patch = { keep: entry.last.messages.length, tail: 0, messages: [], fields: {}, removed: [] };
     const full = this.fullExtras(entry, true);
-    this.post({ t: "view", thread: entry.tid, patch, acked: this.acked, summary, ...(full ? { full } : {}) });
+    if (summary === entry.summary && !full) return;
+    entry.summary = summary;
+    // The `acked` of the view the page has: the page's writes that came since are not in it (their
+    // view follows at the core's repaint), and the page keeps showing them until it arrives.
+    this.post({ t: "view", thread: entry.tid, patch, acked: entry.acked, summary, ...(full ? { full } : {}) });
   }
 
   /**
@@ -384,9 +393,29 @@ export class Connection {
     // An off-branch message's change (metadata, feedback) leaves the view as it was: the full view
     // is read anyway.
     if (nothing || !onlyStreaming(patch, before)) entry.fullStale = true;
-    if (!nothing) this.post({ t: "view", thread: entry.tid, patch, acked: this.acked });
     // Before the document's first read (a long thread just opened) `summaryLater` sends them.
-    if (entry.full !== undefined) this.extrasLater(entry);
+    if (entry.full === undefined) {
+      if (!nothing) this.post({ t: "view", thread: entry.tid, patch, acked: (entry.acked = this.acked) });
+      return;
+    }
+    if (!nothing && leavesBranch(before, patch)) {
+      // A message left the active branch (an edit, a regeneration, a branch switched): the page's
+      // fullView() has it only from the extras, so they come with the patch.
+      let summary;
+      try {
+        summary = readOnce(summaries, entry.thread, () => entry.thread.summary());
+      } catch {
+        summary = undefined;
+      }
+      const full = this.fullExtras(entry);
+      entry.summary = summary;
+      this.post({
+        t: "view", thread: entry.tid, patch, acked: (entry.acked = this.acked), ...(summary ? { summary } : {}), ...(full ? { full } : {}),
+      });
+      return;
+    }
+    if (!nothing) this.post({ t: "view", thread: entry.tid, patch, acked: (entry.acked = this.acked) });
+    this.extrasLater(entry);
   }
 
   /** Queues `pushSummary` for the next task, once for every change in this one. */
@@ -604,6 +633,14 @@ function mirrorOf(store: ChatStore): StoreMirror {
 
 /** The view fields a stream's deltas change (besides its message). */
 const STREAM_FIELDS = new Set(["updatedAt", "lastMessageAt", "totalInputTokens", "totalOutputTokens"]);
+
+/** Whether `patch` takes off the page's view `before` a message it does not put back. */
+function leavesBranch(before: ThreadView, patch: ReturnType<typeof diffView>): boolean {
+  const replaced = before.messages.slice(patch.keep, before.messages.length - patch.tail);
+  if (replaced.length === 0) return false;
+  const kept = new Set(patch.messages.map((m) => m.id));
+  return replaced.some((m) => !kept.has(m.id));
+}
 
 /**
  * Whether `patch` (of the page's view `before`) is text streaming into messages already there and

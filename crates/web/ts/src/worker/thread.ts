@@ -10,7 +10,7 @@ import type {
 } from "../web/chatsync.js";
 import { ChatsyncError } from "../errors.js";
 import type { RestoreOptions, ThreadVersion } from "../history/types.js";
-import { applyPatch } from "./diff.js";
+import { applyPatch, changesNothing } from "./diff.js";
 import { keepObjects } from "../reuse.js";
 import { randomId, type WorkerClient } from "./client.js";
 import type { FromWorker, FullExtras, OpenedThread } from "./protocol.js";
@@ -91,10 +91,14 @@ export class WorkerThread {
   /** A view from the worker (thread.ts's sink for the client). */
   patch(message: Extract<FromWorker, { t: "view" }>): void {
     if (this.closed) return;
-    this.base = applyPatch(this.base, message.patch);
     if (message.summary) this.latestSummary = message.summary;
     if (message.full) this.full = message.full;
+    const pending = this.edits.length;
     this.edits = this.edits.filter((e) => e.batch > message.acked);
+    // A summary or the full view's extras alone (they follow each view, server.ts `extrasLater`):
+    // the view is as it was, and the subscribers have it.
+    if (changesNothing(message.patch, this.base.messages.length) && this.edits.length === pending) return;
+    this.base = applyPatch(this.base, message.patch);
     this.shown = undefined;
     const view = this.view();
     for (const listener of [...this.listeners]) {

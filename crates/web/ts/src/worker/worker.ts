@@ -17,7 +17,7 @@ interface MessageTarget extends Port {
 // it every device keeps an index of its own, and none sees another's threads), `navigator.onLine` and
 // the online/offline events through `web_sys::window()`, which is `globalThis instanceof Window` — never
 // so in a worker. A worker's global scope has all three: `Window` here says it is one. (The rest the
-// core asks of a window, requestAnimationFrame, is given below where the worker has none.)
+// core asks of a window, requestAnimationFrame, is replaced below.)
 // Remove once the core takes these from the global scope itself.
 if (typeof (globalThis as { Window?: unknown }).Window === "undefined") {
   const scope = globalThis;
