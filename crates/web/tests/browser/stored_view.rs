@@ -149,3 +149,34 @@ async fn every_stored_view_is_current_after_pagehide() {
     }
     ok(store.close()).await;
 }
+
+#[wasm_bindgen_test]
+async fn a_stored_view_says_whether_it_shows_a_stream_and_a_damaged_one_is_not_shown() {
+    let db = unique_db("stored-view-streams");
+    let store = open_store(&db).await;
+    let id = create_thread(&store, None).await;
+    let thread = open_thread(&store, &id).await.unwrap();
+    append(&thread, "user", "a question");
+    ok(store.close()).await;
+    let raw_db = raw::open(&db).await;
+    let record = raw::get(&raw_db, "views", &id)
+        .await
+        .expect("a stored view");
+    // `streams: false` spares the next switch a scan of the view's messages for open ones.
+    assert_eq!(
+        Reflect::get(&record, &"streams".into()).unwrap(),
+        JsValue::FALSE,
+        "a view with no stream in it says so"
+    );
+    // Damaged: no list of messages. Whatever the record says of streams, it is not shown: the
+    // thread opens from its document.
+    let damaged = js(serde_json::json!({ "messages": "not a list" }));
+    Reflect::set(&record, &"view".into(), &damaged).unwrap();
+    raw::put(&raw_db, "views", &id, record).await;
+    raw_db.close();
+    let reopened = open_store(&db).await;
+    let thread = open_thread(&reopened, &id).await.unwrap();
+    let shown: Vec<String> = messages(&thread).into_iter().map(|m| m.1).collect();
+    assert_eq!(shown, ["a question"]);
+    ok(reopened.close()).await;
+}

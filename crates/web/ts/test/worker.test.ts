@@ -290,6 +290,27 @@ for (const [mode, other] of [["shared", "shared"], ["dedicated", "dedicated"], [
   });
 }
 
+// The page shows its writes at once; one the worker refuses (a delta into a finished message, which
+// the page does not check) comes off the view as the error event arrives, not at the next change.
+for (const mode of ["shared", "dedicated"] as const) {
+  test(`worker ${mode}: a write the worker refuses leaves the page's view at once`, async () => {
+    const store = await ChatStore.open({ dbName: freshDb(), persist: false, worker: mode });
+    const errors: StoreEvent[] = [];
+    store.subscribe((event) => {
+      if (event.type === "error") errors.push(event);
+    });
+    const { id } = await store.createThread({ title: "Refused" });
+    const thread = await store.openThread(id);
+    const said = thread.appendMessage({ role: "user", content: "hello" });
+    await store.flush();
+    thread.appendDelta(said.id, " and more");
+    equal(thread.view().messages.map((m) => m.content), ["hello and more"], "the page's guess");
+    await eventually(() => equal(errors.length, 1, "the refusal's error event"));
+    await eventually(() => equal(thread.view().messages.map((m) => m.content), ["hello"], "the view after the refusal"), 2_000);
+    await store.close();
+  });
+}
+
 // The full view's extras follow a change's view a task later, except when a message left the active
 // branch: then fullView() has it only from them, so they come with the change.
 for (const mode of ["shared", "dedicated"] as const) {

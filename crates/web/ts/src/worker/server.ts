@@ -382,9 +382,10 @@ export class Connection {
    * Sends the page what changed since the view it has, at once; its summary and, after more than
    * text streaming into open messages of the active branch, the full view's extras follow in a
    * later task (`extrasLater`): reading them costs more than the change (a full view of a thread of
-   * 200 messages, ~9 ms), and the view is what the page's subscribers wait for.
+   * 200 messages, ~9 ms), and the view is what the page's subscribers wait for. `always`: sent even
+   * unchanged (after a refused write, whose guess the page drops when a view says it ran).
    */
-  push(entry: ThreadUse, view: ThreadView): void {
+  push(entry: ThreadUse, view: ThreadView, always = false): void {
     const next = present(entry.use.shared, entry.thread.id, view);
     const patch = diffView(entry.last, next);
     const nothing = changesNothing(patch, entry.last.messages.length);
@@ -395,7 +396,7 @@ export class Connection {
     if (nothing || !onlyStreaming(patch, before)) entry.fullStale = true;
     // Before the document's first read (a long thread just opened) `summaryLater` sends them.
     if (entry.full === undefined) {
-      if (!nothing) this.post({ t: "view", thread: entry.tid, patch, acked: (entry.acked = this.acked) });
+      if (!nothing || always) this.post({ t: "view", thread: entry.tid, patch, acked: (entry.acked = this.acked) });
       return;
     }
     if (!nothing && leavesBranch(before, patch)) {
@@ -414,7 +415,7 @@ export class Connection {
       });
       return;
     }
-    if (!nothing) this.post({ t: "view", thread: entry.tid, patch, acked: (entry.acked = this.acked) });
+    if (!nothing || always) this.post({ t: "view", thread: entry.tid, patch, acked: (entry.acked = this.acked) });
     this.extrasLater(entry);
   }
 
@@ -452,6 +453,9 @@ export class Connection {
     // next frame, so the page's reads catch up with its writes as soon as they can. (A stream's
     // deltas keep the core's pace: one view per frame.)
     const written = new Set<ThreadUse>();
+    // Threads a write was refused on: their view goes now even unchanged, so the page drops its
+    // guess of that write (the page shows its pending edits until a view says the worker ran them).
+    const refused = new Set<ThreadUse>();
     let durable = storeOps.some((op) => op.method === "loadThread");
     for (const op of ops) {
       const entry = this.threads.get(op.thread);
@@ -469,11 +473,13 @@ export class Connection {
         }
       } catch (error) {
         this.post({ t: "opError", store: sid, error: toWire(error), threadId: entry.thread.id });
+        refused.add(entry);
+        written.add(entry);
       }
     }
     for (const entry of written) {
       try {
-        this.push(entry, entry.thread.view());
+        this.push(entry, entry.thread.view(), refused.has(entry));
       } catch {
         // the thread closed meanwhile
       }
