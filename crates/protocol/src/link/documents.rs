@@ -229,6 +229,7 @@ impl DocumentSet {
         docs: &mut (impl Documents + ?Sized),
         events: &mut VecDeque<LinkEvent>,
     ) -> Result<bool, SyncError> {
+        let fresh = self.new_session();
         let Some(entry) = self.entries.get_mut(&id) else {
             // Not ours (a relay that shares unasked): ignored, as automerge-repo does without a
             // share policy.
@@ -241,6 +242,13 @@ impl DocumentSet {
             Ok::<_, SyncError>((changed, session.holds_what_they_advertised(doc)))
         });
         let Some((changed, complete)) = outcome.transpose()? else {
+            // The driver lent no document: it left memory (or is loading) and the driver has not
+            // released it here yet. The relay counts this payload as delivered and would never
+            // send its changes again: the session starts over, with its first message once the
+            // document is back.
+            let understood = entry.session.peer_understands_reset();
+            entry.session = fresh;
+            entry.session.start_over(understood);
             return Ok(false);
         };
         if entry.fetching.is_some() {

@@ -545,3 +545,72 @@ fn a_document_released_before_a_reconnect_starts_plainly_on_the_next_connection(
     );
     assert!(!message.heads.is_empty());
 }
+
+/// Behind the flaky package test `search: a thread synced from another store … becomes
+/// searchable`: a store drops a thread from memory after its last flush and tells the link at its
+/// driver's next turn; a change the relay sends in between finds no document and is dropped, and if
+/// the thread is opened again before that turn the link never released it. The relay counts the
+/// change as delivered and would never send it again: the session starts over instead.
+#[test]
+fn a_payload_that_found_no_document_makes_the_session_start_over_once_it_is_back() {
+    let mut docs = HashMap::from([(id(1), doc_with("a"))]);
+    let mut link = joined(&mut docs, Some("s1"));
+    link.hold(Duration::ZERO, id(1), &mut docs);
+    let mut relay = Relay::new(AutoCommit::new());
+    relay.exchange(&mut link, &mut docs);
+    let away = docs.remove(&id(1)).unwrap();
+    let mut other = relay
+        .doc
+        .fork()
+        .with_actor(ActorId::from(b"other".to_vec()));
+    other.put(ROOT, "b", 2).unwrap();
+    other.commit();
+    relay.doc.merge(&mut other).unwrap();
+    let data = relay.session.poll_message(&mut relay.doc, 0).unwrap();
+    let frame = Message::Sync {
+        sender_id: "relay".into(),
+        target_id: "device-a".into(),
+        document_id: id(1),
+        data,
+    };
+    link.handle_frame(Duration::ZERO, &frame.encode(), &mut docs)
+        .unwrap();
+    assert!(
+        relay.session.poll_message(&mut relay.doc, 0).is_none(),
+        "the relay counts the change as sent"
+    );
+    docs.insert(id(1), away);
+    link.local_change(Duration::ZERO, id(1), &mut docs);
+    let first = sent(&mut link);
+    let Some(Message::Sync { data, .. }) = first.first() else {
+        panic!("no sync message once the document is back");
+    };
+    let message = automerge::sync::Message::decode(data).unwrap();
+    assert!(
+        message
+            .flags
+            .is_some_and(|f| f.contains(automerge::sync::MessageFlags::SYNC_RESET)),
+        "the relay is asked to start over"
+    );
+    link.transmits.extend(first.iter().map(Message::encode));
+    relay.exchange(&mut link, &mut docs);
+    assert_eq!(
+        docs.get_mut(&id(1)).unwrap().get_heads(),
+        relay.doc.get_heads(),
+        "the change came again"
+    );
+    // Once is enough: the next change goes as usual.
+    docs.get_mut(&id(1)).unwrap().put(ROOT, "c", 3).unwrap();
+    docs.get_mut(&id(1)).unwrap().commit();
+    link.local_change(Duration::ZERO, id(1), &mut docs);
+    let Some(Message::Sync { data, .. }) = sent(&mut link).pop() else {
+        panic!("the next change was not sent");
+    };
+    let message = automerge::sync::Message::decode(&data).unwrap();
+    assert!(
+        !message
+            .flags
+            .unwrap()
+            .contains(automerge::sync::MessageFlags::SYNC_RESET)
+    );
+}
