@@ -27,7 +27,8 @@ pub(crate) struct Loads {
 
 impl Loads {
     /// Queues `handle`'s document to load once no switch has come for [`QUIET_MS`]; each switch
-    /// pushes the loads back. `loaded` runs after each load (the sync task then syncs it).
+    /// pushes the loads back. `loaded` runs after each load, or for a document already loaded by
+    /// then (the sync task then syncs it).
     /// `wanted` says whether a document still needs loading when its turn comes.
     pub fn queue(self: &Rc<Self>, handle: &Rc<ThreadHandle>, wanted: Wanted, loaded: Rc<dyn Fn()>) {
         self.pending.borrow_mut().push(Rc::downgrade(handle));
@@ -52,7 +53,10 @@ impl Loads {
             let Some(weak) = self.pending.borrow_mut().pop() else {
                 return;
             };
-            if let Some(handle) = weak.upgrade().filter(|h| !h.is_loaded() && wanted(h)) {
+            // One a read loaded meanwhile (a worker's `thread.summary()` at open) is taken too:
+            // loading by a read tells the sync task nothing, and `loaded` is what makes it sync
+            // the document (without it, a thread reopened in a worker never got remote changes).
+            if let Some(handle) = weak.upgrade().filter(|h| wanted(h)) {
                 break handle;
             }
         };

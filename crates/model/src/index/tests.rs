@@ -64,6 +64,31 @@ fn two_devices_that_never_met_keep_both_threads_after_merging() {
     );
 }
 
+/// Behind CI's flaky `search: a thread synced from another store`: device b flushed its copy of a
+/// thread, still without the message device a had just listed, and put the list back to one
+/// message on every device. A summary older than the listed one waits for the changes instead.
+#[test]
+fn a_summary_older_than_the_listed_one_does_not_put_the_list_back() {
+    let mut a = device("a");
+    a.upsert(&summary("t", "first", 10), 10).unwrap();
+    let mut b = Index::load(&a.save().unwrap(), ActorId::from(b"b".to_vec())).unwrap();
+    let newer = ThreadSummary {
+        message_count: 2,
+        ..summary("t", "first", 20)
+    };
+    a.upsert(&newer, 20).unwrap();
+    sync(&mut a, &mut b);
+    b.upsert(&summary("t", "first", 10), 30).unwrap();
+    sync(&mut a, &mut b);
+    for index in [&a, &b] {
+        let listed = index.get(&ThreadId::new("t").unwrap()).unwrap();
+        assert_eq!((listed.message_count, listed.last_activity_at), (2, 20));
+    }
+    // The copy that caught up (or moved on) is written as before.
+    b.upsert(&summary("t", "renamed", 20), 40).unwrap();
+    assert_eq!(titles(&b, false), ["renamed"]);
+}
+
 #[test]
 fn concurrent_renames_settle_on_the_same_title_everywhere() {
     let mut a = device("a");

@@ -65,6 +65,15 @@ impl Index {
     /// [`Index::upsert`]'s writes, in this document.
     fn write_summary(&mut self, summary: &ThreadSummary, now_ms: u64) -> Result<(), ModelError> {
         let id = &summary.id;
+        let listed = Record::read(&self.doc, id.as_str());
+        // A copy of the thread behind what the list shows (another device's changes listed before
+        // they arrived here) would put the list back for every device: it waits for them.
+        if listed
+            .u64("lastActivityAt")
+            .is_some_and(|at| at > summary.last_activity_at)
+        {
+            return Ok(());
+        }
         self.begin_write(now_ms)?;
         let s = summary;
         let texts = [
@@ -89,7 +98,7 @@ impl Index {
             self.put(&format!("{id}/{field}"), value.map(ScalarValue::Uint))?;
         }
         let oldest = now_ms.saturating_sub(ACTIVITY_WINDOW_MS) / QUARTER_MS;
-        for name in Record::read(&self.doc, id.as_str()).names() {
+        for name in listed.names() {
             if activity_quarter(name).is_some_and(|q| q < oldest) {
                 self.put(&format!("{id}/{name}"), None)?;
             }
