@@ -84,7 +84,17 @@ fn a_summary_older_than_the_listed_one_does_not_put_the_list_back() {
         let listed = index.get(&ThreadId::new("t").unwrap()).unwrap();
         assert_eq!((listed.message_count, listed.last_activity_at), (2, 20));
     }
-    // The copy that caught up (or moved on) is written as before.
+    // The copy that caught up (or moved on) is written as before, and so is one that adds a
+    // message with a clock running behind.
+    let slow = ThreadSummary {
+        message_count: 3,
+        ..summary("t", "first", 15)
+    };
+    b.upsert(&slow, 40).unwrap();
+    assert_eq!(
+        b.get(&ThreadId::new("t").unwrap()).unwrap().message_count,
+        3
+    );
     b.upsert(&summary("t", "renamed", 20), 40).unwrap();
     assert_eq!(titles(&b, false), ["renamed"]);
 }

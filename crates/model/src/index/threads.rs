@@ -66,11 +66,13 @@ impl Index {
     fn write_summary(&mut self, summary: &ThreadSummary, now_ms: u64) -> Result<(), ModelError> {
         let id = &summary.id;
         let listed = Record::read(&self.doc, id.as_str());
-        // A copy of the thread behind what the list shows (another device's changes listed before
-        // they arrived here) would put the list back for every device: it waits for them.
-        if listed
-            .u64("lastActivityAt")
-            .is_some_and(|at| at > summary.last_activity_at)
+        // A copy of the thread behind what the list shows (another device's messages listed before
+        // they arrived here) would put the list back for every device: it waits for them. Both
+        // count, not the time alone: devices stamp with their own clocks, and one whose clock runs
+        // behind must still list the messages it adds.
+        let behind = |field, ours| listed.u64(field).is_some_and(|theirs| theirs > ours);
+        if behind("lastActivityAt", summary.last_activity_at)
+            && behind("messageCount", summary.message_count)
         {
             return Ok(());
         }
