@@ -85,6 +85,28 @@ impl Relay {
         }
     }
 
+    /// Another device's change of document 1 reaches the relay, which sends it on to the link's
+    /// session at once.
+    fn sends_a_change_from_another_device(
+        &mut self,
+        link: &mut Link,
+        docs: &mut HashMap<DocumentId, AutoCommit>,
+    ) {
+        let mut other = self.doc.fork().with_actor(ActorId::from(b"other".to_vec()));
+        other.put(ROOT, "b", 2).unwrap();
+        other.commit();
+        self.doc.merge(&mut other).unwrap();
+        let data = self.session.poll_message(&mut self.doc, 0).unwrap();
+        let frame = Message::Sync {
+            sender_id: "relay".into(),
+            target_id: "device-a".into(),
+            document_id: id(1),
+            data,
+        };
+        link.handle_frame(Duration::ZERO, &frame.encode(), docs)
+            .unwrap();
+    }
+
     /// Delivers what the link sent and the answers, until neither side has anything to say.
     fn exchange(&mut self, link: &mut Link, docs: &mut HashMap<DocumentId, AutoCommit>) {
         for _ in 0..20 {
@@ -474,22 +496,7 @@ fn a_document_held_again_on_the_same_connection_gets_what_the_relay_sent_meanwhi
             if changed_meanwhile {
                 // Another device's change reaches the relay, which sends it on to this device's
                 // session: the link holds no such document now, and drops it.
-                let mut other = relay
-                    .doc
-                    .fork()
-                    .with_actor(ActorId::from(b"other".to_vec()));
-                other.put(ROOT, "b", 2).unwrap();
-                other.commit();
-                relay.doc.merge(&mut other).unwrap();
-                let data = relay.session.poll_message(&mut relay.doc, 0).unwrap();
-                let frame = Message::Sync {
-                    sender_id: "relay".into(),
-                    target_id: "device-a".into(),
-                    document_id: id(1),
-                    data,
-                };
-                link.handle_frame(Duration::ZERO, &frame.encode(), &mut docs)
-                    .unwrap();
+                relay.sends_a_change_from_another_device(&mut link, &mut docs);
             }
             if resume {
                 link.hold_resuming(Duration::ZERO, id(1), saved, &mut docs);
@@ -559,22 +566,7 @@ fn a_payload_that_found_no_document_makes_the_session_start_over_once_it_is_back
     let mut relay = Relay::new(AutoCommit::new());
     relay.exchange(&mut link, &mut docs);
     let away = docs.remove(&id(1)).unwrap();
-    let mut other = relay
-        .doc
-        .fork()
-        .with_actor(ActorId::from(b"other".to_vec()));
-    other.put(ROOT, "b", 2).unwrap();
-    other.commit();
-    relay.doc.merge(&mut other).unwrap();
-    let data = relay.session.poll_message(&mut relay.doc, 0).unwrap();
-    let frame = Message::Sync {
-        sender_id: "relay".into(),
-        target_id: "device-a".into(),
-        document_id: id(1),
-        data,
-    };
-    link.handle_frame(Duration::ZERO, &frame.encode(), &mut docs)
-        .unwrap();
+    relay.sends_a_change_from_another_device(&mut link, &mut docs);
     assert!(
         relay.session.poll_message(&mut relay.doc, 0).is_none(),
         "the relay counts the change as sent"
