@@ -71,6 +71,18 @@ fn joined(docs: &mut HashMap<DocumentId, AutoCommit>, storage: Option<&str>) -> 
     link
 }
 
+/// Whether the first of `frames` is a sync message asking the relay to start over (Automerge's
+/// sync reset).
+fn first_asks_to_start_over(frames: &[Message]) -> bool {
+    let Some(Message::Sync { data, .. }) = frames.first() else {
+        return false;
+    };
+    automerge::sync::Message::decode(data)
+        .unwrap()
+        .flags
+        .is_some_and(|f| f.contains(automerge::sync::MessageFlags::SYNC_RESET))
+}
+
 /// The relay side: one document, one session; answers every payload until both are quiet.
 struct Relay {
     doc: AutoCommit,
@@ -504,14 +516,8 @@ fn a_document_held_again_on_the_same_connection_gets_what_the_relay_sent_meanwhi
                 link.hold(Duration::ZERO, id(1), &mut docs);
             }
             let first = sent(&mut link);
-            let Some(Message::Sync { data, .. }) = first.first() else {
-                panic!("{case}: no sync message");
-            };
-            let message = automerge::sync::Message::decode(data).unwrap();
             assert!(
-                message
-                    .flags
-                    .is_some_and(|f| f.contains(automerge::sync::MessageFlags::SYNC_RESET)),
+                first_asks_to_start_over(&first),
                 "{case}: the relay is asked to start over"
             );
             link.transmits.extend(first.iter().map(Message::encode));
@@ -574,15 +580,9 @@ fn a_payload_that_found_no_document_makes_the_session_start_over_once_it_is_back
     docs.insert(id(1), away);
     link.local_change(Duration::ZERO, id(1), &mut docs);
     let first = sent(&mut link);
-    let Some(Message::Sync { data, .. }) = first.first() else {
-        panic!("no sync message once the document is back");
-    };
-    let message = automerge::sync::Message::decode(data).unwrap();
     assert!(
-        message
-            .flags
-            .is_some_and(|f| f.contains(automerge::sync::MessageFlags::SYNC_RESET)),
-        "the relay is asked to start over"
+        first_asks_to_start_over(&first),
+        "the relay is asked to start over once the document is back"
     );
     link.transmits.extend(first.iter().map(Message::encode));
     relay.exchange(&mut link, &mut docs);
