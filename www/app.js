@@ -21,6 +21,7 @@ const state = {
   sending: false, // a message is being stored: a second Enter does not send it twice
   list: { projectId: null, trash: false }, // which threads the sidebar lists
   share: null, // share.js: the dialog, and the threads others shared with this user
+  listDrawn: 0, // renderThreads calls so far: an older call's answer does not draw over a newer one's
 };
 
 // ---------- sign in ----------
@@ -103,7 +104,7 @@ async function start(token, user) {
   const wanted = new URLSearchParams(location.hash.slice(1)).get("thread");
   const first = threads.find((t) => t.id === wanted) ?? threads[0];
   if (first) await openThread(first.id);
-  setupTransfer({ store: state.store, threadId: () => state.threadId, openThread });
+  setupTransfer({ store: state.store, threadId: () => state.threadId, openThread, renderThreads });
   setupSearch({ store: state.store, openThread });
   setupHistory({ thread: () => state.thread });
   // Only now: a message sent earlier would race the store's opening and the first thread's.
@@ -147,7 +148,9 @@ function timeAgo(ms) {
 async function renderThreads() {
   renderProjects();
   const { projectId, trash } = state.list;
+  const call = ++state.listDrawn;
   const threads = await state.store.listThreads(trash ? { trashed: true } : projectId ? { projectId } : {});
+  if (call !== state.listDrawn) return threads;
   // The threads shared with this user: marked where this device holds them, added where it does not.
   const shared = state.share?.shared() ?? new Map();
   if (!trash && !projectId) {

@@ -4,8 +4,11 @@
 // worker).
 const $ = (selector) => document.querySelector(selector);
 
-/** Wires the export and import controls to `store`; `threadId()` is the open thread's id. */
-export function setupTransfer({ store, threadId, openThread }) {
+/**
+ * Wires the export and import controls to `store`; `threadId()` is the open thread's id,
+ * `renderThreads()` redraws the thread list.
+ */
+export function setupTransfer({ store, threadId, openThread, renderThreads }) {
   const report = (text, error = false) => {
     const el = $("#transfer-report");
     el.textContent = text;
@@ -49,6 +52,9 @@ export function setupTransfer({ store, threadId, openThread }) {
     if (result.skipped.length) lines.push(`Skipped ${result.skipped.length}: ${result.skipped.map((s) => s.reason).join("; ")}.`);
     for (const loss of result.lost) lines.push(`“${loss.title ?? loss.sourceId ?? loss.index}”: not carried over: ${loss.items.join(", ")}.`);
     report(lines.join("\n"));
+    // Listed now, not at the store's next "threads" event: that event comes a little later, and
+    // the imported conversation would open while the list does not show it yet.
+    if (result.imported.length) await renderThreads();
     if (result.imported[0]) await openThread(result.imported[0]);
   }));
 }
