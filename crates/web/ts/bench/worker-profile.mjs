@@ -12,7 +12,7 @@
 //     tab's write to the other tab's subscriber goes, on the worker's side.
 //   devices [message|delta] [mode]: the device-to-device ping-pong through a relay started here
 //     (stores in the page by default), with a CPU profile of the echoing page (or its dedicated
-//     worker) and the relay's mean storage write (its /metrics).
+//     worker; the pinger's store is then in its page) and the relay's mean storage write (its /metrics).
 //   node crates/web/ts/bench/worker-profile.mjs [firstview [pauseMs]|stream|incoming|tabs [kind]|devices [kind] [mode]]
 import { call, randomId, startBrowser, targetsPage } from "./worker/browser.mjs";
 import { attachWorker } from "./worker/worker-cdp.mjs";
@@ -79,7 +79,8 @@ try {
       const user = `profile-${Date.now()}`;
       const a = await targetsPage(await browser.newContext(), base);
       const b = await targetsPage(await browser.newContext(), base);
-      await call(a, "open", { dbName: "device-a", mode, relayUrl: relay.url, user });
+      // The pinger's store is in its page in every mode: the echo's worker is then the one worker.
+      await call(a, "open", { dbName: "device-a", mode: mode === "dedicated" ? "none" : mode, relayUrl: relay.url, user });
       await call(b, "open", { dbName: "device-b", mode, relayUrl: relay.url, user });
       const [id] = await call(a, "writeThreads", { count: 1, messages: 0 });
       await call(b, "listed", { id });

@@ -109,6 +109,16 @@ function readOnce<T>(cache: WeakMap<object, T>, thread: Thread, read: () => T): 
   return value;
 }
 
+/**
+ * A change's summary and full-view extras are read once the thread has been quiet this long (no
+ * change, no write from the page): read at the next task (~10 ms for 100 messages of wasm), they
+ * held up the page's answer to the change — a reply, or another device's echo — whose write waited
+ * behind them in this worker (device-to-device halfRtt p95 65 ms).
+ */
+const EXTRAS_QUIET_MS = 30;
+/** …and no later than this after the first change they wait for: steady changes do not starve them. */
+const EXTRAS_LATEST_MS = 250;
+
 /** How many closed stores a connection keeps for internal requests. */
 const CLOSED_KEPT = 4;
 
@@ -138,7 +148,11 @@ export class Connection {
   private summaryTimer: ReturnType<typeof setTimeout> | undefined;
   /** Threads whose summary (and full view's extras, when stale) follow their view (`extrasLater`). */
   private readonly extrasQueue = new Set<ThreadUse>();
-  private extrasArmed = false;
+  private extrasTimer: ReturnType<typeof setTimeout> | undefined;
+  /** When the first change the queued extras wait for came (`performance.now()`). */
+  private extrasSince = 0;
+  /** The queued extras go at the next task (this page wrote). */
+  private extrasSoon = false;
   /** How many `ops` messages ran: the page's optimistic writes up to there are in the views sent. */
   private acked = 0;
 
@@ -220,7 +234,7 @@ export class Connection {
     const value = await fn.apply(entry.thread, args);
     if (THREAD_WRITES.has(method) && this.threads.has(tid)) {
       try {
-        this.push(entry, entry.thread.view());
+        this.push(entry, entry.thread.view(), false, true);
       } catch {
         // closed meanwhile
       }
@@ -385,7 +399,7 @@ export class Connection {
    * 200 messages, ~9 ms), and the view is what the page's subscribers wait for. `always`: sent even
    * unchanged (after a refused write, whose guess the page drops when a view says it ran).
    */
-  push(entry: ThreadUse, view: ThreadView, always = false): void {
+  push(entry: ThreadUse, view: ThreadView, always = false, written = false): void {
     const next = present(entry.use.shared, entry.thread.id, view);
     const patch = diffView(entry.last, next);
     const nothing = changesNothing(patch, entry.last.messages.length);
@@ -416,20 +430,30 @@ export class Connection {
       return;
     }
     if (!nothing || always) this.post({ t: "view", thread: entry.tid, patch, acked: (entry.acked = this.acked) });
-    this.extrasLater(entry);
+    this.extrasLater(entry, written);
   }
 
-  /** Queues `pushSummary` for the next task, once for every change in this one. */
-  private extrasLater(entry: ThreadUse): void {
+  /**
+   * Queues `pushSummary` for when the changes pause (`EXTRAS_QUIET_MS`, at most `EXTRAS_LATEST_MS`
+   * after the first), once for all the changes until then. After this page's own write, at the next
+   * task: its `fullView()` and `summary()` showed the write at once (the page's guess), and the
+   * worker's view that replaces the guess must not take them back for a while.
+   */
+  private extrasLater(entry: ThreadUse, written: boolean): void {
+    const now = performance.now();
+    if (this.extrasQueue.size === 0) this.extrasSince = now;
     this.extrasQueue.add(entry);
-    if (this.extrasArmed) return;
-    this.extrasArmed = true;
-    setTimeout(() => {
-      this.extrasArmed = false;
+    // Due at the next task already (a write's): a change after it does not put that off.
+    if (this.extrasSoon) return;
+    this.extrasSoon = written;
+    clearTimeout(this.extrasTimer);
+    const wait = written ? 0 : Math.max(0, Math.min(EXTRAS_QUIET_MS, this.extrasSince + EXTRAS_LATEST_MS - now));
+    this.extrasTimer = setTimeout(() => {
+      this.extrasSoon = false;
       const queued = [...this.extrasQueue];
       this.extrasQueue.clear();
       for (const each of queued) this.pushSummary(each);
-    }, 0);
+    }, wait);
   }
 
   private runOps(sid: number, ops: ThreadOp[], storeOps: { method: string; args: unknown[] }[]): void {
@@ -477,13 +501,18 @@ export class Connection {
         written.add(entry);
       }
     }
-    for (const entry of written) {
-      try {
-        this.push(entry, entry.thread.view(), refused.has(entry));
-      } catch {
-        // the thread closed meanwhile
+    // In a microtask: after the core's sync driver, woken by the writes, has sent them to the relay
+    // (building the view first, ~10 ms for 100 messages, held another device's copy back by as much).
+    queueMicrotask(() => {
+      for (const entry of written) {
+        if (!this.threads.has(entry.tid)) continue;
+        try {
+          this.push(entry, entry.thread.view(), refused.has(entry), true);
+        } catch {
+          // the thread closed meanwhile
+        }
       }
-    }
+    });
     // Written to IndexedDB now, not at the core's timer: the page's `pagehide` cannot flush a
     // worker, and the browser ends a worker with the last tab using it. (A stream — its start, its
     // deltas and parts — keeps the core's timer, as in the page; `finishMessage` flushes at once.)
