@@ -22,6 +22,7 @@ const state = {
   list: { projectId: null, trash: false }, // which threads the sidebar lists
   share: null, // share.js: the dialog, and the threads others shared with this user
   listDrawn: 0, // renderThreads calls so far: an older call's answer does not draw over a newer one's
+  listing: null, // the newest renderThreads call's promise
 };
 
 // ---------- sign in ----------
@@ -145,12 +146,21 @@ function timeAgo(ms) {
   return new Date(ms).toLocaleDateString();
 }
 
-async function renderThreads() {
+/**
+ * Draws the thread list; resolves with the list drawn. Calls overlap (the store's events, the shared
+ * list's refresh, an import): only the newest draws, and an older one resolves with its list.
+ */
+function renderThreads() {
+  const drawing = drawThreads(++state.listDrawn);
+  state.listing = drawing;
+  return drawing;
+}
+
+async function drawThreads(call) {
   renderProjects();
   const { projectId, trash } = state.list;
-  const call = ++state.listDrawn;
   const threads = await state.store.listThreads(trash ? { trashed: true } : projectId ? { projectId } : {});
-  if (call !== state.listDrawn) return threads;
+  if (call !== state.listDrawn) return state.listing;
   // The threads shared with this user: marked where this device holds them, added where it does not.
   const shared = state.share?.shared() ?? new Map();
   if (!trash && !projectId) {

@@ -53,8 +53,9 @@ export function setupTransfer({ store, threadId, openThread, renderThreads }) {
     for (const loss of result.lost) lines.push(`“${loss.title ?? loss.sourceId ?? loss.index}”: not carried over: ${loss.items.join(", ")}.`);
     report(lines.join("\n"));
     // Listed now, not at the store's next "threads" event: that event comes a little later, and
-    // the imported conversation would open while the list does not show it yet.
-    if (result.imported.length) await renderThreads();
+    // the imported conversation would open while the list does not show it yet. (A list that
+    // cannot be read does not stop the conversation opening: the next event draws it.)
+    if (result.imported.length) await renderThreads().catch(() => {});
     if (result.imported[0]) await openThread(result.imported[0]);
   }));
 }

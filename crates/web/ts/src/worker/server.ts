@@ -435,9 +435,10 @@ export class Connection {
 
   /**
    * Queues `pushSummary` for when the changes pause (`EXTRAS_QUIET_MS`, at most `EXTRAS_LATEST_MS`
-   * after the first), once for all the changes until then. After this page's own write, at the next
-   * task: its `fullView()` and `summary()` showed the write at once (the page's guess), and the
-   * worker's view that replaces the guess must not take them back for a while.
+   * after the first), once for all the changes until then: a stream's summary (its preview) follows
+   * it every 250 ms. After this page's own write other than a delta, at the next task: the page's
+   * `fullView()` showed the write at once (its guess), and the worker's view that replaces the guess
+   * must not take it back for a while.
    */
   private extrasLater(entry: ThreadUse, written: boolean): void {
     const now = performance.now();
