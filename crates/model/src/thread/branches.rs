@@ -8,12 +8,16 @@
 
 use std::collections::HashMap;
 
+use automerge::ObjId;
+
 use crate::MessageId;
 
 /// What the path computation needs of a message.
 #[derive(Clone, Debug)]
 pub(crate) struct Node {
     pub id: MessageId,
+    /// Its map in `messages`, so that reading the message needs no lookup.
+    pub obj: ObjId,
     pub parent: Option<MessageId>,
     pub variant_of: Option<MessageId>,
 }
@@ -149,6 +153,7 @@ mod tests {
     fn node(i: &str, parent: Option<&str>, variant_of: Option<&str>) -> Node {
         Node {
             id: id(i),
+            obj: ObjId::Root,
             parent: parent.map(id),
             variant_of: variant_of.map(id),
         }

@@ -496,6 +496,7 @@ impl Thread {
         if let Some(nodes) = self.nodes.get_mut() {
             nodes.push(Node {
                 id: message.id.clone(),
+                obj: obj.clone(),
                 parent,
                 variant_of,
             });
@@ -579,8 +580,10 @@ impl Thread {
         })
     }
 
-    /// The messages in `order`, read once and then kept up to date by local inserts; remote changes
-    /// drop the cache (see `Thread::refresh`). Parent and variant never change after insertion.
+    /// The messages in `order`, read once and then kept up to date by local inserts. After a remote
+    /// change the nodes are read again, but a message still in its place with the same map is taken
+    /// as it was: parent and variant never change after insertion, and reading every message's
+    /// fields again was most of a view's cost after each incoming change.
     fn nodes(&self) -> &[Node] {
         self.nodes.get_or_init(|| {
             let (Ok(order), Ok(messages)) = (
@@ -590,15 +593,25 @@ impl Thread {
                 return Vec::new();
             };
             let doc = &self.doc;
+            // In order, as `order` was: a node removed from it stops the reuse of those after it.
+            let mut known = self.known_nodes.take().into_iter();
             doc.values(&order)
                 .filter_map(|(value, _)| MessageId::new(value.as_str()?).ok())
                 .filter_map(|id| {
                     let obj = access::get_obj(doc, &messages, id.as_str(), ObjType::Map)?;
+                    if known
+                        .as_slice()
+                        .first()
+                        .is_some_and(|n| n.id == id && n.obj == obj)
+                    {
+                        return known.next();
+                    }
                     let fields = access::Fields::of(doc, &obj);
                     let parent = fields.str("parentId").and_then(|p| MessageId::new(p).ok());
                     let variant_of = fields.str("variantOf").and_then(|v| MessageId::new(v).ok());
                     Some(Node {
                         id,
+                        obj,
                         parent,
                         variant_of,
                     })

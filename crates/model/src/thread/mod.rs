@@ -19,7 +19,7 @@ mod session;
 mod tool_calls;
 mod totals;
 
-use std::cell::OnceCell;
+use std::cell::{OnceCell, RefCell};
 use std::collections::HashMap;
 
 use automerge::transaction::{CommitOptions, Transactable};
@@ -101,6 +101,9 @@ pub struct Thread {
     streams: HashMap<MessageId, StreamHandle>,
     /// The message tree's nodes in order, read on first use (see `Thread::nodes`).
     nodes: OnceCell<Vec<branches::Node>>,
+    /// The nodes read before the last remote change: the next read takes those still in place
+    /// instead of reading their messages again.
+    known_nodes: RefCell<Vec<branches::Node>>,
     /// Token totals and activity, counted on first use (see `Thread::totals`).
     totals: OnceCell<totals::Totals>,
     /// The heads that storage already holds (from the last save, or the bytes loaded):
@@ -180,6 +183,7 @@ impl Thread {
             touched: Vec::new(),
             streams: HashMap::new(),
             nodes: OnceCell::new(),
+            known_nodes: RefCell::default(),
             totals: OnceCell::new(),
             saved_heads: Vec::new(),
         };
@@ -200,7 +204,9 @@ impl Thread {
         let version = schema::version_of(&self.doc);
         self.newer_schema = (version > THREAD_SCHEMA_VERSION).then_some(version);
         self.streams.clear();
-        self.nodes = OnceCell::new();
+        if let Some(nodes) = self.nodes.take() {
+            *self.known_nodes.get_mut() = nodes;
+        }
         self.recount();
     }
 

@@ -114,27 +114,21 @@ impl Thread {
 
     /// The messages on the active path, in order.
     pub fn messages(&self, at: ReadAt) -> Vec<MessageView> {
-        let Ok(messages) = self.container(key::MESSAGES, ObjType::Map) else {
-            return Vec::new();
-        };
         let tree = self.tree();
         let tools = self.tool_index();
         tree.active_path()
             .into_iter()
-            .filter_map(|node| self.message_view(&messages, node, &tree, &tools, at))
+            .filter_map(|node| self.message_view(node, &tree, &tools, at))
             .collect()
     }
 
     /// Every message, on the active path or not, in the tree's order: the whole tree, for an export.
     pub fn all_messages(&self, at: ReadAt) -> Vec<MessageView> {
-        let Ok(messages) = self.container(key::MESSAGES, ObjType::Map) else {
-            return Vec::new();
-        };
         let tree = self.tree();
         let tools = self.tool_index();
         tree.nodes()
             .iter()
-            .filter_map(|node| self.message_view(&messages, node, &tree, &tools, at))
+            .filter_map(|node| self.message_view(node, &tree, &tools, at))
             .collect()
     }
 
@@ -150,22 +144,19 @@ impl Thread {
 
     /// One message, on the active path or not.
     pub fn message(&self, id: &MessageId, at: ReadAt) -> Option<MessageView> {
-        let messages = self.container(key::MESSAGES, ObjType::Map).ok()?;
         let tree = self.tree();
-        self.message_view(&messages, tree.get(id)?, &tree, &self.tool_index(), at)
+        self.message_view(tree.get(id)?, &tree, &self.tool_index(), at)
     }
 
     fn message_view(
         &self,
-        messages: &ObjId,
         node: &Node,
         tree: &Tree,
         tools: &ToolIndex,
         at: ReadAt,
     ) -> Option<MessageView> {
         let doc = &self.doc;
-        let obj = access::get_obj(doc, messages, node.id.as_str(), ObjType::Map)?;
-        let f = Fields::of(doc, &obj);
+        let f = Fields::of(doc, &node.obj);
         let role: Role = f.str("role")?.parse().ok()?;
         let created_at = f.u64("createdAt").unwrap_or(0);
         let updated_at = self
@@ -245,17 +236,10 @@ impl Thread {
     /// flushes a summary to the index every 250 ms, and a long thread's contents are most of its size.
     fn outline(&self) -> Outline {
         let mut outline = Outline::default();
-        let Ok(messages) = self.container(key::MESSAGES, ObjType::Map) else {
-            return outline;
-        };
         let tree = self.tree();
         let mut last = None;
         for node in tree.active_path() {
-            let Some(obj) = access::get_obj(&self.doc, &messages, node.id.as_str(), ObjType::Map)
-            else {
-                continue;
-            };
-            let f = Fields::of(&self.doc, &obj);
+            let f = Fields::of(&self.doc, &node.obj);
             // The same messages `messages()` shows: those with a role this build knows.
             let Some(role) = f.str("role").and_then(|r| r.parse::<Role>().ok()) else {
                 continue;
@@ -264,9 +248,9 @@ impl Thread {
             if role == Role::User && outline.first_user_content.is_none() {
                 outline.first_user_content = Some(self.content_of(&f));
             }
-            last = Some(obj);
+            last = Some(&node.obj);
         }
-        outline.last_content = last.map(|obj| self.content_of(&Fields::of(&self.doc, &obj)));
+        outline.last_content = last.map(|obj| self.content_of(&Fields::of(&self.doc, obj)));
         outline
     }
 

@@ -2,7 +2,7 @@
 #[cfg(target_arch = "wasm32")]
 use wasm_bindgen_test::wasm_bindgen_test as test;
 
-use chatsync_model::{MessageStatus, ReadAt, Regenerate, Role, Thread};
+use chatsync_model::{MessageStatus, NewMessage, ReadAt, Regenerate, Role, Thread};
 
 use crate::support::{append, at, mid, new_thread, path, replica, view_at};
 
@@ -236,4 +236,28 @@ fn all_messages_lists_every_branch_in_order_with_the_views_fields() {
             "the same fields as message()"
         );
     }
+}
+
+#[test]
+fn a_tree_read_before_remote_changes_reads_them_as_a_fresh_replica_does() {
+    let mut a = new_thread();
+    append(&mut a, "u1", Role::User, "Hi", at(1));
+    append(&mut a, "a1", Role::Assistant, "Hello", at(1));
+    let mut b = replica(&mut a, "device-b");
+    // One id written on both, under different parents: one map wins, and with it its parent. Each
+    // reads its tree before the merges, so they update a tree already read.
+    for (thread, parent) in [(&mut a, "u1"), (&mut b, "a1")] {
+        let message = NewMessage {
+            parent_id: Some(mid(parent)),
+            ..NewMessage::new(mid("same"), Role::User, parent)
+        };
+        thread.append_message(message, at(3)).unwrap();
+        path(thread);
+    }
+    a.merge(&mut b).unwrap();
+    b.merge(&mut a).unwrap();
+
+    let fresh = replica(&mut a, "device-c");
+    assert_eq!(view_at(&a, at(4)), view_at(&fresh, at(4)));
+    assert_eq!(view_at(&b, at(4)), view_at(&fresh, at(4)));
 }
