@@ -199,6 +199,38 @@ fn load_times(id: &ThreadId, bytes: &[u8], at: ReadAt) -> (Duration, Duration) {
     (median(load), median(load_and_view))
 }
 
+/// What a device that shows the thread spends on a message another device appends: merging the
+/// change, then rebuilding its view (which every incoming change costs, in the worker's critical path).
+fn remote_message_times(writer: &mut Thread, at: ReadAt) -> (Duration, Duration) {
+    let bytes = writer.save().unwrap();
+    let mut reader = Thread::load(
+        writer.id().clone(),
+        &bytes,
+        ActorId::from(b"reader".to_vec()),
+        Limits::default(),
+    )
+    .unwrap();
+    std::hint::black_box(reader.view(at));
+    let (mut apply, mut view) = (Vec::new(), Vec::new());
+    for i in 0..LOAD_RUNS {
+        let id = MessageId::new(format!("remote-{i}")).unwrap();
+        writer
+            .append_message(
+                NewMessage::new(id, Role::User, "from another device"),
+                at.now_ms,
+            )
+            .unwrap();
+        writer.commit();
+        let started = Instant::now();
+        reader.merge(writer).unwrap();
+        apply.push(started.elapsed());
+        let started = Instant::now();
+        std::hint::black_box(reader.view(at));
+        view.push(started.elapsed());
+    }
+    (median(apply), median(view))
+}
+
 fn ms(d: Duration) -> String {
     format!("{:.1} ms", d.as_secs_f64() * 1e3)
 }
@@ -270,6 +302,12 @@ fn main() {
             ms(summary_time),
             summary.total_input_tokens,
             ms(start.elapsed() / LOAD_RUNS as u32)
+        );
+        let (apply, view) = remote_message_times(&mut thread, at);
+        println!(
+            "  another device's message: apply {}, then the view {} (median of {LOAD_RUNS})\n",
+            ms(apply),
+            ms(view)
         );
         rows.push((per_delta_us, saved.len()));
     }

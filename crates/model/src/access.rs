@@ -4,7 +4,11 @@
 //! or foreign peer) reads as absent rather than failing, so one bad field never makes a thread unreadable.
 
 use automerge::transaction::Transactable;
-use automerge::{AutoCommit, ObjId, ObjType, ReadDoc, ScalarValue, Value};
+use std::borrow::Cow;
+
+use automerge::{
+    AutoCommit, ObjId, ObjType, ReadDoc, ScalarValue, ScalarValueRef, Value, ValueRef,
+};
 
 use crate::ModelError;
 
@@ -151,10 +155,11 @@ pub(crate) fn commit_time(now_ms: u64) -> i64 {
 }
 
 /// All fields of a map, read in one pass: much cheaper than one `get` per field when most are needed
-/// (rendering a message reads a dozen).
+/// (rendering a message reads a dozen). Keys and values are borrowed from the document, and only an
+/// object's id is built: a view reads every message's fields, and copying each was most of the cost.
 pub(crate) struct Fields<'a> {
     doc: &'a AutoCommit,
-    items: Vec<(String, Value<'static>, ObjId)>,
+    items: Vec<(Cow<'a, str>, ValueRef<'a>, Option<ObjId>)>,
 }
 
 impl<'a> Fields<'a> {
@@ -164,20 +169,20 @@ impl<'a> Fields<'a> {
             items: doc
                 .map_range(obj, ..)
                 .map(|item| {
-                    let id = item.id();
-                    (item.key.into_owned(), item.value.into_value(), id)
+                    let id = matches!(item.value, ValueRef::Object(_)).then(|| item.id());
+                    (item.key, item.value, id)
                 })
                 .collect(),
         }
     }
 
-    fn scalar(&self, key: &str) -> Option<&ScalarValue> {
+    fn scalar(&self, key: &str) -> Option<&ScalarValueRef<'a>> {
         self.items
             .iter()
             .find(|(k, _, _)| k == key)
             .and_then(|(_, v, _)| match v {
-                Value::Scalar(s) => Some(s.as_ref()),
-                Value::Object(_) => None,
+                ValueRef::Scalar(s) => Some(s),
+                ValueRef::Object(_) => None,
             })
     }
 
@@ -187,35 +192,43 @@ impl<'a> Fields<'a> {
             return self.doc.text(text).ok();
         }
         match self.scalar(key)? {
-            ScalarValue::Str(s) => Some(s.to_string()),
+            ScalarValueRef::Str(s) => Some(s.to_string()),
             _ => None,
         }
     }
 
     pub(crate) fn u64(&self, key: &str) -> Option<u64> {
-        match self.scalar(key)? {
-            ScalarValue::Uint(n) => Some(*n),
-            ScalarValue::Int(n) | ScalarValue::Timestamp(n) => u64::try_from(*n).ok(),
-            ScalarValue::Counter(c) => u64::try_from(i64::from(c)).ok(),
-            _ => None,
+        match *self.scalar(key)? {
+            ScalarValueRef::Uint(n) => Some(n),
+            _ => u64::try_from(self.i64(key)?).ok(),
         }
     }
 
     pub(crate) fn i64(&self, key: &str) -> Option<i64> {
-        match self.scalar(key)? {
-            ScalarValue::Int(n) | ScalarValue::Timestamp(n) => Some(*n),
-            ScalarValue::Uint(n) => i64::try_from(*n).ok(),
-            ScalarValue::Counter(c) => Some(i64::from(c)),
+        match *self.scalar(key)? {
+            ScalarValueRef::Int(n) | ScalarValueRef::Timestamp(n) | ScalarValueRef::Counter(n) => {
+                Some(n)
+            }
+            ScalarValueRef::Uint(n) => i64::try_from(n).ok(),
             _ => None,
         }
     }
 
     pub(crate) fn bool(&self, key: &str) -> Option<bool> {
-        self.scalar(key)?.as_bool()
+        match *self.scalar(key)? {
+            ScalarValueRef::Boolean(b) => Some(b),
+            _ => None,
+        }
     }
 
+    /// Any number, as Automerge reads one as a float: a JS writer stores whole numbers as ints.
     pub(crate) fn f64(&self, key: &str) -> Option<f64> {
-        self.scalar(key)?.as_f64().filter(|f| f.is_finite())
+        let f = match *self.scalar(key)? {
+            ScalarValueRef::F64(f) => f,
+            ScalarValueRef::Uint(n) => n as f64,
+            _ => self.i64(key)? as f64,
+        };
+        f.is_finite().then_some(f)
     }
 
     pub(crate) fn obj(&self, key: &str, ty: ObjType) -> Option<&ObjId> {
@@ -223,17 +236,19 @@ impl<'a> Fields<'a> {
             .iter()
             .find(|(k, _, _)| k == key)
             .and_then(|(_, v, id)| match v {
-                Value::Object(found) if *found == ty => Some(id),
+                ValueRef::Object(found) if *found == ty => id.as_ref(),
                 _ => None,
             })
     }
 
     /// The fields holding objects of type `ty`, with their keys.
     pub(crate) fn objects(&self, ty: ObjType) -> impl Iterator<Item = (&str, &ObjId)> {
-        self.items.iter().filter_map(move |(k, v, id)| match v {
-            Value::Object(found) if *found == ty => Some((k.as_str(), id)),
-            _ => None,
-        })
+        self.items
+            .iter()
+            .filter_map(move |(k, v, id)| match (v, id) {
+                (ValueRef::Object(found), Some(id)) if *found == ty => Some((k.as_ref(), id)),
+                _ => None,
+            })
     }
 
     /// A `Text` field's content, or a plain string field (as a foreign writer might store it).

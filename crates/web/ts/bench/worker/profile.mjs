@@ -47,7 +47,7 @@ export async function profileWhile(send, run, top = 12) {
     result,
     profiledMs: Math.round(total),
     top: busy.sort((a, b) => b[1] - a[1]).slice(0, top).map(([k, ms]) => `${ms.toFixed(1)} ms ${k}`),
-    rustInclusive: [...inclusive.entries()].sort((a, b) => b[1] - a[1]).slice(0, 30).map(([k, ms]) => `${ms.toFixed(1)} ms incl. ${k}`),
+    rustInclusive: [...inclusive.entries()].sort((a, b) => b[1] - a[1]).slice(0, Number(process.env.INCL ?? 30)).map(([k, ms]) => `${ms.toFixed(1)} ms incl. ${k}`),
     wasmByCaller: [...viaGlue.entries()].sort((a, b) => b[1] - a[1]).slice(0, top).map(([k, ms]) => `${ms.toFixed(1)} ms in wasm under ${k}`),
   };
 }
