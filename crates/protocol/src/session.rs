@@ -35,7 +35,11 @@ pub struct DocSession {
     state: sync::State,
     /// With batching: how long new changes wait for the reply to the message in flight.
     hold_ms: Option<u64>,
-    /// When the message now in flight was sent.
+    /// When the message now in flight was sent, if it is sure of a reply: it carries changes (the
+    /// peer stores them, then advertises its heads) or opens the session. Only such a message holds
+    /// new changes back. A message of heads alone, later in a session, often gets
+    /// none — a peer with nothing new stays silent — and a change made after it (a reply typed
+    /// once the other side's message arrived) would wait out the whole hold.
     in_flight_since: Option<u64>,
     /// A digest of the last payload sent, until a payload is received. Automerge answers a peer whose
     /// `have` names changes it lacks (its sync state is from before this side lost data, or made
@@ -51,8 +55,8 @@ impl DocSession {
         Self::default()
     }
 
-    /// Like [`DocSession::new`], but while a message is in flight, new local changes wait up to
-    /// `hold_ms` for its reply and then go out together: a writer streaming many small changes
+    /// Like [`DocSession::new`], but while a message that awaits a reply is in flight, new local
+    /// changes wait up to `hold_ms` for it and then go out together: a writer streaming many small changes
     /// sends one message per round trip instead of one per change. The caller polls again at
     /// [`DocSession::wake_at`].
     pub fn batching(hold_ms: u64) -> Self {
@@ -147,7 +151,9 @@ impl DocSession {
                 return None;
             }
         }
+        let opens = !self.state.have_responded;
         let message = doc.sync().generate_sync_message(&mut self.state)?;
+        let awaits_reply = opens || !message.changes.is_empty();
         let payload = message.encode();
         let digest = {
             let mut hasher = DefaultHasher::new();
@@ -158,7 +164,7 @@ impl DocSession {
         if self.last_sent.replace(digest) == Some(digest) {
             return None;
         }
-        self.in_flight_since = Some(now_ms);
+        self.in_flight_since = awaits_reply.then_some(now_ms);
         Some(payload)
     }
 

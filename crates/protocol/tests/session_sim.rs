@@ -306,6 +306,30 @@ fn a_batching_session_holds_changes_while_a_message_is_in_flight() {
     assert_eq!(text_of(&net.relay), "abcd");
 }
 
+#[test]
+fn a_batching_session_sends_a_change_at_once_after_a_message_of_heads_alone() {
+    let mut net = Net::new(1);
+    net.links[0].device_side = DocSession::batching(50);
+    net.run_until_quiet();
+    // The relay writes; the device hears it and answers with its heads alone, which the relay,
+    // with nothing new, does not answer.
+    Net::edit(&mut net.relay, "r");
+    net.run_until_quiet();
+    let (link, device) = (&mut net.links[0], &mut net.devices[0]);
+    assert_eq!(link.device_side.wake_at(), None, "no change is in flight");
+    // A change made now (within a hold of the heads' message, sent at 0) goes out at once.
+    Net::edit(device, "a");
+    let sent = link.device_side.poll_message(device, 10);
+    link.to_relay.push_back(sent.expect("sent at once"));
+    // That message carries a change: what follows it waits for the reply.
+    Net::edit(device, "b");
+    assert!(link.device_side.poll_message(device, 20).is_none());
+    assert_eq!(link.device_side.wake_at(), Some(60));
+    net.now = 2_000;
+    net.run_until_quiet();
+    assert_eq!(text_of(&net.relay), text_of(&net.devices[0]));
+}
+
 /// Found by the property test: the device's changes reach the relay, and the device's next message
 /// (no changes, its heads) arrives before the relay has spoken — Automerge then judges the device to
 /// know the relay's heads and never advertises them, so the device could not see its acknowledgement.
