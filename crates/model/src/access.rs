@@ -231,14 +231,18 @@ impl<'a> Fields<'a> {
         f.is_finite().then_some(f)
     }
 
+    /// The object at `key`, if it is one of type `ty`. Automerge lists a map's keys in order, so a
+    /// binary search finds it in a map of many fields (the thread's messages); the scan behind it
+    /// keeps any other order correct.
     pub(crate) fn obj(&self, key: &str, ty: ObjType) -> Option<&ObjId> {
-        self.items
-            .iter()
-            .find(|(k, _, _)| k == key)
-            .and_then(|(_, v, id)| match v {
-                ValueRef::Object(found) if *found == ty => id.as_ref(),
-                _ => None,
-            })
+        let found = match self.items.binary_search_by(|(k, _, _)| k.as_ref().cmp(key)) {
+            Ok(i) => Some(&self.items[i]),
+            Err(_) => self.items.iter().find(|(k, _, _)| k == key),
+        };
+        match found? {
+            (_, ValueRef::Object(found), id) if *found == ty => id.as_ref(),
+            _ => None,
+        }
     }
 
     /// The fields holding objects of type `ty`, with their keys.
@@ -268,6 +272,24 @@ mod tests {
         let text = put_text(&mut doc, &ROOT, "t", old).unwrap();
         replace_text(&mut doc, &text, new).unwrap();
         doc.text(&text).unwrap()
+    }
+
+    #[test]
+    fn obj_finds_every_key_of_a_map_written_in_any_order() {
+        let mut doc = AutoCommit::new();
+        let keys = ["m-9", "B", "a", "m-10", "Z1", "é", "m-1", "0", "_"];
+        for key in keys {
+            doc.put_object(ROOT, key, ObjType::Map).unwrap();
+        }
+        doc.put(ROOT, "plain", 1).unwrap();
+        let fields = Fields::of(&doc, &ROOT);
+        let listed: Vec<&str> = fields.items.iter().map(|(k, _, _)| k.as_ref()).collect();
+        assert!(listed.is_sorted(), "the binary search's order: {listed:?}");
+        for key in keys {
+            assert!(fields.obj(key, ObjType::Map).is_some(), "{key}");
+        }
+        assert!(fields.obj("plain", ObjType::Map).is_none());
+        assert!(fields.obj("missing", ObjType::Map).is_none());
     }
 
     #[test]

@@ -593,12 +593,14 @@ impl Thread {
                 return Vec::new();
             };
             let doc = &self.doc;
+            // Every message's map in one pass: cheaper than a lookup per message.
+            let maps = access::Fields::of(doc, &messages);
             // In order, as `order` was: a node removed from it stops the reuse of those after it.
             let mut known = self.known_nodes.take().into_iter();
             doc.values(&order)
                 .filter_map(|(value, _)| MessageId::new(value.as_str()?).ok())
                 .filter_map(|id| {
-                    let obj = access::get_obj(doc, &messages, id.as_str(), ObjType::Map)?;
+                    let obj = maps.obj(id.as_str(), ObjType::Map)?.clone();
                     if known
                         .as_slice()
                         .first()
