@@ -85,14 +85,6 @@ interface ThreadUse {
   full: FullExtras | undefined;
   /** A write other than a delta ran since the extras were read: read them again at the next push. */
   fullStale: boolean;
-  /** The core's view last pushed (one object per state of the document: `readOnce`). */
-  core: object | undefined;
-  /**
-   * The core's view at which `full` still holds but for this page's `appendMessage` calls (a
-   * message appended where every message is on the active path stays on it, and changes no
-   * approval): the next extras are then the view's order, not a read of every message again.
-   */
-  fullHoldsAt: object | undefined;
   /** The `acked` of the last view sent: a summary sent after it must not say more. */
   acked: number;
   /** The summary last sent. */
@@ -307,7 +299,7 @@ export class Connection {
     }
     const view = present(use.shared, thread.id, thread.view());
     const entry: ThreadUse = {
-      tid, use, thread, last: view, streams: new Set(), full: undefined, fullStale: true, core: undefined, fullHoldsAt: undefined, acked: 0, summary: undefined,
+      tid, use, thread, last: view, streams: new Set(), full: undefined, fullStale: true, acked: 0, summary: undefined,
       unsubscribe: thread.subscribe((next) => this.push(entry, next)),
     };
     this.threads.set(tid, entry);
@@ -383,27 +375,18 @@ export class Connection {
   private fullExtras(entry: ThreadUse, streaming = false): FullExtras | undefined {
     if (!entry.fullStale && streaming) return undefined;
     entry.fullStale = false;
-    let extras: FullExtras;
-    if (entry.full?.others.length === 0 && entry.fullHoldsAt !== undefined && entry.fullHoldsAt === entry.core) {
-      extras = { order: entry.last.messages.map((m) => m.id), others: [], approvals: entry.full.approvals };
-    } else {
-      let full: ThreadView;
-      let at: object;
-      try {
-        at = entry.thread.view();
-        full = present(entry.use.shared, entry.thread.id, readOnce(fullViews, entry.thread, () => entry.thread.fullView()));
-      } catch {
-        return undefined;
-      }
-      const active = new Set(entry.last.messages.map((m) => m.id));
-      extras = {
-        order: full.messages.map((m) => m.id),
-        others: full.messages.filter((m) => !active.has(m.id)),
-        approvals: full.pendingApprovals,
-      };
-      // Read at the view the page has, or at a change it has not had yet (then nothing holds).
-      entry.fullHoldsAt = at === entry.core ? at : undefined;
+    let full: ThreadView;
+    try {
+      full = present(entry.use.shared, entry.thread.id, readOnce(fullViews, entry.thread, () => entry.thread.fullView()));
+    } catch {
+      return undefined;
     }
+    const active = new Set(entry.last.messages.map((m) => m.id));
+    const extras: FullExtras = {
+      order: full.messages.map((m) => m.id),
+      others: full.messages.filter((m) => !active.has(m.id)),
+      approvals: full.pendingApprovals,
+    };
     if (entry.full && same(entry.full, extras)) return undefined;
     entry.full = extras;
     return extras;
@@ -416,11 +399,7 @@ export class Connection {
    * 200 messages, ~9 ms), and the view is what the page's subscribers wait for. `always`: sent even
    * unchanged (after a refused write, whose guess the page drops when a view says it ran).
    */
-  push(entry: ThreadUse, view: ThreadView, always = false, written = false, appendsOnly = false): void {
-    if (view !== entry.core) {
-      entry.fullHoldsAt = appendsOnly && entry.core !== undefined && entry.fullHoldsAt === entry.core ? view : undefined;
-      entry.core = view;
-    }
+  push(entry: ThreadUse, view: ThreadView, always = false, written = false): void {
     const next = present(entry.use.shared, entry.thread.id, view);
     const patch = diffView(entry.last, next);
     const nothing = changesNothing(patch, entry.last.messages.length);
@@ -502,8 +481,6 @@ export class Connection {
     // Threads a write was refused on: their view goes now even unchanged, so the page drops its
     // guess of that write (the page shows its pending edits until a view says the worker ran them).
     const refused = new Set<ThreadUse>();
-    // Threads written with more than appendMessage and appendDelta: their full view is read again.
-    const reshaped = new Set<ThreadUse>();
     let durable = storeOps.some((op) => op.method === "loadThread");
     for (const op of ops) {
       const entry = this.threads.get(op.thread);
@@ -519,7 +496,6 @@ export class Connection {
           written.add(entry);
           entry.fullStale = true;
         }
-        if (op.method !== "appendDelta" && op.method !== "appendMessage") reshaped.add(entry);
       } catch (error) {
         this.post({ t: "opError", store: sid, error: toWire(error), threadId: entry.thread.id });
         refused.add(entry);
@@ -532,8 +508,7 @@ export class Connection {
       for (const entry of written) {
         if (!this.threads.has(entry.tid)) continue;
         try {
-          const appendsOnly = !refused.has(entry) && !reshaped.has(entry);
-          this.push(entry, entry.thread.view(), refused.has(entry), true, appendsOnly);
+          this.push(entry, entry.thread.view(), refused.has(entry), true);
         } catch {
           // the thread closed meanwhile
         }
