@@ -253,6 +253,38 @@ for (const mode of ["shared", "dedicated"] as const) {
     await store.close();
     equal(store.threads().map((t) => t.title), ["Spring plans"], "after close(), the last list");
   });
+
+  // After this page's appendMessage alone, the worker derives the full view's extras from the view
+  // instead of reading every message again; anything else makes it read them.
+  test(`worker ${mode}: fullView() after appends alone, then after a decided approval and an edit`, async () => {
+    const store = await ChatStore.open({ dbName: freshDb(), persist: false, worker: mode });
+    const { id } = await store.createThread({ title: "Full" });
+    const thread = await store.openThread(id);
+    const ids = () => thread.fullView().messages.map((m) => m.id);
+    const first = thread.appendMessage({ role: "user", content: "One" });
+    await store.flush();
+    const asked = thread.requestApproval({ kind: "booking", subject: "Book it", messageId: first.id });
+    thread.decideApproval(asked, { approve: true, decidedBy: "ana" });
+    await store.flush();
+    const decided = () => thread.fullView().pendingApprovals.map((a) => [a.id, a.status]);
+    await eventually(() => equal(decided(), [[asked, "approved"]], "a decided approval, in fullView() only"));
+    equal(thread.view().pendingApprovals, [], "none pending in the view");
+    const appended = [first.id];
+    for (const content of ["Two", "Three", "Four"]) {
+      appended.push(thread.appendMessage({ role: content === "Three" ? "assistant" : "user", content }).id);
+      await store.flush();
+      await eventually(() => equal(ids(), appended, `fullView() after appending ${content}`));
+      equal(decided(), [[asked, "approved"]], `the decided approval after appending ${content}`);
+    }
+    const edited = thread.editMessage(appended[3]!, "Four, again");
+    await store.flush();
+    await eventually(() => equal(ids(), [...appended, edited.id], "every branch after an edit"));
+    const last = thread.appendMessage({ role: "assistant", content: "Five" });
+    await store.flush();
+    await eventually(() => equal(ids(), [...appended, edited.id, last.id], "an append after a branch"));
+    equal(thread.view().messages.map((m) => m.id), [...appended.slice(0, 3), edited.id, last.id], "the view's path");
+    await store.close();
+  });
 }
 
 test("worker shared: a long thread's first view arrives whole and in order (sent in chunks)", async () => {
