@@ -254,8 +254,9 @@ for (const mode of ["shared", "dedicated"] as const) {
     equal(store.threads().map((t) => t.title), ["Spring plans"], "after close(), the last list");
   });
 
-  // After this page's appendMessage alone, the worker derives the full view's extras from the view
-  // instead of reading every message again; anything else makes it read them.
+  // The full view's extras after appends alone, after a decided approval (in fullView() only) and
+  // after an edit that leaves a message off the path: what a worker that skipped reading them after
+  // its own appends would get wrong (docs/worker.md, "still missed").
   test(`worker ${mode}: fullView() after appends alone, then after a decided approval and an edit`, async () => {
     const store = await ChatStore.open({ dbName: freshDb(), persist: false, worker: mode });
     const { id } = await store.createThread({ title: "Full" });
