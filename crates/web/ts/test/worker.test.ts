@@ -286,6 +286,38 @@ for (const mode of ["shared", "dedicated"] as const) {
     equal(thread.view().messages.map((m) => m.id), [...appended.slice(0, 3), edited.id, last.id], "the view's path");
     await store.close();
   });
+
+  test(`worker ${mode}: fullView() shows each append at once and in every view after it, before the worker's extras`, async () => {
+    const store = await ChatStore.open({ dbName: freshDb(), persist: false, worker: mode });
+    const { id } = await store.createThread({ title: "Appends" });
+    const thread = await store.openThread(id);
+    const ids = () => thread.fullView().messages.map((m) => m.id);
+    const appended: string[] = [];
+    const seen: string[] = [];
+    // Every view the page gets (the worker's, replacing the page's guess) must keep every append.
+    const unsubscribe = thread.subscribe(() => {
+      const shown = ids();
+      if (!equalLists(shown, appended)) seen.push(`${shown.join(",")} instead of ${appended.join(",")}`);
+    });
+    for (let i = 0; i < 6; i++) {
+      // The fourth message answers the first (a plain append sharing a parent stays on the path).
+      const parentId = i === 3 ? appended[0] : undefined;
+      appended.push(thread.appendMessage({ role: i % 2 ? "assistant" : "user", content: `message ${i}`, ...(parentId ? { parentId } : {}) }).id);
+      equal(ids(), appended, `fullView() right after append ${i}`);
+      await new Promise((resolve) => setTimeout(resolve, i % 2 ? 0 : 5));
+      equal(ids(), appended, `fullView() a moment after append ${i}`);
+    }
+    await store.flush();
+    await eventually(() => equal(thread.summary().messageCount, appended.length, "the worker's summary, once the thread is quiet"));
+    equal(ids(), appended, "fullView() once the extras came");
+    unsubscribe();
+    equal(seen, [], "fullView() in every view the page got");
+    await store.close();
+  });
+}
+
+function equalLists(a: string[], b: string[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
 }
 
 test("worker shared: a long thread's first view arrives whole and in order (sent in chunks)", async () => {

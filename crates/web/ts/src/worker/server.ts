@@ -436,9 +436,10 @@ export class Connection {
   /**
    * Queues `pushSummary` for when the changes pause (`EXTRAS_QUIET_MS`, at most `EXTRAS_LATEST_MS`
    * after the first), once for all the changes until then: a stream's summary (its preview) follows
-   * it every 250 ms. After this page's own write other than a delta, at the next task: the page's
-   * `fullView()` showed the write at once (its guess), and the worker's view that replaces the guess
-   * must not take it back for a while.
+   * it every 250 ms. After this page's own write other than a delta (`written`), at the next task:
+   * the page's `fullView()` showed the write at once (its guess), and the worker's view that
+   * replaces the guess must not take it back for a while. (Not after appends the view shows: see
+   * `runOps`.)
    */
   private extrasLater(entry: ThreadUse, written: boolean): void {
     const now = performance.now();
@@ -481,6 +482,12 @@ export class Connection {
     // Threads a write was refused on: their view goes now even unchanged, so the page drops its
     // guess of that write (the page shows its pending edits until a view says the worker ran them).
     const refused = new Set<ThreadUse>();
+    // Threads this batch only appended to (messages, deltas), with the messages appended: when the
+    // view shows them all, the page's fullView() is right without new extras (it places messages
+    // of its view that the extras' order lacks after the others, where an append puts them), so the
+    // extras wait for a quiet spell as a remote change's do, and the worker is free for what comes
+    // next (another device's answer) instead of reading the whole document again at once.
+    const appended = new Map<ThreadUse, string[]>();
     let durable = storeOps.some((op) => op.method === "loadThread");
     for (const op of ops) {
       const entry = this.threads.get(op.thread);
@@ -490,12 +497,17 @@ export class Connection {
         written.delete(entry);
         continue;
       }
+      const ids = appended.get(entry) ?? (written.has(entry) ? undefined : []);
+      appended.delete(entry);
       try {
-        if (!this.runOp(entry, op)) durable = true;
+        const result = this.runOp(entry, op);
+        if (!result.stream) durable = true;
         if (op.method !== "appendDelta") {
           written.add(entry);
           entry.fullStale = true;
         }
+        if (ids && result.appended) appended.set(entry, [...ids, result.appended]);
+        else if (ids && op.method === "appendDelta") appended.set(entry, ids);
       } catch (error) {
         this.post({ t: "opError", store: sid, error: toWire(error), threadId: entry.thread.id });
         refused.add(entry);
@@ -508,7 +520,11 @@ export class Connection {
       for (const entry of written) {
         if (!this.threads.has(entry.tid)) continue;
         try {
-          this.push(entry, entry.thread.view(), refused.has(entry), true);
+          const view = entry.thread.view();
+          const ids = appended.get(entry);
+          const inView = ids?.length ? new Set(view.messages.map((m) => m.id)) : undefined;
+          const shown = inView !== undefined && ids!.every((id) => inView.has(id));
+          this.push(entry, view, refused.has(entry), !shown);
         } catch {
           // the thread closed meanwhile
         }
@@ -531,8 +547,11 @@ export class Connection {
     });
   }
 
-  /** Runs a thread write; true when it is part of a stream (its start, a delta, a part). */
-  private runOp(entry: ThreadUse, { method, args }: ThreadOp): boolean {
+  /**
+   * Runs a thread write. `stream`: it is part of a stream (its start, a delta, a part);
+   * `appended`: the id of the message `appendMessage` appended.
+   */
+  private runOp(entry: ThreadUse, { method, args }: ThreadOp): { stream: boolean; appended?: string } {
     if (!THREAD_OPS.has(method)) throw Object.assign(new Error(`no thread method ${method}`), { code: "invalid_input" });
     const fn = (entry.thread as unknown as Record<string, (...a: unknown[]) => unknown>)[method]!;
     const result = fn.apply(entry.thread, args);
@@ -542,19 +561,20 @@ export class Connection {
       case "editMessage":
       case "regenerateMessage": {
         const message = result as Message;
-        if (!isOpen(message.status)) return false;
+        const appended = method === "appendMessage" ? { appended: message.id } : {};
+        if (!isOpen(message.status)) return { stream: false, ...appended };
         this.streamStarted(entry, message.id);
-        return true;
+        return { stream: true, ...appended };
       }
       case "appendDelta":
       case "appendPart":
         if (messageId) this.streamStarted(entry, messageId);
-        return true;
+        return { stream: true };
       case "finishMessage":
         if (messageId) entry.streams.delete(messageId);
-        return false;
+        return { stream: false };
     }
-    return false;
+    return { stream: false };
   }
 
   private streamStarted(entry: ThreadUse, messageId: string): void {

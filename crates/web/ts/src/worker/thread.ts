@@ -194,9 +194,10 @@ export class WorkerThread {
     checkNewMessage(message, view);
     const id = message.id ?? randomId();
     const made = newMessage(message, id, view, Date.now());
-    // Shown at once where the core puts it for sure: at the end of the active branch (no parent
-    // given, or the branch's last message); under another parent it waits for the worker's view.
-    const atEnd = message.parentId === undefined || message.parentId === view.messages.at(-1)?.id;
+    // Shown at once where the core puts it: at the end of the active branch, under any parent on
+    // it (an append is no message's variant, so it changes no other message's place, and it comes
+    // last in the thread's order); under a parent off the branch it waits for the worker's view.
+    const atEnd = message.parentId === undefined || view.messages.some((m) => m.id === message.parentId);
     this.send("appendMessage", [{ ...message, id }], atEnd ? appendEdit(made) : undefined);
     return made;
   }
