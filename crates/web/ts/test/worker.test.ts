@@ -144,6 +144,27 @@ for (const mode of ["shared", "dedicated"] as const) {
     await store.close();
   });
 
+  test(`worker ${mode}: a store left idle after open warms up without a trace (no open counted, none left, nothing written)`, async () => {
+    const dbName = freshDb();
+    const writer = await ChatStore.open({ dbName, persist: false, worker: mode });
+    const { id } = await writer.createThread({ title: "Recent" });
+    const thread = await writer.openThread(id);
+    thread.appendMessage({ role: "user", content: "hello" });
+    await writer.flush();
+    thread.close();
+    await writer.close();
+    const store = await ChatStore.open({ dbName, persist: false, worker: mode });
+    await internal(store, "countOpens");
+    const before = store.threads().map((s) => [s.id, s.lastActivityAt, s.messageCount]);
+    // Past the warm-up's wait (150 ms after open) and its open and close.
+    await delay(500);
+    equal(await internal(store, "opens"), 0, "the warm-up's open is not the app's");
+    equal(await internal(store, "workerThreads"), 0, "no thread left open in the worker");
+    equal(store.threads().map((s) => [s.id, s.lastActivityAt, s.messageCount]), before, "the thread list as it was");
+    equal((await store.openThread(id)).view().messages.map((m) => m.content), ["hello"], "the thread as it was");
+    await store.close();
+  });
+
   test(`worker ${mode}: ids made in the page are the stored ones (edit, regenerate, loadThread)`, async () => {
     const dbName = freshDb();
     let store = await ChatStore.open({ dbName, persist: false, worker: mode });

@@ -197,7 +197,7 @@ export class Connection {
       let value: unknown;
       if (method === "open") value = await this.open(sid, args[0] as Record<string, unknown> | undefined);
       else if (method === "openThread") {
-        await this.openThread(id, sid, tid!, String(args[0]));
+        await this.openThread(id, sid, tid!, String(args[0]), args[1] === true);
         return;
       }
       else if (method === "close") value = await this.closeStore(sid);
@@ -289,10 +289,14 @@ export class Connection {
     if (event.type !== "error") scheduleMirror(use.shared);
   }
 
-  private async openThread(id: number, sid: number, tid: number, threadId: string): Promise<void> {
+  /** `warm`: the page's warm-up (worker/store.ts `warmUp`), which the store's count of opens leaves out. */
+  private async openThread(id: number, sid: number, tid: number, threadId: string, warm: boolean): Promise<void> {
     const use = this.stores.get(sid);
     if (!use) throw Object.assign(new Error("the store is closed"), { code: "closed" });
-    const thread = await use.shared.store.openThread(threadId);
+    const store = use.shared.store;
+    // The class's method, not one `internal("countOpens")` set on the instance.
+    const open = warm ? Object.getPrototypeOf(store).openThread : store.openThread;
+    const thread: Thread = await open.call(store, threadId);
     if (this.gone || !this.stores.has(sid)) {
       thread.close();
       throw Object.assign(new Error("the store is closed"), { code: "closed" });

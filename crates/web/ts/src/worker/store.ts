@@ -45,6 +45,8 @@ export class WorkerChatStore implements StoreSink {
   /** Threads with subscribers, held strongly: only a thread nobody listens to is collected. */
   private readonly subscribed = new Set<WorkerThread>();
   private closed = false;
+  /** The app has called `openThread` (its first switch is behind it: `warmUp`). */
+  private openedAny = false;
   /** Ids made in the worker for `loadThread` to answer with (see worker/thread-ids.ts). */
   private readonly spareIds: string[] = [];
   private refilling = false;
@@ -101,7 +103,29 @@ export class WorkerChatStore implements StoreSink {
       keepThreadList(store as unknown as ChatStore, (listener) => store!.listen(listener)),
       store.refillIds(),
     ]);
+    setTimeout(() => void opened.warmUp(), WARM_AFTER_MS);
     return store;
+  }
+
+  /**
+   * A page's first thread switch runs code that nothing has run yet, here and in the worker (the
+   * wasm's functions compile on their first call; the view's object shapes are new to both):
+   * measured with the worker bench, a 1,000-message thread's first view after a reload took
+   * 18–25 ms, each later one 7–14. So when the app has opened no thread `WARM_AFTER_MS` after the
+   * store opened, the most recent thread is opened and closed here, nothing written, and the
+   * person's first switch finds that code warm. (An app that opens a thread sooner warms it
+   * itself; the worker does not count this open among the app's, `internal("opens")`.)
+   */
+  private async warmUp(): Promise<void> {
+    const recent = this.threads()[0];
+    if (this.closed || this.openedAny || !recent) return;
+    try {
+      const thread = await this.openInWorker(recent.id, true);
+      thread.view();
+      thread.close();
+    } catch {
+      // closed, or the thread went meanwhile: nothing to warm
+    }
   }
 
   /** As the in-page store: `navigator.storage.persist()` (or `persisted()`), not awaited. */
@@ -280,13 +304,15 @@ export class WorkerChatStore implements StoreSink {
     } catch (error) {
       return Promise.reject(error);
     }
+    this.openedAny = true;
     return abortable(signal, `opening thread ${id}`, () => this.openInWorker(id), (thread) => thread.close());
   }
 
-  private async openInWorker(id: string): Promise<WorkerThread> {
+  /** `warm`: `warmUp`'s, not the app's. */
+  private async openInWorker(id: string, warm = false): Promise<WorkerThread> {
     this.ensureOpen();
     const tid = this.client.newId();
-    const opened = await this.client.call<OpenedThread>(this.sid, "openThread", [id], tid);
+    const opened = await this.client.call<OpenedThread>(this.sid, "openThread", warm ? [id, true] : [id], tid);
     const thread = new WorkerThread(this, tid, opened);
     this.client.threads.set(tid, new WeakRef(thread));
     this.client.threadIds.set(tid, thread.id);
@@ -294,7 +320,7 @@ export class WorkerChatStore implements StoreSink {
     collected.register(thread, { store: this, tid }, thread);
     threadStores.set(thread, this);
     if (this.closed) thread.close();
-    else openedThread(this as unknown as ChatStore, thread.id);
+    else if (!warm) openedThread(this as unknown as ChatStore, thread.id);
     return thread;
   }
 
@@ -414,6 +440,9 @@ export class WorkerChatStore implements StoreSink {
 
 // The page's half of "garbage collection releases a Thread" (the core's wasm-bindgen classes do
 // it in the page): the worker's thread closes too.
+/** How long after the store opened `warmUp` waits for the app's own first switch. */
+const WARM_AFTER_MS = 150;
+
 const collected = new FinalizationRegistry<{ store: WorkerChatStore; tid: number }>(({ store, tid }) => {
   store.threadCollected(tid);
 });
