@@ -20,9 +20,11 @@ export const INTERNAL = Symbol.for("chatsync.internal");
  * - `countOpens`: counts the store's `openThread` calls from now on (from 0 again if it was
  *   counting) — the index's reads of threads, which open them, and the app's (or every tab's, for a
  *   store in a SharedWorker);
- * - `opens`: that count.
+ * - `opens`: that count;
+ * - `workerThreads`, `warmUps` (a store in a worker only): how many threads the page has open in
+ *   the worker, and how many its warm-up opened there (worker/store.ts `warmUp`: 0 or 1).
  */
-export type InternalRequest = "searchStats" | "resources" | "modules" | "countOpens" | "opens" | "workerThreads";
+export type InternalRequest = "searchStats" | "resources" | "modules" | "countOpens" | "opens" | "workerThreads" | "warmUps";
 
 const modules = new Set<string>();
 

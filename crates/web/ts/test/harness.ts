@@ -41,7 +41,7 @@ export function relayUrl(): string {
  * Not API: what a store's insides say (the package's src/internal.ts) — asked of the page for a
  * store in the page, of its worker for a store in a worker.
  */
-export function internal<T = unknown>(store: object, request: "searchStats" | "resources" | "modules" | "countOpens" | "opens" | "workerThreads"): Promise<T> {
+export function internal<T = unknown>(store: object, request: "searchStats" | "resources" | "modules" | "countOpens" | "opens" | "workerThreads" | "warmUps"): Promise<T> {
   const method = (store as Record<symbol, ((request: string) => Promise<T>) | undefined>)[Symbol.for("chatsync.internal")];
   if (typeof method !== "function") throw new Error("this store answers no internal requests");
   return method.call(store, request);

@@ -156,12 +156,32 @@ for (const mode of ["shared", "dedicated"] as const) {
     const store = await ChatStore.open({ dbName, persist: false, worker: mode });
     await internal(store, "countOpens");
     const before = store.threads().map((s) => [s.id, s.lastActivityAt, s.messageCount]);
-    // Past the warm-up's wait (150 ms after open) and its open and close.
-    await delay(500);
+    // Past the warm-up's wait (150 ms after open), then its open and close.
+    await eventually(async () => equal(await internal(store, "warmUps"), 1, "the warm-up opened the thread"));
+    await eventually(async () => equal(await internal(store, "workerThreads"), 0, "no thread left open in the worker"));
     equal(await internal(store, "opens"), 0, "the warm-up's open is not the app's");
-    equal(await internal(store, "workerThreads"), 0, "no thread left open in the worker");
     equal(store.threads().map((s) => [s.id, s.lastActivityAt, s.messageCount]), before, "the thread list as it was");
     equal((await store.openThread(id)).view().messages.map((m) => m.content), ["hello"], "the thread as it was");
+    // A second store of the database in this page, idle: its worker's store (the same) is warm.
+    const second = await ChatStore.open({ dbName, persist: false, worker: mode });
+    await delay(400);
+    equal(await internal(second, "warmUps"), 0, "a second store's warm-up, refused");
+    await second.close();
+    await store.close();
+  });
+
+  test(`worker ${mode}: the warm-up leaves a thread whose document is not on this device alone`, async () => {
+    const user = `warm-${Math.random().toString(36).slice(2)}`;
+    const writer = await ChatStore.open({ dbName: freshDb(), persist: false, worker: "none", relayUrl: relayUrl(), token: user });
+    await eventually(() => equal(writer.status().state, "online", "the writer online"));
+    const { id } = await writer.createThread({ title: "Elsewhere" });
+    (await writer.openThread(id)).appendMessage({ role: "user", content: "from the other device" });
+    await writer.sync();
+    await writer.close();
+    const store = await ChatStore.open({ dbName: freshDb(), persist: false, worker: mode, relayUrl: relayUrl(), token: user });
+    await eventually(() => equal(store.threads().map((s) => s.id), [id], "the other device's thread, listed"));
+    await delay(400);
+    equal(await internal(store, "warmUps"), 0, "no warm-up of a document not here (its open would fetch it)");
     await store.close();
   });
 

@@ -62,6 +62,11 @@ interface Shared {
    */
   orphaned: Map<string, Set<string>>;
   mirrorArmed: boolean;
+  /**
+   * A thread was opened in this store (or a page's warm-up ran): the code a first switch runs is
+   * warm, and a warm-up would only take the worker from the app.
+   */
+  warm: boolean;
 }
 
 interface StoreUse {
@@ -71,6 +76,8 @@ interface StoreUse {
   unsubscribe: () => void;
   /** This page's `token` was a function: the store may ask it. */
   tokenFunction: boolean;
+  /** How many threads this page's warm-up opened (`internal("warmUps")`, for the tests). */
+  warmUps: number;
 }
 
 interface ThreadUse {
@@ -202,6 +209,10 @@ export class Connection {
       }
       else if (method === "close") value = await this.closeStore(sid);
       else if (method === "spareThreadIds") value = await freshThreadIds(SPARE_THREAD_IDS);
+      else if (method === "internal" && args[0] === "warmUps") {
+        // How many threads this page's store's warm-up opened here (worker/store.ts `warmUp`): 0 or 1.
+        value = this.stores.get(sid)?.warmUps ?? 0;
+      }
       else if (method === "internal" && args[0] === "workerThreads") {
         // How many threads this page has open here (a thread it dropped is closed once collected).
         value = [...this.threads.values()].filter((entry) => entry.use.sid === sid).length;
@@ -266,7 +277,7 @@ export class Connection {
         detachSharing(store);
         entry = {
           store, key, users: new Set(), threads: new Map(), orphaned: new Map(),
-          mirrorArmed: false,
+          mirrorArmed: false, warm: false,
         };
         return entry;
       })();
@@ -276,7 +287,7 @@ export class Connection {
     }
     const entry = await shared;
     const use: StoreUse = {
-      sid, shared: entry, connection: this, tokenFunction: typeof token === "object",
+      sid, shared: entry, connection: this, tokenFunction: typeof token === "object", warmUps: 0,
       unsubscribe: entry.store.subscribe((event) => this.storeEvent(use, event)),
     };
     entry.users.add(use);
@@ -289,11 +300,21 @@ export class Connection {
     if (event.type !== "error") scheduleMirror(use.shared);
   }
 
-  /** `warm`: the page's warm-up (worker/store.ts `warmUp`), which the store's count of opens leaves out. */
+  /**
+   * `warm`: the page's warm-up (worker/store.ts `warmUp`): refused (`not_found`) once this store
+   * has opened a thread, for any page, and for a thread whose document is not on this device (its
+   * open would fetch it from the relay and store it); left out of the store's count of opens; its
+   * first view goes without the summary and full view (it is closed at once).
+   */
   private async openThread(id: number, sid: number, tid: number, threadId: string, warm: boolean): Promise<void> {
     const use = this.stores.get(sid);
     if (!use) throw Object.assign(new Error("the store is closed"), { code: "closed" });
     const store = use.shared.store;
+    const warmedBefore = use.shared.warm;
+    use.shared.warm = true;
+    if (warm && (warmedBefore || !(await storedHere(use.shared.key, threadId)))) {
+      throw Object.assign(new Error("nothing to warm"), { code: "not_found" });
+    }
     // The class's method, not one `internal("countOpens")` set on the instance.
     const open = warm ? Object.getPrototypeOf(store).openThread : store.openThread;
     const thread: Thread = await open.call(store, threadId);
@@ -319,6 +340,11 @@ export class Connection {
     }
     const rest = Math.max(0, Math.ceil(view.messages.length / CHUNK) - 1) * CHUNK;
     const first = rest > 0 ? { ...view, messages: view.messages.slice(rest) } : view;
+    if (warm) {
+      use.warmUps += 1;
+      this.post({ t: "opened", id, view: first });
+      return;
+    }
     if (view.messages.length <= READ_AT_OPEN) {
       // A short thread's document is read in a few ms: its summary and full view come with it, so
       // thread.summary() and thread.fullView() are the worker's as soon as openThread resolves.
@@ -743,6 +769,42 @@ function repaint(shared: Shared, threadId: string): void {
 }
 
 /** The core's view as pages see it: streams a closed tab left shown interrupted. */
+/**
+ * Whether database `dbName` holds thread `id`'s document (a snapshot or a chunk: the store's
+ * layout, crates/web/src/idb.rs `read_doc`). False when it cannot tell.
+ */
+async function storedHere(dbName: string, id: string): Promise<boolean> {
+  let db: IDBDatabase;
+  try {
+    db = await new Promise<IDBDatabase>((resolve, reject) => {
+      const request = indexedDB.open(dbName);
+      // The store made the database when it opened: a new one here means there is none.
+      request.onupgradeneeded = () => request.transaction?.abort();
+      request.onsuccess = () => resolve(request.result);
+      request.onerror = () => reject(request.error);
+    });
+  } catch {
+    return false;
+  }
+  try {
+    const tx = db.transaction(["snapshots", "chunks"], "readonly");
+    const count = (request: IDBRequest<number>) =>
+      new Promise<number>((resolve, reject) => {
+        request.onsuccess = () => resolve(request.result);
+        request.onerror = () => reject(request.error);
+      });
+    const [snapshots, chunks] = await Promise.all([
+      count(tx.objectStore("snapshots").count(id)),
+      count(tx.objectStore("chunks").count(IDBKeyRange.bound(`${id}/`, `${id}0`, false, true))),
+    ]);
+    return snapshots + chunks > 0;
+  } catch {
+    return false;
+  } finally {
+    db.close();
+  }
+}
+
 function present(shared: Shared, threadId: string, view: ThreadView): ThreadView {
   const orphans = shared.orphaned.get(threadId);
   if (!orphans?.size) return view;

@@ -114,17 +114,22 @@ export class WorkerChatStore implements StoreSink {
    * 18–25 ms, each later one 7–14. So when the app has opened no thread `WARM_AFTER_MS` after the
    * store opened, the most recent thread is opened and closed here, nothing written, and the
    * person's first switch finds that code warm. (An app that opens a thread sooner warms it
-   * itself; the worker does not count this open among the app's, `internal("opens")`.)
+   * itself. The worker refuses a warm-up once any page opened a thread in the store, and for a
+   * thread whose document is not on this device; it does not count this open among the app's,
+   * `internal("opens")`.)
    */
   private async warmUp(): Promise<void> {
-    const recent = this.threads()[0];
+    // One of this user's own (a thread shared by another is not on this device until opened).
+    const recent = this.threads().find((summary) => !("sharedBy" in summary));
     if (this.closed || this.openedAny || !recent) return;
     try {
       const thread = await this.openInWorker(recent.id, true);
       thread.view();
-      thread.close();
+      // Not close(): an app's wrapper of Thread.prototype.close would see a thread it never had.
+      thread.closeHere();
     } catch {
-      // closed, or the thread went meanwhile: nothing to warm
+      // Refused (the worker is warm: another page opened a thread; the thread's document is not
+      // on this device), or the store closed meanwhile: nothing to warm.
     }
   }
 
