@@ -22,7 +22,8 @@ export const INTERNAL = Symbol.for("chatsync.internal");
  *   store in a SharedWorker);
  * - `opens`: that count;
  * - `workerThreads`, `warmUps` (a store in a worker only): how many threads the page has open in
- *   the worker, and how many its warm-up opened there (worker/store.ts `warmUp`: 0 or 1).
+ *   the worker; the threads its warm-up asked the worker to open, and opened (`{ asked, ran }`,
+ *   worker/store.ts `warmUp`).
  */
 export type InternalRequest = "searchStats" | "resources" | "modules" | "countOpens" | "opens" | "workerThreads" | "warmUps";
 

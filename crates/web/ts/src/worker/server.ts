@@ -67,6 +67,8 @@ interface Shared {
    * warm, and a warm-up would only take the worker from the app.
    */
   warm: boolean;
+  /** A page's warm-up is looking for its thread's document (`storedHere`): another waits. */
+  warming: boolean;
 }
 
 interface StoreUse {
@@ -76,8 +78,8 @@ interface StoreUse {
   unsubscribe: () => void;
   /** This page's `token` was a function: the store may ask it. */
   tokenFunction: boolean;
-  /** How many threads this page's warm-up opened (`internal("warmUps")`, for the tests). */
-  warmUps: number;
+  /** This page's warm-up: the threads it asked to open, and opened (`internal("warmUps")`). */
+  warmUps: { asked: number; ran: number };
 }
 
 interface ThreadUse {
@@ -210,8 +212,8 @@ export class Connection {
       else if (method === "close") value = await this.closeStore(sid);
       else if (method === "spareThreadIds") value = await freshThreadIds(SPARE_THREAD_IDS);
       else if (method === "internal" && args[0] === "warmUps") {
-        // How many threads this page's store's warm-up opened here (worker/store.ts `warmUp`): 0 or 1.
-        value = this.stores.get(sid)?.warmUps ?? 0;
+        // What this page's store's warm-up asked and ran here (worker/store.ts `warmUp`).
+        value = { ...this.stores.get(sid)?.warmUps };
       }
       else if (method === "internal" && args[0] === "workerThreads") {
         // How many threads this page has open here (a thread it dropped is closed once collected).
@@ -277,7 +279,7 @@ export class Connection {
         detachSharing(store);
         entry = {
           store, key, users: new Set(), threads: new Map(), orphaned: new Map(),
-          mirrorArmed: false, warm: false,
+          mirrorArmed: false, warm: false, warming: false,
         };
         return entry;
       })();
@@ -287,12 +289,31 @@ export class Connection {
     }
     const entry = await shared;
     const use: StoreUse = {
-      sid, shared: entry, connection: this, tokenFunction: typeof token === "object", warmUps: 0,
+      sid, shared: entry, connection: this, tokenFunction: typeof token === "object", warmUps: { asked: 0, ran: 0 },
       unsubscribe: entry.store.subscribe((event) => this.storeEvent(use, event)),
     };
     entry.users.add(use);
     this.stores.set(sid, use);
     return mirrorOf(entry.store);
+  }
+
+  /** Throws unless the warm-up of `threadId` may run (`openThread`). */
+  private async mayWarm(use: StoreUse, threadId: string): Promise<void> {
+    const shared = use.shared;
+    use.warmUps.asked += 1;
+    const warmAlready = () => Object.assign(new Error("the worker is warm already"), { code: "invalid_transition" });
+    if (shared.warm || shared.warming) throw warmAlready();
+    shared.warming = true;
+    let stored: boolean;
+    try {
+      stored = await storedHere(shared.key, threadId);
+    } finally {
+      shared.warming = false;
+    }
+    // Meanwhile a page may have opened a thread (the warm-up would now take the worker from it),
+    // or closed this store.
+    if (shared.warm || !this.stores.has(use.sid)) throw warmAlready();
+    if (!stored) throw Object.assign(new Error(`thread ${threadId} is not on this device`), { code: "not_found" });
   }
 
   private storeEvent(use: StoreUse, event: StoreEvent): void {
@@ -301,20 +322,18 @@ export class Connection {
   }
 
   /**
-   * `warm`: the page's warm-up (worker/store.ts `warmUp`): refused (`not_found`) once this store
-   * has opened a thread, for any page, and for a thread whose document is not on this device (its
-   * open would fetch it from the relay and store it); left out of the store's count of opens; its
-   * first view goes without the summary and full view (it is closed at once).
+   * `warm`: the page's warm-up (worker/store.ts `warmUp`): refused once this store has opened a
+   * thread, for any page, or another page's warm-up is under way (`invalid_transition`), and for a
+   * thread whose document is not on this device (`not_found`: its open would fetch it from the
+   * relay and store it); left out of the store's count of opens; its first view goes without the
+   * summary and full view (it is closed at once).
    */
   private async openThread(id: number, sid: number, tid: number, threadId: string, warm: boolean): Promise<void> {
     const use = this.stores.get(sid);
     if (!use) throw Object.assign(new Error("the store is closed"), { code: "closed" });
     const store = use.shared.store;
-    const warmedBefore = use.shared.warm;
+    if (warm) await this.mayWarm(use, threadId);
     use.shared.warm = true;
-    if (warm && (warmedBefore || !(await storedHere(use.shared.key, threadId)))) {
-      throw Object.assign(new Error("nothing to warm"), { code: "not_found" });
-    }
     // The class's method, not one `internal("countOpens")` set on the instance.
     const open = warm ? Object.getPrototypeOf(store).openThread : store.openThread;
     const thread: Thread = await open.call(store, threadId);
@@ -341,7 +360,7 @@ export class Connection {
     const rest = Math.max(0, Math.ceil(view.messages.length / CHUNK) - 1) * CHUNK;
     const first = rest > 0 ? { ...view, messages: view.messages.slice(rest) } : view;
     if (warm) {
-      use.warmUps += 1;
+      use.warmUps.ran += 1;
       this.post({ t: "opened", id, view: first });
       return;
     }
@@ -768,22 +787,39 @@ function repaint(shared: Shared, threadId: string): void {
   }
 }
 
-/** The core's view as pages see it: streams a closed tab left shown interrupted. */
+/** How long `storedHere` waits for the database (an upgrade in another tab can hold it). */
+const STORED_HERE_MS = 1000;
+
 /**
  * Whether database `dbName` holds thread `id`'s document (a snapshot or a chunk: the store's
- * layout, crates/web/src/idb.rs `read_doc`). False when it cannot tell.
+ * layout, crates/web/src/idb.rs `read_doc`). False when it cannot tell within `STORED_HERE_MS`.
  */
 async function storedHere(dbName: string, id: string): Promise<boolean> {
-  let db: IDBDatabase;
+  let late = false;
+  const opening = new Promise<IDBDatabase>((resolve, reject) => {
+    const request = indexedDB.open(dbName);
+    // The store made the database when it opened: a new one here means there is none.
+    request.onupgradeneeded = () => request.transaction?.abort();
+    request.onsuccess = () => {
+      if (late) request.result.close();
+      else resolve(request.result);
+    };
+    request.onerror = () => reject(request.error);
+  });
+  // Failing after the timeout, it has no reader.
+  opening.catch(() => {});
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<undefined>((resolve) => (timer = setTimeout(resolve, STORED_HERE_MS)));
+  let db: IDBDatabase | undefined;
   try {
-    db = await new Promise<IDBDatabase>((resolve, reject) => {
-      const request = indexedDB.open(dbName);
-      // The store made the database when it opened: a new one here means there is none.
-      request.onupgradeneeded = () => request.transaction?.abort();
-      request.onsuccess = () => resolve(request.result);
-      request.onerror = () => reject(request.error);
-    });
+    db = await Promise.race([opening, timeout]);
   } catch {
+    return false;
+  } finally {
+    clearTimeout(timer);
+  }
+  if (!db) {
+    late = true;
     return false;
   }
   try {
@@ -805,6 +841,7 @@ async function storedHere(dbName: string, id: string): Promise<boolean> {
   }
 }
 
+/** The core's view as pages see it: streams a closed tab left shown interrupted. */
 function present(shared: Shared, threadId: string, view: ThreadView): ThreadView {
   const orphans = shared.orphaned.get(threadId);
   if (!orphans?.size) return view;

@@ -119,17 +119,22 @@ export class WorkerChatStore implements StoreSink {
    * `internal("opens")`.)
    */
   private async warmUp(): Promise<void> {
-    // One of this user's own (a thread shared by another is not on this device until opened).
-    const recent = this.threads().find((summary) => !("sharedBy" in summary));
-    if (this.closed || this.openedAny || !recent) return;
-    try {
-      const thread = await this.openInWorker(recent.id, true);
-      thread.view();
-      // Not close(): an app's wrapper of Thread.prototype.close would see a thread it never had.
-      thread.closeHere();
-    } catch {
-      // Refused (the worker is warm: another page opened a thread; the thread's document is not
-      // on this device), or the store closed meanwhile: nothing to warm.
+    // This user's own, most recent first (a thread shared by another is not on this device
+    // until opened); the next when the worker finds one's document not here.
+    const candidates = this.threads().filter((summary) => !("sharedBy" in summary)).slice(0, WARM_CANDIDATES);
+    for (const { id } of candidates) {
+      if (this.closed || this.openedAny) return;
+      try {
+        const thread = await this.openInWorker(id, true);
+        thread.view();
+        // Not close(): an app's wrapper of Thread.prototype.close would see a thread it never had.
+        thread.closeHere();
+        return;
+      } catch (error) {
+        // Not on this device: the next. Else refused (the worker is warm: a page opened a thread
+        // there), or the store closed meanwhile: nothing to warm.
+        if ((error as { code?: unknown }).code !== "not_found") return;
+      }
     }
   }
 
@@ -324,8 +329,10 @@ export class WorkerChatStore implements StoreSink {
     this.openThreads.set(tid, new WeakRef(thread));
     collected.register(thread, { store: this, tid }, thread);
     threadStores.set(thread, this);
-    if (this.closed) thread.close();
-    else if (!warm) openedThread(this as unknown as ChatStore, thread.id);
+    if (this.closed) {
+      if (warm) thread.closeHere();
+      else thread.close();
+    } else if (!warm) openedThread(this as unknown as ChatStore, thread.id);
     return thread;
   }
 
@@ -447,6 +454,8 @@ export class WorkerChatStore implements StoreSink {
 // it in the page): the worker's thread closes too.
 /** How long after the store opened `warmUp` waits for the app's own first switch. */
 const WARM_AFTER_MS = 150;
+/** How many of the most recent threads `warmUp` tries (a thread's document may not be here). */
+const WARM_CANDIDATES = 3;
 
 const collected = new FinalizationRegistry<{ store: WorkerChatStore; tid: number }>(({ store, tid }) => {
   store.threadCollected(tid);
