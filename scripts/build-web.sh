@@ -126,7 +126,7 @@ package = {
     # npm adds README.md by itself, but not licence files named LICENSE-*.
     "files": ["index.js", "index.d.ts", "errors.js", "errors.d.ts", "metadata.js", "metadata.d.ts",
               "threads.js", "threads.d.ts", "views.js", "views.d.ts", "abort.js", "abort.d.ts",
-              "reuse.js", "reuse.d.ts", "signals.js", "signals.d.ts", "thread-list.js", "thread-list.d.ts", "internal.js", "internal.d.ts", "web", "bundler", "react", "ai-sdk", "search", "export", "history", "worker", "share",
+              "reuse.js", "reuse.d.ts", "signals.js", "signals.d.ts", "thread-list.js", "thread-list.d.ts", "internal.js", "internal.d.ts", "idb.js", "idb.d.ts", "web", "bundler", "react", "ai-sdk", "search", "export", "history", "worker", "share",
               "README.md", "LICENSE-MIT", "LICENSE-APACHE"],
     # index.js patches the store class (persistent storage) when imported, and so do
     # search/install.js (store.search), export/store.js (the export methods), history/install.js

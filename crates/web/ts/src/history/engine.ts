@@ -8,6 +8,7 @@ import type { Thread, ThreadView } from "../web/chatsync.js";
 import { ChatsyncError } from "../errors.js";
 import type { RestoreOptions, ThreadVersion } from "./types.js";
 import { noteModule } from "../internal.js";
+import { openExisting, request } from "../idb.js";
 
 // For the package's tests (../internal.ts): this module ran here, and only on the first history call.
 noteModule("history");
@@ -69,19 +70,17 @@ function devicePrefix(dbName: string): Promise<Uint8Array> {
 }
 
 async function readDevice(dbName: string): Promise<Uint8Array> {
-  const db = await new Promise<IDBDatabase>((resolve, reject) => {
-    const request = indexedDB.open(dbName);
-    // The store made the database when it opened: a new one here means there is none to read.
-    request.onupgradeneeded = () => request.transaction?.abort();
-    request.onsuccess = () => resolve(request.result);
-    request.onerror = () => reject(new ChatsyncError("storage", `cannot read this device's id: ${request.error?.message}`));
+  const unreadable = (error: unknown) =>
+    new ChatsyncError("storage", `cannot read this device's id: ${(error as Error | null)?.message}`);
+  const db = await openExisting(dbName).catch((error: unknown) => {
+    throw unreadable(error);
   });
   try {
-    const hex = await new Promise<unknown>((resolve, reject) => {
-      const read = db.transaction("meta", "readonly").objectStore("meta").get("device");
-      read.onsuccess = () => resolve(read.result);
-      read.onerror = () => reject(new ChatsyncError("storage", `cannot read this device's id: ${read.error?.message}`));
-    });
+    const hex: unknown = await request(db.transaction("meta", "readonly").objectStore("meta").get("device")).catch(
+      (error: unknown) => {
+        throw unreadable(error);
+      },
+    );
     if (typeof hex !== "string" || !/^([0-9a-f]{2})+$/.test(hex)) {
       throw new ChatsyncError("storage", "this store has no device id");
     }

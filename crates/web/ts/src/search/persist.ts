@@ -8,6 +8,7 @@
 // Loading is the snapshot, then the journal over it.
 import type { Role, ThreadStatus } from "../web/chatsync.js";
 import type { SearchResultKind } from "./types.js";
+import { request } from "../idb.js";
 
 /** Bump when the records' shape changes: older records are rebuilt, never read. */
 export const FORMAT_VERSION = 1;
@@ -59,13 +60,6 @@ const SNAPSHOT = "snapshot";
 /** The database's name for a store's `dbName`. */
 export function searchDbName(dbName: string): string {
   return `${dbName}/search`;
-}
-
-function request<T>(req: IDBRequest<T>): Promise<T> {
-  return new Promise((resolve, reject) => {
-    req.onsuccess = () => resolve(req.result);
-    req.onerror = () => reject(req.error);
-  });
 }
 
 function done(tx: IDBTransaction): Promise<void> {

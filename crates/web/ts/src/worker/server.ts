@@ -8,6 +8,7 @@ import { answerInternal, type InternalRequest } from "../internal.js";
 import type { Message, StoreEvent, Thread, ThreadSummary, ThreadView } from "../web/chatsync.js";
 import { changesNothing, diffView, same } from "./diff.js";
 import { freshThreadIds, SPARE_THREAD_IDS } from "./thread-ids.js";
+import { openExisting, request } from "../idb.js";
 import type { FromWorker, FullExtras, StoreMirror, ThreadOp, ToWorker, WireError, WireToken } from "./protocol.js";
 
 /** A port, or a dedicated worker's own global scope: what a connection talks through. */
@@ -796,20 +797,16 @@ const STORED_HERE_MS = 1000;
  */
 async function storedHere(dbName: string, id: string): Promise<boolean> {
   let late = false;
-  const opening = new Promise<IDBDatabase>((resolve, reject) => {
-    const request = indexedDB.open(dbName);
-    // The store made the database when it opened: a new one here means there is none.
-    request.onupgradeneeded = () => request.transaction?.abort();
-    request.onsuccess = () => {
-      if (late) request.result.close();
-      else resolve(request.result);
-    };
-    request.onerror = () => reject(request.error);
-  });
-  // Failing after the timeout, it has no reader.
-  opening.catch(() => {});
+  const opening = openExisting(dbName);
+  // Open after the timeout: closed at once. Failing after it: nobody waits.
+  opening.then((db) => late && db.close(), () => {});
   let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<undefined>((resolve) => (timer = setTimeout(resolve, STORED_HERE_MS)));
+  const timeout = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => {
+      late = true;
+      resolve(undefined);
+    }, STORED_HERE_MS);
+  });
   let db: IDBDatabase | undefined;
   try {
     db = await Promise.race([opening, timeout]);
@@ -818,20 +815,12 @@ async function storedHere(dbName: string, id: string): Promise<boolean> {
   } finally {
     clearTimeout(timer);
   }
-  if (!db) {
-    late = true;
-    return false;
-  }
+  if (!db) return false;
   try {
     const tx = db.transaction(["snapshots", "chunks"], "readonly");
-    const count = (request: IDBRequest<number>) =>
-      new Promise<number>((resolve, reject) => {
-        request.onsuccess = () => resolve(request.result);
-        request.onerror = () => reject(request.error);
-      });
     const [snapshots, chunks] = await Promise.all([
-      count(tx.objectStore("snapshots").count(id)),
-      count(tx.objectStore("chunks").count(IDBKeyRange.bound(`${id}/`, `${id}0`, false, true))),
+      request(tx.objectStore("snapshots").count(id)),
+      request(tx.objectStore("chunks").count(IDBKeyRange.bound(`${id}/`, `${id}0`, false, true))),
     ]);
     return snapshots + chunks > 0;
   } catch {
