@@ -570,3 +570,31 @@ test("worker shared: a tab closed mid-stream leaves its reply interrupted at onc
     await store.close();
   }
 });
+
+for (const mode of ["shared", "dedicated", "none"] as const) {
+  test(`worker ${mode}: summary() and the derived title count this page's appends at once, as the worker's later`, async () => {
+    const store = await ChatStore.open({ dbName: freshDb(), persist: false, worker: mode });
+    const { id } = await store.createThread();
+    const thread = await store.openThread(id);
+    equal([thread.view().title, thread.summary().messageCount], ["New conversation", 0], "a new thread");
+    const question = "  What is\n\ta CRDT, and why would a chat app want one on every device it runs on, offline included?  ".repeat(2);
+    thread.appendMessage({ role: "user", content: question });
+    const now = { view: thread.view().title, summary: thread.summary() };
+    equal(now.summary.messageCount, 1, "summary() right after the append");
+    equal(now.view, now.summary.title, "view() and summary() agree on the title");
+    assert(now.view.startsWith("What is a CRDT, and why") && now.view.endsWith("…") && [...now.view].length <= 60, `derived title: ${now.view}`);
+    assert(now.summary.preview.startsWith("What is a CRDT, and why") && now.summary.preview.endsWith("…") && [...now.summary.preview].length <= 120, `preview: ${now.summary.preview}`);
+    // (The in-page core reads a new summary object each time.)
+    if (mode !== "none") assert(thread.summary() === thread.summary(), "summary() keeps its identity while nothing changes");
+    const reply = thread.appendMessage({ role: "assistant" });
+    thread.appendDelta(reply.id, "Conflict-free replicated data type.");
+    equal([thread.summary().messageCount, thread.summary().preview], [2, "Conflict-free replicated data type."], "summary() after a second append and a delta");
+    // The worker's own summary, once it came, says the same.
+    await store.flush();
+    await delay(400);
+    const settled = thread.summary();
+    equal([settled.title, settled.messageCount, settled.preview], [now.view, 2, "Conflict-free replicated data type."], "the worker's summary");
+    equal(thread.view().title, now.view, "the worker's view's title");
+    await store.close();
+  });
+}

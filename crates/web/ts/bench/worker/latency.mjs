@@ -4,10 +4,10 @@
 import { call, randomId, targetsPage } from "./browser.mjs";
 
 async function pingPong(label, mode, pinger, echoer, id, samples) {
-  for (const kind of ["message", "delta"]) {
-    const options = { id, kind, pingId: randomId(), echoId: randomId() };
+  for (const kind of ["message", "delta", "stream"]) {
+    const options = { id, kind, pingId: randomId(), echoId: randomId(), samples };
     const listening = call(echoer, "echo", options);
-    const { rtt, halfRtt } = await call(pinger, "ping", { ...options, samples });
+    const { rtt, halfRtt } = await call(pinger, "ping", options);
     await listening;
     const oneWay = await call(echoer, "echoStop");
     console.log(JSON.stringify({ part: "latency", between: label, mode, kind, oneWay, halfRtt, rtt }));

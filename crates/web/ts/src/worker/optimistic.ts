@@ -6,6 +6,7 @@ import type {
 } from "../web/chatsync.js";
 import { ChatsyncError } from "../errors.js";
 import { mergeObjects } from "../metadata.js";
+import { titleWithFirstUserMessage } from "./summary.js";
 
 export type Edit = (view: ThreadView) => ThreadView;
 
@@ -74,9 +75,15 @@ function withMessage(view: ThreadView, id: string, change: (m: Message) => Messa
   return { ...view, messages };
 }
 
-/** The new message at the end of the active branch (where the core puts a message with no parent given). */
-export const appendEdit = (message: Message): Edit => (view) =>
-  view.messages.some((m) => m.id === message.id) ? view : { ...view, messages: [...view.messages, message] };
+/**
+ * The new message at the end of the active branch (where the core puts a message with no parent
+ * given); the thread's first user message titles it, as in the core.
+ */
+export const appendEdit = (message: Message): Edit => (view) => {
+  if (view.messages.some((m) => m.id === message.id)) return view;
+  const title = message.role === "user" ? titleWithFirstUserMessage(view, message.content) : view.title;
+  return { ...view, title, messages: [...view.messages, message] };
+};
 
 /** Streamed text, where the core puts it (its last part when that is text, else a new text part). */
 export const deltaEdit = (id: string, text: string, options: DeltaOptions | undefined, now: number): Edit => (view) =>

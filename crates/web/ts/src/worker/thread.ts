@@ -14,6 +14,7 @@ import { applyPatch, changesNothing } from "./diff.js";
 import { keepObjects } from "../reuse.js";
 import { randomId, type WorkerClient } from "./client.js";
 import type { FromWorker, FullExtras, OpenedThread } from "./protocol.js";
+import { summaryOf } from "./summary.js";
 import { decideApprovalEdit, finishToolEdit, requestApprovalEdit, startToolEdit, toolInputEdit } from "./tools.js";
 import {
   appendEdit, branchEdit, checkNewMessage, deltaEdit, feedbackEdit, type Edit, finishEdit, metadataEdit, newMessage, partEdit, resetEdit,
@@ -43,6 +44,10 @@ export class WorkerThread {
   private lastShown: ThreadView | undefined;
   /** The worker's, once it sent one (it follows the first view). */
   private latestSummary: ThreadSummary | undefined;
+  /** The view the worker's summary describes; a newer one is summarised here (`summaryOf`). */
+  private summaryView: ThreadView | undefined;
+  /** The last summary made here, and of which view, so an unchanged one is the same object. */
+  private derived: { view: ThreadView; summary: ThreadSummary } | undefined;
   /** What fullView() adds to the view, from the worker (with its summary, then as it changes). */
   private full: FullExtras | undefined;
   /** The last fullView() and what it was made of, so an unchanged one is the same object. */
@@ -62,6 +67,7 @@ export class WorkerThread {
     this.base = view;
     this.shown = view;
     this.latestSummary = summary;
+    this.summaryView = view;
     this.full = full;
   }
 
@@ -91,15 +97,22 @@ export class WorkerThread {
   /** A view from the worker (thread.ts's sink for the client). */
   patch(message: Extract<FromWorker, { t: "view" }>): void {
     if (this.closed) return;
-    if (message.summary) this.latestSummary = message.summary;
     if (message.full) this.full = message.full;
     const pending = this.edits.length;
     this.edits = this.edits.filter((e) => e.batch > message.acked);
     // A summary or the full view's extras alone (they follow each view, server.ts `extrasLater`):
     // the view is as it was, and the subscribers have it.
-    if (changesNothing(message.patch, this.base.messages.length) && this.edits.length === pending) return;
-    this.base = applyPatch(this.base, message.patch);
-    this.shown = undefined;
+    const quiet = changesNothing(message.patch, this.base.messages.length) && this.edits.length === pending;
+    if (!quiet) {
+      this.base = applyPatch(this.base, message.patch);
+      this.shown = undefined;
+    }
+    if (message.summary) {
+      this.latestSummary = message.summary;
+      // It is of the worker's document: a view with this page's writes it has not reflected is newer.
+      this.summaryView = this.edits.length === 0 ? this.view() : undefined;
+    }
+    if (quiet) return;
     const view = this.view();
     for (const listener of [...this.listeners]) {
       try {
@@ -129,12 +142,16 @@ export class WorkerThread {
   }
 
   /**
-   * The worker's summary; until it has sent one (just after the thread opened, once its document
-   * is read), the summary the view gives.
+   * The worker's summary while it describes the view shown; until it sent one (just after the
+   * thread opened, once its document is read) and while a newer view waits for its own (this
+   * page's writes, or a change whose summary follows its view), the summary the view gives.
    */
   summary(): ThreadSummary {
     this.ensureOpen();
-    return this.latestSummary ?? summaryOf(this.view());
+    const view = this.view();
+    if (this.latestSummary && view === this.summaryView) return this.latestSummary;
+    if (this.derived?.view !== view) this.derived = { view, summary: summaryOf(view, this.latestSummary) };
+    return this.derived.summary;
   }
 
   /**
@@ -416,18 +433,3 @@ Thread.prototype.close = function close(this: Thread) {
   else threadClose.call(this);
 };
 
-/** A thread's summary as far as its view tells (the worker's replaces it). */
-function summaryOf(view: ThreadView): ThreadSummary {
-  const last = view.messages.at(-1);
-  const summary: ThreadSummary = {
-    id: view.id, title: view.title, status: view.status, createdAt: view.createdAt,
-    lastActivityAt: view.lastMessageAt ?? view.updatedAt, messageCount: view.messages.length,
-    preview: last ? last.content.slice(0, 120) : "", totalInputTokens: view.totalInputTokens,
-    totalOutputTokens: view.totalOutputTokens,
-  };
-  if (view.projectId !== undefined) summary.projectId = view.projectId;
-  if (view.summary !== undefined) summary.summary = view.summary;
-  if (view.trashedAt !== undefined) summary.trashedAt = view.trashedAt;
-  if (view.localOnly !== undefined) summary.localOnly = view.localOnly;
-  return summary;
-}

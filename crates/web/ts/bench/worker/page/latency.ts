@@ -4,13 +4,15 @@
 // no shared clock; each ping also carries its send time (timeOrigin + now), so the echo reports a
 // one-way figure too (the two pages' clocks agree to well under a millisecond in one browser).
 // `kind`: "message" (appendMessage each way) or "delta" (appendDelta into one streaming message
-// of each side, `pingId` and `echoId`).
+// of each side, `pingId` and `echoId`); or "stream": no ping-pong, the pinger streams a delta every
+// 20 ms (as a model's reply arrives) and the echo reports each delta's one-way time — within a
+// stream deltas wait for the next commit (`COMMIT_EVERY_MS`), which a ping-pong's pauses hide.
 import type { Thread, ThreadView } from "chatsync/bundler";
 import { delay, percentiles, thread, viewWhere } from "./session.js";
 
 export interface LatencyOptions {
   id: string;
-  kind: "message" | "delta";
+  kind: "message" | "delta" | "stream";
   pingId: string;
   echoId: string;
 }
@@ -31,9 +33,10 @@ async function streams(open: Thread, { pingId, echoId }: LatencyOptions, role: "
 let stopEcho: (() => number[]) | undefined;
 
 /** Answers pings until `stopEcho`; resolves once listening. */
-export async function echo(options: LatencyOptions): Promise<void> {
+export async function echo(options: LatencyOptions & { samples: number }): Promise<void> {
   const open = await thread(options.id);
-  if (options.kind === "delta") await streams(open, options, "echo");
+  if (options.kind !== "message") await streams(open, options, "echo");
+  if (options.kind === "stream") return echoStream(open, options);
   const oneWay: number[] = [];
   let next = 0;
   const seen = (view: ThreadView): number | undefined => {
@@ -55,6 +58,24 @@ export async function echo(options: LatencyOptions): Promise<void> {
   };
 }
 
+/** Records every streamed delta's one-way time; says "done" (a delta of its own) after the last. */
+function echoStream(open: Thread, options: LatencyOptions & { samples: number }) {
+  const oneWay: number[] = [];
+  const unsubscribe = open.subscribe((view) => {
+    const text = byId(view, options.pingId)?.content ?? "";
+    const now = clock();
+    for (const [, i, sent] of text.slice(-200 * 40).matchAll(/ping ([0-9]+)@([0-9.]+)/g)) {
+      if (Number(i) !== oneWay.length) continue;
+      oneWay.push(now - Number(sent));
+      if (oneWay.length === options.samples) open.appendDelta(options.echoId, " done");
+    }
+  });
+  stopEcho = () => {
+    unsubscribe();
+    return oneWay;
+  };
+}
+
 export function echoStop() {
   const oneWay = stopEcho?.() ?? [];
   return percentiles(oneWay);
@@ -63,7 +84,8 @@ export function echoStop() {
 /** Sends `samples` pings, each once the last pong came back (and a 20–40 ms pause). */
 export async function ping(options: LatencyOptions & { samples: number }) {
   const open = await thread(options.id);
-  if (options.kind === "delta") await streams(open, options, "ping");
+  if (options.kind !== "message") await streams(open, options, "ping");
+  if (options.kind === "stream") return pingStream(open, options);
   const rtt: number[] = [];
   for (let i = 0; i < options.samples; i++) {
     await delay(20 + Math.random() * 20);
@@ -79,4 +101,15 @@ export async function ping(options: LatencyOptions & { samples: number }) {
     rtt.push(performance.now() - start);
   }
   return { rtt: percentiles(rtt), halfRtt: percentiles(rtt.map((t) => t / 2)) };
+}
+
+/** Streams `samples` deltas, one every 20 ms, then waits for the echo to have seen them all. */
+async function pingStream(open: Thread, options: LatencyOptions & { samples: number }) {
+  const done = viewWhere(open, (view) => byId(view, options.echoId)?.content?.endsWith("done") === true, 30_000, "the echo's done");
+  for (let i = 0; i < options.samples; i++) {
+    open.appendDelta(options.pingId, ` ping ${i}@${clock()}`);
+    await delay(20);
+  }
+  await done;
+  return {};
 }
