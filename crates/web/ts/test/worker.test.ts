@@ -571,6 +571,34 @@ test("worker shared: a tab closed mid-stream leaves its reply interrupted at onc
   }
 });
 
+test("worker shared: an interrupted reply written again and finished in one task never shows as streaming", async () => {
+  const dbName = freshDb();
+  const store = await ChatStore.open({ dbName, persist: false, worker: "shared" });
+  const { id } = await store.createThread({ title: "Resumed" });
+  const thread = await store.openThread(id);
+  const tab = openTab({ db: dbName, thread: id, act: "stream" });
+  try {
+    const { replyId } = await tab.message("streaming");
+    tab.frame.remove();
+    await eventually(() => equal(thread.view().messages.find((m) => m.id === replyId)?.status, "interrupted", "the reply once its tab is gone"), 4_000);
+    const statuses: string[] = [];
+    const unsubscribe = thread.subscribe((view) => statuses.push(String(view.messages.find((m) => m.id === replyId)?.status)));
+    // The worker's view of the delta alone (the stream taken over) must not come with the
+    // acknowledgement of the whole batch: the page would drop its guess of the finish with it.
+    thread.appendDelta(String(replyId), " resumed");
+    thread.finishMessage(String(replyId), { status: "complete" });
+    equal(thread.view().messages.find((m) => m.id === replyId)?.status, "complete", "finished at once");
+    await store.flush();
+    await delay(300);
+    unsubscribe();
+    assert(statuses.length > 0, "the worker's views came");
+    equal([...new Set(statuses)], ["complete"], "every view after the finish");
+  } finally {
+    tab.frame.remove();
+    await store.close();
+  }
+});
+
 for (const mode of ["shared", "dedicated", "none"] as const) {
   test(`worker ${mode}: summary() and the derived title count this page's appends at once, as the worker's later`, async () => {
     const store = await ChatStore.open({ dbName: freshDb(), persist: false, worker: mode });

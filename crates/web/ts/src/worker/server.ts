@@ -630,7 +630,9 @@ export class Connection {
   private streamStarted(entry: ThreadUse, messageId: string): void {
     entry.streams.add(messageId);
     const orphans = entry.use.shared.orphaned.get(entry.thread.id);
-    if (orphans?.delete(messageId)) repaint(entry.use.shared, entry.thread.id);
+    // Once the batch has run (`runOps` is synchronous): a view sent now would carry the batch's
+    // `acked` without the writes after this one, and the page would drop its guess of them.
+    if (orphans?.delete(messageId)) queueMicrotask(() => repaint(entry.use.shared, entry.thread.id));
   }
 
   private closeThread(entry: ThreadUse): void {
@@ -661,7 +663,8 @@ export class Connection {
     }
     entry.unsubscribe();
     entry.thread.close();
-    if (orphanedSome) repaint(shared, threadId);
+    // After the rest of a batch that closed it, as in `streamStarted`.
+    if (orphanedSome) queueMicrotask(() => repaint(shared, threadId));
   }
 
   private async closeStore(sid: number): Promise<void> {
