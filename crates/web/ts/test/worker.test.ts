@@ -617,12 +617,38 @@ for (const mode of ["shared", "dedicated", "none"] as const) {
     const reply = thread.appendMessage({ role: "assistant" });
     thread.appendDelta(reply.id, "Conflict-free replicated data type.");
     equal([thread.summary().messageCount, thread.summary().preview], [2, "Conflict-free replicated data type."], "summary() after a second append and a delta");
-    // The worker's own summary, once it came, says the same.
+    // The core's own summary, in the thread list once flushed, says the same.
     await store.flush();
-    await delay(400);
+    await eventually(async () => {
+      const listed = (await store.listThreads()).find((t) => t.id === id);
+      equal([listed?.title, listed?.messageCount, listed?.preview], [now.view, 2, "Conflict-free replicated data type."], "the listed summary");
+    });
     const settled = thread.summary();
-    equal([settled.title, settled.messageCount, settled.preview], [now.view, 2, "Conflict-free replicated data type."], "the worker's summary");
-    equal(thread.view().title, now.view, "the worker's view's title");
+    equal([settled.title, settled.messageCount, settled.preview], [now.view, 2, "Conflict-free replicated data type."], "summary() then");
+    equal(thread.view().title, now.view, "view()'s title then");
+    await store.close();
+  });
+
+  test(`worker ${mode}: the page's guess of a title and preview is the core's, for text at the edges of its rules`, async () => {
+    const store = await ChatStore.open({ dbName: freshDb(), persist: false, worker: mode });
+    const contents = [
+      "word ".repeat(40), "x".repeat(100), "y".repeat(60), "z".repeat(59) + " tail", "é".repeat(70), "🦀".repeat(61),
+      "a\u0085b c", "\uFEFFHi there", "no\u00a0break\u3000space", " \n\t ", `${"w".repeat(58)}  end`,
+    ];
+    const guesses: { id: string; title: string; preview: string }[] = [];
+    for (const content of contents) {
+      const { id } = await store.createThread();
+      const thread = await store.openThread(id);
+      thread.appendMessage({ role: "user", content });
+      const { title } = thread.view();
+      equal(thread.summary().title, title, `summary() and view() agree for ${JSON.stringify(content)}`);
+      guesses.push({ id, title, preview: thread.summary().preview });
+    }
+    await store.flush();
+    await eventually(async () => {
+      const listed = new Map((await store.listThreads()).map((t) => [t.id, t]));
+      equal(guesses.map((g) => [listed.get(g.id)?.title, listed.get(g.id)?.preview]), guesses.map((g) => [g.title, g.preview]), "the core's titles and previews");
+    });
     await store.close();
   });
 }

@@ -6,7 +6,7 @@ import type {
 } from "../web/chatsync.js";
 import { ChatsyncError } from "../errors.js";
 import { mergeObjects } from "../metadata.js";
-import { titleWithFirstUserMessage } from "./summary.js";
+import { titledByFirstUserMessage } from "./summary.js";
 
 export type Edit = (view: ThreadView) => ThreadView;
 
@@ -81,8 +81,8 @@ function withMessage(view: ThreadView, id: string, change: (m: Message) => Messa
  */
 export const appendEdit = (message: Message): Edit => (view) => {
   if (view.messages.some((m) => m.id === message.id)) return view;
-  const title = message.role === "user" ? titleWithFirstUserMessage(view, message.content) : view.title;
-  return { ...view, title, messages: [...view.messages, message] };
+  const titled = message.role === "user" ? titledByFirstUserMessage(view, message.content) : {};
+  return { ...view, ...titled, lastMessageAt: message.createdAt, messages: [...view.messages, message] };
 };
 
 /** Streamed text, where the core puts it (its last part when that is text, else a new text part). */

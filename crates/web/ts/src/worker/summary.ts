@@ -8,6 +8,9 @@ const DEFAULT_TITLE = "New conversation";
 const MAX_DERIVED_TITLE_CHARS = 60;
 const MAX_PREVIEW_CHARS = 120;
 
+/** Unicode's White_Space, which Rust's `split_whitespace` splits on (JS's `\s` differs: U+FEFF, U+0085). */
+const WHITESPACE = /[\t-\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+/;
+
 /**
  * As the core's `collapse`: whitespace runs become one space, the ends are trimmed, and a text
  * longer than `max` characters (code points) is cut to `max`, ending in "…".
@@ -15,7 +18,7 @@ const MAX_PREVIEW_CHARS = 120;
 export function collapse(text: string, max: number): string {
   let out = "";
   let count = 0;
-  for (const word of text.split(/\s+/)) {
+  for (const word of text.split(WHITESPACE)) {
     if (!word) continue;
     const space = count > 0 ? 1 : 0;
     const chars = [...word];
@@ -38,23 +41,26 @@ export function collapse(text: string, max: number): string {
 }
 
 /**
- * The title a view has once `content` is its first user message: the core derives it from that
- * message unless a person set one (then the view's title is not the default).
+ * `view` titled as once `content` is its first user message: the core derives the title from that
+ * message unless a person set one.
  */
-export function titleWithFirstUserMessage(view: ThreadView, content: string): string {
-  if (view.title !== DEFAULT_TITLE || view.messages.some((m) => m.role === "user")) return view.title;
-  return collapse(content, MAX_DERIVED_TITLE_CHARS) || DEFAULT_TITLE;
+export function titledByFirstUserMessage(view: ThreadView, content: string): Pick<ThreadView, "title" | "titleSource"> {
+  const { title, titleSource } = view;
+  if (titleSource !== "default" || view.messages.some((m) => m.role === "user")) return { title, titleSource };
+  const derived = collapse(content, MAX_DERIVED_TITLE_CHARS);
+  return derived ? { title: derived, titleSource: "derived" } : { title: DEFAULT_TITLE, titleSource: "default" };
 }
 
 /**
- * A thread's summary from its view, newer than `worker` (the worker's last, if any), whose activity
- * time is a floor. No `trashedAt`, as the core's `Thread.summary()` (the index keeps it).
+ * A thread's summary from its view. `wroteAt`: when this page last wrote to the thread — the core
+ * stamps the thread's `updatedAt` with every write, which the page's guesses of its writes do not
+ * show. No `trashedAt`, as the core's `Thread.summary()` (the index keeps it).
  */
-export function summaryOf(view: ThreadView, worker?: ThreadSummary): ThreadSummary {
+export function summaryOf(view: ThreadView, wroteAt = 0): ThreadSummary {
   const last = view.messages.at(-1);
   const summary: ThreadSummary = {
     id: view.id, title: view.title, status: view.status, createdAt: view.createdAt,
-    lastActivityAt: Math.max(view.lastMessageAt ?? view.createdAt, view.updatedAt, last?.createdAt ?? 0, worker?.lastActivityAt ?? 0),
+    lastActivityAt: Math.max(view.lastMessageAt ?? view.createdAt, view.updatedAt, wroteAt),
     messageCount: view.messages.length,
     preview: last ? collapse(last.content, MAX_PREVIEW_CHARS) : "",
     totalInputTokens: view.totalInputTokens, totalOutputTokens: view.totalOutputTokens,

@@ -46,8 +46,10 @@ export class WorkerThread {
   private latestSummary: ThreadSummary | undefined;
   /** The view the worker's summary describes; a newer one is summarised here (`summaryOf`). */
   private summaryView: ThreadView | undefined;
-  /** The last summary made here, and of which view, so an unchanged one is the same object. */
-  private derived: { view: ThreadView; summary: ThreadSummary } | undefined;
+  /** The last summary made here, and of what, so an unchanged one is the same object. */
+  private derived: { view: ThreadView; wroteAt: number; summary: ThreadSummary } | undefined;
+  /** When this page last wrote to the thread (`summaryOf`). */
+  private wroteAt = 0;
   /** What fullView() adds to the view, from the worker (with its summary, then as it changes). */
   private full: FullExtras | undefined;
   /** The last fullView() and what it was made of, so an unchanged one is the same object. */
@@ -78,6 +80,7 @@ export class WorkerThread {
 
   private send(method: string, args: unknown[], edit?: Edit): void {
     this.ensureOpen();
+    this.wroteAt = Date.now();
     const client = this.owner.client;
     if (edit) {
       this.edits.push({ batch: client.nextBatch(), edit });
@@ -150,7 +153,10 @@ export class WorkerThread {
     this.ensureOpen();
     const view = this.view();
     if (this.latestSummary && view === this.summaryView) return this.latestSummary;
-    if (this.derived?.view !== view) this.derived = { view, summary: summaryOf(view, this.latestSummary) };
+    const { wroteAt } = this;
+    if (this.derived?.view !== view || this.derived.wroteAt !== wroteAt) {
+      this.derived = { view, wroteAt, summary: summaryOf(view, wroteAt) };
+    }
     return this.derived.summary;
   }
 
