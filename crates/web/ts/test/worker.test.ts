@@ -634,6 +634,7 @@ for (const mode of ["shared", "dedicated", "none"] as const) {
     const contents = [
       "word ".repeat(40), "x".repeat(100), "y".repeat(60), "z".repeat(59) + " tail", "é".repeat(70), "🦀".repeat(61),
       "a\u0085b c", "\uFEFFHi there", "no\u00a0break\u3000space", " \n\t ", `${"w".repeat(58)}  end`,
+      `${"x".repeat(57)}\uFEFF end`,
     ];
     const guesses: { id: string; title: string; preview: string }[] = [];
     for (const content of contents) {
@@ -644,6 +645,11 @@ for (const mode of ["shared", "dedicated", "none"] as const) {
       equal(thread.summary().title, title, `summary() and view() agree for ${JSON.stringify(content)}`);
       guesses.push({ id, title, preview: thread.summary().preview });
     }
+    // An edit of the first user message titles the thread again.
+    const edited = await store.openThread(guesses[0]!.id);
+    edited.editMessage(edited.view().messages[0]!.id, "An  edited\nquestion");
+    equal([edited.view().title, edited.view().titleSource, edited.summary().title], ["An edited question", "derived", "An edited question"], "the title after an edit");
+    guesses[0] = { ...guesses[0]!, title: "An edited question", preview: "An edited question" };
     await store.flush();
     await eventually(async () => {
       const listed = new Map((await store.listThreads()).map((t) => [t.id, t]));

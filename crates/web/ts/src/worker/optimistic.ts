@@ -81,7 +81,7 @@ function withMessage(view: ThreadView, id: string, change: (m: Message) => Messa
  */
 export const appendEdit = (message: Message): Edit => (view) => {
   if (view.messages.some((m) => m.id === message.id)) return view;
-  const titled = message.role === "user" ? titledByFirstUserMessage(view, message.content) : {};
+  const titled = message.role === "user" ? titledByFirstUserMessage(view, view.messages, message.content) : {};
   return { ...view, ...titled, lastMessageAt: message.createdAt, messages: [...view.messages, message] };
 };
 
@@ -163,5 +163,7 @@ export const feedbackEdit = (id: string, feedback: Feedback): Edit => (view) =>
 export const branchEdit = (originalId: string, made: Message): Edit => (view) => {
   const index = view.messages.findIndex((m) => m.id === originalId);
   if (index < 0 || view.messages.some((m) => m.id === made.id)) return view;
-  return { ...view, messages: [...view.messages.slice(0, index), made] };
+  const before = view.messages.slice(0, index);
+  const titled = made.role === "user" ? titledByFirstUserMessage(view, before, made.content) : {};
+  return { ...view, ...titled, lastMessageAt: made.createdAt, messages: [...before, made] };
 };

@@ -1,7 +1,7 @@
 // A thread's summary and derived title as the page can tell them from its view. The worker's
 // summary reads the document and follows each change (server.ts `extrasLater`): until it comes,
 // `summary()` must already count the page's own appends, as the in-page store's does.
-import type { ThreadSummary, ThreadView } from "../web/chatsync.js";
+import type { Message, ThreadSummary, ThreadView } from "../web/chatsync.js";
 
 // As crates/model/src/title.rs.
 const DEFAULT_TITLE = "New conversation";
@@ -31,7 +31,8 @@ export function collapse(text: string, max: number): string {
         }
         out += chars.slice(0, max - 1 - count).join("");
       }
-      return `${out.trimEnd()}…`;
+      // Not `trimEnd()`: the one space pushed above is all there is to trim (JS trims U+FEFF too).
+      return `${out.endsWith(" ") ? out.slice(0, -1) : out}…`;
     }
     if (space) out += " ";
     out += word;
@@ -41,12 +42,14 @@ export function collapse(text: string, max: number): string {
 }
 
 /**
- * `view` titled as once `content` is its first user message: the core derives the title from that
- * message unless a person set one.
+ * `view`'s title once a user message of `content` follows the active branch's `before`: the core
+ * derives the title from the branch's first user message unless a person set one.
  */
-export function titledByFirstUserMessage(view: ThreadView, content: string): Pick<ThreadView, "title" | "titleSource"> {
+export function titledByFirstUserMessage(
+  view: ThreadView, before: readonly Message[], content: string,
+): Pick<ThreadView, "title" | "titleSource"> {
   const { title, titleSource } = view;
-  if (titleSource !== "default" || view.messages.some((m) => m.role === "user")) return { title, titleSource };
+  if (titleSource === "person" || before.some((m) => m.role === "user")) return { title, titleSource };
   const derived = collapse(content, MAX_DERIVED_TITLE_CHARS);
   return derived ? { title: derived, titleSource: "derived" } : { title: DEFAULT_TITLE, titleSource: "default" };
 }

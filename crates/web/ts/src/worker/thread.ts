@@ -80,7 +80,7 @@ export class WorkerThread {
 
   private send(method: string, args: unknown[], edit?: Edit): void {
     this.ensureOpen();
-    this.wroteAt = Date.now();
+    if (stampsThread(method, args)) this.wroteAt = Date.now();
     const client = this.owner.client;
     if (edit) {
       this.edits.push({ batch: client.nextBatch(), edit });
@@ -152,7 +152,10 @@ export class WorkerThread {
   summary(): ThreadSummary {
     this.ensureOpen();
     const view = this.view();
-    if (this.latestSummary && view === this.summaryView) return this.latestSummary;
+    // (Once the worker ran this page's deltas its summary may still predate them: a stream's
+    // writes are stamped at their commit, up to 100 ms later.)
+    const latest = this.latestSummary;
+    if (latest && view === this.summaryView && latest.lastActivityAt >= this.wroteAt) return latest;
     const { wroteAt } = this;
     if (this.derived?.view !== view || this.derived.wroteAt !== wroteAt) {
       this.derived = { view, wroteAt, summary: summaryOf(view, wroteAt) };
@@ -439,3 +442,12 @@ Thread.prototype.close = function close(this: Thread) {
   else threadClose.call(this);
 };
 
+
+/**
+ * Whether the core stamps the thread's activity time for this write (`summaryOf`'s `wroteAt`):
+ * merged changes, a branch selection and an empty delta do not, nor does closing.
+ */
+function stampsThread(method: string, args: unknown[]): boolean {
+  if (method === "applyChanges" || method === "selectBranch" || method === "close") return false;
+  return !(method === "appendDelta" && args[1] === "");
+}
