@@ -537,67 +537,63 @@ test("worker shared: two tabs share one worker and see each other's writes", asy
   }
 });
 
-test("worker shared: a tab closed mid-stream leaves its reply interrupted at once", async () => {
+/** A SharedWorker store with a thread into which a second tab streams a reply; closed after `body`. */
+async function withStreamingTab(
+  title: string,
+  body: (thread: Thread, tab: ReturnType<typeof openTab>, replyId: string) => Promise<void>,
+): Promise<void> {
   const dbName = freshDb();
   const store = await ChatStore.open({ dbName, persist: false, worker: "shared" });
-  const { id } = await store.createThread({ title: "Interrupted" });
+  const { id } = await store.createThread({ title });
   const thread = await store.openThread(id);
   const tab = openTab({ db: dbName, thread: id, act: "stream" });
   try {
     const { replyId } = await tab.message("streaming");
-    await eventually(() => {
-      const reply = thread.view().messages.find((m) => m.id === replyId);
-      equal(reply?.status, "streaming", "the reply while its tab streams");
-    });
+    await body(thread, tab, String(replyId));
+  } finally {
+    tab.frame.remove();
+    await store.close();
+  }
+}
+
+const statusOf = (thread: Thread, id: string) => thread.view().messages.find((m) => m.id === id)?.status;
+
+test("worker shared: a tab closed mid-stream leaves its reply interrupted at once", () =>
+  withStreamingTab("Interrupted", async (thread, tab, replyId) => {
+    await eventually(() => equal(statusOf(thread, replyId), "streaming", "the reply while its tab streams"));
     const closedAt = performance.now();
     tab.frame.remove();
     let interruptedAfter = 0;
     await eventually(() => {
-      const reply = thread.view().messages.find((m) => m.id === replyId) as Message | undefined;
-      equal(reply?.status, "interrupted", "the reply once its tab is gone");
+      equal(statusOf(thread, replyId), "interrupted", "the reply once its tab is gone");
       interruptedAfter = performance.now() - closedAt;
     }, 4_000);
     // Well before the 5 s after which a silent stream is judged interrupted anyway.
     assert(interruptedAfter < 2_000, `interrupted after ${Math.round(interruptedAfter)} ms`);
     console.log(`worker shared: the closed tab's reply was interrupted after ${Math.round(interruptedAfter)} ms`);
     // Written again (here), it streams again.
-    thread.appendDelta(String(replyId), " resumed");
+    thread.appendDelta(replyId, " resumed");
     await delay(50);
-    await eventually(() => equal(thread.view().messages.find((m) => m.id === replyId)?.status, "streaming", "written again"));
-    thread.finishMessage(String(replyId), { status: "complete" });
-  } finally {
-    tab.frame.remove();
-    await store.close();
-  }
-});
+    await eventually(() => equal(statusOf(thread, replyId), "streaming", "written again"));
+    thread.finishMessage(replyId, { status: "complete" });
+  }));
 
-test("worker shared: an interrupted reply written again and finished in one task never shows as streaming", async () => {
-  const dbName = freshDb();
-  const store = await ChatStore.open({ dbName, persist: false, worker: "shared" });
-  const { id } = await store.createThread({ title: "Resumed" });
-  const thread = await store.openThread(id);
-  const tab = openTab({ db: dbName, thread: id, act: "stream" });
-  try {
-    const { replyId } = await tab.message("streaming");
+test("worker shared: an interrupted reply written again and finished in one task never shows as streaming", () =>
+  withStreamingTab("Resumed", async (thread, tab, replyId) => {
     tab.frame.remove();
-    await eventually(() => equal(thread.view().messages.find((m) => m.id === replyId)?.status, "interrupted", "the reply once its tab is gone"), 4_000);
+    await eventually(() => equal(statusOf(thread, replyId), "interrupted", "the reply once its tab is gone"), 4_000);
     const statuses: string[] = [];
     const unsubscribe = thread.subscribe((view) => statuses.push(String(view.messages.find((m) => m.id === replyId)?.status)));
     // The worker's view of the delta alone (the stream taken over) must not come with the
     // acknowledgement of the whole batch: the page would drop its guess of the finish with it.
-    thread.appendDelta(String(replyId), " resumed");
-    thread.finishMessage(String(replyId), { status: "complete" });
-    equal(thread.view().messages.find((m) => m.id === replyId)?.status, "complete", "finished at once");
-    await store.flush();
+    thread.appendDelta(replyId, " resumed");
+    thread.finishMessage(replyId, { status: "complete" });
+    equal(statusOf(thread, replyId), "complete", "finished at once");
     await delay(300);
     unsubscribe();
     assert(statuses.length > 0, "the worker's views came");
     equal([...new Set(statuses)], ["complete"], "every view after the finish");
-  } finally {
-    tab.frame.remove();
-    await store.close();
-  }
-});
+  }));
 
 for (const mode of ["shared", "dedicated", "none"] as const) {
   test(`worker ${mode}: summary() and the derived title count this page's appends at once, as the worker's later`, async () => {
